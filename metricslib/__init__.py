@@ -1,0 +1,3 @@
+"""metricslib: Prometheus-compatible metrics for Python."""
+
+__all__: list[str] = []

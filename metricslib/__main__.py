@@ -1,0 +1,5 @@
+import sys
+
+from metricslib.cli import main
+
+sys.exit(main())

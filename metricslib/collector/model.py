@@ -1,0 +1,126 @@
+"""The collector's shared vocabulary: label sets, matchers and series.
+
+Every part of the collector (scrape, storage, promql, api) speaks in these
+terms, and this module imports nothing from any of them.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "METRIC_NAME",
+    "STALE_NAN",
+    "Labels",
+    "MatchOp",
+    "Matcher",
+    "Series",
+    "is_stale_nan",
+    "labels_get",
+    "labels_to_dict",
+    "make_labels",
+    "metric_name",
+]
+
+#: A label set: (name, value) pairs sorted by name, no empty values, including
+#: ``__name__`` for metrics. Tuples are hashable, so a label set is a dict key.
+Labels = tuple[tuple[str, str], ...]
+
+METRIC_NAME = "__name__"
+
+# Prometheus marks a series as gone with this exact NaN bit pattern; a plain
+# NaN is an ordinary value, so the two must never be confused.
+_STALE_BITS = 0x7FF0000000000002
+_STALE_BYTES = struct.pack("<Q", _STALE_BITS)
+STALE_NAN: float = struct.unpack("<d", _STALE_BYTES)[0]
+STALE_NAN_BITS = _STALE_BITS
+
+
+def is_stale_nan(value: float) -> bool:
+    """True only for Prometheus's staleness marker, not for other NaNs."""
+    return value != value and struct.pack("<d", value) == _STALE_BYTES
+
+
+def make_labels(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> Labels:
+    """Build a canonical label set; empty values mean "absent" and are dropped."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return tuple(sorted((k, v) for k, v in items if v != ""))
+
+
+def labels_to_dict(labels: Labels) -> dict[str, str]:
+    return dict(labels)
+
+
+def labels_get(labels: Labels, name: str) -> str:
+    """The value of ``name``, or "" when absent (Prometheus's convention)."""
+    for k, v in labels:
+        if k == name:
+            return v
+    return ""
+
+
+def metric_name(labels: Labels) -> str:
+    return labels_get(labels, METRIC_NAME)
+
+
+MatchOp = Literal["=", "!=", "=~", "!~"]
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """A label matcher as in ``{job=~"api|web"}``. Regexes are fully anchored."""
+
+    name: str
+    op: MatchOp
+    value: str
+    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.op not in ("=", "!=", "=~", "!~"):
+            raise ValueError(f"unknown matcher operator {self.op!r} for label {self.name!r}")
+        if self.op in ("=~", "!~"):
+            try:
+                # DOTALL: Go's RE2 lets "." match newlines in Prometheus's anchored form.
+                pattern = re.compile(f"(?s:{self.value})")
+            except re.error as exc:
+                raise ValueError(
+                    f"invalid regular expression {self.value!r} for label {self.name!r}: {exc}"
+                ) from exc
+            object.__setattr__(self, "_regex", pattern)
+
+    def matches(self, value: str) -> bool:
+        op = self.op
+        if op == "=":
+            return value == self.value
+        if op == "!=":
+            return value != self.value
+        assert self._regex is not None
+        hit = self._regex.fullmatch(value) is not None
+        return hit if op == "=~" else not hit
+
+    def matches_empty(self) -> bool:
+        """Whether a series without this label would match (value "")."""
+        return self.matches("")
+
+    def __str__(self) -> str:
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'{self.name}{self.op}"{escaped}"'
+
+
+@dataclass(slots=True)
+class Series:
+    """One series' samples in a time range, oldest first (timestamps in ms)."""
+
+    labels: Labels
+    timestamps: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.timestamps.shape[0])

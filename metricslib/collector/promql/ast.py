@@ -1,0 +1,181 @@
+"""PromQL syntax tree: what the parser produces and the engine evaluates.
+
+Pure data, no evaluation. Durations and offsets are integer milliseconds.
+``pos`` is the 0-based offset of the node's first character in the query,
+used to point errors at the right place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+from metricslib.collector.model import Matcher
+
+__all__ = [
+    "AggregateExpr",
+    "BinaryExpr",
+    "Call",
+    "Expr",
+    "MatrixSelector",
+    "NumberLiteral",
+    "ParenExpr",
+    "StringLiteral",
+    "SubqueryExpr",
+    "UnaryExpr",
+    "ValueType",
+    "VectorMatching",
+    "VectorSelector",
+    "value_type",
+]
+
+ValueType = Literal["scalar", "vector", "matrix", "string"]
+
+#: ``@ start()`` / ``@ end()`` resolve at evaluation time; a number is fixed (ms).
+AtModifier = Union[int, Literal["start", "end"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class NumberLiteral:
+    value: float
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StringLiteral:
+    value: str
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VectorSelector:
+    """``name{matchers} offset X @ T``. ``matchers`` includes the ``__name__``
+    matcher when a name was written, so the engine needs only ``matchers``."""
+
+    name: str | None
+    matchers: tuple[Matcher, ...]
+    offset_ms: int = 0
+    at: AtModifier = None
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixSelector:
+    """``selector[range]``; offset and @ live on the inner selector."""
+
+    vector: VectorSelector
+    range_ms: int
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SubqueryExpr:
+    """``expr[range:step] offset X @ T``; ``step_ms`` 0 means the default step."""
+
+    expr: Expr
+    range_ms: int
+    step_ms: int = 0
+    offset_ms: int = 0
+    at: AtModifier = None
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: str
+    args: tuple[Expr, ...]
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateExpr:
+    """``op [without|by (grouping)] ([param,] expr)``."""
+
+    op: str
+    expr: Expr
+    param: Expr | None = None
+    grouping: tuple[str, ...] = ()
+    without: bool = False
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VectorMatching:
+    """How two vectors pair up in a binary operation.
+
+    ``card`` is ``one-to-one``, ``many-to-one`` (group_left), ``one-to-many``
+    (group_right) or ``many-to-many`` (and, or, unless). ``on`` is True for
+    ``on(labels)``, False for ``ignoring(labels)``; ``include`` holds the extra
+    labels named in ``group_left(...)``/``group_right(...)``.
+    """
+
+    card: Literal["one-to-one", "many-to-one", "one-to-many", "many-to-many"] = "one-to-one"
+    on: bool = False
+    labels: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryExpr:
+    """``lhs op [bool] [on|ignoring(...)] [group_left|group_right(...)] rhs``.
+
+    ``matching`` is set whenever both sides are vectors (defaulting to
+    one-to-one with no labels, or many-to-many for set operators)."""
+
+    op: str
+    lhs: Expr
+    rhs: Expr
+    matching: VectorMatching | None = None
+    return_bool: bool = False
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryExpr:
+    op: Literal["-", "+"]
+    expr: Expr
+    pos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ParenExpr:
+    expr: Expr
+    pos: int = 0
+
+
+Expr = Union[
+    NumberLiteral,
+    StringLiteral,
+    VectorSelector,
+    MatrixSelector,
+    SubqueryExpr,
+    Call,
+    AggregateExpr,
+    BinaryExpr,
+    UnaryExpr,
+    ParenExpr,
+]
+
+COMPARISON_OPS = frozenset({"==", "!=", ">", "<", ">=", "<="})
+SET_OPS = frozenset({"and", "or", "unless"})
+
+
+def value_type(expr: Expr, function_return_types: dict[str, ValueType] | None = None) -> ValueType:
+    """The type an expression evaluates to, following Prometheus's rules."""
+    if isinstance(expr, NumberLiteral):
+        return "scalar"
+    if isinstance(expr, StringLiteral):
+        return "string"
+    if isinstance(expr, VectorSelector | AggregateExpr):
+        return "vector"
+    if isinstance(expr, MatrixSelector | SubqueryExpr):
+        return "matrix"
+    if isinstance(expr, ParenExpr | UnaryExpr):
+        return value_type(expr.expr, function_return_types)
+    if isinstance(expr, Call):
+        if function_return_types is None:
+            raise ValueError("value_type of a Call needs the function table")
+        return function_return_types[expr.func]
+    lhs = value_type(expr.lhs, function_return_types)
+    rhs = value_type(expr.rhs, function_return_types)
+    return "scalar" if lhs == "scalar" and rhs == "scalar" else "vector"
