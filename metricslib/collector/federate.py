@@ -1,0 +1,86 @@
+"""``/federate``: the newest sample of every series matching ``match[]``, as text 0.0.4.
+
+Like Prometheus, each series' value is its latest sample within the lookback
+window (stale series are left out), the sample carries its own timestamp, and
+external labels are added where the series does not already have them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+from metricslib.collector.api import Request, Response, error_response
+from metricslib.collector.model import Labels, Matcher, is_stale_nan
+from metricslib.collector.storage.base import Querier
+
+__all__ = ["federate", "make_federate_handler"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _format_value(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value) if not value.is_integer() or abs(value) >= 1e15 else str(int(value))
+
+
+def federate(
+    querier: Querier,
+    matcher_sets: Sequence[Sequence[Matcher]],
+    now_ms: int,
+    lookback_ms: int = 300_000,
+    external_labels: Mapping[str, str] | None = None,
+) -> bytes:
+    latest: dict[Labels, tuple[int, float]] = {}
+    for matchers in matcher_sets:
+        for series in querier.select(matchers, now_ms - lookback_ms + 1, now_ms):
+            if len(series) == 0 or series.labels in latest:
+                continue
+            value = float(series.values[-1])
+            if is_stale_nan(value):
+                continue
+            latest[series.labels] = (int(series.timestamps[-1]), value)
+    extra = dict(external_labels or {})
+    lines: list[str] = []
+    last_name = None
+    for labels in sorted(latest, key=lambda ls: (dict(ls).get("__name__", ""), ls)):
+        as_dict = dict(labels)
+        name = as_dict.pop("__name__", "")
+        for key, value in extra.items():
+            as_dict.setdefault(key, value)
+        if name != last_name:
+            lines.append(f"# TYPE {name} untyped")
+            last_name = name
+        rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(as_dict.items()))
+        t_ms, value = latest[labels]
+        lines.append(f"{name}{{{rendered}}} {_format_value(value)} {t_ms}")
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def make_federate_handler(
+    querier_factory: Callable[[], Querier],
+    parse_selector: Callable[[str], Sequence[Matcher]],
+    clock: Callable[[], float],
+    external_labels: Callable[[], Mapping[str, str]],
+) -> Callable[[Request], Response]:
+    def handle(request: Request) -> Response:
+        try:
+            matcher_sets = [parse_selector(text) for text in request.get_all("match[]")]
+        except ValueError as exc:
+            return error_response("bad_data", f'invalid parameter "match[]": {exc}')
+        if not matcher_sets:
+            return error_response("bad_data", "no match[] parameter provided")
+        body = federate(
+            querier_factory(), matcher_sets, round(clock() * 1000), external_labels=external_labels()
+        )
+        return Response(200, body, CONTENT_TYPE)
+
+    return handle
+

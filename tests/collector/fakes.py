@@ -1,0 +1,88 @@
+"""Small stand-ins for the API tests: a list-backed Querier and a canned engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from metricslib.collector.model import Labels, Matcher, Series, make_labels
+
+
+class ListQuerier:
+    def __init__(self, series: dict[Labels, list[tuple[int, float]]]) -> None:
+        self._series = series
+
+    def _matching(self, matchers: Sequence[Matcher]) -> list[Labels]:
+        return sorted(
+            ls for ls in self._series if all(m.matches(dict(ls).get(m.name, "")) for m in matchers)
+        )
+
+    def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> list[Series]:
+        out = []
+        for ls in self._matching(matchers):
+            points = [(t, v) for t, v in self._series[ls] if mint_ms <= t <= maxt_ms]
+            if points:
+                ts = np.array([t for t, _ in points], dtype=np.int64)
+                vs = np.array([v for _, v in points], dtype=np.float64)
+                out.append(Series(ls, ts, vs))
+        return out
+
+    def label_names(self, matchers: Sequence[Matcher] = (), mint_ms: int | None = None, maxt_ms: int | None = None) -> list[str]:
+        return sorted({k for ls in self._matching(matchers) for k, _ in ls})
+
+    def label_values(self, name: str, matchers: Sequence[Matcher] = (), mint_ms: int | None = None, maxt_ms: int | None = None) -> list[str]:
+        return sorted({dict(ls)[name] for ls in self._matching(matchers) if name in dict(ls)})
+
+
+def sample_querier() -> ListQuerier:
+    return ListQuerier(
+        {
+            make_labels({"__name__": "up", "job": "api", "instance": "a:1"}): [(1000, 1.0), (16000, 1.0)],
+            make_labels({"__name__": "up", "job": "web", "instance": "b:2"}): [(1000, 0.0)],
+            make_labels({"__name__": "http_requests_total", "job": "api", "code": "200"}): [(1000, 5.0)],
+        }
+    )
+
+
+@dataclass
+class CannedResult:
+    data: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_api(self) -> dict[str, Any]:
+        return self.data
+
+
+@dataclass
+class RecordingEngine:
+    """Records the calls it gets and answers a fixed vector."""
+
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    error: Exception | None = None
+
+    def instant_query(self, query: str, t_ms: int) -> CannedResult:
+        self.calls.append(("instant", query, t_ms))
+        if self.error is not None:
+            raise self.error
+        return CannedResult({"resultType": "vector", "result": [{"metric": {"__name__": "up"}, "value": [t_ms / 1000, "1"]}]})
+
+    def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> CannedResult:
+        self.calls.append(("range", query, start_ms, end_ms, step_ms))
+        if self.error is not None:
+            raise self.error
+        return CannedResult({"resultType": "matrix", "result": []}, ["a warning"])
+
+
+def simple_selector(text: str) -> list[Matcher]:
+    """Enough of a selector parser for the API tests: ``name`` or ``name{a="b"}``."""
+    name, _, rest = text.partition("{")
+    matchers = [Matcher("__name__", "=", name)] if name else []
+    for part in filter(None, rest.rstrip("}").split(",")):
+        key, _, value = part.partition("=")
+        matchers.append(Matcher(key.strip(), "=", value.strip().strip('"')))
+    if not matchers:
+        raise ValueError(f"{text!r} is not a selector")
+    return matchers
