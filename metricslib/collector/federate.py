@@ -53,8 +53,8 @@ def federate(
     for labels in sorted(latest, key=lambda ls: (dict(ls).get("__name__", ""), ls)):
         as_dict = dict(labels)
         name = as_dict.pop("__name__", "")
-        for key, value in extra.items():
-            as_dict.setdefault(key, value)
+        for key, extra_value in extra.items():
+            as_dict.setdefault(key, extra_value)
         if name != last_name:
             lines.append(f"# TYPE {name} untyped")
             last_name = name

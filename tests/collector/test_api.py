@@ -115,7 +115,7 @@ def test_series_needs_match_and_returns_label_sets() -> None:
 
 def test_series_limit_truncates_with_a_warning() -> None:
     api, _ = make_api()
-    status, body = call(api, "/api/v1/series", **{"match[]": "up", "limit": "1"})
+    _, body = call(api, "/api/v1/series", **{"match[]": "up", "limit": "1"})
     assert len(body["data"]) == 1 and body["warnings"] == ["results truncated due to limit"]
 
 

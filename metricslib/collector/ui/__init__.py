@@ -22,7 +22,7 @@ _STATIC_TYPES = {
 
 @lru_cache(maxsize=16)
 def _read(name: str) -> bytes:
-    return resources.files(__package__).joinpath("static", name).read_bytes()
+    return resources.files(__package__).joinpath("static").joinpath(name).read_bytes()
 
 
 def page(path: str) -> tuple[str, bytes] | None:
