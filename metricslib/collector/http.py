@@ -91,7 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
         if method in ("POST", "PUT"):
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
-                self._send(Response(413, b"request body too large\n", "text/plain"))
+                self.close_connection = True
+                self._send(Response(413, b"request body too large\n", "text/plain", {"Connection": "close"}))
                 return
             body = self.rfile.read(length) if length else b""
             if self.headers.get_content_type() == "application/x-www-form-urlencoded":
