@@ -62,7 +62,7 @@ def base_url() -> Iterator[str]:
     )
     routes = Routes(api=api, federate=lambda r: Response(404, b""), reload=lambda: None,
                     ready=lambda: True, own_metrics=lambda a: Response(200, b""))
-    httpd, thread = serve("127.0.0.1", 0, routes)
+    httpd, _ = serve("127.0.0.1", 0, routes)
     host, port = httpd.server_address[:2]
     yield f"http://{host}:{port}"
     httpd.shutdown()
