@@ -14,6 +14,7 @@ written against ``prometheus_client``); everything else derives from
      ├── ParseError (ValueError) ................ exposition text that is not valid (has .line)
      ├── ConfigError (ValueError) ............... prometheus.yml problem (has .file, .key_path)
      ├── PushError .............................. a push gateway refused or failed a push
+     │    └── PushRejectedError ................. the gateway answered non-2xx (has .status, .body)
      ├── MultiprocessError ...................... multi-worker aggregation misconfigured
      ├── StorageError ........................... the embedded store failed
      │    ├── OutOfOrderSampleError (ValueError)  sample older than the series' newest
@@ -44,6 +45,7 @@ __all__ = [
     "ParseError",
     "PromQLParseError",
     "PushError",
+    "PushRejectedError",
     "QueryError",
     "QueryExecutionError",
     "QueryTimeoutError",
@@ -107,6 +109,15 @@ class ConfigError(MetricslibError, ValueError):
 
 class PushError(MetricslibError):
     """A push gateway answered with an error status or could not be reached."""
+
+
+class PushRejectedError(PushError):
+    """The gateway answered with an error status; ``status`` and its ``body`` are kept."""
+
+    def __init__(self, message: str, status: int, body: str = "") -> None:
+        self.status = status
+        self.body = body
+        super().__init__(message)
 
 
 class MultiprocessError(MetricslibError):
