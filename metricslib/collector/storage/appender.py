@@ -1,0 +1,89 @@
+"""Appenders: batches of samples that become visible together on commit.
+
+Two ways in: ``append(labels, t, v)`` looks the series up by its label set
+and returns its ref; ``append_ref(ref, t, v)`` skips the lookup, for callers
+(the scraper's series cache, the importer) that kept the ref from an earlier
+``append``. A ref stays valid while the store is open and the series has not
+been deleted by retention; an unknown ref raises ``StorageError``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from metricslib.collector.model import Labels
+from metricslib.collector.storage.head import same_value
+from metricslib.errors import OutOfOrderSampleError, StorageError
+
+if TYPE_CHECKING:
+    from metricslib.collector.storage.store import Store
+
+__all__ = ["StoreAppender"]
+
+
+class StoreAppender:
+    """Not shared between threads: each scrape loop takes its own."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._refs: list[int] = []
+        self._ts: list[int] = []
+        self._vs: list[float] = []
+        # Newest queued sample per series, so a batch is checked against itself too.
+        self._pending: dict[int, tuple[int, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def append(self, labels: Labels, t_ms: int, value: float) -> int:
+        """Queue one sample; returns the series ref for later ``append_ref`` calls."""
+        ref = self._store.series_ref(labels)
+        self.append_ref(ref, t_ms, value)
+        return ref
+
+    def append_ref(self, ref: int, t_ms: int, value: float) -> None:
+        pending = self._pending.get(ref)
+        if pending is not None:
+            last_t, last_v = pending
+        else:
+            s = self._store._by_id.get(ref)
+            if s is None:
+                raise StorageError(f"unknown series ref {ref} (deleted by retention?); append by labels")
+            last_t = s.last_t
+            last_v = None
+            if t_ms == last_t:
+                last_v = s.last_v if s.last_v is not None else self._store._last_value(s)
+        if t_ms <= last_t:
+            if t_ms == last_t and last_v is not None and same_value(last_v, value):
+                return  # an exact duplicate, e.g. a re-sent scrape: not an error
+            labels = self._labels_of(ref)
+            if t_ms == last_t:
+                raise OutOfOrderSampleError(
+                    f"series {labels}: sample at {t_ms} ms has value {value!r}, "
+                    f"but that time already holds {last_v!r}"
+                )
+            raise OutOfOrderSampleError(
+                f"series {labels}: sample at {t_ms} ms is older than its newest sample at {last_t} ms"
+            )
+        self._refs.append(ref)
+        self._ts.append(int(t_ms))
+        self._vs.append(float(value))
+        self._pending[ref] = (t_ms, value)
+
+    def _labels_of(self, ref: int) -> str:
+        s = self._store._by_id.get(ref)
+        if s is None:
+            return f"#{ref}"
+        return "{" + ", ".join(f'{k}="{v}"' for k, v in s.labels) + "}"
+
+    def commit(self) -> None:
+        """Make the queued samples visible to queries; durable at the next flush."""
+        if self._refs:
+            self._store._commit(self._refs, self._ts, self._vs)
+        self.rollback()
+
+    def rollback(self) -> None:
+        self._refs = []
+        self._ts = []
+        self._vs = []
+        self._pending = {}

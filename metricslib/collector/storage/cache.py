@@ -1,0 +1,63 @@
+"""A thread-safe LRU of decoded chunks, bounded by the number of samples held.
+
+Chunk ids are never reused (SQLite AUTOINCREMENT), so an entry can never go
+stale: a rewritten chunk gets a new id and the old entry just ages out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["ChunkCache"]
+
+Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+class ChunkCache:
+    def __init__(self, max_samples: int) -> None:
+        self.max_samples = max_samples
+        self._items: OrderedDict[int, Arrays] = OrderedDict()
+        self._samples = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get_many(self, ids: Sequence[int]) -> tuple[dict[int, Arrays], list[int]]:
+        found: dict[int, Arrays] = {}
+        missing: list[int] = []
+        with self._lock:
+            items = self._items
+            for cid in ids:
+                arrs = items.get(cid)
+                if arrs is None:
+                    missing.append(cid)
+                else:
+                    items.move_to_end(cid)
+                    found[cid] = arrs
+            self.hits += len(found)
+            self.misses += len(missing)
+        return found, missing
+
+    def put(self, cid: int, arrays: Arrays) -> None:
+        n = int(arrays[0].shape[0])
+        if n > self.max_samples:
+            return
+        # Cached arrays are shared between queries: make accidental writes fail loudly.
+        arrays[0].flags.writeable = False
+        arrays[1].flags.writeable = False
+        with self._lock:
+            if cid in self._items:
+                return
+            self._items[cid] = arrays
+            self._samples += n
+            while self._samples > self.max_samples:
+                _, old = self._items.popitem(last=False)
+                self._samples -= int(old[0].shape[0])

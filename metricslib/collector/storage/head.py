@@ -1,0 +1,137 @@
+"""In-memory state of one series: its recent samples and where its chunks are.
+
+The head keeps the samples not yet cut into a chunk in ``array.array``
+buffers (16 bytes a sample, cheap to append one at a time); older samples
+live in encoded chunks on disk, described here by parallel lists of chunk
+ids and time bounds so a range lookup is a bisect, not a scan.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from bisect import bisect_left, bisect_right
+
+import numpy as np
+import numpy.typing as npt
+
+from metricslib.collector.model import Labels
+
+__all__ = ["NO_TIME", "MemSeries", "merge_samples", "same_value"]
+
+#: last_t of a series that has no samples yet.
+NO_TIME = -(2**63)
+_D = struct.Struct("<d")
+
+
+def same_value(a: float, b: float) -> bool:
+    """Bit equality, so NaN == NaN and a staleness marker differs from a plain NaN."""
+    return a == b or _D.pack(a) == _D.pack(b)
+
+
+class MemSeries:
+    __slots__ = (
+        "c_ids",
+        "c_maxt",
+        "c_mint",
+        "c_n",
+        "flushed",
+        "head_seq",
+        "labels",
+        "last_t",
+        "last_v",
+        "persisted",
+        "sid",
+        "ts",
+        "vs",
+    )
+
+    def __init__(self, sid: int, labels: Labels) -> None:
+        self.sid = sid
+        self.labels = labels
+        self.ts = array("q")
+        self.vs = array("d")
+        #: how many head samples are already in a WAL record on disk
+        self.flushed = 0
+        #: WAL record holding the oldest flushed head sample (0: none)
+        self.head_seq = 0
+        self.last_t = NO_TIME
+        #: None when the newest sample is only on disk (after a restart)
+        self.last_v: float | None = None
+        self.persisted = False
+        self.c_ids: list[int] = []
+        self.c_mint: list[int] = []
+        self.c_maxt: list[int] = []
+        self.c_n: list[int] = []
+
+    def add_chunk(self, cid: int, mint: int, maxt: int, n: int) -> None:
+        # Chunks of one series never overlap, so keeping them sorted by mint
+        # keeps maxt sorted too and both lists can be bisected.
+        i = bisect_left(self.c_mint, mint)
+        self.c_ids.insert(i, cid)
+        self.c_mint.insert(i, mint)
+        self.c_maxt.insert(i, maxt)
+        self.c_n.insert(i, n)
+
+    def drop_chunks(self, ids: set[int]) -> None:
+        keep = [i for i, cid in enumerate(self.c_ids) if cid not in ids]
+        self.c_ids = [self.c_ids[i] for i in keep]
+        self.c_mint = [self.c_mint[i] for i in keep]
+        self.c_maxt = [self.c_maxt[i] for i in keep]
+        self.c_n = [self.c_n[i] for i in keep]
+
+    def chunks_in(self, mint: int, maxt: int) -> list[int]:
+        lo = bisect_left(self.c_maxt, mint)
+        hi = bisect_right(self.c_mint, maxt)
+        return self.c_ids[lo:hi]
+
+    def chunk_positions_in(self, mint: int, maxt: int) -> range:
+        return range(bisect_left(self.c_maxt, mint), bisect_right(self.c_mint, maxt))
+
+    def head_range(
+        self, mint: int, maxt: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """Copies of the head samples in [mint, maxt]; call under the store lock."""
+        lo = bisect_left(self.ts, mint)
+        hi = bisect_right(self.ts, maxt)
+        if lo >= hi:
+            return _EMPTY_T, _EMPTY_V
+        return (
+            np.frombuffer(self.ts[lo:hi], dtype=np.int64),
+            np.frombuffer(self.vs[lo:hi], dtype=np.float64),
+        )
+
+    def first_t(self) -> int | None:
+        if self.c_mint:
+            return self.c_mint[0]
+        if self.ts:
+            return self.ts[0]
+        return None
+
+    def sample_count(self) -> int:
+        return sum(self.c_n) + len(self.ts)
+
+    def is_empty(self) -> bool:
+        return not self.c_ids and not self.ts
+
+
+_EMPTY_T: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+_EMPTY_V: npt.NDArray[np.float64] = np.empty(0, dtype=np.float64)
+
+
+def merge_samples(
+    parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Union of sample runs ordered by time; at equal timestamps the earlier part wins."""
+    if not parts:
+        return _EMPTY_T, _EMPTY_V
+    if len(parts) == 1:
+        return parts[0]
+    ts = np.concatenate([p[0] for p in parts])
+    vs = np.concatenate([p[1] for p in parts])
+    order = np.argsort(ts, kind="stable")
+    ts = ts[order]
+    vs = vs[order]
+    keep = np.ones(ts.shape[0], dtype=bool)
+    keep[1:] = ts[1:] != ts[:-1]
+    return ts[keep], vs[keep]

@@ -1,0 +1,94 @@
+"""Postings index: label name -> label value -> set of series ids.
+
+Selecting series for ``{job="api", code=~"5.."}`` intersects the posting sets
+of the matching values instead of testing every series, and matchers that
+also match the empty string (``{a=""}``, ``{a!="x"}``) include the series that
+lack the label, as Prometheus does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from metricslib.collector.model import Labels, Matcher
+
+__all__ = ["PostingsIndex"]
+
+
+class PostingsIndex:
+    """Not thread safe by itself: the store guards it with its head lock."""
+
+    def __init__(self) -> None:
+        self._postings: dict[str, dict[str, set[int]]] = {}
+        self._all: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def add(self, sid: int, labels: Labels) -> None:
+        self._all.add(sid)
+        for name, value in labels:
+            self._postings.setdefault(name, {}).setdefault(value, set()).add(sid)
+
+    def remove(self, sid: int, labels: Labels) -> None:
+        self._all.discard(sid)
+        for name, value in labels:
+            values = self._postings.get(name)
+            if values is None:
+                continue
+            ids = values.get(value)
+            if ids is not None:
+                ids.discard(sid)
+                if not ids:
+                    del values[value]
+            if not values:
+                del self._postings[name]
+
+    def all_ids(self) -> set[int]:
+        return set(self._all)
+
+    def label_names(self) -> list[str]:
+        return sorted(self._postings)
+
+    def values_of(self, name: str) -> dict[str, set[int]]:
+        return self._postings.get(name, {})
+
+    def _matching(self, m: Matcher) -> set[int]:
+        values = self._postings.get(m.name, {})
+        if m.op == "=" and m.value:
+            return set(values.get(m.value, ()))
+        if m.matches_empty():
+            # Series without the label count as having it empty, so the answer
+            # is everything except the series whose value fails the matcher.
+            if m.op == "!=":
+                return self._all - values.get(m.value, set())
+            excluded: set[int] = set()
+            for value, ids in values.items():
+                if not m.matches(value):
+                    excluded |= ids
+            return self._all - excluded
+        hits: set[int] = set()
+        for value, ids in values.items():
+            if m.matches(value):
+                hits |= ids
+        return hits
+
+    def select(self, matchers: Sequence[Matcher]) -> set[int]:
+        """Ids of the series matching every matcher (all series when none)."""
+        if not matchers:
+            return set(self._all)
+        # Cheapest, most selective first: exact equality, then the rest.
+        ordered = sorted(matchers, key=lambda m: 0 if (m.op == "=" and m.value) else 1)
+        result: set[int] | None = None
+        for m in ordered:
+            ids = self._matching(m)
+            result = ids if result is None else result & ids
+            if not result:
+                return set()
+        return result if result is not None else set()
+
+    def rebuild(self, items: Iterable[tuple[int, Labels]]) -> None:
+        self._postings.clear()
+        self._all.clear()
+        for sid, labels in items:
+            self.add(sid, labels)

@@ -1,0 +1,253 @@
+"""The on-disk half of the store: one SQLite file in WAL journal mode.
+
+Tables::
+
+    series(id, labels)               labels as a JSON list of [name, value] pairs
+    chunks(id, series_id, mint, maxt, n)   small, scanned whole at open
+    chunk_data(id, data)             encoded chunk blobs (see chunks.py)
+    wal(seq, data)                   samples not yet cut into chunks, one row per flush
+
+Each flush is one transaction, so a crash leaves either the whole flush or
+none of it; SQLite's own journal makes that true even under ``kill -9``.
+``auto_vacuum=INCREMENTAL`` lets retention hand freed pages back to the file
+system.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import struct
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+
+from metricslib.collector.model import Labels
+from metricslib.errors import StorageCorruptionError, StorageError
+
+__all__ = ["DB_FILE", "ChunkMeta", "Database", "WalBatch", "decode_wal", "encode_wal"]
+
+DB_FILE = "metrics.sqlite"
+_LOCK_FILE = "LOCK"
+_FORMAT = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    series_id INTEGER NOT NULL, mint INTEGER NOT NULL, maxt INTEGER NOT NULL, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS chunk_data(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS wal(seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+#: (chunk id, series id, mint, maxt, number of samples)
+ChunkMeta = tuple[int, int, int, int, int]
+#: (series ids, sample count per series, timestamps, values), samples grouped by series
+WalBatch = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]
+]
+_WAL_HEAD = struct.Struct("<II")
+
+
+def labels_to_json(labels: Labels) -> str:
+    return json.dumps(labels, ensure_ascii=False, separators=(",", ":"))
+
+
+def labels_from_json(text: str) -> Labels:
+    return tuple((str(k), str(v)) for k, v in json.loads(text))
+
+
+def encode_wal(batch: WalBatch) -> bytes:
+    sids, counts, ts, vs = batch
+    body = b"".join(
+        (
+            _WAL_HEAD.pack(sids.size, ts.size),
+            sids.astype("<i8").tobytes(),
+            counts.astype("<i8").tobytes(),
+            ts.astype("<i8").tobytes(),
+            vs.astype("<f8").tobytes(),
+        )
+    )
+    # Level 1: flushes happen every few seconds and the rows are short-lived.
+    return zlib.compress(body, 1)
+
+
+def decode_wal(blob: bytes) -> WalBatch:
+    try:
+        body = zlib.decompress(blob)
+        m, total = _WAL_HEAD.unpack_from(body, 0)
+        pos = _WAL_HEAD.size
+        if len(body) != pos + 16 * m + 16 * total:
+            raise StorageCorruptionError(f"WAL record has {len(body)} bytes, not the expected size")
+        sids = np.frombuffer(body, "<i8", m, pos).astype(np.int64)
+        counts = np.frombuffer(body, "<i8", m, pos + 8 * m).astype(np.int64)
+        ts = np.frombuffer(body, "<i8", total, pos + 16 * m).astype(np.int64)
+        vs = np.frombuffer(body, "<f8", total, pos + 16 * m + 8 * total).astype(np.float64)
+    except (zlib.error, struct.error, ValueError) as exc:
+        raise StorageCorruptionError(f"WAL record cannot be decoded: {exc}") from exc
+    if int(counts.sum()) != total:
+        raise StorageCorruptionError("WAL record sample counts do not add up")
+    return sids, counts, ts, vs
+
+
+class Database:
+    """One writer connection (flushes, retention, import) and one for reads."""
+
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.dir = Path(data_dir)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create data directory {self.dir}: {exc}") from exc
+        self.path = self.dir / DB_FILE
+        self._lock_file = self._take_lock()
+        try:
+            self._w = self._connect()
+            self._r = self._connect()
+            self._setup()
+        except sqlite3.DatabaseError as exc:
+            self._lock_file.close()
+            raise StorageCorruptionError(f"{self.path} cannot be opened: {exc}") from exc
+
+    def _take_lock(self) -> IO[str]:
+        path = self.dir / _LOCK_FILE
+        f = open(path, "a+")  # noqa: SIM115 - held open for the store's lifetime
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            f.close()
+            raise StorageError(
+                f"data directory {self.dir} is in use by another process (pid {holder}); "
+                "stop it first (e.g. the collector while importing)"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        return f
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    def _setup(self) -> None:
+        w = self._w
+        # auto_vacuum only takes effect before the first table exists.
+        w.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        mode = w.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise StorageError(f"{self.path}: cannot switch SQLite to WAL journal mode (got {mode})")
+        w.execute("PRAGMA synchronous=NORMAL")
+        w.executescript(_SCHEMA)
+        row = w.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+        if row is None:
+            w.execute("INSERT INTO meta(key, value) VALUES ('format', ?)", (_FORMAT,))
+        elif row[0] != _FORMAT:
+            raise StorageCorruptionError(
+                f"{self.path} has storage format {row[0]}, this version reads {_FORMAT}"
+            )
+
+    # --- reading everything back at open ----------------------------------------------
+
+    def load_series(self) -> Iterator[tuple[int, Labels]]:
+        for sid, text in self._w.execute("SELECT id, labels FROM series"):
+            try:
+                yield int(sid), labels_from_json(text)
+            except (ValueError, TypeError) as exc:
+                raise StorageCorruptionError(f"series {sid} has unreadable labels: {exc}") from exc
+
+    def load_chunk_meta(self) -> list[ChunkMeta]:
+        cur = self._w.execute("SELECT id, series_id, mint, maxt, n FROM chunks ORDER BY series_id, mint")
+        return [(int(a), int(b), int(c), int(d), int(e)) for a, b, c, d, e in cur]
+
+    def load_wal(self) -> Iterator[tuple[int, WalBatch]]:
+        for seq, blob in self._w.execute("SELECT seq, data FROM wal ORDER BY seq"):
+            yield int(seq), decode_wal(blob)
+
+    def max_wal_seq(self) -> int:
+        row = self._w.execute("SELECT COALESCE(MAX(seq), 0) FROM wal").fetchone()
+        return int(row[0])
+
+    def fetch_chunks(self, ids: Sequence[int]) -> dict[int, bytes]:
+        out: dict[int, bytes] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for cid, data in self._r.execute(
+                f"SELECT id, data FROM chunk_data WHERE id IN ({marks})", part
+            ):
+                out[int(cid)] = bytes(data)
+        return out
+
+    # --- writing ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        w = self._w
+        w.execute("BEGIN IMMEDIATE")
+        try:
+            yield w
+        except BaseException:
+            w.execute("ROLLBACK")
+            raise
+        w.execute("COMMIT")
+
+    @staticmethod
+    def insert_series(conn: sqlite3.Connection, rows: Sequence[tuple[int, Labels]]) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO series(id, labels) VALUES (?, ?)",
+            [(sid, labels_to_json(labels)) for sid, labels in rows],
+        )
+
+    @staticmethod
+    def insert_chunk(conn: sqlite3.Connection, sid: int, mint: int, maxt: int, n: int, data: bytes) -> int:
+        cur = conn.execute(
+            "INSERT INTO chunks(series_id, mint, maxt, n) VALUES (?, ?, ?, ?)", (sid, mint, maxt, n)
+        )
+        cid = cur.lastrowid
+        assert cid is not None
+        conn.execute("INSERT INTO chunk_data(id, data) VALUES (?, ?)", (cid, data))
+        return int(cid)
+
+    @staticmethod
+    def delete_chunks(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+        conn.executemany("DELETE FROM chunks WHERE id=?", [(i,) for i in ids])
+        conn.executemany("DELETE FROM chunk_data WHERE id=?", [(i,) for i in ids])
+
+    @staticmethod
+    def delete_series(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+        conn.executemany("DELETE FROM series WHERE id=?", [(i,) for i in ids])
+
+    def shrink(self) -> None:
+        """Give free pages back to the file system and fold the journal in."""
+        self._w.execute("PRAGMA incremental_vacuum")
+        self._w.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def integrity_ok(self) -> bool:
+        row = self._w.execute("PRAGMA integrity_check").fetchone()
+        return bool(row and row[0] == "ok")
+
+    def size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                total += p.stat().st_size
+        return total
+
+    def close(self) -> None:
+        try:
+            self._r.close()
+            self._w.close()
+        finally:
+            self._lock_file.close()

@@ -1,0 +1,520 @@
+"""The store: head in memory, chunks and a write-ahead table in SQLite.
+
+Life of a sample: an Appender queues it; ``commit`` puts it in its series'
+head buffer (visible to queries at once); the flush thread writes every new
+head sample into one ``wal`` row per flush (durable: a ``kill -9`` loses at
+most one flush interval); once a series has ``head_chunk_samples`` flushed
+samples, or its samples fall behind the current ``chunk_range_ms`` window,
+they are cut into an encoded chunk and the WAL rows nobody needs are deleted
+in the same transaction. Chunks of a finished window are merged into one
+per series, which is what makes the file small (see docs/storage.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from metricslib.collector.model import Labels, make_labels
+from metricslib.collector.storage.cache import ChunkCache
+from metricslib.collector.storage.chunks import decode_chunk, encode_chunk
+from metricslib.collector.storage.head import NO_TIME, MemSeries, merge_samples, same_value
+from metricslib.collector.storage.index import PostingsIndex
+from metricslib.collector.storage.sqlite import Database
+from metricslib.errors import StorageCorruptionError, StorageError
+
+__all__ = ["Store", "StoreStats"]
+
+log = logging.getLogger(__name__)
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    series: int
+    samples: int
+    head_samples: int
+    chunks: int
+    bytes_on_disk: int
+    out_of_order_dropped: int
+
+
+class Store:
+    """Implements ``Storage``; open it with :func:`open_storage`."""
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        retention_ms: int = 15 * DAY_MS,
+        flush_interval_s: float = 5.0,
+        chunk_range_ms: int = 2 * 3_600_000,
+        head_chunk_samples: int = 120,
+        cache_samples: int = 4_000_000,
+        retention_check_s: float = 300.0,
+        background: bool = True,
+    ) -> None:
+        if retention_ms <= 0:
+            raise ValueError(f"retention_ms must be positive, got {retention_ms}")
+        if flush_interval_s <= 0:
+            raise ValueError(f"flush_interval_s must be positive, got {flush_interval_s}")
+        self.retention_ms = retention_ms
+        self.flush_interval_s = flush_interval_s
+        self.chunk_range_ms = chunk_range_ms
+        self.head_chunk_samples = head_chunk_samples
+        self.retention_check_s = retention_check_s
+        self.db = Database(data_dir)
+        # _lock guards the head, the index and chunk metadata; _flush_lock
+        # serialises writers (flush thread, retention, import, close).
+        self._lock = threading.Lock()
+        self._flush_lock = threading.RLock()
+        self._by_labels: dict[Labels, MemSeries] = {}
+        self._by_id: dict[int, MemSeries] = {}
+        self._index = PostingsIndex()
+        self._dirty: set[MemSeries] = set()
+        self._next_id = 1
+        self._wal_seq = 0
+        self._max_t = NO_TIME
+        self._compact: set[tuple[int, int]] = set()
+        self.cache = ChunkCache(cache_samples)
+        self.out_of_order_dropped = 0
+        self._closed = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        try:
+            self._load()
+            self.apply_retention()
+        except BaseException:
+            self.db.close()
+            raise
+        if background:
+            self._thread = threading.Thread(target=self._run, name="metricslib-storage-flush", daemon=True)
+            self._thread.start()
+
+    # --- opening ---------------------------------------------------------------------
+
+    def _load(self) -> None:
+        for sid, labels in self.db.load_series():
+            s = MemSeries(sid, labels)
+            s.persisted = True
+            self._register(s)
+            self._next_id = max(self._next_id, sid + 1)
+        for cid, sid, mint, maxt, n in self.db.load_chunk_meta():
+            owner = self._by_id.get(sid)
+            if owner is None:
+                raise StorageCorruptionError(f"chunk {cid} belongs to unknown series {sid}")
+            owner.add_chunk(cid, mint, maxt, n)
+            owner.last_t = max(owner.last_t, maxt)
+            self._max_t = max(self._max_t, maxt)
+        for s in self._by_id.values():
+            self._queue_compaction(s)
+        # Replay: WAL rows can still hold samples that were already cut into
+        # chunks (rows are deleted lazily), so anything not newer is skipped.
+        for seq, (sids, counts, ts, vs) in self.db.load_wal():
+            self._wal_seq = max(self._wal_seq, seq)
+            pos = 0
+            for sid, cnt in zip(sids.tolist(), counts.tolist(), strict=False):
+                found = self._by_id.get(sid)
+                if found is None:
+                    raise StorageCorruptionError(f"WAL record {seq} names unknown series {sid}")
+                s = found
+                t_part = ts[pos : pos + cnt]
+                v_part = vs[pos : pos + cnt]
+                pos += cnt
+                newer = t_part > s.last_t
+                if not newer.any():
+                    continue
+                t_new = t_part[newer]
+                s.ts.frombytes(t_new.tobytes())
+                s.vs.frombytes(v_part[newer].tobytes())
+                s.flushed = len(s.ts)
+                if s.head_seq == 0:
+                    s.head_seq = seq
+                s.last_t = int(t_new[-1])
+                s.last_v = float(v_part[newer][-1])
+                self._max_t = max(self._max_t, s.last_t)
+        self._wal_seq = max(self._wal_seq, self.db.max_wal_seq())
+        for s in [s for s in self._by_id.values() if s.is_empty()]:
+            self._unregister(s)
+
+    def _register(self, s: MemSeries) -> None:
+        self._by_labels[s.labels] = s
+        self._by_id[s.sid] = s
+        self._index.add(s.sid, s.labels)
+
+    def _unregister(self, s: MemSeries) -> None:
+        self._by_labels.pop(s.labels, None)
+        self._by_id.pop(s.sid, None)
+        self._index.remove(s.sid, s.labels)
+        self._dirty.discard(s)
+
+    # --- the public face ---------------------------------------------------------------
+
+    def appender(self) -> StoreAppender:
+        self._check_open()
+        return StoreAppender(self)
+
+    def querier(self) -> StoreQuerier:
+        self._check_open()
+        return StoreQuerier(self)
+
+    def stats(self) -> StoreStats:
+        with self._lock:
+            head = sum(len(s.ts) for s in self._by_id.values())
+            on_disk = sum(sum(s.c_n) for s in self._by_id.values())
+            chunks = sum(len(s.c_ids) for s in self._by_id.values())
+            series = len(self._by_id)
+        return StoreStats(
+            series=series,
+            samples=head + on_disk,
+            head_samples=head,
+            chunks=chunks,
+            bytes_on_disk=self.db.size_bytes(),
+            out_of_order_dropped=self.out_of_order_dropped,
+        )
+
+    def close(self) -> None:
+        """Flush everything into chunks, shrink the file and release the directory."""
+        if self._closed:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            with self._flush_lock:
+                self.flush(cut_all=True)
+                self._run_compaction(final=True)
+                self.db.shrink()
+        finally:
+            self._closed = True
+            self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"the store at {self.db.dir} is closed")
+
+    def _run(self) -> None:
+        last_retention = time.monotonic()
+        while not self._stop.wait(self.flush_interval_s):
+            try:
+                self.flush()
+                self._run_compaction(final=False)
+                if time.monotonic() - last_retention >= self.retention_check_s:
+                    last_retention = time.monotonic()
+                    self.apply_retention()
+            except Exception:  # keep flushing: a full disk may clear up
+                log.exception("storage flush failed; will retry in %.1fs", self.flush_interval_s)
+
+    # --- series lookup (used by appenders) ---------------------------------------------
+
+    def series_ref(self, labels: Labels) -> int:
+        """The id ("ref") of the series with these labels, creating it if new."""
+        s = self._by_labels.get(labels)
+        if s is not None:
+            return s.sid
+        canonical = make_labels(labels)
+        if not canonical:
+            raise ValueError("a series needs at least one non-empty label")
+        with self._lock:
+            s = self._by_labels.get(canonical)
+            if s is None:
+                s = MemSeries(self._next_id, canonical)
+                self._next_id += 1
+                self._register(s)
+            if labels != canonical:
+                self._by_labels.setdefault(labels, s)
+            return s.sid
+
+    def _commit(self, refs: list[int], ts: list[int], vs: list[float]) -> None:
+        """Apply an appender's batch; samples that lost a race with another
+        appender of the same series are counted in ``out_of_order_dropped``."""
+        self._check_open()
+        by_id = self._by_id
+        dirty = self._dirty
+        dropped = 0
+        with self._lock:
+            max_t = self._max_t
+            for ref, t, v in zip(refs, ts, vs, strict=False):
+                s = by_id.get(ref)
+                if s is None:
+                    dropped += 1
+                    continue
+                if t <= s.last_t:
+                    if not (t == s.last_t and s.last_v is not None and same_value(s.last_v, v)):
+                        dropped += 1
+                    continue
+                s.ts.append(t)
+                s.vs.append(v)
+                s.last_t = t
+                s.last_v = v
+                dirty.add(s)
+                if t > max_t:
+                    max_t = t
+            self._max_t = max_t
+            self.out_of_order_dropped += dropped
+
+    def _last_value(self, s: MemSeries) -> float | None:
+        """Value at last_t when it only lives in the newest chunk on disk."""
+        if s.last_v is not None or not s.c_ids:
+            return s.last_v
+        ts, vs = self._chunk_arrays([s.c_ids[-1]])[s.c_ids[-1]]
+        s.last_v = float(vs[-1]) if ts.size and int(ts[-1]) == s.last_t else None
+        return s.last_v
+
+    def _chunk_arrays(self, ids: Sequence[int]) -> dict[int, tuple[I64, F64]]:
+        out, missing = self.cache.get_many(ids)
+        if missing:
+            blobs = self.db.fetch_chunks(missing)
+            for cid in missing:
+                blob = blobs.get(cid)
+                if blob is None:
+                    continue
+                arrs = decode_chunk(blob)
+                self.cache.put(cid, arrs)
+                out[cid] = arrs
+        return out
+
+    # --- flushing and cutting ----------------------------------------------------------
+
+    def flush(self, *, cut_all: bool = False) -> None:
+        """Write new samples durably; cut chunks that are due (all when ``cut_all``)."""
+        from metricslib.collector.storage.sqlite import encode_wal
+
+        with self._flush_lock:
+            self._check_open()
+            with self._lock:
+                sids, counts, t_parts, v_parts, new_series, cuts, seq = self._plan_flush(cut_all)
+                cut_k = {s.sid: k for s, k, _ in cuts}
+                # WAL rows older than every remaining head's oldest flushed sample
+                # are no longer needed to rebuild the head after a crash.
+                pins = [
+                    s.head_seq for s in self._by_id.values() if s.flushed - cut_k.get(s.sid, 0) > 0
+                ]
+            if not sids and not cuts:
+                return
+            encoded = [
+                (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
+                for s, k, pieces in cuts
+            ]
+            keep_from = min(pins) if pins else self._wal_seq + 1
+            with self.db.transaction() as conn:
+                Database.insert_series(conn, new_series)
+                if sids:
+                    batch = (
+                        np.array(sids, dtype=np.int64),
+                        np.array(counts, dtype=np.int64),
+                        np.concatenate(t_parts),
+                        np.concatenate(v_parts),
+                    )
+                    conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
+                added = [
+                    (s, k, [(Database.insert_chunk(conn, s.sid, mn, mx, n, blob), mn, mx, n)
+                            for blob, mn, mx, n in pieces])
+                    for s, k, pieces in encoded
+                ]
+                conn.execute("DELETE FROM wal WHERE seq < ?", (keep_from,))
+            with self._lock:
+                for s, k, metas in added:
+                    del s.ts[:k]
+                    del s.vs[:k]
+                    s.flushed -= k
+                    if s.flushed == 0:
+                        s.head_seq = 0
+                    for cid, mn, mx, n in metas:
+                        s.add_chunk(cid, mn, mx, n)
+                    self._queue_compaction(s)
+                for sid, _ in new_series:
+                    series = self._by_id.get(sid)
+                    if series is not None:
+                        series.persisted = True
+
+    def _plan_flush(self, cut_all: bool) -> tuple[
+        list[int], list[int], list[I64], list[F64], list[tuple[int, Labels]],
+        list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int,
+    ]:
+        """Under the lock: take the unflushed samples and choose what to cut."""
+        sids: list[int] = []
+        counts: list[int] = []
+        t_parts: list[I64] = []
+        v_parts: list[F64] = []
+        new_series: list[tuple[int, Labels]] = []
+        seq = self._wal_seq + 1
+        for s in self._dirty:
+            k0, k1 = s.flushed, len(s.ts)
+            if k1 <= k0:
+                continue
+            sids.append(s.sid)
+            counts.append(k1 - k0)
+            t_parts.append(np.frombuffer(s.ts[k0:k1], dtype=np.int64))
+            v_parts.append(np.frombuffer(s.vs[k0:k1], dtype=np.float64))
+            s.flushed = k1
+            if s.head_seq == 0:
+                s.head_seq = seq
+            if not s.persisted:
+                new_series.append((s.sid, s.labels))
+        self._dirty.clear()
+        if sids:
+            self._wal_seq = seq
+        rng = self.chunk_range_ms
+        window_start = (self._max_t // rng) * rng
+        cuts: list[tuple[MemSeries, int, list[tuple[I64, F64]]]] = []
+        for s in self._by_id.values():
+            if not s.flushed:
+                continue
+            if cut_all or s.flushed >= self.head_chunk_samples:
+                k = s.flushed
+            else:
+                # Idle or lagging series: cut what lies before the current window.
+                k = min(bisect_left(s.ts, window_start), s.flushed)
+                if k == 0:
+                    continue
+            ts = np.frombuffer(s.ts[:k], dtype=np.int64)
+            vs = np.frombuffer(s.vs[:k], dtype=np.float64)
+            # A chunk never spans two windows, so window compaction stays local.
+            bounds = (np.flatnonzero(np.diff(ts // rng)) + 1).tolist()
+            cuts.append((s, k, list(zip(np.split(ts, bounds), np.split(vs, bounds), strict=False))))
+        return sids, counts, t_parts, v_parts, new_series, cuts, seq
+
+    def _queue_compaction(self, s: MemSeries) -> None:
+        """Remember windows where this series has more than one chunk."""
+        seen: set[int] = set()
+        for mint in s.c_mint:
+            w = mint // self.chunk_range_ms
+            if w in seen:
+                self._compact.add((s.sid, w))
+            seen.add(w)
+
+    def _run_compaction(self, *, final: bool) -> None:
+        """Merge the chunks of each finished window (all windows when ``final``)."""
+        with self._flush_lock:
+            with self._lock:
+                current = self._max_t // self.chunk_range_ms
+                due = [(sid, w) for sid, w in self._compact if final or w < current]
+                jobs: list[tuple[MemSeries, list[int]]] = []
+                for sid, w in due:
+                    self._compact.discard((sid, w))
+                    s = self._by_id.get(sid)
+                    if s is None:
+                        continue
+                    lo, hi = w * self.chunk_range_ms, (w + 1) * self.chunk_range_ms - 1
+                    ids = [s.c_ids[i] for i in s.chunk_positions_in(lo, hi) if s.c_mint[i] >= lo]
+                    if len(ids) > 1:
+                        jobs.append((s, ids))
+            if not jobs:
+                return
+            self.rewrite_chunks([(s, ids, []) for s, ids in jobs])
+
+    def rewrite_chunks(
+        self, jobs: Sequence[tuple[MemSeries, list[int], list[tuple[I64, F64]]]]
+    ) -> None:
+        """Replace chunks by one chunk per window holding their union with ``extra``
+        sample runs; at equal timestamps existing samples win. One transaction."""
+        with self._flush_lock:
+            writes: list[tuple[MemSeries, list[int], list[tuple[bytes, int, int, int]]]] = []
+            for s, ids, extra in jobs:
+                arrays = self._chunk_arrays(ids)
+                if len(arrays) != len(ids):
+                    raise StorageCorruptionError(f"chunks of series {s.labels} vanished during rewrite")
+                ts, vs = merge_samples([arrays[c] for c in ids] + list(extra))
+                blobs: list[tuple[bytes, int, int, int]] = []
+                if ts.size:
+                    windows = ts // self.chunk_range_ms
+                    bounds = np.flatnonzero(np.diff(windows)) + 1
+                    for part_t, part_v in zip(np.split(ts, bounds), np.split(vs, bounds), strict=False):
+                        blobs.append(
+                            (encode_chunk(part_t, part_v), int(part_t[0]), int(part_t[-1]), part_t.size)
+                        )
+                writes.append((s, ids, blobs))
+            added: list[tuple[MemSeries, list[int], list[tuple[int, int, int, int]]]] = []
+            with self.db.transaction() as conn:
+                Database.insert_series(conn, [(s.sid, s.labels) for s, _, _ in writes if not s.persisted])
+                for s, ids, blobs in writes:
+                    Database.delete_chunks(conn, ids)
+                    metas = [
+                        (Database.insert_chunk(conn, s.sid, mint, maxt, n, blob), mint, maxt, n)
+                        for blob, mint, maxt, n in blobs
+                    ]
+                    added.append((s, ids, metas))
+            with self._lock:
+                for s, ids, metas in added:
+                    s.persisted = True
+                    s.drop_chunks(set(ids))
+                    for cid, mint, maxt, n in metas:
+                        s.add_chunk(cid, mint, maxt, n)
+                        if maxt >= s.last_t:
+                            s.last_t, s.last_v = maxt, None
+                        self._max_t = max(self._max_t, maxt)
+
+    # --- retention -----------------------------------------------------------------------
+
+    def apply_retention(self, now_ms: int | None = None) -> int:
+        """Delete chunks that ended before ``now - retention``; returns how many."""
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        cutoff = now - self.retention_ms
+        with self._flush_lock:
+            with self._lock:
+                doomed: list[tuple[MemSeries, list[int]]] = []
+                for s in self._by_id.values():
+                    if s.c_maxt and s.c_maxt[0] < cutoff:
+                        doomed.append((s, [c for c, mx in zip(s.c_ids, s.c_maxt, strict=False) if mx < cutoff]))
+            if not doomed:
+                return 0
+            with self.db.transaction() as conn:
+                Database.delete_chunks(conn, [c for _, ids in doomed for c in ids])
+                gone = [s for s, ids in doomed if len(ids) == len(s.c_ids) and not s.ts]
+                Database.delete_series(conn, [s.sid for s in gone])
+            with self._lock:
+                for s, ids in doomed:
+                    s.drop_chunks(set(ids))
+                for s in gone:
+                    if s.is_empty():
+                        self._unregister(s)
+            self.db.shrink()
+            return sum(len(ids) for _, ids in doomed)
+
+    # --- bulk import -----------------------------------------------------------------------
+
+    def import_series(self, items: Iterable[tuple[Labels, I64, F64]]) -> int:
+        """Backfill whole series (timestamps increasing) in one transaction.
+
+        Samples merge with what the store holds; at a timestamp already
+        present the stored value is kept. Returns the number of samples given."""
+        with self._flush_lock:
+            self.flush(cut_all=True)
+            jobs: list[tuple[MemSeries, list[int], list[tuple[I64, F64]]]] = []
+            total = 0
+            for labels, ts, vs in items:
+                if ts.size == 0:
+                    continue
+                total += int(ts.size)
+                s = self._by_id[self.series_ref(labels)]
+                lo_w = int(ts[0]) // self.chunk_range_ms * self.chunk_range_ms
+                hi_w = (int(ts[-1]) // self.chunk_range_ms + 1) * self.chunk_range_ms - 1
+                with self._lock:
+                    ids = s.chunks_in(lo_w, hi_w)
+                jobs.append((s, ids, [(ts, vs)]))
+            if jobs:
+                self.rewrite_chunks(jobs)
+            return total
+
+
+# Imported late: both modules need Store's type only for annotations.
+from metricslib.collector.storage.appender import StoreAppender  # noqa: E402
+from metricslib.collector.storage.querier import StoreQuerier  # noqa: E402
