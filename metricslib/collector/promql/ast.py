@@ -8,7 +8,7 @@ used to point errors at the right place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from metricslib.collector.model import Matcher
 
@@ -32,7 +32,7 @@ __all__ = [
 ValueType = Literal["scalar", "vector", "matrix", "string"]
 
 #: ``@ start()`` / ``@ end()`` resolve at evaluation time; a number is fixed (ms).
-AtModifier = Union[int, Literal["start", "end"], None]
+AtModifier = int | Literal["start", "end"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,18 +143,18 @@ class ParenExpr:
     pos: int = 0
 
 
-Expr = Union[
-    NumberLiteral,
-    StringLiteral,
-    VectorSelector,
-    MatrixSelector,
-    SubqueryExpr,
-    Call,
-    AggregateExpr,
-    BinaryExpr,
-    UnaryExpr,
-    ParenExpr,
-]
+Expr = (
+    NumberLiteral
+    | StringLiteral
+    | VectorSelector
+    | MatrixSelector
+    | SubqueryExpr
+    | Call
+    | AggregateExpr
+    | BinaryExpr
+    | UnaryExpr
+    | ParenExpr
+)
 
 COMPARISON_OPS = frozenset({"==", "!=", ">", "<", ">=", "<="})
 SET_OPS = frozenset({"and", "or", "unless"})

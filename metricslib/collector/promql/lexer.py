@@ -1,0 +1,356 @@
+"""PromQL lexer: query text to a flat list of tokens.
+
+Keywords (``sum``, ``by``, ``offset``, ``and`` ...) are emitted as ``IDENT``
+tokens and classified by the parser, because PromQL lets most of them double
+as metric and label names (``sum{job="x"}``, ``by (offset)``).
+
+String literals follow Go's quoting rules (Prometheus unquotes with them).
+Escapes such as ``\\xc5`` may produce bytes that are not valid UTF-8; those
+are kept as lone surrogates (Python's ``surrogateescape``) so that the engine
+can reject them as invalid label names and :func:`go_quote` can print them the
+way Prometheus does (``"a\\xc5z"``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from metricslib.errors import PromQLParseError
+
+__all__ = [
+    "DURATION_RE",
+    "Token",
+    "TokenKind",
+    "format_error",
+    "go_quote",
+    "go_regex_to_python",
+    "lex",
+    "parse_duration_ms",
+    "unquote",
+]
+
+TokenKind = Literal["NUMBER", "DURATION", "STRING", "IDENT", "OP", "EOF"]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: TokenKind
+    text: str
+    pos: int
+
+    def describe(self) -> str:
+        """How Prometheus names a token in ``unexpected ...`` messages."""
+        if self.kind == "EOF":
+            return "end of input"
+        if self.kind == "NUMBER":
+            return f'number "{self.text}"'
+        if self.kind == "DURATION":
+            return f'duration "{self.text}"'
+        if self.kind == "STRING":
+            return f"string {self.text}"
+        if self.kind == "IDENT":
+            return f'identifier "{self.text}"'
+        return f'"{self.text}"'
+
+
+def format_error(query: str, pos: int, message: str) -> str:
+    """Prometheus's ``LINE:COL: parse error: MSG`` (1-based line and byte column)."""
+    prefix = query[: max(pos, 0)].encode("utf-8", "surrogateescape")
+    line = prefix.count(b"\n") + 1
+    col = len(prefix) - (prefix.rfind(b"\n") + 1) + 1
+    return f"{line}:{col}: parse error: {message}"
+
+
+def _error(query: str, pos: int, message: str) -> PromQLParseError:
+    return PromQLParseError(format_error(query, pos, message), pos)
+
+
+_UNITS_MS = {
+    "ms": 1,
+    "s": 1000,
+    "m": 60_000,
+    "h": 3_600_000,
+    "d": 86_400_000,
+    "w": 604_800_000,
+    "y": 31_536_000_000,
+}
+#: A Prometheus duration: one or more ``<int><unit>`` parts, largest unit first.
+DURATION_RE = re.compile(r"(?:[0-9]+(?:ms|[smhdwy]))+")
+_DURATION_PART = re.compile(r"([0-9]+)(ms|[smhdwy])")
+_UNIT_ORDER = ["y", "w", "d", "h", "m", "s", "ms"]
+
+
+def parse_duration_ms(text: str) -> int:
+    """``1h30m`` -> 5_400_000. Raises ValueError when units repeat or are out of order."""
+    if not DURATION_RE.fullmatch(text):
+        raise ValueError(f"not a valid duration string: {text!r}")
+    total = 0
+    last = -1
+    for number, unit in _DURATION_PART.findall(text):
+        rank = _UNIT_ORDER.index(unit)
+        if rank <= last:
+            raise ValueError(f"not a valid duration string: {text!r}")
+        last = rank
+        total += int(number) * _UNITS_MS[unit]
+    return total
+
+
+# Longest operators first so that "==" wins over "=".
+_OPERATORS = (
+    "==", "!=", "<=", ">=", "=~", "!~",
+    "+", "-", "*", "/", "%", "^", "<", ">", "=",
+    "(", ")", "{", "}", "[", "]", ",", ":", "@",
+)  # fmt: skip
+_IDENT_RE = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+_DURATION_TOKEN_RE = re.compile(r"(?:[0-9]+(?:ms|[smhdwy]))+(?![A-Za-z0-9_])")
+_HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+")
+_DEC_RE = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_SIMPLE_ESCAPES = {
+    "a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92,
+}  # fmt: skip
+
+
+def unquote(literal: str, query: str | None = None, pos: int = 0) -> str:
+    """Decode a quoted PromQL string literal (``"..."``, ``'...'`` or a backtick string).
+
+    ``query`` and ``pos`` (where the literal starts in it) locate errors."""
+    if query is None:
+        query = literal
+    quote, body = literal[0], literal[1:-1]
+    if quote == "`":
+        return body
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out += ch.encode("utf-8", "surrogateescape")
+            i += 1
+            continue
+        at = pos + 1 + i
+        if i + 1 >= len(body):
+            raise _error(query, at, "unterminated quoted string")
+        esc = body[i + 1]
+        i += 2
+        if esc in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[esc])
+        elif esc == quote:
+            out.append(ord(esc))
+        elif esc in "xuU01234567":
+            if esc in "01234567":
+                digits, base, i = body[i - 1 : i + 2], 8, i + 2
+            else:
+                n = {"x": 2, "u": 4, "U": 8}[esc]
+                digits, base, i = body[i : i + n], 16, i + n
+            want = 3 if base == 8 else {"x": 2, "u": 4, "U": 8}[esc]
+            valid = "01234567" if base == 8 else "0123456789abcdefABCDEF"
+            if len(digits) != want or any(c not in valid for c in digits):
+                raise _error(query, at, f"invalid escape sequence in string: \\{esc}{digits}")
+            code = int(digits, base)
+            if esc in "uU":
+                if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                    raise _error(query, at, f"invalid Unicode code point in string: \\{esc}{digits}")
+                out += chr(code).encode("utf-8")
+            elif code > 255:
+                raise _error(query, at, f"octal escape out of range in string: \\{digits}")
+            else:
+                out.append(code)
+        else:
+            raise _error(query, at, f"unknown escape sequence in string: \\{esc}")
+    return out.decode("utf-8", "surrogateescape")
+
+
+def go_quote(value: str) -> str:
+    """Quote like Go's ``%q``: invalid UTF-8 bytes print as ``\\xNN``."""
+    parts = ['"']
+    for ch in value:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte kept by surrogateescape
+            parts.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == '"' or ch == "\\":
+            parts.append("\\" + ch)
+        elif ch == "\n":
+            parts.append("\\n")
+        elif ch == "\t":
+            parts.append("\\t")
+        elif ch == "\r":
+            parts.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            parts.append(f"\\x{code:02x}")
+        else:
+            parts.append(ch)
+    parts.append('"')
+    return "".join(parts)
+
+
+def _scan_string(query: str, start: int) -> int:
+    """Index just past the closing quote of the string starting at ``start``."""
+    quote = query[start]
+    i = start + 1
+    n = len(query)
+    while i < n:
+        ch = query[i]
+        if ch == quote:
+            return i + 1
+        if quote != "`":
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == "\n":
+                break
+        i += 1
+    raise _error(query, start, "unterminated quoted string")
+
+
+def lex(query: str) -> list[Token]:
+    """Split ``query`` into tokens, ending with an ``EOF`` token."""
+    tokens: list[Token] = []
+    i = 0
+    n = len(query)
+    # Inside [...] a colon separates range and step ("[5m:1m]"); elsewhere it
+    # may start a recording-rule style metric name (":job:rate5m").
+    brackets = 0
+    while i < n:
+        ch = query[i]
+        if brackets and ch == ":":
+            tokens.append(Token("OP", ":", i))
+            i += 1
+            continue
+        if ch in " \t\r\n":
+            i += 1
+            continue
+        if ch == "#":
+            end = query.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if ch in "\"'`":
+            end = _scan_string(query, i)
+            tokens.append(Token("STRING", query[i:end], i))
+            i = end
+            continue
+        if ch.isdigit() or (ch == "." and i + 1 < n and query[i + 1].isdigit()):
+            i = _lex_number(query, i, tokens)
+            continue
+        m = _IDENT_RE.match(query, i)
+        if m:
+            tokens.append(Token("IDENT", m.group(), i))
+            i = m.end()
+            continue
+        for op in _OPERATORS:
+            if query.startswith(op, i):
+                tokens.append(Token("OP", op, i))
+                i += len(op)
+                if op == "[":
+                    brackets += 1
+                elif op == "]" and brackets:
+                    brackets -= 1
+                break
+        else:
+            if ch == "!":
+                nxt = query[i + 1] if i + 1 < n else ""
+                raise _error(query, i, f"unexpected character after '!': {nxt!r}")
+            raise _error(query, i, f"unexpected character: {ch!r}")
+    tokens.append(Token("EOF", "", n))
+    return tokens
+
+
+def _lex_number(query: str, i: int, tokens: list[Token]) -> int:
+    for regex, kind in ((_DURATION_TOKEN_RE, "DURATION"), (_HEX_RE, "NUMBER"), (_DEC_RE, "NUMBER")):
+        m = regex.match(query, i)
+        if m is None:
+            continue
+        end = m.end()
+        if kind == "NUMBER" and end < len(query) and (query[end].isalnum() or query[end] in "_."):
+            tail = re.match(r"[A-Za-z0-9_.]*", query[end:])
+            bad = query[i : end + (tail.end() if tail else 0)]
+            raise _error(query, i, f"bad number or duration syntax: {bad!r}")
+        tokens.append(Token(kind, m.group(), i))  # type: ignore[arg-type]
+        return end
+    raise _error(query, i, f"bad number or duration syntax: {query[i]!r}")
+
+
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z",
+    "print": " -~", "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z",
+    "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f",
+}  # fmt: skip
+_INLINE_FLAGS = re.compile(r"\(\?([imsU-]+)\)")
+
+
+def go_regex_to_python(pattern: str) -> str:
+    """Rewrite RE2 (Go) regex syntax that Python's ``re`` rejects or reads differently.
+
+    Handles mid-pattern flag groups such as ``((?i)pro).*`` (RE2 applies them to
+    the rest of the enclosing group; Python needs ``(?i:...)``), POSIX classes
+    such as ``[[:alpha:]]``, ``\\z`` and ``\\Q...\\E``. Anything else passes through.
+    """
+    out: list[str] = []
+    closers = [0]  # per open group: how many scoped-flag groups to close with it
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < n:
+            nxt = pattern[i + 1]
+            if nxt == "z":
+                out.append("\\Z")
+                i += 2
+            elif nxt == "Q":
+                end = pattern.find("\\E", i + 2)
+                end = n if end < 0 else end
+                out.append(re.escape(pattern[i + 2 : end]))
+                i = end + 2
+            else:
+                out.append(pattern[i : i + 2])
+                i += 2
+            continue
+        if ch == "[":
+            j = i + 1
+            cls = ["["]
+            if j < n and pattern[j] == "^":
+                cls.append("^")
+                j += 1
+            if j < n and pattern[j] == "]":
+                cls.append("\\]")
+                j += 1
+            while j < n and pattern[j] != "]":
+                if pattern[j] == "\\" and j + 1 < n:
+                    cls.append(pattern[j : j + 2])
+                    j += 2
+                    continue
+                m = re.match(r"\[:(\^?)([a-z]+):\]", pattern[j:])
+                if m and m.group(2) in _POSIX_CLASSES and not m.group(1):
+                    cls.append(_POSIX_CLASSES[m.group(2)])
+                    j += m.end()
+                    continue
+                if pattern[j] == "[":
+                    cls.append("\\[")
+                    j += 1
+                    continue
+                cls.append(pattern[j])
+                j += 1
+            cls.append("]")
+            out.append("".join(cls))
+            i = j + 1
+            continue
+        m = _INLINE_FLAGS.match(pattern, i)
+        if m:
+            flags = m.group(1).replace("U", "")
+            if flags and not flags.startswith("-"):
+                out.append(f"(?{flags}:")
+                closers[-1] += 1
+            i = m.end()
+            continue
+        if ch == "(":
+            closers.append(0)
+            out.append(ch)
+        elif ch == ")" and len(closers) > 1:
+            out.append(")" * closers.pop())
+            out.append(ch)
+        else:
+            out.append(ch)
+        i += 1
+    out.append(")" * closers[0])
+    return "".join(out)

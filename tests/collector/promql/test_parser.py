@@ -1,0 +1,261 @@
+"""The PromQL parser: precedence, every syntax element, type checks and error positions."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from metricslib.collector.model import Matcher
+from metricslib.collector.promql.ast import (
+    AggregateExpr,
+    BinaryExpr,
+    Call,
+    MatrixSelector,
+    NumberLiteral,
+    ParenExpr,
+    StringLiteral,
+    SubqueryExpr,
+    UnaryExpr,
+    VectorMatching,
+    VectorSelector,
+)
+from metricslib.collector.promql.parser import parse_expr, type_of
+from metricslib.errors import PromQLParseError
+
+
+def shape(expr: object) -> str:
+    """A compact rendering of the tree's structure, to assert precedence."""
+    if isinstance(expr, NumberLiteral):
+        return repr(expr.value)
+    if isinstance(expr, VectorSelector):
+        return expr.name or "{}"
+    if isinstance(expr, BinaryExpr):
+        return f"({shape(expr.lhs)} {expr.op} {shape(expr.rhs)})"
+    if isinstance(expr, UnaryExpr):
+        return f"({expr.op}{shape(expr.expr)})"
+    if isinstance(expr, ParenExpr):
+        return shape(expr.expr)
+    raise AssertionError(expr)
+
+
+@pytest.mark.parametrize(
+    ("query", "tree"),
+    [
+        ("1 + 2 * 3", "(1.0 + (2.0 * 3.0))"),
+        ("1 * 2 + 3", "((1.0 * 2.0) + 3.0)"),
+        ("1 - 2 - 3", "((1.0 - 2.0) - 3.0)"),
+        ("2 ^ 3 ^ 2", "(2.0 ^ (3.0 ^ 2.0))"),
+        ("-2 ^ 2", "(-(2.0 ^ 2.0))"),
+        ("2 ^ -1", "(2.0 ^ -1.0)"),
+        ("-a * b", "((-a) * b)"),
+        ("a + b > bool c", "((a + b) > c)"),
+        ("a or b and c", "(a or (b and c))"),
+        ("a and b or c unless d", "((a and b) or (c unless d))"),
+        ("a > b and c < d", "((a > b) and (c < d))"),
+        ("a atan2 b + c", "((a atan2 b) + c)"),
+        ("a % b / c * d", "(((a % b) / c) * d)"),
+        ("a AND b", "(a and b)"),
+        ("1 - -1", "(1.0 - -1.0)"),
+    ],
+)
+def test_precedence(query: str, tree: str) -> None:
+    assert shape(parse_expr(query)) == tree
+
+
+@pytest.mark.parametrize(
+    ("query", "value"),
+    [("12.34e6", 12340000.0), (".2", 0.2), ("+0.2", 0.2), ("-0.2e-6", -0.0000002), ("2.", 2.0),
+     ("0x1F", 31.0), ("0X1f", 31.0), ("017", 15.0), ("1e3", 1000.0), ("+Inf", math.inf),
+     ("inF", math.inf), ("-inf", -math.inf), ("5m", 300.0), ("1h30m", 5400.0)],
+)  # fmt: skip
+def test_number_literals(query: str, value: float) -> None:
+    expr = parse_expr(query)
+    assert isinstance(expr, NumberLiteral)
+    assert expr.value == value
+
+
+def test_nan_literal() -> None:
+    expr = parse_expr("NaN")
+    assert isinstance(expr, NumberLiteral)
+    assert math.isnan(expr.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "value"),
+    [('"Foo"', "Foo"), ("'Foo'", "Foo"), ("`Fo\\o`", "Fo\\o"), ('" Foo "', " Foo "), ('""', "")],
+)
+def test_string_literals(query: str, value: str) -> None:
+    assert parse_expr(query) == StringLiteral(value, pos=0)
+    assert type_of(parse_expr(query)) == "string"
+
+
+def test_vector_selector_with_every_matcher_op() -> None:
+    expr = parse_expr('foo{a="1", b!="2", c=~"x.*", d!~"y",}')
+    assert isinstance(expr, VectorSelector)
+    assert expr.name == "foo"
+    assert [str(m) for m in expr.matchers] == ['a="1"', 'b!="2"', 'c=~"x.*"', 'd!~"y"', '__name__="foo"']
+
+
+def test_quoted_metric_and_label_names() -> None:
+    expr = parse_expr('{"my.metric", "label.x"="v"}')
+    assert isinstance(expr, VectorSelector)
+    assert expr.name == "my.metric"
+    assert Matcher("label.x", "=", "v") in expr.matchers
+    by_name = parse_expr('{__name__="up"}')
+    assert isinstance(by_name, VectorSelector)
+    assert by_name.name is None
+    assert by_name.matchers == (Matcher("__name__", "=", "up"),)
+
+
+def test_keywords_can_be_metric_and_label_names() -> None:
+    for name in ("sum", "by", "offset", "and", "start", "without"):
+        expr = parse_expr(f"{name}{{{name}='x'}}")
+        assert isinstance(expr, VectorSelector) and expr.name == name
+    agg = parse_expr("sum by (offset, and) (x)")
+    assert isinstance(agg, AggregateExpr) and agg.grouping == ("offset", "and")
+
+
+def test_offset_and_at_modifiers() -> None:
+    expr = parse_expr("foo offset 5m @ 100")
+    assert isinstance(expr, VectorSelector)
+    assert (expr.offset_ms, expr.at) == (300_000, 100_000)
+    neg = parse_expr("foo @ -1.5 offset -1h")
+    assert isinstance(neg, VectorSelector)
+    assert (neg.offset_ms, neg.at) == (-3_600_000, -1500)
+    for fn in ("start", "end"):
+        e = parse_expr(f"rate(foo[1m] @ {fn}())")
+        assert isinstance(e, Call) and isinstance(e.args[0], MatrixSelector)
+        assert e.args[0].vector.at == fn
+    secs = parse_expr("foo offset 30")
+    assert isinstance(secs, VectorSelector) and secs.offset_ms == 30_000
+
+
+def test_range_and_subquery() -> None:
+    m = parse_expr("foo[1h30m] offset 1m")
+    assert isinstance(m, MatrixSelector)
+    assert (m.range_ms, m.vector.offset_ms) == (5_400_000, 60_000)
+    assert type_of(m) == "matrix"
+    sq = parse_expr("rate(foo[5m])[30m:1m] offset 2m @ end()")
+    assert isinstance(sq, SubqueryExpr)
+    assert (sq.range_ms, sq.step_ms, sq.offset_ms, sq.at) == (1_800_000, 60_000, 120_000, "end")
+    default_step = parse_expr("(a + b)[5m:]")
+    assert isinstance(default_step, SubqueryExpr) and default_step.step_ms == 0
+    numbers = parse_expr("foo[30]")
+    assert isinstance(numbers, MatrixSelector) and numbers.range_ms == 30_000
+
+
+def test_aggregations() -> None:
+    a = parse_expr("sum without (a, b) (x)")
+    assert isinstance(a, AggregateExpr) and (a.op, a.grouping, a.without) == ("sum", ("a", "b"), True)
+    b = parse_expr("topk(3, x) by (job)")
+    assert isinstance(b, AggregateExpr)
+    assert b.param == NumberLiteral(3.0, pos=5) and b.grouping == ("job",)
+    c = parse_expr('count_values("v", x)')
+    assert isinstance(c, AggregateExpr) and c.param == StringLiteral("v", pos=13)
+    d = parse_expr("SUM(x)")
+    assert isinstance(d, AggregateExpr) and d.op == "sum"
+
+
+def test_vector_matching_modifiers() -> None:
+    e = parse_expr("a * on(x, y) group_left(z) b")
+    assert isinstance(e, BinaryExpr)
+    assert e.matching == VectorMatching("many-to-one", True, ("x", "y"), ("z",))
+    f = parse_expr("a / ignoring(x) group_right b")
+    assert isinstance(f, BinaryExpr)
+    assert f.matching == VectorMatching("one-to-many", False, ("x",), ())
+    g = parse_expr("a and b")
+    assert isinstance(g, BinaryExpr) and g.matching == VectorMatching("many-to-many")
+    h = parse_expr("a + 1")
+    assert isinstance(h, BinaryExpr) and h.matching is None
+    i = parse_expr("a == bool b")
+    assert isinstance(i, BinaryExpr) and i.return_bool
+
+
+def test_function_calls_and_types() -> None:
+    assert type_of(parse_expr("time()")) == "scalar"
+    assert type_of(parse_expr("vector(1)")) == "vector"
+    assert type_of(parse_expr("scalar(x) + 1")) == "scalar"
+    call = parse_expr('label_join(x, "d", ",", "a", "b", "c")')
+    assert isinstance(call, Call) and len(call.args) == 6
+    assert isinstance(parse_expr("round(x)"), Call)
+    assert isinstance(parse_expr("hour()"), Call)
+
+
+def test_comments_and_newlines() -> None:
+    expr = parse_expr("sum(\n  x # the series\n) by (job)")
+    assert isinstance(expr, AggregateExpr)
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("foo{", '1:5: parse error: unexpected end of input in label matching, expected "}"'),
+        ("rate(foo)", '1:6: parse error: expected type range vector in call to function "rate", got instant vector'),
+        ("rate(foo[5m], 1)", '1:1: parse error: expected 1 argument(s) in call to "rate", got 2'),
+        ("round()", '1:1: parse error: expected at least 1 argument(s) in call to "round", got 0'),
+        ("round(a, 1, 2)", '1:1: parse error: expected at most 2 argument(s) in call to "round", got 3'),
+        ("abs(1)", '1:5: parse error: expected type instant vector in call to function "abs", got scalar'),
+        ("1 > 1", "1:3: parse error: comparisons between scalars must use BOOL modifier"),
+        ("a + bool b", "1:3: parse error: bool modifier can only be used on comparison operators"),
+        ("a and 1", '1:1: parse error: set operator "and" not allowed in binary scalar expression'),
+        ("a or on(x) group_left b", '1:1: parse error: no grouping allowed for "or" operation'),
+        ("1 + on(x) a", "1:1: parse error: vector matching only allowed between instant vectors"),
+        ("a[5m] + 1", "1:1: parse error: binary expression must contain only scalar and instant vector types"),
+        ('1 + "a"', "1:5: parse error: binary expression must contain only scalar and instant vector types"),
+        ("a + on(b) group_left(b) c", '1:3: parse error: label "b" must not occur in ON and GROUP clause at once'),
+        ("(foo)[5m]", "1:6: parse error: ranges only allowed for vector selectors"),
+        ("foo offset 5m[1m]", "1:14: parse error: no offset modifiers allowed before range"),
+        ("foo @ 1 [1m]", "1:9: parse error: no @ modifiers allowed before range"),
+        ("foo offset 1m offset 2m", "1:1: parse error: offset may not be set multiple times"),
+        ("foo @ 1 @ 2", "1:1: parse error: @ <timestamp> may not be set multiple times"),
+        ("sum(x) offset 1m", "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"),
+        ("foo[5m][1m:]", "1:1: parse error: subquery is only allowed on instant vector, got range vector"),
+        ("sum(x, y)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 1, got 2"),
+        ("topk(x)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"),
+        ("sum()", "1:1: parse error: no arguments for aggregate expression provided"),
+        ('topk("a", x)', "1:6: parse error: expected type scalar in aggregation parameter, got string"),
+        ("count_values(1, x)", "1:14: parse error: expected type string in aggregation parameter, got scalar"),
+        ("sum(1)", "1:5: parse error: expected type instant vector in aggregation expression, got scalar"),
+        ("unknown(x)", '1:1: parse error: unknown function with name "unknown"'),
+        ("{}", "1:1: parse error: vector selector must contain at least one non-empty matcher"),
+        ('{a=~".*"}', "1:1: parse error: vector selector must contain at least one non-empty matcher"),
+        ('foo{__name__="bar"}', '1:1: parse error: metric name must not be set twice: "foo" or "bar"'),
+        ('-"a"', '1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got "string"'),
+        ("x +", "1:4: parse error: unexpected end of input"),
+        ("foo bar", '1:5: parse error: unexpected identifier "bar"'),
+        ("(1", '1:3: parse error: unexpected end of input in parenthesized expression, expected ")"'),
+        ("foo @ NaN", "1:5: parse error: timestamp out of bounds for @ modifier: NaN"),
+        ("a +\n  $", "2:3: parse error: unexpected character: '$'"),
+    ],
+)
+def test_errors_read_like_prometheus(query: str, error: str) -> None:
+    with pytest.raises(PromQLParseError) as info:
+        parse_expr(query)
+    assert str(info.value) == error
+    line, col = (int(x) for x in error.split(":")[:2])
+    lines = query.split("\n")
+    assert info.value.position == sum(len(x) + 1 for x in lines[: line - 1]) + col - 1
+
+
+def test_invalid_regex_points_at_the_value() -> None:
+    with pytest.raises(PromQLParseError) as info:
+        parse_expr('foo{a=~"(x"}')
+    assert str(info.value).startswith("1:8: parse error: error parsing regexp:")
+    assert info.value.position == 7
+
+
+def test_go_regex_flags_are_accepted_and_value_kept() -> None:
+    expr = parse_expr('x{g=~".*((?i)DUC).*"}')
+    assert isinstance(expr, VectorSelector)
+    m = expr.matchers[0]
+    assert m.value == ".*((?i)DUC).*"
+    assert m.matches("proDUCtion") and m.matches("product") is True and not m.matches("prod")
+
+
+def test_experimental_functions_can_be_disabled() -> None:
+    parse_expr("sort_by_label(x, 'a')")
+    with pytest.raises(PromQLParseError, match='function "sort_by_label" is not enabled'):
+        parse_expr("sort_by_label(x, 'a')", enable_experimental=False)
+    with pytest.raises(PromQLParseError, match="experimental"):
+        parse_expr("limitk(1, x)", enable_experimental=False)
