@@ -187,7 +187,9 @@ def fold_into_archive(
     archive: Sequence[FamilyData], dead: Sequence[FamilyData], modes: Mapping[str, str]
 ) -> list[FamilyData]:
     """The archive after a dead worker's last snapshot is added to it."""
-    return merge([Snapshot(0, list(archive), live=False), Snapshot(0, list(dead), live=False)], [], modes)
+    return merge(
+        [Snapshot(0, list(archive), live=False), Snapshot(0, list(dead), live=False)], [], modes
+    )
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -209,7 +211,9 @@ def dumps_families(families: Iterable[FamilyData], **extra: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def loads_families(data: bytes, source: str = "snapshot") -> tuple[list[FamilyData], dict[str, Any]]:
+def loads_families(
+    data: bytes, source: str = "snapshot"
+) -> tuple[list[FamilyData], dict[str, Any]]:
     """Families and the other top-level keys; ``source`` names the file in errors."""
     try:
         doc = json.loads(data)
@@ -251,4 +255,3 @@ def families_from_collect(collected: Iterable[Any]) -> list[FamilyData]:
             )
         )
     return out
-

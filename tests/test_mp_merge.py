@@ -34,7 +34,10 @@ def values(families: list[FamilyData]) -> dict[tuple[str, tuple[tuple[str, str],
 
 
 def test_counters_are_summed_over_live_workers_and_the_archive() -> None:
-    snaps = [Snapshot(1, [counter(3, code="200")]), Snapshot(2, [counter(4, code="200"), counter(1, code="500")])]
+    snaps = [
+        Snapshot(1, [counter(3, code="200")]),
+        Snapshot(2, [counter(4, code="200"), counter(1, code="500")]),
+    ]
     merged = merge(snaps, [counter(10, code="200")], {})
     assert values(merged) == {
         ("req_total", (("code", "200"),)): 17,
@@ -75,14 +78,20 @@ def test_summary_quantiles_are_dropped_because_they_cannot_be_combined() -> None
         "summary",
         "",
         "",
-        [SampleData("s", {"quantile": "0.5"}, 1.0), SampleData("s_count", {}, 2), SampleData("s_sum", {}, 3)],
+        [
+            SampleData("s", {"quantile": "0.5"}, 1.0),
+            SampleData("s_count", {}, 2),
+            SampleData("s_sum", {}, 3),
+        ],
     )
     merged = merge([Snapshot(1, [fam]), Snapshot(2, [fam])], [], {})
     assert values(merged) == {("s_count", ()): 4, ("s_sum", ()): 6}
 
 
 def test_gauges_default_to_one_series_per_live_worker() -> None:
-    merged = merge([Snapshot(11, [gauge("g", 1)]), Snapshot(12, [gauge("g", 2)])], [gauge("g", 9)], {})
+    merged = merge(
+        [Snapshot(11, [gauge("g", 1)]), Snapshot(12, [gauge("g", 2)])], [gauge("g", 9)], {}
+    )
     assert values(merged) == {("g", (("pid", "11"),)): 1, ("g", (("pid", "12"),)): 2}
 
 
@@ -130,7 +139,9 @@ def test_folding_a_dead_worker_keeps_counters_and_drops_live_gauges() -> None:
     archive = fold_into_archive([counter(2), gauge("peak", 4)], dead, modes)
     assert values(archive) == {("req_total", ()): 7, ("peak", ()): 8}
     # The archive never carries per-worker or live series into a later merge.
-    later = merge([Snapshot(3, [counter(1), gauge("inflight", 1), gauge("per_worker", 6)])], archive, modes)
+    later = merge(
+        [Snapshot(3, [counter(1), gauge("inflight", 1), gauge("per_worker", 6)])], archive, modes
+    )
     assert values(later) == {
         ("req_total", ()): 8,
         ("inflight", ()): 1,
@@ -140,8 +151,13 @@ def test_folding_a_dead_worker_keeps_counters_and_drops_live_gauges() -> None:
 
 
 def test_a_label_set_only_one_worker_has_still_appears() -> None:
-    merged = merge([Snapshot(1, [counter(1, code="200")]), Snapshot(2, [counter(2, code="404")])], [], {})
-    assert values(merged) == {("req_total", (("code", "200"),)): 1, ("req_total", (("code", "404"),)): 2}
+    merged = merge(
+        [Snapshot(1, [counter(1, code="200")]), Snapshot(2, [counter(2, code="404")])], [], {}
+    )
+    assert values(merged) == {
+        ("req_total", (("code", "200"),)): 1,
+        ("req_total", (("code", "404"),)): 2,
+    }
 
 
 floats = st.floats(allow_nan=True, allow_infinity=True)
@@ -150,18 +166,24 @@ label_text = st.text(min_size=0, max_size=8)
 
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["counter", "gauge", "histogram"]), st.dictionaries(st.sampled_from("abc"), label_text, max_size=3), floats),
+        st.tuples(
+            st.sampled_from(["counter", "gauge", "histogram"]),
+            st.dictionaries(st.sampled_from("abc"), label_text, max_size=3),
+            floats,
+        ),
         max_size=6,
     )
 )
 def test_json_round_trip_keeps_every_value(rows: list[tuple[str, dict[str, str], float]]) -> None:
     families = [
-        FamilyData(f"m{i}", t, "doc \\ \n \"x\"", "", [SampleData(f"m{i}", labels, v, None, 1.5)])
+        FamilyData(f"m{i}", t, 'doc \\ \n "x"', "", [SampleData(f"m{i}", labels, v, None, 1.5)])
         for i, (t, labels, v) in enumerate(rows)
     ]
     back, extra = loads_families(dumps_families(families, pid=42), "test")
     assert extra["pid"] == 42
-    assert [(f.name, f.type, f.documentation) for f in back] == [(f.name, f.type, f.documentation) for f in families]
+    assert [(f.name, f.type, f.documentation) for f in back] == [
+        (f.name, f.type, f.documentation) for f in families
+    ]
     for got, want in zip(back, families, strict=True):
         (g,), (w,) = got.samples, want.samples
         assert g.labels == w.labels and g.changed == w.changed
