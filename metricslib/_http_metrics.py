@@ -1,0 +1,211 @@
+"""The HTTP metric set shared by the WSGI, Flask and ASGI middleware (sans-I/O).
+
+The adapters only find out *what happened* (method, status, route template,
+duration, sizes, exception); this module owns the names, the labels and the
+cheap path from "a request finished" to the instruments. Keeping it in one
+place is what guarantees that every framework exposes identical series.
+
+Hot-path design: the labelled children for a ``(method, status, route)``
+triple are resolved once and cached in a plain dict, so a finished request
+costs one dict lookup plus the child updates; the status is kept as an
+``int`` in the key so no string formatting happens per request.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Sequence
+from typing import Any, Final
+
+from metricslib.errors import InvalidMetricError, InvalidNameError
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "DEFAULT_SIZE_BUCKETS",
+    "STATUS_CLIENT_CLOSED",
+    "UNMATCHED_ROUTE",
+    "HttpMetrics",
+]
+
+#: Route label of every request no route matched (404 floods, scanners, ...).
+UNMATCHED_ROUTE: Final = "<unmatched>"
+
+#: Status recorded when the client went away before the response finished
+#: (nginx's convention; no real response carries it).
+STATUS_CLIENT_CLOSED: Final = 499
+
+DEFAULT_BUCKETS: Final[tuple[float, ...]] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)
+DEFAULT_SIZE_BUCKETS: Final[tuple[float, ...]] = tuple(float(4**i * 16) for i in range(10))
+
+# Anything else a client sends as a method is folded into "other": the method
+# comes straight off the wire, so it must not be allowed to mint new series.
+_KNOWN_METHODS: Final = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+)
+_NAMESPACE_RE: Final = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+
+
+def _normalise_method(method: str) -> str:
+    upper = method.upper()
+    return upper if upper in _KNOWN_METHODS else "other"
+
+
+def _instruments() -> tuple[Any, Any, Any]:
+    # Imported on first use, not at module import, so importing an adapter
+    # never drags in (or registers) anything by itself.
+    from metricslib.instruments import Counter, Gauge, Histogram
+
+    return Counter, Gauge, Histogram
+
+
+class HttpMetrics:
+    """The HTTP metric set registered in one registry, and the record functions.
+
+    Names are ``<namespace>_requests_total``,
+    ``<namespace>_request_duration_seconds``, ``<namespace>_requests_in_flight``,
+    ``<namespace>_request_exceptions_total`` and, when enabled,
+    ``<namespace>_request_size_bytes`` / ``<namespace>_response_size_bytes``.
+    ``namespace`` defaults to ``"http"``, giving the conventional
+    ``http_requests_total``; ``namespace="image_gallery"`` gives
+    ``image_gallery_requests_total``.
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: Any = None,
+        namespace: str = "http",
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+        request_size: bool = False,
+        response_size: bool = False,
+        size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
+        unmatched_route: str = UNMATCHED_ROUTE,
+    ) -> None:
+        if not isinstance(namespace, str) or not _NAMESPACE_RE.match(namespace):
+            raise InvalidNameError(
+                f"namespace {namespace!r} is not a valid metric name prefix: "
+                "use letters, digits, '_' and ':', not starting with a digit"
+            )
+        if not isinstance(unmatched_route, str):
+            raise InvalidMetricError(f"unmatched_route must be a str, got {unmatched_route!r}")
+        counter_cls, gauge_cls, histogram_cls = _instruments()
+        if registry is None:
+            from metricslib.registry import REGISTRY
+
+            registry = REGISTRY
+        self.registry = registry
+        self.namespace = namespace
+        self.unmatched_route = unmatched_route
+        self.track_request_size = request_size
+        self.track_response_size = response_size
+        common = ["method", "code", "route"]
+
+        self.requests_total = counter_cls(
+            f"{namespace}_requests_total",
+            "HTTP requests that finished, by method, status code and route template.",
+            labelnames=common,
+            registry=registry,
+        )
+        self.request_duration = histogram_cls(
+            f"{namespace}_request_duration_seconds",
+            "Time from receiving the request to sending the last byte of the response.",
+            labelnames=common,
+            buckets=tuple(buckets),
+            registry=registry,
+        )
+        self.in_flight = _make_in_flight_gauge(gauge_cls, f"{namespace}_requests_in_flight", registry)
+        self.exceptions_total = counter_cls(
+            f"{namespace}_request_exceptions_total",
+            "Requests whose handler raised, by method, route template and exception type.",
+            labelnames=["method", "route", "exception"],
+            registry=registry,
+        )
+        self.request_size = (
+            histogram_cls(
+                f"{namespace}_request_size_bytes",
+                "Request body size from Content-Length (0 when absent).",
+                labelnames=common,
+                buckets=tuple(size_buckets),
+                registry=registry,
+            )
+            if request_size
+            else None
+        )
+        self.response_size = (
+            histogram_cls(
+                f"{namespace}_response_size_bytes",
+                "Response body bytes sent.",
+                labelnames=common,
+                buckets=tuple(size_buckets),
+                registry=registry,
+            )
+            if response_size
+            else None
+        )
+        # (method, status, route) -> bound update methods; see _resolve.
+        self._children: dict[tuple[str, int, str], tuple[Any, ...]] = {}
+        self._exception_children: dict[tuple[str, str, str], Any] = {}
+        self.started = self.in_flight.inc
+        self.stopped = self.in_flight.dec
+
+    def _resolve(self, key: tuple[str, int, str]) -> tuple[Any, ...]:
+        method, status, route = key
+        values = (_normalise_method(method), str(status), route)
+        resolved = (
+            self.requests_total.labels(*values).inc,
+            self.request_duration.labels(*values).observe,
+            self.request_size.labels(*values).observe if self.request_size is not None else None,
+            self.response_size.labels(*values).observe if self.response_size is not None else None,
+        )
+        # Racing threads may both resolve the same key; both get the same
+        # children from the instrument, so the lost write is harmless.
+        self._children[key] = resolved
+        return resolved
+
+    def observe(
+        self,
+        method: str,
+        status: int,
+        route: str,
+        duration: float,
+        request_bytes: int = 0,
+        response_bytes: int = 0,
+    ) -> None:
+        """Record one finished request (does not touch the in-flight gauge)."""
+        key = (method, status, route)
+        resolved = self._children.get(key)
+        if resolved is None:
+            resolved = self._resolve(key)
+        inc, observe_duration, observe_req, observe_resp = resolved
+        inc()
+        observe_duration(duration)
+        if observe_req is not None:
+            observe_req(request_bytes)
+        if observe_resp is not None:
+            observe_resp(response_bytes)
+
+    def exception(self, method: str, route: str, exc: BaseException) -> None:
+        """Count a handler exception (the request itself is recorded by ``observe``)."""
+        key = (method, route, type(exc).__name__)
+        child = self._exception_children.get(key)
+        if child is None:
+            child = self.exceptions_total.labels(_normalise_method(method), route, key[2]).inc
+            self._exception_children[key] = child
+        child()
+
+
+def _make_in_flight_gauge(gauge_cls: Any, name: str, registry: Any) -> Any:
+    doc = "HTTP requests being served right now."
+    # Across pre-fork workers the only meaningful aggregate of an in-flight
+    # gauge is the sum over the workers that are alive.
+    kwargs: dict[str, Any] = {}
+    if "multiprocess_mode" in inspect.signature(gauge_cls).parameters:
+        kwargs["multiprocess_mode"] = "livesum"
+    gauge = gauge_cls(name, doc, registry=registry, **kwargs)
+    from metricslib.multiprocess import set_gauge_mode
+
+    set_gauge_mode(name, "livesum")
+    return gauge

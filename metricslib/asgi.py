@@ -1,0 +1,176 @@
+"""HTTP metrics for ASGI apps: a pure ASGI middleware for Starlette and FastAPI.
+
+    app.add_middleware(MetricsMiddleware, registry=registry)
+
+A request is recorded when its last body chunk has been sent (streams are
+timed to the end, background tasks that run afterwards are not). Route
+templates come from Starlette's routing (``scope["route"]``, mounts and
+FastAPI routers included) via :class:`metricslib._asgi_routes.RouteIndex`,
+never from the raw path. Websocket and lifespan scopes pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from time import perf_counter
+from typing import Any
+
+from metricslib._asgi_routes import RouteIndex
+from metricslib._http_metrics import (
+    DEFAULT_BUCKETS,
+    DEFAULT_SIZE_BUCKETS,
+    STATUS_CLIENT_CLOSED,
+    UNMATCHED_ROUTE,
+    HttpMetrics,
+)
+
+__all__ = ["MetricsMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class MetricsMiddleware:
+    """Count and time every HTTP request passing through an ASGI app.
+
+    ``exclude_paths`` are exact paths (relative to the server's root_path)
+    that pass through unrecorded. ``metrics_path`` (default ``"/metrics"``,
+    ``None`` to disable) is answered by the middleware itself and is not
+    counted unless ``count_metrics_path=True``.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        registry: Any = None,
+        namespace: str = "http",
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+        request_size: bool = False,
+        response_size: bool = False,
+        size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
+        unmatched_route: str = UNMATCHED_ROUTE,
+        exclude_paths: Iterable[str] = (),
+        metrics_path: str | None = "/metrics",
+        count_metrics_path: bool = False,
+        metrics: HttpMetrics | None = None,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics or HttpMetrics(
+            registry=registry,
+            namespace=namespace,
+            buckets=buckets,
+            request_size=request_size,
+            response_size=response_size,
+            size_buckets=size_buckets,
+            unmatched_route=unmatched_route,
+        )
+        self.routes = RouteIndex(self.metrics.unmatched_route)
+        self.metrics_path = metrics_path
+        self._excluded = frozenset(exclude_paths)
+        self._metrics_app: ASGIApp | None = None
+        if metrics_path is not None:
+            from metricslib.serve import make_asgi_app
+
+            self._metrics_app = make_asgi_app(self.metrics.registry)
+            if not count_metrics_path:
+                self._excluded |= {metrics_path}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        root_path = scope.get("root_path")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :]
+        app = self.app
+        if path == self.metrics_path and self._metrics_app is not None:
+            app = self._metrics_app
+        if path in self._excluded:
+            await app(scope, receive, send)
+            return
+
+        metrics = self.metrics
+        status = 0
+        sent = 0
+        done = False
+        send_failed = False
+        count_bytes = metrics.track_response_size
+
+        def finish(code: int, exc: BaseException | None = None) -> None:
+            nonlocal done
+            done = True
+            duration = perf_counter() - start
+            method: str = scope["method"]
+            try:
+                route = self.routes.resolve(scope, path)
+                if exc is not None:
+                    metrics.exception(method, route, exc)
+                request_bytes = _content_length(scope) if metrics.track_request_size else 0
+                metrics.observe(method, code, route, duration, request_bytes, sent)
+            finally:
+                metrics.stopped()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, sent, send_failed
+            kind = message["type"]
+            if kind == "http.response.body":
+                if count_bytes:
+                    sent += len(message.get("body", b""))
+                if not message.get("more_body", False) and not done:
+                    try:
+                        await send(message)
+                    except BaseException:
+                        send_failed = True
+                        raise
+                    finish(status)
+                    return
+            elif kind == "http.response.start":
+                status = message["status"]
+            elif kind == "http.response.pathsend" and not done:
+                await send(message)
+                finish(status)
+                return
+            try:
+                await send(message)
+            except BaseException:
+                send_failed = True
+                raise
+
+        metrics.started()
+        start = perf_counter()
+        try:
+            await app(scope, receive, send_wrapper)
+        except BaseException as exc:
+            if not done:
+                if send_failed or isinstance(exc, asyncio.CancelledError):
+                    # The server could not deliver (or gave up on) the
+                    # response: the client went away, not a handler failure.
+                    finish(STATUS_CLIENT_CLOSED)
+                else:
+                    finish(500, exc)
+            elif not send_failed and not isinstance(exc, asyncio.CancelledError):
+                # Raised after the response was complete (a background task):
+                # the request stays as sent, the exception is still counted.
+                method: str = scope["method"]
+                metrics.exception(method, self.routes.resolve(scope, path), exc)
+            raise
+        if not done:
+            # Returned without finishing the body: a stream cut short by a
+            # disconnect, or (no response at all) the server answers 500.
+            finish(STATUS_CLIENT_CLOSED if status else 500)
+
+
+def _content_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0

@@ -1,0 +1,100 @@
+"""HTTP metrics for Flask: ``FlaskMetrics(app)`` or ``FlaskMetrics().init_app(app)``.
+
+Flask is imported here only, so the rest of metricslib stays free of it.
+The app's ``wsgi_app`` is wrapped with :class:`metricslib.wsgi.MetricsMiddleware`
+(timing to the last body chunk, /metrics, exclusions); two small hooks feed it
+what only Flask knows: the matched ``url_rule.rule`` (a ``before_request``
+hook placed first) and exceptions Flask turns into a 500 page itself
+(the ``got_request_exception`` signal), which would otherwise be invisible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import flask
+
+from metricslib._http_metrics import (
+    DEFAULT_BUCKETS,
+    DEFAULT_SIZE_BUCKETS,
+    UNMATCHED_ROUTE,
+    HttpMetrics,
+)
+from metricslib.errors import InvalidMetricError
+from metricslib.wsgi import EXCEPTION_KEY, ROUTE_KEY, MetricsMiddleware
+
+__all__ = ["FlaskMetrics"]
+
+_EXTENSION_KEY = "metricslib"
+
+
+def _record_route() -> None:
+    req = flask.request
+    rule = req.url_rule
+    if rule is not None:
+        req.environ[ROUTE_KEY] = rule.rule
+
+
+def _record_exception(sender: flask.Flask, exception: BaseException, **_: Any) -> None:
+    if flask.has_request_context():
+        flask.request.environ[EXCEPTION_KEY] = exception
+
+
+class FlaskMetrics:
+    """The HTTP metric set for one or more Flask apps (one metric set, shared).
+
+    Options are those of :class:`metricslib.wsgi.MetricsMiddleware`;
+    ``metrics_path`` defaults to ``"/metrics"`` (``None`` disables it).
+    """
+
+    def __init__(
+        self,
+        app: flask.Flask | None = None,
+        *,
+        registry: Any = None,
+        namespace: str = "http",
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+        request_size: bool = False,
+        response_size: bool = False,
+        size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
+        unmatched_route: str = UNMATCHED_ROUTE,
+        exclude_paths: Iterable[str] = (),
+        metrics_path: str | None = "/metrics",
+        count_metrics_path: bool = False,
+    ) -> None:
+        self.metrics = HttpMetrics(
+            registry=registry,
+            namespace=namespace,
+            buckets=buckets,
+            request_size=request_size,
+            response_size=response_size,
+            size_buckets=size_buckets,
+            unmatched_route=unmatched_route,
+        )
+        self.registry = self.metrics.registry
+        self._exclude_paths = tuple(exclude_paths)
+        self._metrics_path = metrics_path
+        self._count_metrics_path = count_metrics_path
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: flask.Flask) -> None:
+        """Instrument ``app``; raises if it is already instrumented."""
+        if _EXTENSION_KEY in app.extensions:
+            raise InvalidMetricError(
+                f"Flask app {app.name!r} is already instrumented by metricslib; "
+                "call init_app once per app (one FlaskMetrics can serve many apps)"
+            )
+        app.extensions[_EXTENSION_KEY] = self
+        # First in line, so a before_request hook that answers early cannot
+        # hide the route from us.
+        app.before_request_funcs.setdefault(None, []).insert(0, _record_route)
+        flask.got_request_exception.connect(_record_exception, app, weak=False)
+        app.wsgi_app = MetricsMiddleware(  # type: ignore[method-assign]
+            app.wsgi_app,
+            metrics=self.metrics,
+            exclude_paths=self._exclude_paths,
+            metrics_path=self._metrics_path,
+            count_metrics_path=self._count_metrics_path,
+        )

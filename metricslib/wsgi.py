@@ -1,0 +1,213 @@
+"""HTTP metrics for any WSGI application (werkzeug, Flask, Django, wsgiref, ...).
+
+``MetricsMiddleware(app)`` wraps a WSGI callable. A request is recorded when
+its response body has been fully handed to the server (the iterable ran out),
+so streamed responses are timed to the last chunk; a server that stops
+iterating early (the client went away) is recorded with status 499.
+
+The route label comes from ``environ["metricslib.route"]``, which the
+framework adapter (``metricslib.flask``) or your own code sets to the route
+template; a custom ``route_getter(environ)`` can replace that. Requests
+without a template share the ``unmatched_route`` label value, so no raw path
+ever becomes a label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from time import perf_counter
+from types import TracebackType
+from typing import Any
+
+from metricslib._http_metrics import (
+    DEFAULT_BUCKETS,
+    DEFAULT_SIZE_BUCKETS,
+    STATUS_CLIENT_CLOSED,
+    UNMATCHED_ROUTE,
+    HttpMetrics,
+)
+
+__all__ = ["EXCEPTION_KEY", "ROUTE_KEY", "MetricsMiddleware"]
+
+#: WSGI environ key holding the route template of the current request.
+ROUTE_KEY = "metricslib.route"
+#: Set by an adapter that saw (and let the framework handle) an exception.
+EXCEPTION_KEY = "metricslib.exception"
+
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+_Environ = dict[str, Any]
+
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[_Environ, StartResponse], Iterable[bytes]]
+
+
+class MetricsMiddleware:
+    """Wrap a WSGI app so that every request is counted and timed.
+
+    ``exclude_paths`` are exact ``PATH_INFO`` values that pass through
+    unrecorded (health checks). When ``metrics_path`` is set the middleware
+    answers that path itself with the registry's exposition; it is not
+    counted unless ``count_metrics_path=True``.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        registry: Any = None,
+        namespace: str = "http",
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+        request_size: bool = False,
+        response_size: bool = False,
+        size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
+        unmatched_route: str = UNMATCHED_ROUTE,
+        exclude_paths: Iterable[str] = (),
+        metrics_path: str | None = None,
+        count_metrics_path: bool = False,
+        route_getter: Callable[[_Environ], str | None] | None = None,
+        metrics: HttpMetrics | None = None,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics or HttpMetrics(
+            registry=registry,
+            namespace=namespace,
+            buckets=buckets,
+            request_size=request_size,
+            response_size=response_size,
+            size_buckets=size_buckets,
+            unmatched_route=unmatched_route,
+        )
+        self.metrics_path = metrics_path
+        self._route_getter = route_getter
+        self._excluded = frozenset(exclude_paths)
+        self._metrics_app: WSGIApp | None = None
+        if metrics_path is not None:
+            from metricslib.serve import make_wsgi_app
+
+            self._metrics_app = make_wsgi_app(self.metrics.registry)
+            if not count_metrics_path:
+                self._excluded |= {metrics_path}
+
+    def __call__(self, environ: _Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path in self._excluded:
+            if path == self.metrics_path and self._metrics_app is not None:
+                return self._metrics_app(environ, start_response)
+            return self.app(environ, start_response)
+        if path == self.metrics_path and self._metrics_app is not None:
+            call = _Call(self, environ, start_response)
+            return call.run(self._metrics_app)
+        return _Call(self, environ, start_response).run(self.app)
+
+    def _route(self, environ: _Environ) -> str:
+        route = environ.get(ROUTE_KEY)
+        if route is None and self._route_getter is not None:
+            route = self._route_getter(environ)
+        return route if route is not None else self.metrics.unmatched_route
+
+
+class _Call:
+    """One request in flight: the start_response shim and the body wrapper."""
+
+    __slots__ = ("_done", "_inner", "_mw", "_sent", "_start", "_start_response", "environ", "status")
+
+    def __init__(self, mw: MetricsMiddleware, environ: _Environ, start_response: StartResponse) -> None:
+        self._mw = mw
+        self.environ = environ
+        self._start_response = start_response
+        self.status = 0
+        self._sent = 0
+        self._done = False
+        self._inner: Iterable[bytes] = ()
+        self._start = 0.0
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None, /
+    ) -> Any:
+        self.status = int(status[:3])
+        return self._start_response(status, headers, exc_info)
+
+    def run(self, app: WSGIApp) -> Iterable[bytes]:
+        self._mw.metrics.started()
+        self._start = perf_counter()
+        try:
+            inner = app(self.environ, self.start_response)
+        except BaseException as exc:
+            self.finish(500, exc)
+            raise
+        if type(inner) is list and self.status:
+            # A fully built body: nothing left to time, skip the wrapper.
+            if self._mw.metrics.track_response_size:
+                self._sent = sum(len(chunk) for chunk in inner)
+            self.finish(self.status)
+            return inner
+        self._inner = inner
+        return _Body(self)
+
+    def finish(self, status: int, exc: BaseException | None = None) -> None:
+        if self._done:
+            return
+        self._done = True
+        duration = perf_counter() - self._start
+        mw = self._mw
+        metrics = mw.metrics
+        environ = self.environ
+        route = mw._route(environ)
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            handled = environ.get(EXCEPTION_KEY)
+            if exc is not None and handled is not exc:
+                metrics.exception(method, route, exc)
+            elif handled is not None:
+                metrics.exception(method, route, handled)
+            request_bytes = 0
+            if metrics.track_request_size:
+                try:
+                    request_bytes = int(environ.get("CONTENT_LENGTH") or 0)
+                except ValueError:
+                    request_bytes = 0
+            metrics.observe(method, status, route, duration, request_bytes, self._sent)
+        finally:
+            metrics.stopped()
+
+
+class _Body:
+    """The response iterable handed to the server; records when it runs out."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: _Call) -> None:
+        self._call = call
+
+    def __iter__(self) -> Iterator[bytes]:
+        call = self._call
+        count = call._mw.metrics.track_response_size
+        try:
+            for chunk in call._inner:
+                if count:
+                    call._sent += len(chunk)
+                yield chunk
+        except GeneratorExit:
+            # The server abandoned the body (client disconnect).
+            call.finish(STATUS_CLIENT_CLOSED)
+            raise
+        except BaseException as exc:
+            call.finish(500, exc)
+            raise
+        # The status may only be known now: start_response can be deferred
+        # until the first chunk is produced.
+        call.finish(call.status or 500)
+
+    def close(self) -> None:
+        call = self._call
+        try:
+            close = getattr(call._inner, "close", None)
+            if close is not None:
+                close()
+        except BaseException as exc:
+            call.finish(500, exc)
+            raise
+        finally:
+            # Closed before the body ran out: the server gave up on it.
+            call.finish(STATUS_CLIENT_CLOSED if call.status else 500)
