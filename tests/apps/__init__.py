@@ -1,0 +1,1 @@
+"""Small apps the integration tests run under real servers (gunicorn, uvicorn)."""

@@ -1,0 +1,261 @@
+"""Multi-worker aggregation: real worker processes, then gunicorn and uvicorn.
+
+The first tests drive stand-in workers (tests/apps/mp_worker.py) over stdin so
+each step — live sums, graceful exit, SIGKILL, a hung worker, a new server run —
+is deterministic. The integration tests run the real servers with ``ab``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metricslib import multiprocess
+from metricslib._mp_files import ProcessId, list_workers, process_id
+from metricslib.errors import MultiprocessError
+from metricslib.registry import Registry
+from tests.helpers import PYTHON, REPO_ROOT
+
+WORKER = str(REPO_ROOT / "tests" / "apps" / "mp_worker.py")
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+class Worker:
+    """One stand-in worker process, talked to line by line."""
+
+    def __init__(self, directory: Path, *extra: str, launcher: bool = False) -> None:
+        cmd = [PYTHON, WORKER, str(directory), *extra]
+        if launcher:
+            # An intermediate parent plays a separate server run (its own generation).
+            cmd = [
+                PYTHON,
+                "-c",
+                "import subprocess,sys; sys.exit(subprocess.call(sys.argv[1:]))",
+                *cmd,
+            ]
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO_ROOT
+        )
+        ready = self._line(20)
+        assert ready.startswith("ready "), ready
+        self.pid = int(ready.split()[1])
+
+    def _line(self, timeout: float = 10) -> str:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        assert ready, f"worker {self.proc.pid} did not answer within {timeout}s"
+        return self.proc.stdout.readline().decode().strip()
+
+    def send(self, command: str) -> str:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        self.proc.stdin.flush()
+        return self._line()
+
+    def scrape(self) -> Samples:
+        rows = json.loads(self.send("scrape"))
+        return {(name, tuple(sorted(labels.items()))): value for name, labels, value in rows}
+
+    def exit(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"exit\n")
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=10) == 0
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        os.kill(self.pid, sig)
+        if sig == signal.SIGKILL and self.pid == self.proc.pid:
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for w in started:
+        w.stop()
+
+
+def start(workers: list[Worker], directory: Path, n: int, *extra: str) -> list[Worker]:
+    new = [Worker(directory, *extra) for _ in range(n)]
+    workers.extend(new)
+    return new
+
+
+def total(samples: Samples, name: str) -> float:
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+def gen_dirs(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.name.startswith("gen-"))
+
+
+def test_live_workers_report_exact_totals_from_any_worker(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    a, b, c = start(workers, tmp_path, 3)
+    for i, w in enumerate((a, b, c)):
+        w.send(f"inc small {i + 1}")
+        w.send("inc big 10")
+        w.send(f"peak {i * 7}")
+    b.send("state busy")
+    for w in (a, b, c):
+        s = w.scrape()
+        assert s[("jobs_total", (("kind", "small"),))] == 6
+        assert s[("jobs_total", (("kind", "big"),))] == 30
+        assert s[("job_seconds_count", ())] == 6
+        assert s[("job_seconds_bucket", (("le", "1.0"),))] == 6
+        assert s[("job_seconds_bucket", (("le", "0.1"),))] == 0
+        assert s[("worker_up", ())] == 3  # livesum: one per live worker
+        assert s[("peak", ())] == 14  # max
+        assert s[("build_info", (("version", "1.2"),))] == 1  # Info: deduplicated
+        # Default gauge mode and Enum: one series per live worker, labelled pid.
+        temps = {dict(k[1])["pid"]: v for k, v in s.items() if k[0] == "temperature"}
+        assert temps == {str(w.pid): w.pid % 1000 for w in (a, b, c)}
+        assert s[("phase", (("phase", "busy"), ("pid", str(b.pid))))] == 1
+        assert s[("phase", (("phase", "busy"), ("pid", str(a.pid))))] == 0
+
+
+def test_graceful_exit_archives_counts_and_drops_live_gauges(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    a, b = start(workers, tmp_path, 2)
+    a.send("inc x 5")
+    a.send("peak 99")
+    b.send("inc x 2")
+    a.exit()
+    s = b.scrape()
+    assert s[("jobs_total", (("kind", "x"),))] == 7
+    assert s[("worker_up", ())] == 1
+    assert s[("peak", ())] == 99  # max keeps a dead worker's value
+    assert not [k for k in s if k[0] == "temperature" and dict(k[1])["pid"] == str(a.pid)]
+    (gen,) = gen_dirs(tmp_path)
+    assert sorted(p.name for p in gen.iterdir()) == sorted(
+        ["archive.json", "lock", f"w-{b.pid}-{process_id(b.pid).start}.json"]
+    )
+    # A replacement worker adds to the archive rather than resetting it.
+    (c,) = start(workers, tmp_path, 1)
+    c.send("inc x 1")
+    assert c.scrape()[("jobs_total", (("kind", "x"),))] == 8
+
+
+def test_sigkilled_worker_keeps_counts_up_to_its_last_snapshot(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    a, b = start(workers, tmp_path, 2)
+    a.send("inc x 4")
+    b.send("inc x 1")
+    assert b.scrape()[("jobs_total", (("kind", "x"),))] == 5  # refreshes a's file
+    a.kill()
+    s = b.scrape()
+    assert s[("jobs_total", (("kind", "x"),))] == 5
+    assert s[("worker_up", ())] == 1
+    (gen,) = gen_dirs(tmp_path)
+    assert [wf.process.pid for wf in list_workers(gen)] == [b.pid]
+
+
+def test_hung_worker_is_read_from_its_file(tmp_path: Path, workers: list[Worker]) -> None:
+    a, b = start(workers, tmp_path, 2, "5", "0.3")
+    a.send("inc x 3")
+    assert b.scrape()[("jobs_total", (("kind", "x"),))] == 3
+    a.kill(signal.SIGSTOP)
+    try:
+        s = b.scrape()  # a cannot answer: its last file stands in
+        assert s[("jobs_total", (("kind", "x"),))] == 3
+        assert s[("worker_up", ())] == 2  # stopped is not dead
+    finally:
+        a.kill(signal.SIGCONT)
+
+
+def test_periodic_snapshot_bounds_what_sigkill_loses(tmp_path: Path, workers: list[Worker]) -> None:
+    a, b = start(workers, tmp_path, 2, "0.2")
+    a.send("inc x 6")  # never scraped: only the periodic write saves it
+    (gen,) = gen_dirs(tmp_path)
+    path = gen / f"w-{a.pid}-{process_id(a.pid).start}.json"
+    deadline = time.monotonic() + 10
+    while b'"x"' not in path.read_bytes():
+        assert time.monotonic() < deadline, "periodic snapshot never written"
+        time.sleep(0.05)
+    a.kill()
+    assert b.scrape()[("jobs_total", (("kind", "x"),))] == 6
+
+
+def test_a_new_server_run_starts_from_zero_and_removes_the_old_run(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    first = Worker(tmp_path, launcher=True)
+    workers.append(first)
+    first.send("inc x 9")
+    first.exit()
+    (old_gen,) = gen_dirs(tmp_path)
+    second = Worker(tmp_path, launcher=True)
+    workers.append(second)
+    assert ("jobs_total", (("kind", "x"),)) not in second.scrape()
+    assert old_gen not in gen_dirs(tmp_path)
+    assert len(gen_dirs(tmp_path)) == 1
+
+
+def test_a_recycled_pid_is_not_mistaken_for_the_old_worker() -> None:
+    me = process_id()
+    assert me.is_alive()
+    assert not ProcessId(me.pid, me.start + 1).is_alive()
+
+
+# --- setup errors (in this process) ---------------------------------------------------------
+
+
+@pytest.fixture
+def clean_state() -> Iterator[None]:
+    multiprocess._reset_for_tests()
+    yield
+    multiprocess._reset_for_tests()
+
+
+def test_setup_without_a_directory_says_how_to_give_one(clean_state: None) -> None:
+    with pytest.raises(MultiprocessError, match=r"setup\(directory=\.\.\.\)"):
+        multiprocess.setup(registry=Registry())
+
+
+def test_setup_rejects_a_directory_it_cannot_create(clean_state: None, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(MultiprocessError, match="cannot create multiprocess directory"):
+        multiprocess.setup(blocker / "sub", registry=Registry())
+
+
+def test_unknown_gauge_mode_names_the_choices(clean_state: None) -> None:
+    with pytest.raises(MultiprocessError, match=r"unknown gauge mode 'average'.*livesum"):
+        multiprocess.set_gauge_mode("g", "average")
+
+
+def test_setup_is_idempotent_but_refuses_a_second_registry(
+    clean_state: None, tmp_path: Path
+) -> None:
+    registry = Registry()
+    agg = multiprocess.setup(tmp_path, registry=registry)
+    assert multiprocess.setup(tmp_path, registry=registry) is agg
+    assert multiprocess.aggregator_for(registry) is agg
+    assert multiprocess.aggregator_for(Registry()) is None
+    with pytest.raises(MultiprocessError, match="already called"):
+        multiprocess.setup(tmp_path, registry=Registry())
+    multiprocess.shutdown()
+    assert multiprocess.aggregator_for(registry) is None
+    with pytest.raises(MultiprocessError, match="not set up in this process"):
+        agg.collect()
