@@ -89,8 +89,10 @@ class MetricsMiddleware:
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
         app = self.app
+        fixed_route: str | None = None
         if path == self.metrics_path and self._metrics_app is not None:
             app = self._metrics_app
+            fixed_route = path
         if path in self._excluded:
             await app(scope, receive, send)
             return
@@ -108,7 +110,7 @@ class MetricsMiddleware:
             duration = perf_counter() - start
             method: str = scope["method"]
             try:
-                route = self.routes.resolve(scope, path)
+                route = fixed_route or self.routes.resolve(scope, path)
                 if exc is not None:
                     metrics.exception(method, route, exc)
                 request_bytes = _content_length(scope) if metrics.track_request_size else 0

@@ -96,8 +96,8 @@ class MetricsMiddleware:
                 return self._metrics_app(environ, start_response)
             return self.app(environ, start_response)
         if path == self.metrics_path and self._metrics_app is not None:
-            call = _Call(self, environ, start_response)
-            return call.run(self._metrics_app)
+            environ[ROUTE_KEY] = path
+            return _Call(self, environ, start_response).run(self._metrics_app)
         return _Call(self, environ, start_response).run(self.app)
 
     def _route(self, environ: _Environ) -> str:
