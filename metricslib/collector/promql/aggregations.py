@@ -1,0 +1,278 @@
+"""Aggregation operators (``sum by (job) (...)`` and friends) over every time at once.
+
+Rows are grouped once by their label sets; each group is then reduced across
+its rows with numpy, column by column (one column per evaluation time), keeping
+Prometheus's float behaviour: Kahan-Neumaier summation for ``sum``/``avg``,
+NaN ignored by ``min``/``max`` unless every value is NaN, Welford for
+``stddev``/``stdvar``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.promql.values import Block, FloatArray, format_float
+from metricslib.errors import QueryExecutionError
+
+__all__ = ["AGGREGATIONS", "aggregate", "group_key", "kahan_sum_inc", "quantile"]
+
+AGGREGATIONS = frozenset(
+    {"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk",
+     "quantile", "count_values", "limitk", "limit_ratio"}
+)
+
+
+def kahan_sum_inc(inc: FloatArray, total: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """One Kahan-Neumaier step, element-wise (Prometheus's ``kahanSumInc``)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = total + inc
+        big = np.abs(total) >= np.abs(inc)
+        c = c + np.where(big, (total - t) + inc, (inc - t) + total)
+        c = np.where(np.isinf(t), 0.0, c)
+    return t, c
+
+
+def _kahan_scalar(inc: float, total: float, c: float) -> tuple[float, float]:
+    t = total + inc
+    if math.isinf(t):
+        c = 0.0
+    elif abs(total) >= abs(inc):
+        c += (total - t) + inc
+    else:
+        c += (inc - t) + total
+    return t, c
+
+
+def mean_of(values: list[float]) -> float:
+    """Prometheus 3's mean: Kahan sum, switching to an incremental mean on overflow."""
+    total = c = mean = 0.0
+    count = 0.0
+    incremental = False
+    for v in values:
+        count += 1
+        if not incremental:
+            new_total, new_c = _kahan_scalar(v, total, c)
+            if count == 1 or not math.isinf(new_total):
+                total, c = new_total, new_c
+                continue
+            incremental = True
+            mean = total / (count - 1)
+            c /= count - 1
+        if math.isinf(mean):
+            if math.isinf(v) and (mean > 0) == (v > 0):
+                continue
+            if not math.isinf(v) and not math.isnan(v):
+                continue
+        corrected = mean + c
+        mean, c = _kahan_scalar(v / count - corrected / count, mean, c)
+    if incremental:
+        return mean + c
+    return (total + c) / count
+
+
+def quantile(q: float, values: list[float] | FloatArray) -> float:
+    """Prometheus's ``quantile`` with linear interpolation; NaNs sort first as in Go."""
+    if math.isnan(q):
+        return math.nan
+    n = len(values)
+    if n == 0:
+        return math.nan
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    arr = np.asarray(values, dtype=np.float64)
+    nans = np.isnan(arr)
+    ordered = np.concatenate([arr[nans], np.sort(arr[~nans])])
+    rank = q * (n - 1)
+    lower = max(0, math.floor(rank))
+    upper = min(n - 1, lower + 1)
+    weight = rank - math.floor(rank)
+    return float(ordered[lower] * (1 - weight) + ordered[upper] * weight)
+
+
+def group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
+    if without:
+        drop = set(grouping)
+        drop.add(METRIC_NAME)
+        return tuple(p for p in labels if p[0] not in drop)
+    keep = set(grouping)
+    return tuple(p for p in labels if p[0] in keep)
+
+
+def _groups(block: Block, grouping: tuple[str, ...], without: bool) -> dict[Labels, list[int]]:
+    groups: dict[Labels, list[int]] = {}
+    for i, lbl in enumerate(block.labels):
+        groups.setdefault(group_key(lbl, grouping, without), []).append(i)
+    return groups
+
+
+def aggregate(
+    op: str,
+    block: Block,
+    grouping: tuple[str, ...],
+    without: bool,
+    param: FloatArray | str | None = None,
+) -> Block:
+    """Apply aggregation ``op``; ``param`` is k / q per time, or count_values' label."""
+    if op in ("topk", "bottomk", "limitk", "limit_ratio"):
+        assert isinstance(param, np.ndarray)
+        return _select_k(op, block, grouping, without, param)
+    if op == "count_values":
+        assert isinstance(param, str)
+        return _count_values(block, grouping, without, param)
+    n_times = block.n_times
+    groups = _groups(block, grouping, without)
+    labels: list[Labels] = []
+    values = np.zeros((len(groups), n_times))
+    present = np.zeros((len(groups), n_times), dtype=bool)
+    drop: list[bool] = []
+    for g, (key, rows) in enumerate(groups.items()):
+        labels.append(key)
+        drop.append(any(block.drop_name[r] for r in rows))
+        vals = block.values[rows]
+        mask = block.present[rows]
+        count = mask.sum(axis=0)
+        present[g] = count > 0
+        values[g] = _reduce(op, vals, mask, count, param)
+    return Block(labels, values, present, drop).compact()
+
+
+def _reduce(
+    op: str, vals: FloatArray, mask: np.ndarray, count: np.ndarray, param: FloatArray | str | None
+) -> FloatArray:
+    n_times = vals.shape[1]
+    if op in ("count", "group"):
+        return count.astype(np.float64) if op == "count" else np.ones(n_times)
+    if op in ("sum", "avg"):
+        total = np.zeros(n_times)
+        c = np.zeros(n_times)
+        for row, m in zip(vals, mask, strict=False):
+            t, nc = kahan_sum_inc(np.where(m, row, 0.0), total, c)
+            total = np.where(m, t, total)
+            c = np.where(m, nc, c)
+        if op == "sum":
+            return total + c
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result = (total + c) / count
+        # Overflow needs Prometheus's incremental mean; rare, so done column by column.
+        for bad in np.flatnonzero(np.isinf(total) & (count > 0)):
+            result[bad] = mean_of([float(v) for v in vals[mask[:, bad], bad]])
+        return np.asarray(result, dtype=np.float64)
+    if op in ("min", "max"):
+        fill = np.where(mask, vals, np.nan)
+        with np.errstate(invalid="ignore"):
+            reduced = np.fmin.reduce(fill, axis=0) if op == "min" else np.fmax.reduce(fill, axis=0)
+        return np.asarray(reduced, dtype=np.float64)
+    if op in ("stddev", "stdvar"):
+        n = np.zeros(n_times)
+        mean = np.zeros(n_times)
+        acc = np.zeros(n_times)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            for row, m in zip(vals, mask, strict=False):
+                n2 = n + m
+                delta = row - mean
+                new_mean = mean + np.where(m, delta, 0.0) / np.where(n2 > 0, n2, 1)
+                new_acc = acc + delta * (row - new_mean)
+                mean = np.where(m, new_mean, mean)
+                acc = np.where(m, new_acc, acc)
+                n = n2
+            var = acc / n
+            return np.sqrt(var) if op == "stddev" else var
+    if op == "quantile":
+        assert isinstance(param, np.ndarray)
+        out = np.full(n_times, np.nan)
+        for col in range(n_times):
+            if count[col]:
+                out[col] = quantile(float(param[col]), vals[mask[:, col], col])
+        return out
+    raise QueryExecutionError(f"unknown aggregation operator {op!r}")
+
+
+def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, param: FloatArray) -> Block:
+    """topk/bottomk keep whole input series (labels untouched) where selected."""
+    n_times = block.n_times
+    present = np.zeros_like(block.present)
+    groups = _groups(block, grouping, without)
+    for col in range(n_times):
+        p = float(param[col])
+        if op == "limit_ratio":
+            if math.isnan(p):
+                raise QueryExecutionError("Ratio value is NaN")
+        else:
+            if math.isnan(p):
+                raise QueryExecutionError(f"Parameter value is NaN for {op}")
+            if abs(p) >= 2**63:
+                raise QueryExecutionError(f"Scalar value {format_float(p)} overflows int64")
+        for rows in groups.values():
+            live = [r for r in rows if block.present[r, col]]
+            if not live:
+                continue
+            if op in ("topk", "bottomk"):
+                k = int(p)
+                if k < 1:
+                    continue
+                chosen = _best_k(op, live, block.values[:, col], k)
+            elif op == "limitk":
+                k = int(p)
+                chosen = live[: max(k, 0)]
+            else:
+                ratio = max(-1.0, min(1.0, p))
+                chosen = [r for r in live if _ratio_keep(block.labels[r], ratio)]
+            for r in chosen:
+                present[r, col] = True
+    order = list(range(len(block)))
+    if n_times == 1 and op in ("topk", "bottomk"):
+        # Instant results come back best first within each group, like Prometheus's heap.
+        first = block.values[:, 0]
+        rank: dict[int, int] = {}
+        for rows in groups.values():
+            chosen = [r for r in rows if present[r, 0]]
+            for pos, r in enumerate(_best_k(op, chosen, first, len(chosen))):
+                rank[r] = pos
+        order.sort(key=lambda r: rank.get(r, 0))
+    out = Block(list(block.labels), block.values.copy(), present, list(block.drop_name)).take(order)
+    return out.compact()
+
+
+def _best_k(op: str, rows: list[int], col: FloatArray, k: int) -> list[int]:
+    def key(r: int) -> tuple[int, float]:
+        v = float(col[r])
+        # NaN is the worst choice for both topk and bottomk.
+        if math.isnan(v):
+            return (1, 0.0)
+        return (0, -v if op == "topk" else v)
+
+    return sorted(rows, key=key)[:k]
+
+
+def _ratio_keep(labels: Labels, ratio: float) -> bool:
+    import hashlib
+
+    text = "\xff".join(f"{k}\xff{v}" for k, v in labels).encode()
+    h = int.from_bytes(hashlib.sha256(text).digest()[:8], "big") / 2**64
+    return h < ratio if ratio >= 0 else h >= 1 + ratio
+
+
+def _count_values(block: Block, grouping: tuple[str, ...], without: bool, label: str) -> Block:
+    n_times = block.n_times
+    counts: dict[Labels, np.ndarray] = {}
+    for i, lbl in enumerate(block.labels):
+        key = group_key(lbl, grouping, without)
+        base = {k: v for k, v in key if k != label}
+        for t in np.flatnonzero(block.present[i]):
+            out = dict(base)
+            out[label] = format_float(float(block.values[i, t]))
+            out_key = tuple(sorted(out.items()))
+            arr = counts.get(out_key)
+            if arr is None:
+                arr = counts[out_key] = np.zeros(n_times)
+            arr[t] += 1
+    labels = list(counts)
+    if not labels:
+        return Block.empty(n_times)
+    values = np.array([counts[k] for k in labels])
+    return Block(labels, values, values > 0, [False] * len(labels))

@@ -1,0 +1,360 @@
+"""The PromQL engine: evaluates a parsed query against a :class:`Querier`.
+
+Every node is evaluated once for *all* evaluation times of the query (one
+column per step), not step by step: a selector loads each series once for the
+whole range and finds the sample of every step with one ``searchsorted``; range
+functions compute all their windows per series with numpy. An instant query is
+simply a range query with a single time.
+
+Semantics follow Prometheus 3: 5-minute lookback (configurable) with staleness
+markers, left-open range windows, ``offset`` and ``@`` (incl. ``start()``/
+``end()``), subquery steps aligned to absolute multiples of the step, and
+delayed ``__name__`` removal (names are dropped when the query finishes).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from metricslib.collector.model import STALE_NAN_BITS, Labels
+from metricslib.collector.promql import ast
+from metricslib.collector.promql.aggregations import aggregate
+from metricslib.collector.promql.binary import (
+    SET_OPS,
+    scalar_binary,
+    vector_scalar_binary,
+    vector_vector_binary,
+)
+from metricslib.collector.promql.functions import RANGE_FUNCTIONS, CallContext, call_function
+from metricslib.collector.promql.values import (
+    Block,
+    FloatArray,
+    IntArray,
+    QueryResult,
+    RangeArg,
+    RangeSeries,
+    ResultSeries,
+    drop_metric_name,
+)
+from metricslib.collector.storage.base import Querier
+from metricslib.errors import (
+    PromQLParseError,
+    QueryExecutionError,
+    QueryTimeoutError,
+    TooManySamplesError,
+)
+
+__all__ = ["Engine", "QueryResult"]
+
+Value = Block | FloatArray | str
+
+
+def _parse(query: str) -> ast.Expr:
+    from metricslib.collector.promql.parser import parse_expr
+
+    return parse_expr(query)
+
+
+def _unwrap(expr: ast.Expr) -> ast.Expr:
+    while isinstance(expr, ast.ParenExpr):
+        expr = expr.expr
+    return expr
+
+
+def _is_stale(values: FloatArray) -> np.ndarray:
+    return np.asarray(values.view(np.uint64) == np.uint64(STALE_NAN_BITS))
+
+
+class Engine:
+    """Instant and range queries with a time limit and a cap on loaded samples."""
+
+    def __init__(
+        self,
+        querier: Querier,
+        *,
+        timeout_s: float = 120.0,
+        max_samples: int = 50_000_000,
+        lookback_delta_ms: int = 300_000,
+        default_subquery_step_ms: int = 60_000,
+    ) -> None:
+        self.querier = querier
+        self.timeout_s = timeout_s
+        self.max_samples = max_samples
+        self.lookback_delta_ms = lookback_delta_ms
+        self.default_subquery_step_ms = default_subquery_step_ms
+
+    def instant_query(self, query: str, t_ms: int) -> QueryResult:
+        expr = _parse(query)
+        ev = _Evaluator(self, t_ms, t_ms, 0)
+        times = np.array([t_ms], dtype=np.int64)
+        inner = _unwrap(expr)
+        if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
+            return ev.matrix_result(ev.eval_range(inner, times))
+        value = ev.eval(expr, times)
+        if isinstance(value, str):
+            return QueryResult("string", scalar_time_ms=t_ms, scalar_value=value)
+        if isinstance(value, np.ndarray):
+            return QueryResult("scalar", scalar_time_ms=t_ms, scalar_value=float(value[0]))
+        block = ev.finish(value)
+        series = [
+            ResultSeries(lbl, [t_ms], [float(block.values[i, 0])])
+            for i, lbl in enumerate(block.labels)
+            if block.present[i, 0]
+        ]
+        return QueryResult("vector", series)
+
+    def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+        if step_ms <= 0:
+            raise PromQLParseError("zero or negative query resolution step widths are not accepted. "
+                                   "Try a positive integer")
+        if end_ms < start_ms:
+            raise PromQLParseError("end timestamp must not be before start time")
+        expr = _parse(query)
+        inner = _unwrap(expr)
+        if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
+            raise PromQLParseError(
+                'invalid expression type "range vector" for range query, must be Scalar or instant Vector'
+            )
+        if isinstance(inner, ast.StringLiteral):
+            raise PromQLParseError(
+                'invalid expression type "string" for range query, must be Scalar or instant Vector'
+            )
+        times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
+        ev = _Evaluator(self, start_ms, end_ms, step_ms)
+        value = ev.eval(expr, times)
+        if isinstance(value, str):
+            raise PromQLParseError(
+                'invalid expression type "string" for range query, must be Scalar or instant Vector'
+            )
+        if isinstance(value, np.ndarray):
+            return QueryResult("matrix", [ResultSeries((), times.tolist(), value.tolist())])
+        block = ev.finish(value)
+        out: list[ResultSeries] = []
+        for i, lbl in enumerate(block.labels):
+            mask = block.present[i]
+            if mask.any():
+                out.append(ResultSeries(lbl, times[mask].tolist(), block.values[i, mask].tolist()))
+        out.sort(key=lambda s: s.labels)
+        return QueryResult("matrix", out)
+
+
+class _Evaluator:
+    """State of one query: its time span, deadline and sample budget."""
+
+    def __init__(self, engine: Engine, start_ms: int, end_ms: int, step_ms: int) -> None:
+        self.querier = engine.querier
+        self.lookback = engine.lookback_delta_ms
+        self.max_samples = engine.max_samples
+        self.default_step = step_ms or engine.default_subquery_step_ms
+        self.subquery_default_step = engine.default_subquery_step_ms
+        self.start = start_ms
+        self.end = end_ms
+        self.deadline = time.monotonic() + engine.timeout_s
+        self.samples = 0
+
+    # --- bookkeeping ------------------------------------------------------------------------
+
+    def check_deadline(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise QueryTimeoutError("query timed out in expression evaluation")
+
+    def count_samples(self, n: int) -> None:
+        self.samples += n
+        if self.samples > self.max_samples:
+            raise TooManySamplesError(
+                "query processing would load too many samples into memory in query execution"
+            )
+
+    def finish(self, block: Block) -> Block:
+        """Apply delayed name removal; equal label sets at one time are an error."""
+        if any(block.drop_name):
+            labels = [drop_metric_name(lbl) if d else lbl for lbl, d in zip(block.labels, block.drop_name, strict=True)]
+            block = Block(labels, block.values, block.present, [False] * len(labels))
+        return block.compact().consolidate()
+
+    def matrix_result(self, rng: RangeArg) -> QueryResult:
+        out: list[ResultSeries] = []
+        for s in rng.series:
+            lo, hi = rng.bounds(s)
+            a, b = int(lo[0]), int(hi[0])
+            if b > a:
+                labels = drop_metric_name(s.labels) if s.drop_name else s.labels
+                out.append(ResultSeries(labels, s.timestamps[a:b].tolist(), s.values[a:b].tolist()))
+        out.sort(key=lambda r: r.labels)
+        seen: set[Labels] = set()
+        for r in out:
+            if r.labels in seen:
+                raise QueryExecutionError("vector cannot contain metrics with the same labelset")
+            seen.add(r.labels)
+        return QueryResult("matrix", out)
+
+    def effective_times(self, at: ast.AtModifier, offset_ms: int, times: IntArray) -> IntArray:
+        if at is None:
+            return times - offset_ms
+        if at == "start":
+            base = self.start
+        elif at == "end":
+            base = self.end
+        else:
+            base = int(at)
+        return np.full(len(times), base - offset_ms, dtype=np.int64)
+
+    # --- evaluation -------------------------------------------------------------------------
+
+    def eval(self, expr: ast.Expr, times: IntArray) -> Value:
+        self.check_deadline()
+        if isinstance(expr, ast.NumberLiteral):
+            return np.full(len(times), float(expr.value))
+        if isinstance(expr, ast.StringLiteral):
+            return expr.value
+        if isinstance(expr, ast.ParenExpr):
+            return self.eval(expr.expr, times)
+        if isinstance(expr, ast.UnaryExpr):
+            return self._unary(expr, times)
+        if isinstance(expr, ast.VectorSelector):
+            return self.select_vector(expr, times)
+        if isinstance(expr, ast.Call):
+            return self._call(expr, times)
+        if isinstance(expr, ast.AggregateExpr):
+            return self._aggregate(expr, times)
+        if isinstance(expr, ast.BinaryExpr):
+            return self._binary(expr, times)
+        if isinstance(expr, ast.MatrixSelector | ast.SubqueryExpr):
+            raise QueryExecutionError("a range vector can only be used as a function argument here")
+        raise QueryExecutionError(f"unexpected expression {type(expr).__name__}")
+
+    def _unary(self, expr: ast.UnaryExpr, times: IntArray) -> Value:
+        value = self.eval(expr.expr, times)
+        if expr.op == "+":
+            return value
+        if isinstance(value, np.ndarray):
+            return -value
+        if isinstance(value, Block):
+            return Block(list(value.labels), -value.values, value.present.copy(), [True] * len(value))
+        raise QueryExecutionError("unary minus is not defined on strings")
+
+    def select_vector(self, sel: ast.VectorSelector, times: IntArray, sample_times: bool = False) -> Block:
+        ends = self.effective_times(sel.at, sel.offset_ms, times)
+        n = len(times)
+        if n == 0:
+            return Block.empty(0)
+        mint = int(ends.min()) - self.lookback + 1
+        maxt = int(ends.max())
+        series = self.querier.select(list(sel.matchers), mint, maxt)
+        labels: list[Labels] = []
+        rows: list[FloatArray] = []
+        masks: list[np.ndarray] = []
+        for s in series:
+            if len(s) == 0:
+                continue
+            idx = np.searchsorted(s.timestamps, ends, side="right") - 1
+            valid = idx >= 0
+            safe = np.where(valid, idx, 0)
+            sample_t = s.timestamps[safe]
+            vals = s.values[safe]
+            valid &= sample_t > ends - self.lookback
+            valid &= ~_is_stale(vals)
+            if not valid.any():
+                continue
+            labels.append(s.labels)
+            rows.append(sample_t.astype(np.float64) / 1000.0 if sample_times else vals)
+            masks.append(valid)
+        if not labels:
+            return Block.empty(n)
+        present = np.array(masks)
+        self.count_samples(int(present.sum()))
+        return Block(labels, np.array(rows), present, [False] * len(labels))
+
+    def eval_range(self, expr: ast.Expr, times: IntArray) -> RangeArg:
+        expr = _unwrap(expr)
+        if isinstance(expr, ast.MatrixSelector):
+            sel = expr.vector
+            ends = self.effective_times(sel.at, sel.offset_ms, times)
+            mint = int(ends.min()) - expr.range_ms + 1
+            maxt = int(ends.max())
+            out: list[RangeSeries] = []
+            total = 0
+            for s in self.querier.select(list(sel.matchers), mint, maxt):
+                keep = ~_is_stale(s.values)
+                ts, vs = s.timestamps[keep], s.values[keep]
+                if len(ts):
+                    out.append(RangeSeries(s.labels, ts, vs))
+                    total += len(ts)
+            self.count_samples(total)
+            return RangeArg(out, ends, expr.range_ms)
+        if isinstance(expr, ast.SubqueryExpr):
+            return self._subquery(expr, times)
+        raise QueryExecutionError(
+            f"expected a range vector, got {type(expr).__name__}"
+        )
+
+    def _subquery(self, expr: ast.SubqueryExpr, times: IntArray) -> RangeArg:
+        ends = self.effective_times(expr.at, expr.offset_ms, times)
+        step = expr.step_ms or self.subquery_default_step
+        lowest = int(ends.min()) - expr.range_ms
+        first = -((-lowest) // step) * step  # first multiple of step at or after lowest
+        inner_times = np.arange(first, int(ends.max()) + 1, step, dtype=np.int64)
+        value = self.eval(expr.expr, inner_times) if len(inner_times) else Block.empty(0)
+        if isinstance(value, np.ndarray):
+            value = Block([()], value[None, :], np.ones((1, len(inner_times)), dtype=bool), [False])
+        if isinstance(value, str):
+            raise QueryExecutionError("subquery is only allowed on instant vector")
+        out = [
+            RangeSeries(lbl, inner_times[value.present[i]], value.values[i, value.present[i]], value.drop_name[i])
+            for i, lbl in enumerate(value.labels)
+            if value.present[i].any()
+        ]
+        return RangeArg(out, ends, expr.range_ms)
+
+    def _call(self, expr: ast.Call, times: IntArray) -> Value:
+        name = expr.func
+        args: list[Any] = []
+        ctx = CallContext(times, expr.args)
+        range_index = RANGE_FUNCTIONS.get(name)
+        for i, arg in enumerate(expr.args):
+            if i == range_index:
+                args.append(self.eval_range(arg, times))
+            elif name == "timestamp" and isinstance(_unwrap(arg), ast.VectorSelector):
+                inner = _unwrap(arg)
+                assert isinstance(inner, ast.VectorSelector)
+                args.append(self.select_vector(inner, times, sample_times=True))
+                ctx.sample_times = True
+            else:
+                args.append(self.eval(arg, times))
+        return call_function(name, args, ctx)
+
+    def _aggregate(self, expr: ast.AggregateExpr, times: IntArray) -> Block:
+        param: FloatArray | str | None = None
+        if expr.param is not None:
+            p = self.eval(expr.param, times)
+            if isinstance(p, Block):
+                raise QueryExecutionError(f"expected scalar parameter for {expr.op}")
+            param = p
+        if expr.op == "count_values":
+            assert isinstance(param, str)
+            if not param:
+                raise QueryExecutionError(f"invalid label name {param!r}")
+        value = self.eval(expr.expr, times)
+        if not isinstance(value, Block):
+            raise QueryExecutionError(f"expected instant vector in aggregation {expr.op}")
+        return aggregate(expr.op, value, expr.grouping, expr.without, param)
+
+    def _binary(self, expr: ast.BinaryExpr, times: IntArray) -> Value:
+        lhs = self.eval(expr.lhs, times)
+        rhs = self.eval(expr.rhs, times)
+        if isinstance(lhs, str) or isinstance(rhs, str):
+            raise QueryExecutionError("binary expressions are not defined on strings")
+        if isinstance(lhs, np.ndarray) and isinstance(rhs, np.ndarray):
+            return scalar_binary(expr.op, lhs, rhs)
+        if isinstance(lhs, Block) and isinstance(rhs, np.ndarray):
+            return vector_scalar_binary(expr.op, lhs, rhs, scalar_on_left=False, return_bool=expr.return_bool)
+        if isinstance(lhs, np.ndarray) and isinstance(rhs, Block):
+            return vector_scalar_binary(expr.op, rhs, lhs, scalar_on_left=True, return_bool=expr.return_bool)
+        assert isinstance(lhs, Block) and isinstance(rhs, Block)
+        matching = expr.matching
+        if matching is None:
+            matching = ast.VectorMatching(card="many-to-many" if expr.op in SET_OPS else "one-to-one")
+        return vector_vector_binary(expr.op, lhs, rhs, matching, return_bool=expr.return_bool)

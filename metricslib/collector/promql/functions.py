@@ -1,0 +1,683 @@
+"""PromQL functions on float samples.
+
+Two families, dispatched by :func:`call_function`:
+
+* functions of instant vectors and scalars (``abs``, ``clamp``, ``label_replace``,
+  date functions, ...) work on whole :class:`Block` arrays at once;
+* functions of range vectors (``rate``, ``*_over_time``, ...) see each series'
+  raw samples and the window ``(end - range, end]`` of every evaluation time.
+  The hot ones (``rate``/``increase``/``delta``, ``count``/``last``/``present``)
+  are vectorised over all windows with ``searchsorted`` and cumulative sums; the
+  rest run a small per-window loop written for exactness (Kahan sums as in
+  Prometheus 3).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.promql import ast
+from metricslib.collector.promql.aggregations import _kahan_scalar, mean_of, quantile
+from metricslib.collector.promql.values import Block, FloatArray, IntArray, RangeArg, RangeSeries
+from metricslib.errors import QueryExecutionError
+
+__all__ = ["RANGE_FUNCTIONS", "CallContext", "call_function", "is_range_function"]
+
+
+@dataclass(slots=True)
+class CallContext:
+    times: IntArray  # evaluation time of every column, ms
+    args: tuple[ast.Expr, ...]  # the call's argument nodes (absent() reads matchers)
+    sample_times: bool = False  # timestamp(): the Block already holds sample times
+
+
+def _apply(block: Block, fn: Callable[[FloatArray], FloatArray], drop: bool = True) -> Block:
+    with np.errstate(all="ignore"):
+        values = fn(block.values)
+    return Block(list(block.labels), values, block.present.copy(),
+                 [True] * len(block) if drop else list(block.drop_name))
+
+
+def _round(x: FloatArray, to: FloatArray) -> FloatArray:
+    inv = 1.0 / to
+    return np.floor(x * inv + 0.5) / inv
+
+
+_MATH: dict[str, Callable[[FloatArray], FloatArray]] = {
+    "abs": np.abs, "ceil": np.ceil, "floor": np.floor, "exp": np.exp, "sqrt": np.sqrt,
+    "ln": np.log, "log2": np.log2, "log10": np.log10, "sgn": np.sign,
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
+    "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
+    "deg": np.degrees, "rad": np.radians,
+}
+
+
+def _date_part(name: str, secs_f: FloatArray) -> FloatArray:
+    finite = np.isfinite(secs_f)
+    secs = np.where(finite, np.trunc(np.where(finite, secs_f, 0.0)), 0).astype(np.int64)
+    dt = secs.astype("datetime64[s]")
+    if name == "year":
+        out = dt.astype("datetime64[Y]").astype(np.int64) + 1970
+    elif name == "month":
+        out = dt.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    elif name == "day_of_month":
+        out = (dt.astype("datetime64[D]") - dt.astype("datetime64[M]")).astype(np.int64) + 1
+    elif name == "day_of_year":
+        out = (dt.astype("datetime64[D]") - dt.astype("datetime64[Y]")).astype(np.int64) + 1
+    elif name == "day_of_week":
+        out = (secs // 86400 + 4) % 7
+    elif name == "hour":
+        out = (secs // 3600) % 24
+    elif name == "minute":
+        out = (secs // 60) % 60
+    elif name == "days_in_month":
+        m = dt.astype("datetime64[M]")
+        out = ((m + 1).astype("datetime64[D]") - m.astype("datetime64[D]")).astype(np.int64)
+    else:  # pragma: no cover - the table below only routes known names here
+        raise QueryExecutionError(f"unknown date function {name}")
+    return np.where(finite, out.astype(np.float64), np.nan)
+
+
+DATE_FUNCTIONS = frozenset(
+    {"year", "month", "day_of_month", "day_of_year", "day_of_week", "hour", "minute", "days_in_month"}
+)
+
+#: Functions that take a range vector, and which argument it is.
+RANGE_FUNCTIONS: dict[str, int] = {
+    name: 0
+    for name in (
+        "rate", "irate", "increase", "delta", "idelta", "deriv", "predict_linear", "resets",
+        "changes", "avg_over_time", "min_over_time", "max_over_time", "sum_over_time",
+        "count_over_time", "last_over_time", "first_over_time", "present_over_time",
+        "absent_over_time", "stddev_over_time", "stdvar_over_time", "mad_over_time",
+        "ts_of_min_over_time", "ts_of_max_over_time", "ts_of_last_over_time",
+        "ts_of_first_over_time", "double_exponential_smoothing", "holt_winters",
+    )
+}
+RANGE_FUNCTIONS["quantile_over_time"] = 1
+
+
+def is_range_function(name: str) -> bool:
+    return name in RANGE_FUNCTIONS
+
+
+def call_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block | FloatArray:
+    """Evaluate function ``name``; scalars are float arrays (one value per time)."""
+    n = len(ctx.times)
+    if name in RANGE_FUNCTIONS:
+        return _range_function(name, args, ctx)
+    if name in _MATH:
+        return _apply(args[0], _MATH[name])
+    if name in DATE_FUNCTIONS:
+        if not args:
+            secs = ctx.times.astype(np.float64) / 1000.0
+            return Block([()], _date_part(name, secs)[None, :], np.ones((1, n), dtype=bool), [False])
+        return _apply(args[0], lambda v: _date_part(name, v))
+    if name == "time":
+        return ctx.times.astype(np.float64) / 1000.0
+    if name == "pi":
+        return np.full(n, math.pi)
+    if name == "vector":
+        return Block([()], np.asarray(args[0], dtype=np.float64)[None, :].copy(),
+                      np.ones((1, n), dtype=bool), [False])
+    if name == "scalar":
+        block: Block = args[0]
+        counts = block.present.sum(axis=0)
+        picked = np.where(block.present, block.values, 0.0).sum(axis=0) if len(block) else np.zeros(n)
+        return np.where(counts == 1, picked, np.nan)
+    if name == "timestamp":
+        block = args[0]
+        if ctx.sample_times:
+            return Block(list(block.labels), block.values, block.present, [True] * len(block))
+        secs = np.broadcast_to(ctx.times.astype(np.float64) / 1000.0, block.values.shape).copy()
+        return Block(list(block.labels), secs, block.present.copy(), [True] * len(block))
+    if name == "round":
+        to = args[1] if len(args) > 1 else np.ones(n)
+        return _apply(args[0], lambda v: _round(v, to))
+    if name in ("clamp", "clamp_min", "clamp_max"):
+        return _clamp(name, args)
+    if name in ("sort", "sort_desc", "sort_by_label", "sort_by_label_desc"):
+        return _sort(name, args)
+    if name == "absent":
+        block = args[0]
+        missing = np.asarray(~block.present.any(axis=0)) if len(block) else np.ones(n, dtype=bool)
+        return Block([absent_labels(ctx.args[0])], np.ones((1, n)), missing.reshape(1, n), [False]).compact()
+    if name == "label_replace":
+        return label_replace(args[0], args[1], args[2], args[3], args[4])
+    if name == "label_join":
+        return label_join(args[0], args[1], args[2], list(args[3:]))
+    if name == "histogram_quantile":
+        return histogram_quantile(args[0], args[1])
+    if name.startswith("histogram_"):
+        # Native-histogram functions ignore float samples entirely.
+        return Block.empty(n)
+    raise QueryExecutionError(f"function {name!r} is not supported")
+
+
+def _clamp(name: str, args: Sequence[Any]) -> Block:
+    block: Block = args[0]
+    if name == "clamp":
+        lo, hi = args[1], args[2]
+        # Go's math.Max/Min propagate NaN, as np.maximum/np.minimum do; min > max yields nothing.
+        out = _apply(block, lambda v: np.maximum(lo, np.minimum(hi, v)))
+        with np.errstate(invalid="ignore"):
+            out.present = block.present & ~(lo > hi)
+        return out.compact()
+    bound = args[1]
+    if name == "clamp_min":
+        return _apply(block, lambda v: np.maximum(v, bound))
+    return _apply(block, lambda v: np.minimum(v, bound))
+
+
+def _sort(name: str, args: Sequence[Any]) -> Block:
+    block: Block = args[0]
+    if name.startswith("sort_by_label"):
+        names: list[str] = list(args[1:])
+
+        def label_key(i: int) -> tuple[str, ...]:
+            d = dict(block.labels[i])
+            return (*(d.get(k, "") for k in names), *(f"{k}\xff{v}" for k, v in block.labels[i]))
+
+        order = sorted(range(len(block)), key=label_key, reverse=name.endswith("_desc"))
+        return Block(list(block.labels), block.values, block.present, list(block.drop_name)).take(order)
+    col = block.values[:, 0] if block.n_times else np.zeros(len(block))
+    desc = name == "sort_desc"
+
+    def key(i: int) -> tuple[int, float]:
+        v = float(col[i])
+        if math.isnan(v):
+            return (1, 0.0)  # NaN sorts last either way
+        return (0, -v if desc else v)
+
+    order = sorted(range(len(block)), key=key)
+    return block.take(order)
+
+
+def absent_labels(expr: ast.Expr) -> Labels:
+    """Labels absent()/absent_over_time() report: the selector's equality matchers."""
+    while isinstance(expr, ast.ParenExpr):
+        expr = expr.expr
+    if isinstance(expr, ast.MatrixSelector):
+        expr = expr.vector
+    if not isinstance(expr, ast.VectorSelector):
+        return ()
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for m in expr.matchers:
+        if m.name == METRIC_NAME:
+            continue
+        if m.op == "=" and m.name not in seen:
+            out[m.name] = m.value
+            seen.add(m.name)
+        else:
+            out.pop(m.name, None)
+            seen.add(m.name)
+    return tuple(sorted((k, v) for k, v in out.items() if v))
+
+
+# --- range-vector functions ------------------------------------------------------------------
+
+_KEEPS_NAME = frozenset({"last_over_time", "first_over_time"})
+
+
+def _range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
+    idx = RANGE_FUNCTIONS[name]
+    rng: RangeArg = args[idx]
+    n = len(ctx.times)
+    if name == "absent_over_time":
+        any_present = np.zeros(n, dtype=bool)
+        for s in rng.series:
+            lo, hi = rng.bounds(s)
+            any_present |= hi > lo
+        return Block([absent_labels(ctx.args[0])], np.ones((1, n)), ~any_present[None, :], [False]).compact()
+    labels: list[Labels] = []
+    rows: list[FloatArray] = []
+    masks: list[np.ndarray] = []
+    drops: list[bool] = []
+    for s in rng.series:
+        lo, hi = rng.bounds(s)
+        values, mask = _series_windows(name, s, lo, hi, rng, args, ctx)
+        if not mask.any():
+            continue
+        labels.append(s.labels)
+        rows.append(values)
+        masks.append(mask)
+        drops.append(s.drop_name if name in _KEEPS_NAME else True)
+    if not labels:
+        return Block.empty(n)
+    return Block(labels, np.array(rows), np.array(masks), drops)
+
+
+def _series_windows(
+    name: str, s: RangeSeries, lo: IntArray, hi: IntArray, rng: RangeArg, args: Sequence[Any],
+    ctx: CallContext,
+) -> tuple[FloatArray, np.ndarray]:
+    count = hi - lo
+    ts, vs = s.timestamps, s.values
+    if name in ("rate", "increase", "delta"):
+        return _extrapolated_rate(ts, vs, lo, hi, rng, is_counter=name != "delta", is_rate=name == "rate")
+    if name == "count_over_time":
+        return count.astype(np.float64), count > 0
+    if name == "present_over_time":
+        return np.ones(len(lo)), count > 0
+    if name in ("last_over_time", "ts_of_last_over_time"):
+        last = np.maximum(hi - 1, 0)
+        src = ts.astype(np.float64) / 1000.0 if name.startswith("ts_") else vs
+        return (src[last] if len(src) else np.zeros(len(lo))), count > 0
+    if name in ("irate", "idelta"):
+        ok = count >= 2
+        i1 = np.where(ok, hi - 1, 0)
+        i0 = np.where(ok, hi - 2, 0)
+        if not len(vs):
+            return np.zeros(len(lo)), ok
+        last, prev = vs[i1], vs[i0]
+        with np.errstate(all="ignore"):
+            if name == "idelta":
+                return last - prev, ok
+            dv = np.where(last < prev, last, last - prev)
+            dt = (ts[i1] - ts[i0]).astype(np.float64) / 1000.0
+            return dv / dt, ok
+    fn = _WINDOW_FUNCS[name]
+    minimum = 2 if name in ("deriv", "predict_linear", "double_exponential_smoothing", "holt_winters") else 1
+    out = np.zeros(len(lo))
+    mask = count >= minimum
+    extra = [a for i, a in enumerate(args) if i != RANGE_FUNCTIONS[name]]
+    for t in np.flatnonzero(mask):
+        a, b = int(lo[t]), int(hi[t])
+        params = [float(x[t]) if isinstance(x, np.ndarray) else x for x in extra]
+        out[t] = fn(ts[a:b], vs[a:b], int(rng.ends[t]), params)
+    return out, mask
+
+
+def _extrapolated_rate(
+    ts: IntArray, vs: FloatArray, lo: IntArray, hi: IntArray, rng: RangeArg, *, is_counter: bool,
+    is_rate: bool,
+) -> tuple[FloatArray, np.ndarray]:
+    """Prometheus's extrapolatedRate, for all windows of one series at once."""
+    ok = (hi - lo) >= 2
+    if not ok.any():
+        return np.zeros(len(lo)), ok
+    first_i = np.where(ok, lo, 0)
+    last_i = np.where(ok, hi - 1, 0)
+    first_v, last_v = vs[first_i], vs[last_i]
+    with np.errstate(all="ignore"):
+        result = last_v - first_v
+        if is_counter and len(vs) > 1:
+            # A drop means the counter restarted: add back the value before the drop.
+            drops = np.concatenate([[0.0], np.where(vs[1:] < vs[:-1], vs[:-1], 0.0)])
+            if drops.any():
+                cum = np.cumsum(drops)
+                result = result + (cum[last_i] - cum[first_i])
+        first_t = ts[first_i].astype(np.float64)
+        last_t = ts[last_i].astype(np.float64)
+        range_start = (rng.ends - rng.range_ms).astype(np.float64)
+        range_end = rng.ends.astype(np.float64)
+        to_start = (first_t - range_start) / 1000.0
+        to_end = (range_end - last_t) / 1000.0
+        sampled = (last_t - first_t) / 1000.0
+        avg_gap = sampled / np.maximum(hi - lo - 1, 1)
+        threshold = avg_gap * 1.1
+        to_start = np.where(to_start >= threshold, avg_gap / 2, to_start)
+        if is_counter:
+            to_zero = np.where((result > 0) & (first_v >= 0), sampled * (first_v / result), to_start)
+            to_start = np.where(to_zero < to_start, to_zero, to_start)
+        to_end = np.where(to_end >= threshold, avg_gap / 2, to_end)
+        factor = (sampled + to_start + to_end) / sampled
+        if is_rate:
+            factor = factor / (rng.range_ms / 1000.0)
+        return result * factor, ok
+
+
+WindowFn = Callable[[IntArray, FloatArray, int, list[Any]], float]
+
+
+def _kahan_sum(values: FloatArray) -> float:
+    total = c = 0.0
+    for v in values.tolist():
+        total, c = _kahan_scalar(v, total, c)
+    return total + c
+
+
+def _sum_over_time(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return _kahan_sum(vs)
+
+
+def _avg_over_time(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return mean_of(vs.tolist())
+
+
+def _min_over_time(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    with np.errstate(invalid="ignore"):
+        return float(np.fmin.reduce(vs))
+
+
+def _max_over_time(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    with np.errstate(invalid="ignore"):
+        return float(np.fmax.reduce(vs))
+
+
+def _variance(vs: FloatArray) -> float:
+    count = mean = c_mean = aux = c_aux = 0.0
+    for v in vs.tolist():
+        count += 1
+        delta = v - (mean + c_mean)
+        mean, c_mean = _kahan_scalar(delta / count, mean, c_mean)
+        aux, c_aux = _kahan_scalar(delta * (v - (mean + c_mean)), aux, c_aux)
+    return (aux + c_aux) / count
+
+
+def _stddev(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return math.sqrt(_variance(vs)) if not math.isnan(_variance(vs)) else math.nan
+
+
+def _stdvar(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return _variance(vs)
+
+
+def _quantile_over_time(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return quantile(float(p[0]), vs)
+
+
+def _mad(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    median = quantile(0.5, vs)
+    return quantile(0.5, np.abs(vs - median))
+
+
+def _changes(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    prev, cur = vs[:-1], vs[1:]
+    same = (prev == cur) | (np.isnan(prev) & np.isnan(cur))
+    return float(np.count_nonzero(~same))
+
+
+def _resets(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return float(np.count_nonzero(vs[1:] < vs[:-1]))
+
+
+def linear_regression(ts: IntArray, vs: FloatArray, intercept_time: int) -> tuple[float, float]:
+    """Least squares like Prometheus (Kahan sums, constant series special-cased)."""
+    n = 0.0
+    sx = cx = sy = cy = sxy = cxy = sx2 = cx2 = 0.0
+    init_y = float(vs[0])
+    const_y = True
+    for t, y in zip(ts.tolist(), vs.tolist(), strict=False):
+        if const_y and n > 0 and y != init_y:
+            const_y = False
+        n += 1
+        x = (t - intercept_time) / 1e3
+        sx, cx = _kahan_scalar(x, sx, cx)
+        sy, cy = _kahan_scalar(y, sy, cy)
+        sxy, cxy = _kahan_scalar(x * y, sxy, cxy)
+        sx2, cx2 = _kahan_scalar(x * x, sx2, cx2)
+    if const_y:
+        if math.isinf(init_y):
+            return math.nan, math.nan
+        return 0.0, init_y
+    sx += cx
+    sy += cy
+    sxy += cxy
+    sx2 += cx2
+    cov = sxy - sx * sy / n
+    var = sx2 - sx * sx / n
+    try:
+        slope = cov / var
+    except ZeroDivisionError:
+        slope = math.nan if cov == 0 or math.isnan(cov) else math.copysign(math.inf, cov)
+    intercept = sy / n - slope * sx / n
+    return slope, intercept
+
+
+def _deriv(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return linear_regression(ts, vs, int(ts[0]))[0]
+
+
+def _predict_linear(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    slope, intercept = linear_regression(ts, vs, end)
+    return slope * float(p[0]) + intercept
+
+
+def _first_over_time(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return float(vs[0])
+
+
+def _ts_of_first(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    return float(ts[0]) / 1000.0
+
+
+def _ts_of_extreme(pick_max: bool) -> WindowFn:
+    def fn(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+        best_i = 0
+        best = float(vs[0])
+        for i, v in enumerate(vs.tolist()):
+            better = (v >= best) if pick_max else (v <= best)
+            if (better or math.isnan(best)) and not math.isnan(v):
+                best, best_i = v, i
+        return float(ts[best_i]) / 1000.0
+
+    return fn
+
+
+def _double_exponential_smoothing(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
+    sf, tf = float(p[0]), float(p[1])
+    if not 0 < sf < 1:
+        raise QueryExecutionError(f"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf}")
+    if not 0 < tf < 1:
+        raise QueryExecutionError(f"invalid trend factor. Expected: 0 < tf < 1, got: {tf}")
+    values = vs.tolist()
+    s0, s1 = 0.0, values[0]
+    b = values[1] - values[0]
+    for i in range(1, len(values)):
+        if i > 1:
+            b = tf * (s1 - s0) + (1 - tf) * b
+        x = sf * values[i]
+        y = (1 - sf) * (s1 + b)
+        s0, s1 = s1, x + y
+    return float(s1)
+
+
+_WINDOW_FUNCS: dict[str, WindowFn] = {
+    "sum_over_time": _sum_over_time,
+    "avg_over_time": _avg_over_time,
+    "min_over_time": _min_over_time,
+    "max_over_time": _max_over_time,
+    "stddev_over_time": _stddev,
+    "stdvar_over_time": _stdvar,
+    "quantile_over_time": _quantile_over_time,
+    "mad_over_time": _mad,
+    "changes": _changes,
+    "resets": _resets,
+    "deriv": _deriv,
+    "predict_linear": _predict_linear,
+    "first_over_time": _first_over_time,
+    "ts_of_first_over_time": _ts_of_first,
+    "ts_of_min_over_time": _ts_of_extreme(False),
+    "ts_of_max_over_time": _ts_of_extreme(True),
+    "double_exponential_smoothing": _double_exponential_smoothing,
+    "holt_winters": _double_exponential_smoothing,
+}
+
+
+# --- label manipulation -------------------------------------------------------------------
+
+_GO_TEMPLATE = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
+
+
+def _expand(template: str, match: re.Match[str]) -> str:
+    """Go's ``Regexp.ExpandString``: ``$1``, ``${1}``, ``$name``; unknown groups expand to ""."""
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1) or m.group(2)
+        try:
+            value = match.group(int(name)) if name.isdigit() else match.group(name)
+        except error_types:
+            return ""
+        return value or ""
+
+    return _GO_TEMPLATE.sub(sub, template)
+
+
+error_types = (IndexError, KeyError, re.error)
+
+
+def _valid_label_name(name: str) -> bool:
+    # Prometheus 3 accepts any valid UTF-8 label name that is not empty.
+    if not name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\ufffd" not in name
+
+
+def _relabel(block: Block, rows: list[tuple[Labels, bool]]) -> Block:
+    out = Block([lbl for lbl, _ in rows], block.values.copy(), block.present.copy(),
+                [drop for _, drop in rows])
+    return out.consolidate()
+
+
+def _set_label(labels: Labels, name: str, value: str) -> Labels:
+    d = dict(labels)
+    if value:
+        d[name] = value
+    else:
+        d.pop(name, None)
+    return tuple(sorted(d.items()))
+
+
+def label_replace(block: Block, dst: str, repl: str, src: str, regex: str) -> Block:
+    try:
+        pattern = re.compile(f"(?s:{regex})")
+    except re.error as exc:
+        raise QueryExecutionError(f"invalid regular expression in label_replace(): {regex}: {exc}") from exc
+    if not _valid_label_name(dst):
+        raise QueryExecutionError(f"invalid destination label name in label_replace(): {dst}")
+    rows: list[tuple[Labels, bool]] = []
+    for lbl, drop in zip(block.labels, block.drop_name, strict=False):
+        m = pattern.fullmatch(dict(lbl).get(src, ""))
+        if m is None:
+            rows.append((lbl, drop))
+            continue
+        rows.append((_set_label(lbl, dst, _expand(repl, m)), drop and dst != METRIC_NAME))
+    return _relabel(block, rows)
+
+
+def label_join(block: Block, dst: str, sep: str, srcs: list[str]) -> Block:
+    if not _valid_label_name(dst):
+        raise QueryExecutionError(f"invalid destination label name in label_join(): {dst}")
+    rows: list[tuple[Labels, bool]] = []
+    for lbl, drop in zip(block.labels, block.drop_name, strict=False):
+        d = dict(lbl)
+        value = sep.join(d.get(s, "") for s in srcs)
+        rows.append((_set_label(lbl, dst, value), drop and dst != METRIC_NAME))
+    return _relabel(block, rows)
+
+
+# --- histogram_quantile on classic buckets ------------------------------------------------------
+
+_SMALL_DELTA = 1e-12
+_MIN_NORMAL = 2.2250738585072014e-308
+
+
+def _almost_equal(a: float, b: float, eps: float) -> bool:
+    if math.isnan(a) and math.isnan(b):
+        return True
+    if a == b:
+        return True
+    abs_sum = abs(a) + abs(b)
+    diff = abs(a - b)
+    if a == 0 or b == 0 or abs_sum < _MIN_NORMAL:
+        return diff < eps * _MIN_NORMAL
+    return diff / min(abs_sum, 1.7976931348623157e308) < eps
+
+
+def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """Prometheus's BucketQuantile: (upper bound, cumulative count) pairs in any order."""
+    if math.isnan(q):
+        return math.nan
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    buckets = sorted(buckets, key=lambda b: b[0])
+    if not math.isinf(buckets[-1][0]) or buckets[-1][0] < 0:
+        return math.nan
+    merged: list[list[float]] = []
+    for ub, count in buckets:
+        if merged and merged[-1][0] == ub:
+            merged[-1][1] += count
+        else:
+            merged.append([ub, count])
+    # Force monotonic counts: ignore tiny float noise, flatten real decreases.
+    prev = merged[0][1]
+    for b in merged[1:]:
+        cur = b[1]
+        if cur == prev:
+            continue
+        if _almost_equal(prev, cur, _SMALL_DELTA) or cur < prev:
+            b[1] = prev
+            continue
+        prev = cur
+    if len(merged) < 2:
+        return math.nan
+    observations = merged[-1][1]
+    if observations == 0 or math.isnan(observations):
+        return math.nan
+    rank = q * observations
+    idx = len(merged) - 1
+    for i in range(len(merged) - 1):
+        if merged[i][1] >= rank:
+            idx = i
+            break
+    if idx == len(merged) - 1:
+        return merged[-2][0]
+    if idx == 0 and merged[0][0] <= 0:
+        return merged[0][0]
+    start = 0.0
+    end, count = merged[idx]
+    if idx > 0:
+        start = merged[idx - 1][0]
+        count -= merged[idx - 1][1]
+        rank -= merged[idx - 1][1]
+    return start + (end - start) * (rank / count)
+
+
+def _parse_le(value: str) -> float | None:
+    try:
+        return float(value.replace("_", "x") if "_" in value else value)
+    except ValueError:
+        return None
+
+
+def histogram_quantile(q: FloatArray, block: Block) -> Block:
+    n = block.n_times
+    groups: dict[Labels, list[tuple[int, float]]] = {}
+    for i, lbl in enumerate(block.labels):
+        d = dict(lbl)
+        le = _parse_le(d.get("le", ""))
+        if le is None:
+            continue
+        key = tuple(p for p in lbl if p[0] not in ("le", METRIC_NAME))
+        groups.setdefault(key, []).append((i, le))
+    labels: list[Labels] = []
+    values = np.zeros((len(groups), n))
+    present = np.zeros((len(groups), n), dtype=bool)
+    for g, (key, members) in enumerate(groups.items()):
+        labels.append(key)
+        rows = [i for i, _ in members]
+        bounds = [le for _, le in members]
+        mask = block.present[rows]
+        for t in np.flatnonzero(mask.any(axis=0)):
+            buckets = [(bounds[j], float(block.values[rows[j], t])) for j in range(len(rows)) if mask[j, t]]
+            values[g, t] = bucket_quantile(float(q[t]), buckets)
+            present[g, t] = True
+    return Block(labels, values, present, [False] * len(labels)).compact()

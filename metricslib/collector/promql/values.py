@@ -1,0 +1,210 @@
+"""Values the PromQL engine computes with, and the query result it hands to the API.
+
+During evaluation every expression is computed for *all* evaluation times of a
+query at once (a range query's steps, or the single time of an instant query):
+
+* a scalar is a float64 array with one value per time;
+* an instant vector is a :class:`Block`: one row per series, one column per time,
+  with a ``present`` mask because a series may exist at some steps only;
+* a range vector (the argument of ``rate`` and friends) is a :class:`RangeArg`:
+  raw samples per series plus the window end of every step.
+
+:class:`QueryResult` is the final, user-facing shape with ``to_api()``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.errors import QueryExecutionError
+
+__all__ = [
+    "Block",
+    "FloatArray",
+    "QueryResult",
+    "RangeArg",
+    "RangeSeries",
+    "ResultSeries",
+    "ResultType",
+    "drop_metric_name",
+    "format_float",
+    "format_labels",
+    "format_time",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+ResultType = Literal["vector", "matrix", "scalar", "string"]
+
+
+def format_float(value: float) -> str:
+    """Format like Go's ``strconv.FormatFloat(v, 'f', -1, 64)`` (what Prometheus's API emits).
+
+    The shortest digits that round-trip, never in exponent form: 1e21 prints
+    as 1 followed by 21 zeros, exactly as Prometheus does.
+    """
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    # repr() gives the shortest round-tripping digits; Decimal lays them out
+    # without an exponent. normalize() drops the ".0" that repr adds.
+    text = format(Decimal(repr(value)).normalize(), "f")
+    return text
+
+
+def format_time(t_ms: int) -> float | int:
+    """API timestamps are seconds with millisecond precision; whole seconds stay integers."""
+    if t_ms % 1000 == 0:
+        return t_ms // 1000
+    return t_ms / 1000
+
+
+def drop_metric_name(labels: Labels) -> Labels:
+    return tuple(pair for pair in labels if pair[0] != METRIC_NAME)
+
+
+def format_labels(labels: Labels) -> str:
+    """``{a="1", b="2"}`` as Prometheus prints label sets in error messages."""
+    inner = ", ".join(f'{k}="{v}"' for k, v in labels)
+    return "{" + inner + "}"
+
+
+@dataclass(slots=True)
+class Block:
+    """An instant vector evaluated at every time of the query.
+
+    ``drop_name`` implements Prometheus 3's delayed name removal: functions and
+    operators that remove ``__name__`` only flag the row, and the name is dropped
+    when the query finishes, so ``label_replace`` can still read it.
+    """
+
+    labels: list[Labels]
+    values: FloatArray  # shape (rows, times)
+    present: BoolArray  # shape (rows, times)
+    drop_name: list[bool]
+
+    @classmethod
+    def empty(cls, n_times: int) -> Block:
+        return cls([], np.zeros((0, n_times)), np.zeros((0, n_times), dtype=bool), [])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_times(self) -> int:
+        return int(self.values.shape[1])
+
+    def take(self, rows: list[int] | npt.NDArray[np.intp]) -> Block:
+        idx = np.asarray(rows, dtype=np.intp)
+        return Block(
+            [self.labels[i] for i in idx],
+            self.values[idx],
+            self.present[idx],
+            [self.drop_name[i] for i in idx],
+        )
+
+    def compact(self) -> Block:
+        """Drop rows that are absent at every time."""
+        keep = np.flatnonzero(self.present.any(axis=1))
+        if len(keep) == len(self.labels):
+            return self
+        return self.take(keep)
+
+    def consolidate(self, message: str = "vector cannot contain metrics with the same labelset") -> Block:
+        """Merge rows with equal label sets; the same labels present twice at one time is an error."""
+        index: dict[Labels, int] = {}
+        dup = False
+        for i, lbl in enumerate(self.labels):
+            if lbl in index:
+                dup = True
+                break
+            index[lbl] = i
+        if not dup:
+            return self
+        groups: dict[Labels, list[int]] = {}
+        for i, lbl in enumerate(self.labels):
+            groups.setdefault(lbl, []).append(i)
+        labels: list[Labels] = []
+        values = np.zeros((len(groups), self.n_times))
+        present = np.zeros((len(groups), self.n_times), dtype=bool)
+        drop: list[bool] = []
+        for g, (lbl, rows) in enumerate(groups.items()):
+            labels.append(lbl)
+            if len(rows) > 1 and (self.present[rows].sum(axis=0) > 1).any():
+                raise QueryExecutionError(message)
+            for r in rows:
+                mask = self.present[r]
+                values[g, mask] = self.values[r, mask]
+                present[g] |= mask
+            drop.append(any(self.drop_name[r] for r in rows))
+        return Block(labels, values, present, drop)
+
+
+@dataclass(slots=True)
+class RangeSeries:
+    labels: Labels
+    timestamps: IntArray
+    values: FloatArray
+    drop_name: bool = False
+
+
+@dataclass(slots=True)
+class RangeArg:
+    """A range vector at every time: samples per series, windows ``(end - range, end]``."""
+
+    series: list[RangeSeries]
+    ends: IntArray  # window end per evaluation time (offset and @ applied)
+    range_ms: int
+
+    def bounds(self, s: RangeSeries) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Index ``[lo, hi)`` of each window in ``s``; windows are open on the left."""
+        lo = np.searchsorted(s.timestamps, self.ends - self.range_ms, side="right")
+        hi = np.searchsorted(s.timestamps, self.ends, side="right")
+        return lo, hi
+
+
+@dataclass(slots=True)
+class ResultSeries:
+    labels: Labels
+    timestamps: list[int]
+    values: list[float]
+
+
+@dataclass(slots=True)
+class QueryResult:
+    """What a query returns: ``to_api()`` is Prometheus's ``data`` object."""
+
+    result_type: ResultType
+    #: vector: one point per series; matrix: many; scalar: one unlabeled series.
+    series: list[ResultSeries] = field(default_factory=list)
+    #: the scalar/string value with its time, for those result types.
+    scalar_time_ms: int = 0
+    scalar_value: float | str = 0.0
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+
+    def to_api(self) -> dict[str, Any]:
+        if self.result_type in ("scalar", "string"):
+            value = self.scalar_value
+            text = value if isinstance(value, str) else format_float(value)
+            return {"resultType": self.result_type, "result": [format_time(self.scalar_time_ms), text]}
+        result: list[dict[str, Any]] = []
+        for s in self.series:
+            metric = dict(s.labels)
+            if self.result_type == "vector":
+                result.append(
+                    {"metric": metric, "value": [format_time(s.timestamps[0]), format_float(s.values[0])]}
+                )
+            else:
+                points = [[format_time(t), format_float(v)] for t, v in zip(s.timestamps, s.values, strict=False)]
+                result.append({"metric": metric, "values": points})
+        return {"resultType": self.result_type, "result": result}
