@@ -1,0 +1,230 @@
+"""What every instrument parent shares: naming, label handling, children, registration.
+
+A *parent* (``Counter(...)``) owns its definition and a dict of *children*,
+one per combination of label values. A parent without labels has exactly
+one child, and its hot methods are that child's bound methods stored on the
+instance, so ``counter.inc()`` costs the same as ``child.inc()``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from metricslib.errors import InvalidLabelsError, InvalidNameError
+from metricslib.model import (
+    MetricFamily,
+    escape_label_value,
+    validate_labelnames,
+    validate_metric_name,
+)
+from metricslib.registry import REGISTRY
+
+if TYPE_CHECKING:
+    from metricslib.registry import Registry
+
+__all__ = ["ChildBase", "MetricBase", "build_full_name", "defaults_text", "labels_text"]
+
+# Creating a per-thread cell is rare (once per thread per child): one lock for all of them.
+CELL_LOCK = threading.Lock()
+
+
+def build_full_name(typ: str, name: str, namespace: str, subsystem: str, unit: str) -> str:
+    """Join namespace/subsystem/name/unit the way ``prometheus_client`` does."""
+    if not name:
+        raise InvalidNameError("metric name must not be empty")
+    full = "".join(part + "_" for part in (namespace, subsystem) if part) + name
+    if typ == "counter" and full.endswith("_total"):
+        # Accept both spellings: the ``_total`` suffix belongs to the sample, not the family.
+        full = full[:-6]
+    if unit and not full.endswith("_" + unit):
+        full += "_" + unit
+    if unit and typ in ("info", "stateset"):
+        raise InvalidNameError(f"metric {full!r} is a {typ} and cannot have a unit ({unit!r})")
+    return validate_metric_name(full)
+
+
+def labels_text(names: Sequence[str], values: Sequence[str]) -> str:
+    """``a="x",b="y"`` with values escaped; the cached prefix of a child's lines."""
+    return ",".join(f'{n}="{escape_label_value(v)}"' for n, v in zip(names, values, strict=True))
+
+
+def defaults_text(defaults: Mapping[str, str], own: Sequence[str]) -> str:
+    """Rendered default labels a metric adds: those whose name it does not use itself."""
+    return ",".join(
+        f'{n}="{escape_label_value(v)}"' for n, v in defaults.items() if n not in own
+    )
+
+
+class ChildBase:
+    """State common to all children: their label values and pre-rendered label text."""
+
+    __slots__ = ("_labels", "_labels_text", "_labelvalues")
+
+    def __init__(self, labelnames: Sequence[str], labelvalues: tuple[str, ...]) -> None:
+        self._labelvalues = labelvalues
+        self._labels = dict(zip(labelnames, labelvalues, strict=True))
+        self._labels_text = labels_text(labelnames, labelvalues)
+
+
+ChildT = TypeVar("ChildT", bound=ChildBase)
+
+
+class MetricBase(Generic[ChildT]):
+    """Base of Counter, Gauge, Histogram, Summary, Info and Enum."""
+
+    _type: ClassVar[str] = "unknown"
+    _reserved_labels: ClassVar[tuple[str, ...]] = ()
+    # Child methods the parent exposes directly when it has no labels.
+    _child_methods: ClassVar[tuple[str, ...]] = ()
+    # True when the type renders text 0.0.4 itself (``_write_text``), skipping Sample objects.
+    _fast_text: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Registry | None = REGISTRY,
+    ) -> None:
+        self._name = build_full_name(self._type, name, namespace, subsystem, unit)
+        if not isinstance(documentation, str):
+            raise InvalidNameError(
+                f"documentation of metric {self._name!r} must be a string, got {documentation!r}"
+            )
+        self._documentation = documentation
+        self._unit = unit
+        self._labelnames = validate_labelnames(self._name, labelnames, self._reserved_labels)
+        self._children: dict[tuple[Any, ...], ChildT] = {}
+        self._lock = threading.Lock()
+        self._check_labelnames()
+        self._default_child: ChildT | None = None
+        if not self._labelnames:
+            child = self._make_child(())
+            self._default_child = child
+            for method in self._child_methods:
+                # An instance attribute shadows the class method: no extra call on the hot path.
+                self.__dict__[method] = getattr(child, method)
+        # Registration last, after every check: a failed constructor leaves nothing behind.
+        if registry is not None:
+            registry.register(self)
+
+    # -- hooks for subclasses -------------------------------------------------------------
+
+    def _check_labelnames(self) -> None:
+        """Extra label-name checks a type needs (e.g. Enum's own name)."""
+
+    def _make_child(self, labelvalues: tuple[str, ...]) -> ChildT:
+        raise NotImplementedError
+
+    def _child_samples(self, child: ChildT, family: MetricFamily) -> None:
+        raise NotImplementedError
+
+    def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
+        """Append this metric's text 0.0.4 lines to ``out`` (the registry's fast path)."""
+        raise NotImplementedError
+
+    def _needs_labels(self, method: str) -> InvalidLabelsError:
+        return InvalidLabelsError(
+            f"metric {self._name!r} has labels {list(self._labelnames)}: "
+            f"call .labels(...).{method}(), not .{method}() on the metric itself"
+        )
+
+    # -- public API -----------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def documentation(self) -> str:
+        return self._documentation
+
+    @property
+    def labelnames(self) -> tuple[str, ...]:
+        return self._labelnames
+
+    def labels(self, *labelvalues: Any, **labelkwargs: Any) -> ChildT:
+        """The child for these label values (created on first use, then cached)."""
+        if not labelkwargs:
+            try:
+                return self._children[labelvalues]
+            except (KeyError, TypeError):
+                pass
+        return self._labels_slow(labelvalues, labelkwargs)
+
+    def _label_key(self, labelvalues: tuple[Any, ...], labelkwargs: dict[str, Any]) -> tuple[str, ...]:
+        names = self._labelnames
+        if not names:
+            raise InvalidLabelsError(
+                f"metric {self._name!r} has no labels: call its methods directly, not .labels()"
+            )
+        if labelvalues and labelkwargs:
+            raise InvalidLabelsError(
+                f"metric {self._name!r}: pass label values either positionally or by keyword, not both"
+            )
+        if labelkwargs:
+            unknown = sorted(set(labelkwargs) - set(names))
+            if unknown:
+                raise InvalidLabelsError(
+                    f"metric {self._name!r} has no label(s) {', '.join(map(repr, unknown))}; "
+                    f"its labels are {list(names)}"
+                )
+            missing = [n for n in names if n not in labelkwargs]
+            if missing:
+                raise InvalidLabelsError(
+                    f"metric {self._name!r} is missing value(s) for label(s) "
+                    f"{', '.join(map(repr, missing))}"
+                )
+            return tuple(str(labelkwargs[n]) for n in names)
+        if len(labelvalues) != len(names):
+            raise InvalidLabelsError(
+                f"metric {self._name!r} expects {len(names)} label value(s) {list(names)}, "
+                f"got {len(labelvalues)}: {labelvalues!r}"
+            )
+        return tuple(str(v) for v in labelvalues)
+
+    def _labels_slow(self, labelvalues: tuple[Any, ...], labelkwargs: dict[str, Any]) -> ChildT:
+        key = self._label_key(labelvalues, labelkwargs)
+        with self._lock:
+            child = self._children.get(key)
+            if child is None:
+                child = self._make_child(key)
+                # Only string tuples are keys: the fast path then never confuses 1, 1.0 and True.
+                self._children[key] = child
+        return child
+
+    def remove(self, *labelvalues: Any, **labelkwargs: Any) -> None:
+        """Forget one child; it disappears from the exposition. Unknown values are ignored."""
+        key = self._label_key(labelvalues, labelkwargs)
+        with self._lock:
+            self._children.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget every child of a labelled metric."""
+        if not self._labelnames:
+            raise InvalidLabelsError(f"metric {self._name!r} has no labels: nothing to clear")
+        with self._lock:
+            self._children = {}
+
+    def _snapshot(self) -> list[ChildT]:
+        if self._default_child is not None:
+            return [self._default_child]
+        # dict.values() copied in C under the GIL: safe against concurrent labels() inserts.
+        return list(self._children.values())
+
+    def describe(self) -> list[MetricFamily]:
+        return [MetricFamily(self._name, self._documentation, self._type, self._unit)]
+
+    def collect(self) -> list[MetricFamily]:
+        family = MetricFamily(self._name, self._documentation, self._type, self._unit)
+        for child in self._snapshot():
+            self._child_samples(child, family)
+        return [family]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r}, labelnames={list(self._labelnames)!r})"

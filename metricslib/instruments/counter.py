@@ -1,0 +1,138 @@
+"""Counter: a value that only goes up (or is reset), without a lock on the hot path.
+
+Each thread adds into its own cell (a one-element list keyed by thread id),
+so ``cell[0] += amount`` never races with another writer; collection sums
+the cells. A thread id is reused only after its thread ended, so cells stay
+bounded by the number of live threads and no count is ever dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from threading import get_ident
+
+from metricslib.errors import InvalidValueError
+from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, defaults_text
+from metricslib.instruments._timing import ExceptionCounter
+from metricslib.model import (
+    Exemplar,
+    MetricFamily,
+    Sample,
+    escape_help,
+    format_value,
+    validate_exemplar,
+)
+
+__all__ = ["Counter", "CounterChild"]
+
+
+class CounterChild(ChildBase):
+    """One labelled series of a Counter."""
+
+    __slots__ = ("_cell_list", "_cells", "_created", "_exemplar", "_metric")
+
+    def __init__(self, metric: str, labelnames: Sequence[str], labelvalues: tuple[str, ...]) -> None:
+        super().__init__(labelnames, labelvalues)
+        self._metric = metric
+        self._cells: dict[int, list[float]] = {}
+        self._cell_list: list[list[float]] = []
+        self._created = time.time()
+        self._exemplar: Exemplar | None = None
+
+    def inc(self, amount: float = 1.0, exemplar: Mapping[str, str] | None = None) -> None:
+        """Add ``amount`` (>= 0); ``exemplar`` labels link this increment to a trace."""
+        if amount < 0:
+            raise InvalidValueError(
+                f"counter {self._metric!r} can only increase: got inc({amount!r}); use a Gauge"
+            )
+        try:
+            self._cells[get_ident()][0] += amount
+        except KeyError:
+            self._new_cell(amount)
+        if exemplar is not None:
+            self._exemplar = Exemplar(validate_exemplar(exemplar, self._metric), amount, time.time())
+
+    def _new_cell(self, amount: float) -> None:
+        cell = [0.0]
+        cell[0] += amount
+        with CELL_LOCK:
+            self._cells[get_ident()] = cell
+            self._cell_list.append(cell)
+
+    def get(self) -> float:
+        """Current value (sum of every thread's cell)."""
+        total = 0.0
+        for cell in self._cell_list:
+            total += cell[0]
+        return total
+
+    def reset(self) -> None:
+        """Start again from zero (and a new ``_created`` time)."""
+        with CELL_LOCK:
+            self._cells = {}
+            self._cell_list = []
+            self._exemplar = None
+            self._created = time.time()
+
+    def count_exceptions(
+        self, exception: type[BaseException] | tuple[type[BaseException], ...] = Exception
+    ) -> ExceptionCounter:
+        """Context manager / decorator counting exceptions of type ``exception``."""
+        return ExceptionCounter(self.inc, exception)
+
+
+class Counter(MetricBase[CounterChild]):
+    """A monotonically increasing count, exposed as ``<name>_total``.
+
+    The name may be given with or without ``_total``; the family name never
+    has it and the sample always does, as in ``prometheus_client``.
+    """
+
+    _type = "counter"
+    _fast_text = True
+    _child_methods = ("inc", "reset", "count_exceptions", "get")
+
+    def _make_child(self, labelvalues: tuple[str, ...]) -> CounterChild:
+        return CounterChild(self._name, self._labelnames, labelvalues)
+
+    def inc(self, amount: float = 1.0, exemplar: Mapping[str, str] | None = None) -> None:
+        raise self._needs_labels("inc")
+
+    def reset(self) -> None:
+        raise self._needs_labels("reset")
+
+    def count_exceptions(
+        self, exception: type[BaseException] | tuple[type[BaseException], ...] = Exception
+    ) -> ExceptionCounter:
+        raise self._needs_labels("count_exceptions")
+
+    def get(self) -> float:
+        raise self._needs_labels("get")
+
+    def _child_samples(self, child: CounterChild, family: MetricFamily) -> None:
+        family.samples.append(
+            Sample(self._name + "_total", dict(child._labels), child.get(), None, child._exemplar)
+        )
+        family.samples.append(Sample(self._name + "_created", dict(child._labels), child._created))
+
+    def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
+        name = self._name + "_total"
+        out.append(f"# HELP {name} {escape_help(self._documentation)}\n# TYPE {name} counter\n")
+        dtext = defaults_text(defaults, self._labelnames) if defaults else ""
+        if self._default_child is not None:
+            out.append(f"{name}{{{dtext}}} " if dtext else f"{name} ")
+            out.append(format_value(self._default_child.get()) + "\n")
+            return
+        head = name + "{"
+        tail = f",{dtext}}} " if dtext else "} "
+        for child in self._snapshot():
+            total = 0.0
+            for cell in child._cell_list:
+                total += cell[0]
+            text = repr(total)
+            # Only inf/nan (ending in 'f'/'n') and long numbers need Go-style rewriting.
+            if len(text) > 8 or text[-1] in "fn":
+                text = format_value(total)
+            out.append(f"{head}{child._labels_text}{tail}{text}\n")
+

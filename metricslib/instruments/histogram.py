@@ -1,0 +1,184 @@
+"""Histogram: observations counted into cumulative buckets, plus their sum.
+
+Like counters, each thread writes only its own cell (one slot per bucket
+plus the sum), found by ``bisect`` in C; collection adds the cells up and
+makes the counts cumulative. ``_count`` is the sum of the bucket slots, so
+buckets and count can never disagree.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from threading import get_ident
+from typing import TYPE_CHECKING
+
+from metricslib.errors import InvalidBucketsError
+from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, defaults_text
+from metricslib.instruments._timing import Timer
+from metricslib.model import (
+    Exemplar,
+    MetricFamily,
+    Sample,
+    escape_help,
+    format_value,
+    validate_exemplar,
+)
+from metricslib.registry import REGISTRY
+
+if TYPE_CHECKING:
+    from metricslib.registry import Registry
+
+__all__ = ["DEFAULT_BUCKETS", "Histogram", "HistogramChild", "validate_buckets"]
+
+INF = math.inf
+# prometheus_client's defaults, tuned for web request latencies in seconds.
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, INF,
+)  # fmt: skip
+
+
+def validate_buckets(metric: str, buckets: Iterable[float]) -> list[float]:
+    """Bucket upper bounds as floats, strictly increasing, ending with +Inf."""
+    try:
+        bounds = [float(b) for b in buckets]
+    except (TypeError, ValueError) as exc:
+        raise InvalidBucketsError(f"histogram {metric!r}: buckets must be numbers ({exc})") from None
+    for i, bound in enumerate(bounds):
+        if bound != bound:
+            raise InvalidBucketsError(f"histogram {metric!r}: bucket {i} is NaN")
+        if i and bound <= bounds[i - 1]:
+            kind = "duplicated" if bound == bounds[i - 1] else "not sorted"
+            raise InvalidBucketsError(
+                f"histogram {metric!r}: buckets {kind} at index {i} "
+                f"({bounds[i - 1]!r} then {bound!r}); give strictly increasing bounds"
+            )
+    if not bounds or bounds[-1] != INF:
+        bounds.append(INF)
+    if len(bounds) < 2:
+        raise InvalidBucketsError(f"histogram {metric!r}: needs at least one finite bucket bound")
+    return bounds
+
+
+class HistogramChild(ChildBase):
+    """One labelled series of a Histogram."""
+
+    __slots__ = ("_cell_list", "_cells", "_created", "_exemplars", "_inf_index", "_metric", "_upper")
+
+    def __init__(
+        self, metric: str, upper: list[float], labelnames: Sequence[str], labelvalues: tuple[str, ...]
+    ) -> None:
+        super().__init__(labelnames, labelvalues)
+        self._metric = metric
+        self._upper = upper
+        self._inf_index = len(upper) - 1
+        self._cells: dict[int, list[float]] = {}
+        self._cell_list: list[list[float]] = []
+        self._created = time.time()
+        self._exemplars: dict[int, Exemplar] = {}
+
+    def observe(self, amount: float, exemplar: Mapping[str, str] | None = None) -> None:
+        """Record one observation (e.g. seconds); ``exemplar`` labels link it to a trace."""
+        i = bisect_left(self._upper, amount)
+        if amount != amount:
+            # NaN compares false with every bound: Go's client files it under +Inf, so do we.
+            i = self._inf_index
+        try:
+            cell = self._cells[get_ident()]
+        except KeyError:
+            cell = self._new_cell()
+        cell[i] += 1
+        cell[-1] += amount
+        if exemplar is not None:
+            self._exemplars[i] = Exemplar(validate_exemplar(exemplar, self._metric), amount, time.time())
+
+    def _new_cell(self) -> list[float]:
+        cell = [0.0] * (len(self._upper) + 1)
+        with CELL_LOCK:
+            self._cells[get_ident()] = cell
+            self._cell_list.append(cell)
+        return cell
+
+    def time(self) -> Timer:
+        """Context manager / decorator (also for ``async def``) observing seconds taken."""
+        return Timer(self.observe)
+
+    def snapshot(self) -> tuple[list[float], float]:
+        """(cumulative bucket counts, sum): the last count is ``_count``."""
+        width = len(self._upper) + 1
+        totals = [0.0] * width
+        for cell in self._cell_list:
+            for j in range(width):
+                totals[j] += cell[j]
+        acc = 0.0
+        cumulative = []
+        for j in range(width - 1):
+            acc += totals[j]
+            cumulative.append(acc)
+        return cumulative, totals[-1]
+
+
+class Histogram(MetricBase[HistogramChild]):
+    """Counts observations in configurable buckets (``le`` is reserved)."""
+
+    DEFAULT_BUCKETS = DEFAULT_BUCKETS
+    _type = "histogram"
+    _fast_text = True
+    _reserved_labels = ("le",)
+    _child_methods = ("observe", "time")
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labelnames: Iterable[str] = (),
+        namespace: str = "",
+        subsystem: str = "",
+        unit: str = "",
+        registry: Registry | None = REGISTRY,
+        buckets: Iterable[float] = DEFAULT_BUCKETS,
+    ) -> None:
+        self._upper = validate_buckets(name, buckets)
+        self._le = [format_value(b) for b in self._upper]
+        super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry)
+
+    def _make_child(self, labelvalues: tuple[str, ...]) -> HistogramChild:
+        return HistogramChild(self._name, self._upper, self._labelnames, labelvalues)
+
+    def observe(self, amount: float, exemplar: Mapping[str, str] | None = None) -> None:
+        raise self._needs_labels("observe")
+
+    def time(self) -> Timer:
+        raise self._needs_labels("time")
+
+    def _child_samples(self, child: HistogramChild, family: MetricFamily) -> None:
+        cumulative, total = child.snapshot()
+        name = self._name
+        append = family.samples.append
+        exemplars = child._exemplars
+        for i, le in enumerate(self._le):
+            labels = dict(child._labels)
+            labels["le"] = le
+            append(Sample(name + "_bucket", labels, cumulative[i], None, exemplars.get(i)))
+        append(Sample(name + "_count", dict(child._labels), cumulative[-1]))
+        append(Sample(name + "_sum", dict(child._labels), total))
+        append(Sample(name + "_created", dict(child._labels), child._created))
+
+    def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
+        name = self._name
+        out.append(f"# HELP {name} {escape_help(self._documentation)}\n# TYPE {name} histogram\n")
+        dtext = defaults_text(defaults, (*self._labelnames, "le")) if defaults else ""
+        dtail = "," + dtext if dtext else ""
+        bucket = name + "_bucket{"
+        le_tails = [f'le="{le}"{dtail}}} ' for le in self._le]
+        for child in self._snapshot():
+            own = child._labels_text
+            head = bucket + own + "," if own else bucket
+            cumulative, total = child.snapshot()
+            for le_tail, count in zip(le_tails, cumulative, strict=True):
+                out.append(f"{head}{le_tail}{format_value(count)}\n")
+            inner = "{" + own + ("," if own and dtext else "") + dtext + "}" if own or dtext else ""
+            out.append(f"{name}_count{inner} {format_value(cumulative[-1])}\n")
+            out.append(f"{name}_sum{inner} {format_value(total)}\n")
