@@ -188,6 +188,8 @@ def vector_vector_binary(
     out_present: list[BoolArray] = []
     out_drop: list[bool] = []
     out_sig: list[Labels] = []
+    # Matching errors count every matched pair, even ones a comparison filters away.
+    matched: list[BoolArray] = []
     for m, lbl in enumerate(many.labels):
         sig = _signature(lbl, matching)
         for r in one_groups.get(sig, ()):
@@ -208,23 +210,23 @@ def vector_vector_binary(
             else:
                 values = arithmetic(op, fl, fr)
                 mask = both
-            if not mask.any():
-                continue
             out_labels.append(_result_labels(lbl, one.labels[r], matching, op, return_bool))
             out_values.append(values)
             out_present.append(mask)
+            matched.append(both)
             # Arithmetic and bool comparisons drop the name; filters keep the lhs's flag.
             out_drop.append(True if (return_bool or not is_cmp) else many.drop_name[m])
             out_sig.append(sig)
     if not out_labels:
         return Block.empty(n_times)
     present = np.array(out_present)
+    pairs = np.array(matched)
     if matching.card == "one-to-one":
         by_sig: dict[Labels, list[int]] = {}
         for i, sig in enumerate(out_sig):
             by_sig.setdefault(sig, []).append(i)
         for rows in by_sig.values():
-            if len(rows) > 1 and (present[rows].sum(axis=0) > 1).any():
+            if len(rows) > 1 and (pairs[rows].sum(axis=0) > 1).any():
                 raise QueryExecutionError(
                     "multiple matches for labels: many-to-one matching must be explicit "
                     "(group_left/group_right)"
@@ -234,9 +236,9 @@ def vector_vector_binary(
         for i, (sig, lbl) in enumerate(zip(out_sig, out_labels, strict=False)):
             seen.setdefault((sig, lbl), []).append(i)
         for rows in seen.values():
-            if len(rows) > 1 and (present[rows].sum(axis=0) > 1).any():
+            if len(rows) > 1 and (pairs[rows].sum(axis=0) > 1).any():
                 raise QueryExecutionError(
                     "multiple matches for labels: grouping labels must ensure unique matches"
                 )
     out = Block(out_labels, np.array(out_values), present, out_drop)
-    return out.consolidate()
+    return out.compact().consolidate()

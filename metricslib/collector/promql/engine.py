@@ -28,7 +28,13 @@ from metricslib.collector.promql.binary import (
     vector_scalar_binary,
     vector_vector_binary,
 )
-from metricslib.collector.promql.functions import RANGE_FUNCTIONS, CallContext, call_function
+from metricslib.collector.promql.functions import (
+    RANGE_FUNCTIONS,
+    CallContext,
+    call_function,
+    go_quote,
+    valid_label_name,
+)
 from metricslib.collector.promql.values import (
     Block,
     FloatArray,
@@ -335,8 +341,8 @@ class _Evaluator:
             param = p
         if expr.op == "count_values":
             assert isinstance(param, str)
-            if not param:
-                raise QueryExecutionError(f"invalid label name {param!r}")
+            if not valid_label_name(param):
+                raise QueryExecutionError(f"invalid label name {go_quote(param)}")
         value = self.eval(expr.expr, times)
         if not isinstance(value, Block):
             raise QueryExecutionError(f"expected instant vector in aggregation {expr.op}")

@@ -156,6 +156,8 @@ def call_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block | F
         return label_join(args[0], args[1], args[2], list(args[3:]))
     if name == "histogram_quantile":
         return histogram_quantile(args[0], args[1])
+    if name == "histogram_fraction":
+        return histogram_fraction(args[0], args[1], args[2])
     if name.startswith("histogram_"):
         # Native-histogram functions ignore float samples entirely.
         return Block.empty(n)
@@ -182,9 +184,9 @@ def _sort(name: str, args: Sequence[Any]) -> Block:
     if name.startswith("sort_by_label"):
         names: list[str] = list(args[1:])
 
-        def label_key(i: int) -> tuple[str, ...]:
+        def label_key(i: int) -> tuple[Any, ...]:
             d = dict(block.labels[i])
-            return (*(d.get(k, "") for k in names), *(f"{k}\xff{v}" for k, v in block.labels[i]))
+            return (*(_natural(d.get(k, "")) for k in names), block.labels[i])
 
         order = sorted(range(len(block)), key=label_key, reverse=name.endswith("_desc"))
         return Block(list(block.labels), block.values, block.present, list(block.drop_name)).take(order)
@@ -199,6 +201,14 @@ def _sort(name: str, args: Sequence[Any]) -> Block:
 
     order = sorted(range(len(block)), key=key)
     return block.take(order)
+
+
+def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Natural order: digit runs compare as numbers, so "cpu2" < "cpu10"."""
+    return tuple(
+        (1, int(part), "") if part.isdigit() else (0, 0, part)
+        for part in re.findall(r"\d+|\D+", text)
+    )
 
 
 def absent_labels(expr: ast.Expr) -> Labels:
@@ -293,7 +303,8 @@ def _series_windows(
     for t in np.flatnonzero(mask):
         a, b = int(lo[t]), int(hi[t])
         params = [float(x[t]) if isinstance(x, np.ndarray) else x for x in extra]
-        out[t] = fn(ts[a:b], vs[a:b], int(rng.ends[t]), params)
+        # predict_linear extrapolates from the evaluation time itself, not the window end.
+        out[t] = fn(ts[a:b], vs[a:b], int(ctx.times[t]), params)
     return out, mask
 
 
@@ -528,7 +539,23 @@ def _expand(template: str, match: re.Match[str]) -> str:
 error_types = (IndexError, KeyError, re.error)
 
 
-def _valid_label_name(name: str) -> bool:
+def go_quote(text: str) -> str:
+    """Go's %q: invalid UTF-8 bytes (kept by the lexer as surrogate escapes) print as \\xNN."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def valid_label_name(name: str) -> bool:
     # Prometheus 3 accepts any valid UTF-8 label name that is not empty.
     if not name:
         return False
@@ -536,7 +563,7 @@ def _valid_label_name(name: str) -> bool:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return "\ufffd" not in name
+    return True
 
 
 def _relabel(block: Block, rows: list[tuple[Labels, bool]]) -> Block:
@@ -559,7 +586,7 @@ def label_replace(block: Block, dst: str, repl: str, src: str, regex: str) -> Bl
         pattern = re.compile(f"(?s:{regex})")
     except re.error as exc:
         raise QueryExecutionError(f"invalid regular expression in label_replace(): {regex}: {exc}") from exc
-    if not _valid_label_name(dst):
+    if not valid_label_name(dst):
         raise QueryExecutionError(f"invalid destination label name in label_replace(): {dst}")
     rows: list[tuple[Labels, bool]] = []
     for lbl, drop in zip(block.labels, block.drop_name, strict=False):
@@ -572,7 +599,7 @@ def label_replace(block: Block, dst: str, repl: str, src: str, regex: str) -> Bl
 
 
 def label_join(block: Block, dst: str, sep: str, srcs: list[str]) -> Block:
-    if not _valid_label_name(dst):
+    if not valid_label_name(dst):
         raise QueryExecutionError(f"invalid destination label name in label_join(): {dst}")
     rows: list[tuple[Labels, bool]] = []
     for lbl, drop in zip(block.labels, block.drop_name, strict=False):
@@ -600,17 +627,11 @@ def _almost_equal(a: float, b: float, eps: float) -> bool:
     return diff / min(abs_sum, 1.7976931348623157e308) < eps
 
 
-def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
-    """Prometheus's BucketQuantile: (upper bound, cumulative count) pairs in any order."""
-    if math.isnan(q):
-        return math.nan
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
+def _prepare_buckets(buckets: list[tuple[float, float]]) -> list[list[float]] | None:
+    """Sort, merge equal bounds and force monotonic counts; None without a +Inf bucket."""
     buckets = sorted(buckets, key=lambda b: b[0])
     if not math.isinf(buckets[-1][0]) or buckets[-1][0] < 0:
-        return math.nan
+        return None
     merged: list[list[float]] = []
     for ub, count in buckets:
         if merged and merged[-1][0] == ub:
@@ -627,8 +648,21 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
             b[1] = prev
             continue
         prev = cur
-    if len(merged) < 2:
+    return merged
+
+
+def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    """Prometheus's BucketQuantile: (upper bound, cumulative count) pairs in any order."""
+    if math.isnan(q):
         return math.nan
+    if q < 0:
+        return -math.inf
+    if q > 1:
+        return math.inf
+    prepared = _prepare_buckets(buckets)
+    if prepared is None or len(prepared) < 2:
+        return math.nan
+    merged = prepared
     observations = merged[-1][1]
     if observations == 0 or math.isnan(observations):
         return math.nan
@@ -651,6 +685,35 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
     return start + (end - start) * (rank / count)
 
 
+def bucket_fraction(lower: float, upper: float, buckets: list[tuple[float, float]]) -> float:
+    """Estimated share of observations in [lower, upper]; no interpolation in infinite buckets."""
+    merged = _prepare_buckets(buckets)
+    if merged is None:
+        return math.nan
+    total = merged[-1][1]
+    if total == 0 or math.isnan(lower) or math.isnan(upper):
+        return math.nan
+    if lower >= upper:
+        return 0.0
+
+    def rank(v: float) -> float:
+        prev_count = 0.0
+        for i, (ub, count) in enumerate(merged):
+            lb = merged[i - 1][0] if i else (0.0 if ub > 0 else -math.inf)
+            if v <= lb:
+                return prev_count
+            if v < ub:
+                if math.isinf(lb):
+                    return count
+                if math.isinf(ub):
+                    return prev_count
+                return prev_count + (count - prev_count) * (v - lb) / (ub - lb)
+            prev_count = count
+        return total
+
+    return (rank(upper) - rank(lower)) / total
+
+
 def _parse_le(value: str) -> float | None:
     try:
         return float(value.replace("_", "x") if "_" in value else value)
@@ -659,6 +722,17 @@ def _parse_le(value: str) -> float | None:
 
 
 def histogram_quantile(q: FloatArray, block: Block) -> Block:
+    return _per_histogram(block, lambda t, buckets: bucket_quantile(float(q[t]), buckets))
+
+
+def histogram_fraction(lower: FloatArray, upper: FloatArray, block: Block) -> Block:
+    return _per_histogram(
+        block, lambda t, buckets: bucket_fraction(float(lower[t]), float(upper[t]), buckets)
+    )
+
+
+def _per_histogram(block: Block, fn: Callable[[int, list[tuple[float, float]]], float]) -> Block:
+    """Group classic ``le`` buckets into histograms and apply ``fn`` at every time."""
     n = block.n_times
     groups: dict[Labels, list[tuple[int, float]]] = {}
     for i, lbl in enumerate(block.labels):
@@ -678,6 +752,6 @@ def histogram_quantile(q: FloatArray, block: Block) -> Block:
         mask = block.present[rows]
         for t in np.flatnonzero(mask.any(axis=0)):
             buckets = [(bounds[j], float(block.values[rows[j], t])) for j in range(len(rows)) if mask[j, t]]
-            values[g, t] = bucket_quantile(float(q[t]), buckets)
+            values[g, t] = fn(int(t), buckets)
             present[g, t] = True
     return Block(labels, values, present, [False] * len(labels)).compact()
