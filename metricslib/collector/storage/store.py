@@ -238,8 +238,6 @@ class Store:
                 s = MemSeries(self._next_id, canonical)
                 self._next_id += 1
                 self._register(s)
-            if labels != canonical:
-                self._by_labels.setdefault(labels, s)
             return s.sid
 
     def _commit(self, refs: list[int], ts: list[int], vs: list[float]) -> None:
@@ -466,28 +464,9 @@ class Store:
 
     def apply_retention(self, now_ms: int | None = None) -> int:
         """Delete chunks that ended before ``now - retention``; returns how many."""
-        now = int(time.time() * 1000) if now_ms is None else now_ms
-        cutoff = now - self.retention_ms
-        with self._flush_lock:
-            with self._lock:
-                doomed: list[tuple[MemSeries, list[int]]] = []
-                for s in self._by_id.values():
-                    if s.c_maxt and s.c_maxt[0] < cutoff:
-                        doomed.append((s, [c for c, mx in zip(s.c_ids, s.c_maxt, strict=False) if mx < cutoff]))
-            if not doomed:
-                return 0
-            with self.db.transaction() as conn:
-                Database.delete_chunks(conn, [c for _, ids in doomed for c in ids])
-                gone = [s for s, ids in doomed if len(ids) == len(s.c_ids) and not s.ts]
-                Database.delete_series(conn, [s.sid for s in gone])
-            with self._lock:
-                for s, ids in doomed:
-                    s.drop_chunks(set(ids))
-                for s in gone:
-                    if s.is_empty():
-                        self._unregister(s)
-            self.db.shrink()
-            return sum(len(ids) for _, ids in doomed)
+        from metricslib.collector.storage.retention import apply_retention
+
+        return apply_retention(self, now_ms)
 
     # --- bulk import -----------------------------------------------------------------------
 

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from metricslib.collector.model import Matcher, make_labels
+from metricslib.collector.storage import Store, open_storage
+from metricslib.collector.storage.sqlite import DB_FILE
+from metricslib.errors import StorageCorruptionError, StorageError
+
+HOUR = 3_600_000
+FOREVER = 10**15  # these tests use timestamps near 1970
+
+
+def _labels(i: int) -> tuple[tuple[str, str], ...]:
+    return make_labels({"__name__": "m", "i": str(i)})
+
+
+def _fill(store: Store, n_series: int, start: int, count: int, step: int = 5000) -> None:
+    for k in range(count):
+        app = store.appender()
+        for i in range(n_series):
+            app.append(_labels(i), start + k * step, float(k * (i + 1)))
+        app.commit()
+        if k % 25 == 0:
+            store.flush()
+    store.flush()
+
+
+def _all(store: Store) -> dict[str, tuple[list[int], list[float]]]:
+    got = store.querier().select([Matcher("__name__", "=", "m")], -(2**62), 2**62)
+    return {dict(s.labels)["i"]: (s.timestamps.tolist(), s.values.tolist()) for s in got}
+
+
+def test_flushed_samples_survive_reopen_without_close(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    _fill(store, 3, 1000, 50)
+    before = _all(store)
+    # Simulate a crash: drop the store without close(), only releasing the lock.
+    store.db.close()
+    store._closed = True
+    again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    try:
+        assert _all(again) == before
+        assert again.stats().head_samples > 0  # some came back from the WAL table
+    finally:
+        again.close()
+
+
+def test_unflushed_samples_are_lost_on_crash_but_nothing_else(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    _fill(store, 2, 1000, 10)
+    app = store.appender()
+    app.append(_labels(0), 10**6, 1.0)
+    app.commit()
+    store.db.close()
+    store._closed = True
+    again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    try:
+        ts, _ = _all(again)["0"]
+        assert ts[-1] < 10**6 and len(ts) == 10
+    finally:
+        again.close()
+
+
+def test_close_cuts_everything_into_one_chunk_per_window(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, background=False, head_chunk_samples=20, retention_ms=FOREVER)
+    start = 10 * HOUR
+    _fill(store, 4, start, 2000)  # 10000 s: windows [10h,12h) and [12h,14h)
+    before = _all(store)
+    store.close()
+    conn = sqlite3.connect(tmp_path / DB_FILE)
+    try:
+        per_series = conn.execute("SELECT series_id, COUNT(*) FROM chunks GROUP BY series_id").fetchall()
+        assert {n for _, n in per_series} == {2}
+        assert conn.execute("SELECT COUNT(*) FROM wal").fetchone()[0] == 0
+    finally:
+        conn.close()
+    again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    try:
+        assert _all(again) == before
+        assert again.stats().samples == 8000
+    finally:
+        again.close()
+
+
+def test_finished_windows_are_merged_while_running(store: Store) -> None:
+    store.head_chunk_samples = 10
+    _fill(store, 1, 0, 1500)  # 7500 s: the first 2 h window is complete
+    store._run_compaction(final=False)
+    s = store._by_id[store.series_ref(_labels(0))]
+    first_window = [m for m in s.c_mint if m < 2 * HOUR]
+    assert len(first_window) == 1
+    ts, vs = _all(store)["0"]
+    assert ts == list(range(0, 1500 * 5000, 5000))
+    assert vs == [float(k) for k in range(1500)]
+
+
+def test_wal_rows_are_trimmed_once_cut(store: Store) -> None:
+    store.head_chunk_samples = 10
+    _fill(store, 2, 0, 100)
+    rows = store.db._w.execute("SELECT COUNT(*) FROM wal").fetchone()[0]
+    assert rows <= 30  # 100 flushes happened; only the head's rows remain
+
+
+def test_second_store_on_same_directory_is_refused(store: Store) -> None:
+    with pytest.raises(StorageError, match="in use by another process"):
+        open_storage(store.db.dir, background=False)
+
+
+def test_stats(store: Store) -> None:
+    _fill(store, 3, 0, 10)
+    st = store.stats()
+    assert (st.series, st.samples) == (3, 30)
+    assert st.bytes_on_disk > 0
+
+
+def test_garbage_file_is_reported_as_corruption(tmp_path: Path) -> None:
+    (tmp_path / DB_FILE).write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageCorruptionError, match=DB_FILE):
+        open_storage(tmp_path, background=False, retention_ms=FOREVER)
+
+
+def test_damaged_chunk_is_reported_on_read(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    _fill(store, 1, 0, 30)
+    store.close()
+    conn = sqlite3.connect(tmp_path / DB_FILE)
+    conn.execute("UPDATE chunk_data SET data = x'01020304'")
+    conn.commit()
+    conn.close()
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    try:
+        with pytest.raises(StorageCorruptionError):
+            store.querier().select([], 0, 10**9)
+    finally:
+        store.close()
+
+
+def test_background_thread_flushes(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, flush_interval_s=0.05)
+    try:
+        app = store.appender()
+        app.append(_labels(0), 1, 1.0)
+        app.commit()
+        for _ in range(200):
+            if store.db._w.execute("SELECT COUNT(*) FROM wal").fetchone()[0]:
+                break
+            threading.Event().wait(0.02)
+        assert store.db._w.execute("SELECT COUNT(*) FROM wal").fetchone()[0] == 1
+    finally:
+        store.close()
+
+
+def test_import_series_merges_and_keeps_existing_values(store: Store) -> None:
+    _fill(store, 1, 0, 10)  # t = 0..45000, values 0..9
+    ts = np.arange(5, 20, dtype=np.int64) * 5000
+    vs = np.full(15, -1.0)
+    assert store.import_series([(_labels(0), ts, vs)]) == 15
+    got_t, got_v = _all(store)["0"]
+    assert got_t == list(range(0, 100_000, 5000))
+    assert got_v == [float(k) for k in range(10)] + [-1.0] * 10
+    # Appending continues after the imported data.
+    app = store.appender()
+    app.append(_labels(0), 100_000, 3.0)
+    app.commit()
+    assert _all(store)["0"][1][-1] == 3.0
+
+
+def test_bad_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="retention_ms"):
+        open_storage(tmp_path, retention_ms=0)
+    with pytest.raises(ValueError, match="flush_interval_s"):
+        open_storage(tmp_path, flush_interval_s=-1)
