@@ -31,7 +31,7 @@ from metricslib.errors import ParseError
 __all__ = ["ScrapeParser", "ScrapeResult", "parse_scrape"]
 
 # Characters float() would quietly strip or accept that the grammar does not.
-_DIRTY_RE = re.compile(r"[\t\r\x0b\x0c\x1c-\x1f]")
+_DIRTY_CHARS = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _OM_META_RE = re.compile(r"# (HELP|TYPE|UNIT) ([^ ]*) (.*)")
 _TEXT_META_RE = re.compile(r"#[ \t]*(HELP|TYPE)[ \t]+(\S+)(?:[ \t]+(.*))?")
 _META_CACHE_LIMIT = 100_000
@@ -92,7 +92,7 @@ class ScrapeParser:
             lines.pop()
         # float() accepts surrounding whitespace and non-ASCII digits; a body
         # without either only needs the "_" check per value.
-        dirty = not body.isascii() or _DIRTY_RE.search(body) is not None
+        dirty = not body.isascii() or any(c in body for c in _DIRTY_CHARS)
         samples: list[tuple[str, float, int | None]] = []
         append = samples.append
         result = ScrapeResult(samples, {})

@@ -44,10 +44,13 @@ _TEXT_NUMBER_RE = re.compile(
 _TEXT_INT_RE = re.compile(r"[+-]?[0-9]+")
 # A whole series text in its common shape (OpenMetrics spacing, no escapes
 # needing attention); anything else goes through the careful scanner below.
-_LABEL_PAIR_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+# The quoted-value pattern is "unrolled" ([^"\\]* runs) because Python's regex
+# engine is several times slower on a per-character alternation.
+_QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
+_LABEL_PAIR_RE = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)=" + _QUOTED)
+_PAIR = r'[a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*(?:\\.[^"\\]*)*"'
 _SIMPLE_SERIES_RE = re.compile(
-    r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
-    r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*)?)\})?'
+    r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(" + _PAIR + r"(?:," + _PAIR + r")*)?\})?"
 )
 _TEXT_WS_RE = re.compile(r"[ \t]+")
 _ESCAPE_RE = re.compile(r"\\(.)")
@@ -129,6 +132,8 @@ def unescape_help(raw: str, om: bool) -> str:
 
 
 def parse_float(tok: str, om: bool, what: str = "value") -> float:
+    if tok.isascii() and tok.isdigit():
+        return float(tok)  # the common case, cheaper than the regex
     pattern = _OM_NUMBER_RE if om else _TEXT_NUMBER_RE
     if not pattern.fullmatch(tok):
         if tok == "":
@@ -224,12 +229,16 @@ def _series(line: str, om: bool) -> tuple[str, dict[str, str], int]:
         if end < len(line) and line[end] == "{":
             m = None
         elif body:
-            labels: dict[str, str] = {}
-            for lm in _LABEL_PAIR_RE.finditer(body):
-                lname = lm.group(1)
-                if lname in labels:
-                    raise LineError(f"label {lname!r} appears twice in {line[:end]!r}")
-                labels[lname] = _unescape(lm.group(2))
+            pairs = _LABEL_PAIR_RE.findall(body)
+            labels = dict(pairs)
+            if len(labels) != len(pairs):
+                seen: set[str] = set()
+                for lname, _ in pairs:
+                    if lname in seen:
+                        raise LineError(f"label {lname!r} appears twice in {line[:end]!r}")
+                    seen.add(lname)
+            if "\\" in body:
+                labels = {k: _unescape(v) for k, v in labels.items()}
             return m.group(1), labels, end
         else:
             return m.group(1), {}, end
@@ -310,6 +319,8 @@ def parse_sample_line(line: str, om: bool) -> SampleLine:
             ms, secs = _om_timestamp(parts[1])
             return SampleLine(key, name, labels, value, ms, secs, exemplar)
         return SampleLine(key, name, labels, value, None, None, exemplar)
+    if rest[:1] == " " and " " not in rest[1:] and "\t" not in rest:
+        return SampleLine(key, name, labels, parse_float(rest[1:], False), None, None, None)
     if rest[:1] not in (" ", "\t"):
         if rest == "":
             raise LineError(f"sample {key!r} has no value")
