@@ -18,8 +18,8 @@ __all__ = ["Appender", "Querier", "Storage"]
 class Appender(Protocol):
     """A batch of samples that becomes visible to queries all at once on commit."""
 
-    def append(self, labels: Labels, t_ms: int, value: float) -> None:
-        """Queue one sample. Raises OutOfOrderSampleError for a sample older than the
+    def append(self, labels: Labels, t_ms: int, value: float) -> object:
+        """Queue one sample (what it returns is the store's business, e.g. a series ref). Raises OutOfOrderSampleError for a sample older than the
         series' newest committed one (or at the same time with another value); the
         caller counts it and carries on with the rest of the batch."""
 
