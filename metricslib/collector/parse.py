@@ -127,7 +127,11 @@ def check_metrics_cli(path: str, fmt: Format | None) -> int:
     """``metricslib check metrics``: 0 when valid, 1 with problems listed, 2 if unreadable."""
     name = "<stdin>" if path == "-" else path
     try:
-        raw = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()  # noqa: SIM115
+        if path == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read()
     except OSError as exc:
         print(f"{name}: cannot read: {exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,103 @@
+"""``metricslib check metrics``: exit codes, every problem with its line, format choice."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from metricslib.cli import main
+
+
+def run(
+    args: list[str], capsys: pytest.CaptureFixture[str], stdin: bytes | None = None
+) -> tuple[int, str, str]:
+    with pytest.MonkeyPatch.context() as mp:
+        if stdin is not None:
+            mp.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+        rc = main(["check", "metrics", *args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "m.txt") -> str:
+    path = tmp_path / name
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    return str(path)
+
+
+def test_valid_text_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, '# HELP a_total A.\n# TYPE a_total counter\na_total{x="1"} 3\n')
+    rc, out, err = run([path], capsys)
+    assert (rc, err) == (0, "")
+    assert out == f"{path}: OK (text format)\n"
+
+
+def test_every_problem_is_listed_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (
+        "# TYPE a counter\n"
+        "a 1\n"
+        'b{x="1} 2\n'  # unterminated quote
+        "c 1_0\n"  # underscore in a number
+        "# TYPE a gauge\n"  # second TYPE
+        "d 4\n"
+    )
+    path = write(tmp_path, text)
+    rc, out, err = run([path], capsys)
+    assert rc == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == f"{path}:3: labels of 'b': value of label 'x' has no closing quote"
+    assert lines[1] == f"{path}:4: invalid value '1_0': expected a decimal number, +Inf, -Inf or NaN"
+    assert lines[2] == f"{path}:5: second # TYPE line for 'a' (the first is line 1)"
+    assert lines[3] == f"{path}: 3 problem(s) (text format)"
+
+
+def test_format_detected_from_eof(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Valid text 0.0.4 (two spaces), invalid OpenMetrics: the # EOF decides.
+    path = write(tmp_path, "a  1\n# EOF\n")
+    rc, _, err = run([path], capsys)
+    assert rc == 1
+    assert "openmetrics format" in err
+    rc, out, _ = run(["--format", "text", path], capsys)
+    assert rc == 0 and "text format" in out
+
+
+def test_truncated_openmetrics_is_detected_and_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "# TYPE a_seconds gauge\n# UNIT a_seconds seconds\na_seconds 1\n")
+    rc, _, err = run([path], capsys)
+    assert rc == 1
+    assert f"{path}:3: missing '# EOF' at the end of OpenMetrics input" in err
+
+
+def test_stdin(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = run(["-"], capsys, stdin=b"a 1\n# EOF\n")
+    assert rc == 0 and out == "<stdin>: OK (openmetrics format)\n"
+    rc, _, err = run(["--format", "openmetrics", "-"], capsys, stdin=b"a 1\n")
+    assert rc == 1 and "<stdin>:1: missing '# EOF'" in err
+
+
+def test_unreadable_file_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = run([str(tmp_path / "nope.txt")], capsys)
+    assert rc == 2
+    assert "nope.txt: cannot read" in err
+
+
+def test_invalid_utf8_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, b'a 1\nb{x="\xff"} 2\n')
+    rc, _, err = run([path], capsys)
+    assert rc == 1
+    assert f"{path}:2: not valid UTF-8" in err
+
+
+def test_empty_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "")
+    assert run([path], capsys)[0] == 0  # an empty text exposition is valid
+    rc, _, err = run(["--format", "openmetrics", path], capsys)
+    assert rc == 1 and ":1: missing '# EOF'" in err
