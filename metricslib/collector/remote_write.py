@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from metricslib.collector.config_http import HTTPClientConfig
 from metricslib.collector.model import Labels
 from metricslib.collector.relabel import RelabelConfig, relabel
 from metricslib.collector.remote_proto import encode_write_request, snappy_compress
@@ -51,8 +52,7 @@ class RemoteWriteConfig:
     name: str = ""
     remote_timeout_s: float = 30.0
     headers: tuple[tuple[str, str], ...] = ()
-    basic_auth: tuple[str, str] | None = None
-    bearer_token: str | None = None
+    http: HTTPClientConfig = field(default_factory=HTTPClientConfig)
     write_relabel_configs: tuple[RelabelConfig, ...] = ()
     capacity: int = 100_000
     max_samples_per_send: int = 2_000
@@ -121,12 +121,12 @@ class RemoteWriteQueue:
             "User-Agent": "metricslib-collector",
         }
         headers.update(self.config.headers)
-        if self.config.basic_auth is not None:
-            user, password = self.config.basic_auth
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        basic, auth = self.config.http.basic_auth, self.config.http.authorization
+        if basic is not None:
+            token = base64.b64encode(f"{basic.username}:{basic.resolve_password()}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
-        elif self.config.bearer_token:
-            headers["Authorization"] = f"Bearer {self.config.bearer_token}"
+        elif auth is not None:
+            headers["Authorization"] = auth.header()
         return headers
 
     # --- producer side (scrape threads) -----------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import cramjam
 import pytest
 
+from metricslib.collector.config_http import BasicAuth, HTTPClientConfig
 from metricslib.collector.model import STALE_NAN, Labels, is_stale_nan, make_labels
 from metricslib.collector.relabel import RelabelConfig
 from metricslib.collector.remote_proto import (
@@ -119,7 +120,7 @@ def make_queue(poster: FakePoster, **config: object) -> RemoteWriteQueue:
 
 def test_send_adds_external_labels_without_overriding_and_sets_protocol_headers() -> None:
     poster = FakePoster([])
-    queue = make_queue(poster, basic_auth=("u", "p"))
+    queue = make_queue(poster, http=HTTPClientConfig(basic_auth=BasicAuth("u", "p")))
     labels = make_labels({"__name__": "up", "job": "api"})
     assert queue.send([(labels, 1000, 1.0), (labels, 2000, 0.0)])
     assert poster.bodies == [{make_labels({"__name__": "up", "job": "api", "cluster": "eu"}): [(1000, 1.0), (2000, 0.0)]}]
