@@ -1,0 +1,117 @@
+"""Aggregation operators: grouping, Prometheus's float behaviour, topk/count_values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metricslib.collector.model import Labels
+from metricslib.collector.promql.aggregations import aggregate, group_key, mean_of, quantile
+from metricslib.collector.promql.values import Block
+from metricslib.errors import QueryExecutionError
+
+
+def L(**kw: str) -> Labels:
+    return tuple(sorted(kw.items()))
+
+
+def block(rows: list[tuple[Labels, list[float | None]]]) -> Block:
+    values = np.array([[math.nan if v is None else v for v in vals] for _, vals in rows], dtype=float)
+    present = np.array([[v is not None for v in vals] for _, vals in rows], dtype=bool)
+    return Block([lbl for lbl, _ in rows], values, present, [False] * len(rows))
+
+
+def as_dict(b: Block, col: int = 0) -> dict[Labels, float]:
+    return {lbl: float(b.values[i, col]) for i, lbl in enumerate(b.labels) if b.present[i, col]}
+
+
+DATA = block(
+    [
+        (L(__name__="m", job="a", inst="1"), [1.0, 10.0]),
+        (L(__name__="m", job="a", inst="2"), [3.0, None]),
+        (L(__name__="m", job="b", inst="1"), [5.0, 50.0]),
+    ]
+)
+
+
+def test_group_key_by_and_without() -> None:
+    lbl = L(__name__="m", job="a", inst="1")
+    assert group_key(lbl, ("job",), False) == L(job="a")
+    assert group_key(lbl, ("inst",), True) == L(job="a")  # without also drops the name
+
+
+@pytest.mark.parametrize(
+    ("op", "expected"),
+    [
+        ("sum", {L(job="a"): 4.0, L(job="b"): 5.0}),
+        ("avg", {L(job="a"): 2.0, L(job="b"): 5.0}),
+        ("min", {L(job="a"): 1.0, L(job="b"): 5.0}),
+        ("max", {L(job="a"): 3.0, L(job="b"): 5.0}),
+        ("count", {L(job="a"): 2.0, L(job="b"): 1.0}),
+        ("group", {L(job="a"): 1.0, L(job="b"): 1.0}),
+        ("stddev", {L(job="a"): 1.0, L(job="b"): 0.0}),
+        ("stdvar", {L(job="a"): 1.0, L(job="b"): 0.0}),
+    ],
+)
+def test_simple_aggregations_by_job(op: str, expected: dict[Labels, float]) -> None:
+    out = aggregate(op, DATA, ("job",), False)
+    assert as_dict(out) == expected
+
+
+def test_aggregation_only_counts_series_present_at_each_time() -> None:
+    out = aggregate("sum", DATA, ("job",), False)
+    assert as_dict(out, 1) == {L(job="a"): 10.0, L(job="b"): 50.0}
+
+
+def test_sum_uses_compensated_summation() -> None:
+    b = block([(L(i="1"), [1e100]), (L(i="2"), [1.0]), (L(i="3"), [-1e100])])
+    assert as_dict(aggregate("sum", b, (), False)) == {(): 1.0}
+
+
+def test_min_max_ignore_nan_unless_all_nan() -> None:
+    b = block([(L(i="1"), [math.nan, math.nan]), (L(i="2"), [2.0, None])])
+    out = aggregate("max", b, (), False)
+    assert out.values[0, 0] == 2.0
+    assert math.isnan(out.values[0, 1])
+
+
+def test_avg_survives_overflow_with_incremental_mean() -> None:
+    b = block([(L(i="1"), [1.7e308]), (L(i="2"), [1.7e308])])
+    assert as_dict(aggregate("avg", b, (), False)) == {(): 1.7e308}
+
+
+def test_topk_keeps_input_series_and_orders_best_first() -> None:
+    single = DATA.take([0, 1, 2])
+    single = Block(single.labels, single.values[:, :1], single.present[:, :1], single.drop_name)
+    out = aggregate("topk", single, (), False, np.array([2.0]))
+    assert out.labels == [L(__name__="m", job="b", inst="1"), L(__name__="m", job="a", inst="2")]
+    assert as_dict(out, 0) == {L(__name__="m", job="b", inst="1"): 5.0, L(__name__="m", job="a", inst="2"): 3.0}
+    bottom = aggregate("bottomk", DATA, ("job",), False, np.array([1.0, 1.0]))
+    assert set(as_dict(bottom, 0)) == {L(__name__="m", job="a", inst="1"), L(__name__="m", job="b", inst="1")}
+
+
+def test_topk_rejects_nan_parameter() -> None:
+    with pytest.raises(QueryExecutionError, match="Parameter value is NaN"):
+        aggregate("topk", DATA, (), False, np.array([math.nan, 1.0]))
+
+
+def test_count_values_formats_values_like_go() -> None:
+    b = block([(L(i="1"), [1.0]), (L(i="2"), [1.0]), (L(i="3"), [0.5])])
+    out = aggregate("count_values", b, (), False, "v")
+    assert as_dict(out) == {L(v="1"): 2.0, L(v="0.5"): 1.0}
+
+
+def test_quantile_interpolates_and_handles_bounds() -> None:
+    assert quantile(0.5, [1.0, 2.0, 3.0, 4.0]) == 2.5
+    assert quantile(-1, [1.0]) == -math.inf
+    assert quantile(2, [1.0]) == math.inf
+    assert math.isnan(quantile(math.nan, [1.0]))
+
+
+@given(st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=1, max_size=30))
+def test_mean_matches_exact_mean(values: list[float]) -> None:
+    assert mean_of(values) == pytest.approx(math.fsum(values) / len(values), rel=1e-9, abs=1e-9)
