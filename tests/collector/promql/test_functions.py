@@ -30,7 +30,10 @@ def L(**kw: str) -> Labels:
     return tuple(sorted(kw.items()))
 
 
-def series(values: list[float], step_ms: int = 10_000, labels: Labels = L(__name__="c_total")) -> RangeSeries:
+COUNTER = (("__name__", "c_total"),)
+
+
+def series(values: list[float], step_ms: int = 10_000, labels: Labels = COUNTER) -> RangeSeries:
     ts = np.arange(len(values), dtype=np.int64) * step_ms
     return RangeSeries(labels, ts, np.array(values, dtype=float))
 
