@@ -139,8 +139,38 @@ def _write_om_family(out: list[str], family: MetricFamily) -> None:
     out.append(f"# TYPE {name} {family.type}\n")
     if family.unit:
         out.append(f"# UNIT {name} {family.unit}\n")
+    skip = _groups_without_sum(family) if family.type == "histogram" else set()
+    drop = (name + "_sum", name + "_count")
     for sample in family.samples:
+        if skip and sample.name in drop and _group(sample.labels) in skip:
+            continue
         out.append(_om_line(family, sample))
+
+
+def _group(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+
+
+def _groups_without_sum(family: MetricFamily) -> set[tuple[tuple[str, str], ...]]:
+    """Histogram series whose ``_sum``/``_count`` OpenMetrics forbids.
+
+    A histogram with a negative bucket bound, or whose sum went negative,
+    may not expose ``_sum`` (a counter-like value) and then not ``_count``.
+    Text 0.0.4 has no such rule and keeps them.
+    """
+    groups: set[tuple[tuple[str, str], ...]] = set()
+    bucket, total = family.name + "_bucket", family.name + "_sum"
+    for sample in family.samples:
+        if sample.name == bucket:
+            try:
+                negative = float(sample.labels.get("le", "0")) < 0
+            except ValueError:
+                negative = False
+        else:
+            negative = sample.name == total and sample.value < 0
+        if negative:
+            groups.add(_group(sample.labels))
+    return groups
 
 
 def render_openmetrics(families: Iterable[MetricFamily]) -> bytes:
