@@ -12,17 +12,19 @@ import os
 import select
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from metricslib import multiprocess
 from metricslib._mp_files import ProcessId, list_workers, process_id
 from metricslib.errors import MultiprocessError
 from metricslib.registry import Registry
-from tests.helpers import PYTHON, REPO_ROOT
+from tests.helpers import PYTHON, REPO_ROOT, free_port, http_get, require_tool, running
 
 WORKER = str(REPO_ROOT / "tests" / "apps" / "mp_worker.py")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -259,3 +261,193 @@ def test_setup_is_idempotent_but_refuses_a_second_registry(
     assert multiprocess.aggregator_for(registry) is None
     with pytest.raises(MultiprocessError, match="not set up in this process"):
         agg.collect()
+
+
+# --- real pre-fork servers ------------------------------------------------------------------
+
+APPS = REPO_ROOT / "tests" / "apps"
+
+
+def run_ab(url: str, n: int, concurrency: int = 16) -> int:
+    """Send ``n`` requests with ab; returns how many got a 2xx answer."""
+    ab = require_tool("ab", "apache2-utils")
+    out = subprocess.run(
+        [ab, "-q", "-n", str(n), "-c", str(concurrency), url],
+        capture_output=True,
+        timeout=90,
+        check=True,
+        text=True,
+    ).stdout
+    fields = dict(
+        (k.strip(), v.strip())
+        for k, _, v in (line.partition(":") for line in out.splitlines())
+        if v
+    )
+    assert fields["Failed requests"] == "0", out
+    assert "Non-2xx responses" not in fields, out
+    return int(fields["Complete requests"])
+
+
+def scrape(base: str) -> tuple[Samples, str]:
+    status, headers, body = http_get(base + "/metrics")
+    assert status == 200, body
+    samples: Samples = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples, headers.get("X-Worker", headers.get("x-worker", ""))
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def live_workers(base: str) -> float:
+    return scrape(base)[0].get(("app_workers", ()), 0)
+
+
+def worker_files(directory: Path) -> list[str]:
+    return sorted(p.name for g in gen_dirs(directory) for p in g.iterdir())
+
+
+def check_totals(base: str, expected: int, workers: int, scrapes: int = 8) -> set[str]:
+    """Several scrapes in a row (concurrently, so different workers answer) all agree."""
+    results: list[tuple[Samples, str]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(scrape(base))) for _ in range(scrapes)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(results) == scrapes
+    for samples, _ in results:
+        assert samples[("app_requests_total", (("path", "/work"),))] == expected
+        assert samples[("app_request_seconds_count", ())] == expected
+        assert samples[("app_request_seconds_bucket", (("le", "0.01"),))] == expected
+        assert samples[("app_workers", ())] == workers
+    return {pid for _, pid in results}
+
+
+def server_env(directory: Path) -> dict[str, str]:
+    return {"MP_TEST_DIR": str(directory), "PYTHONPATH": str(REPO_ROOT)}
+
+
+def gunicorn_cmd(port: int, *extra: str) -> list[str]:
+    gunicorn = str(Path(PYTHON).parent / "gunicorn")
+    return [
+        gunicorn,
+        "-c",
+        str(APPS / "gunicorn_conf.py"),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        *extra,
+        "tests.apps.mp_wsgi_app:app",
+    ]
+
+
+@pytest.mark.integration
+def test_gunicorn_sync_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        gunicorn_cmd(port, "-w", "4"),
+        ready_url=base + "/metrics",
+        cwd=REPO_ROOT,
+        env=server_env(tmp_path),
+    ):
+        wait_for(lambda: live_workers(base) == 4, "4 workers")
+        assert run_ab(base + "/work", 2000) == 2000
+        check_totals(base, 2000, workers=4)
+
+        samples, victim = scrape(base)
+        # Process metrics: one series per live worker, labelled with its pid.
+        pids = {dict(k[1])["pid"] for k in samples if k[0] == "process_resident_memory_bytes"}
+        assert len(pids) == 4 and victim in pids
+
+        os.kill(int(victim), signal.SIGKILL)
+        wait_for(
+            lambda: (
+                victim not in {dict(k[1]).get("pid") for k in scrape(base)[0]}
+                and live_workers(base) == 4
+            ),
+            "gunicorn to replace the killed worker",
+        )
+        # The killed worker's counts stay (it was scraped after its last request);
+        # its livesum gauge went with it.
+        check_totals(base, 2000, workers=4)
+        assert run_ab(base + "/work", 500) == 500
+        check_totals(base, 2500, workers=4)
+        names = worker_files(tmp_path)
+        assert len([n for n in names if n.startswith("w-")]) == 4, names
+
+
+@pytest.mark.integration
+def test_gunicorn_gthread_and_max_requests_keep_files_bounded(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = gunicorn_cmd(port, "-w", "2", "-k", "gthread", "--threads", "4", "--max-requests", "40")
+    with running(cmd, ready_url=base + "/metrics", cwd=REPO_ROOT, env=server_env(tmp_path)):
+        wait_for(lambda: live_workers(base) == 2, "2 workers")
+        before = 0
+        sent = sum(run_ab(base + "/work", 200, concurrency=4) for _ in range(4))
+        assert sent == 800  # about 20 worker restarts along the way
+        wait_for(lambda: live_workers(base) == 2, "2 workers after restarts")
+        check_totals(base, before + 800, workers=2, scrapes=4)
+        names = worker_files(tmp_path)
+        assert len(names) <= 2 + 2, names  # two workers, the archive, the lock
+    # A new server run in the same directory starts from zero and clears the old run.
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        gunicorn_cmd(port, "-w", "2"),
+        ready_url=base + "/metrics",
+        cwd=REPO_ROOT,
+        env=server_env(tmp_path),
+    ):
+        wait_for(lambda: live_workers(base) == 2, "2 workers")
+        assert ("app_requests_total", (("path", "/work"),)) not in scrape(base)[0]
+        assert len(gen_dirs(tmp_path)) == 1
+
+
+@pytest.mark.integration
+def test_uvicorn_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "--workers",
+        "4",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "tests.apps.mp_asgi_app:app",
+    ]
+    with running(cmd, ready_url=base + "/metrics", cwd=REPO_ROOT, env=server_env(tmp_path)):
+        wait_for(lambda: live_workers(base) == 4, "4 workers")
+        assert run_ab(base + "/work", 2000) == 2000
+        check_totals(base, 2000, workers=4)
+        samples, victim = scrape(base)
+        pids = {dict(k[1])["pid"] for k in samples if k[0] == "process_resident_memory_bytes"}
+        assert len(pids) == 4
+        victim = sorted(pids)[0]
+        os.kill(int(victim), signal.SIGKILL)
+        wait_for(
+            lambda: (
+                victim not in {dict(k[1]).get("pid") for k in scrape(base)[0]}
+                and live_workers(base) == 4
+            ),
+            "uvicorn to replace the killed worker",
+            timeout=60,
+        )
+        check_totals(base, 2000, workers=4)
