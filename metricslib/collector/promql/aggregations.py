@@ -14,7 +14,13 @@ import math
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
-from metricslib.collector.promql.values import Block, FloatArray, format_float
+from metricslib.collector.promql.values import (
+    Annotations,
+    Block,
+    FloatArray,
+    format_float,
+    format_g,
+)
 from metricslib.errors import QueryExecutionError
 
 __all__ = ["AGGREGATIONS", "aggregate", "group_key", "kahan_sum_inc", "quantile"]
@@ -116,8 +122,13 @@ def aggregate(
     grouping: tuple[str, ...],
     without: bool,
     param: FloatArray | str | None = None,
+    notes: Annotations | None = None,
 ) -> Block:
     """Apply aggregation ``op``; ``param`` is k / q per time, or count_values' label."""
+    if op == "quantile" and notes is not None:
+        assert isinstance(param, np.ndarray)
+        for bad in np.unique(param[~((param >= 0) & (param <= 1))]).tolist():
+            notes.warn(f"quantile value should be between 0 and 1, got {format_g(bad)}")
     if op in ("topk", "bottomk", "limitk", "limit_ratio"):
         assert isinstance(param, np.ndarray)
         return _select_k(op, block, grouping, without, param)
@@ -204,7 +215,7 @@ def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, p
                 raise QueryExecutionError("Ratio value is NaN")
         else:
             if math.isnan(p):
-                raise QueryExecutionError(f"Parameter value is NaN for {op}")
+                raise QueryExecutionError("Parameter value is NaN")
             if abs(p) >= 2**63:
                 raise QueryExecutionError(f"Scalar value {format_float(p)} overflows int64")
         for rows in groups.values():

@@ -36,6 +36,7 @@ from metricslib.collector.promql.functions import (
     valid_label_name,
 )
 from metricslib.collector.promql.values import (
+    Annotations,
     Block,
     FloatArray,
     IntArray,
@@ -93,8 +94,19 @@ class Engine:
         self.default_subquery_step_ms = default_subquery_step_ms
 
     def instant_query(self, query: str, t_ms: int) -> QueryResult:
-        expr = _parse(query)
         ev = _Evaluator(self, t_ms, t_ms, 0)
+        result = self._instant(ev, query, t_ms)
+        result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
+        return result
+
+    def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+        ev = _Evaluator(self, start_ms, end_ms, step_ms)
+        result = self._range(ev, query, start_ms, end_ms, step_ms)
+        result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
+        return result
+
+    def _instant(self, ev: _Evaluator, query: str, t_ms: int) -> QueryResult:
+        expr = _parse(query)
         times = np.array([t_ms], dtype=np.int64)
         inner = _unwrap(expr)
         if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
@@ -112,7 +124,7 @@ class Engine:
         ]
         return QueryResult("vector", series)
 
-    def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+    def _range(self, ev: _Evaluator, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
         if step_ms <= 0:
             raise PromQLParseError("zero or negative query resolution step widths are not accepted. "
                                    "Try a positive integer")
@@ -129,7 +141,6 @@ class Engine:
                 'invalid expression type "string" for range query, must be Scalar or instant Vector'
             )
         times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
-        ev = _Evaluator(self, start_ms, end_ms, step_ms)
         value = ev.eval(expr, times)
         if isinstance(value, str):
             raise PromQLParseError(
@@ -160,6 +171,7 @@ class _Evaluator:
         self.end = end_ms
         self.deadline = time.monotonic() + engine.timeout_s
         self.samples = 0
+        self.notes = Annotations()
 
     # --- bookkeeping ------------------------------------------------------------------------
 
@@ -318,7 +330,7 @@ class _Evaluator:
     def _call(self, expr: ast.Call, times: IntArray) -> Value:
         name = expr.func
         args: list[Any] = []
-        ctx = CallContext(times, expr.args)
+        ctx = CallContext(times, expr.args, notes=self.notes)
         range_index = RANGE_FUNCTIONS.get(name)
         for i, arg in enumerate(expr.args):
             if i == range_index:
@@ -346,7 +358,7 @@ class _Evaluator:
         value = self.eval(expr.expr, times)
         if not isinstance(value, Block):
             raise QueryExecutionError(f"expected instant vector in aggregation {expr.op}")
-        return aggregate(expr.op, value, expr.grouping, expr.without, param)
+        return aggregate(expr.op, value, expr.grouping, expr.without, param, self.notes)
 
     def _binary(self, expr: ast.BinaryExpr, times: IntArray) -> Value:
         lhs = self.eval(expr.lhs, times)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,15 @@ import numpy as np
 from metricslib.collector.model import METRIC_NAME, Labels
 from metricslib.collector.promql import ast
 from metricslib.collector.promql.aggregations import _kahan_scalar, mean_of, quantile
-from metricslib.collector.promql.values import Block, FloatArray, IntArray, RangeArg, RangeSeries
+from metricslib.collector.promql.values import (
+    Annotations,
+    Block,
+    FloatArray,
+    IntArray,
+    RangeArg,
+    RangeSeries,
+    format_g,
+)
 from metricslib.errors import QueryExecutionError
 
 __all__ = ["RANGE_FUNCTIONS", "CallContext", "call_function", "is_range_function"]
@@ -36,6 +44,13 @@ class CallContext:
     times: IntArray  # evaluation time of every column, ms
     args: tuple[ast.Expr, ...]  # the call's argument nodes (absent() reads matchers)
     sample_times: bool = False  # timestamp(): the Block already holds sample times
+    notes: Annotations = field(default_factory=Annotations)
+
+
+def warn_bad_quantiles(q: FloatArray, notes: Annotations) -> None:
+    """Prometheus warns once per query about a quantile outside [0, 1] (or NaN)."""
+    for value in np.unique(q[~((q >= 0) & (q <= 1))]).tolist():
+        notes.warn(f"quantile value should be between 0 and 1, got {format_g(value)}")
 
 
 def _apply(block: Block, fn: Callable[[FloatArray], FloatArray], drop: bool = True) -> Block:
@@ -155,9 +170,10 @@ def call_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block | F
     if name == "label_join":
         return label_join(args[0], args[1], args[2], list(args[3:]))
     if name == "histogram_quantile":
-        return histogram_quantile(args[0], args[1])
+        warn_bad_quantiles(args[0], ctx.notes)
+        return histogram_quantile(args[0], args[1], ctx.notes)
     if name == "histogram_fraction":
-        return histogram_fraction(args[0], args[1], args[2])
+        return histogram_fraction(args[0], args[1], args[2], ctx.notes)
     if name.startswith("histogram_"):
         # Native-histogram functions ignore float samples entirely.
         return Block.empty(n)
@@ -242,6 +258,16 @@ def _range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
     idx = RANGE_FUNCTIONS[name]
     rng: RangeArg = args[idx]
     n = len(ctx.times)
+    if name == "quantile_over_time":
+        warn_bad_quantiles(args[0], ctx.notes)
+    if name in ("rate", "increase"):
+        for s in rng.series:
+            metric = dict(s.labels).get(METRIC_NAME, "")
+            if metric and not metric.endswith(("_total", "_sum", "_count", "_bucket")):
+                ctx.notes.info(
+                    "metric might not be a counter, name does not end in "
+                    f"_total/_sum/_count/_bucket: {go_quote(metric)}"
+                )
     if name == "absent_over_time":
         any_present = np.zeros(n, dtype=bool)
         for s in rng.series:
@@ -627,8 +653,12 @@ def _almost_equal(a: float, b: float, eps: float) -> bool:
     return diff / min(abs_sum, 1.7976931348623157e308) < eps
 
 
-def _prepare_buckets(buckets: list[tuple[float, float]]) -> list[list[float]] | None:
-    """Sort, merge equal bounds and force monotonic counts; None without a +Inf bucket."""
+def _prepare_buckets(
+    buckets: list[tuple[float, float]], forced: list[bool] | None = None
+) -> list[list[float]] | None:
+    """Sort, merge equal bounds and force monotonic counts; None without a +Inf bucket.
+
+    ``forced`` (if given) gets True appended when a real decrease had to be flattened."""
     buckets = sorted(buckets, key=lambda b: b[0])
     if not math.isinf(buckets[-1][0]) or buckets[-1][0] < 0:
         return None
@@ -644,14 +674,21 @@ def _prepare_buckets(buckets: list[tuple[float, float]]) -> list[list[float]] | 
         cur = b[1]
         if cur == prev:
             continue
-        if _almost_equal(prev, cur, _SMALL_DELTA) or cur < prev:
+        if _almost_equal(prev, cur, _SMALL_DELTA):
             b[1] = prev
+            continue
+        if cur < prev:
+            b[1] = prev
+            if forced is not None:
+                forced.append(True)
             continue
         prev = cur
     return merged
 
 
-def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+def bucket_quantile(
+    q: float, buckets: list[tuple[float, float]], forced: list[bool] | None = None
+) -> float:
     """Prometheus's BucketQuantile: (upper bound, cumulative count) pairs in any order."""
     if math.isnan(q):
         return math.nan
@@ -659,7 +696,7 @@ def bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         return -math.inf
     if q > 1:
         return math.inf
-    prepared = _prepare_buckets(buckets)
+    prepared = _prepare_buckets(buckets, forced)
     if prepared is None or len(prepared) < 2:
         return math.nan
     merged = prepared
@@ -721,26 +758,52 @@ def _parse_le(value: str) -> float | None:
         return None
 
 
-def histogram_quantile(q: FloatArray, block: Block) -> Block:
-    return _per_histogram(block, lambda t, buckets: bucket_quantile(float(q[t]), buckets))
+def histogram_quantile(q: FloatArray, block: Block, notes: Annotations | None = None) -> Block:
+    notes = notes if notes is not None else Annotations()
+
+    def one(t: int, buckets: list[tuple[float, float]], name: str) -> float:
+        forced: list[bool] = []
+        result = bucket_quantile(float(q[t]), buckets, forced)
+        if forced:
+            notes.info(
+                "input to histogram_quantile needed to be fixed for monotonicity (see "
+                "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
+                f"for metric name {go_quote(name)}"
+            )
+        return result
+
+    return _per_histogram(block, one, notes)
 
 
-def histogram_fraction(lower: FloatArray, upper: FloatArray, block: Block) -> Block:
+def histogram_fraction(
+    lower: FloatArray, upper: FloatArray, block: Block, notes: Annotations | None = None
+) -> Block:
     return _per_histogram(
-        block, lambda t, buckets: bucket_fraction(float(lower[t]), float(upper[t]), buckets)
+        block, lambda t, buckets, _: bucket_fraction(float(lower[t]), float(upper[t]), buckets),
+        notes if notes is not None else Annotations(),
     )
 
 
-def _per_histogram(block: Block, fn: Callable[[int, list[tuple[float, float]]], float]) -> Block:
-    """Group classic ``le`` buckets into histograms and apply ``fn`` at every time."""
+def _per_histogram(
+    block: Block, fn: Callable[[int, list[tuple[float, float]], str], float], notes: Annotations
+) -> Block:
+    """Group classic ``le`` buckets into histograms and apply ``fn`` at every time.
+
+    The group keeps ``__name__`` (flagged for removal), so two histograms that differ
+    only by name collide at the end, as in Prometheus."""
     n = block.n_times
     groups: dict[Labels, list[tuple[int, float]]] = {}
     for i, lbl in enumerate(block.labels):
         d = dict(lbl)
-        le = _parse_le(d.get("le", ""))
+        raw = d.get("le", "")
+        le = _parse_le(raw)
         if le is None:
+            notes.warn(
+                f'bucket label "le" is missing or has a malformed value of {go_quote(raw)} '
+                f"for metric name {go_quote(d.get(METRIC_NAME, ''))}"
+            )
             continue
-        key = tuple(p for p in lbl if p[0] not in ("le", METRIC_NAME))
+        key = tuple(p for p in lbl if p[0] != "le")
         groups.setdefault(key, []).append((i, le))
     labels: list[Labels] = []
     values = np.zeros((len(groups), n))
@@ -752,6 +815,6 @@ def _per_histogram(block: Block, fn: Callable[[int, list[tuple[float, float]]], 
         mask = block.present[rows]
         for t in np.flatnonzero(mask.any(axis=0)):
             buckets = [(bounds[j], float(block.values[rows[j], t])) for j in range(len(rows)) if mask[j, t]]
-            values[g, t] = fn(int(t), buckets)
+            values[g, t] = fn(int(t), buckets, dict(key).get(METRIC_NAME, ""))
             present[g, t] = True
-    return Block(labels, values, present, [False] * len(labels)).compact()
+    return Block(labels, values, present, [True] * len(labels)).compact()

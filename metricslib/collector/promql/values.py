@@ -26,6 +26,7 @@ from metricslib.collector.model import METRIC_NAME, Labels
 from metricslib.errors import QueryExecutionError
 
 __all__ = [
+    "Annotations",
     "Block",
     "FloatArray",
     "QueryResult",
@@ -35,6 +36,7 @@ __all__ = [
     "ResultType",
     "drop_metric_name",
     "format_float",
+    "format_g",
     "format_labels",
     "format_time",
 ]
@@ -170,6 +172,37 @@ class RangeArg:
         lo = np.searchsorted(s.timestamps, self.ends - self.range_ms, side="right")
         hi = np.searchsorted(s.timestamps, self.ends, side="right")
         return lo, hi
+
+
+@dataclass(slots=True)
+class Annotations:
+    """Warnings and infos a query collects, deduplicated, in Prometheus's wording."""
+
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        text = "PromQL warning: " + message
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def info(self, message: str) -> None:
+        text = "PromQL info: " + message
+        if text not in self.infos:
+            self.infos.append(text)
+
+
+def format_g(value: float) -> str:
+    """Go's ``%g`` for the numbers annotations quote."""
+    if math.isnan(value) or math.isinf(value):
+        return format_float(value)
+    text = repr(value)
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        sign = exp[0] if exp[0] in "+-" else "+"
+        digits = exp.lstrip("+-").rjust(2, "0")
+        return f"{mantissa.removesuffix('.0')}e{sign}{digits}"
+    return text.removesuffix(".0")
 
 
 @dataclass(slots=True)
