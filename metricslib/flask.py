@@ -3,8 +3,8 @@
 Flask is imported here only, so the rest of metricslib stays free of it.
 The app's ``wsgi_app`` is wrapped with :class:`metricslib.wsgi.MetricsMiddleware`
 (timing to the last body chunk, /metrics, exclusions); two small hooks feed it
-what only Flask knows: the matched ``url_rule.rule`` (a ``before_request``
-hook placed first) and exceptions Flask turns into a 500 page itself
+what only Flask knows: the matched ``url_rule.rule`` (caught as Flask assigns
+it, see ``_route_recording``) and exceptions Flask turns into a 500 page itself
 (the ``got_request_exception`` signal), which would otherwise be invisible.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import flask
+from werkzeug.routing import Rule
 
 from metricslib._http_metrics import (
     DEFAULT_BUCKETS,
@@ -29,11 +30,33 @@ __all__ = ["FlaskMetrics"]
 _EXTENSION_KEY = "metricslib"
 
 
-def _record_route() -> None:
-    req = flask.request
-    rule = req.url_rule
-    if rule is not None:
-        req.environ[ROUTE_KEY] = rule.rule
+def _route_recording(base: type[flask.Request]) -> type[flask.Request]:
+    """A subclass of the app's request class that copies the matched rule into the environ.
+
+    Flask assigns ``request.url_rule`` once, while matching the URL; a property
+    setter catches that assignment for the price of one attribute write, where
+    a ``before_request`` hook would cost a hook dispatch per request.
+    """
+    if getattr(base, "_metricslib_records_route", False):
+        return base
+
+    class RouteRecordingRequest(base):  # type: ignore[valid-type,misc]
+        _metricslib_records_route = True
+        _metricslib_rule: Rule | None = None
+
+        @property
+        def url_rule(self) -> Rule | None:
+            return self._metricslib_rule
+
+        @url_rule.setter
+        def url_rule(self, rule: Rule | None) -> None:
+            self._metricslib_rule = rule
+            if rule is not None:
+                self.environ[ROUTE_KEY] = rule.rule
+
+    RouteRecordingRequest.__name__ = RouteRecordingRequest.__qualname__ = base.__name__
+    RouteRecordingRequest.__module__ = base.__module__
+    return RouteRecordingRequest
 
 
 def _record_exception(sender: flask.Flask, exception: BaseException, **_: Any) -> None:
@@ -87,9 +110,10 @@ class FlaskMetrics:
                 "call init_app once per app (one FlaskMetrics can serve many apps)"
             )
         app.extensions[_EXTENSION_KEY] = self
-        # First in line, so a before_request hook that answers early cannot
-        # hide the route from us.
-        app.before_request_funcs.setdefault(None, []).insert(0, _record_route)
+        # Set while Flask matches the URL, before any before_request hook
+        # (which might answer early) runs. A request_class assigned after
+        # init_app replaces this one: assign yours first.
+        app.request_class = _route_recording(app.request_class)
         flask.got_request_exception.connect(_record_exception, app, weak=False)
         app.wsgi_app = MetricsMiddleware(  # type: ignore[method-assign]
             app.wsgi_app,

@@ -88,27 +88,27 @@ class MetricsMiddleware:
             self._metrics_app = make_wsgi_app(self.metrics.registry)
             if not count_metrics_path:
                 self._excluded |= {metrics_path}
+        # One set lookup per request decides whether anything special applies.
+        self._special = self._excluded | ({metrics_path} if metrics_path is not None else set())
 
     def __call__(self, environ: _Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path in self._excluded:
+        if path in self._special:
             if path == self.metrics_path and self._metrics_app is not None:
-                return self._metrics_app(environ, start_response)
+                if path in self._excluded:
+                    return self._metrics_app(environ, start_response)
+                environ[ROUTE_KEY] = path
+                return _Call(self, environ, start_response).run(self._metrics_app)
             return self.app(environ, start_response)
-        if path == self.metrics_path and self._metrics_app is not None:
-            environ[ROUTE_KEY] = path
-            return _Call(self, environ, start_response).run(self._metrics_app)
         return _Call(self, environ, start_response).run(self.app)
-
-    def _route(self, environ: _Environ) -> str:
-        route = environ.get(ROUTE_KEY)
-        if route is None and self._route_getter is not None:
-            route = self._route_getter(environ)
-        return route if route is not None else self.metrics.unmatched_route
 
 
 class _Call:
-    """One request in flight: the start_response shim and the body wrapper."""
+    """One request in flight: the start_response shim and the body wrapper in one.
+
+    One object per request, handed to the server as the response iterable;
+    it records when the wrapped body runs out (or is abandoned).
+    """
 
     __slots__ = ("_done", "_inner", "_mw", "_sent", "_start", "_start_response", "environ", "status")
 
@@ -119,8 +119,6 @@ class _Call:
         self.status = 0
         self._sent = 0
         self._done = False
-        self._inner: Iterable[bytes] = ()
-        self._start = 0.0
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None, /
@@ -143,17 +141,54 @@ class _Call:
             self.finish(self.status)
             return inner
         self._inner = inner
-        return _Body(self)
+        return self
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            if self._mw.metrics.track_response_size:
+                for chunk in self._inner:
+                    self._sent += len(chunk)
+                    yield chunk
+            else:
+                yield from self._inner
+        except GeneratorExit:
+            # The server abandoned the body (client disconnect).
+            if not self._done:
+                self.finish(STATUS_CLIENT_CLOSED)
+            raise
+        except BaseException as exc:
+            if not self._done:
+                self.finish(500, exc)
+            raise
+        # The status may only be known now: start_response can be deferred
+        # until the first chunk is produced.
+        self.finish(self.status or 500)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+        except BaseException as exc:
+            if not self._done:
+                self.finish(500, exc)
+            raise
+        finally:
+            if not self._done:
+                # Closed before the body ran out: the server gave up on it.
+                self.finish(STATUS_CLIENT_CLOSED if self.status else 500)
 
     def finish(self, status: int, exc: BaseException | None = None) -> None:
-        if self._done:
-            return
         self._done = True
         duration = perf_counter() - self._start
         mw = self._mw
         metrics = mw.metrics
         environ = self.environ
-        route = mw._route(environ)
+        route = environ.get(ROUTE_KEY)
+        if route is None:
+            route = mw._route_getter(environ) if mw._route_getter is not None else None
+            if route is None:
+                route = metrics.unmatched_route
         method = environ.get("REQUEST_METHOD", "GET")
         try:
             handled = environ.get(EXCEPTION_KEY)
@@ -170,44 +205,3 @@ class _Call:
             metrics.observe(method, status, route, duration, request_bytes, self._sent)
         finally:
             metrics.stopped()
-
-
-class _Body:
-    """The response iterable handed to the server; records when it runs out."""
-
-    __slots__ = ("_call",)
-
-    def __init__(self, call: _Call) -> None:
-        self._call = call
-
-    def __iter__(self) -> Iterator[bytes]:
-        call = self._call
-        count = call._mw.metrics.track_response_size
-        try:
-            for chunk in call._inner:
-                if count:
-                    call._sent += len(chunk)
-                yield chunk
-        except GeneratorExit:
-            # The server abandoned the body (client disconnect).
-            call.finish(STATUS_CLIENT_CLOSED)
-            raise
-        except BaseException as exc:
-            call.finish(500, exc)
-            raise
-        # The status may only be known now: start_response can be deferred
-        # until the first chunk is produced.
-        call.finish(call.status or 500)
-
-    def close(self) -> None:
-        call = self._call
-        try:
-            close = getattr(call._inner, "close", None)
-            if close is not None:
-                close()
-        except BaseException as exc:
-            call.finish(500, exc)
-            raise
-        finally:
-            # Closed before the body ran out: the server gave up on it.
-            call.finish(STATUS_CLIENT_CLOSED if call.status else 500)

@@ -225,3 +225,22 @@ def test_second_init_on_the_same_app_is_an_error_naming_the_app() -> None:
     metrics = FlaskMetrics(app, registry=Registry())
     with pytest.raises(InvalidMetricError, match="'gallery' is already instrumented"):
         metrics.init_app(app)
+
+
+def test_custom_request_class_and_url_rule_still_work_for_the_app() -> None:
+    class MyRequest(real_flask.Request):
+        pass
+
+    app = make_app()
+    app.request_class = MyRequest
+
+    @app.get("/rule/<x>")
+    def rule(x: str) -> str:
+        assert isinstance(real_flask.request, MyRequest)
+        assert real_flask.request.url_rule is not None
+        return real_flask.request.url_rule.rule
+
+    reg = Registry()
+    FlaskMetrics(app, registry=reg)
+    assert get(app, "/rule/1") == (200, b"/rule/<x>")
+    assert value(reg, "http_requests_total", method="GET", code="200", route="/rule/<x>") == 1
