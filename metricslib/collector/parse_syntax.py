@@ -226,7 +226,11 @@ def _series(line: str, om: bool) -> tuple[str, dict[str, str], int]:
         body = m.group(2)
         # The regex stops early on shapes it does not know (spaces in text
         # format, trailing commas); the careful scanner then takes over.
-        if end < len(line) and line[end] == "{":
+        if end < len(line) and (
+            line[end] == "{"
+            # text format allows blanks between the name and its labels
+            or (not om and body is None and line[end:].lstrip(" \t")[:1] == "{")
+        ):
             m = None
         elif body:
             pairs = _LABEL_PAIR_RE.findall(body)
@@ -319,7 +323,7 @@ def parse_sample_line(line: str, om: bool) -> SampleLine:
             ms, secs = _om_timestamp(parts[1])
             return SampleLine(key, name, labels, value, ms, secs, exemplar)
         return SampleLine(key, name, labels, value, None, None, exemplar)
-    if rest[:1] == " " and " " not in rest[1:] and "\t" not in rest:
+    if rest[:1] == " " and len(rest) > 1 and " " not in rest[1:] and "\t" not in rest:
         return SampleLine(key, name, labels, parse_float(rest[1:], False), None, None, None)
     if rest[:1] not in (" ", "\t"):
         if rest == "":

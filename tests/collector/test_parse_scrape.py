@@ -1,0 +1,121 @@
+"""The scrape hot path: known series are cheap, new ones are validated, bad bodies fail."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from metricslib.collector.parse import FamilyMeta, ParseError, ScrapeParser, parse_scrape
+from metricslib.collector.parse_syntax import Exemplar
+
+TEXT = """\
+# HELP http_requests_total Requests.
+# TYPE http_requests_total counter
+http_requests_total{code="200",method="get"} 1027 1395066363000
+http_requests_total{code="400",method="post"} 3
+# TYPE latency histogram
+latency_bucket{le="0.5"} 1
+latency_bucket{le="+Inf"} 2
+latency_sum 0.75
+latency_count 2
+# just a comment
+plain{path="/a b"} +Inf
+"""
+
+
+def test_first_scrape_validates_and_returns_labels() -> None:
+    res = parse_scrape(TEXT, "text", {})
+    assert res.samples[0] == ('http_requests_total{code="200",method="get"}', 1027.0, 1395066363000)
+    assert res.samples[-1] == ('plain{path="/a b"}', math.inf, None)
+    assert len(res.samples) == 7 and len(res.new_series) == 7
+    assert res.labels_for('latency_bucket{le="0.5"}') == (("__name__", "latency_bucket"), ("le", "0.5"))
+    assert res.metadata["http_requests_total"] == FamilyMeta("counter", "Requests.", "")
+    assert res.metadata["latency"] == FamilyMeta("histogram", "", "")
+    assert res.metadata_for("latency_bucket") == ("latency", FamilyMeta("histogram", "", ""))
+    assert res.metadata_for("plain") is None
+
+
+def test_known_series_are_not_reparsed_and_keep_their_timestamps() -> None:
+    parser = ScrapeParser()
+    first = parser.parse(TEXT, "text", {})
+    known = {key: object() for key in first.new_series}
+    second = parser.parse(TEXT.replace("1027", "1030"), "text", known)
+    assert second.new_series == {}
+    assert second.samples[0] == ('http_requests_total{code="200",method="get"}', 1030.0, 1395066363000)
+    assert [k for k, _, _ in second.samples] == [k for k, _, _ in first.samples]
+
+
+def test_only_new_series_show_up_as_new() -> None:
+    known = dict.fromkeys(['a{x="1"}'])
+    res = parse_scrape('a{x="1"} 1\na{x="2"} 2\n', "text", known)
+    assert list(res.new_series) == ['a{x="2"}']
+    # labels_for still answers for a key the caller already knew.
+    assert res.labels_for('a{x="1"}') == (("__name__", "a"), ("x", "1"))
+
+
+@pytest.mark.parametrize(
+    ("body", "fmt", "line", "message"),
+    [
+        ('a 1\nb{x="1} 2\n', "text", 2, "value of label 'x' has no closing quote"),
+        ("a 1\nb 1_0\n", "text", 2, "invalid value '1_0'"),
+        ("a 1\n", "openmetrics", 1, "does not end with '# EOF'"),
+        ("a 1\n\n# EOF\n", "openmetrics", 2, "blank line"),
+        ("# EOF\na 1\n# EOF\n", "openmetrics", 1, "'# EOF' must be the last line"),
+        ("# FOO bar\na 1\n# EOF\n", "openmetrics", 1, "must be '# HELP|TYPE|UNIT name text'"),
+        ("# TYPE a histo\na 1\n", "text", 1, "unknown type 'histo'"),
+        ("# TYPE a untyped\na 1\n# EOF\n", "openmetrics", 1, "unknown type 'untyped'"),
+        ("a  1\n# EOF\n", "openmetrics", 1, "more than one space"),
+    ],
+)
+def test_malformed_bodies_raise_with_the_line(body: str, fmt: str, line: int, message: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_scrape(body, fmt, {})  # type: ignore[arg-type]
+    assert info.value.line == line
+    assert message in str(info.value)
+
+
+def test_bad_values_are_caught_even_for_known_series() -> None:
+    known = dict.fromkeys(["a", "b"])
+    for bad in ("a 1_0\n", "a \u0661\n", "a 1\x0c\n", "a 0x10\n"):
+        with pytest.raises(ParseError, match="line 1: invalid value"):
+            parse_scrape(bad, "text", known)
+    # A timestamp after a known series goes through the same checks.
+    assert parse_scrape("b 2 -5\n", "text", known).samples == [("b", 2.0, -5)]
+    with pytest.raises(ParseError, match="invalid timestamp"):
+        parse_scrape("b 2 5x\n", "text", known)
+
+
+def test_text_leniency_matches_prometheus() -> None:
+    body = '  a{x="1",} \t 2  \t 3000 \nb\t4\n'
+    res = parse_scrape(body, "text", {})
+    assert res.samples == [('a{x="1",}', 2.0, 3000), ("b", 4.0, None)]
+    assert res.labels_for('a{x="1",}') == (("__name__", "a"), ("x", "1"))
+
+
+def test_openmetrics_exemplars_and_timestamps() -> None:
+    body = (
+        "# TYPE a counter\n# UNIT a seconds\n"
+        'a_total{x="1"} 5 1.5 # {trace_id="abc"} 1 2\n'
+        "# EOF"
+    )
+    res = parse_scrape(body, "openmetrics", {})
+    assert res.samples == [('a_total{x="1"}', 5.0, 1500)]
+    assert res.exemplars == [('a_total{x="1"}', Exemplar({"trace_id": "abc"}, 1.0, 2.0))]
+    assert res.metadata["a"] == FamilyMeta("counter", "", "seconds")
+    assert res.metadata_for("a_total") == ("a", FamilyMeta("counter", "", "seconds"))
+
+
+def test_metadata_cache_is_per_parser_and_bounded() -> None:
+    parser = ScrapeParser()
+    parser.parse("# HELP a one\na 1\n", "text", {})
+    res = parser.parse("# HELP a two\na 1\n", "text", {})
+    assert res.metadata["a"].help == "two"
+
+
+def test_unicode_label_values_and_non_ascii_bodies() -> None:
+    body = 'a{city="Zürich ☃"} 1.5e3\n'
+    first = parse_scrape(body, "text", {})
+    assert first.labels_for('a{city="Zürich ☃"}') == (("__name__", "a"), ("city", "Zürich ☃"))
+    again = parse_scrape(body, "text", dict.fromkeys(first.new_series))
+    assert again.samples == [('a{city="Zürich ☃"}', 1500.0, None)]
