@@ -54,7 +54,7 @@ from metricslib.collector.promql.lexer import (
 )
 from metricslib.errors import PromQLParseError
 
-__all__ = ["BINARY_PRECEDENCE", "parse_expr", "parse_matchers", "type_of"]
+__all__ = ["BINARY_PRECEDENCE", "make_matcher", "parse_expr", "parse_matchers", "type_of"]
 
 #: Binding power of each binary operator (higher binds tighter).
 BINARY_PRECEDENCE: dict[str, int] = {
@@ -93,6 +93,19 @@ def parse_expr(query: str, *, enable_experimental: bool = True) -> Expr:
         parser.unexpected(tok)
     parser.check(expr)
     return expr
+
+
+def make_matcher(name: str, op: MatchOp, value: str) -> Matcher:
+    """A Matcher whose regex (if any) is read with Go's RE2 syntax, as Prometheus does.
+
+    ``value`` stays as written (for printing and the API); only the compiled
+    pattern is rewritten into Python's dialect. Raises ValueError for a bad regex.
+    """
+    if op in ("=", "!="):
+        return Matcher(name, op, value)
+    matcher = Matcher(name, op, go_regex_to_python(value))
+    object.__setattr__(matcher, "value", value)
+    return matcher
 
 
 def parse_matchers(query: str) -> VectorSelector:
@@ -330,16 +343,10 @@ class _Parser:
         return name, matchers
 
     def make_matcher(self, label: str, op: MatchOp, value: str, pos: int) -> Matcher:
-        if op in ("=", "!="):
-            return Matcher(label, op, value)
         try:
-            matcher = Matcher(label, op, go_regex_to_python(value))
+            return make_matcher(label, op, value)
         except ValueError as exc:
             self.error(pos, f"error parsing regexp: {exc}")
-        # Keep the regex as the user wrote it (for printing and the API); only the
-        # compiled form needs Python's dialect.
-        object.__setattr__(matcher, "value", value)
-        return matcher
 
     def parse_duration(self, context: str, *, allow_sign: bool = False) -> int:
         """A duration token, or a number of seconds (Prometheus 3), as milliseconds."""

@@ -172,7 +172,11 @@ def format_expr(expr: Expr) -> str:
         lhs = _operand(expr.lhs, prec, False, expr.op)
         rhs = _operand(expr.rhs, prec, True, expr.op)
         modifier = " bool" if expr.return_bool else ""
-        return f"{lhs} {expr.op}{modifier}{_matching(expr.matching)} {rhs}"
+        matching = _matching(expr.matching)
+        if matching.endswith(("group_left", "group_right")) and rhs.startswith("("):
+            # Otherwise "group_left (rhs...)" would read the right side as its label list.
+            matching += " ()"
+        return f"{lhs} {expr.op}{modifier}{matching} {rhs}"
     if isinstance(expr, UnaryExpr):
         inner = format_expr(expr.expr)
         if (isinstance(expr.expr, BinaryExpr) and _PRECEDENCE[expr.expr.op] < _PRECEDENCE["^"]) or isinstance(expr.expr, UnaryExpr | NumberLiteral):
