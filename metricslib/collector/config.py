@@ -25,6 +25,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -33,6 +34,9 @@ from metricslib.collector.config_yaml import NodeReader, compose
 from metricslib.collector.durations import Duration, parse_duration
 from metricslib.collector.relabel import LABEL_NAME_RE, RelabelConfig
 from metricslib.errors import ConfigError
+
+if TYPE_CHECKING:
+    from metricslib.collector.remote_write import RemoteWriteConfig
 
 __all__ = [
     "Config",
@@ -50,11 +54,10 @@ __all__ = [
 
 LabelPairs = tuple[tuple[str, str], ...]
 
-_TOP_KEYS = ("global", "scrape_configs")
+_TOP_KEYS = ("global", "scrape_configs", "remote_write")
 _TOP_IGNORED = (
     "alerting",
     "rule_files",
-    "remote_write",
     "remote_read",
     "storage",
     "tracing",
@@ -151,6 +154,8 @@ class Config:
     global_config: GlobalConfig = field(default_factory=GlobalConfig)
     scrape_configs: tuple[ScrapeConfig, ...] = ()
     file: str = ""
+    #: Read by ``config_remote`` (the remote-write module's own reader).
+    remote_write: tuple[RemoteWriteConfig, ...] = ()
     #: Sections and keys that were accepted but are not implemented.
     warnings: tuple[str, ...] = ()
 
@@ -241,6 +246,7 @@ def _parse(text: str, file: str, base_dir: str | None) -> tuple[Config | None, l
     base = base_dir or os.getcwd()
     glob_cfg = GlobalConfig()
     scrape_configs: list[ScrapeConfig] = []
+    remote: tuple[RemoteWriteConfig, ...] = ()
     if root is not None:
         top = r.mapping(root, "", _TOP_KEYS, _TOP_IGNORED)
         if "global" in top:
@@ -257,9 +263,14 @@ def _parse(text: str, file: str, base_dir: str | None) -> tuple[Config | None, l
                     continue
                 seen[sc.job_name] = path
                 scrape_configs.append(sc)
+        if "remote_write" in top:
+            from metricslib.collector.config_remote import read_remote_writes
+
+            remote = read_remote_writes(r, *top["remote_write"], base, _read_relabels)
     if r.problems:
         return None, r.problems
-    return Config(glob_cfg, tuple(scrape_configs), file, tuple(r.warnings)), []
+    return Config(glob_cfg, tuple(scrape_configs), file, remote_write=remote,
+                  warnings=tuple(r.warnings)), []
 
 
 def _labels(r: NodeReader, node: yaml.Node, path: str) -> LabelPairs:

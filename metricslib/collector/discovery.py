@@ -255,6 +255,7 @@ class JobDiscovery:
             for dc in config.dns_sd_configs:
                 self.providers.append(DNSProvider(dc, res))
         self._latest: list[list[TargetGroup]] = [[] for _ in self.providers]
+        self._first = True
 
     @property
     def errors(self) -> dict[str, str]:
@@ -265,7 +266,8 @@ class JobDiscovery:
         return out
 
     def poll(self, now: float) -> list[TargetGroup] | None:
-        changed = False
+        """All groups when any provider changed, and always on the first call."""
+        changed, self._first = self._first, False
         for i, provider in enumerate(self.providers):
             groups = provider.poll(now)
             if groups is not None and groups != self._latest[i]:

@@ -29,6 +29,7 @@ exposition parser, mainly for tests.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -63,6 +64,18 @@ class _Running:
             daemon=True,
         )
 
+    def stop(self, stale: bool) -> None:
+        """Stop the loop; with ``stale`` its series get markers once its last scrape is done."""
+        self.loop.stale_on_exit = stale
+        self.stop_event.set()
+        if stale and not self.thread.is_alive() and self.thread.ident is None:
+            self.loop.mark_stale()  # never started: nothing can race with us
+
+
+def _scrape_settings(sc: ScrapeConfig) -> ScrapeConfig:
+    """``sc`` without its discovery part: what a running scrape loop depends on."""
+    return dataclasses.replace(sc, static_configs=(), file_sd_configs=(), dns_sd_configs=())
+
 
 class _Pool:
     """The targets of one job: its discovery, its loops and its dropped targets."""
@@ -74,23 +87,28 @@ class _Pool:
         self.groups: list[TargetGroup] = []
         self.loops: dict[object, _Running] = {}
         self.dropped: list[DroppedTarget] = []
+        # Loops of the previous config, already stopped: targets found again take
+        # over their staleness bookkeeping; the others get markers at the first sync.
+        self.inherit: dict[object, _Running] | None = None
 
-    def sync(self, groups: list[TargetGroup], inherit: dict[object, _Running] | None = None) -> None:
+    def sync(self, groups: list[TargetGroup]) -> None:
         self.groups = groups
         targets, dropped = build_targets(self.config, groups)
         self.dropped = dropped
         wanted = {t.identity: t for t in targets}
         for key in [k for k in self.loops if k not in wanted]:
-            running = self.loops.pop(key)
-            running.stop_event.set()
-            running.loop.mark_stale()
+            self.loops.pop(key).stop(stale=True)
+        inherit, self.inherit = self.inherit or {}, None
+        for key, retired in inherit.items():
+            if key not in wanted:
+                retired.loop.mark_stale()
         for key, target in wanted.items():
             if key in self.loops:
                 continue
             loop = self.owner._new_loop(target, self.config)
-            old = (inherit or {}).get(key)
-            if old is not None:
-                loop.inherit(old.loop)
+            previous = inherit.get(key)
+            if previous is not None:
+                loop.inherit(previous.loop)
             running = _Running(loop, self.owner._seed)
             self.loops[key] = running
             if self.owner._started:
@@ -99,9 +117,7 @@ class _Pool:
     def stop(self, stale: bool) -> list[threading.Thread]:
         threads = []
         for running in self.loops.values():
-            running.stop_event.set()
-            if stale:
-                running.loop.mark_stale()
+            running.stop(stale)
             threads.append(running.thread)
         return threads
 
@@ -272,12 +288,18 @@ class Collector:
                 sc, self._resolver_for(sc)
             )
             pool = _Pool(self, sc, discovery)
-            if old is not None:
-                # Same discovery: targets found under both configs continue their series.
-                old.stop(stale=not same_sd)
             self._pools[name] = pool
-            if old is not None and same_sd:
-                pool.sync(old.groups, old.loops)
+            if old is None:
+                continue
+            if _scrape_settings(old.config) == _scrape_settings(sc):
+                # Only discovery changed: running loops carry on; the next sync
+                # keeps the targets still discovered and retires the rest.
+                pool.loops = old.loops
+            else:
+                old.stop(stale=False)
+                pool.inherit = old.loops
+            if same_sd:
+                pool.sync(old.groups)
 
     def _discover(self) -> None:
         while not self._stop.is_set():

@@ -170,6 +170,8 @@ class ScrapeLoop:
             name: tuple(sorted((*self._target_labels, ("__name__", name)))) for name in REPORT_NAMES
         }
         self.out_of_order = 0
+        #: Set before stopping: write staleness markers when the loop exits.
+        self.stale_on_exit = False
 
     # --- one scrape ---------------------------------------------------------------------
 
@@ -408,6 +410,8 @@ class ScrapeLoop:
             if last_slot is not None and slot + 1 <= last_slot:
                 delay_ms += interval * (last_slot - slot)
             if stop.wait(delay_ms / 1000):
+                if self.stale_on_exit:
+                    self.mark_stale()
                 return
             last_slot = slot + 1
             self.scrape_once()

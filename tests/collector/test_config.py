@@ -81,9 +81,14 @@ def test_full_file_loads_every_feature() -> None:
 
 def test_unimplemented_sections_are_accepted_with_warnings() -> None:
     warnings = "\n".join(load_config(FULL).warnings)
-    for name in ("rule_files", "alerting", "remote_write", "http_sd_configs"):
+    for name in ("rule_files", "alerting", "http_sd_configs"):
         assert name in warnings
     assert "line 11" in warnings  # rule_files
+
+
+def test_remote_write_section_is_read_by_the_remote_write_reader() -> None:
+    cfg = load_config(FULL)
+    assert [rw.url for rw in cfg.remote_write] == ["http://127.0.0.1:8428/api/v1/write"]
 
 
 def test_promtool_accepts_the_same_file() -> None:
