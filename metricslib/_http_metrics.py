@@ -13,7 +13,6 @@ costs one dict lookup plus the child updates; the status is kept as an
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Sequence
 from typing import Any, Final
@@ -116,7 +115,14 @@ class HttpMetrics:
             buckets=tuple(buckets),
             registry=registry,
         )
-        self.in_flight = _make_in_flight_gauge(gauge_cls, f"{namespace}_requests_in_flight", registry)
+        # Across pre-fork workers the only meaningful aggregate of an in-flight
+        # gauge is the sum over the workers that are alive.
+        self.in_flight = gauge_cls(
+            f"{namespace}_requests_in_flight",
+            "HTTP requests being served right now.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
         self.exceptions_total = counter_cls(
             f"{namespace}_request_exceptions_total",
             "Requests whose handler raised, by method, route template and exception type.",
@@ -195,17 +201,3 @@ class HttpMetrics:
             child = self.exceptions_total.labels(_normalise_method(method), route, key[2]).inc
             self._exception_children[key] = child
         child()
-
-
-def _make_in_flight_gauge(gauge_cls: Any, name: str, registry: Any) -> Any:
-    doc = "HTTP requests being served right now."
-    # Across pre-fork workers the only meaningful aggregate of an in-flight
-    # gauge is the sum over the workers that are alive.
-    kwargs: dict[str, Any] = {}
-    if "multiprocess_mode" in inspect.signature(gauge_cls).parameters:
-        kwargs["multiprocess_mode"] = "livesum"
-    gauge = gauge_cls(name, doc, registry=registry, **kwargs)
-    from metricslib.multiprocess import set_gauge_mode
-
-    set_gauge_mode(name, "livesum")
-    return gauge
