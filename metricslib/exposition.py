@@ -43,7 +43,8 @@ Encoder = Callable[..., bytes]
 def _label_text(labels: Mapping[str, str]) -> str:
     if not labels:
         return ""
-    return "{" + ",".join(f'{k}="{escape_label_value(v)}"' for k, v in labels.items()) + "}"
+    # Sorted by name, as prometheus_client writes them: identical registries give identical bytes.
+    return "{" + ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sorted(labels.items())) + "}"
 
 
 # -- text 0.0.4 -------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ def test_default_labels_on_every_sample_and_own_label_wins() -> None:
     assert samples[0].labels == {"method": "GET", "region": "us", "hostname": "web-1"}
     assert samples[1].labels == {"hostname": "web-1", "region": "eu"}
     text = generate_latest(registry).decode()
-    assert 'requests_total{method="GET",region="us",hostname="web-1"} 1.0' in text
+    assert 'requests_total{hostname="web-1",method="GET",region="us"} 1.0' in text
     assert 'up{hostname="web-1",region="eu"} 1.0' in text
 
 
@@ -182,7 +182,7 @@ def test_default_registry_supports_default_labels() -> None:
     try:
         REGISTRY.set_default_labels({"hostname": "h"})
         assert REGISTRY.get_sample_value("python_info", {**labels, "hostname": "h"}) == 1.0
-        assert 'hostname="h"} 1.0' in generate_latest().decode()
+        assert 'python_info{hostname="h",implementation=' in generate_latest().decode()
     finally:
         REGISTRY.set_default_labels({})
 
@@ -217,7 +217,7 @@ def test_disable_created_metrics_is_process_wide_unless_registry_chooses() -> No
 def test_target_info() -> None:
     registry = Registry(target_info={"service": "api"}, default_labels={"hostname": "h"})
     assert registry.get_sample_value("target_info", {"service": "api"}) == 1.0
-    assert generate_latest(registry).startswith(b'# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info{service="api",hostname="h"} 1.0\n')
+    assert generate_latest(registry).startswith(b'# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info{hostname="h",service="api"} 1.0\n')
     registry.set_target_info(None)
     assert registry.get_sample_value("target_info", {"service": "api"}) is None
 

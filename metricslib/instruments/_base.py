@@ -24,7 +24,7 @@ from metricslib.registry import REGISTRY
 if TYPE_CHECKING:
     from metricslib.registry import Registry
 
-__all__ = ["ChildBase", "MetricBase", "build_full_name", "defaults_text", "labels_text"]
+__all__ = ["ChildBase", "MetricBase", "build_full_name", "series_text"]
 
 # Creating a per-thread cell is rare (once per thread per child): one lock for all of them.
 CELL_LOCK = threading.Lock()
@@ -45,27 +45,37 @@ def build_full_name(typ: str, name: str, namespace: str, subsystem: str, unit: s
     return validate_metric_name(full)
 
 
-def labels_text(names: Sequence[str], values: Sequence[str]) -> str:
-    """``a="x",b="y"`` with values escaped; the cached prefix of a child's lines."""
-    return ",".join(f'{n}="{escape_label_value(v)}"' for n, v in zip(names, values, strict=True))
+def series_text(labels: Mapping[str, str], defaults: Mapping[str, str], extra: str = "") -> tuple[str, str]:
+    """Rendered labels of a series, sorted by name as prometheus_client prints them.
 
-
-def defaults_text(defaults: Mapping[str, str], own: Sequence[str]) -> str:
-    """Rendered default labels a metric adds: those whose name it does not use itself."""
-    return ",".join(
-        f'{n}="{escape_label_value(v)}"' for n, v in defaults.items() if n not in own
-    )
+    ``defaults`` fill in names the series does not set. With ``extra`` (``le``
+    or ``quantile``), the text is split where that label goes: the caller
+    writes ``before + 'le="0.5"' + after``; ``before`` ends and ``after``
+    starts with the needed comma.
+    """
+    merged = dict(labels)
+    for name, value in defaults.items():
+        if name not in merged:
+            merged[name] = value
+    merged.pop(extra, None)
+    rendered = [(n, f'{n}="{escape_label_value(v)}"') for n, v in sorted(merged.items())]
+    if not extra:
+        return ",".join(text for _, text in rendered), ""
+    before = "".join(text + "," for n, text in rendered if n < extra)
+    after = "".join("," + text for n, text in rendered if n > extra)
+    return before, after
 
 
 class ChildBase:
-    """State common to all children: their label values and pre-rendered label text."""
+    """State common to all children: label values and cached exposition prefixes."""
 
-    __slots__ = ("_labels", "_labels_text", "_labelvalues")
+    __slots__ = ("_labels", "_labelvalues", "_text_cache")
 
     def __init__(self, labelnames: Sequence[str], labelvalues: tuple[str, ...]) -> None:
         self._labelvalues = labelvalues
         self._labels = dict(zip(labelnames, labelvalues, strict=True))
-        self._labels_text = labels_text(labelnames, labelvalues)
+        # (default-labels dict it was built for, prefix strings...): rebuilt when defaults change.
+        self._text_cache: tuple[Any, ...] | None = None
 
 
 ChildT = TypeVar("ChildT", bound=ChildBase)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from threading import get_ident
 
 from metricslib.errors import InvalidValueError
-from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, defaults_text
+from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, series_text
 from metricslib.instruments._timing import ExceptionCounter
 from metricslib.model import (
     Exemplar,
@@ -119,20 +119,16 @@ class Counter(MetricBase[CounterChild]):
     def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
         name = self._name + "_total"
         out.append(f"# HELP {name} {escape_help(self._documentation)}\n# TYPE {name} counter\n")
-        dtext = defaults_text(defaults, self._labelnames) if defaults else ""
-        if self._default_child is not None:
-            out.append(f"{name}{{{dtext}}} " if dtext else f"{name} ")
-            out.append(format_value(self._default_child.get()) + "\n")
-            return
-        head = name + "{"
-        tail = f",{dtext}}} " if dtext else "} "
         for child in self._snapshot():
+            cache = child._text_cache
+            if cache is None or cache[0] is not defaults:
+                text = series_text(child._labels, defaults)[0]
+                cache = child._text_cache = (defaults, f"{name}{{{text}}} " if text else name + " ")
             total = 0.0
             for cell in child._cell_list:
                 total += cell[0]
-            text = repr(total)
+            value = repr(total)
             # Only inf/nan (ending in 'f'/'n') and long numbers need Go-style rewriting.
-            if len(text) > 8 or text[-1] in "fn":
-                text = format_value(total)
-            out.append(f"{head}{child._labels_text}{tail}{text}\n")
-
+            if len(value) > 8 or value[-1] in "fn":
+                value = format_value(total)
+            out.append(f"{cache[1]}{value}\n")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from metricslib.errors import InvalidMetricError
-from metricslib.instruments._base import ChildBase, MetricBase, defaults_text
+from metricslib.instruments._base import ChildBase, MetricBase, series_text
 from metricslib.instruments._timing import InprogressTracker, Timer
 from metricslib.model import MetricFamily, Sample, escape_help, format_value
 from metricslib.registry import REGISTRY
@@ -155,12 +155,9 @@ class Gauge(MetricBase[GaugeChild]):
     def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
         name = self._name
         out.append(f"# HELP {name} {escape_help(self._documentation)}\n# TYPE {name} gauge\n")
-        dtext = defaults_text(defaults, self._labelnames) if defaults else ""
-        if self._default_child is not None:
-            prefix = f"{name}{{{dtext}}} " if dtext else f"{name} "
-            out.append(prefix + format_value(self._default_child.get()) + "\n")
-            return
-        head = name + "{"
-        tail = f",{dtext}}} " if dtext else "} "
         for child in self._snapshot():
-            out.append(f"{head}{child._labels_text}{tail}{format_value(child.get())}\n")
+            cache = child._text_cache
+            if cache is None or cache[0] is not defaults:
+                text = series_text(child._labels, defaults)[0]
+                cache = child._text_cache = (defaults, f"{name}{{{text}}} " if text else name + " ")
+            out.append(f"{cache[1]}{format_value(child.get())}\n")

@@ -16,7 +16,7 @@ from threading import get_ident
 from typing import TYPE_CHECKING
 
 from metricslib.errors import InvalidBucketsError
-from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, defaults_text
+from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, series_text
 from metricslib.instruments._timing import Timer
 from metricslib.model import (
     Exemplar,
@@ -142,6 +142,7 @@ class Histogram(MetricBase[HistogramChild]):
     ) -> None:
         self._upper = validate_buckets(name, buckets)
         self._le = [format_value(b) for b in self._upper]
+        self._le_text = [f'le="{le}"' for le in self._le]
         super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry)
 
     def _make_child(self, labelvalues: tuple[str, ...]) -> HistogramChild:
@@ -169,16 +170,23 @@ class Histogram(MetricBase[HistogramChild]):
     def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
         name = self._name
         out.append(f"# HELP {name} {escape_help(self._documentation)}\n# TYPE {name} histogram\n")
-        dtext = defaults_text(defaults, (*self._labelnames, "le")) if defaults else ""
-        dtail = "," + dtext if dtext else ""
-        bucket = name + "_bucket{"
-        le_tails = [f'le="{le}"{dtail}}} ' for le in self._le]
+        les = self._le_text
         for child in self._snapshot():
-            own = child._labels_text
-            head = bucket + own + "," if own else bucket
+            cache = child._text_cache
+            if cache is None or cache[0] is not defaults:
+                before, after = series_text(child._labels, defaults, "le")
+                plain = series_text(child._labels, defaults)[0]
+                inner = f"{{{plain}}} " if plain else " "
+                cache = child._text_cache = (
+                    defaults,
+                    f"{name}_bucket{{{before}",
+                    f"{after}}} ",
+                    f"{name}_count{inner}",
+                    f"{name}_sum{inner}",
+                )
+            _, head, tail, count_prefix, sum_prefix = cache
             cumulative, total = child.snapshot()
-            for le_tail, count in zip(le_tails, cumulative, strict=True):
-                out.append(f"{head}{le_tail}{format_value(count)}\n")
-            inner = "{" + own + ("," if own and dtext else "") + dtext + "}" if own or dtext else ""
-            out.append(f"{name}_count{inner} {format_value(cumulative[-1])}\n")
-            out.append(f"{name}_sum{inner} {format_value(total)}\n")
+            for le, count in zip(les, cumulative, strict=True):
+                out.append(f"{head}{le}{tail}{format_value(count)}\n")
+            out.append(f"{count_prefix}{format_value(cumulative[-1])}\n")
+            out.append(f"{sum_prefix}{format_value(total)}\n")
