@@ -24,7 +24,7 @@ import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
 from metricslib.collector.promql import ast
-from metricslib.collector.promql.aggregations import _kahan_scalar, mean_of, quantile
+from metricslib.collector.promql.aggregations import _kahan_scalar, kahan_sum_inc, mean_of, quantile
 from metricslib.collector.promql.values import (
     Annotations,
     Block,
@@ -56,8 +56,12 @@ def warn_bad_quantiles(q: FloatArray, notes: Annotations) -> None:
 def _apply(block: Block, fn: Callable[[FloatArray], FloatArray], drop: bool = True) -> Block:
     with np.errstate(all="ignore"):
         values = fn(block.values)
-    return Block(list(block.labels), values, block.present.copy(),
-                 [True] * len(block) if drop else list(block.drop_name))
+    return Block(
+        list(block.labels),
+        values,
+        block.present.copy(),
+        [True] * len(block) if drop else list(block.drop_name),
+    )
 
 
 def _round(x: FloatArray, to: FloatArray) -> FloatArray:
@@ -66,12 +70,29 @@ def _round(x: FloatArray, to: FloatArray) -> FloatArray:
 
 
 _MATH: dict[str, Callable[[FloatArray], FloatArray]] = {
-    "abs": np.abs, "ceil": np.ceil, "floor": np.floor, "exp": np.exp, "sqrt": np.sqrt,
-    "ln": np.log, "log2": np.log2, "log10": np.log10, "sgn": np.sign,
-    "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos,
-    "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
-    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
-    "deg": np.degrees, "rad": np.radians,
+    "abs": np.abs,
+    "ceil": np.ceil,
+    "floor": np.floor,
+    "exp": np.exp,
+    "sqrt": np.sqrt,
+    "ln": np.log,
+    "log2": np.log2,
+    "log10": np.log10,
+    "sgn": np.sign,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "asinh": np.arcsinh,
+    "acosh": np.arccosh,
+    "atanh": np.arctanh,
+    "deg": np.degrees,
+    "rad": np.radians,
 }
 
 
@@ -102,19 +123,49 @@ def _date_part(name: str, secs_f: FloatArray) -> FloatArray:
 
 
 DATE_FUNCTIONS = frozenset(
-    {"year", "month", "day_of_month", "day_of_year", "day_of_week", "hour", "minute", "days_in_month"}
+    {
+        "year",
+        "month",
+        "day_of_month",
+        "day_of_year",
+        "day_of_week",
+        "hour",
+        "minute",
+        "days_in_month",
+    }
 )
 
 #: Functions that take a range vector, and which argument it is.
 RANGE_FUNCTIONS: dict[str, int] = {
     name: 0
     for name in (
-        "rate", "irate", "increase", "delta", "idelta", "deriv", "predict_linear", "resets",
-        "changes", "avg_over_time", "min_over_time", "max_over_time", "sum_over_time",
-        "count_over_time", "last_over_time", "first_over_time", "present_over_time",
-        "absent_over_time", "stddev_over_time", "stdvar_over_time", "mad_over_time",
-        "ts_of_min_over_time", "ts_of_max_over_time", "ts_of_last_over_time",
-        "ts_of_first_over_time", "double_exponential_smoothing", "holt_winters",
+        "rate",
+        "irate",
+        "increase",
+        "delta",
+        "idelta",
+        "deriv",
+        "predict_linear",
+        "resets",
+        "changes",
+        "avg_over_time",
+        "min_over_time",
+        "max_over_time",
+        "sum_over_time",
+        "count_over_time",
+        "last_over_time",
+        "first_over_time",
+        "present_over_time",
+        "absent_over_time",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "mad_over_time",
+        "ts_of_min_over_time",
+        "ts_of_max_over_time",
+        "ts_of_last_over_time",
+        "ts_of_first_over_time",
+        "double_exponential_smoothing",
+        "holt_winters",
     )
 }
 RANGE_FUNCTIONS["quantile_over_time"] = 1
@@ -134,19 +185,27 @@ def call_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block | F
     if name in DATE_FUNCTIONS:
         if not args:
             secs = ctx.times.astype(np.float64) / 1000.0
-            return Block([()], _date_part(name, secs)[None, :], np.ones((1, n), dtype=bool), [False])
+            return Block(
+                [()], _date_part(name, secs)[None, :], np.ones((1, n), dtype=bool), [False]
+            )
         return _apply(args[0], lambda v: _date_part(name, v))
     if name == "time":
         return ctx.times.astype(np.float64) / 1000.0
     if name == "pi":
         return np.full(n, math.pi)
     if name == "vector":
-        return Block([()], np.asarray(args[0], dtype=np.float64)[None, :].copy(),
-                      np.ones((1, n), dtype=bool), [False])
+        return Block(
+            [()],
+            np.asarray(args[0], dtype=np.float64)[None, :].copy(),
+            np.ones((1, n), dtype=bool),
+            [False],
+        )
     if name == "scalar":
         block: Block = args[0]
         counts = block.present.sum(axis=0)
-        picked = np.where(block.present, block.values, 0.0).sum(axis=0) if len(block) else np.zeros(n)
+        picked = (
+            np.where(block.present, block.values, 0.0).sum(axis=0) if len(block) else np.zeros(n)
+        )
         return np.where(counts == 1, picked, np.nan)
     if name == "timestamp":
         block = args[0]
@@ -164,7 +223,9 @@ def call_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block | F
     if name == "absent":
         block = args[0]
         missing = np.asarray(~block.present.any(axis=0)) if len(block) else np.ones(n, dtype=bool)
-        return Block([absent_labels(ctx.args[0])], np.ones((1, n)), missing.reshape(1, n), [False]).compact()
+        return Block(
+            [absent_labels(ctx.args[0])], np.ones((1, n)), missing.reshape(1, n), [False]
+        ).compact()
     if name == "label_replace":
         return label_replace(args[0], args[1], args[2], args[3], args[4])
     if name == "label_join":
@@ -205,7 +266,9 @@ def _sort(name: str, args: Sequence[Any]) -> Block:
             return (*(_natural(d.get(k, "")) for k in names), block.labels[i])
 
         order = sorted(range(len(block)), key=label_key, reverse=name.endswith("_desc"))
-        return Block(list(block.labels), block.values, block.present, list(block.drop_name)).take(order)
+        return Block(list(block.labels), block.values, block.present, list(block.drop_name)).take(
+            order
+        )
     col = block.values[:, 0] if block.n_times else np.zeros(len(block))
     desc = name == "sort_desc"
 
@@ -273,7 +336,11 @@ def _range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
         for s in rng.series:
             lo, hi = rng.bounds(s)
             any_present |= hi > lo
-        return Block([absent_labels(ctx.args[0])], np.ones((1, n)), ~any_present[None, :], [False]).compact()
+        return Block(
+            [absent_labels(ctx.args[0])], np.ones((1, n)), ~any_present[None, :], [False]
+        ).compact()
+    if name in _VECTORISED and rng.series:
+        return _vectorised_range_function(name, rng)
     labels: list[Labels] = []
     rows: list[FloatArray] = []
     masks: list[np.ndarray] = []
@@ -292,14 +359,208 @@ def _range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
     return Block(labels, np.array(rows), np.array(masks), drops)
 
 
+_VECTORISED = frozenset(
+    {
+        "rate",
+        "increase",
+        "delta",
+        "irate",
+        "idelta",
+        "count_over_time",
+        "present_over_time",
+        "last_over_time",
+        "ts_of_last_over_time",
+        "sum_over_time",
+        "avg_over_time",
+        "min_over_time",
+        "max_over_time",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "changes",
+        "resets",
+    }
+)
+
+
+def _vectorised_range_function(name: str, rng: RangeArg) -> Block:
+    """All series and all windows at once.
+
+    Series are concatenated into one flat array; ``lo``/``hi`` (series x times)
+    index each window in it. Sums run one window position at a time across all
+    windows together, so Kahan compensation happens in the same order as in
+    Prometheus while numpy does the work.
+    """
+    vals = np.concatenate([s.values for s in rng.series])
+    ts = np.concatenate([s.timestamps for s in rng.series])
+    lo_rows, hi_rows = [], []
+    offset = 0
+    starts = np.zeros(len(vals), dtype=bool)
+    for s in rng.series:
+        lo, hi = rng.bounds(s)
+        lo_rows.append(lo + offset)
+        hi_rows.append(hi + offset)
+        starts[offset] = True
+        offset += len(s.values)
+    lo2 = np.array(lo_rows)
+    hi2 = np.array(hi_rows)
+    count = hi2 - lo2
+    last_i = np.maximum(hi2 - 1, 0)
+    with np.errstate(all="ignore"):
+        if name in ("rate", "increase", "delta"):
+            values, mask = _flat_rate(vals, ts, starts, lo2, hi2, rng, name)
+        elif name == "count_over_time":
+            values, mask = count.astype(np.float64), count > 0
+        elif name == "present_over_time":
+            values, mask = np.ones(count.shape), count > 0
+        elif name == "last_over_time":
+            values, mask = vals[last_i], count > 0
+        elif name == "ts_of_last_over_time":
+            values, mask = ts[last_i].astype(np.float64) / 1000.0, count > 0
+        elif name in ("irate", "idelta"):
+            mask = count >= 2
+            i1, i0 = last_i, np.maximum(hi2 - 2, 0)
+            last, prev = vals[i1], vals[i0]
+            if name == "idelta":
+                values = last - prev
+            else:
+                dt = (ts[i1] - ts[i0]).astype(np.float64) / 1000.0
+                values = np.where(last < prev, last, last - prev) / dt
+        elif name in ("changes", "resets"):
+            prev = np.concatenate([[np.nan], vals[:-1]])
+            if name == "changes":
+                flag = ~((vals == prev) | (np.isnan(vals) & np.isnan(prev)))
+            else:
+                flag = vals < prev
+            flag &= ~starts
+            cum = np.concatenate([[0], np.cumsum(flag)])
+            # Flags at positions lo+1 .. hi-1 compare samples inside the window.
+            first = np.minimum(lo2 + 1, len(vals))
+            values = (cum[np.maximum(hi2, first)] - cum[first]).astype(np.float64)
+            mask = count > 0
+        else:
+            values, mask = _flat_over_time(name, vals, lo2, hi2, count)
+    keep = np.flatnonzero(mask.any(axis=1))
+    drop = name not in _KEEPS_NAME
+    return Block(
+        [rng.series[i].labels for i in keep],
+        values[keep],
+        mask[keep],
+        [True if drop else rng.series[i].drop_name for i in keep],
+    )
+
+
+def _flat_rate(
+    vals: FloatArray,
+    ts: IntArray,
+    starts: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rng: RangeArg,
+    name: str,
+) -> tuple[FloatArray, np.ndarray]:
+    """Prometheus's extrapolatedRate for every window of every series."""
+    ok = (hi - lo) >= 2
+    first_i = np.where(ok, lo, 0)
+    last_i = np.where(ok, hi - 1, 0)
+    first_v, last_v = vals[first_i], vals[last_i]
+    result = last_v - first_v
+    is_counter = name != "delta"
+    if is_counter and len(vals) > 1:
+        # A drop means the counter restarted: add back the value before the drop.
+        prev = np.concatenate([[0.0], vals[:-1]])
+        drops = np.where((vals < prev) & ~starts, prev, 0.0)
+        if drops.any():
+            cum = np.cumsum(drops)
+            result = result + (cum[last_i] - cum[first_i])
+    first_t = ts[first_i].astype(np.float64)
+    last_t = ts[last_i].astype(np.float64)
+    range_end = rng.ends.astype(np.float64)[None, :]
+    range_start = range_end - rng.range_ms
+    to_start = (first_t - range_start) / 1000.0
+    to_end = (range_end - last_t) / 1000.0
+    sampled = (last_t - first_t) / 1000.0
+    avg_gap = sampled / np.maximum(hi - lo - 1, 1)
+    threshold = avg_gap * 1.1
+    to_start = np.where(to_start >= threshold, avg_gap / 2, to_start)
+    if is_counter:
+        to_zero = np.where((result > 0) & (first_v >= 0), sampled * (first_v / result), to_start)
+        to_start = np.where(to_zero < to_start, to_zero, to_start)
+    to_end = np.where(to_end >= threshold, avg_gap / 2, to_end)
+    factor = (sampled + to_start + to_end) / sampled
+    if name == "rate":
+        factor = factor / (rng.range_ms / 1000.0)
+    return result * factor, ok
+
+
+def _flat_over_time(
+    name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray
+) -> tuple[FloatArray, np.ndarray]:
+    mask = count > 0
+    width = int(count.max()) if count.size else 0
+    last = len(vals) - 1
+    shape = count.shape
+    if name in ("min_over_time", "max_over_time"):
+        acc = np.full(shape, np.nan)
+        reduce = np.fmin if name == "min_over_time" else np.fmax
+        for j in range(width):
+            idx = lo + j
+            inside = idx < hi
+            acc = np.where(inside, reduce(acc, vals[np.minimum(idx, last)]), acc)
+        return acc, mask
+    if name in ("sum_over_time", "avg_over_time"):
+        total = np.zeros(shape)
+        comp = np.zeros(shape)
+        for j in range(width):
+            idx = lo + j
+            inside = idx < hi
+            t, c = kahan_sum_inc(np.where(inside, vals[np.minimum(idx, last)], 0.0), total, comp)
+            total = np.where(inside, t, total)
+            comp = np.where(inside, c, comp)
+        if name == "sum_over_time":
+            return total + comp, mask
+        result = (total + comp) / np.where(mask, count, 1)
+        # An overflowing sum needs Prometheus's incremental mean: rare, done window by window.
+        for r, t in zip(*np.nonzero(np.isinf(total) & mask), strict=True):
+            result[r, t] = mean_of(vals[lo[r, t] : hi[r, t]].tolist())
+        return result, mask
+    # stddev/stdvar: Welford with Kahan-compensated mean and sum of squares.
+    n = np.zeros(shape)
+    mean = np.zeros(shape)
+    c_mean = np.zeros(shape)
+    aux = np.zeros(shape)
+    c_aux = np.zeros(shape)
+    for j in range(width):
+        idx = lo + j
+        inside = idx < hi
+        v = vals[np.minimum(idx, last)]
+        n2 = n + inside
+        delta = v - (mean + c_mean)
+        m2, cm2 = kahan_sum_inc(delta / np.where(inside, n2, 1), mean, c_mean)
+        a2, ca2 = kahan_sum_inc(delta * (v - (m2 + cm2)), aux, c_aux)
+        mean = np.where(inside, m2, mean)
+        c_mean = np.where(inside, cm2, c_mean)
+        aux = np.where(inside, a2, aux)
+        c_aux = np.where(inside, ca2, c_aux)
+        n = n2
+    var = (aux + c_aux) / np.where(mask, n, 1)
+    return (np.sqrt(var) if name == "stddev_over_time" else var), mask
+
+
 def _series_windows(
-    name: str, s: RangeSeries, lo: IntArray, hi: IntArray, rng: RangeArg, args: Sequence[Any],
+    name: str,
+    s: RangeSeries,
+    lo: IntArray,
+    hi: IntArray,
+    rng: RangeArg,
+    args: Sequence[Any],
     ctx: CallContext,
 ) -> tuple[FloatArray, np.ndarray]:
     count = hi - lo
     ts, vs = s.timestamps, s.values
     if name in ("rate", "increase", "delta"):
-        return _extrapolated_rate(ts, vs, lo, hi, rng, is_counter=name != "delta", is_rate=name == "rate")
+        return _extrapolated_rate(
+            ts, vs, lo, hi, rng, is_counter=name != "delta", is_rate=name == "rate"
+        )
     if name == "count_over_time":
         return count.astype(np.float64), count > 0
     if name == "present_over_time":
@@ -322,7 +583,11 @@ def _series_windows(
             dt = (ts[i1] - ts[i0]).astype(np.float64) / 1000.0
             return dv / dt, ok
     fn = _WINDOW_FUNCS[name]
-    minimum = 2 if name in ("deriv", "predict_linear", "double_exponential_smoothing", "holt_winters") else 1
+    minimum = (
+        2
+        if name in ("deriv", "predict_linear", "double_exponential_smoothing", "holt_winters")
+        else 1
+    )
     out = np.zeros(len(lo))
     mask = count >= minimum
     extra = [a for i, a in enumerate(args) if i != RANGE_FUNCTIONS[name]]
@@ -335,7 +600,13 @@ def _series_windows(
 
 
 def _extrapolated_rate(
-    ts: IntArray, vs: FloatArray, lo: IntArray, hi: IntArray, rng: RangeArg, *, is_counter: bool,
+    ts: IntArray,
+    vs: FloatArray,
+    lo: IntArray,
+    hi: IntArray,
+    rng: RangeArg,
+    *,
+    is_counter: bool,
     is_rate: bool,
 ) -> tuple[FloatArray, np.ndarray]:
     """Prometheus's extrapolatedRate, for all windows of one series at once."""
@@ -364,7 +635,9 @@ def _extrapolated_rate(
         threshold = avg_gap * 1.1
         to_start = np.where(to_start >= threshold, avg_gap / 2, to_start)
         if is_counter:
-            to_zero = np.where((result > 0) & (first_v >= 0), sampled * (first_v / result), to_start)
+            to_zero = np.where(
+                (result > 0) & (first_v >= 0), sampled * (first_v / result), to_start
+            )
             to_start = np.where(to_zero < to_start, to_zero, to_start)
         to_end = np.where(to_end >= threshold, avg_gap / 2, to_end)
         factor = (sampled + to_start + to_end) / sampled
@@ -593,8 +866,12 @@ def valid_label_name(name: str) -> bool:
 
 
 def _relabel(block: Block, rows: list[tuple[Labels, bool]]) -> Block:
-    out = Block([lbl for lbl, _ in rows], block.values.copy(), block.present.copy(),
-                [drop for _, drop in rows])
+    out = Block(
+        [lbl for lbl, _ in rows],
+        block.values.copy(),
+        block.present.copy(),
+        [drop for _, drop in rows],
+    )
     return out.consolidate()
 
 
@@ -611,7 +888,9 @@ def label_replace(block: Block, dst: str, repl: str, src: str, regex: str) -> Bl
     try:
         pattern = re.compile(f"(?s:{regex})")
     except re.error as exc:
-        raise QueryExecutionError(f"invalid regular expression in label_replace(): {regex}: {exc}") from exc
+        raise QueryExecutionError(
+            f"invalid regular expression in label_replace(): {regex}: {exc}"
+        ) from exc
     if not valid_label_name(dst):
         raise QueryExecutionError(f"invalid destination label name in label_replace(): {dst}")
     rows: list[tuple[Labels, bool]] = []
@@ -779,7 +1058,8 @@ def histogram_fraction(
     lower: FloatArray, upper: FloatArray, block: Block, notes: Annotations | None = None
 ) -> Block:
     return _per_histogram(
-        block, lambda t, buckets, _: bucket_fraction(float(lower[t]), float(upper[t]), buckets),
+        block,
+        lambda t, buckets, _: bucket_fraction(float(lower[t]), float(upper[t]), buckets),
         notes if notes is not None else Annotations(),
     )
 
@@ -814,7 +1094,9 @@ def _per_histogram(
         bounds = [le for _, le in members]
         mask = block.present[rows]
         for t in np.flatnonzero(mask.any(axis=0)):
-            buckets = [(bounds[j], float(block.values[rows[j], t])) for j in range(len(rows)) if mask[j, t]]
+            buckets = [
+                (bounds[j], float(block.values[rows[j], t])) for j in range(len(rows)) if mask[j, t]
+            ]
             values[g, t] = fn(int(t), buckets, dict(key).get(METRIC_NAME, ""))
             present[g, t] = True
     return Block(labels, values, present, [True] * len(labels)).compact()

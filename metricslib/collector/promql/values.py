@@ -53,14 +53,16 @@ def format_float(value: float) -> str:
     The shortest digits that round-trip, never in exponent form: 1e21 prints
     as 1 followed by 21 zeros, exactly as Prometheus does.
     """
+    text = repr(value)
+    if "e" not in text and "n" not in text:  # the common case: plain digits, no inf/nan
+        return text[:-2] if text.endswith(".0") else text
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
     # repr() gives the shortest round-tripping digits; Decimal lays them out
     # without an exponent. normalize() drops the ".0" that repr adds.
-    text = format(Decimal(repr(value)).normalize(), "f")
-    return text
+    return format(Decimal(text).normalize(), "f")
 
 
 def format_time(t_ms: int) -> float | int:
@@ -121,7 +123,9 @@ class Block:
             return self
         return self.take(keep)
 
-    def consolidate(self, message: str = "vector cannot contain metrics with the same labelset") -> Block:
+    def consolidate(
+        self, message: str = "vector cannot contain metrics with the same labelset"
+    ) -> Block:
         """Merge rows with equal label sets; the same labels present twice at one time is an error."""
         index: dict[Labels, int] = {}
         dup = False
@@ -229,15 +233,24 @@ class QueryResult:
         if self.result_type in ("scalar", "string"):
             value = self.scalar_value
             text = value if isinstance(value, str) else format_float(value)
-            return {"resultType": self.result_type, "result": [format_time(self.scalar_time_ms), text]}
+            return {
+                "resultType": self.result_type,
+                "result": [format_time(self.scalar_time_ms), text],
+            }
         result: list[dict[str, Any]] = []
         for s in self.series:
             metric = dict(s.labels)
             if self.result_type == "vector":
                 result.append(
-                    {"metric": metric, "value": [format_time(s.timestamps[0]), format_float(s.values[0])]}
+                    {
+                        "metric": metric,
+                        "value": [format_time(s.timestamps[0]), format_float(s.values[0])],
+                    }
                 )
             else:
-                points = [[format_time(t), format_float(v)] for t, v in zip(s.timestamps, s.values, strict=False)]
+                points = [
+                    [format_time(t), format_float(v)]
+                    for t, v in zip(s.timestamps, s.values, strict=False)
+                ]
                 result.append({"metric": metric, "values": points})
         return {"resultType": self.result_type, "result": result}

@@ -1,0 +1,157 @@
+"""PromQL engine latency against a real Prometheus, same data, same run.
+
+The deterministic workload (tests/collector/workload.py) is backfilled into
+Prometheus with promtool and loaded into an in-memory Querier for our engine,
+so this measures query evaluation, not storage. Ours is timed in process
+(parse + evaluate + building the API JSON); Prometheus is timed through its
+HTTP API, which adds a local round trip to its side. To keep that honest the
+report also gives Prometheus's time for the trivial query ``1`` (its fixed
+per-request cost) and a second ratio with that cost subtracted.
+
+Short = 10 minutes at a 10 s step, long = 1 hour at a 15 s step, plus instant
+queries; variants alternate and the median of --repeat runs is kept.
+
+    .venv/bin/python bench/bench_promql_engine.py [--repeat N] [--hours H]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from metricslib.collector.model import make_labels
+from metricslib.collector.promql.engine import Engine
+from tests.collector.promql.memstore import MemoryQuerier
+from tests.collector.workload import EMPTY_CONFIG, write_workload
+from tests.helpers import free_port, running
+
+QUERIES = {
+    "selector": 'image_gallery_requests_total{code="200"}',
+    "sum rate": "sum by (code) (rate(image_gallery_requests_total[5m]))",
+    "p95": "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+    "ratio": 'sum by (instance) (rate(image_gallery_requests_total{code="500"}[5m])) '
+    "/ sum by (instance) (rate(image_gallery_requests_total[5m]))",
+    "avg_over_time": "avg_over_time(process_resident_memory_bytes[10m])",
+    "topk": "topk(3, rate(image_gallery_requests_total[5m]))",
+}
+
+_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\} (\S+) (\S+)$")
+_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"')
+
+
+def load_openmetrics(path: Path) -> MemoryQuerier:
+    """The workload file is regular and machine-written: a small regex reads it."""
+    store = MemoryQuerier()
+    series: dict[tuple[tuple[str, str], ...], list[tuple[int, float]]] = {}
+    for line in path.read_text().splitlines():
+        m = _LINE.match(line)
+        if not m:
+            continue
+        labels = make_labels([("__name__", m.group(1)), *_PAIR.findall(m.group(2))])
+        series.setdefault(labels, []).append((round(float(m.group(4)) * 1000), float(m.group(3))))
+    for labels, samples in series.items():
+        store.add_series(labels, samples)
+    return store
+
+
+def http_time(url: str) -> float:
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as resp:
+        body = resp.read()
+    elapsed = time.perf_counter() - started
+    if json.loads(body)["status"] != "success":
+        raise RuntimeError(f"{url}: {body[:200]!r}")
+    return elapsed
+
+
+def ours_time(engine: Engine, expr: str, start: float, end: float, step: float) -> float:
+    started = time.perf_counter()
+    if step:
+        result = engine.range_query(expr, int(start * 1000), int(end * 1000), int(step * 1000))
+    else:
+        result = engine.instant_query(expr, int(end * 1000))
+    json.dumps({"status": "success", "data": result.to_api()})
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--hours", type=int, default=3)
+    args = parser.parse_args()
+    prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
+    if not prometheus or not promtool:
+        print("needs the Debian package 'prometheus' (prometheus and promtool)")
+        return 1
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        workload = write_workload(tmp / "data.om", duration_s=args.hours * 3600, instances=5)
+        print(f"workload: {workload.series} series, {workload.samples} samples over {args.hours} h")
+        import subprocess
+
+        subprocess.run(
+            [promtool, "tsdb", "create-blocks-from", "openmetrics", str(workload.path), str(tmp / "prom")],
+            check=True, capture_output=True, timeout=300,
+        )
+        (tmp / "prometheus.yml").write_text(EMPTY_CONFIG)
+        engine = Engine(load_openmetrics(workload.path))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        cmd = [
+            prometheus, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'prom'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+        ]
+        with running(cmd, ready_url=f"{base}/-/ready", timeout=60):
+            end = workload.start_s + args.hours * 3600 - 592.5
+            fixed = statistics.median(
+                http_time(f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": "1", "time": f"{end:.3f}"}))
+                for _ in range(max(args.repeat, 5))
+            )
+            print(f"prometheus fixed per-request cost (query '1'): {fixed * 1000:.2f} ms")
+            rows = []
+            for label, span, step in (("instant", 0, 0.0), ("short 10m/10s", 600, 10.0), ("long 1h/15s", 3600, 15.0)):
+                for name, expr in QUERIES.items():
+                    if step:
+                        path = "/api/v1/query_range"
+                        params = {"query": expr, "start": f"{end - span:.3f}", "end": f"{end:.3f}", "step": str(step)}
+                    else:
+                        path, params = "/api/v1/query", {"query": expr, "time": f"{end:.3f}"}
+                    url = f"{base}{path}?{urllib.parse.urlencode(params)}"
+                    for _ in range(2):  # warm up both sides
+                        http_time(url)
+                        ours_time(engine, expr, end - span, end, step)
+                    ours_t, theirs_t = [], []
+                    for _ in range(args.repeat):
+                        ours_t.append(ours_time(engine, expr, end - span, end, step))
+                        theirs_t.append(http_time(url))
+                    ours, theirs = statistics.median(ours_t), statistics.median(theirs_t)
+                    net = max(theirs - fixed, 1e-6)
+                    rows.append((label, ours / theirs, ours / net))
+                    print(
+                        f"{label:14} {name:14} ours {ours * 1000:7.2f} ms  prometheus {theirs * 1000:7.2f} ms"
+                        f"  ratio {ours / theirs:5.2f}  (vs prometheus minus fixed cost {ours / net:5.2f})",
+                        flush=True,
+                    )
+            for label in ("instant", "short 10m/10s", "long 1h/15s"):
+                raw = [r for lab, r, _ in rows if lab == label]
+                net_r = [n for lab, _, n in rows if lab == label]
+                print(
+                    f"{label}: median ratio {statistics.median(raw):.2f} (worst {max(raw):.2f}); "
+                    f"without Prometheus's HTTP cost {statistics.median(net_r):.2f} (worst {max(net_r):.2f})"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
