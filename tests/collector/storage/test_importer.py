@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metricslib.collector.model import Matcher, make_labels
+from metricslib.collector.storage import open_storage
+from metricslib.collector.storage.importer import import_cli, import_file, read_samples
+from metricslib.errors import ParseError
+
+OM = """# TYPE http_requests counter
+# HELP http_requests Requests.
+http_requests_total{code="200",path="/a b"} 1 1700000000.000
+http_requests_total{code="500"} 0 1700000000.000
+http_requests_total{code="200",path="/a b"} 3 1700000015.000
+http_requests_total{code="500"} 2 1700000015.5 # {trace_id="x"} 1 1700000015.4
+# TYPE temp gauge
+temp 21.5 1700000000.001
+temp NaN 1700000015.002
+temp +Inf 1700000030.003
+# EOF
+"""
+
+
+def _select(data_dir: Path, name: str) -> dict[str, tuple[list[int], list[float]]]:
+    store = open_storage(data_dir, background=False, retention_ms=2**62)
+    try:
+        got = store.querier().select([Matcher("__name__", "=", name)], 0, 2**62)
+        return {repr(dict(s.labels)): (s.timestamps.tolist(), s.values.tolist()) for s in got}
+    finally:
+        store.close()
+
+
+def _read(text: str, fmt: str = "openmetrics") -> list[tuple[object, list[int], list[float]]]:
+    series, _ = read_samples(io.StringIO(text), fmt)
+    return [(lab, t.tolist(), v.tolist()) for lab, t, v in series]
+
+
+def test_openmetrics_file_is_imported_with_exact_times(tmp_path: Path) -> None:
+    f = tmp_path / "in.om"
+    f.write_text(OM)
+    result = import_file(tmp_path / "data", f)
+    assert (result.samples, result.series, result.new_series) == (7, 3, 3)
+    got = _select(tmp_path / "data", "http_requests_total")
+    assert got[repr({"__name__": "http_requests_total", "code": "500"})] == (
+        [1_700_000_000_000, 1_700_000_015_500],
+        [0.0, 2.0],
+    )
+    assert got[repr({"__name__": "http_requests_total", "code": "200", "path": "/a b"})][1] == [1.0, 3.0]
+    temp = _select(tmp_path / "data", "temp")[repr({"__name__": "temp"})]
+    assert temp[0] == [1_700_000_000_001, 1_700_000_015_002, 1_700_000_030_003]
+    assert temp[1][0] == 21.5 and np.isnan(temp[1][1]) and temp[1][2] == float("inf")
+
+
+def test_text_format_uses_millisecond_timestamps() -> None:
+    got = _read("# TYPE a gauge\na{x=\"1\"} 5 1700000000123\na{x=\"1\"}\t6   1700000000124\n", "text")
+    assert got == [(make_labels({"__name__": "a", "x": "1"}), [1700000000123, 1700000000124], [5.0, 6.0])]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("a 1 1\n# EOF\na 2 2\n", 3, "after '# EOF'"),
+        ("a 1 1\n", 1, "must end with '# EOF'"),
+        ("a 1 1\n\na 2 2\n# EOF\n", 2, "blank lines"),
+        ("a 1 1\na 2\n# EOF\n", 2, "no timestamp"),
+        ("a 1 1\nb{x=1} 2 2\n# EOF\n", 2, "b"),
+        ("a 1 1\na 1,5 2\n# EOF\n", 2, "invalid value"),
+        ("a 1 1\na 2 soon\n# EOF\n", 2, "invalid timestamp 'soon'"),
+        ("a 1 5\nb 1 1\na 2 4\n# EOF\n", 3, "older than 5000 ms on line 1"),
+        ("a 1 5\na 2 5\n# EOF\n", 2, "appears again with value 2.0"),
+        ("# TYPE a nonsense\na 1 1\n# EOF\n", 1, "metadata line"),
+    ],
+)
+def test_bad_input_names_the_line(text: str, line: int, message: str) -> None:
+    with pytest.raises(ParseError, match=message) as info:
+        _read(text)
+    assert info.value.line == line
+
+
+def test_line_numbers_are_right_in_later_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import metricslib.collector.storage.importer as imp
+
+    monkeypatch.setattr(imp, "_BLOCK", 64)  # many tiny blocks
+    lines = ["# TYPE a gauge"] + [f"a {i} {i}" for i in range(1, 40)] + ["a 7 x", "# EOF"]
+    with pytest.raises(ParseError, match="invalid timestamp 'x'") as info:
+        _read("\n".join(lines) + "\n")
+    assert info.value.line == 41
+    lines[20] = "a 1 1"  # out of order, found after grouping
+    with pytest.raises(ParseError, match="older than") as info:
+        _read("\n".join([*lines[:-2], "# EOF"]) + "\n")
+    assert info.value.line == 21
+
+
+def test_exact_duplicates_in_the_file_are_kept_once() -> None:
+    series, dups = read_samples(io.StringIO("a 1 5\na 1 5\na 2 6\n# EOF\n"), "openmetrics")
+    assert dups == 1
+    assert series[0][1].tolist() == [5000, 6000]
+
+
+def test_bad_file_writes_nothing(tmp_path: Path) -> None:
+    f = tmp_path / "bad.om"
+    f.write_text("a 1 1\na 2 2\nzzz{ 1 1\n# EOF\n")
+    assert import_cli(str(tmp_path / "data"), str(f), None, progress=False) == 1
+    store = open_storage(tmp_path / "data", background=False)
+    try:
+        assert store.stats().samples == 0
+    finally:
+        store.close()
+
+
+def test_reimport_is_idempotent_and_overlap_keeps_stored_values(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = tmp_path / "1.om"
+    first.write_text("".join(f"m {i} {1700000000 + i * 15}\n" for i in range(100)) + "# EOF\n")
+    import_file(data, first)
+    import_file(data, first)
+    second = tmp_path / "2.om"
+    second.write_text("".join(f"m -1 {1700000000 + i * 15}\n" for i in range(50, 150)) + "# EOF\n")
+    import_file(data, second)
+    ts, vs = _select(data, "m")[repr({"__name__": "m"})]
+    assert ts == [1_700_000_000_000 + i * 15_000 for i in range(150)]
+    assert vs == [float(i) for i in range(100)] + [-1.0] * 50
+
+
+def test_cli_prints_a_summary_and_errors_with_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "in.om"
+    f.write_text(OM)
+    proc = subprocess.run(
+        [sys.executable, "-m", "metricslib", "import", "--data-dir", str(tmp_path / "d"), str(f)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "imported 7 samples of 3 series (3 new)" in proc.stdout
+    assert "\r" not in proc.stderr  # not a terminal: no progress bar
+    bad = tmp_path / "bad.txt"
+    bad.write_text("ok 1 1\nbroken{ 2 2\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "metricslib", "import", "--data-dir", str(tmp_path / "d"), str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert f"{bad}:2:" in proc.stderr and "nothing imported" in proc.stderr
+
+
+def test_data_dir_in_use_is_reported(tmp_path: Path) -> None:
+    f = tmp_path / "in.om"
+    f.write_text(OM)
+    store = open_storage(tmp_path / "d", background=False)
+    try:
+        assert import_cli(str(tmp_path / "d"), str(f), None, progress=False) == 2
+    finally:
+        store.close()
+
+
+series_text = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b_total", "c:d"]),
+        st.dictionaries(st.sampled_from(["x", "y"]), st.text("ab \"\\\n,}{#=", min_size=1, max_size=4), max_size=2),
+        st.lists(st.tuples(st.integers(1, 10**6), st.one_of(st.integers(-10**9, 10**9).map(float), st.floats(allow_nan=False))), min_size=1, max_size=5),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=series_text)
+def test_roundtrip_written_file_reads_back(data: list[tuple[str, dict[str, str], list[tuple[int, float]]]]) -> None:
+    expected: dict[object, tuple[list[int], list[float]]] = {}
+    out = []
+    for name, labels, points in data:
+        lab = make_labels({"__name__": name, **labels})
+        if lab in expected:
+            continue
+        body = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+        key = f"{name}{{{body}}}" if labels else name
+        ts = sorted({t for t, _ in points})
+        vals = [v for _, v in points][: len(ts)]
+        ts = ts[: len(vals)]
+        expected[lab] = ([t for t in ts], vals)
+        out += [f"{key} {v!r} {t // 1000}.{t % 1000:03d}" for t, v in zip(ts, vals, strict=True)]
+    got = _read("\n".join(out).replace("inf", "Inf") + "\n# EOF\n")
+    assert {lab: (t, v) for lab, t, v in got} == expected
