@@ -25,7 +25,6 @@ __all__ = [
     "TokenKind",
     "format_error",
     "go_quote",
-    "go_regex_to_python",
     "lex",
     "parse_duration_ms",
     "unquote",
@@ -44,15 +43,39 @@ class Token:
         """How Prometheus names a token in ``unexpected ...`` messages."""
         if self.kind == "EOF":
             return "end of input"
-        if self.kind == "NUMBER":
-            return f'number "{self.text}"'
-        if self.kind == "DURATION":
-            return f'duration "{self.text}"'
-        if self.kind == "STRING":
-            return f"string {self.text}"
+        word = self.text.lower()
+        if self.kind == "OP":
+            return f'"{self.text}"' if self.text in _PUNCTUATION else f"<op:{self.text}>"
         if self.kind == "IDENT":
-            return f'identifier "{self.text}"'
-        return f'"{self.text}"'
+            if word in _WORD_OPERATORS:
+                return f"<op:{self.text}>"
+            if word in _AGGREGATOR_WORDS:
+                return f"<aggr:{self.text}>"
+            if word in _KEYWORDS:
+                return f"<{self.text}>"
+            if word in ("inf", "nan"):
+                return f"number {_short(self.text)}"
+            kind = "metric identifier" if ":" in self.text else "identifier"
+            return f"{kind} {go_quote(self.text)}"
+        kind = {"NUMBER": "number", "DURATION": "duration", "STRING": "string"}[self.kind]
+        return f"{kind} {_short(self.text)}"
+
+
+def _short(text: str) -> str:
+    """Go's ``%.10q...`` for long token values, ``%q`` otherwise."""
+    return go_quote(text[:10]) + "..." if len(text) > 10 else go_quote(text)
+
+
+_PUNCTUATION = frozenset({"(", ")", "{", "}", "[", "]", ",", "=", ":"})
+_WORD_OPERATORS = frozenset({"and", "or", "unless", "atan2"})
+_AGGREGATOR_WORDS = frozenset(
+    {"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk",
+     "quantile", "count_values", "limitk", "limit_ratio"}
+)  # fmt: skip
+_KEYWORDS = frozenset(
+    {"offset", "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+     "start", "end", "step", "anchored", "smoothed"}
+)  # fmt: skip
 
 
 def format_error(query: str, pos: int, message: str) -> str:
@@ -212,6 +235,9 @@ def lex(query: str) -> list[Token]:
     # Inside [...] a colon separates range and step ("[5m:1m]"); elsewhere it
     # may start a recording-rule style metric name (":job:rate5m").
     brackets = 0
+    # Open ( and { with their positions: Prometheus's lexer reports unbalanced ones.
+    parens = 0
+    in_braces = False
     while i < n:
         ch = query[i]
         if brackets and ch == ":":
@@ -240,18 +266,42 @@ def lex(query: str) -> list[Token]:
             continue
         for op in _OPERATORS:
             if query.startswith(op, i):
+                if op in ("=~", "!~") and not in_braces:
+                    raise _error(query, i, f"unexpected character after '{op[0]}': '~'")
+                if op == "(":
+                    parens += 1
+                elif op == ")":
+                    if parens == 0:
+                        raise _error(query, i, "unexpected right parenthesis ')'")
+                    parens -= 1
+                elif op == "[":
+                    brackets += 1
+                elif op == "]":
+                    if brackets == 0:
+                        raise _error(query, i, "unexpected right bracket ']'")
+                    brackets -= 1
+                elif op == "{":
+                    if in_braces:
+                        raise _error(query, i, "unexpected left brace '{'")
+                    in_braces = True
+                elif op == "}":
+                    if not in_braces:
+                        raise _error(query, i, "unexpected right brace '}'")
+                    in_braces = False
                 tokens.append(Token("OP", op, i))
                 i += len(op)
-                if op == "[":
-                    brackets += 1
-                elif op == "]" and brackets:
-                    brackets -= 1
                 break
         else:
             if ch == "!":
                 nxt = query[i + 1] if i + 1 < n else ""
                 raise _error(query, i, f"unexpected character after '!': {nxt!r}")
             raise _error(query, i, f"unexpected character: {ch!r}")
+    if in_braces:
+        raise _error(query, n, "unexpected end of input inside braces")
+    if parens:
+        raise _error(query, n, "unclosed left parenthesis")
+    if brackets:
+        raise _error(query, n, "unclosed left bracket")
     tokens.append(Token("EOF", "", n))
     return tokens
 
@@ -265,92 +315,8 @@ def _lex_number(query: str, i: int, tokens: list[Token]) -> int:
         if kind == "NUMBER" and end < len(query) and (query[end].isalnum() or query[end] in "_."):
             tail = re.match(r"[A-Za-z0-9_.]*", query[end:])
             bad = query[i : end + (tail.end() if tail else 0)]
-            raise _error(query, i, f"bad number or duration syntax: {bad!r}")
+            raise _error(query, i, f"bad number or duration syntax: {go_quote(bad)}")
         tokens.append(Token(kind, m.group(), i))  # type: ignore[arg-type]
         return end
-    raise _error(query, i, f"bad number or duration syntax: {query[i]!r}")
+    raise _error(query, i, f"bad number or duration syntax: {go_quote(query[i])}")
 
-
-_POSIX_CLASSES = {
-    "alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": "\\x00-\\x7f", "blank": "\\t ",
-    "cntrl": "\\x00-\\x1f\\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z",
-    "print": " -~", "punct": "!-/:-@\\[-`{-~", "space": "\\t\\n\\v\\f\\r ", "upper": "A-Z",
-    "word": "0-9A-Za-z_", "xdigit": "0-9A-Fa-f",
-}  # fmt: skip
-_INLINE_FLAGS = re.compile(r"\(\?([imsU-]+)\)")
-
-
-def go_regex_to_python(pattern: str) -> str:
-    """Rewrite RE2 (Go) regex syntax that Python's ``re`` rejects or reads differently.
-
-    Handles mid-pattern flag groups such as ``((?i)pro).*`` (RE2 applies them to
-    the rest of the enclosing group; Python needs ``(?i:...)``), POSIX classes
-    such as ``[[:alpha:]]``, ``\\z`` and ``\\Q...\\E``. Anything else passes through.
-    """
-    out: list[str] = []
-    closers = [0]  # per open group: how many scoped-flag groups to close with it
-    i, n = 0, len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < n:
-            nxt = pattern[i + 1]
-            if nxt == "z":
-                out.append("\\Z")
-                i += 2
-            elif nxt == "Q":
-                end = pattern.find("\\E", i + 2)
-                end = n if end < 0 else end
-                out.append(re.escape(pattern[i + 2 : end]))
-                i = end + 2
-            else:
-                out.append(pattern[i : i + 2])
-                i += 2
-            continue
-        if ch == "[":
-            j = i + 1
-            cls = ["["]
-            if j < n and pattern[j] == "^":
-                cls.append("^")
-                j += 1
-            if j < n and pattern[j] == "]":
-                cls.append("\\]")
-                j += 1
-            while j < n and pattern[j] != "]":
-                if pattern[j] == "\\" and j + 1 < n:
-                    cls.append(pattern[j : j + 2])
-                    j += 2
-                    continue
-                m = re.match(r"\[:(\^?)([a-z]+):\]", pattern[j:])
-                if m and m.group(2) in _POSIX_CLASSES and not m.group(1):
-                    cls.append(_POSIX_CLASSES[m.group(2)])
-                    j += m.end()
-                    continue
-                if pattern[j] == "[":
-                    cls.append("\\[")
-                    j += 1
-                    continue
-                cls.append(pattern[j])
-                j += 1
-            cls.append("]")
-            out.append("".join(cls))
-            i = j + 1
-            continue
-        m = _INLINE_FLAGS.match(pattern, i)
-        if m:
-            flags = m.group(1).replace("U", "")
-            if flags and not flags.startswith("-"):
-                out.append(f"(?{flags}:")
-                closers[-1] += 1
-            i = m.end()
-            continue
-        if ch == "(":
-            closers.append(0)
-            out.append(ch)
-        elif ch == ")" and len(closers) > 1:
-            out.append(")" * closers.pop())
-            out.append(ch)
-        else:
-            out.append(ch)
-        i += 1
-    out.append(")" * closers[0])
-    return "".join(out)

@@ -19,7 +19,6 @@ from typing import NoReturn
 from metricslib.collector.model import METRIC_NAME, Matcher, MatchOp
 from metricslib.collector.promql.ast import (
     COMPARISON_OPS,
-    SET_OPS,
     AggregateExpr,
     AtModifier,
     BinaryExpr,
@@ -31,27 +30,24 @@ from metricslib.collector.promql.ast import (
     StringLiteral,
     SubqueryExpr,
     UnaryExpr,
-    ValueType,
     VectorMatching,
     VectorSelector,
-    value_type,
 )
+from metricslib.collector.promql.checker import Checker, type_of
 from metricslib.collector.promql.functions_table import (
     AGGREGATORS,
     AGGREGATORS_WITH_PARAM,
     EXPERIMENTAL_AGGREGATORS,
     FUNCTIONS,
-    RETURN_TYPES,
-    documented_type,
 )
 from metricslib.collector.promql.lexer import (
     Token,
     format_error,
-    go_regex_to_python,
     lex,
     parse_duration_ms,
     unquote,
 )
+from metricslib.collector.promql.regex import make_matcher
 from metricslib.errors import PromQLParseError
 
 __all__ = ["BINARY_PRECEDENCE", "make_matcher", "parse_expr", "parse_matchers", "type_of"]
@@ -73,11 +69,12 @@ BINARY_PRECEDENCE: dict[str, int] = {
 _POW_PRECEDENCE = 6
 _KEYWORD_OPS = frozenset({"and", "or", "unless", "atan2"})
 _MATCH_OPS = frozenset({"=", "!=", "=~", "!~"})
-
-
-def type_of(expr: Expr) -> ValueType:
-    """The value type of a parsed expression."""
-    return value_type(expr, RETURN_TYPES)
+# Keywords that can never stand where an expression starts ...
+_NOT_NAMES = frozenset({"bool", "on", "ignoring", "group_left", "group_right", "atan2"})
+# ... and keywords that can, but only as metric names (never as a function's name).
+_KEYWORD_NAMES = frozenset(
+    {"offset", "by", "without", "start", "end", "step", "anchored", "smoothed", "and", "or", "unless"}
+)
 
 
 def parse_expr(query: str, *, enable_experimental: bool = True) -> Expr:
@@ -87,25 +84,14 @@ def parse_expr(query: str, *, enable_experimental: bool = True) -> Expr:
     gates behind ``--enable-feature=promql-experimental-functions``.
     """
     parser = _Parser(query, enable_experimental)
+    if parser.peek().kind == "EOF":
+        raise PromQLParseError(format_error(query, 0, "no expression found in input"), 0)
     expr = parser.parse_expression(0)
     tok = parser.peek()
     if tok.kind != "EOF":
         parser.unexpected(tok)
-    parser.check(expr)
+    Checker(query, parser.op_positions or {}).check(expr)
     return expr
-
-
-def make_matcher(name: str, op: MatchOp, value: str) -> Matcher:
-    """A Matcher whose regex (if any) is read with Go's RE2 syntax, as Prometheus does.
-
-    ``value`` stays as written (for printing and the API); only the compiled
-    pattern is rewritten into Python's dialect. Raises ValueError for a bad regex.
-    """
-    if op in ("=", "!="):
-        return Matcher(name, op, value)
-    matcher = Matcher(name, op, go_regex_to_python(value))
-    object.__setattr__(matcher, "value", value)
-    return matcher
 
 
 def parse_matchers(query: str) -> VectorSelector:
@@ -264,7 +250,9 @@ class _Parser:
                 self.is_op("(", 1) or self.is_keyword("by", 1) or self.is_keyword("without", 1)
             ):
                 return self.parse_aggregate()
-            if self.is_op("(", 1):
+            if word in _NOT_NAMES:
+                self.unexpected(tok)
+            if self.is_op("(", 1) and word not in _KEYWORD_NAMES:
                 return self.parse_call()
             self.advance()
             return self.parse_selector(tok.text, tok.pos)
@@ -516,118 +504,6 @@ class _Parser:
             )
         param = args[0] if wanted == 2 else None
         return AggregateExpr(op, args[-1], param, grouping, without, pos=op_tok.pos)
-
-    # --- type checking ------------------------------------------------------------------------
-
-    def expect_type(self, expr: Expr, want: ValueType, context: str) -> None:
-        got = type_of(expr)
-        if got != want:
-            self.error(
-                _start(expr),
-                f"expected type {documented_type(want)} in {context}, got {documented_type(got)}",
-            )
-
-    def check(self, expr: Expr) -> None:
-        """Prometheus's checkAST: types of arguments, operands and modifiers."""
-        if isinstance(expr, ParenExpr):
-            self.check(expr.expr)
-        elif isinstance(expr, UnaryExpr):
-            self.check(expr.expr)
-            t = type_of(expr.expr)
-            if t not in ("scalar", "vector"):
-                self.error(
-                    expr.pos,
-                    f'unary expression only allowed on expressions of type scalar or instant vector, got "{documented_type(t)}"',
-                )
-        elif isinstance(expr, VectorSelector):
-            if expr.name is None and not any(not m.matches_empty() for m in expr.matchers):
-                self.error(expr.pos, "vector selector must contain at least one non-empty matcher")
-        elif isinstance(expr, MatrixSelector):
-            self.check(expr.vector)
-        elif isinstance(expr, SubqueryExpr):
-            self.check(expr.expr)
-            t = type_of(expr.expr)
-            if t != "vector":
-                self.error(expr.pos, f"subquery is only allowed on instant vector, got {documented_type(t)}")
-        elif isinstance(expr, Call):
-            self.check_call(expr)
-        elif isinstance(expr, AggregateExpr):
-            self.check(expr.expr)
-            self.expect_type(expr.expr, "vector", "aggregation expression")
-            if expr.param is not None:
-                self.check(expr.param)
-                want: ValueType = "string" if expr.op == "count_values" else "scalar"
-                self.expect_type(expr.param, want, "aggregation parameter")
-        elif isinstance(expr, BinaryExpr):
-            self.check_binary(expr)
-
-    def check_call(self, call: Call) -> None:
-        sig = FUNCTIONS[call.func]
-        n = len(call.args)
-        if sig.variadic == 0:
-            if n != len(sig.arg_types):
-                self.error(
-                    call.pos,
-                    f'expected {len(sig.arg_types)} argument(s) in call to "{call.func}", got {n}',
-                )
-        else:
-            if n < sig.min_args:
-                self.error(
-                    call.pos,
-                    f'expected at least {sig.min_args} argument(s) in call to "{call.func}", got {n}',
-                )
-            if sig.max_args is not None and n > sig.max_args:
-                self.error(
-                    call.pos,
-                    f'expected at most {sig.max_args} argument(s) in call to "{call.func}", got {n}',
-                )
-        for i, arg in enumerate(call.args):
-            self.check(arg)
-            self.expect_type(arg, sig.arg_type(i), f'call to function "{call.func}"')
-
-    def check_binary(self, expr: BinaryExpr) -> None:
-        self.check(expr.lhs)
-        self.check(expr.rhs)
-        op_pos = (self.op_positions or {}).get(id(expr), expr.pos)
-        lt, rt = type_of(expr.lhs), type_of(expr.rhs)
-        if expr.return_bool and expr.op not in COMPARISON_OPS:
-            self.error(op_pos, "bool modifier can only be used on comparison operators")
-        if expr.op in COMPARISON_OPS and not expr.return_bool and lt == "scalar" and rt == "scalar":
-            self.error(op_pos, "comparisons between scalars must use BOOL modifier")
-        matching = expr.matching
-        if matching is not None and matching.on:
-            for label in matching.include:
-                if label in matching.labels:
-                    self.error(op_pos, f'label "{label}" must not occur in ON and GROUP clause at once')
-        if lt not in ("scalar", "vector"):
-            self.error(_start(expr.lhs), "binary expression must contain only scalar and instant vector types")
-        if rt not in ("scalar", "vector"):
-            self.error(_start(expr.rhs), "binary expression must contain only scalar and instant vector types")
-        if (lt != "vector" or rt != "vector") and matching is not None and matching.labels:
-            self.error(expr.pos, "vector matching only allowed between instant vectors")
-        if (
-            lt == "vector"
-            and rt == "vector"
-            and expr.op in SET_OPS
-            and matching is not None
-            and matching.card in ("one-to-many", "many-to-one")
-        ):
-            self.error(expr.pos, f'no grouping allowed for "{expr.op}" operation')
-        if (lt == "scalar" or rt == "scalar") and expr.op in SET_OPS:
-            self.error(expr.pos, f'set operator "{expr.op}" not allowed in binary scalar expression')
-        self._finish_matching(expr, lt, rt)
-
-    def _finish_matching(self, expr: BinaryExpr, lt: ValueType, rt: ValueType) -> None:
-        # Normalise in place (the tree is fresh and private to this parse): vector-vector
-        # operations always carry a matching, set operations are many-to-many, and
-        # operations involving a scalar carry none.
-        if lt == "vector" and rt == "vector":
-            matching = expr.matching or VectorMatching()
-            if expr.op in SET_OPS:
-                matching = VectorMatching("many-to-many", matching.on, matching.labels, matching.include)
-            object.__setattr__(expr, "matching", matching)
-        else:
-            object.__setattr__(expr, "matching", None)
 
 
 def _start(expr: Expr) -> int:

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql import ast
 from metricslib.collector.promql.functions_table import FUNCTIONS
-from metricslib.collector.promql.parser import make_matcher, parse_expr
+from metricslib.collector.promql.parser import parse_expr
 from metricslib.collector.promql.printer import format_duration, format_expr, format_number
+from metricslib.collector.promql.regex import make_matcher
 
 
 def normalise(node: Any) -> Any:
