@@ -1,8 +1,31 @@
 """PromQL syntax tree: what the parser produces and the engine evaluates.
 
 Pure data, no evaluation. Durations and offsets are integer milliseconds.
-``pos`` is the 0-based offset of the node's first character in the query,
-used to point errors at the right place.
+``pos`` is the 0-based (character) offset of the node's first character in
+the query, used to point errors at the right place; a binary expression starts
+at its left operand.
+
+What :func:`parser.parse_expr` guarantees about the trees it returns:
+
+- ``VectorSelector.matchers`` always holds every matcher, including
+  ``__name__="x"`` when a name was written (``x{...}`` or ``{"x", ...}``), so
+  the engine needs only ``matchers``; ``name`` is that written name (None for
+  ``{__name__="x"}``). Regex matchers are built with :func:`regex.make_matcher`
+  (Go RE2 syntax such as ``((?i)a)b`` works); their ``value`` is as written.
+- A sign before a number literal is folded into it (``-1`` is
+  ``NumberLiteral(-1.0)``); a duration where a number is expected is its
+  value in seconds (``5m`` is ``NumberLiteral(300.0)``).
+- ``BinaryExpr.matching`` is set exactly when both sides are instant vectors:
+  one-to-one with no labels by default, ``many-to-many`` for ``and``/``or``/
+  ``unless``; None when either side is a scalar.
+- ``at`` is milliseconds (``@ 1.5`` is 1500) or ``"start"``/``"end"``; a range
+  selector's offset and ``@`` live on its inner ``VectorSelector``.
+- String literals follow Go's unquoting; bytes that are not valid UTF-8
+  (``"\\xff"``) are kept as lone surrogates (``surrogateescape``), so label
+  names built from them can be rejected, and :func:`lexer.go_quote` prints
+  them the way Prometheus does.
+- Every tree has passed Prometheus's type checks (:mod:`checker`): argument
+  counts and types, operand types, modifiers.
 """
 
 from __future__ import annotations
