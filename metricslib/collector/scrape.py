@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import socket
 import threading
 import time
 import zlib
@@ -212,7 +213,7 @@ class ScrapeLoop:
         except ScrapeFailed:
             raise
         except Exception as exc:  # any transport failure is this target's problem only
-            raise ScrapeFailed(f'Get "{url}": {exc}') from exc
+            raise ScrapeFailed(f'Get "{url}": {_describe(exc, self.target.labels["__address__"])}') from exc
         if status != 200:
             raise ScrapeFailed(f"server returned HTTP status {status}")
         if headers.get("content-encoding", "").lower() == "gzip":
@@ -415,6 +416,17 @@ class ScrapeLoop:
                 return
             last_slot = slot + 1
             self.scrape_once()
+
+
+def _describe(exc: BaseException, address: str) -> str:
+    """Transport errors in the words Prometheus uses, so alerts and habits carry over."""
+    if isinstance(exc, ConnectionRefusedError):
+        return f"dial tcp {address}: connect: connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"dial tcp: lookup {address.rsplit(':', 1)[0]}: {exc.strerror or exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"dial tcp {address}: {exc.strerror.lower()}"
+    return str(exc) or type(exc).__name__
 
 
 def _name(labels: Labels) -> str:

@@ -315,7 +315,7 @@ def test_connection_refused_is_reported(env: tuple[FakeStorage, FakeTransport, C
     storage, transport, clock = env
     loop = make_loop(job(), storage, transport, clock)
     assert loop.scrape_once() is False
-    assert loop.target.last_error.startswith(f'Get "{URL}": ') and "refused" in loop.target.last_error
+    assert loop.target.last_error == f'Get "{URL}": dial tcp 127.0.0.1:9000: connect: connection refused'
 
 
 def test_malformed_body_fails_only_that_scrape(env: tuple[FakeStorage, FakeTransport, Clock]) -> None:
