@@ -61,7 +61,16 @@ class ScrapeResult:
         meta = self.metadata.get(metric_name)
         if meta is not None:
             return metric_name, meta
-        for suffix in ("_total", "_bucket", "_count", "_sum", "_created", "_gcount", "_gsum", "_info"):
+        for suffix in (
+            "_total",
+            "_bucket",
+            "_count",
+            "_sum",
+            "_created",
+            "_gcount",
+            "_gsum",
+            "_info",
+        ):
             if metric_name.endswith(suffix):
                 base = metric_name[: -len(suffix)]
                 meta = self.metadata.get(base)
@@ -79,6 +88,11 @@ class ScrapeParser:
 
     def __init__(self) -> None:
         self._meta: dict[str, tuple[str, str, str]] = {}
+        # Whole sample lines seen in recent scrapes, with what they parsed to:
+        # unchanged lines (constant gauges, _created, idle buckets) cost one
+        # dict lookup. Keyed per format, as validity depends on it.
+        self._lines: dict[str, tuple[str, float, int | None]] = {}
+        self._lines_fmt = ""
 
     def parse(self, body: str, fmt: Format, known: Mapping[str, object]) -> ScrapeResult:
         """Parse ``body``. Raises :class:`ParseError` (with the line) on malformed input."""
@@ -97,7 +111,16 @@ class ScrapeParser:
         append = samples.append
         result = ScrapeResult(samples, {})
         slow = self._slow
+        cache = self._lines
+        if self._lines_fmt != fmt or len(cache) > 2 * len(lines) + 1024:
+            cache.clear()  # stale lines from older scrapes, or the other format's
+            self._lines_fmt = fmt
+        cached = cache.get
         for lineno, line in enumerate(lines, 1):
+            hit = cached(line)
+            if hit is not None and hit[0] in known:
+                append(hit)
+                continue
             key, _, tok = line.rpartition(" ")
             if key in known:
                 try:
@@ -106,45 +129,58 @@ class ScrapeParser:
                     pass
                 else:
                     if "_" not in tok and not (dirty and not _clean_token(tok)):
-                        append((key, value, None))
+                        cache[line] = sample = (key, value, None)
+                        append(sample)
                         continue
-            slow(line, lineno, om, known, result)
+            parsed = slow(line, lineno, om, known, result)
+            if parsed is not None:
+                cache[line] = parsed
         return result
 
     def _slow(
         self, line: str, lineno: int, om: bool, known: Mapping[str, object], result: ScrapeResult
-    ) -> None:
+    ) -> tuple[str, float, int | None] | None:
+        """A line off the fast path; returns the sample when the line may be cached."""
         if line[:1] == "#" or (not om and line.lstrip(" \t")[:1] == "#"):
             self._comment(line, lineno, om, result)
-            return
+            return None
         if om and line == "":
             raise ParseError("blank line (OpenMetrics allows none)", lineno)
         if not om:
             line = line.lstrip(" \t")
             if line == "":
-                return
+                return None
         # "key value timestamp" of a known series: still cheap.
         head, _, ts_tok = line.rpartition(" ")
         key, _, tok = head.rpartition(" ")
         if key in known and "#" not in ts_tok and "_" not in tok + ts_tok and _clean_token(tok):
             try:
                 value = float(tok)
-                ts = int(ts_tok) if not om and ts_tok.isascii() and ts_tok.lstrip("-").isdigit() else None
+                ts = (
+                    int(ts_tok)
+                    if not om and ts_tok.isascii() and ts_tok.lstrip("-").isdigit()
+                    else None
+                )
             except ValueError:
                 ts = None
             if ts is not None:
                 result.samples.append((key, value, ts))
-                return
+                return (key, value, ts)
         try:
             parsed = parse_sample_line(line, om)
         except LineError as exc:
             raise ParseError(str(exc), lineno) from None
         key = parsed.key
         if key not in known and key not in result.new_series:
-            result.new_series[key] = make_labels([(METRIC_NAME, parsed.name), *parsed.labels.items()])
-        result.samples.append((key, parsed.value, parsed.timestamp_ms))
+            result.new_series[key] = make_labels(
+                [(METRIC_NAME, parsed.name), *parsed.labels.items()]
+            )
+        sample: tuple[str, float, int | None] = (key, parsed.value, parsed.timestamp_ms)
+        result.samples.append(sample)
         if parsed.exemplar is not None:
             result.exemplars.append((key, parsed.exemplar))
+            return None  # the exemplar must be reported again next time
+        return sample
 
     def _comment(self, line: str, lineno: int, om: bool, result: ScrapeResult) -> None:
         cached = self._meta.get(line)
