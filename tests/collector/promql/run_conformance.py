@@ -1,7 +1,7 @@
 """Run Prometheus's PromQL test scripts against our engine and report per file.
 
     .venv/bin/python -m tests.collector.promql.run_conformance [FILE...] [-n N] [-v]
-        [--parse-only] [--ignore-annotations] [--no-at-variants]
+        [--parse-only] [--ignore-annotations] [--no-at-variants] [--experimental]
 
 FILE is a script name (``functions.test`` or ``functions``) or a path; by
 default every script in ``../shared/conformance/promql/``. Results are
@@ -300,7 +300,9 @@ def _selects(selector: ast.VectorSelector, series: set[Labels]) -> bool:
     return any(all(m.matches(labels_get(s, m.name)) for m in selector.matchers) for s in series)
 
 
-def skip_reason(file_name: str, cmd: EvalCmd, store: _Store) -> str | None:
+def skip_reason(file_name: str, cmd: EvalCmd, store: _Store, experimental: bool = False) -> str | None:
+    """Why ``cmd`` is not required, or None. ``experimental`` runs the evals that only
+    need experimental functions (optional work) instead of skipping them."""
     if file_name in FILE_SKIPS:
         return FILE_SKIPS[file_name]
     if cmd.expected_histograms:
@@ -312,10 +314,11 @@ def skip_reason(file_name: str, cmd: EvalCmd, store: _Store) -> str | None:
     except QueryError:
         return None  # a parse failure is judged by the eval itself
     for node in _walk(expr):
-        if isinstance(node, ast.Call) and FUNCTIONS[node.func].experimental:
-            return f"{node.func}() is experimental (promql-experimental-functions)"
-        if isinstance(node, ast.AggregateExpr) and node.op in EXPERIMENTAL_AGGREGATORS:
-            return f"{node.op} is experimental (promql-experimental-functions)"
+        if not experimental:
+            if isinstance(node, ast.Call) and FUNCTIONS[node.func].experimental:
+                return f"{node.func}() is experimental (promql-experimental-functions)"
+            if isinstance(node, ast.AggregateExpr) and node.op in EXPERIMENTAL_AGGREGATORS:
+                return f"{node.op} is experimental (promql-experimental-functions)"
         if isinstance(node, ast.VectorSelector):
             if _selects(node, store.histogram_series):
                 return "reads native histogram samples (out of scope)"
@@ -440,6 +443,7 @@ class RunOptions:
     engine_factory: EngineFactory | None
     ignore_annotations: bool = False
     at_variants: bool = True
+    experimental: bool = False
 
 
 def run_eval(cmd: EvalCmd, store: _Store, options: RunOptions) -> None:
@@ -474,7 +478,7 @@ def run_file(path: Path, options: RunOptions) -> FileReport:
         elif isinstance(command, LoadCmd):
             store.load(command)
         else:
-            reason = skip_reason(path.name, command, store)
+            reason = skip_reason(path.name, command, store, options.experimental)
             if reason is not None:
                 report.outcomes.append(EvalOutcome(command.line, command.expr, "skip", reason))
                 continue
@@ -556,11 +560,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--parse-only", action="store_true", help="only parse each eval's expression")
     ap.add_argument("--ignore-annotations", action="store_true", help="do not check warn/info lines")
     ap.add_argument("--no-at-variants", action="store_true", help="skip the @-pinned re-runs")
+    ap.add_argument("--experimental", action="store_true", help="also run evals of experimental functions")
     args = ap.parse_args(argv)
     factory = None if args.parse_only else default_engine_factory()
     if factory is None:
         print("parse-only mode: each eval's expression is parsed, not evaluated\n")
-    options = RunOptions(factory, args.ignore_annotations, not args.no_at_variants)
+    options = RunOptions(factory, args.ignore_annotations, not args.no_at_variants, args.experimental)
     reports = []
     for path in script_paths(args.files):
         if not path.is_file():
