@@ -13,6 +13,7 @@ import sys
 import timeit
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -81,9 +82,11 @@ def main() -> int:
     big_ml, big_pc = ml.Registry(), pc.CollectorRegistry()
     ml_big = ml.Counter("http_requests", "Requests", ["path", "code"], registry=big_ml)
     pc_big = pc.Counter("http_requests", "Requests", ["path", "code"], registry=big_pc)
+    ml_children = [ml_big.labels(f"/api/item/{i}", str(200 + i % 5)) for i in range(10_000)]
+    pc_children = [pc_big.labels(f"/api/item/{i}", str(200 + i % 5)) for i in range(10_000)]
     for i in range(10_000):
-        ml_big.labels(f"/api/item/{i}", str(200 + i % 5)).inc(i)
-        pc_big.labels(f"/api/item/{i}", str(200 + i % 5)).inc(i)
+        ml_children[i].inc(i)
+        pc_children[i].inc(i)
     assert ml.generate_latest(big_ml) == pc.generate_latest(big_pc), "outputs differ"
     ok &= case(
         "generate_latest, 10,000 labelled counters",
@@ -91,6 +94,19 @@ def main() -> int:
         lambda: pc.generate_latest(big_pc),
         5,
         0.1,
+    )
+
+    def bump_all(children: list[Any]) -> None:
+        for child in children:
+            child.inc()
+
+    # Every value changes between scrapes: no rendered line can be reused.
+    case(
+        "  same, every series changed since last scrape",
+        lambda: (bump_all(ml_children), ml.generate_latest(big_ml)),
+        lambda: (bump_all(pc_children), pc.generate_latest(big_pc)),
+        5,
+        None,
     )
     big_ml.set_default_labels({"hostname": "web-1"})
     case(
@@ -101,6 +117,7 @@ def main() -> int:
         None,
     )
     big_ml.set_default_labels({})
+    big_ml.created_samples = False  # prometheus_client runs with _created disabled too
     from prometheus_client.openmetrics import exposition as pc_om
 
     case(

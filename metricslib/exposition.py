@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-from metricslib.model import MetricFamily, Sample, escape_help, escape_label_value, format_value
+from metricslib.model import (
+    MetricFamily,
+    Sample,
+    escape_help,
+    escape_label_value,
+    exemplar_text,
+    format_value,
+)
 from metricslib.registry import REGISTRY, Registry
 
 __all__ = [
@@ -129,8 +136,7 @@ def _om_line(family: MetricFamily, sample: Sample) -> str:
     ex = sample.exemplar
     # OpenMetrics allows exemplars only on counters' _total and buckets; elsewhere they are dropped.
     if ex is not None and _exemplar_allowed(family, sample):
-        ex_ts = "" if ex.timestamp is None else " " + _om_number(ex.timestamp)
-        exemplar = f" # {_label_text(ex.labels) or '{}'} {format_value(ex.value)}{ex_ts}"
+        exemplar = exemplar_text(ex)
     return f"{sample.name}{_label_text(sample.labels)} {format_value(sample.value)}{ts}{exemplar}\n"
 
 
@@ -185,7 +191,22 @@ def render_openmetrics(families: Iterable[MetricFamily]) -> bytes:
 
 def generate_openmetrics(registry: _Collectable = REGISTRY) -> bytes:
     """OpenMetrics exposition of a registry (units, ``_created`` unless disabled, exemplars)."""
-    return render_openmetrics(registry.collect())
+    if not isinstance(registry, Registry):
+        return render_openmetrics(registry.collect())
+    out: list[str] = []
+    defaults = registry._default_labels
+    created = registry._created_enabled()
+    target = registry._target_info_family()
+    if target is not None:
+        _write_om_family(out, registry._adjust(target, defaults))
+    for collector in registry._snapshot():
+        if getattr(collector, "_fast_text", False):
+            collector._write_openmetrics(out, defaults, created)  # type: ignore[attr-defined]
+        else:
+            for family in collector.collect():
+                _write_om_family(out, registry._adjust(family, defaults))
+    out.append("# EOF\n")
+    return "".join(out).encode("utf-8")
 
 
 # -- negotiation ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ __all__ = [
     "Sample",
     "escape_help",
     "escape_label_value",
+    "exemplar_text",
     "format_value",
     "validate_exemplar",
     "validate_label_name",
@@ -122,6 +123,14 @@ def format_value(value: float) -> str:
         mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1:]}".rstrip("0.")
         return f"{mantissa}e+{dot - 1:02d}"
     return s
+
+
+def exemplar_text(exemplar: Exemplar) -> str:
+    """OpenMetrics exemplar suffix: `` # {labels} value [timestamp]``."""
+    labels = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sorted(exemplar.labels.items()))
+    ts = exemplar.timestamp
+    ts_text = "" if ts is None else " " + (str(int(ts)) if float(ts).is_integer() else repr(float(ts)))
+    return f" # {{{labels}}} {format_value(exemplar.value)}{ts_text}"
 
 
 class Exemplar(NamedTuple):

@@ -210,9 +210,11 @@ class Registry:
 
     # -- collection -----------------------------------------------------------------------
 
+    def _created_enabled(self) -> bool:
+        return _created_default if self.created_samples is None else self.created_samples
+
     def _adjust(self, family: MetricFamily, defaults: Mapping[str, str]) -> MetricFamily:
-        created_samples = self.created_samples
-        drop_created = not (_created_default if created_samples is None else created_samples)
+        drop_created = not self._created_enabled()
         if not defaults and not drop_created:
             return family
         created = family.name + "_created"

@@ -77,10 +77,20 @@ def test_text_output_exact() -> None:
     )
 
 
+@pytest.mark.parametrize("created", [True, False])
 @pytest.mark.parametrize("defaults", [None, {"hostname": "web-1"}, {"route": "ignored", "zone": 'a"b'}])
-def test_fast_path_equals_generic_writer(defaults: dict[str, str] | None) -> None:
+def test_fast_paths_equal_generic_writers(defaults: dict[str, str] | None, created: bool) -> None:
     registry = full_registry(defaults)
+    registry.created_samples = created
+    neg = Histogram("delta", "Delta.", ["k"], buckets=(-1, 1), registry=registry)
+    neg.labels("a").observe(-3, exemplar={"trace_id": "x"})
+    Counter("ex", "Ex.", registry=registry).inc(exemplar={"span": 'a"b'})
     assert generate_latest(registry) == render_text(registry.collect())
+    assert generate_openmetrics(registry) == render_openmetrics(registry.collect())
+    registry.set_default_labels({"later": "1"})  # cached prefixes must follow
+    assert generate_latest(registry) == render_text(registry.collect())
+    assert generate_openmetrics(registry) == render_openmetrics(registry.collect())
+    assert b'later="1"' in generate_openmetrics(registry)
 
 
 def test_text_matches_prometheus_client_output() -> None:

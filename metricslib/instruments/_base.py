@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from metricslib.errors import InvalidLabelsError, InvalidNameError
 from metricslib.model import (
     MetricFamily,
+    escape_help,
     escape_label_value,
     validate_labelnames,
     validate_metric_name,
@@ -137,6 +138,18 @@ class MetricBase(Generic[ChildT]):
     def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
         """Append this metric's text 0.0.4 lines to ``out`` (the registry's fast path)."""
         raise NotImplementedError
+
+    def _write_openmetrics(self, out: list[str], defaults: Mapping[str, str], created: bool) -> None:
+        """Append this metric's OpenMetrics lines to ``out`` (the registry's fast path)."""
+        raise NotImplementedError
+
+    def _om_header(self) -> str:
+        name = self._name
+        unit = f"# UNIT {name} {self._unit}\n" if self._unit else ""
+        return (
+            f"# HELP {name} {escape_help(self._documentation, openmetrics=True)}\n"
+            f"# TYPE {name} {self._type}\n{unit}"
+        )
 
     def _needs_labels(self, method: str) -> InvalidLabelsError:
         return InvalidLabelsError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from threading import get_ident
+from typing import Any
 
 from metricslib.errors import InvalidValueError
 from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, series_text
@@ -20,6 +21,7 @@ from metricslib.model import (
     MetricFamily,
     Sample,
     escape_help,
+    exemplar_text,
     format_value,
     validate_exemplar,
 )
@@ -27,10 +29,17 @@ from metricslib.model import (
 __all__ = ["Counter", "CounterChild"]
 
 
+def _cells_total(cells: list[list[float]]) -> float:
+    total = 0.0
+    for cell in cells:
+        total += cell[0]
+    return total
+
+
 class CounterChild(ChildBase):
     """One labelled series of a Counter."""
 
-    __slots__ = ("_cell_list", "_cells", "_created", "_exemplar", "_metric")
+    __slots__ = ("_cell_list", "_cells", "_created", "_exemplar", "_line", "_metric")
 
     def __init__(self, metric: str, labelnames: Sequence[str], labelvalues: tuple[str, ...]) -> None:
         super().__init__(labelnames, labelvalues)
@@ -39,6 +48,8 @@ class CounterChild(ChildBase):
         self._cell_list: list[list[float]] = []
         self._created = time.time()
         self._exemplar: Exemplar | None = None
+        # (value, rendered text line) of the last text exposition.
+        self._line: tuple[float, str] | None = None
 
     def inc(self, amount: float = 1.0, exemplar: Mapping[str, str] | None = None) -> None:
         """Add ``amount`` (>= 0); ``exemplar`` labels link this increment to a trace."""
@@ -62,10 +73,7 @@ class CounterChild(ChildBase):
 
     def get(self) -> float:
         """Current value (sum of every thread's cell)."""
-        total = 0.0
-        for cell in self._cell_list:
-            total += cell[0]
-        return total
+        return _cells_total(self._cell_list)
 
     def reset(self) -> None:
         """Start again from zero (and a new ``_created`` time)."""
@@ -116,19 +124,41 @@ class Counter(MetricBase[CounterChild]):
         )
         family.samples.append(Sample(self._name + "_created", dict(child._labels), child._created))
 
+    def _prefixes(self, child: CounterChild, defaults: Mapping[str, str]) -> tuple[Any, ...]:
+        """(defaults, ``name_total{...} ``, ``name_created{...} ``), cached on the child."""
+        cache = child._text_cache
+        if cache is None or cache[0] is not defaults:
+            text = series_text(child._labels, defaults)[0]
+            inner = f"{{{text}}} " if text else " "
+            cache = child._text_cache = (defaults, f"{self._name}_total{inner}", f"{self._name}_created{inner}")
+            child._line = None
+        return cache
+
     def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
         name = self._name + "_total"
         out.append(f"# HELP {name} {escape_help(self._documentation)}\n# TYPE {name} counter\n")
         for child in self._snapshot():
             cache = child._text_cache
             if cache is None or cache[0] is not defaults:
-                text = series_text(child._labels, defaults)[0]
-                cache = child._text_cache = (defaults, f"{name}{{{text}}} " if text else name + " ")
-            total = 0.0
-            for cell in child._cell_list:
-                total += cell[0]
-            value = repr(total)
-            # Only inf/nan (ending in 'f'/'n') and long numbers need Go-style rewriting.
-            if len(value) > 8 or value[-1] in "fn":
-                value = format_value(total)
-            out.append(f"{cache[1]}{value}\n")
+                cache = self._prefixes(child, defaults)
+            cells = child._cell_list
+            total = cells[0][0] if len(cells) == 1 else _cells_total(cells)
+            line = child._line
+            # Large registries are mostly idle series: reuse the line when the value is unchanged.
+            if line is None or line[0] != total:
+                value = repr(total)
+                # Only inf/nan (ending in 'f'/'n') and long numbers need Go-style rewriting.
+                if len(value) > 8 or value[-1] in "fn":
+                    value = format_value(total)
+                line = child._line = (total, f"{cache[1]}{value}\n")
+            out.append(line[1])
+
+    def _write_openmetrics(self, out: list[str], defaults: Mapping[str, str], created: bool) -> None:
+        out.append(self._om_header())
+        for child in self._snapshot():
+            _, total_prefix, created_prefix = self._prefixes(child, defaults)
+            exemplar = child._exemplar
+            suffix = "" if exemplar is None else exemplar_text(exemplar)
+            out.append(f"{total_prefix}{format_value(child.get())}{suffix}\n")
+            if created:
+                out.append(f"{created_prefix}{format_value(child._created)}\n")

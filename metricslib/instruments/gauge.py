@@ -155,9 +155,17 @@ class Gauge(MetricBase[GaugeChild]):
     def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
         name = self._name
         out.append(f"# HELP {name} {escape_help(self._documentation)}\n# TYPE {name} gauge\n")
+        self._write_samples(out, defaults)
+
+    def _write_samples(self, out: list[str], defaults: Mapping[str, str]) -> None:
+        name = self._name
         for child in self._snapshot():
             cache = child._text_cache
             if cache is None or cache[0] is not defaults:
                 text = series_text(child._labels, defaults)[0]
                 cache = child._text_cache = (defaults, f"{name}{{{text}}} " if text else name + " ")
             out.append(f"{cache[1]}{format_value(child.get())}\n")
+
+    def _write_openmetrics(self, out: list[str], defaults: Mapping[str, str], created: bool) -> None:
+        out.append(self._om_header())
+        self._write_samples(out, defaults)

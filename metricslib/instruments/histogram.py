@@ -13,7 +13,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from threading import get_ident
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metricslib.errors import InvalidBucketsError
 from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, series_text
@@ -23,6 +23,7 @@ from metricslib.model import (
     MetricFamily,
     Sample,
     escape_help,
+    exemplar_text,
     format_value,
     validate_exemplar,
 )
@@ -167,26 +168,48 @@ class Histogram(MetricBase[HistogramChild]):
         append(Sample(name + "_sum", dict(child._labels), total))
         append(Sample(name + "_created", dict(child._labels), child._created))
 
+    def _prefixes(self, child: HistogramChild, defaults: Mapping[str, str]) -> tuple[Any, ...]:
+        """Cached line prefixes: bucket head and tail (around ``le``), count, sum, created."""
+        cache = child._text_cache
+        if cache is None or cache[0] is not defaults:
+            name = self._name
+            before, after = series_text(child._labels, defaults, "le")
+            plain = series_text(child._labels, defaults)[0]
+            inner = f"{{{plain}}} " if plain else " "
+            cache = child._text_cache = (
+                defaults,
+                f"{name}_bucket{{{before}",
+                f"{after}}} ",
+                f"{name}_count{inner}",
+                f"{name}_sum{inner}",
+                f"{name}_created{inner}",
+            )
+        return cache
+
     def _write_text(self, out: list[str], defaults: Mapping[str, str]) -> None:
         name = self._name
         out.append(f"# HELP {name} {escape_help(self._documentation)}\n# TYPE {name} histogram\n")
+        self._write_samples(out, defaults, None)
+
+    def _write_openmetrics(self, out: list[str], defaults: Mapping[str, str], created: bool) -> None:
+        out.append(self._om_header())
+        self._write_samples(out, defaults, created)
+
+    def _write_samples(self, out: list[str], defaults: Mapping[str, str], created: bool | None) -> None:
+        """Shared by both formats; ``created`` is None for text 0.0.4 (no OpenMetrics rules)."""
         les = self._le_text
+        negative_buckets = self._upper[0] < 0
         for child in self._snapshot():
-            cache = child._text_cache
-            if cache is None or cache[0] is not defaults:
-                before, after = series_text(child._labels, defaults, "le")
-                plain = series_text(child._labels, defaults)[0]
-                inner = f"{{{plain}}} " if plain else " "
-                cache = child._text_cache = (
-                    defaults,
-                    f"{name}_bucket{{{before}",
-                    f"{after}}} ",
-                    f"{name}_count{inner}",
-                    f"{name}_sum{inner}",
-                )
-            _, head, tail, count_prefix, sum_prefix = cache
+            _, head, tail, count_prefix, sum_prefix, created_prefix = self._prefixes(child, defaults)
             cumulative, total = child.snapshot()
-            for le, count in zip(les, cumulative, strict=True):
-                out.append(f"{head}{le}{tail}{format_value(count)}\n")
-            out.append(f"{count_prefix}{format_value(cumulative[-1])}\n")
-            out.append(f"{sum_prefix}{format_value(total)}\n")
+            exemplars = child._exemplars if created is not None else None
+            for i, (le, count) in enumerate(zip(les, cumulative, strict=True)):
+                exemplar = exemplars.get(i) if exemplars else None
+                suffix = "" if exemplar is None else exemplar_text(exemplar)
+                out.append(f"{head}{le}{tail}{format_value(count)}{suffix}\n")
+            # OpenMetrics forbids _sum (and so _count) once buckets or the sum go negative.
+            if created is None or not (negative_buckets or total < 0):
+                out.append(f"{count_prefix}{format_value(cumulative[-1])}\n")
+                out.append(f"{sum_prefix}{format_value(total)}\n")
+            if created:
+                out.append(f"{created_prefix}{format_value(child._created)}\n")
