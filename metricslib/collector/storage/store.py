@@ -212,7 +212,11 @@ class Store:
 
     def _run(self) -> None:
         last_retention = time.monotonic()
-        while not self._stop.wait(self.flush_interval_s):
+        # Fixed deadlines rather than "sleep an interval after each flush", so
+        # the time a sample waits is bounded by one interval plus one flush.
+        deadline = time.monotonic() + self.flush_interval_s
+        while not self._stop.wait(max(0.0, deadline - time.monotonic())):
+            deadline = max(deadline + self.flush_interval_s, time.monotonic())
             try:
                 self.flush()
                 self._run_compaction(final=False)
