@@ -128,7 +128,13 @@ class ScrapeParser:
                 except ValueError:
                     pass
                 else:
-                    if "_" not in tok and not (dirty and not _clean_token(tok)):
+                    # Non-finite values take the slow path, whose grammar is
+                    # stricter about their spelling than float() ("-nan", "inf").
+                    if (
+                        value - value == 0.0
+                        and "_" not in tok
+                        and not (dirty and not _clean_token(tok))
+                    ):
                         cache[line] = sample = (key, value, None)
                         append(sample)
                         continue
@@ -163,6 +169,8 @@ class ScrapeParser:
                 )
             except ValueError:
                 ts = None
+            if ts is not None and value - value != 0.0:
+                ts = None  # non-finite: let the grammar judge its spelling
             if ts is not None:
                 result.samples.append((key, value, ts))
                 return (key, value, ts)

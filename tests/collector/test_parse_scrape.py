@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metricslib.collector.parse import FamilyMeta, ParseError, ScrapeParser, parse_scrape
-from metricslib.collector.parse_syntax import Exemplar
+from metricslib.collector.parse_syntax import Exemplar, LineError, parse_sample_line
 
 TEXT = """\
 # HELP http_requests_total Requests.
@@ -119,3 +121,43 @@ def test_unicode_label_values_and_non_ascii_bodies() -> None:
     assert first.labels_for('a{city="Zürich ☃"}') == (("__name__", "a"), ("city", "Zürich ☃"))
     again = parse_scrape(body, "text", dict.fromkeys(first.new_series))
     assert again.samples == [('a{city="Zürich ☃"}', 1500.0, None)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="0123456789.eE+-_xnaifty NAIFTY\u0661\x0c", min_size=1, max_size=10),
+    st.sampled_from(["text", "openmetrics"]),
+)
+def test_known_and_new_series_accept_the_same_values(tok: str, fmt: str) -> None:
+    """The cached path never accepts a value the full grammar rejects, or the reverse."""
+    om = fmt == "openmetrics"
+    body = f"a {tok}\n" + ("# EOF\n" if om else "")
+    try:
+        full = parse_sample_line(f"a {tok}", om).value
+    except LineError:
+        full = None
+    for known in ({}, {"a": 1}):
+        try:
+            got: float | None = parse_scrape(body, fmt, known).samples[0][1]  # type: ignore[arg-type]
+        except ParseError:
+            got = None
+        assert (got is None) == (full is None), (tok, known)
+        if got is not None and full is not None:
+            assert got == full or (math.isnan(got) and math.isnan(full))
+
+
+def test_cached_line_whose_key_was_forgotten_is_new_again() -> None:
+    parser = ScrapeParser()
+    first = parser.parse('a{x="1"} 1\n', "text", {})
+    parser.parse('a{x="1"} 1\n', "text", dict.fromkeys(first.new_series))
+    # The scrape loop dropped the series from its cache: it must hear about it again.
+    again = parser.parse('a{x="1"} 1\n', "text", {})
+    assert list(again.new_series) == ['a{x="1"}']
+
+
+def test_switching_format_does_not_reuse_lines_validated_for_the_other() -> None:
+    parser = ScrapeParser()
+    known = {"a": 1}
+    assert parser.parse("a  1\n", "text", known).samples == [("a", 1.0, None)]
+    with pytest.raises(ParseError, match="more than one space"):
+        parser.parse("a  1\n# EOF\n", "openmetrics", known)
