@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "FamilyData",
     "SampleData",
     "Snapshot",
+    "dumps_collected",
     "dumps_families",
     "families_from_collect",
     "fold_into_archive",
@@ -55,7 +56,7 @@ _PER_PROCESS_PREFIXES = ("process_", "python_")
 LabelKey = tuple[tuple[str, str], ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class SampleData:
     """One sample; ``changed`` is when its value was last seen to change (mostrecent)."""
 
@@ -67,7 +68,8 @@ class SampleData:
     exemplar: Any = None  # always None after a merge; kept so renderers can read it
 
     def key(self) -> tuple[str, LabelKey]:
-        return self.name, tuple(sorted(self.labels.items()))
+        # Workers run the same code, so a series' labels come in the same order everywhere.
+        return self.name, tuple(self.labels.items())
 
 
 @dataclass
@@ -162,18 +164,24 @@ def merge(
             return
         merged, seen = target(family)
         per_pid = mode in ("all", "liveall")
+        summed = mode in ("sum", "livesum")
+        pid_text = str(pid)
         for sample in _family_samples(family):
-            labels = dict(sample.labels)
+            labels = sample.labels
             if per_pid:
-                labels[pid_label] = str(pid)
-            copy = SampleData(sample.name, labels, sample.value, sample.timestamp, sample.changed)
-            key = copy.key()
+                labels = {**labels, pid_label: pid_text}
+            key = (sample.name, tuple(labels.items()))
             existing = seen.get(key)
             if existing is None:
+                copy = SampleData(
+                    sample.name, labels, sample.value, sample.timestamp, sample.changed
+                )
                 seen[key] = copy
                 merged.samples.append(copy)
+            elif summed and not sample.name.endswith("_created"):
+                existing.value += sample.value  # the common case, inlined
             else:
-                _combine(mode, existing, copy)
+                _combine(mode, existing, sample)
 
     for snap in snapshots:
         for family in snap.families:
@@ -211,6 +219,31 @@ def dumps_families(families: Iterable[FamilyData], **extra: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
+def dumps_collected(
+    collected: Iterable[Any],
+    changed: Callable[[str, Any], float] | None,
+    wants_changed: Callable[[str, str], bool],
+    **extra: Any,
+) -> bytes:
+    """Like ``dumps_families`` but straight from a registry's ``collect()``.
+
+    Skips building ``SampleData`` objects: a worker answers a scrape with the
+    least work. ``changed(family_name, sample)`` dates a sample for the
+    families where ``wants_changed(name, type)`` (the ``mostrecent`` modes).
+    """
+    out = []
+    for fam in collected:
+        if changed is not None and wants_changed(fam.name, fam.type):
+            rows = [
+                [s.name, s.labels, s.value, s.timestamp, changed(fam.name, s)] for s in fam.samples
+            ]
+        else:
+            rows = [[s.name, s.labels, s.value, s.timestamp, 0.0] for s in fam.samples]
+        out.append({"n": fam.name, "t": fam.type, "h": fam.documentation, "u": fam.unit, "s": rows})
+    doc = {"v": 1, **extra, "families": out}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
 def loads_families(
     data: bytes, source: str = "snapshot"
 ) -> tuple[list[FamilyData], dict[str, Any]]:
@@ -238,10 +271,10 @@ def families_from_collect(collected: Iterable[Any]) -> list[FamilyData]:
     for fam in collected:
         samples = [
             SampleData(
-                str(s.name),
-                {str(k): str(v) for k, v in s.labels.items()},
+                s.name,
+                dict(s.labels),
                 float(s.value),
-                None if getattr(s, "timestamp", None) is None else float(s.timestamp),
+                None if s.timestamp is None else float(s.timestamp),
             )
             for s in fam.samples
         ]

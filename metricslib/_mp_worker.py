@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._mp_files import ProcessId, atomic_write, socket_address, worker_path
-from ._mp_merge import FamilyData, dumps_families, families_from_collect, mode_for
+from ._mp_merge import FamilyData, dumps_collected, loads_families, mode_for
 
 __all__ = ["WorkerAgent", "fetch_snapshot"]
 
@@ -47,7 +47,9 @@ class WorkerAgent:
         self._collect = collect
         self._modes = modes
         self._interval = interval
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._now = 0.0
+        self._current_modes: Mapping[str, str] = {}
         self._closed = False
         self._last_write = 0.0
         # (family, sample name, labels) -> (value, when it was first seen at that value)
@@ -69,34 +71,48 @@ class WorkerAgent:
 
     # --- snapshots ------------------------------------------------------------------------
 
+    def _changed(self, family: str, sample: Any) -> float:
+        """When this sample's value was first seen as it is now.
+
+        The registry keeps no write times, so ``mostrecent`` dates a change at
+        the first snapshot that sees it.
+        """
+        key = (family, sample.name, tuple(sample.labels.items()))
+        prev = self._seen.get(key)
+        if prev is None or prev[0] != sample.value:
+            prev = (sample.value, self._now)
+            self._seen[key] = prev
+        return prev[1]
+
+    def _wants_changed(self, name: str, type_: str) -> bool:
+        return mode_for(name, type_, self._current_modes).endswith("mostrecent")
+
     def families(self) -> list[FamilyData]:
-        families = families_from_collect(self._collect())
-        now = time.time()
-        modes = self._modes()
-        for fam in families:
-            mode = mode_for(fam.name, fam.type, modes)
-            if not mode.endswith("mostrecent"):
-                continue
-            # The registry keeps no write times, so a change is dated when first seen.
-            for s in fam.samples:
-                key = (fam.name, s.name, tuple(sorted(s.labels.items())))
-                prev = self._seen.get(key)
-                if prev is None or prev[0] != s.value:
-                    prev = (s.value, now)
-                    self._seen[key] = prev
-                s.changed = prev[1]
+        """This worker's registry as plain data (for the worker serving the scrape)."""
+        families, _ = loads_families(self.snapshot_bytes(), "local registry")
         return families
 
     def snapshot_bytes(self) -> bytes:
         with self._write_lock:
-            data = dumps_families(self.families(), pid=self.me.pid, time=time.time())
+            self._now = time.time()
+            self._current_modes = self._modes()
+            return dumps_collected(
+                self._collect(),
+                self._changed,
+                self._wants_changed,
+                pid=self.me.pid,
+                time=self._now,
+            )
+
+    def write_file(self, data: bytes | None = None) -> None:
+        """Save a snapshot (the given one, or a fresh one) unless retired."""
+        with self._write_lock:
+            if data is None:
+                data = self.snapshot_bytes()
+            # After retire() the worker is archived: a late write would count it twice.
             if not self._closed:
                 atomic_write(self.path, data)
                 self._last_write = time.monotonic()
-            return data
-
-    def write_file(self) -> None:
-        self.snapshot_bytes()
 
     # --- the thread -----------------------------------------------------------------------
 
@@ -121,9 +137,16 @@ class WorkerAgent:
             try:
                 conn.settimeout(5.0)
                 conn.recv(len(_REQUEST))
-                conn.sendall(self.snapshot_bytes())
+                data = self.snapshot_bytes()
+                conn.sendall(data)
             except Exception:
                 log.exception("metricslib: answering a snapshot request failed")
+                return
+        # After answering, so the scrape does not wait for the disk.
+        try:
+            self.write_file(data)
+        except Exception:
+            log.exception("metricslib: writing %s failed", self.path)
 
     def retire(self) -> list[FamilyData]:
         """Stop answering and writing; the caller archives the returned final snapshot."""

@@ -158,17 +158,29 @@ class MultiprocessRegistry:
         state = _require_state()
         modes = _modes_with_instrument_kwargs(state.registry)
         with locked(state.gen_dir):
-            snapshots = [Snapshot(state.me.pid, state.agent.families())]
             dead: list[WorkerFile] = []
+            live: list[WorkerFile] = []
             for wf in list_workers(state.gen_dir):
-                if wf.process == state.me:
-                    continue
-                if not wf.process.is_alive():
-                    dead.append(wf)
-                    continue
-                snap = _read_live(state.gen_dir, wf)
-                if snap is not None:
-                    snapshots.append(snap)
+                if wf.process != state.me:
+                    (live if wf.process.is_alive() else dead).append(wf)
+            # Other workers build their snapshots in parallel while we build ours.
+            results: list[Snapshot | None] = [None] * len(live)
+
+            def fetch(i: int) -> None:
+                try:
+                    results[i] = _read_live(state.gen_dir, live[i])
+                except MultiprocessError as exc:
+                    log.error("metricslib: skipping worker %d: %s", live[i].process.pid, exc)
+
+            threads = [
+                threading.Thread(target=fetch, args=(i,), daemon=True) for i in range(len(live))
+            ]
+            for t in threads:
+                t.start()
+            snapshots = [Snapshot(state.me.pid, state.agent.families())]
+            for t in threads:
+                t.join()
+            snapshots.extend(s for s in results if s is not None)
             archive = _archive_dead(state.gen_dir, dead, modes)
         return merge(snapshots, archive, modes)
 
