@@ -120,13 +120,6 @@ def parse_duration_ms(text: str) -> int:
     return total
 
 
-# Longest operators first so that "==" wins over "=".
-_OPERATORS = (
-    "==", "!=", "<=", ">=", "=~", "!~",
-    "+", "-", "*", "/", "%", "^", "<", ">", "=",
-    "(", ")", "{", "}", "[", "]", ",", ":", "@",
-)  # fmt: skip
-_IDENT_RE = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 _DURATION_TOKEN_RE = re.compile(r"(?:[0-9]+(?:ms|[smhdwy]))+(?![A-Za-z0-9_])")
 _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+")
 _DEC_RE = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -227,47 +220,57 @@ def _scan_string(query: str, start: int) -> int:
     raise _error(query, start, "unterminated quoted string")
 
 
+# One pass of this pattern finds the next token; strings and numbers get a closer look.
+_TOKEN_RE = re.compile(
+    r"""(?P<skip>[ \t\r\n]+|\#[^\n]*)
+      | (?P<quote>["'`])
+      | (?P<number>[0-9]|\.[0-9])
+      | (?P<ident>[A-Za-z_:][A-Za-z0-9_:]*)
+      | (?P<op>==|!=|<=|>=|=~|!~|[-+*/%^<>=(){}\[\],:@])""",
+    re.VERBOSE,
+)
+
+
 def lex(query: str) -> list[Token]:
     """Split ``query`` into tokens, ending with an ``EOF`` token."""
     tokens: list[Token] = []
+    append = tokens.append
     i = 0
     n = len(query)
     # Inside [...] a colon separates range and step ("[5m:1m]"); elsewhere it
     # may start a recording-rule style metric name (":job:rate5m").
     brackets = 0
-    # Open ( and { with their positions: Prometheus's lexer reports unbalanced ones.
+    # Prometheus's lexer itself reports unbalanced (), [] and {}.
     parens = 0
     in_braces = False
+    match = _TOKEN_RE.match
     while i < n:
-        ch = query[i]
-        if brackets and ch == ":":
-            tokens.append(Token("OP", ":", i))
+        if brackets and query[i] == ":":
+            append(Token("OP", ":", i))
             i += 1
             continue
-        if ch in " \t\r\n":
-            i += 1
-            continue
-        if ch == "#":
-            end = query.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if ch in "\"'`":
-            end = _scan_string(query, i)
-            tokens.append(Token("STRING", query[i:end], i))
-            i = end
-            continue
-        if ch.isdigit() or (ch == "." and i + 1 < n and query[i + 1].isdigit()):
-            i = _lex_number(query, i, tokens)
-            continue
-        m = _IDENT_RE.match(query, i)
-        if m:
-            tokens.append(Token("IDENT", m.group(), i))
+        m = match(query, i)
+        if m is None:
+            ch = query[i]
+            if ch == "!":
+                nxt = query[i + 1] if i + 1 < n else ""
+                raise _error(query, i, f"unexpected character after '!': {nxt!r}")
+            raise _error(query, i, f"unexpected character: {ch!r}")
+        kind = m.lastgroup
+        if kind == "skip":
             i = m.end()
-            continue
-        for op in _OPERATORS:
-            if query.startswith(op, i):
-                if op in ("=~", "!~") and not in_braces:
-                    raise _error(query, i, f"unexpected character after '{op[0]}': '~'")
+        elif kind == "ident":
+            append(Token("IDENT", m.group(), i))
+            i = m.end()
+        elif kind == "quote":
+            end = _scan_string(query, i)
+            append(Token("STRING", query[i:end], i))
+            i = end
+        elif kind == "number":
+            i = _lex_number(query, i, tokens)
+        else:
+            op = m.group()
+            if op in _BALANCED:
                 if op == "(":
                     parens += 1
                 elif op == ")":
@@ -284,26 +287,25 @@ def lex(query: str) -> list[Token]:
                     if in_braces:
                         raise _error(query, i, "unexpected left brace '{'")
                     in_braces = True
-                elif op == "}":
-                    if not in_braces:
-                        raise _error(query, i, "unexpected right brace '}'")
+                elif not in_braces:
+                    raise _error(query, i, "unexpected right brace '}'")
+                else:
                     in_braces = False
-                tokens.append(Token("OP", op, i))
-                i += len(op)
-                break
-        else:
-            if ch == "!":
-                nxt = query[i + 1] if i + 1 < n else ""
-                raise _error(query, i, f"unexpected character after '!': {nxt!r}")
-            raise _error(query, i, f"unexpected character: {ch!r}")
+            elif op in ("=~", "!~") and not in_braces:
+                raise _error(query, i, f"unexpected character after '{op[0]}': '~'")
+            append(Token("OP", op, i))
+            i = m.end()
     if in_braces:
         raise _error(query, n, "unexpected end of input inside braces")
     if parens:
         raise _error(query, n, "unclosed left parenthesis")
     if brackets:
         raise _error(query, n, "unclosed left bracket")
-    tokens.append(Token("EOF", "", n))
+    append(Token("EOF", "", n))
     return tokens
+
+
+_BALANCED = frozenset("()[]{}")
 
 
 def _lex_number(query: str, i: int, tokens: list[Token]) -> int:

@@ -121,11 +121,15 @@ class _Parser:
 
     def peek(self, ahead: int = 0) -> Token:
         assert self.tokens is not None
-        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
+        try:
+            return self.tokens[self.index + ahead]
+        except IndexError:
+            return self.tokens[-1]
 
     def advance(self) -> Token:
         tok = self.peek()
-        self.index += 1
+        if tok.kind != "EOF":
+            self.index += 1
         return tok
 
     def error(self, pos: int, message: str) -> NoReturn:
