@@ -221,16 +221,13 @@ def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, p
                 raise QueryExecutionError("Parameter value is NaN")
             if abs(p) >= 2**63:
                 raise QueryExecutionError(f"Scalar value {format_float(p)} overflows int64")
+        if op in ("topk", "bottomk"):
+            continue  # chosen for all times at once below
         for rows in groups.values():
             live = [r for r in rows if block.present[r, col]]
             if not live:
                 continue
-            if op in ("topk", "bottomk"):
-                k = int(p)
-                if k < 1:
-                    continue
-                chosen = _best_k(op, live, block.values[:, col], k)
-            elif op == "limitk":
+            if op == "limitk":
                 k = int(p)
                 chosen = live[: max(k, 0)]
             else:
@@ -238,6 +235,10 @@ def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, p
                 chosen = [r for r in live if _ratio_keep(block.labels[r], ratio)]
             for r in chosen:
                 present[r, col] = True
+    if op in ("topk", "bottomk"):
+        ks = np.where(np.isnan(param), 0, param).astype(np.int64)
+        for rows in groups.values():
+            present[rows] = _k_best_columns(op, block.values[rows], block.present[rows], ks)
     order = list(range(len(block)))
     if n_times == 1 and op in ("topk", "bottomk"):
         # Instant results come back best first within each group, like Prometheus's heap.
@@ -250,6 +251,19 @@ def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, p
         order.sort(key=lambda r: rank.get(r, 0))
     out = Block(list(block.labels), block.values.copy(), present, list(block.drop_name)).take(order)
     return out.compact()
+
+
+def _k_best_columns(op: str, vals: FloatArray, present: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Which rows topk/bottomk keep at each time: the k best present values, NaN last,
+    ties in row order."""
+    with np.errstate(invalid="ignore"):
+        key = np.where(np.isnan(vals), 0.0, -vals if op == "topk" else vals)
+    tier = np.where(present, np.where(np.isnan(vals), 1, 0), 2)
+    by_value = np.argsort(key, axis=0, kind="stable")
+    order = np.take_along_axis(by_value, np.argsort(np.take_along_axis(tier, by_value, axis=0), axis=0, kind="stable"), axis=0)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(vals.shape[0])[:, None].repeat(vals.shape[1], axis=1), axis=0)
+    return np.asarray(present & (rank < k[None, :]))
 
 
 def _best_k(op: str, rows: list[int], col: FloatArray, k: int) -> list[int]:

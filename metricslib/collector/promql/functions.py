@@ -685,7 +685,8 @@ def _variance(vs: FloatArray) -> float:
 
 
 def _stddev(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
-    return math.sqrt(_variance(vs)) if not math.isnan(_variance(vs)) else math.nan
+    var = _variance(vs)
+    return math.sqrt(var) if var >= 0 else math.nan  # Go: sqrt of NaN or a negative is NaN
 
 
 def _stdvar(ts: IntArray, vs: FloatArray, end: int, p: list[Any]) -> float:
@@ -998,7 +999,16 @@ def bucket_quantile(
         start = merged[idx - 1][0]
         count -= merged[idx - 1][1]
         rank -= merged[idx - 1][1]
-    return start + (end - start) * (rank / count)
+    return start + (end - start) * go_div(rank, count)
+
+
+def go_div(a: float, b: float) -> float:
+    """Float division as in Go: x/0 is ±Inf and 0/0 is NaN instead of an exception."""
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
 
 
 def bucket_fraction(lower: float, upper: float, buckets: list[tuple[float, float]]) -> float:
@@ -1040,18 +1050,28 @@ def _parse_le(value: str) -> float | None:
 def histogram_quantile(q: FloatArray, block: Block, notes: Annotations | None = None) -> Block:
     notes = notes if notes is not None else Annotations()
 
+    def fixed_info(name: str) -> None:
+        notes.info(
+            "input to histogram_quantile needed to be fixed for monotonicity (see "
+            "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
+            f"for metric name {go_quote(name)}"
+        )
+
     def one(t: int, buckets: list[tuple[float, float]], name: str) -> float:
         forced: list[bool] = []
         result = bucket_quantile(float(q[t]), buckets, forced)
         if forced:
-            notes.info(
-                "input to histogram_quantile needed to be fixed for monotonicity (see "
-                "https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) "
-                f"for metric name {go_quote(name)}"
-            )
+            fixed_info(name)
         return result
 
-    return _per_histogram(block, one, notes)
+    def columns(bounds: FloatArray, counts: FloatArray, cols: IntArray, name: str) -> FloatArray:
+        with np.errstate(all="ignore"):
+            result, forced = _quantile_columns(q[cols], bounds, counts)
+        if forced:
+            fixed_info(name)
+        return result
+
+    return _per_histogram(block, one, notes, columns)
 
 
 def histogram_fraction(
@@ -1064,8 +1084,57 @@ def histogram_fraction(
     )
 
 
+ColumnsFn = Callable[[FloatArray, FloatArray, IntArray, str], FloatArray]
+
+
+def _almost_equal_columns(a: FloatArray, b: FloatArray, eps: float) -> np.ndarray:
+    abs_sum = np.abs(a) + np.abs(b)
+    diff = np.abs(a - b)
+    small = (a == 0) | (b == 0) | (abs_sum < _MIN_NORMAL)
+    close = np.where(small, diff < eps * _MIN_NORMAL, diff / np.minimum(abs_sum, 1.7976931348623157e308) < eps)
+    return np.asarray((np.isnan(a) & np.isnan(b)) | (a == b) | close)
+
+
+def _monotonic_columns(counts: FloatArray) -> tuple[FloatArray, bool]:
+    """ensureMonotonicAndIgnoreSmallDeltas for every column at once (rows sorted by le)."""
+    counts = counts.copy()
+    prev = counts[0].copy()
+    forced = False
+    for i in range(1, counts.shape[0]):
+        cur = counts[i]
+        same = cur == prev
+        almost = _almost_equal_columns(prev, cur, _SMALL_DELTA) & ~same
+        down = (cur < prev) & ~same & ~almost
+        forced = forced or bool(down.any())
+        fix = almost | down
+        counts[i] = np.where(fix, prev, cur)
+        prev = np.where(same | fix, prev, cur)
+    return counts, forced
+
+
+def _quantile_columns(q: FloatArray, bounds: FloatArray, counts: FloatArray) -> tuple[FloatArray, bool]:
+    """BucketQuantile for every column of ``counts`` (buckets x times, sorted, unique, +Inf last)."""
+    counts, forced = _monotonic_columns(counts)
+    n_buckets = len(bounds)
+    total = counts[-1]
+    rank = q * total
+    ge = counts[:-1] >= rank
+    b = np.where(ge.any(axis=0), ge.argmax(axis=0), n_buckets - 1)
+    cols = np.arange(counts.shape[1])
+    below = np.where(b > 0, counts[np.maximum(b - 1, 0), cols], 0.0)
+    start = np.where(b > 0, bounds[np.maximum(b - 1, 0)], 0.0)
+    end = bounds[np.minimum(b, n_buckets - 1)]
+    out = start + (end - start) * ((rank - below) / (counts[np.minimum(b, n_buckets - 1), cols] - below))
+    out = np.where(b == n_buckets - 1, bounds[n_buckets - 2], out)
+    out = np.where((b == 0) & (bounds[0] <= 0), bounds[0], out)
+    out = np.where((total == 0) | np.isnan(total), np.nan, out)
+    out = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, out))
+    return np.where(np.isnan(q), np.nan, out), forced
+
+
 def _per_histogram(
-    block: Block, fn: Callable[[int, list[tuple[float, float]], str], float], notes: Annotations
+    block: Block, fn: Callable[[int, list[tuple[float, float]], str], float], notes: Annotations,
+    columns_fn: ColumnsFn | None = None,
 ) -> Block:
     """Group classic ``le`` buckets into histograms and apply ``fn`` at every time.
 
@@ -1093,7 +1162,21 @@ def _per_histogram(
         rows = [i for i, _ in members]
         bounds = [le for _, le in members]
         mask = block.present[rows]
-        for t in np.flatnonzero(mask.any(axis=0)):
+        todo = np.flatnonzero(mask.any(axis=0))
+        order = np.argsort(bounds, kind="stable")
+        sorted_bounds = np.asarray(bounds)[order]
+        if (
+            columns_fn is not None and len(rows) >= 2 and math.isinf(sorted_bounds[-1])
+            and sorted_bounds[-1] > 0 and len(np.unique(sorted_bounds)) == len(rows)
+        ):
+            # The usual case: every bucket present at a time, distinct bounds: numpy per column.
+            full = np.flatnonzero(mask.all(axis=0))
+            if len(full):
+                counts = block.values[np.asarray(rows)[order]][:, full]
+                values[g, full] = columns_fn(sorted_bounds, counts, full, dict(key).get(METRIC_NAME, ""))
+                present[g, full] = True
+                todo = np.setdiff1d(todo, full)
+        for t in todo:
             buckets = [
                 (bounds[j], float(block.values[rows[j], t])) for j in range(len(rows)) if mask[j, t]
             ]

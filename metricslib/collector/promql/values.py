@@ -238,6 +238,8 @@ class QueryResult:
                 "result": [format_time(self.scalar_time_ms), text],
             }
         result: list[dict[str, Any]] = []
+        # Range results share their timestamps: format each one once.
+        times: dict[int, float | int] = {}
         for s in self.series:
             metric = dict(s.labels)
             if self.result_type == "vector":
@@ -248,9 +250,11 @@ class QueryResult:
                     }
                 )
             else:
-                points = [
-                    [format_time(t), format_float(v)]
-                    for t, v in zip(s.timestamps, s.values, strict=False)
-                ]
+                points = []
+                for t, v in zip(s.timestamps, s.values, strict=True):
+                    ft = times.get(t)
+                    if ft is None:
+                        ft = times[t] = format_time(t)
+                    points.append([ft, format_float(v)])
                 result.append({"metric": metric, "values": points})
         return {"resultType": self.result_type, "result": result}

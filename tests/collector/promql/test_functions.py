@@ -228,3 +228,26 @@ def test_clamp_with_min_above_max_returns_nothing() -> None:
 
 def test_go_quote_shows_invalid_bytes() -> None:
     assert go_quote("a\udcc5z") == '"a\\xc5z"'
+
+
+@given(
+    st.lists(st.integers(0, 50), min_size=2, max_size=6),
+    st.lists(st.floats(min_value=-0.5, max_value=1.5), min_size=1, max_size=4),
+    st.booleans(),
+)
+def test_vectorised_histogram_quantile_matches_scalar(counts: list[int], qs: list[float], shuffle: bool) -> None:
+    """Column-wise numpy quantiles must agree with the one-at-a-time reference."""
+    # Non-monotonic on purpose sometimes (shuffle), like buckets from rate() noise.
+    cumulative = counts if shuffle else np.cumsum(counts).tolist()
+    bounds = [0.5 * (i + 1) for i in range(len(counts) - 1)] + [math.inf]
+    labels = [L(__name__="h_bucket", le=str(b) if b != math.inf else "+Inf") for b in bounds]
+    n = len(qs)
+    block = Block(labels, np.array([[float(c)] * n for c in cumulative]), np.ones((len(labels), n), dtype=bool),
+                  [False] * len(labels))
+    out = call_function("histogram_quantile", [np.array(qs), block], CallContext(np.zeros(n, dtype=np.int64), ()))
+    assert isinstance(out, Block)
+    expected = [bucket_quantile(q, list(zip(bounds, map(float, cumulative), strict=True))) for q in qs]
+    got = out.values[0].tolist() if len(out) else []
+    assert len(got) == n
+    for g, e in zip(got, expected, strict=True):
+        assert (math.isnan(g) and math.isnan(e)) or g == pytest.approx(e)
