@@ -552,6 +552,16 @@ def summary_table(reports: Sequence[FileReport]) -> str:
     return "\n".join(rows)
 
 
+def skip_summary(reports: Sequence[FileReport]) -> str:
+    """Skipped evals over all files, by reason (experimental function names grouped)."""
+    reasons: Counter[str] = Counter()
+    for r in reports:
+        for o in r.outcomes:
+            if o.status == "skip":
+                reasons[re.sub(r"^\S+ is experimental", "an experimental function", o.detail)] += 1
+    return "\n".join(f"{n:>5} skipped: {reason}" for reason, n in reasons.most_common())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="*", help="script names or paths (default: all)")
@@ -576,6 +586,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_report(report, args.max_failures, args.verbose))
     print()
     print(summary_table(reports))
+    print()
+    print(skip_summary(reports))
     return 0 if all(r.count("fail") == 0 and not r.error for r in reports) else 1
 
 
