@@ -144,6 +144,20 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return out
 
 
+class _Series:
+    """A cached series: its final labels (() when dropped) and the store's ref."""
+
+    __slots__ = ("labels", "ref")
+
+    def __init__(self, labels: Labels) -> None:
+        self.labels = labels
+        self.ref: int | None = None
+
+
+def _as_ref(result: object) -> int | None:
+    return result if isinstance(result, int) else None
+
+
 class ScrapeLoop:
     """Scrapes one target on its interval; see the module docstring."""
 
@@ -163,8 +177,8 @@ class ScrapeLoop:
         self._transport = transport
         self._parser: ParserFn = parser if parser is not None else ExpositionParser()
         self._clock = clock
-        self._cache: dict[str, Labels] = {}
-        self._prev: set[Labels] = set()  # series of the last scrape, for staleness
+        self._cache: dict[str, _Series] = {}
+        self._prev: dict[str, Labels] = {}  # series of the last scrape, for staleness
         self._reported = False
         self._target_labels = target.public_labels
         self._report_labels = {
@@ -277,41 +291,64 @@ class ScrapeLoop:
 
     def _append_samples(
         self, app: Appender, parsed: Parsed, t_ms: int
-    ) -> tuple[int, int, int, set[Labels]]:
-        """(scraped, post-relabel, new series, series seen for staleness)."""
+    ) -> tuple[int, int, int, dict[str, Labels]]:
+        """(scraped, post-relabel, new series, series seen by key for staleness)."""
         cache = self._cache
         honor_ts = self.config.honor_timestamps
         limit = self.config.sample_limit
-        seen: set[Labels] = set()
+        # The store's by-ref path skips hashing the label set again (duck-typed:
+        # the Appender protocol only promises append()).
+        append_ref = getattr(app, "append_ref", None)
+        seen: dict[str, Labels] = {}
         prev = self._prev
         total = added = series_added = 0
         for key, value, ts in parsed.samples:
             total += 1
-            labels = cache.get(key)
-            if labels is None:
+            entry = cache.get(key)
+            if entry is None:
                 labels = self._final_labels(parsed.labels_for(key))
                 if labels:
                     self._check_limits(labels)
-                cache[key] = labels
+                entry = cache[key] = _Series(labels)
+            labels = entry.labels
             if not labels:
                 continue
             added += 1
             if limit and added > limit:
                 continue  # keep counting; the whole scrape fails below
+            t = ts if (honor_ts and ts is not None) else t_ms
             try:
-                app.append(labels, ts if (honor_ts and ts is not None) else t_ms, value)
+                if entry.ref is not None and append_ref is not None:
+                    try:
+                        append_ref(entry.ref, t, value)
+                    except OutOfOrderSampleError:
+                        raise
+                    except StorageError:  # the ref went away (retention): go by labels
+                        entry.ref = None
+                        entry.ref = _as_ref(app.append(labels, t, value))
+                else:
+                    entry.ref = _as_ref(app.append(labels, t, value))
             except OutOfOrderSampleError:
                 self.out_of_order += 1
                 continue
             if ts is None or not honor_ts:
-                seen.add(labels)
-                if labels not in prev:
+                # Keyed by the raw series text: str hashes are cached, label tuples' are not.
+                seen[key] = labels
+                if key not in prev:
                     series_added += 1
         if limit and added > limit:
             raise ScrapeFailed(f"sample limit exceeded (samples: {added}, limit: {limit})", (total, added))
         if len(cache) > 2 * total + 1000:  # forget series keys that stopped appearing
             self._cache = {k: cache[k] for k, _, _ in parsed.samples if k in cache}
         return total, added, series_added, seen
+
+    def _gone(self, seen: dict[str, Labels]) -> set[Labels]:
+        """Series of the previous scrape missing from this one."""
+        gone = self._prev.keys() - seen.keys()
+        if not gone:
+            return set()
+        # Two raw texts can map to one label set (relabelling): still alive if either is.
+        return {self._prev[k] for k in gone} - set(seen.values())
 
     def _append_stale(self, app: Appender, series: set[Labels], t_ms: int) -> None:
         for labels in series:
@@ -336,7 +373,7 @@ class ScrapeLoop:
             except ValueError as exc:  # ParseError and friends
                 raise ScrapeFailed(str(exc)) from exc
             total, added, series_added, seen = self._append_samples(app, parsed, t_ms)
-            self._append_stale(app, self._prev - seen, t_ms)
+            self._append_stale(app, self._gone(seen), t_ms)
             self._prev = seen
             metadata = {name: (m.type, m.help, m.unit) for name, m in parsed.metadata.items()}
         except ScrapeFailed as exc:
@@ -348,8 +385,8 @@ class ScrapeLoop:
         if error:
             app.rollback()
             app = self._storage.appender()
-            self._append_stale(app, self._prev, t_ms)
-            self._prev = set()
+            self._append_stale(app, set(self._prev.values()), t_ms)
+            self._prev = {}
             series_added = 0
         duration = time.monotonic() - start
         report = (0.0 if error else 1.0, duration, float(total), float(added), float(series_added))
@@ -375,7 +412,7 @@ class ScrapeLoop:
 
     def inherit(self, old: ScrapeLoop) -> None:
         """Continue where ``old`` (same target, previous config) stopped."""
-        self._prev = set(old._prev)
+        self._prev = dict(old._prev)
         self._reported = old._reported
         with old.target.lock:
             state = (old.target.health, old.target.last_error, old.target.last_scrape,
@@ -390,8 +427,8 @@ class ScrapeLoop:
             return
         t_ms = int(self._clock() * 1000)
         app = self._storage.appender()
-        self._append_stale(app, self._prev | set(self._report_labels.values()), t_ms)
-        self._prev = set()
+        self._append_stale(app, set(self._prev.values()) | set(self._report_labels.values()), t_ms)
+        self._prev = {}
         try:
             app.commit()
         except StorageError as exc:
