@@ -300,6 +300,10 @@ def parse_sample_line(line: str, om: bool) -> SampleLine:
     name, labels, end = _series(line, om)
     key = line[:end]
     rest = line[end:]
+    tok = rest[1:]
+    if rest[:1] == " " and tok and " " not in tok and "\t" not in tok:
+        # The usual shape, "series value", in either format.
+        return SampleLine(key, name, labels, parse_float(tok, om), None, None, None)
     exemplar: Exemplar | None = None
     if om:
         if not rest.startswith(" "):
@@ -323,8 +327,6 @@ def parse_sample_line(line: str, om: bool) -> SampleLine:
             ms, secs = _om_timestamp(parts[1])
             return SampleLine(key, name, labels, value, ms, secs, exemplar)
         return SampleLine(key, name, labels, value, None, None, exemplar)
-    if rest[:1] == " " and len(rest) > 1 and " " not in rest[1:] and "\t" not in rest:
-        return SampleLine(key, name, labels, parse_float(rest[1:], False), None, None, None)
     if rest[:1] not in (" ", "\t"):
         if rest == "":
             raise LineError(f"sample {key!r} has no value")
