@@ -36,6 +36,7 @@ __all__ = [
     "ResultType",
     "drop_metric_name",
     "format_float",
+    "format_floats",
     "format_g",
     "format_labels",
     "format_time",
@@ -63,6 +64,19 @@ def format_float(value: float) -> str:
     # repr() gives the shortest round-tripping digits; Decimal lays them out
     # without an exponent. normalize() drops the ".0" that repr adds.
     return format(Decimal(text).normalize(), "f")
+
+
+def format_floats(values: list[float]) -> list[str]:
+    """:func:`format_float` for many values; whole numbers (most samples) go through numpy."""
+    arr = np.asarray(values, dtype=np.float64)
+    if len(arr) > 8:
+        whole = np.isfinite(arr) & (np.abs(arr) < 1e15)
+        with np.errstate(invalid="ignore"):
+            whole &= arr == np.trunc(arr)
+        whole &= ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
+        if whole.all():
+            return [str(v) for v in arr.astype(np.int64).tolist()]
+    return [format_float(v) for v in values]
 
 
 def format_time(t_ms: int) -> float | int:
@@ -250,11 +264,12 @@ class QueryResult:
                     }
                 )
             else:
-                points = []
-                for t, v in zip(s.timestamps, s.values, strict=True):
+                stamps = []
+                for t in s.timestamps:
                     ft = times.get(t)
                     if ft is None:
                         ft = times[t] = format_time(t)
-                    points.append([ft, format_float(v)])
+                    stamps.append(ft)
+                points = [list(p) for p in zip(stamps, format_floats(s.values), strict=True)]
                 result.append({"metric": metric, "values": points})
         return {"resultType": self.result_type, "result": result}

@@ -90,3 +90,10 @@ def test_consolidate_rejects_equal_labels_at_the_same_time() -> None:
 def test_compact_drops_rows_never_present() -> None:
     block = _block([(("a", "1"),), (("a", "2"),)], [[1], [2]], [[False], [True]])
     assert block.compact().labels == [(("a", "2"),)]
+
+
+@given(st.lists(st.one_of(st.integers(-(10**16), 10**16).map(float), st.floats()), max_size=40))
+def test_bulk_formatting_matches_single(values: list[float]) -> None:
+    from metricslib.collector.promql.values import format_floats
+
+    assert format_floats(values) == [format_float(v) for v in values]
