@@ -41,15 +41,13 @@ DEFAULT_SIZE_BUCKETS: Final[tuple[float, ...]] = tuple(float(4**i * 16) for i in
 
 # Anything else a client sends as a method is folded into "other": the method
 # comes straight off the wire, so it must not be allowed to mint new series.
+# Methods are case-sensitive (RFC 9110), so "get" is "other" too.
 _KNOWN_METHODS: Final = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 )
 _NAMESPACE_RE: Final = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 
-def _normalise_method(method: str) -> str:
-    upper = method.upper()
-    return upper if upper in _KNOWN_METHODS else "other"
 
 
 def _instruments() -> tuple[Any, Any, Any]:
@@ -159,7 +157,7 @@ class HttpMetrics:
 
     def _resolve(self, key: tuple[str, int, str]) -> tuple[Any, ...]:
         method, status, route = key
-        values = (_normalise_method(method), str(status), route)
+        values = (method, str(status), route)
         resolved = (
             self.requests_total.labels(*values).inc,
             self.request_duration.labels(*values).observe,
@@ -181,7 +179,9 @@ class HttpMetrics:
         response_bytes: int = 0,
     ) -> None:
         """Record one finished request (does not touch the in-flight gauge)."""
-        key = (method, status, route)
+        # Normalised before it becomes a cache key: random methods from
+        # clients must not grow the cache either.
+        key = (method if method in _KNOWN_METHODS else "other", status, route)
         resolved = self._children.get(key)
         if resolved is None:
             resolved = self._resolve(key)
@@ -195,9 +195,9 @@ class HttpMetrics:
 
     def exception(self, method: str, route: str, exc: BaseException) -> None:
         """Count a handler exception (the request itself is recorded by ``observe``)."""
-        key = (method, route, type(exc).__name__)
+        key = (method if method in _KNOWN_METHODS else "other", route, type(exc).__name__)
         child = self._exception_children.get(key)
         if child is None:
-            child = self.exceptions_total.labels(_normalise_method(method), route, key[2]).inc
+            child = self.exceptions_total.labels(*key).inc
             self._exception_children[key] = child
         child()

@@ -30,29 +30,35 @@ __all__ = ["FlaskMetrics"]
 _EXTENSION_KEY = "metricslib"
 
 
+class _RuleSetter:
+    """Data descriptor with ``__set__`` only: Flask's one write of ``url_rule``
+    goes through it, while its many reads find the instance attribute directly
+    (a descriptor without ``__get__`` does not intercept reads).
+    """
+
+    def __set__(self, request: flask.Request, rule: Rule | None) -> None:
+        request.__dict__["url_rule"] = rule
+        if rule is not None:
+            request.environ[ROUTE_KEY] = rule.rule
+
+
 def _route_recording(base: type[flask.Request]) -> type[flask.Request]:
     """A subclass of the app's request class that copies the matched rule into the environ.
 
-    Flask assigns ``request.url_rule`` once, while matching the URL; a property
-    setter catches that assignment for the price of one attribute write, where
-    a ``before_request`` hook would cost a hook dispatch per request.
+    Flask assigns ``request.url_rule`` once, while matching the URL, before
+    any ``before_request`` hook (which might answer early) runs; catching that
+    assignment costs far less than a hook dispatched per request.
     """
     if getattr(base, "_metricslib_records_route", False):
         return base
 
     class RouteRecordingRequest(base):  # type: ignore[valid-type,misc]
         _metricslib_records_route = True
-        _metricslib_rule: Rule | None = None
+        url_rule = _RuleSetter()
 
-        @property
-        def url_rule(self) -> Rule | None:
-            return self._metricslib_rule
-
-        @url_rule.setter
-        def url_rule(self, rule: Rule | None) -> None:
-            self._metricslib_rule = rule
-            if rule is not None:
-                self.environ[ROUTE_KEY] = rule.rule
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.__dict__["url_rule"] = None
 
     RouteRecordingRequest.__name__ = RouteRecordingRequest.__qualname__ = base.__name__
     RouteRecordingRequest.__module__ = base.__module__
@@ -110,9 +116,8 @@ class FlaskMetrics:
                 "call init_app once per app (one FlaskMetrics can serve many apps)"
             )
         app.extensions[_EXTENSION_KEY] = self
-        # Set while Flask matches the URL, before any before_request hook
-        # (which might answer early) runs. A request_class assigned after
-        # init_app replaces this one: assign yours first.
+        # A request_class assigned after init_app replaces this one (and the
+        # route labels go): assign yours first.
         app.request_class = _route_recording(app.request_class)
         flask.got_request_exception.connect(_record_exception, app, weak=False)
         app.wsgi_app = MetricsMiddleware(  # type: ignore[method-assign]

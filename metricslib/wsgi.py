@@ -93,14 +93,28 @@ class MetricsMiddleware:
 
     def __call__(self, environ: _Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        app = self.app
         if path in self._special:
-            if path == self.metrics_path and self._metrics_app is not None:
-                if path in self._excluded:
-                    return self._metrics_app(environ, start_response)
-                environ[ROUTE_KEY] = path
-                return _Call(self, environ, start_response).run(self._metrics_app)
-            return self.app(environ, start_response)
-        return _Call(self, environ, start_response).run(self.app)
+            if path != self.metrics_path or self._metrics_app is None:
+                return app(environ, start_response)
+            app = self._metrics_app
+            if path in self._excluded:
+                return app(environ, start_response)
+            environ[ROUTE_KEY] = path
+        call = _Call(self, environ, start_response)
+        try:
+            inner = app(environ, call.start_response)
+        except BaseException as exc:
+            call.finish(500, exc)
+            raise
+        if type(inner) is list and call.status:
+            # A fully built body: nothing left to time, skip the wrapper.
+            if self.metrics.track_response_size:
+                call._sent = sum(len(chunk) for chunk in inner)
+            call.finish(call.status)
+            return inner
+        call._inner = inner
+        return call
 
 
 class _Call:
@@ -111,6 +125,7 @@ class _Call:
     """
 
     __slots__ = ("_done", "_inner", "_mw", "_sent", "_start", "_start_response", "environ", "status")
+    _inner: Iterable[bytes]
 
     def __init__(self, mw: MetricsMiddleware, environ: _Environ, start_response: StartResponse) -> None:
         self._mw = mw
@@ -119,29 +134,14 @@ class _Call:
         self.status = 0
         self._sent = 0
         self._done = False
+        mw.metrics.started()
+        self._start = perf_counter()
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None, /
     ) -> Any:
         self.status = int(status[:3])
         return self._start_response(status, headers, exc_info)
-
-    def run(self, app: WSGIApp) -> Iterable[bytes]:
-        self._mw.metrics.started()
-        self._start = perf_counter()
-        try:
-            inner = app(self.environ, self.start_response)
-        except BaseException as exc:
-            self.finish(500, exc)
-            raise
-        if type(inner) is list and self.status:
-            # A fully built body: nothing left to time, skip the wrapper.
-            if self._mw.metrics.track_response_size:
-                self._sent = sum(len(chunk) for chunk in inner)
-            self.finish(self.status)
-            return inner
-        self._inner = inner
-        return self
 
     def __iter__(self) -> Iterator[bytes]:
         try:

@@ -151,7 +151,7 @@ def test_unmatched_route_value_is_configurable() -> None:
 def test_unknown_methods_fold_into_other() -> None:
     reg = Registry()
     app = MetricsMiddleware(routed_app(), registry=reg)
-    for verb in ("BREW", "PROPFIND", "XYZZY"):
+    for verb in ("BREW", "PROPFIND", "get"):
         call(app, "/items/1", method=verb)
     assert value(reg, "http_requests_total", method="other", code="200", route="/items/<id>") == 3
 
@@ -324,3 +324,12 @@ def test_two_middlewares_cannot_share_a_registry_silently() -> None:
     MetricsMiddleware(routed_app(), registry=reg)
     with pytest.raises(ValueError, match="http_requests"):
         MetricsMiddleware(routed_app(), registry=reg)
+
+
+def test_random_methods_do_not_grow_the_label_cache() -> None:
+    reg = Registry()
+    app = MetricsMiddleware(routed_app(), registry=reg)
+    for i in range(500):
+        call(app, "/items/1", method=f"M{i}")
+    assert len(app.metrics._children) == 1
+    assert value(reg, "http_requests_total", method="other", code="200", route="/items/<id>") == 500
