@@ -236,6 +236,7 @@ label_names = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,8}", fullmatch=True).filte
 label_values = st.text(
     alphabet=st.one_of(st.sampled_from('\\"\n{}=, '), st.characters(codec="utf-8")), max_size=12
 )
+# prometheus_client's parsers trim spaces around HELP text (theirs, not our output): compare trimmed.
 documentation = st.text(
     alphabet=st.one_of(st.sampled_from('\\"\n'), st.characters(codec="utf-8", exclude_characters="\r")),
     max_size=20,

@@ -213,6 +213,9 @@ class MetricBase(Generic[ChildT]):
 
     def _labels_slow(self, labelvalues: tuple[Any, ...], labelkwargs: dict[str, Any]) -> ChildT:
         key = self._label_key(labelvalues, labelkwargs)
+        child = self._children.get(key)
+        if child is not None:
+            return child  # keyword or non-str values: validated, but no lock on a hit
         with self._lock:
             child = self._children.get(key)
             if child is None:
