@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
+from metricslib.errors import InvalidValueError
 from metricslib.model import (
     MetricFamily,
     Sample,
@@ -51,15 +52,27 @@ def _label_text(labels: Mapping[str, str]) -> str:
     if not labels:
         return ""
     # Sorted by name, as prometheus_client writes them: identical registries give identical bytes.
-    return "{" + ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sorted(labels.items())) + "}"
+    # str(): custom collectors sometimes pass numbers as label values.
+    return "{" + ",".join(f'{k}="{escape_label_value(str(v))}"' for k, v in sorted(labels.items())) + "}"
 
 
 # -- text 0.0.4 -------------------------------------------------------------------------------
 
 
+def _number(sample: Sample, what: str, value: object) -> float:
+    """``float(value)``, or an error naming the sample (custom collectors can add anything)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidValueError(
+            f"sample {sample.name}{_label_text(sample.labels)} has {what} {value!r}, not a number"
+        ) from None
+
+
 def _text_line(sample: Sample) -> str:
-    ts = "" if sample.timestamp is None else f" {int(float(sample.timestamp) * 1000)}"
-    return f"{sample.name}{_label_text(sample.labels)} {format_value(sample.value)}{ts}\n"
+    ts = "" if sample.timestamp is None else f" {int(_number(sample, 'timestamp', sample.timestamp) * 1000)}"
+    value = format_value(_number(sample, "value", sample.value))
+    return f"{sample.name}{_label_text(sample.labels)} {value}{ts}\n"
 
 
 def _write_text_family(out: list[str], family: MetricFamily) -> None:
@@ -131,13 +144,14 @@ def _exemplar_allowed(family: MetricFamily, sample: Sample) -> bool:
 
 
 def _om_line(family: MetricFamily, sample: Sample) -> str:
-    ts = "" if sample.timestamp is None else " " + _om_number(sample.timestamp)
+    ts = "" if sample.timestamp is None else " " + _om_number(_number(sample, "timestamp", sample.timestamp))
     exemplar = ""
     ex = sample.exemplar
     # OpenMetrics allows exemplars only on counters' _total and buckets; elsewhere they are dropped.
     if ex is not None and _exemplar_allowed(family, sample):
         exemplar = exemplar_text(ex)
-    return f"{sample.name}{_label_text(sample.labels)} {format_value(sample.value)}{ts}{exemplar}\n"
+    value = format_value(_number(sample, "value", sample.value))
+    return f"{sample.name}{_label_text(sample.labels)} {value}{ts}{exemplar}\n"
 
 
 def _write_om_family(out: list[str], family: MetricFamily) -> None:

@@ -313,3 +313,17 @@ def test_negative_histogram_sum_kept_in_text_dropped_in_openmetrics() -> None:
     assert b"delta_sum" not in om and b"delta_count" not in om
     assert b"pos_sum 0.5" in om and b"pos_count 1.0" in om
     list(om_parser.text_string_to_metric_families(om.decode()))
+
+
+def test_bad_sample_from_a_raw_family_is_named() -> None:
+    family = MetricFamily("jobs", "Jobs", "gauge")
+    family.add_sample("jobs", {"queue": "a"}, "many")  # type: ignore[arg-type]
+    for render in (render_text, render_openmetrics):
+        with pytest.raises(ValueError, match=r"jobs\{queue=\"a\"\} has value 'many'"):
+            render([family])
+
+
+def test_numeric_label_values_from_raw_families_are_rendered() -> None:
+    family = MetricFamily("jobs", "Jobs", "gauge")
+    family.add_sample("jobs", {"shard": 3}, 1)  # type: ignore[dict-item]
+    assert b'jobs{shard="3"} 1.0' in render_text([family])
