@@ -359,7 +359,10 @@ _AT_UNSAFE = frozenset({"days_in_month", "day_of_month", "day_of_week", "day_of_
 
 
 def _at_variants(cmd: EvalCmd) -> list[tuple[str, int]]:
-    expr = parse_expr(cmd.expr)
+    try:
+        expr = parse_expr(cmd.expr)
+    except QueryError:
+        return []  # an expected parse failure has been checked already
     if any(isinstance(n, ast.Call) and n.func in _AT_UNSAFE for n in _walk(expr)):
         return []
     t = cmd.start_ms
@@ -456,7 +459,7 @@ def run_eval(cmd: EvalCmd, store: _Store, options: RunOptions) -> None:
         return
     t = cmd.range_vector[1] if cmd.range_vector is not None else cmd.start_ms
     _run_instant(engine, cmd, cmd.expr, t, options.ignore_annotations)
-    if options.at_variants and cmd.range_vector is None and not cmd.is_fail():
+    if options.at_variants and cmd.range_vector is None:
         for query, at_time in _at_variants(cmd):
             try:
                 _run_instant(engine, cmd, query, at_time, options.ignore_annotations)
