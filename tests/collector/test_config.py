@@ -6,6 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metricslib.collector.config import (
     check_config,
@@ -14,6 +17,7 @@ from metricslib.collector.config import (
     parse_byte_size,
     parse_config,
 )
+from metricslib.collector.durations import format_duration
 from metricslib.errors import ConfigError
 from tests.helpers import require_tool
 
@@ -318,3 +322,71 @@ def test_to_yaml_hides_secrets_and_reloads_to_the_same_config(tmp_path: Path) ->
     again = parse_config(text.replace("<secret>", "s3cret"), "dump.yml")
     assert again.scrape_configs == cfg.scrape_configs
     assert again.global_config == cfg.global_config
+
+
+# --- properties -------------------------------------------------------------------------------
+
+_names = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
+_values = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
+_durations_ms = st.integers(min_value=1, max_value=10 * 86_400_000)
+
+
+@st.composite
+def _scrape_config(draw: st.DrawFn, job: str) -> dict[str, object]:
+    interval = draw(_durations_ms)
+    sc: dict[str, object] = {
+        "job_name": job,
+        "scrape_interval": format_duration(interval),
+        "scrape_timeout": format_duration(draw(st.integers(min_value=1, max_value=interval))),
+        "honor_labels": draw(st.booleans()),
+        "sample_limit": draw(st.integers(min_value=0, max_value=10**6)),
+        "static_configs": [{
+            "targets": draw(st.lists(st.from_regex(r"[a-z0-9.-]{1,12}:[0-9]{1,5}", fullmatch=True), max_size=3)),
+            "labels": draw(st.dictionaries(_names, _values, max_size=3)),
+        }],
+    }
+    if draw(st.booleans()):
+        sc["relabel_configs"] = [{
+            "source_labels": draw(st.lists(_names, max_size=2)),
+            "target_label": draw(_names),
+            "replacement": "${1}-" + draw(_names),
+        }, {"action": "hashmod", "source_labels": ["__address__"], "target_label": "shard",
+            "modulus": draw(st.integers(min_value=1, max_value=100))}]
+    return sc
+
+
+@st.composite
+def _config(draw: st.DrawFn) -> dict[str, object]:
+    jobs = draw(st.lists(_names, min_size=0, max_size=4, unique=True))
+    return {
+        "global": {"external_labels": draw(st.dictionaries(_names, _values, max_size=2))},
+        "scrape_configs": [draw(_scrape_config(job)) for job in jobs],
+    }
+
+
+@settings(max_examples=30, deadline=None)
+@given(_config())
+def test_generated_configs_load_and_round_trip_through_to_yaml(doc: dict[str, object]) -> None:
+    cfg = parse_config(yaml.safe_dump(doc), "gen.yml")
+    again = parse_config(cfg.to_yaml(), "dump.yml")
+    assert again.scrape_configs == cfg.scrape_configs
+    assert again.global_config == cfg.global_config
+
+
+_yaml_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
+                       st.sampled_from(["15s", "1m", "0", "-1", "10MB", "job", "SRV", "replace"]))
+_keys = st.sampled_from(["global", "scrape_configs", "job_name", "static_configs", "targets", "labels",
+                         "scrape_interval", "scrape_timeout", "relabel_configs", "action", "regex",
+                         "dns_sd_configs", "file_sd_configs", "files", "names", "port", "basic_auth",
+                         "tls_config", "params", "sample_limit", "x"])
+_yaml_doc = st.recursive(_yaml_leaf, lambda children: st.one_of(
+    st.lists(children, max_size=3), st.dictionaries(_keys, children, max_size=4)), max_leaves=20)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_yaml_doc)
+def test_any_yaml_document_gives_a_config_or_a_config_error(doc: object) -> None:
+    try:
+        parse_config(yaml.safe_dump(doc), "fuzz.yml")
+    except ConfigError as exc:
+        assert exc.file == "fuzz.yml"
