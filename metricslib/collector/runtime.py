@@ -144,6 +144,7 @@ class Collector:
         self._clock = clock
         self._parser = parser  # None: one ExpositionParser per loop
         self._lock = threading.RLock()  # guards pools; never held while scraping
+        self._reload_lock = threading.Lock()
         self._pools: dict[str, _Pool] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -159,6 +160,8 @@ class Collector:
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
+        if self._stop.is_set():
+            raise RuntimeError("a stopped Collector cannot be started again; create a new one")
         with self._lock:
             if self._started:
                 return
@@ -183,22 +186,23 @@ class Collector:
 
     def reload(self) -> None:
         """Re-read the config file; on ConfigError the running config stays in force."""
-        try:
-            new = load_config(self.config_path)
-        except ConfigError:
-            self.last_reload_success = False
+        with self._reload_lock:  # SIGHUP and POST /-/reload may race
+            try:
+                new = load_config(self.config_path)
+            except ConfigError:
+                self.last_reload_success = False
+                self.last_reload_time = self._clock()
+                raise
+            for warning in new.warnings:
+                log.warning("%s", warning)
+            with self._lock:
+                self._seed = self._seed_for(new)
+                if self._started:
+                    self._apply(new)
+                self._config = new
+            self.reload_count += 1
+            self.last_reload_success = True
             self.last_reload_time = self._clock()
-            raise
-        for warning in new.warnings:
-            log.warning("%s", warning)
-        with self._lock:
-            if self._started:
-                self._apply(new)
-            self._config = new
-            self._seed = self._seed_for(new)
-        self.reload_count += 1
-        self.last_reload_success = True
-        self.last_reload_time = self._clock()
 
     @property
     def ready(self) -> bool:
@@ -221,7 +225,8 @@ class Collector:
         state = (state or "any").lower()
         with self._lock:
             pools = [self._pools[name] for name in sorted(self._pools)]
-            active = [r.loop.target for p in pools for r in p.loops.values()]
+            active = [r.loop.target for p in pools
+                      for r in sorted(p.loops.values(), key=lambda r: r.loop.target.public_labels)]
             dropped = [d for p in pools for d in p.dropped]
         return {
             "activeTargets": [t.api_dict() for t in active] if state in ("any", "active") else [],

@@ -217,3 +217,25 @@ def test_reload_with_changed_scrape_settings_continues_series(
     count = len(storage.series("up", job="app", instance="127.0.0.1:1"))
     wait_for(lambda: len(storage.series("up", job="app", instance="127.0.0.1:1")) > count)
     assert not any(is_stale_nan(v) for _, v in storage.series("jobs_total", instance="127.0.0.1:1"))
+
+
+def test_a_stopped_collector_cannot_be_restarted(tmp_path: Path, transport: FakeTransport) -> None:
+    c = Collector(str(config(tmp_path, {"app": ["127.0.0.1:1"]})), FakeStorage(), transport=transport)  # type: ignore[arg-type]
+    c.start()
+    c.stop()
+    with pytest.raises(RuntimeError, match="cannot be started again"):
+        c.start()
+
+
+def test_reload_before_start_applies_at_start(tmp_path: Path, transport: FakeTransport) -> None:
+    storage = FakeStorage()
+    path = config(tmp_path, {"app": ["127.0.0.1:1"]})
+    c = Collector(str(path), storage, transport=transport)  # type: ignore[arg-type]
+    config(tmp_path, {"other": ["127.0.0.1:2"]})
+    c.reload()
+    c.start()
+    try:
+        wait_for(lambda: storage.last("up", job="other") == 1.0)
+        assert storage.labelsets("up") == [{"__name__": "up", "job": "other", "instance": "127.0.0.1:2"}]
+    finally:
+        c.stop()
