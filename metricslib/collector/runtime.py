@@ -144,7 +144,7 @@ class Collector:
         self._clock = clock
         self._parser = parser  # None: one ExpositionParser per loop
         self._lock = threading.RLock()  # guards pools; never held while scraping
-        self._reload_lock = threading.Lock()
+        self._reload_lock = threading.RLock()  # RLock: a SIGHUP handler may interrupt a reload
         self._pools: dict[str, _Pool] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
