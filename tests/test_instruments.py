@@ -18,6 +18,7 @@ from metricslib.errors import (
     InvalidNameError,
     InvalidValueError,
 )
+from metricslib.instruments import _timing as timing_module
 from metricslib.instruments import summary as summary_module
 
 
@@ -246,12 +247,14 @@ def test_gauge_set_function_and_track_inprogress(registry: Registry) -> None:
     assert busy.get() == 0.0
 
 
-def test_gauge_time_and_multiprocess_mode(registry: Registry) -> None:
+def test_gauge_time_and_multiprocess_mode(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [10.0]
+    monkeypatch.setattr(timing_module, "clock", lambda: now[0])
     g = Gauge("last_run", "Last run", registry=registry, multiprocess_mode="max")
     assert g.multiprocess_mode == "max"
     with g.time():
-        pass
-    assert g.get() >= 0.0
+        now[0] += 4.0
+    assert g.get() == 4.0
     with pytest.raises(InvalidMetricError, match="'bogus'"):
         Gauge("other", "O", registry=registry, multiprocess_mode="bogus")
 
@@ -297,26 +300,50 @@ def test_histogram_exemplar_on_bucket(registry: Registry) -> None:
     ]
 
 
-def test_histogram_time_sync_and_async(registry: Registry) -> None:
-    h = Histogram("work_seconds", "Work", registry=registry)
+def test_histogram_time_sync_and_async(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(timing_module, "clock", lambda: now[0])
+    h = Histogram("work_seconds", "Work", buckets=(1, 5, 10), registry=registry)
 
     @h.time()
     def sync_work() -> int:
+        now[0] += 0.5
         return 1
 
     @h.time()
     async def async_work() -> int:
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)
+        now[0] += 7.0  # happens after the first await: only a timer spanning the await sees it
         return 2
 
     assert sync_work() == 1
     assert asyncio.run(async_work()) == 2
     with h.time():
-        pass
+        now[0] += 2.0
     assert value(registry, "work_seconds_count") == 3.0
-    # The async call slept 50 ms: it was timed to completion, not to coroutine creation.
-    assert (value(registry, "work_seconds_sum") or 0.0) >= 0.05
-    assert value(registry, "work_seconds_bucket", {"le": "0.025"}) == 2.0
+    assert value(registry, "work_seconds_sum") == 9.5
+    assert value(registry, "work_seconds_bucket", {"le": "1.0"}) == 1.0
+    assert value(registry, "work_seconds_bucket", {"le": "5.0"}) == 2.0
+    assert value(registry, "work_seconds_bucket", {"le": "10.0"}) == 3.0
+    assert async_work.__name__ == "async_work"
+    assert asyncio.iscoroutinefunction(async_work)
+
+
+def test_summary_time_on_async_function_and_exception(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr(timing_module, "clock", lambda: now[0])
+    s = Summary("call_seconds", "Calls", registry=registry)
+
+    @s.time()
+    async def fails() -> None:
+        await asyncio.sleep(0)
+        now[0] += 3.0
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(fails())
+    assert value(registry, "call_seconds_count") == 1.0
+    assert value(registry, "call_seconds_sum") == 3.0
 
 
 # -- Summary ------------------------------------------------------------------------------

@@ -18,6 +18,13 @@ __all__ = ["ExceptionCounter", "InprogressTracker", "Timer"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Durations come from this clock; tests replace it to control time.
+clock = time.perf_counter
+
+
+def _now() -> float:
+    return clock()
+
 
 def _decorate(f: F, enter: Callable[[], Any], leave: Callable[[Any, BaseException | None], None]) -> F:
     """Wrap ``f`` so each call runs ``enter()`` before and ``leave(token, exc)`` after."""
@@ -58,7 +65,7 @@ class Timer:
         self._start = 0.0
 
     def __enter__(self) -> Timer:
-        self._start = time.perf_counter()
+        self._start = _now()
         return self
 
     def __exit__(
@@ -67,16 +74,16 @@ class Timer:
         value: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._callback(max(time.perf_counter() - self._start, 0.0))
+        self._callback(max(_now() - self._start, 0.0))
 
     def __call__(self, f: F) -> F:
         callback = self._callback
 
         def leave(start: float, exc: BaseException | None) -> None:
-            callback(max(time.perf_counter() - start, 0.0))
+            callback(max(_now() - start, 0.0))
 
         # Each call keeps its own start time, so concurrent calls never share state.
-        return _decorate(f, time.perf_counter, leave)
+        return _decorate(f, _now, leave)
 
 
 class ExceptionCounter:
