@@ -176,7 +176,14 @@ def make_resolver(resolver: object | None) -> Any:
     import dns.resolver
 
     if resolver is None:
-        return dns.resolver.Resolver()
+        try:
+            return dns.resolver.Resolver()
+        except dns.resolver.NoResolverConfiguration:
+            # No usable /etc/resolv.conf: Go (and so Prometheus) then asks localhost:53.
+            log.warning("dns_sd: no resolver configuration found; using 127.0.0.1:53")
+            fallback = dns.resolver.Resolver(configure=False)
+            fallback.nameservers = ["127.0.0.1"]
+            return fallback
     if isinstance(resolver, dns.resolver.Resolver):
         return resolver
     if isinstance(resolver, tuple) and len(resolver) == 2:

@@ -157,3 +157,18 @@ def test_dns_failure_keeps_previous_targets_and_refresh_interval() -> None:
     assert provider.poll(10) is None and resolver.calls == 1  # not due before refresh_interval
     assert provider.poll(31) is None  # failed: nothing changes
     assert "web.test" in provider.errors and resolver.calls == 2
+
+
+def test_system_resolver_without_configuration_falls_back_to_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dns.resolver
+
+    real = dns.resolver.Resolver
+
+    def unconfigured(configure: bool = True) -> dns.resolver.Resolver:
+        if configure:
+            raise dns.resolver.NoResolverConfiguration("no nameservers")
+        return real(configure=False)
+
+    monkeypatch.setattr(dns.resolver, "Resolver", unconfigured)
+    res = make_resolver(None)
+    assert res.nameservers == ["127.0.0.1"]

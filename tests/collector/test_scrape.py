@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -386,3 +387,43 @@ def test_target_api_dict_after_scrape(env: tuple[FakeStorage, FakeTransport, Clo
     assert data["scrapeInterval"] == "10s" and data["scrapeTimeout"] == "2s"
     assert str(data["lastScrape"]).startswith("2023-11-14T22:13:20")
     assert isinstance(data["lastScrapeDuration"], float)
+
+
+class SteppingEvent:
+    """A stop event whose wait() advances the fake clock instead of sleeping."""
+
+    def __init__(self, clock: Clock, rounds: int) -> None:
+        self.clock = clock
+        self.rounds = rounds
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float) -> bool:
+        self.waits.append(timeout)
+        if len(self.waits) > self.rounds:
+            return True
+        self.clock.advance(timeout)
+        return False
+
+
+def test_run_scrapes_at_the_targets_offset_in_every_interval(env: tuple[FakeStorage, FakeTransport, Clock]) -> None:
+    storage, transport, clock = env
+    clock.now = 1_700_000_000.123
+    transport.set_body(URL, "m 1\n")
+    loop = make_loop(job(), storage, transport, clock)
+    offset = loop.target.offset_ms()
+    stop = SteppingEvent(clock, rounds=4)
+    loop.run(stop, seed=0)  # type: ignore[arg-type]
+    times = [t for t, _ in storage.series("up")]
+    assert len(times) == 4
+    assert all((t - offset) % 10_000 == 0 for t in times)  # same phase in every interval
+    assert [b - a for a, b in itertools.pairwise(times)] == [10_000] * 3
+    assert 0 <= stop.waits[0] < 10  # the first scrape waits at most one interval
+
+
+def test_run_writes_markers_on_exit_when_asked(env: tuple[FakeStorage, FakeTransport, Clock]) -> None:
+    storage, transport, clock = env
+    transport.set_body(URL, "m 1\n")
+    loop = make_loop(job(), storage, transport, clock)
+    loop.stale_on_exit = True
+    loop.run(SteppingEvent(clock, rounds=1), seed=0)  # type: ignore[arg-type]
+    assert storage.stale("m") and storage.stale("up")
