@@ -327,3 +327,27 @@ def test_numeric_label_values_from_raw_families_are_rendered() -> None:
     family = MetricFamily("jobs", "Jobs", "gauge")
     family.add_sample("jobs", {"shard": 3}, 1)  # type: ignore[dict-item]
     assert b'jobs{shard="3"} 1.0' in render_text([family])
+
+
+@pytest.mark.parametrize("fmt", ["text", "openmetrics"])
+def test_parsers_read_back_every_sample_of_every_type(fmt: str) -> None:
+    registry = full_registry({"hostname": "web-1"})
+    Counter("traced", "Traced.", registry=registry).inc(2, exemplar={"trace_id": "abc"})
+    if fmt == "text":
+        parsed = text_string_to_metric_families(generate_latest(registry).decode())
+    else:
+        parsed = om_parser.text_string_to_metric_families(generate_openmetrics(registry).decode())
+    got = [(s.name, s.labels, s.value, s.exemplar) for f in parsed for s in f.samples]
+    want = [
+        (s.name, s.labels, s.value, s.exemplar)
+        for f in registry.collect()
+        for s in f.samples
+        if fmt == "openmetrics" or not s.name.endswith("_created")
+    ]
+    assert len(got) == len(want)
+    for (gn, gl, gv, gex), (wn, wl, wv, wex) in zip(got, want, strict=True):
+        assert (gn, gl) == (wn, wl)
+        assert same_value(gv, wv) or (wn.endswith("_created") and abs(gv - wv) < 1e-3)
+        if fmt == "openmetrics" and wex is not None:
+            assert gex is not None
+            assert (gex.labels, gex.value) == (wex.labels, wex.value)

@@ -492,3 +492,15 @@ def test_counts_of_finished_threads_are_kept(registry: Registry) -> None:
         t.start()
         t.join()
     assert c.get() == 20.0
+
+
+def test_summary_window_memory_is_bounded(registry: Registry) -> None:
+    s = Summary("lat", "L", quantiles=(0.5,), age_buckets=1, registry=registry)
+    for v in range(3 * summary_module.SLICE_CAPACITY):
+        s.observe(v % 100)
+    window = s._default_child._window  # type: ignore[union-attr]
+    assert window is not None
+    assert sum(len(values) for values in window._slices) == summary_module.SLICE_CAPACITY
+    median = value(registry, "lat", {"quantile": "0.5"})
+    assert median is not None and 40 <= median <= 60  # a uniform sample keeps the median near 50
+    assert value(registry, "lat_count") == 3 * summary_module.SLICE_CAPACITY

@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 
 __all__ = ["SLICE_CAPACITY", "Summary", "SummaryChild"]
 
-SLICE_CAPACITY = 10_000
+SLICE_CAPACITY = 2_000
 
 # Monotonic clock for window rotation; tests replace it to move time deterministically.
 clock = time.monotonic
+# One generator for every reservoir (a Random per series would cost ~2.5 kB each).
+_random = random.Random(0)
 
 
 class _Window:
@@ -44,7 +46,6 @@ class _Window:
         self._seen = [0] * slices
         self._current = 0
         self._started = clock()
-        self._random = random.Random(0)
 
     def _rotate(self, now: float) -> None:
         elapsed = now - self._started
@@ -66,7 +67,7 @@ class _Window:
         if len(values) < SLICE_CAPACITY:
             values.append(value)
         else:
-            j = self._random.randrange(self._seen[i])
+            j = _random.randrange(self._seen[i])
             if j < SLICE_CAPACITY:
                 values[j] = value
 
