@@ -398,7 +398,7 @@ class ScrapeLoop:
         try:
             app.commit()
             self._reported = True
-        except StorageError as exc:
+        except Exception as exc:  # e.g. the store was closed under us: the loop lives on
             log.error("storing the scrape of %s failed: %s", self.target.url, exc)
             error = error or f"storage: {exc}"
         with self.target.lock:
@@ -431,7 +431,7 @@ class ScrapeLoop:
         self._prev = {}
         try:
             app.commit()
-        except StorageError as exc:
+        except Exception as exc:
             log.error("staleness markers for %s not stored: %s", self.target.url, exc)
 
     # --- on a schedule ------------------------------------------------------------------
@@ -452,7 +452,10 @@ class ScrapeLoop:
                     self.mark_stale()
                 return
             last_slot = slot + 1
-            self.scrape_once()
+            try:
+                self.scrape_once()
+            except Exception:  # never let one bad scrape end this target's loop
+                log.exception("scrape loop of %s", self.target.url)
 
 
 def _describe(exc: BaseException, address: str) -> str:

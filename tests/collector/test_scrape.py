@@ -427,3 +427,22 @@ def test_run_writes_markers_on_exit_when_asked(env: tuple[FakeStorage, FakeTrans
     loop.stale_on_exit = True
     loop.run(SteppingEvent(clock, rounds=1), seed=0)  # type: ignore[arg-type]
     assert storage.stale("m") and storage.stale("up")
+
+
+def test_a_store_that_fails_on_commit_marks_the_target_down(env: tuple[FakeStorage, FakeTransport, Clock]) -> None:
+    storage, transport, clock = env
+    transport.set_body(URL, "m 1\n")
+
+    class Closed(FakeStorage):
+        def appender(self):  # type: ignore[no-untyped-def]
+            app = super().appender()
+
+            def fail() -> None:
+                raise RuntimeError("store is closed")
+
+            app.commit = fail  # type: ignore[method-assign]
+            return app
+
+    loop = make_loop(job(), Closed(), transport, clock)
+    assert loop.scrape_once() is False
+    assert loop.target.last_error == "storage: store is closed"
