@@ -17,11 +17,12 @@ from pathlib import Path
 
 from tests.helpers import free_port, running
 
-# Sample times sit near multiples of the interval, jittered by up to 0.2 s like
-# real scrapes; callers evaluate at times offset by half an interval so no
-# evaluation or window boundary coincides with a sample (the 2.x/3.x
-# range-boundary change then cannot matter).
-START_S = 1_750_000_020
+# Sample times sit near multiples of the interval, jittered by 20-200 ms like
+# real scrapes (never by zero), and START_S is 7 s past a whole minute. Callers
+# evaluate at times offset by half an interval, and subquery steps fall on whole
+# minutes, so no evaluation time or window boundary coincides with a sample:
+# the 2.x/3.x range-boundary change then cannot matter.
+START_S = 1_750_000_027
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 ROUTES = ("/", "/images/<id>", "/upload", "/api/search")
 CODES = ("200", "404", "500")
@@ -46,7 +47,7 @@ def write_workload(
 ) -> Workload:
     rng = random.Random(seed)
     steps = duration_s // interval_s
-    times = [START_S + i * interval_s + rng.uniform(-0.2, 0.2) for i in range(steps)]
+    times = [START_S + i * interval_s + rng.choice((-1, 1)) * rng.uniform(0.02, 0.2) for i in range(steps)]
     lines: list[str] = []
     samples = 0
     series = 0
