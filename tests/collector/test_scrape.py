@@ -430,7 +430,7 @@ def test_run_writes_markers_on_exit_when_asked(env: tuple[FakeStorage, FakeTrans
 
 
 def test_a_store_that_fails_on_commit_marks_the_target_down(env: tuple[FakeStorage, FakeTransport, Clock]) -> None:
-    storage, transport, clock = env
+    _, transport, clock = env
     transport.set_body(URL, "m 1\n")
 
     class Closed(FakeStorage):
