@@ -127,7 +127,8 @@ class Registry:
         default_labels: Mapping[str, object] | None = None,
         created_samples: bool | None = None,
     ) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant, so a finalizer run by a GC pass while we hold it may (un)register safely.
+        self._lock = threading.RLock()
         # id(collector) -> (collector, names); ids because collectors need not be hashable.
         self._collectors: dict[int, tuple[SupportsCollect, list[str]]] = {}
         self._names: dict[str, SupportsCollect] = {}

@@ -111,7 +111,8 @@ class MetricBase(Generic[ChildT]):
         self._unit = unit
         self._labelnames = validate_labelnames(self._name, labelnames, self._reserved_labels)
         self._children: dict[tuple[Any, ...], ChildT] = {}
-        self._lock = threading.Lock()
+        # Re-entrant: a finalizer run by a GC pass inside child creation may call labels() again.
+        self._lock = threading.RLock()
         self._check_labelnames()
         self._default_child: ChildT | None = None
         if not self._labelnames:

@@ -96,7 +96,8 @@ class SummaryChild(ChildBase):
         self._cell_list: list[list[float]] = []
         self._created = time.time()
         self._window = window
-        self._lock = threading.Lock() if window is not None else None
+        # Re-entrant: window rotation allocates, and a GC finalizer may observe the same series.
+        self._lock = threading.RLock() if window is not None else None
 
     def observe(self, amount: float) -> None:
         try:
