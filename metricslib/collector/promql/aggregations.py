@@ -139,19 +139,27 @@ def aggregate(
         return _count_values(block, grouping, without, param)
     n_times = block.n_times
     groups = _groups(block, grouping, without)
-    labels: list[Labels] = []
-    values = np.zeros((len(groups), n_times))
-    present = np.zeros((len(groups), n_times), dtype=bool)
-    drop: list[bool] = []
-    for g, (key, rows) in enumerate(groups.items()):
-        labels.append(key)
-        drop.append(any(block.drop_name[r] for r in rows))
-        vals = block.values[rows]
-        mask = block.present[rows]
-        count = mask.sum(axis=0)
-        present[g] = count > 0
-        with np.errstate(all="ignore"):
-            values[g] = _reduce(op, vals, mask, count, param)
+    if not groups:
+        return Block.empty(n_times)
+    labels = list(groups)
+    drop = [any(block.drop_name[r] for r in rows) for rows in groups.values()]
+    # Lay the groups side by side as columns: (k-th member of each group) x (group, time).
+    # One pass over k then reduces every group at every time at once, and each group
+    # still adds its members in input order (what Kahan summation's result depends on).
+    n_groups = len(groups)
+    depth = max(len(rows) for rows in groups.values())
+    idx = np.zeros((depth, n_groups), dtype=np.intp)
+    member = np.zeros((depth, n_groups), dtype=bool)
+    for g, rows in enumerate(groups.values()):
+        idx[: len(rows), g] = rows
+        member[: len(rows), g] = True
+    vals = block.values[idx].reshape(depth, n_groups * n_times)
+    mask = (block.present[idx] & member[:, :, None]).reshape(depth, n_groups * n_times)
+    count = mask.sum(axis=0)
+    wide_param = np.tile(param, n_groups) if isinstance(param, np.ndarray) else param
+    with np.errstate(all="ignore"):
+        values = _reduce(op, vals, mask, count, wide_param).reshape(n_groups, n_times)
+    present = (count > 0).reshape(n_groups, n_times)
     return Block(labels, values, present, drop).compact()
 
 
