@@ -33,6 +33,7 @@ __all__ = ["iter_families", "split_lines"]
 _OM_META_RE = re.compile(r"# (HELP|TYPE|UNIT)(?: (.*))?")
 _TEXT_META_RE = re.compile(r"#[ \t]*(HELP|TYPE)(?:[ \t]+(.*))?")
 _UNIT_RE = re.compile(r"[a-zA-Z0-9_:]*")
+_TEXT_SUFFIXES = ("", "_bucket", "_count", "_sum")
 
 
 def split_lines(source: str | Iterable[str]) -> Iterator[str]:
@@ -177,9 +178,14 @@ class _Reader:
         return done
 
     def _text_family_of(self, name: str) -> tuple[str, str]:
-        for fam, mtype in self.text_types.items():
-            if belongs(fam, mtype, name, False):
-                return fam, mtype
+        # Only a name minus a known suffix can be a declared family: a dict
+        # lookup each, not a scan over every family seen so far.
+        for suffix in _TEXT_SUFFIXES:
+            if name.endswith(suffix):
+                fam = name[: len(name) - len(suffix)]
+                mtype = self.text_types.get(fam)
+                if mtype is not None and belongs(fam, mtype, name, False):
+                    return fam, mtype
         return name, "unknown"
 
     def sample(self, text: str, line: int) -> Family | None:
@@ -191,6 +197,14 @@ class _Reader:
         done: Family | None = None
         cur = self.cur
         if cur is None or not belongs(cur.name, cur.type, parsed.name, self.om):
+            if self.om and cur is not None and parsed.name == cur.name:
+                allowed = ", ".join(sorted(claimed_names(cur.name, cur.type) - {cur.name}))
+                self.report(
+                    f"{parsed.name!r} is not a valid sample name in {cur.type} family {cur.name!r} "
+                    f"(expected one of {allowed})",
+                    line,
+                )
+                return None
             if self.om:
                 done = self.start(parsed.name, line)
             else:

@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families as their_tex
 from metricslib.collector.model import STALE_NAN, is_stale_nan
 from metricslib.collector.parse import (
     ACCEPT_HEADER,
+    ParseError,
     ScrapeParser,
     check,
     content_type_format,
@@ -258,3 +259,33 @@ def test_stale_nan_bits_survive_parsing_as_plain_nan() -> None:
     (fam,) = parse_families("a NaN\n", "text")
     assert math.isnan(fam.samples[0].value) and not is_stale_nan(fam.samples[0].value)
     assert is_stale_nan(STALE_NAN)
+
+
+# --- robustness: any input gives an answer or a ParseError, never a crash ------------
+
+_PIECES = [
+    "# TYPE ", "# HELP ", "# UNIT ", "# EOF", "a", "a_total", "a_bucket", "a_count", "a_sum",
+    "a_created", "a_info", "a_gsum", "{", "}", "le=", "quantile=", "a=", '"', "+Inf", "1", "0.5",
+    "-1", "NaN", " ", "\n", "#", "\\", ",", "\t", "counter", "histogram", "gaugehistogram",
+    "summary", "info", "stateset", "unknown", "untyped", "gauge", "seconds", "ü",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_any_input_is_parsed_or_rejected_cleanly(text: str) -> None:
+    for fmt in ("text", "openmetrics"):
+        problems = check(text, fmt)  # type: ignore[arg-type]
+        assert all(isinstance(p, ParseError) and p.line >= 1 for p in problems)
+        errors: list[ParseError] = []
+        families = list(parse_families(text, fmt, errors))  # type: ignore[arg-type]
+        assert len(errors) == len(problems)
+        if not problems:
+            n = sum(len(f.samples) for f in families)
+            # Valid input: the hot path agrees on how many samples there are.
+            assert len(ScrapeParser().parse(text, fmt, {}).samples) == n  # type: ignore[arg-type]
+        else:
+            try:
+                ScrapeParser().parse(text, fmt, {})  # type: ignore[arg-type]
+            except ParseError as exc:
+                assert exc.line >= 1
