@@ -4,7 +4,14 @@ The SDK API mirrors ``prometheus_client``: most code ports by changing
 imports. Importing this package registers the process, platform and GC
 collectors on ``REGISTRY``; they capture nothing at import (each scrape
 reads ``/proc/self``), so pre-fork servers report each worker correctly.
+
+The serving and pushing helpers (``start_http_server``, ``make_wsgi_app``,
+``make_asgi_app``, ``push_to_gateway``, ...) are importable from here too, as
+from ``prometheus_client``; their modules load on first use.
 """
+
+import importlib
+import typing
 
 from metricslib.exposition import (
     CONTENT_TYPE_LATEST,
@@ -87,13 +94,42 @@ __all__ = [
     "UnknownMetricFamily",
     "UntypedMetricFamily",
     "choose_encoder",
+    "delete_from_gateway",
     "disable_created_metrics",
     "enable_created_metrics",
     "generate_latest",
     "generate_openmetrics",
+    "make_asgi_app",
+    "make_wsgi_app",
+    "push_to_gateway",
+    "pushadd_to_gateway",
     "register_default_collectors",
     "render_openmetrics",
     "render_text",
+    "start_http_server",
 ]
 
 PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR = register_default_collectors(REGISTRY)
+
+if typing.TYPE_CHECKING:
+    from metricslib.push import delete_from_gateway, push_to_gateway, pushadd_to_gateway
+    from metricslib.serve import make_asgi_app, make_wsgi_app, start_http_server
+
+# Loaded on first access: plain instrumentation does not pay for the HTTP stack.
+_LAZY = {
+    "delete_from_gateway": "metricslib.push",
+    "make_asgi_app": "metricslib.serve",
+    "make_wsgi_app": "metricslib.serve",
+    "push_to_gateway": "metricslib.push",
+    "pushadd_to_gateway": "metricslib.push",
+    "start_http_server": "metricslib.serve",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metricslib' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
+
+import pytest
 
 import metricslib
 
@@ -36,3 +40,18 @@ def test_names_a_prometheus_client_user_imports_exist() -> None:
         "StateSetMetricFamily", "UnknownMetricFamily", "Sample", "Metric",
     ):  # fmt: skip
         assert name in metricslib.__all__, name
+
+
+def test_serving_helpers_load_lazily_from_the_package() -> None:
+    from metricslib import serve
+
+    assert metricslib.start_http_server is serve.start_http_server
+    assert metricslib.make_wsgi_app is serve.make_wsgi_app
+    with pytest.raises(AttributeError, match="'nope'"):
+        metricslib.nope  # noqa: B018
+
+
+def test_importing_the_package_does_not_load_the_http_stack() -> None:
+    code = "import sys, metricslib; print('metricslib.serve' in sys.modules, 'asyncio' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["False", "False"]
