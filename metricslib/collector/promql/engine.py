@@ -330,7 +330,7 @@ class _Evaluator:
     def _call(self, expr: ast.Call, times: IntArray) -> Value:
         name = expr.func
         args: list[Any] = []
-        ctx = CallContext(times, expr.args, notes=self.notes)
+        ctx = CallContext(times, expr.args, notes=self.notes, check=self.check_deadline)
         range_index = RANGE_FUNCTIONS.get(name)
         for i, arg in enumerate(expr.args):
             if i == range_index:

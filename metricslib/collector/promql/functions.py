@@ -45,6 +45,8 @@ class CallContext:
     args: tuple[ast.Expr, ...]  # the call's argument nodes (absent() reads matchers)
     sample_times: bool = False  # timestamp(): the Block already holds sample times
     notes: Annotations = field(default_factory=Annotations)
+    #: raises QueryTimeoutError once the query's deadline has passed
+    check: Callable[[], None] = lambda: None
 
 
 def warn_bad_quantiles(q: FloatArray, notes: Annotations) -> None:
@@ -591,7 +593,9 @@ def _series_windows(
     out = np.zeros(len(lo))
     mask = count >= minimum
     extra = [a for i, a in enumerate(args) if i != RANGE_FUNCTIONS[name]]
-    for t in np.flatnonzero(mask):
+    for done, t in enumerate(np.flatnonzero(mask)):
+        if done % 512 == 511:
+            ctx.check()  # per-window Python loops are where a big query spends its time
         a, b = int(lo[t]), int(hi[t])
         params = [float(x[t]) if isinstance(x, np.ndarray) else x for x in extra]
         # predict_linear extrapolates from the evaluation time itself, not the window end.

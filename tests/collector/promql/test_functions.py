@@ -251,3 +251,17 @@ def test_vectorised_histogram_quantile_matches_scalar(counts: list[int], qs: lis
     assert len(got) == n
     for g, e in zip(got, expected, strict=True):
         assert (math.isnan(g) and math.isnan(e)) or g == pytest.approx(e)
+
+
+def test_slow_window_loops_honour_the_deadline() -> None:
+    from metricslib.errors import QueryTimeoutError
+
+    def expired() -> None:
+        raise QueryTimeoutError("query timed out in expression evaluation")
+
+    n = 2000
+    s = series([float(i % 7) for i in range(n)], step_ms=1000)
+    times = np.arange(n, dtype=np.int64) * 1000
+    rng = RangeArg([s], times.copy(), 10_000)
+    with pytest.raises(QueryTimeoutError):
+        call_function("quantile_over_time", [np.full(n, 0.5), rng], CallContext(times, (), check=expired))
