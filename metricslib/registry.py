@@ -114,9 +114,10 @@ class Registry:
     ``default_labels`` are added to every sample at collection time (a
     sample's own label of the same name wins). ``created_samples=False``
     drops the ``_created`` series from OpenMetrics output (text 0.0.4 never
-    has them); ``None`` follows ``disable_created_metrics()``. ``auto_describe`` is accepted for ``prometheus_client``
-    compatibility: a collector without ``describe()`` is always described by
-    calling its ``collect()`` once at registration.
+    has them); ``None`` follows ``disable_created_metrics()``. A collector
+    without ``describe()`` is described by calling its ``collect()`` once at
+    registration, so its names are checked too; ``auto_describe=False``
+    skips that call (and the check), as prometheus_client does by default.
     """
 
     def __init__(
@@ -146,7 +147,12 @@ class Registry:
     def register(self, collector: SupportsCollect) -> None:
         """Add a collector; raise DuplicateMetricError if any of its names is taken."""
         describe = getattr(collector, "describe", None)
-        names = family_names(describe() if describe is not None else collector.collect())
+        if describe is not None:
+            names = family_names(describe())
+        elif self.auto_describe:
+            names = family_names(collector.collect())
+        else:
+            names = []  # as prometheus_client: not described, so not checked for clashes
         with self._lock:
             if id(collector) in self._collectors:
                 raise DuplicateMetricError(f"{collector!r} is already registered in this registry")

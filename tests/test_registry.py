@@ -230,3 +230,11 @@ def test_restricted_registry_keeps_only_named_samples() -> None:
     families = list(view.collect())
     assert [(f.name, [s.name for s in f.samples]) for f in families] == [("jobs", ["jobs_total"])]
     assert generate_latest(view) == b"# HELP jobs_total Jobs\n# TYPE jobs_total counter\njobs_total 1.0\n"
+
+
+def test_auto_describe_false_does_not_call_collect_at_registration() -> None:
+    registry = Registry(auto_describe=False)
+    collector = StaticCollector()
+    registry.register(collector)
+    assert collector.collect_calls == 0
+    assert registry.get_sample_value("queue_depth", {"queue": "emails"}) == 7.0
