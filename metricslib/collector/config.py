@@ -30,9 +30,20 @@ from typing import TYPE_CHECKING
 import yaml
 
 from metricslib.collector.config_http import HTTPClientConfig, read_http_client_config
+from metricslib.collector.config_sd import (
+    DNSSDConfig,
+    FileSDConfig,
+    LabelPairs,
+    StaticConfig,
+    read_dns,
+    read_file_sd,
+    read_labels,
+    read_relabels,
+    read_static,
+)
 from metricslib.collector.config_yaml import NodeReader, compose
 from metricslib.collector.durations import Duration, parse_duration
-from metricslib.collector.relabel import LABEL_NAME_RE, RelabelConfig
+from metricslib.collector.relabel import RelabelConfig
 from metricslib.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -51,8 +62,6 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
-
-LabelPairs = tuple[tuple[str, str], ...]
 
 _TOP_KEYS = ("global", "scrape_configs", "remote_write")
 _TOP_IGNORED = (
@@ -83,9 +92,6 @@ _SCRAPE_IGNORED = (
     "always_scrape_classic_histograms", "convert_classic_histograms_to_nhcb",
     "scrape_fallback_protocol", "metric_name_escaping_scheme",
 )
-_RELABEL_KEYS = (
-    "source_labels", "separator", "regex", "modulus", "target_label", "replacement", "action",
-)
 _BYTE_UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "PB": 1 << 50,
                "EB": 1 << 60}
 _BYTES_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTPE]?i?B)")
@@ -93,8 +99,6 @@ _BYTES_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTPE]?i?B)")
 
 _ONE_MINUTE = Duration(60_000)
 _TEN_SECONDS = Duration(10_000)
-_THIRTY_SECONDS = Duration(30_000)
-_FIVE_MINUTES = Duration(300_000)
 
 
 @dataclass(frozen=True)
@@ -104,26 +108,6 @@ class GlobalConfig:
     evaluation_interval: Duration = _ONE_MINUTE
     #: Kept for federation and remote write; never added to stored samples.
     external_labels: LabelPairs = ()
-
-
-@dataclass(frozen=True)
-class StaticConfig:
-    targets: tuple[str, ...] = ()
-    labels: LabelPairs = ()
-
-
-@dataclass(frozen=True)
-class DNSSDConfig:
-    names: tuple[str, ...] = ()
-    type: str = "SRV"
-    port: int = 0
-    refresh_interval: Duration = _THIRTY_SECONDS
-
-
-@dataclass(frozen=True)
-class FileSDConfig:
-    files: tuple[str, ...] = ()  # absolute glob patterns
-    refresh_interval: Duration = _FIVE_MINUTES
 
 
 @dataclass(frozen=True)
@@ -266,21 +250,11 @@ def _parse(text: str, file: str, base_dir: str | None) -> tuple[Config | None, l
         if "remote_write" in top:
             from metricslib.collector.config_remote import read_remote_writes
 
-            remote = read_remote_writes(r, *top["remote_write"], base, _read_relabels)
+            remote = read_remote_writes(r, *top["remote_write"], base, read_relabels)
     if r.problems:
         return None, r.problems
     return Config(glob_cfg, tuple(scrape_configs), file, remote_write=remote,
                   warnings=tuple(r.warnings)), []
-
-
-def _labels(r: NodeReader, node: yaml.Node, path: str) -> LabelPairs:
-    out: dict[str, str] = {}
-    for key, value, key_node, key_path in r.string_map(node, path):
-        if not LABEL_NAME_RE.fullmatch(key):
-            r.error(key_node, key_path, f"{key!r} is not a valid label name")
-        elif value:
-            out[key] = value
-    return tuple(sorted(out.items()))
 
 
 def _read_global(r: NodeReader, node: yaml.Node, path: str) -> GlobalConfig:
@@ -304,7 +278,7 @@ def _read_global(r: NodeReader, node: yaml.Node, path: str) -> GlobalConfig:
                                     f"global scrape interval {interval}")
     external: LabelPairs = ()
     if "external_labels" in m:
-        external = _labels(r, *m["external_labels"])
+        external = read_labels(r, *m["external_labels"])
         for name, _ in external:
             if name == "__name__":
                 r.error(m["external_labels"][0], m["external_labels"][1] + ".__name__",
@@ -359,19 +333,19 @@ def _read_scrape(
             params.append((key, tuple(v for v, _, _ in r.string_list(vnode, vpath))))
         kw["params"] = tuple(sorted(params))
     kw["http"] = read_http_client_config(r, m, base)
-    relabel = _read_relabels(r, *m["relabel_configs"]) if "relabel_configs" in m else ()
+    relabel = read_relabels(r, *m["relabel_configs"]) if "relabel_configs" in m else ()
     kw["relabel_configs"] = relabel
     if "metric_relabel_configs" in m:
-        kw["metric_relabel_configs"] = _read_relabels(r, *m["metric_relabel_configs"])
+        kw["metric_relabel_configs"] = read_relabels(r, *m["metric_relabel_configs"])
     if "static_configs" in m:
         kw["static_configs"] = tuple(
-            _read_static(r, n, p, check_addresses=not relabel) for n, p in r.sequence(*m["static_configs"])
+            read_static(r, n, p, check_addresses=not relabel) for n, p in r.sequence(*m["static_configs"])
         )
     if "dns_sd_configs" in m:
-        kw["dns_sd_configs"] = tuple(_read_dns(r, n, p) for n, p in r.sequence(*m["dns_sd_configs"]))
+        kw["dns_sd_configs"] = tuple(read_dns(r, n, p) for n, p in r.sequence(*m["dns_sd_configs"]))
     if "file_sd_configs" in m:
         kw["file_sd_configs"] = tuple(
-            _read_file_sd(r, n, p, base) for n, p in r.sequence(*m["file_sd_configs"])
+            read_file_sd(r, n, p, base) for n, p in r.sequence(*m["file_sd_configs"])
         )
     if len(r.problems) > errors_before or not job:
         return None
@@ -379,77 +353,6 @@ def _read_scrape(
         job_name=job, scrape_interval=interval, scrape_timeout=timeout,
         **{k: v for k, v in kw.items() if v is not None},  # type: ignore[arg-type]
     )
-
-
-def _read_relabels(r: NodeReader, node: yaml.Node, path: str) -> tuple[RelabelConfig, ...]:
-    rules = []
-    for item, item_path in r.sequence(node, path):
-        m = r.mapping(item, item_path, _RELABEL_KEYS)
-        kw: dict[str, object] = {}
-        if "source_labels" in m:
-            kw["source_labels"] = [v for v, _, _ in r.string_list(*m["source_labels"])]
-        for key in ("separator", "regex", "target_label", "replacement", "action"):
-            if key in m:
-                kw[key] = r.string(*m[key])
-        if "modulus" in m:
-            kw["modulus"] = r.integer(*m["modulus"])
-        try:
-            rules.append(RelabelConfig.create(**{k: v for k, v in kw.items() if v is not None}))  # type: ignore[arg-type]
-        except ValueError as exc:
-            culprit = next((k for k in ("action", "regex", "target_label", "modulus", "replacement",
-                                        "source_labels") if k in m and k in str(exc)), None)
-            where = m[culprit] if culprit else (item, item_path)
-            r.error(where[0], where[1], str(exc))
-    return tuple(rules)
-
-
-def _read_static(r: NodeReader, node: yaml.Node, path: str, check_addresses: bool) -> StaticConfig:
-    m = r.mapping(node, path, ("targets", "labels"))
-    targets = []
-    if "targets" in m:
-        for value, vnode, vpath in r.string_list(*m["targets"]):
-            if check_addresses and "/" in value:
-                r.error(vnode, vpath, f"{value!r} is not a valid hostname (targets are host:port, "
-                                      f"without scheme or path)")
-            elif not value:
-                r.error(vnode, vpath, "target address is empty")
-            else:
-                targets.append(value)
-    labels = _labels(r, *m["labels"]) if "labels" in m else ()
-    return StaticConfig(tuple(targets), labels)
-
-
-def _read_dns(r: NodeReader, node: yaml.Node, path: str) -> DNSSDConfig:
-    m = r.mapping(node, path, ("names", "type", "port", "refresh_interval"))
-    names = tuple(v for v, _, _ in r.string_list(*m["names"])) if "names" in m else ()
-    if not names:
-        r.error(node, path, "DNS-SD config must contain at least one SRV record name")
-    rtype = (r.string(*m["type"]) or "SRV").upper() if "type" in m else "SRV"
-    if rtype not in ("SRV", "A", "AAAA", "MX", "NS"):
-        r.error(m["type"][0], m["type"][1], f"invalid DNS-SD records type {rtype!r}")
-    elif rtype in ("MX", "NS"):
-        r.error(m["type"][0], m["type"][1], f"DNS-SD records type {rtype} is not supported by metricslib")
-    port = r.integer(*m["port"]) if "port" in m else 0
-    if rtype in ("A", "AAAA") and not port:
-        r.error(node, path, "a port is required in DNS-SD configs for all record types except SRV")
-    refresh = r.duration(*m["refresh_interval"]) if "refresh_interval" in m else None
-    return DNSSDConfig(names, rtype, port or 0, refresh or DNSSDConfig.refresh_interval)
-
-
-def _read_file_sd(r: NodeReader, node: yaml.Node, path: str, base: str) -> FileSDConfig:
-    m = r.mapping(node, path, ("files", "refresh_interval"))
-    files = []
-    for value, vnode, vpath in (r.string_list(*m["files"]) if "files" in m else []):
-        name = os.path.basename(value)
-        if not name.endswith((".json", ".yml", ".yaml")):
-            r.error(vnode, vpath, f"path name {value!r} is not valid for file discovery "
-                                  f"(it must end in .json, .yml or .yaml)")
-        else:
-            files.append(value if os.path.isabs(value) else os.path.join(base, value))
-    if not files and "files" not in m:
-        r.error(node, path, "file service discovery config must contain at least one path name")
-    refresh = r.duration(*m["refresh_interval"]) if "refresh_interval" in m else None
-    return FileSDConfig(tuple(files), refresh or FileSDConfig.refresh_interval)
 
 
 __all__ += ["parse_byte_size", "parse_duration"]

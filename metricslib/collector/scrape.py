@@ -37,12 +37,12 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable
 
 from metricslib.collector.config import ScrapeConfig
 from metricslib.collector.model import STALE_NAN, Labels
-from metricslib.collector.relabel import relabel
+from metricslib.collector.scrape_labels import label_limit_error, sample_labels
+from metricslib.collector.scrape_parse import ExpositionParser, Parsed, ParserFn
 from metricslib.collector.storage.base import Appender, Storage
 from metricslib.collector.targets import Target
 from metricslib.collector.transport import BodyTooLarge, Transport
@@ -64,43 +64,6 @@ REPORT_NAMES = (
     "scrape_samples_post_metric_relabeling",
     "scrape_series_added",
 )
-_DROPPED: Labels = ()
-
-
-class Meta(Protocol):
-    """A family's metadata (``parse.FamilyMeta`` has this shape)."""
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def help(self) -> str: ...
-
-    @property
-    def unit(self) -> str: ...
-
-
-class Parsed(Protocol):
-    """What the scrape loop needs from a parsed body (``parse.ScrapeResult``)."""
-
-    @property
-    def samples(self) -> Sequence[tuple[str, float, int | None]]:
-        """(series key, value, timestamp in ms or None), in exposition order."""
-        ...
-
-    @property
-    def metadata(self) -> Mapping[str, Meta]:
-        """Family name → type, help, unit."""
-        ...
-
-    def labels_for(self, series_key: str) -> Labels:
-        """The label set (with ``__name__``) that a series key stands for."""
-        ...
-
-
-#: ``(body, content_type, known series keys) -> Parsed``; raises ValueError
-#: (ParseError) on a malformed body.
-ParserFn = Callable[[bytes, str, Mapping[str, object]], Parsed]
 
 
 class ScrapeFailed(Exception):
@@ -112,25 +75,6 @@ class ScrapeFailed(Exception):
     def __init__(self, message: str, counts: tuple[int, int] = (0, 0)) -> None:
         super().__init__(message)
         self.counts = counts
-
-
-class ExpositionParser:
-    """The default parser: :class:`metricslib.collector.parse.ScrapeParser`, one
-    per target so its metadata-line cache carries over between scrapes."""
-
-    def __init__(self) -> None:
-        from metricslib.collector.parse import ScrapeParser
-
-        self._parser = ScrapeParser()
-
-    def __call__(self, body: bytes, content_type: str, known: Mapping[str, object]) -> Parsed:
-        from metricslib.collector.parse import content_type_format
-
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ScrapeFailed(f"body is not valid UTF-8 at byte {exc.start}") from exc
-        return self._parser.parse(text, content_type_format(content_type), known)
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:
@@ -237,57 +181,13 @@ class ScrapeLoop:
         return body, headers.get("content-type", "")
 
     def _final_labels(self, raw: Labels) -> Labels:
-        """Target labels merged in, metric relabelling applied; () when dropped."""
-        sample = dict(raw)
-        if self.config.honor_labels:
-            for name, value in self._target_labels:
-                sample.setdefault(name, value)
-            merged = sample
-        else:
-            merged = dict(sample)
-            conflicts = []
-            for name, value in self._target_labels:
-                if sample.get(name):
-                    conflicts.append((name, sample[name]))
-                merged[name] = value
-            # Shortest names first, as Prometheus resolves exported_ collisions.
-            conflicts.sort(key=lambda kv: len(kv[0]))
-            taken = set(sample) | dict(self._target_labels).keys()
-            for name, value in conflicts:
-                new = name
-                while True:
-                    new = "exported_" + new
-                    if new not in taken:
-                        break
-                taken.add(new)
-                merged[new] = value
-        if self.config.metric_relabel_configs:
-            result = relabel(merged, self.config.metric_relabel_configs)
-            if result is None:
-                return _DROPPED
-            merged = result
-        return tuple(sorted((k, v) for k, v in merged.items() if v))
+        return sample_labels(raw, self._target_labels, self.config.honor_labels,
+                             self.config.metric_relabel_configs)
 
     def _check_limits(self, labels: Labels) -> None:
-        cfg = self.config
-        if not any(k == "__name__" for k, _ in labels):
-            raise ScrapeFailed(f"series {dict(labels)} has no metric name (__name__) after relabelling")
-        if cfg.label_limit and len(labels) > cfg.label_limit:
-            raise ScrapeFailed(
-                f"label_limit exceeded (metric: {_name(labels)}, number of labels: {len(labels)}, "
-                f"limit: {cfg.label_limit})"
-            )
-        for name, value in labels:
-            if cfg.label_name_length_limit and len(name) > cfg.label_name_length_limit:
-                raise ScrapeFailed(
-                    f"label_name_length_limit exceeded (metric: {_name(labels)}, label name: {name}, "
-                    f"length: {len(name)}, limit: {cfg.label_name_length_limit})"
-                )
-            if cfg.label_value_length_limit and len(value) > cfg.label_value_length_limit:
-                raise ScrapeFailed(
-                    f"label_value_length_limit exceeded (metric: {_name(labels)}, label: {name}, "
-                    f"length: {len(value)}, limit: {cfg.label_value_length_limit})"
-                )
+        problem = label_limit_error(labels, self.config)
+        if problem:
+            raise ScrapeFailed(problem)
 
     def _append_samples(
         self, app: Appender, parsed: Parsed, t_ms: int
@@ -467,7 +367,3 @@ def _describe(exc: BaseException, address: str) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"dial tcp {address}: {exc.strerror.lower()}"
     return str(exc) or type(exc).__name__
-
-
-def _name(labels: Labels) -> str:
-    return next((v for k, v in labels if k == "__name__"), "")
