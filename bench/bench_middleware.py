@@ -3,8 +3,9 @@
 Overhead = time per request of the instrumented app minus the bare app, with
 direct WSGI/ASGI calls (no sockets), in the same process and run, at 3 and at
 100 routes (the request hits the last route, the worst case for exporters that
-re-match routes). Variants are interleaved round by round and the best round
-is kept, which is the least noisy estimate on a shared machine.
+re-match routes). Variants are interleaved round by round and the
+difference is taken within each round; the median over rounds is reported,
+which is the least noisy estimate on a shared machine (see ``measure``).
 
     .venv/bin/python bench/bench_middleware.py [--quick]
 """
@@ -16,6 +17,8 @@ import asyncio
 import gc
 import io
 import itertools
+import random
+import statistics
 import sys
 import warnings
 from collections.abc import Callable, Iterable
@@ -194,28 +197,45 @@ def asgi_runner(app: Any, path: str, loop: asyncio.AbstractEventLoop) -> Callabl
     return run
 
 
-def measure(runners: dict[str, Callable[[int], float]], n: int, rounds: int) -> dict[str, float]:
+def measure(
+    runners: dict[str, Callable[[int], float]], n: int, rounds: int
+) -> tuple[float, dict[str, float]]:
+    """Bare time per request and each variant's overhead over it.
+
+    Each round runs every variant for ``n`` requests back to back, in a
+    shuffled order, and takes the difference to the bare app *of that round*:
+    the machine's speed drifts (other tenants, frequency), but within a round
+    the variants see the same conditions. The median over rounds is reported.
+    """
     for run in runners.values():
-        run(max(50, n // 10))  # warm up: build middleware stacks, resolve label children
-    best = {name: float("inf") for name in runners}
+        run(max(50, n // 2))  # warm up: build middleware stacks, resolve label children
+    rng = random.Random(42)
+    names = list(runners)
+    bare: list[float] = []
+    deltas: dict[str, list[float]] = {name: [] for name in names if name != "bare"}
     # The collector's pauses land on whichever variant happens to be running:
     # keep them out of the numbers, collecting between measurements instead.
     gc.disable()
     try:
         for _ in range(rounds):
-            for name, run in runners.items():
+            rng.shuffle(names)
+            times = {}
+            for name in names:
                 gc.collect()
-                best[name] = min(best[name], run(n))
+                times[name] = runners[name](n)
+            bare.append(times["bare"])
+            for name in deltas:
+                deltas[name].append(times[name] - times["bare"])
     finally:
         gc.enable()
-    return best
+    return statistics.median(bare), {k: statistics.median(v) for k, v in deltas.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (smoke test)")
     args = parser.parse_args()
-    n, rounds = (200, 5) if args.quick else (250, 40)
+    n, rounds = (50, 5) if args.quick else (100, 31)
     loop = asyncio.new_event_loop()
     overhead: dict[tuple[str, int], dict[str, float]] = {}
     for framework in ("flask", "starlette", "fastapi"):
@@ -227,9 +247,7 @@ def main() -> int:
                 make = starlette_app if framework == "starlette" else fastapi_app
                 variants = asgi_variants(make, routes, framework == "fastapi")
                 runners = {k: asgi_runner(f(), path, loop) for k, f in variants.items()}
-            best = measure(runners, n, rounds)
-            bare = best.pop("bare")
-            over = {k: max(v - bare, 0.0) for k, v in best.items()}
+            bare, over = measure(runners, n, rounds)
             overhead[(framework, routes)] = over
             cells = ", ".join(f"{k} +{v * 1e6:.1f} us" for k, v in over.items())
             print(f"{framework:9s} {routes:3d} routes: bare {bare * 1e6:.1f} us/request; overhead {cells}")

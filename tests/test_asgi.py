@@ -205,6 +205,25 @@ def test_stream_timed_to_last_chunk_excluding_background_task() -> None:
     assert reg.get_sample_value("http_request_duration_seconds_sum", labels) == 6.0
 
 
+def test_background_task_exception_counted_without_changing_the_status() -> None:
+    app, reg = starlette_app()
+
+    def failing_task() -> None:
+        raise Boom("background failed")
+
+    async def with_task(request: Request) -> Response:
+        return PlainTextResponse("done", background=BackgroundTask(failing_task))
+
+    app.router.routes.append(Route("/task", with_task))
+    with SyncClient(app) as client, pytest.raises(Boom, match="background failed"):
+        client.get("/task")
+    assert requests_total(reg, "/task", "200") == 1
+    assert requests_total(reg, "/task", "500") is None
+    assert reg.get_sample_value(
+        "http_request_exceptions_total", {"method": "GET", "route": "/task", "exception": "Boom"}
+    ) == 1
+
+
 def test_websocket_and_lifespan_pass_through_untouched() -> None:
     app, reg = starlette_app()
 

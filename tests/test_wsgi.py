@@ -10,7 +10,7 @@ import pytest
 from werkzeug.test import Client, EnvironBuilder
 
 from metricslib import wsgi as wsgi_module
-from metricslib.errors import InvalidNameError
+from metricslib.errors import DuplicateMetricError, InvalidNameError
 from metricslib.registry import Registry
 from metricslib.wsgi import ROUTE_KEY, MetricsMiddleware
 
@@ -322,8 +322,10 @@ def test_route_getter_supplies_templates_for_plain_apps() -> None:
 def test_two_middlewares_cannot_share_a_registry_silently() -> None:
     reg = Registry()
     MetricsMiddleware(routed_app(), registry=reg)
-    with pytest.raises(ValueError, match="http_requests"):
+    with pytest.raises(DuplicateMetricError, match="http_requests"):
         MetricsMiddleware(routed_app(), registry=reg)
+    # Another namespace in the same registry is fine.
+    MetricsMiddleware(routed_app(), registry=reg, namespace="admin")
 
 
 def test_random_methods_do_not_grow_the_label_cache() -> None:
