@@ -1,0 +1,164 @@
+"""`make demo`: a small fleet of instrumented apps, light traffic, and the collector scraping it.
+
+Starts two replicas of the Flask image gallery, two of the Starlette app and
+one FastAPI app on 127.0.0.1, sends them a trickle of requests (some 404s,
+some errors, some streams), runs ``metricslib collector`` on them, and prints
+the URL of a graph of ``sum(image_gallery_requests_total{code="200"})
+without(instance)``. Everything stops on Ctrl-C (or after ``--duration``),
+each process by its PID. Samples are kept in ``demo-data/`` between runs.
+
+    python examples/demo.py [--port 9090] [--duration SECONDS] [--data-dir demo-data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = 'sum(image_gallery_requests_total{code="200"}) without(instance)'
+
+# (job, example script, replicas, paths the traffic generator requests)
+FLEET = [
+    ("image_gallery", "flask_app.py", 2,
+     ["/", "/images/1", "/images/2", "/images/3", "/images/9", "/images/2/thumbnail/small",
+      "/api/v1/albums/holidays", "/slideshow", "/boom", "/no/such/page"]),
+    ("starlette_example", "starlette_app.py", 2,
+     ["/", "/photos/1", "/photos/42", "/api/v1/albums/cats", "/slideshow", "/boom", "/missing"]),
+    ("fastapi_example", "fastapi_app.py", 1,
+     ["/v1/items/1", "/v1/items/7", "/export", "/boom", "/nothing-here"]),
+]
+
+
+def free_port(preferred: int = 0) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"demo: {proc.args} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    raise SystemExit(f"demo: {url} did not answer within {timeout}s")
+
+
+def write_config(path: Path, targets: dict[str, list[str]]) -> None:
+    lines = ["# Written by examples/demo.py: the fleet it started.", "global:", "  scrape_interval: 5s",
+             "scrape_configs:"]
+    for job, addresses in targets.items():
+        listed = ", ".join(f'"{a}"' for a in addresses)
+        lines += [f"  - job_name: {job}", "    static_configs:", f"      - targets: [{listed}]"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def traffic(targets: dict[str, list[str]], stop: threading.Event) -> None:
+    """A few requests a second to random replicas; errors are expected, not reported."""
+    rng = random.Random()
+    paths = {job: p for job, _, _, p in FLEET}
+    while not stop.wait(rng.uniform(0.02, 0.15)):
+        job = rng.choice(list(targets))
+        address = rng.choice(targets[job])
+        path = rng.choices(paths[job], weights=[8] + [3] * (len(paths[job]) - 3) + [1, 1])[0]
+        try:
+            with urllib.request.urlopen(f"http://{address}{path}", timeout=5) as resp:
+                resp.read()
+        except (urllib.error.URLError, OSError):
+            pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=9090, help="collector port (another is picked if taken)")
+    parser.add_argument("--data-dir", default="demo-data")
+    parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: run until Ctrl-C)")
+    args = parser.parse_args()
+
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    procs: list[subprocess.Popen[bytes]] = []
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    logs = open(data_dir / "demo.log", "ab")  # noqa: SIM115 - closed in finally
+    try:
+        targets: dict[str, list[str]] = {}
+        for job, script, replicas, _ in FLEET:
+            for _ in range(replicas):
+                port = free_port()
+                proc = subprocess.Popen([sys.executable, str(HERE / script), "--port", str(port)],
+                                        stdout=logs, stderr=logs)
+                procs.append(proc)
+                wait_ready(f"http://127.0.0.1:{port}/metrics", proc)
+                targets.setdefault(job, []).append(f"127.0.0.1:{port}")
+        config = data_dir / "prometheus.yml"
+        write_config(config, targets)
+        port = free_port(args.port)
+        collector = subprocess.Popen(
+            [sys.executable, "-m", "metricslib", "collector", "--config", str(config),
+             "--data-dir", str(data_dir / "data"), "--listen", f"127.0.0.1:{port}"],
+            stdout=logs, stderr=logs,
+        )
+        procs.append(collector)
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(f"{base}/-/ready", collector)
+        generator = threading.Thread(target=traffic, args=(targets, stop), daemon=True)
+        generator.start()
+        graph = f"{base}/graph?" + urllib.parse.urlencode({"expr": SCENARIO, "tab": "graph", "range": "15m"})
+        print(f"""
+metricslib demo is running: {sum(len(v) for v in targets.values())} instrumented app replicas,
+light traffic, and the collector scraping them every 5 s (data in {data_dir}).
+
+  Open:     {graph}
+  Targets:  {base}/targets
+  API:      {base}/api/v1/query?query=up   (point Grafana or promtool here)
+  Config:   {config}
+
+Press Ctrl-C to stop.""", flush=True)
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while not stop.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if collector.poll() is not None:
+                print(f"demo: the collector exited with {collector.returncode}; see {data_dir / 'demo.log'}")
+                return 1
+            stop.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+        logs.close()
+    print("demo stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

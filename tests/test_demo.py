@@ -1,0 +1,56 @@
+"""`make demo` runs examples/demo.py: the fleet comes up, gets scraped, and the scenario query answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PYTHON, REPO_ROOT, free_port, http_get, stop_process
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_starts_the_fleet_and_the_scenario_query_answers(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [PYTHON, str(REPO_ROOT / "examples" / "demo.py"), "--port", str(port), "--duration", "60",
+         "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C" not in banner and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            banner += line
+        url = re.search(r"Open:\s+(\S+)", banner)
+        assert url, banner
+        base = f"http://127.0.0.1:{port}"
+        assert url.group(1).startswith(f"{base}/graph?expr=")
+        query = urllib.parse.urlencode({"query": 'sum(image_gallery_requests_total{code="200"}) without(instance)'})
+        result: list[object] = []
+        while not result and time.monotonic() < deadline:
+            time.sleep(1)
+            result = json.loads(http_get(f"{base}/api/v1/query?{query}")[2])["data"]["result"]
+        assert result, "the scenario query stayed empty"
+        # Targets are scraped at their own offsets within the 5 s interval: wait for all five.
+        up: list[dict[str, object]] = []
+        while time.monotonic() < deadline:
+            up = json.loads(http_get(f"{base}/api/v1/query?query=up")[2])["data"]["result"]
+            if len(up) == 5 and all(r["value"][1] == "1" for r in up):  # type: ignore[index]
+                break
+            time.sleep(1)
+        assert len(up) == 5 and all(r["value"][1] == "1" for r in up), up  # type: ignore[index]
+    finally:
+        stop_process(proc)
+        if proc.stdout is not None:
+            proc.stdout.close()
