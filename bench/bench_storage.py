@@ -49,6 +49,11 @@ METHODS = ("GET", "POST")
 CODES = ("200", "404", "500")
 
 
+def _num(v: float) -> str:
+    """As client libraries write values: integers bare, other floats shortest-exact."""
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
 def _fmt_labels(d: dict[str, str]) -> str:
     return ",".join(f'{k}="{v}"' for k, v in sorted(d.items()))
 
@@ -186,7 +191,7 @@ def write_openmetrics(path: Path, series: list[tuple[str, str, dict[str, str], l
             for i in range(len(members[0][1])):
                 f.write(
                     "".join(
-                        f"{key} {points[i][1]:.17g} {points[i][0] // 1000}.{points[i][0] % 1000:03d}\n"
+                        f"{key} {_num(points[i][1])} {points[i][0] // 1000}.{points[i][0] % 1000:03d}\n"
                         for key, points in members
                     )
                 )
@@ -205,7 +210,7 @@ def write_text(path: Path, series: list[tuple[str, str, dict[str, str], list[tup
                 seen.add(family)
                 f.write(f"# TYPE {family} {kind.split(':')[0]}\n")
             key = f"{_sample_name(family, kind, labels)}{{{_fmt_labels(labels)}}}"
-            f.write("".join(f"{key} {v:.17g} {t}\n" for t, v in points))
+            f.write("".join(f"{key} {_num(v)} {t}\n" for t, v in points))
             n += len(points)
     return n
 

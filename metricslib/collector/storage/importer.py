@@ -25,11 +25,17 @@ through the full parser (``parse_sample_line``) once.
 
 from __future__ import annotations
 
+import io
+import itertools
+import multiprocessing
+import os
 import re
 import sys
+import threading
 import time
 from array import array
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -46,6 +52,8 @@ __all__ = ["ImportResult", "import_cli", "import_file", "read_samples"]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 _BLOCK = 8 << 20
+# Below this a second process costs more than it saves.
+_PARALLEL_BYTES = 16 << 20
 # The common shapes, checked for a whole block at once; anything else is
 # looked at token by token with the parser's own rules.
 # Possessive quantifiers: no backtracking, several times faster on 8 MB blocks.
@@ -128,10 +136,12 @@ def _convert(
     return np.array(out_v, dtype=np.float64), np.array(out_t, dtype=np.int64)
 
 
-def _read_blocks(f: IO[str], on_progress: Callable[[int], None]) -> Iterator[tuple[int, list[str]]]:
+def _read_blocks(
+    f: IO[str], on_progress: Callable[[int], None], first_line: int = 1
+) -> Iterator[tuple[int, list[str]]]:
     """(first line number, lines without newline), block by block."""
     carry = ""
-    lineno = 1
+    lineno = first_line
     done = 0
     while True:
         chunk = f.read(_BLOCK)
@@ -153,12 +163,19 @@ def _read_blocks(f: IO[str], on_progress: Callable[[int], None]) -> Iterator[tup
     on_progress(done)
 
 
-def read_samples(
-    f: IO[str], fmt: str, on_progress: Callable[[int], None] = lambda n: None
-) -> tuple[list[tuple[Labels, I64, F64]], int]:
-    """Parse and check a whole file: (series with their samples, exact duplicates
-    dropped). Raises ParseError (with its line) on the first problem."""
-    om = fmt == "openmetrics"
+@dataclass
+class _Part:
+    """What one stretch of the file holds, before series are numbered file-wide."""
+
+    labels: list[Labels]
+    blocks: _Blocks
+    eof_line: int
+    first_line: int
+    last_line: int  # 0 when the stretch has no lines
+
+
+def _parse(source: Iterator[tuple[int, list[str]]], om: bool, first_line: int = 1) -> _Part:
+    """The line loop; raises ParseError on the first bad line."""
     keys: dict[str, int] = {}
     key_text: dict[int, str] = {}  # a series text per series, to rebuild odd lines
     labels: list[Labels] = []
@@ -166,7 +183,7 @@ def read_samples(
     blocks = _Blocks()
     eof_line = 0
     last_line = 0
-    for first, lines in _read_blocks(f, on_progress):
+    for first, lines in source:
         sids = array("i")
         rests: list[str] = []
         others: list[int] = []
@@ -223,9 +240,100 @@ def read_samples(
         blocks.sids.append(np.frombuffer(sids, dtype=np.int32) if sids else np.empty(0, np.int32))
         blocks.ts.append(ts)
         blocks.vs.append(vs)
+    return _Part(labels, blocks, eof_line, first_line, last_line)
+
+
+def _finish(parts: list[_Part], om: bool) -> tuple[list[tuple[Labels, I64, F64]], int]:
+    """Number series file-wide, check what spans stretches, group by series."""
+    labels: list[Labels] = []
+    index: dict[Labels, int] = {}
+    blocks = _Blocks()
+    eof_line = 0
+    last_line = 0
+    for part in parts:
+        if eof_line and part.last_line:
+            raise ParseError("content after '# EOF'", part.first_line)
+        eof_line = eof_line or part.eof_line
+        last_line = part.last_line or last_line
+        for lab in part.labels:
+            if lab not in index:
+                index[lab] = len(labels)
+                labels.append(lab)
+        remap = np.array([index[lab] for lab in part.labels], dtype=np.int32)
+        blocks.sids.extend(remap[s] if s.size else s for s in part.blocks.sids)
+        blocks.ts.extend(part.blocks.ts)
+        blocks.vs.extend(part.blocks.vs)
+        blocks.where.extend(part.blocks.where)
     if om and not eof_line:
         raise ParseError("OpenMetrics input must end with '# EOF'", last_line)
     return _group(labels, blocks)
+
+
+def read_samples(
+    f: IO[str], fmt: str, on_progress: Callable[[int], None] = lambda n: None
+) -> tuple[list[tuple[Labels, I64, F64]], int]:
+    """Parse and check a whole file: (series with their samples, exact duplicates
+    dropped). Raises ParseError (with its line) on the first problem."""
+    om = fmt == "openmetrics"
+    return _finish([_parse(_read_blocks(f, on_progress), om)], om)
+
+
+def _split_points(path: Path, size: int, parts: int) -> list[int]:
+    """Byte offsets that cut the file into ``parts`` stretches at line ends."""
+    cuts = [0]
+    with path.open("rb") as f:
+        for i in range(1, parts):
+            f.seek(max(cuts[-1], size * i // parts))
+            f.readline()
+            cuts.append(f.tell())
+    cuts.append(size)
+    return sorted(set(cuts))
+
+
+def _parse_range(path: str, start: int, end: int, om: bool) -> _Part | tuple[str, int]:
+    """Worker: parse bytes [start, end) of the file; a failure comes back as (message, line)."""
+    with open(path, "rb") as f:
+        first_line = 1
+        pos = 0
+        while pos < start:  # line numbers: count the newlines before our stretch
+            chunk = f.read(min(_BLOCK, start - pos))
+            first_line += chunk.count(b"\n")
+            pos += len(chunk)
+        data = f.read(end - start)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (f"not valid UTF-8 (byte {start + exc.start} of the file)", first_line + data.count(b"\n", 0, exc.start))
+    try:
+        return _parse(_read_blocks(io.StringIO(text), lambda n: None, first_line), om, first_line)
+    except ParseError as exc:
+        message = str(exc)
+        prefix = f"line {exc.line}: "
+        return (message[len(prefix) :] if message.startswith(prefix) else message, exc.line)
+
+
+def read_file_parallel(
+    path: Path, fmt: str, workers: int, on_progress: Callable[[int], None] = lambda n: None
+) -> tuple[list[tuple[Labels, I64, F64]], int]:
+    """``read_samples`` for a file on disk, stretches parsed in ``workers`` processes."""
+    om = fmt == "openmetrics"
+    size = path.stat().st_size
+    cuts = _split_points(path, size, workers)
+    # fork is cheap (the workers need only this module, already imported) but
+    # unsafe once other threads exist; the CLI has none, a server might.
+    alone = threading.active_count() == 1
+    fork = alone and "fork" in multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
+    with ProcessPoolExecutor(max_workers=len(cuts) - 1, mp_context=ctx) as pool:
+        futures = [pool.submit(_parse_range, str(path), a, b, om) for a, b in itertools.pairwise(cuts)]
+        parts: list[_Part] = []
+        for fut, end in zip(futures, cuts[1:], strict=True):
+            got = fut.result()
+            if isinstance(got, tuple):
+                raise ParseError(got[0], got[1])
+            parts.append(got)
+            on_progress(end)
+    return _finish(parts, om)
 
 
 def _ms_to_om(ms: int) -> str:
@@ -317,8 +425,12 @@ def import_file(
             raw.seek(0)
             head = raw.read(1 << 16).decode("utf-8", "replace")
         fmt = "openmetrics" if tail.rstrip("\n").endswith("# EOF") else detect_format(head)
-    with path.open("r", encoding="utf-8", newline="\n") as f:
-        series, duplicates = read_samples(f, fmt, lambda n: report("read", n, size))
+    workers = min(os.cpu_count() or 1, 4)
+    if workers > 1 and size >= _PARALLEL_BYTES:
+        series, duplicates = read_file_parallel(path, fmt, workers, lambda n: report("read", n, size))
+    else:
+        with path.open("r", encoding="utf-8", newline="\n") as f:
+            series, duplicates = read_samples(f, fmt, lambda n: report("read", n, size))
     # Imports must never apply the collector's retention to what is already stored.
     store = open_storage(data_dir, retention_ms=2**62, background=False)
     try:

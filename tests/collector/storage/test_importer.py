@@ -197,3 +197,56 @@ def test_roundtrip_written_file_reads_back(data: list[tuple[str, dict[str, str],
         out += [f"{key} {v!r} {t // 1000}.{t % 1000:03d}" for t, v in zip(ts, vals, strict=True)]
     got = _read("\n".join(out).replace("inf", "Inf") + "\n# EOF\n")
     assert {lab: (t, v) for lab, t, v in got} == expected
+
+
+def _big_file(path: Path, bad_line: int | None = None) -> int:
+    lines = ["# TYPE m gauge"]
+    for s in range(20):
+        lines += [f'm{{s="{s}"}} {s * 1000 + i} {1700000000 + i * 15}' for i in range(200)]
+    if bad_line is not None:
+        lines[bad_line - 1] = 'm{s="1"} oops 1700000000'
+    lines.append("# EOF")
+    path.write_text("\n".join(lines) + "\n")
+    return len(lines)
+
+
+def test_parallel_read_matches_the_single_process_read(tmp_path: Path) -> None:
+    from metricslib.collector.storage.importer import read_file_parallel
+
+    f = tmp_path / "big.om"
+    _big_file(f)
+    with f.open() as fh:
+        single, _ = read_samples(fh, "openmetrics")
+    parallel, _ = read_file_parallel(f, "openmetrics", workers=3)
+    assert [lab for lab, _, _ in parallel] == [lab for lab, _, _ in single]
+    for (_, t1, v1), (_, t2, v2) in zip(single, parallel, strict=True):
+        assert np.array_equal(t1, t2) and np.array_equal(v1, v2)
+
+
+@pytest.mark.parametrize("bad_line", [2, 2000, 3990])
+def test_parallel_read_reports_the_file_line(tmp_path: Path, bad_line: int) -> None:
+    from metricslib.collector.storage.importer import read_file_parallel
+
+    f = tmp_path / "big.om"
+    _big_file(f, bad_line)
+    with pytest.raises(ParseError, match="invalid value 'oops'") as info:
+        read_file_parallel(f, "openmetrics", workers=3)
+    assert info.value.line == bad_line
+
+
+def test_parallel_read_checks_eof_across_stretches(tmp_path: Path) -> None:
+    from metricslib.collector.storage.importer import read_file_parallel
+
+    f = tmp_path / "big.om"
+    n = _big_file(f)
+    text = f.read_text().replace("# EOF\n", "")
+    f.write_text(text)
+    with pytest.raises(ParseError, match="must end with '# EOF'") as info:
+        read_file_parallel(f, "openmetrics", workers=3)
+    assert info.value.line == n - 1
+    lines = text.split("\n")
+    lines.insert(1000, "# EOF")
+    f.write_text("\n".join(lines))
+    with pytest.raises(ParseError, match="after '# EOF'") as info:
+        read_file_parallel(f, "openmetrics", workers=3)
+    assert info.value.line == 1002
