@@ -183,44 +183,39 @@ def vector_vector_binary(
                     ";many-to-many matching not allowed: matching labels must be unique on one side"
                 )
     is_cmp = op in COMPARISON_OPS
-    out_labels: list[Labels] = []
-    out_values: list[FloatArray] = []
-    out_present: list[BoolArray] = []
-    out_drop: list[bool] = []
+    # First find every (many row, one row) pair that coexists at some time, then compute
+    # all pairs with one numpy operation over a (pairs x times) array.
+    pair_m: list[int] = []
+    pair_r: list[int] = []
     out_sig: list[Labels] = []
-    # Matching errors count every matched pair, even ones a comparison filters away.
-    matched: list[BoolArray] = []
     for m, lbl in enumerate(many.labels):
         sig = _signature(lbl, matching)
         for r in one_groups.get(sig, ()):
-            both = many.present[m] & one.present[r]
-            if not both.any():
-                continue
-            fl, fr = many.values[m], one.values[r]
-            if swap:
-                fl, fr = fr, fl
-            if is_cmp:
-                keep = compare(op, fl, fr)
-                if return_bool:
-                    values = keep.astype(np.float64)
-                    mask = both
-                else:
-                    values = fl.copy()
-                    mask = both & keep
-            else:
-                values = arithmetic(op, fl, fr)
-                mask = both
-            out_labels.append(_result_labels(lbl, one.labels[r], matching, op, return_bool))
-            out_values.append(values)
-            out_present.append(mask)
-            matched.append(both)
-            # Arithmetic and bool comparisons drop the name; filters keep the lhs's flag.
-            out_drop.append(True if (return_bool or not is_cmp) else many.drop_name[m])
+            pair_m.append(m)
+            pair_r.append(r)
             out_sig.append(sig)
-    if not out_labels:
+    if not pair_m:
         return Block.empty(n_times)
-    present = np.array(out_present)
-    pairs = np.array(matched)
+    pm = np.asarray(pair_m, dtype=np.intp)
+    pr = np.asarray(pair_r, dtype=np.intp)
+    # Matching errors count every matched pair, even ones a comparison filters away.
+    pairs = many.present[pm] & one.present[pr]
+    fl, fr = many.values[pm], one.values[pr]
+    if swap:
+        fl, fr = fr, fl
+    if is_cmp:
+        keep = compare(op, fl, fr)
+        values = keep.astype(np.float64) if return_bool else fl.copy()
+        present = pairs if return_bool else pairs & keep
+    else:
+        values = arithmetic(op, fl, fr)
+        present = pairs
+    out_labels = [
+        _result_labels(many.labels[m], one.labels[r], matching, op, return_bool)
+        for m, r in zip(pair_m, pair_r, strict=True)
+    ]
+    # Arithmetic and bool comparisons drop the name; filters keep the lhs's flag.
+    out_drop = [True if (return_bool or not is_cmp) else many.drop_name[m] for m in pair_m]
     if matching.card == "one-to-one":
         by_sig: dict[Labels, list[int]] = {}
         for i, sig in enumerate(out_sig):
@@ -240,5 +235,5 @@ def vector_vector_binary(
                 raise QueryExecutionError(
                     "multiple matches for labels: grouping labels must ensure unique matches"
                 )
-    out = Block(out_labels, np.array(out_values), present, out_drop)
+    out = Block(out_labels, values, present, out_drop)
     return out.compact().consolidate()
