@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -482,3 +485,91 @@ def test_disconnect_message_cancelling_a_stream_is_499() -> None:
 
     asyncio.run(app(http_scope("/endless"), receive, send))
     assert requests_total(reg, "/endless", "499") == 1
+
+
+# --- property: any tree of mounts and routes maps back to its templates --------------------
+
+Tree = list[tuple[str, Any]]  # (segment, None for a route | subtree for a mount)
+
+
+@st.composite
+def route_trees(draw: st.DrawFn, depth: int = 0) -> Tree:
+    # Sibling segments are unique words, so each concrete path has one match.
+    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4, unique=True))
+    tree: Tree = []
+    for i, word in enumerate(words):
+        segment = f"/{word}" + draw(st.sampled_from(["", f"/{{p{depth}_{i}}}", f"/{{n{depth}_{i}:int}}"]))
+        if depth < 2 and draw(st.booleans()):
+            tree.append((segment, draw(route_trees(depth + 1))))
+        else:
+            tree.append((segment, None))
+    return tree
+
+
+WORDS = ["a", "bb", "users", "items", "v1", "api", "x", "deep"]
+
+
+def build(tree: Tree) -> list[Any]:
+    return [Route(seg, ok) if sub is None else Mount(seg, routes=build(sub)) for seg, sub in tree]
+
+
+def leaves(tree: Tree, prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for seg, sub in tree:
+        out.extend([prefix + seg] if sub is None else leaves(sub, prefix + seg))
+    return out
+
+
+def concrete(template: str) -> str:
+    return re.sub(r"\{[^}:]+:int\}", "7", re.sub(r"\{[^}:]+\}", "val", template))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=route_trees(), twice=st.booleans())
+def test_property_every_leaf_resolves_to_its_full_template(tree: Tree, twice: bool) -> None:
+    routes = build(tree)
+    if twice:
+        # The same route objects reachable under two prefixes.
+        routes = [Mount("/one", routes=routes), Mount("/two", routes=routes)]
+        templates = [p + t for p in ("/one", "/two") for t in leaves(tree)]
+    else:
+        templates = leaves(tree)
+    reg = Registry()
+    app = MetricsMiddleware(Starlette(routes=routes), registry=reg, metrics_path=None)
+    sent: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            sent.append(message["status"])
+
+    async def run() -> None:
+        for template in templates:
+            await app(http_scope(concrete(template)), receive, send)
+        await app(http_scope("/zzz/not/there"), receive, send)
+
+    asyncio.run(run())
+    assert sent[:-1] == [200] * len(templates)
+    for template in templates:
+        assert requests_total(reg, template) == 1, template
+    assert requests_total(reg, "<unmatched>", "404") == 1
+
+
+def test_server_root_path_is_not_part_of_the_template() -> None:
+    # As behind a proxy with `uvicorn --root-path /gallery`.
+    app, reg = starlette_app(exclude_paths=["/users/health"])
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        return None
+
+    async def run() -> None:
+        for path in ("/gallery/users/9", "/gallery/sub/items/3", "/gallery/users/health"):
+            await app({**http_scope(path), "root_path": "/gallery"}, receive, send)
+
+    asyncio.run(run())
+    assert routes_seen(reg) == {"/users/{uid}", "/sub/items/{id:int}"}
