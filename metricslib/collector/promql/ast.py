@@ -18,6 +18,10 @@ What :func:`parser.parse_expr` guarantees about the trees it returns:
 - ``BinaryExpr.matching`` is set exactly when both sides are instant vectors:
   one-to-one with no labels by default, ``many-to-many`` for ``and``/``or``/
   ``unless``; None when either side is a scalar.
+- Experimental duration expressions (``x[5m + 30s]``, ``offset (2 * 1m)``) are
+  folded into the millisecond fields; only those using ``step()`` stay as
+  :class:`DurationExpr` in the ``*_expr`` fields, and the engine resolves them
+  per query with ``parser.resolve_durations(expr, step_ms)``.
 - ``at`` is milliseconds (``@ 1.5`` is 1500) or ``"start"``/``"end"``; a range
   selector's offset and ``@`` live on its inner ``VectorSelector``.
 - String literals follow Go's unquoting; bytes that are not valid UTF-8
@@ -39,6 +43,7 @@ __all__ = [
     "AggregateExpr",
     "BinaryExpr",
     "Call",
+    "DurationExpr",
     "Expr",
     "MatrixSelector",
     "NumberLiteral",
@@ -71,6 +76,21 @@ class StringLiteral:
 
 
 @dataclass(frozen=True, slots=True)
+class DurationExpr:
+    """A duration that depends on the query step (experimental duration expressions),
+    e.g. the range in ``x[step() + 1m]``. Constant ones are folded by the parser.
+
+    ``op`` is ``"step"``, ``"number"`` (``seconds`` holds the value), ``"neg"``,
+    a binary operator (``+ - * / % ^``) or ``"min"``/``"max"``; ``args`` are its
+    operands. ``parser.resolve_durations`` replaces them with milliseconds.
+    """
+
+    op: str
+    args: tuple[DurationExpr, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class VectorSelector:
     """``name{matchers} offset X @ T``. ``matchers`` includes the ``__name__``
     matcher when a name was written, so the engine needs only ``matchers``."""
@@ -80,6 +100,8 @@ class VectorSelector:
     offset_ms: int = 0
     at: AtModifier = None
     pos: int = 0
+    #: set when the offset needs the query step; offset_ms is then 0 until resolved
+    offset_expr: DurationExpr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +111,7 @@ class MatrixSelector:
     vector: VectorSelector
     range_ms: int
     pos: int = 0
+    range_expr: DurationExpr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +124,9 @@ class SubqueryExpr:
     offset_ms: int = 0
     at: AtModifier = None
     pos: int = 0
+    range_expr: DurationExpr | None = None
+    step_expr: DurationExpr | None = None
+    offset_expr: DurationExpr | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ offset of the offending token or node.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from metricslib.collector.model import METRIC_NAME, Matcher, MatchOp
@@ -23,6 +23,7 @@ from metricslib.collector.promql.ast import (
     AtModifier,
     BinaryExpr,
     Call,
+    DurationExpr,
     Expr,
     MatrixSelector,
     NumberLiteral,
@@ -34,6 +35,14 @@ from metricslib.collector.promql.ast import (
     VectorSelector,
 )
 from metricslib.collector.promql.checker import Checker, type_of
+from metricslib.collector.promql.duration_expr import (
+    evaluate,
+    needs_step,
+    parse_duration_term,
+    parse_full_duration,
+    resolve_durations,
+    to_ms,
+)
 from metricslib.collector.promql.functions_table import (
     AGGREGATORS,
     AGGREGATORS_WITH_PARAM,
@@ -50,7 +59,7 @@ from metricslib.collector.promql.lexer import (
 from metricslib.collector.promql.regex import make_matcher
 from metricslib.errors import PromQLParseError
 
-__all__ = ["BINARY_PRECEDENCE", "make_matcher", "parse_expr", "parse_matchers", "type_of"]
+__all__ = ["BINARY_PRECEDENCE", "parse_expr", "parse_matchers", "resolve_durations", "type_of"]
 
 #: Binding power of each binary operator (higher binds tighter).
 BINARY_PRECEDENCE: dict[str, int] = {
@@ -358,43 +367,61 @@ class _Parser:
             return sign * round(seconds * 1000)
         self.unexpected(tok, context, "duration")
 
+    def parse_duration_value(self, context: str, *, term: bool = False) -> tuple[int, DurationExpr | None]:
+        """A range, step or offset: milliseconds, or a step-dependent expression.
+
+        Duration expressions are experimental; without them only a literal
+        (with a sign for offsets) is accepted, as in stock Prometheus."""
+        if not self.enable_experimental:
+            return self.parse_duration(context, allow_sign=term), None
+        start = self.peek()
+        expr = parse_duration_term(self, context) if term else parse_full_duration(self, context)
+        if needs_step(expr):
+            return 0, expr
+        try:
+            return to_ms(evaluate(expr)), None
+        except ValueError as exc:
+            self.error(start.pos, str(exc))
+
     def parse_range_suffix(self, expr: Expr) -> Expr:
         bracket = self.advance()
         range_tok = self.peek()
-        range_ms = self.parse_duration("range or subquery")
-        if range_ms <= 0:
+        range_ms, range_expr = self.parse_duration_value("range or subquery")
+        if range_ms <= 0 and range_expr is None:
             self.error(range_tok.pos, "duration must be greater than 0")
         if self.is_op(":"):
             self.advance()
-            step_ms = 0
+            step_ms, step_expr = 0, None
             if not self.is_op("]"):
                 step_tok = self.peek()
-                step_ms = self.parse_duration("subquery")
-                if step_ms <= 0:
+                step_ms, step_expr = self.parse_duration_value("subquery")
+                if step_ms <= 0 and step_expr is None:
                     self.error(step_tok.pos, "duration must be greater than 0")
             self.expect_op("]", "subquery selector")
-            return SubqueryExpr(expr, range_ms, step_ms, pos=_start(expr))
+            return SubqueryExpr(
+                expr, range_ms, step_ms, pos=_start(expr), range_expr=range_expr, step_expr=step_expr
+            )
         self.expect_op("]", "range selector")
         if not isinstance(expr, VectorSelector):
             self.error(bracket.pos, "ranges only allowed for vector selectors")
-        if expr.offset_ms != 0:
+        if expr.offset_ms != 0 or expr.offset_expr is not None:
             self.error(bracket.pos, "no offset modifiers allowed before range")
         if expr.at is not None:
             self.error(bracket.pos, "no @ modifiers allowed before range")
-        return MatrixSelector(expr, range_ms, pos=expr.pos)
+        return MatrixSelector(expr, range_ms, pos=expr.pos, range_expr=range_expr)
 
     def parse_offset(self, expr: Expr) -> Expr:
         self.advance()
-        offset = self.parse_duration("offset", allow_sign=True)
+        offset, offset_expr = self.parse_duration_value("offset", term=True)
         target = expr.vector if isinstance(expr, MatrixSelector) else expr
         if not isinstance(target, VectorSelector | SubqueryExpr):
             self.error(
                 _start(expr),
                 "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
             )
-        if target.offset_ms != 0:
+        if target.offset_ms != 0 or target.offset_expr is not None:
             self.error(_start(expr), "offset may not be set multiple times")
-        return _with_modifier(expr, offset_ms=offset)
+        return _with_modifier(expr, offset_ms=offset, offset_expr=offset_expr)
 
     def parse_at(self, expr: Expr) -> Expr:
         at_tok = self.advance()
@@ -515,12 +542,13 @@ def _start(expr: Expr) -> int:
     return expr.pos
 
 
-def _with_modifier(expr: Expr, *, offset_ms: int | None = None, at: AtModifier = None) -> Expr:
-    from dataclasses import replace
-
+def _with_modifier(
+    expr: Expr, *, offset_ms: int | None = None, offset_expr: DurationExpr | None = None, at: AtModifier = None
+) -> Expr:
     if isinstance(expr, MatrixSelector):
-        return replace(expr, vector=_with_modifier(expr.vector, offset_ms=offset_ms, at=at))  # type: ignore[arg-type]
+        inner = _with_modifier(expr.vector, offset_ms=offset_ms, offset_expr=offset_expr, at=at)
+        return replace(expr, vector=inner)  # type: ignore[arg-type]
     assert isinstance(expr, VectorSelector | SubqueryExpr)
     if offset_ms is not None:
-        return replace(expr, offset_ms=offset_ms)
+        return replace(expr, offset_ms=offset_ms, offset_expr=offset_expr)
     return replace(expr, at=at)

@@ -17,6 +17,7 @@ from metricslib.collector.promql.ast import (
     AtModifier,
     BinaryExpr,
     Call,
+    DurationExpr,
     Expr,
     MatrixSelector,
     NumberLiteral,
@@ -30,7 +31,7 @@ from metricslib.collector.promql.ast import (
 from metricslib.collector.promql.functions_table import AGGREGATORS
 from metricslib.collector.promql.lexer import go_quote
 
-__all__ = ["format_duration", "format_expr", "format_number"]
+__all__ = ["format_duration", "format_duration_expr", "format_expr", "format_number"]
 
 _PRECEDENCE = {
     "or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<=": 3, "<": 3, ">=": 3, ">": 3,
@@ -87,8 +88,34 @@ def _at(at: AtModifier) -> str:
     return f" @ {at / 1000:.3f}"
 
 
-def _offset(ms: int) -> str:
+def _offset(ms: int, expr: DurationExpr | None = None) -> str:
+    if expr is not None:
+        return f" offset {_duration_term(expr)}"
     return f" offset {format_duration(ms)}" if ms else ""
+
+
+def _duration(ms: int, expr: DurationExpr | None) -> str:
+    return format_duration(ms) if expr is None else format_duration_expr(expr)
+
+
+def _duration_term(expr: DurationExpr) -> str:
+    text = format_duration_expr(expr)
+    atomic = expr.op in ("step", "min", "max") or (expr.op == "number" and not text.startswith("-"))
+    return text if atomic else f"({text})"
+
+
+def format_duration_expr(expr: DurationExpr) -> str:
+    """A duration expression; operands are parenthesised, so the text reads back the same."""
+    if expr.op == "number":
+        return format_number(expr.seconds)
+    if expr.op == "step":
+        return "step()"
+    if expr.op in ("min", "max"):
+        return f"{expr.op}({', '.join(format_duration_expr(a) for a in expr.args)})"
+    if expr.op == "neg":
+        return f"-{_duration_term(expr.args[0])}"
+    lhs, rhs = (_duration_term(a) for a in expr.args)
+    return f"{lhs} {expr.op} {rhs}"
 
 
 def _selector(vs: VectorSelector) -> str:
@@ -147,18 +174,21 @@ def format_expr(expr: Expr) -> str:
     if isinstance(expr, StringLiteral):
         return go_quote(expr.value)
     if isinstance(expr, VectorSelector):
-        return _selector(expr) + _at(expr.at) + _offset(expr.offset_ms)
+        return _selector(expr) + _at(expr.at) + _offset(expr.offset_ms, expr.offset_expr)
     if isinstance(expr, MatrixSelector):
         vs = expr.vector
-        return f"{_selector(vs)}[{format_duration(expr.range_ms)}]{_at(vs.at)}{_offset(vs.offset_ms)}"
+        rng = _duration(expr.range_ms, expr.range_expr)
+        return f"{_selector(vs)}[{rng}]{_at(vs.at)}{_offset(vs.offset_ms, vs.offset_expr)}"
     if isinstance(expr, SubqueryExpr):
         inner = format_expr(expr.expr)
         if isinstance(expr.expr, BinaryExpr | UnaryExpr | NumberLiteral) or (
-            isinstance(expr.expr, VectorSelector) and (expr.expr.offset_ms or expr.expr.at is not None)
+            isinstance(expr.expr, VectorSelector)
+            and (expr.expr.offset_ms or expr.expr.offset_expr is not None or expr.expr.at is not None)
         ):
             inner = f"({inner})"
-        step = format_duration(expr.step_ms) if expr.step_ms else ""
-        return f"{inner}[{format_duration(expr.range_ms)}:{step}]{_at(expr.at)}{_offset(expr.offset_ms)}"
+        step = _duration(expr.step_ms, expr.step_expr) if expr.step_ms or expr.step_expr else ""
+        rng = _duration(expr.range_ms, expr.range_expr)
+        return f"{inner}[{rng}:{step}]{_at(expr.at)}{_offset(expr.offset_ms, expr.offset_expr)}"
     if isinstance(expr, Call):
         return f"{expr.func}({', '.join(format_expr(a) for a in expr.args)})"
     if isinstance(expr, AggregateExpr):

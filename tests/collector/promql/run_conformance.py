@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from metricslib.collector.model import Labels, labels_get, make_labels
 from metricslib.collector.promql import ast
+from metricslib.collector.promql.duration_expr import needs_step
 from metricslib.collector.promql.functions_table import EXPERIMENTAL_AGGREGATORS, FUNCTIONS
 from metricslib.collector.promql.parser import parse_expr
 from metricslib.collector.promql.printer import format_expr
@@ -52,7 +53,6 @@ DEFAULT_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "conforman
 
 #: Whole files that exercise a feature Prometheus keeps behind a flag.
 FILE_SKIPS = {
-    "duration_expression.test": "duration expressions are experimental (--enable-feature=promql-duration-expr)",
     "type_and_unit.test": "__type__/__unit__ labels are experimental (--enable-feature=type-and-unit-labels)",
 }
 _EXTENDED_SELECTORS = re.compile(r"\]\s*(anchored|smoothed)\b|\b(anchored|smoothed)\s*$|\w\s+(anchored|smoothed)\b")
@@ -296,11 +296,24 @@ def _nhcb_labels(labels: Labels) -> Labels:
     return make_labels([(k, name if k == "__name__" else v) for k, v in labels if k != "le"])
 
 
+def _needs_step(node: ast.Expr) -> bool:
+    exprs: tuple[ast.DurationExpr | None, ...] = ()
+    if isinstance(node, ast.VectorSelector):
+        exprs = (node.offset_expr,)
+    elif isinstance(node, ast.MatrixSelector):
+        exprs = (node.range_expr,)
+    elif isinstance(node, ast.SubqueryExpr):
+        exprs = (node.range_expr, node.step_expr, node.offset_expr)
+    return any(e is not None and needs_step(e) for e in exprs)
+
+
 def _selects(selector: ast.VectorSelector, series: set[Labels]) -> bool:
     return any(all(m.matches(labels_get(s, m.name)) for m in selector.matchers) for s in series)
 
 
-def skip_reason(file_name: str, cmd: EvalCmd, store: _Store, experimental: bool = False) -> str | None:
+def skip_reason(
+    file_name: str, cmd: EvalCmd, store: _Store, experimental: bool = False, resolves_step: bool = False
+) -> str | None:
     """Why ``cmd`` is not required, or None. ``experimental`` runs the evals that only
     need experimental functions (optional work) instead of skipping them."""
     if file_name in FILE_SKIPS:
@@ -319,6 +332,8 @@ def skip_reason(file_name: str, cmd: EvalCmd, store: _Store, experimental: bool 
                 return f"{node.func}() is experimental (promql-experimental-functions)"
             if isinstance(node, ast.AggregateExpr) and node.op in EXPERIMENTAL_AGGREGATORS:
                 return f"{node.op} is experimental (promql-experimental-functions)"
+        if not (experimental or resolves_step) and _needs_step(node):
+            return "step() in a duration expression is experimental and needs the engine to resolve it"
         if isinstance(node, ast.VectorSelector):
             if _selects(node, store.histogram_series):
                 return "reads native histogram samples (out of scope)"
@@ -447,6 +462,8 @@ class RunOptions:
     ignore_annotations: bool = False
     at_variants: bool = True
     experimental: bool = False
+    #: the engine resolves step() in duration expressions (detected: see engine_resolves_step)
+    resolves_step: bool = False
 
 
 def run_eval(cmd: EvalCmd, store: _Store, options: RunOptions) -> None:
@@ -481,7 +498,7 @@ def run_file(path: Path, options: RunOptions) -> FileReport:
         elif isinstance(command, LoadCmd):
             store.load(command)
         else:
-            reason = skip_reason(path.name, command, store, options.experimental)
+            reason = skip_reason(path.name, command, store, options.experimental, options.resolves_step)
             if reason is not None:
                 report.outcomes.append(EvalOutcome(command.line, command.expr, "skip", reason))
                 continue
@@ -521,6 +538,15 @@ def default_engine_factory() -> EngineFactory | None:
         return Engine(querier, timeout_s=60.0, lookback_delta_ms=300_000)
 
     return make
+
+
+def engine_resolves_step() -> bool:
+    """Whether the engine uses ``resolve_durations`` (so step() duration expressions work)."""
+    try:
+        from metricslib.collector.promql import engine
+    except ImportError:
+        return False
+    return "resolve_durations" in vars(engine)
 
 
 def format_report(report: FileReport, max_failures: int, verbose: bool) -> str:
@@ -578,7 +604,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     factory = None if args.parse_only else default_engine_factory()
     if factory is None:
         print("parse-only mode: each eval's expression is parsed, not evaluated\n")
-    options = RunOptions(factory, args.ignore_annotations, not args.no_at_variants, args.experimental)
+    options = RunOptions(
+        factory, args.ignore_annotations, not args.no_at_variants, args.experimental, engine_resolves_step()
+    )
     reports = []
     for path in script_paths(args.files):
         if not path.is_file():

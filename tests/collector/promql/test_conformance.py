@@ -16,6 +16,7 @@ from tests.collector.promql.run_conformance import (
     DEFAULT_DIR,
     RunOptions,
     default_engine_factory,
+    engine_resolves_step,
     format_report,
     run_file,
 )
@@ -42,7 +43,7 @@ def test_script_passes_against_engine(name: str) -> None:
     factory = default_engine_factory()
     if factory is None:
         pytest.skip("metricslib.collector.promql.engine does not exist yet")
-    report = run_file(_script(name), RunOptions(engine_factory=factory))
+    report = run_file(_script(name), RunOptions(engine_factory=factory, resolves_step=engine_resolves_step()))
     print(format_report(report, 20, verbose=True))
     assert not report.error
     failed = report.failures
