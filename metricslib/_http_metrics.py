@@ -14,10 +14,12 @@ costs one dict lookup plus the child updates; the status is kept as an
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any, Final
 
-from metricslib.errors import InvalidMetricError, InvalidNameError
+from metricslib.errors import DuplicateMetricError, InvalidMetricError, InvalidNameError
 
 __all__ = [
     "DEFAULT_BUCKETS",
@@ -25,6 +27,7 @@ __all__ = [
     "STATUS_CLIENT_CLOSED",
     "UNMATCHED_ROUTE",
     "HttpMetrics",
+    "shared_metrics",
 ]
 
 #: Route label of every request no route matched (404 floods, scanners, ...).
@@ -98,34 +101,35 @@ class HttpMetrics:
         self.unmatched_route = unmatched_route
         self.track_request_size = request_size
         self.track_response_size = response_size
+        self.options = _options(buckets, request_size, response_size, size_buckets, unmatched_route)
         common = ["method", "code", "route"]
 
         self.requests_total = counter_cls(
             f"{namespace}_requests_total",
             "HTTP requests that finished, by method, status code and route template.",
             labelnames=common,
-            registry=registry,
+            registry=None,
         )
         self.request_duration = histogram_cls(
             f"{namespace}_request_duration_seconds",
             "Time from receiving the request to sending the last byte of the response.",
             labelnames=common,
             buckets=tuple(buckets),
-            registry=registry,
+            registry=None,
         )
         # Across pre-fork workers the only meaningful aggregate of an in-flight
         # gauge is the sum over the workers that are alive.
         self.in_flight = gauge_cls(
             f"{namespace}_requests_in_flight",
             "HTTP requests being served right now.",
-            registry=registry,
+            registry=None,
             multiprocess_mode="livesum",
         )
         self.exceptions_total = counter_cls(
             f"{namespace}_request_exceptions_total",
             "Requests whose handler raised, by method, route template and exception type.",
             labelnames=["method", "route", "exception"],
-            registry=registry,
+            registry=None,
         )
         self.request_size = (
             histogram_cls(
@@ -133,7 +137,7 @@ class HttpMetrics:
                 "Request body size from Content-Length (0 when absent).",
                 labelnames=common,
                 buckets=tuple(size_buckets),
-                registry=registry,
+                registry=None,
             )
             if request_size
             else None
@@ -144,11 +148,31 @@ class HttpMetrics:
                 "Response body bytes sent.",
                 labelnames=common,
                 buckets=tuple(size_buckets),
-                registry=registry,
+                registry=None,
             )
             if response_size
             else None
         )
+        # Registered together at the end: a name clash on any one of them
+        # leaves none behind, so fixing the clash and retrying works.
+        instruments = [
+            self.requests_total,
+            self.request_duration,
+            self.in_flight,
+            self.exceptions_total,
+            self.request_size,
+            self.response_size,
+        ]
+        done: list[Any] = []
+        try:
+            for instrument in instruments:
+                if instrument is not None:
+                    registry.register(instrument)
+                    done.append(instrument)
+        except BaseException:
+            for instrument in done:
+                registry.unregister(instrument)
+            raise
         # (method, status, route) -> bound update methods; see _resolve.
         self._children: dict[tuple[str, int, str], tuple[Any, ...]] = {}
         self._exception_children: dict[tuple[str, str, str], Any] = {}
@@ -201,3 +225,72 @@ class HttpMetrics:
             child = self.exceptions_total.labels(*key).inc
             self._exception_children[key] = child
         child()
+
+
+def _options(
+    buckets: Sequence[float],
+    request_size: bool,
+    response_size: bool,
+    size_buckets: Sequence[float],
+    unmatched_route: str,
+) -> dict[str, object]:
+    return {
+        "buckets": tuple(float(b) for b in buckets),
+        "request_size": bool(request_size),
+        "response_size": bool(response_size),
+        "size_buckets": tuple(float(b) for b in size_buckets),
+        "unmatched_route": unmatched_route,
+    }
+
+
+# Metric sets by registry, then namespace. Weak keys: a registry that goes
+# away takes its metric sets with it.
+_shared: weakref.WeakKeyDictionary[Any, dict[str, HttpMetrics]] = weakref.WeakKeyDictionary()
+_shared_lock = threading.Lock()
+
+
+def shared_metrics(
+    *,
+    registry: Any = None,
+    namespace: str = "http",
+    buckets: Sequence[float] = DEFAULT_BUCKETS,
+    request_size: bool = False,
+    response_size: bool = False,
+    size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
+    unmatched_route: str = UNMATCHED_ROUTE,
+) -> HttpMetrics:
+    """The metric set for ``(registry, namespace)``: created once, then shared.
+
+    Creating the same app twice in one process (an app factory called per
+    test, two Flask apps, a rebuilt middleware stack) must not fail with a
+    duplicate-metric error nor record into a set nobody scrapes; the same
+    options get the same set back. Different options for a namespace already
+    in use are an error, because one of the two would silently be ignored.
+    """
+    if registry is None:
+        from metricslib.registry import REGISTRY
+
+        registry = REGISTRY
+    wanted = _options(buckets, request_size, response_size, size_buckets, unmatched_route)
+    with _shared_lock:
+        try:
+            per_registry = _shared.setdefault(registry, {})
+        except TypeError:  # a registry that cannot be weakly referenced: no sharing
+            per_registry = {}
+        existing = per_registry.get(namespace)
+        if existing is not None:
+            if existing.options != wanted:
+                changed = ", ".join(
+                    f"{key}={wanted[key]!r} (in use: {existing.options[key]!r})"
+                    for key in wanted
+                    if wanted[key] != existing.options[key]
+                )
+                raise DuplicateMetricError(
+                    f"HTTP metrics with namespace {namespace!r} already exist in this registry "
+                    f"with other options: {changed}; use the same options, another "
+                    "namespace or another registry"
+                )
+            return existing
+        metrics = HttpMetrics(registry=registry, namespace=namespace, **wanted)  # type: ignore[arg-type]
+        per_registry[namespace] = metrics
+        return metrics

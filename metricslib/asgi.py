@@ -23,6 +23,7 @@ from metricslib._http_metrics import (
     STATUS_CLIENT_CLOSED,
     UNMATCHED_ROUTE,
     HttpMetrics,
+    shared_metrics,
 )
 
 __all__ = ["MetricsMiddleware"]
@@ -60,7 +61,7 @@ class MetricsMiddleware:
         metrics: HttpMetrics | None = None,
     ) -> None:
         self.app = app
-        self.metrics = metrics or HttpMetrics(
+        self.metrics = metrics or shared_metrics(
             registry=registry,
             namespace=namespace,
             buckets=buckets,

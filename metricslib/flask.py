@@ -20,7 +20,7 @@ from metricslib._http_metrics import (
     DEFAULT_BUCKETS,
     DEFAULT_SIZE_BUCKETS,
     UNMATCHED_ROUTE,
-    HttpMetrics,
+    shared_metrics,
 )
 from metricslib.errors import InvalidMetricError
 from metricslib.wsgi import EXCEPTION_KEY, ROUTE_KEY, MetricsMiddleware
@@ -92,7 +92,7 @@ class FlaskMetrics:
         metrics_path: str | None = "/metrics",
         count_metrics_path: bool = False,
     ) -> None:
-        self.metrics = HttpMetrics(
+        self.metrics = shared_metrics(
             registry=registry,
             namespace=namespace,
             buckets=buckets,

@@ -231,6 +231,16 @@ def test_app_factory_and_one_metric_set_for_two_apps() -> None:
     assert value(reg, "image_gallery_requests_total", method="GET", code="200", route="/") == 2
 
 
+def test_two_flask_metrics_on_one_registry_share_the_set() -> None:
+    reg = Registry()
+    first, second = make_app(), make_app()
+    FlaskMetrics(first, registry=reg)
+    FlaskMetrics(second, registry=reg)
+    get(first, "/")
+    get(second, "/")
+    assert value(reg, "http_requests_total", method="GET", code="200", route="/") == 2
+
+
 def test_second_init_on_the_same_app_is_an_error_naming_the_app() -> None:
     app = make_app()
     metrics = FlaskMetrics(app, registry=Registry())

@@ -319,13 +319,34 @@ def test_route_getter_supplies_templates_for_plain_apps() -> None:
     assert route_values(reg) == {"/users/{id}"}
 
 
-def test_two_middlewares_cannot_share_a_registry_silently() -> None:
+def test_an_app_built_twice_shares_one_metric_set() -> None:
+    # An app factory called per test must neither crash nor count into a
+    # metric set that no scrape shows.
+    reg = Registry()
+    first = MetricsMiddleware(routed_app(), registry=reg)
+    second = MetricsMiddleware(routed_app(), registry=reg)
+    assert first.metrics is second.metrics
+    call(first, "/items/1")
+    call(second, "/items/2")
+    assert value(reg, "http_requests_total", method="GET", code="200", route="/items/<id>") == 2
+
+
+def test_same_namespace_with_other_options_is_an_error_naming_them() -> None:
     reg = Registry()
     MetricsMiddleware(routed_app(), registry=reg)
+    with pytest.raises(DuplicateMetricError, match=r"namespace 'http'.*buckets=\(0.5,\)"):
+        MetricsMiddleware(routed_app(), registry=reg, buckets=[0.5])
+    # Another namespace in the same registry is fine.
+    MetricsMiddleware(routed_app(), registry=reg, namespace="admin", buckets=[0.5])
+
+
+def test_a_foreign_metric_with_our_name_is_reported() -> None:
+    from metricslib.instruments import Counter
+
+    reg = Registry()
+    Counter("http_requests_total", "someone else's", registry=reg)
     with pytest.raises(DuplicateMetricError, match="http_requests"):
         MetricsMiddleware(routed_app(), registry=reg)
-    # Another namespace in the same registry is fine.
-    MetricsMiddleware(routed_app(), registry=reg, namespace="admin")
 
 
 def test_random_methods_do_not_grow_the_label_cache() -> None:
@@ -335,3 +356,16 @@ def test_random_methods_do_not_grow_the_label_cache() -> None:
         call(app, "/items/1", method=f"M{i}")
     assert len(app.metrics._children) == 1
     assert value(reg, "http_requests_total", method="other", code="200", route="/items/<id>") == 500
+
+
+def test_a_clash_on_a_later_metric_leaves_nothing_registered() -> None:
+    from metricslib.instruments import Gauge
+
+    reg = Registry()
+    foreign = Gauge("http_request_exceptions_total", "clashes with our third metric", registry=reg)
+    with pytest.raises(DuplicateMetricError):
+        MetricsMiddleware(routed_app(), registry=reg)
+    reg.unregister(foreign)
+    app = MetricsMiddleware(routed_app(), registry=reg)  # works once the clash is gone
+    call(app, "/items/1")
+    assert value(reg, "http_requests_total", method="GET", code="200", route="/items/<id>") == 1
