@@ -115,10 +115,19 @@ def parse_families(
 
 
 def check(text: str | Iterable[str], fmt: Format) -> list[ParseError]:
-    """Every problem found in ``text``, in line order; empty when it is valid."""
+    """Every problem found in ``text``, in line order; empty when it is valid.
+
+    Text input is checked as ``promtool check metrics`` does, which is stricter
+    than scraping: unknown escapes (``\\z``), ``__name__`` as a label, blanks
+    at the end of a line, an unparsable ``le``/``quantile``, or a missing final
+    newline are reported although a scrape tolerates them.
+    """
     errors: list[ParseError] = []
-    for _ in iter_families(text, fmt, errors):
+    for _ in iter_families(text, fmt, errors, pedantic=True):
         pass
+    if fmt == "text" and isinstance(text, str) and text and not text.endswith("\n"):
+        # promtool's "unexpected end of input stream": a cut-off scrape looks like this.
+        errors.append(ParseError("the last line does not end with a newline", text.count("\n") + 1))
     errors.sort(key=lambda e: e.line)
     return errors
 

@@ -16,6 +16,8 @@ from metricslib.collector.parse_rules import (
     belongs,
     check_family,
     claimed_names,
+    text_help_problem,
+    text_sample_problems,
 )
 from metricslib.collector.parse_syntax import (
     METRIC_NAME_RE,
@@ -51,8 +53,9 @@ def split_lines(source: str | Iterable[str]) -> Iterator[str]:
 class _Reader:
     """State carried from line to line. ``errors`` None means raise on the first problem."""
 
-    def __init__(self, om: bool, errors: list[ParseError] | None) -> None:
+    def __init__(self, om: bool, errors: list[ParseError] | None, pedantic: bool) -> None:
         self.om = om
+        self.pedantic = pedantic and not om  # OpenMetrics is always held to every rule
         self.errors = errors
         self.cur: Family | None = None
         self.cur_meta: set[str] = set()
@@ -169,6 +172,9 @@ class _Reader:
             assert cur is not None
         self.cur_meta.add(kind)
         if kind == "HELP":
+            problem = text_help_problem(value) if self.pedantic else None
+            if problem is not None:
+                self.report(f"# HELP {name}: {problem}", line)
             cur.help = unescape_help(value, self.om)
         elif kind == "TYPE":
             cur.type = value
@@ -212,9 +218,13 @@ class _Reader:
                 done = self.start(fam, line, mtype)
             cur = self.cur
             assert cur is not None
-        cur.samples.append(
-            Sample(parsed.name, parsed.labels, parsed.value, parsed.timestamp_ms, parsed.exemplar, line)
+        sample = Sample(
+            parsed.name, parsed.labels, parsed.value, parsed.timestamp_ms, parsed.exemplar, line
         )
+        cur.samples.append(sample)
+        if self.pedantic:
+            for problem in text_sample_problems(cur, sample, text, parsed.key):
+                self.report(problem, line)
         if self.om:
             self._order(parsed.name, parsed.labels, parsed.timestamp_s, line)
         return done
@@ -238,11 +248,18 @@ class _Reader:
 
 
 def iter_families(
-    source: str | Iterable[str], fmt: Format, errors: list[ParseError] | None = None
+    source: str | Iterable[str],
+    fmt: Format,
+    errors: list[ParseError] | None = None,
+    pedantic: bool = False,
 ) -> Iterator[Family]:
-    """Families in input order; see :func:`metricslib.collector.parse.parse_families`."""
+    """Families in input order; see :func:`metricslib.collector.parse.parse_families`.
+
+    ``pedantic`` adds, for text input, what ``promtool check metrics`` rejects
+    although Prometheus's scraper accepts it (unknown escapes, trailing blanks).
+    """
     om = fmt == "openmetrics"
-    r = _Reader(om, errors)
+    r = _Reader(om, errors, pedantic)
     eof_line = 0
     lineno = 0
     for lineno, line in enumerate(split_lines(source), 1):

@@ -7,11 +7,20 @@ holds at most one family in memory. Each rule yields ``(message, line)``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 
 from metricslib.collector.parse_syntax import Family, LineError, Sample, parse_float
 
-__all__ = ["OM_TYPES", "TEXT_TYPES", "belongs", "check_family", "claimed_names"]
+__all__ = [
+    "OM_TYPES",
+    "TEXT_TYPES",
+    "belongs",
+    "check_family",
+    "claimed_names",
+    "text_help_problem",
+    "text_sample_problems",
+]
 
 OM_TYPES = frozenset(
     {"counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset", "unknown"}
@@ -225,3 +234,44 @@ def check_family(fam: Family) -> Iterator[tuple[str, int]]:
         yield from _sample_rules(fam, s)
     if fam.type in ("histogram", "gaugehistogram", "summary"):
         yield from _group_rules(fam)
+
+
+# --- text 0.0.4, pedantic: what promtool rejects but Prometheus's scraper lets by ---
+
+_ESCAPE_RE = re.compile(r"\\(.)")
+
+
+def text_help_problem(raw: str) -> str | None:
+    for m in _ESCAPE_RE.finditer(raw):
+        if m.group(1) not in "\\n":
+            return f"invalid escape sequence '\\{m.group(1)}' in help text (allowed: \\\\ and \\n)"
+    return None
+
+
+def text_sample_problems(fam: Family, s: Sample, raw: str, key: str) -> Iterator[str]:
+    """``raw`` is the sample line, ``key`` its series text (where escapes live)."""
+    if "\\" in key:
+        for m in _ESCAPE_RE.finditer(key):
+            if m.group(1) not in '\\"n':
+                yield (
+                    f"invalid escape sequence '\\{m.group(1)}' in a label value "
+                    '(allowed: \\\\, \\" and \\n)'
+                )
+                break
+    if "__name__" in s.labels:
+        yield "label name '__name__' is reserved"
+    if raw[-1:] in (" ", "\t"):
+        yield "trailing whitespace at the end of the line"
+    special = None
+    if fam.type == "histogram" and s.name == fam.name + "_bucket":
+        special = "le"
+    elif fam.type == "summary" and s.name == fam.name:
+        special = "quantile"
+    if special is not None:
+        if special not in s.labels:
+            yield f"{s.name} needs a {special!r} label"
+        else:
+            try:
+                parse_float(s.labels[special], False, special)
+            except LineError as exc:
+                yield str(exc)

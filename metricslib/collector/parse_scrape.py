@@ -164,7 +164,7 @@ class ScrapeParser:
                 value = float(tok)
                 ts = (
                     int(ts_tok)
-                    if not om and ts_tok.isascii() and ts_tok.lstrip("-").isdigit()
+                    if not om and len(ts_tok) <= 18 and ts_tok.isascii() and ts_tok.lstrip("-").isdigit()
                     else None
                 )
             except ValueError:

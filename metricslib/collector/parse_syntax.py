@@ -142,21 +142,32 @@ def parse_float(tok: str, om: bool, what: str = "value") -> float:
     return float(tok)
 
 
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
+
 def _om_timestamp(tok: str) -> tuple[int, float]:
     if not _OM_NUMBER_RE.fullmatch(tok) or tok.endswith(("Inf", "NaN")):
         raise LineError(f"invalid timestamp {tok!r}: expected seconds as a finite decimal number")
     try:
-        # Decimal keeps "1.005" at exactly 1005 ms, where float maths gives 1004.
-        ms = int(Decimal(tok) * 1000)
+        dec = Decimal(tok)
     except InvalidOperation as exc:  # pragma: no cover - the regex already vetted it
         raise LineError(f"invalid timestamp {tok!r}") from exc
-    return ms, float(tok)
+    # The spec allows any number of seconds; a store keeps int64 milliseconds,
+    # so clamp (this also keeps "1e999999999" from becoming a giant integer).
+    if dec.adjusted() > 18:
+        return (_I64_MAX if dec > 0 else _I64_MIN), float(tok)
+    # Decimal keeps "1.005" at exactly 1005 ms, where float maths gives 1004.
+    ms = int(dec * 1000)
+    return min(max(ms, _I64_MIN), _I64_MAX), float(tok)
 
 
 def _text_timestamp(tok: str) -> int:
     if not _TEXT_INT_RE.fullmatch(tok):
         raise LineError(f"invalid timestamp {tok!r}: expected integer milliseconds")
-    return int(tok)
+    ms = int(tok) if len(tok) <= 20 else _I64_MAX + 1
+    if not _I64_MIN <= ms <= _I64_MAX:
+        raise LineError(f"timestamp {tok[:24]!r} does not fit in 64 bits")
+    return ms
 
 
 def _scan_labels(text: str, pos: int, om: bool, where: str) -> tuple[dict[str, str], int]:
@@ -327,7 +338,7 @@ def parse_sample_line(line: str, om: bool) -> SampleLine:
             ms, secs = _om_timestamp(parts[1])
             return SampleLine(key, name, labels, value, ms, secs, exemplar)
         return SampleLine(key, name, labels, value, None, None, exemplar)
-    if rest[:1] not in (" ", "\t"):
+    if rest[:1] not in (" ", "\t") and not (key.endswith("}") and rest):
         if rest == "":
             raise LineError(f"sample {key!r} has no value")
         raise LineError(f"expected whitespace and a value after {key!r}, got {rest[:10]!r}")

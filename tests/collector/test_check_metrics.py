@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from metricslib.cli import main
+from tests.helpers import require_tool
 
 
 def run(
@@ -101,3 +103,53 @@ def test_empty_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert run([path], capsys)[0] == 0  # an empty text exposition is valid
     rc, _, err = run(["--format", "openmetrics", path], capsys)
     assert rc == 1 and ":1: missing '# EOF'" in err
+
+
+# Text inputs on which `promtool check metrics` (Prometheus 2.42) and we must agree
+# about validity. promtool's exit status 3 means "parsed, with lint warnings".
+PROMTOOL_CASES = [
+    ("a 1\n", True),
+    ('a{x="1",} 1\n', True),
+    ('a { x = "1" } 1 -5\n', True),
+    ('a{x="1"}1\n', True),
+    ("\n  # free comment\n\ta\t1\n", True),
+    ("a +Inf\na2 NaN\na3 -Infinity\na4 .5e-3\n", True),
+    ('# HELP a x\\ny\\\\\n# TYPE a summary\na{quantile="0.5"} 1\na_sum 1\na_count 1\n', True),
+    ('# TYPE h histogram\nh_bucket{le="+Inf"} 1\nh_sum 1\nh_count 1\n', True),
+    ("a 1 \n", False),
+    ("a 1 1.5\n", False),
+    ("a 1_0\n", False),
+    ("a 0x10\n", False),
+    ("a -nan\n", False),
+    ('a{x="1",x="2"} 1\n', False),
+    ('a{x="\\z"} 1\n', False),
+    ('a{__name__="b"} 1\n', False),
+    ("a\n", False),
+    ("0a 1\n", False),
+    ('a{1="x"} 1\n', False),
+    ('a{b:c="1"} 1\n', False),
+    ("# TYPE a counter\n# TYPE a counter\na 1\n", False),
+    ("# HELP a x\n# HELP a y\na 1\n", False),
+    ("a 1\n# TYPE a counter\n", False),
+    ("# TYPE a foo\n", False),
+    ("# HELP a \\x\na 1\n", False),
+    ("a 1\r\n", False),
+    ('# TYPE a summary\na{quantile="x"} 1\n', False),
+    ('# TYPE h histogram\nh_bucket{le="one"} 1\n', False),
+    ("a 1 2 3\n", False),
+    ('a{x="1"} 1 99999999999999999999\n', False),
+    ("a 1", False),
+]
+
+
+@pytest.mark.parametrize(("text", "valid"), PROMTOOL_CASES)
+def test_agrees_with_promtool(
+    text: str, valid: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    promtool = require_tool("promtool", "prometheus")
+    theirs = subprocess.run(
+        [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30
+    )
+    assert (theirs.returncode != 1) == valid, theirs.stderr
+    rc, _, err = run([write(tmp_path, text)], capsys)
+    assert (rc == 0) == valid, err

@@ -33,6 +33,9 @@ def test_text_format_is_lenient_about_whitespace() -> None:
     s = parse_sample_line('a { x = "1" , y="2", } \t 3 \t 1500  ', om=False)
     assert (s.name, s.labels, s.value, s.timestamp_ms) == ("a", {"x": "1", "y": "2"}, 3.0, 1500)
     assert s.key == 'a { x = "1" , y="2", }'
+    # As promtool: no blank is needed between the closing brace and the value.
+    s = parse_sample_line('a{x="1"}2', om=False)
+    assert (s.key, s.value) == ('a{x="1"}', 2.0)
 
 
 def test_openmetrics_timestamps_are_exact_milliseconds() -> None:
@@ -85,7 +88,8 @@ def test_parse_float_rejects_openmetrics(tok: str) -> None:
         ("a", True, "sample 'a' has no value"),
         ("a", False, "sample 'a' has no value"),
         ("a ", False, "sample 'a' has no value"),
-        ('a{x="1"}1', False, "expected whitespace and a value after 'a{x=\"1\"}', got '1'"),
+        ('a{x="1"}', False, "sample 'a{x=\"1\"}' has no value"),
+        ('a{x="1"}1', True, "expected a space and a value after 'a{x=\"1\"}', got '1'"),
         ('a{x="1",x="2"} 1', True, "label 'x' appears twice"),
         ('a{x="1" ,x="2"} 1', False, "label 'x' appears twice"),
         ('a{x="1} 1', True, "value of label 'x' has no closing quote"),
