@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -302,28 +303,24 @@ class Store:
         with self._flush_lock:
             self._check_open()
             with self._lock:
-                sids, counts, t_parts, v_parts, new_series, cuts, seq = self._plan_flush(cut_all)
-                cut_k = {s.sid: k for s, k, _ in cuts}
-                # WAL rows older than every remaining head's oldest flushed sample
-                # are no longer needed to rebuild the head after a crash.
-                pins = [
-                    s.head_seq for s in self._by_id.values() if s.flushed - cut_k.get(s.sid, 0) > 0
-                ]
+                sids, counts, t_new, v_new, new_series, cuts, seq, pin = self._plan_flush(cut_all)
             if not sids and not cuts:
                 return
             encoded = [
                 (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
                 for s, k, pieces in cuts
             ]
-            keep_from = min(pins) if pins else self._wal_seq + 1
+            # WAL rows older than every remaining head's oldest flushed sample
+            # are no longer needed to rebuild the head after a crash.
+            keep_from = pin if pin is not None else self._wal_seq + 1
             with self.db.transaction() as conn:
                 Database.insert_series(conn, new_series)
                 if sids:
                     batch = (
                         np.array(sids, dtype=np.int64),
                         np.array(counts, dtype=np.int64),
-                        np.concatenate(t_parts),
-                        np.concatenate(v_parts),
+                        np.frombuffer(t_new, dtype=np.int64),
+                        np.frombuffer(v_new, dtype=np.float64),
                     )
                     conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
                 added = [
@@ -348,14 +345,15 @@ class Store:
                         series.persisted = True
 
     def _plan_flush(self, cut_all: bool) -> tuple[
-        list[int], list[int], list[I64], list[F64], list[tuple[int, Labels]],
-        list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int,
+        list[int], list[int], array[int], array[float], list[tuple[int, Labels]],
+        list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int, int | None,
     ]:
-        """Under the lock: take the unflushed samples and choose what to cut."""
+        """Under the lock: take the unflushed samples, choose what to cut, and
+        find the oldest WAL row a head still needs (None: no row is needed)."""
         sids: list[int] = []
         counts: list[int] = []
-        t_parts: list[I64] = []
-        v_parts: list[F64] = []
+        t_new = array("q")
+        v_new = array("d")
         new_series: list[tuple[int, Labels]] = []
         seq = self._wal_seq + 1
         for s in self._dirty:
@@ -364,8 +362,9 @@ class Store:
                 continue
             sids.append(s.sid)
             counts.append(k1 - k0)
-            t_parts.append(np.frombuffer(s.ts[k0:k1], dtype=np.int64))
-            v_parts.append(np.frombuffer(s.vs[k0:k1], dtype=np.float64))
+            # array slices and extend stay in C; numpy sees one buffer at the end.
+            t_new.extend(s.ts[k0:k1])
+            v_new.extend(s.vs[k0:k1])
             s.flushed = k1
             if s.head_seq == 0:
                 s.head_seq = seq
@@ -376,23 +375,34 @@ class Store:
             self._wal_seq = seq
         rng = self.chunk_range_ms
         window_start = (self._max_t // rng) * rng
+        limit = self.head_chunk_samples
         cuts: list[tuple[MemSeries, int, list[tuple[I64, F64]]]] = []
+        pin: int | None = None
         for s in self._by_id.values():
-            if not s.flushed:
+            f = s.flushed
+            if not f:
                 continue
-            if cut_all or s.flushed >= self.head_chunk_samples:
-                k = s.flushed
+            if cut_all or f >= limit:
+                k = f
+            elif s.ts[0] >= window_start:
+                k = 0
             else:
                 # Idle or lagging series: cut what lies before the current window.
-                k = min(bisect_left(s.ts, window_start), s.flushed)
-                if k == 0:
-                    continue
+                k = min(bisect_left(s.ts, window_start), f)
+            if k < f and (pin is None or s.head_seq < pin):
+                pin = s.head_seq
+            if k == 0:
+                continue
             ts = np.frombuffer(s.ts[:k], dtype=np.int64)
             vs = np.frombuffer(s.vs[:k], dtype=np.float64)
             # A chunk never spans two windows, so window compaction stays local.
-            bounds = (np.flatnonzero(np.diff(ts // rng)) + 1).tolist()
-            cuts.append((s, k, list(zip(np.split(ts, bounds), np.split(vs, bounds), strict=False))))
-        return sids, counts, t_parts, v_parts, new_series, cuts, seq
+            if ts[0] // rng == ts[-1] // rng:
+                cuts.append((s, k, [(ts, vs)]))
+            else:
+                bounds = (np.flatnonzero(np.diff(ts // rng)) + 1).tolist()
+                pieces = list(zip(np.split(ts, bounds), np.split(vs, bounds), strict=True))
+                cuts.append((s, k, pieces))
+        return sids, counts, t_new, v_new, new_series, cuts, seq, pin
 
     def _queue_compaction(self, s: MemSeries) -> None:
         """Remember windows where this series has more than one chunk."""
