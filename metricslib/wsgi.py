@@ -115,6 +115,11 @@ class MetricsMiddleware:
             call.finish(call.status)
             return inner
         call._inner = inner
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if type(file_wrapper) is type and isinstance(inner, file_wrapper) and call._hook_close(inner):
+            # Handed back as is: the server recognises its own file wrapper
+            # and sends it with sendfile(), which our wrapper would defeat.
+            return inner
         return call
 
 
@@ -178,6 +183,24 @@ class _Call:
             if not self._done:
                 # Closed before the body ran out: the server gave up on it.
                 self.finish(STATUS_CLIENT_CLOSED if self.status else 500)
+
+    def _hook_close(self, body: Any) -> bool:
+        """Record when the server closes ``body``; False if it cannot be hooked."""
+        original = getattr(body, "close", None)
+
+        def close() -> None:
+            try:
+                if original is not None:
+                    original()
+            finally:
+                if not self._done:
+                    self.finish(self.status or 500)
+
+        try:
+            body.close = close
+        except (AttributeError, TypeError):
+            return False
+        return True
 
     def finish(self, status: int, exc: BaseException | None = None) -> None:
         self._done = True

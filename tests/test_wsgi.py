@@ -369,3 +369,35 @@ def test_a_clash_on_a_later_metric_leaves_nothing_registered() -> None:
     app = MetricsMiddleware(routed_app(), registry=reg)  # works once the clash is gone
     call(app, "/items/1")
     assert value(reg, "http_requests_total", method="GET", code="200", route="/items/<id>") == 1
+
+
+def test_server_file_wrapper_is_returned_as_is_and_timed_until_closed(clock: FakeClock) -> None:
+    class FileWrapper:  # what gunicorn or wsgiref put in environ["wsgi.file_wrapper"]
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+            self.closed = False
+
+        def __iter__(self) -> Iterator[bytes]:
+            yield self.data
+
+        def close(self) -> None:
+            self.closed = True
+
+    def app(environ: Environ, start_response: Any) -> Iterable[bytes]:
+        environ[ROUTE_KEY] = "/download"
+        start_response("200 OK", [])
+        wrapper: Iterable[bytes] = environ["wsgi.file_wrapper"](b"payload")
+        return wrapper
+
+    reg = Registry()
+    mw = MetricsMiddleware(app, registry=reg)
+    env = environ_for("/download")
+    env["wsgi.file_wrapper"] = FileWrapper
+    body = mw(env, lambda *a: None)
+    assert type(body) is FileWrapper  # so the server can still use sendfile()
+    clock.now += 2.0  # the server sends the file
+    assert value(reg, "http_requests_total", method="GET", code="200", route="/download") is None
+    body.close()  # type: ignore[attr-defined]
+    assert body.closed  # type: ignore[attr-defined]
+    assert value(reg, "http_request_duration_seconds_sum", method="GET", code="200", route="/download") == 2.0
+    assert value(reg, "http_requests_in_flight") == 0
