@@ -29,7 +29,8 @@ as in Prometheus; :func:`check` applies them.
 :class:`Family` objects (name, type, help, unit, samples, line) one at a time
 from a string or any iterable of lines (an open file streams). Each
 :class:`Sample` has ``name``, ``labels`` (dict as exposed, no ``__name__``),
-``value``, ``timestamp_ms`` (OpenMetrics seconds become exact milliseconds),
+``value``, ``timestamp_ms`` (OpenMetrics seconds become exact milliseconds,
+clamped to int64),
 ``exemplar`` and ``line``; ``sample.series()`` gives canonical ``Labels``.
 With ``errors=None`` the first problem raises :class:`ParseError`; pass a list
 to collect every problem and keep going (bad lines are skipped, every good

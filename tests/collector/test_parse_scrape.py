@@ -7,9 +7,19 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families as their_text
 
-from metricslib.collector.parse import FamilyMeta, ParseError, ScrapeParser, parse_scrape
+from metricslib.collector.parse import (
+    ACCEPT_HEADER,
+    FamilyMeta,
+    ParseError,
+    ScrapeParser,
+    check,
+    content_type_format,
+    parse_scrape,
+)
 from metricslib.collector.parse_syntax import Exemplar, LineError, parse_sample_line
+from tests.helpers import free_port, http_get, require_tool, running
 
 TEXT = """\
 # HELP http_requests_total Requests.
@@ -161,3 +171,35 @@ def test_switching_format_does_not_reuse_lines_validated_for_the_other() -> None
     assert parser.parse("a  1\n", "text", known).samples == [("a", 1.0, None)]
     with pytest.raises(ParseError, match="more than one space"):
         parser.parse("a  1\n# EOF\n", "openmetrics", known)
+
+
+@pytest.mark.integration
+def test_real_node_exporter_body() -> None:
+    """A real exporter's body: valid, and parsed to the values prometheus_client reads."""
+    binary = require_tool("prometheus-node-exporter", "prometheus-node-exporter")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    with running([binary, f"--web.listen-address=127.0.0.1:{port}"], ready_url=url):
+        status, headers, raw = http_get(url, headers={"Accept": ACCEPT_HEADER})
+    assert status == 200
+    body = raw.decode()
+    fmt = content_type_format(headers.get("Content-Type"))
+    assert check(body, fmt) == []
+    res = ScrapeParser().parse(body, fmt, {})
+    theirs = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in their_text(body)
+        for s in f.samples
+    }
+    ours = {}
+    for key, value, _ in res.samples:
+        labels = res.labels_for(key)
+        name = dict(labels)["__name__"]
+        ours[(name, tuple(kv for kv in labels if kv[0] != "__name__"))] = value
+    # prometheus_client keeps empty label values; a label set drops them.
+    theirs = {(n, tuple(kv for kv in ls if kv[1])): v for (n, ls), v in theirs.items()}
+    assert len(ours) == len(theirs) > 100
+    assert all(
+        ours[k] == v or (math.isnan(ours[k]) and math.isnan(v)) for k, v in theirs.items()
+    )
+    assert res.metadata["node_cpu_seconds_total"].type == "counter"

@@ -144,3 +144,15 @@ def test_arbitrary_lines_never_crash(line: str) -> None:
             parse_sample_line(line, om)
         except LineError:
             pass
+
+
+def test_timestamps_stay_within_int64() -> None:
+    # OpenMetrics allows any number of seconds (the conformance suite has 1.2e19 s);
+    # a store keeps int64 milliseconds, so they are clamped, never a giant int.
+    assert parse_sample_line("a 1 1e999999999", om=True).timestamp_ms == 2**63 - 1
+    assert parse_sample_line("a 1 -12345678901234567890.5", om=True).timestamp_ms == -(2**63)
+    assert parse_sample_line("a 1 9223372036854775807", om=False).timestamp_ms == 2**63 - 1
+    # Text timestamps are int64 milliseconds, as in Prometheus: larger is an error.
+    for tok in ("9223372036854775808", "9" * 5000):
+        with pytest.raises(LineError, match="does not fit in 64 bits"):
+            parse_sample_line(f"a 1 {tok}", om=False)
