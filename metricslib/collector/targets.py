@@ -169,7 +169,8 @@ def populate_labels(
             return discovered, None, f"invalid label name {name!r}"
     for key in ("__scrape_interval__", "__scrape_timeout__"):
         try:
-            parse_duration(result.get(key, ""))
+            if parse_duration(result.get(key, "")) == 0:
+                return discovered, None, f"{key} cannot be 0"
         except ValueError as exc:
             return discovered, None, f"{key}: {exc}"
     if result.get("__scheme__") not in ("http", "https"):

@@ -102,3 +102,10 @@ def test_offset_is_stable_and_within_interval() -> None:
 def test_rfc3339() -> None:
     assert rfc3339(0) == "0001-01-01T00:00:00Z"
     assert rfc3339(1_700_000_000.5) == "2023-11-14T22:13:20.500000Z"
+
+
+def test_zero_or_invalid_interval_from_relabelling_drops_target() -> None:
+    for value, reason in (("0s", "cannot be 0"), ("soon", "not a valid duration")):
+        sc = job(f"relabel_configs:\n  - target_label: __scrape_interval__\n    replacement: '{value}'\n")
+        targets, dropped = build_targets(sc, [group("a:1")])
+        assert targets == [] and reason in dropped[0].reason
