@@ -257,6 +257,16 @@ def lex(query: str) -> list[Token]:
                 raise _error(query, i, f"unexpected character after '!': {nxt!r}")
             raise _error(query, i, f"unexpected character: {ch!r}")
         kind = m.lastgroup
+        if in_braces and kind in ("number", "op", "ident"):
+            # Inside {...} Prometheus lexes only names, strings, matcher operators and ",".
+            bad = _braces_violation(query, i, m)
+            if bad >= 0:
+                raise _error(query, bad, f"unexpected character inside braces: {query[bad]!r}")
+            if m.group() == "==":
+                # Lexed as two "=" there, so the second one is what is unexpected.
+                append(Token("OP", "=", i))
+                i += 1
+                continue
         if kind == "skip":
             i = m.end()
         elif kind == "ident":
@@ -288,7 +298,7 @@ def lex(query: str) -> list[Token]:
                         raise _error(query, i, "unexpected left brace '{'")
                     in_braces = True
                 elif not in_braces:
-                    raise _error(query, i, "unexpected right brace '}'")
+                    raise _error(query, i, "unexpected character: '}'")
                 else:
                     in_braces = False
             elif op in ("=~", "!~") and not in_braces:
@@ -306,6 +316,18 @@ def lex(query: str) -> list[Token]:
 
 
 _BALANCED = frozenset("()[]{}")
+_BRACE_OPS = frozenset({"=", "!=", "=~", "!~", ",", "}", "{", "=="})
+
+
+def _braces_violation(query: str, i: int, m: re.Match[str]) -> int:
+    """Offset of the first character Prometheus's lexer refuses inside braces, or -1."""
+    text = m.group()
+    if m.lastgroup == "number":
+        return i
+    if m.lastgroup == "ident":
+        colon = text.find(":")
+        return i + colon if colon >= 0 else -1
+    return -1 if text in _BRACE_OPS else i
 
 
 def _lex_number(query: str, i: int, tokens: list[Token]) -> int:

@@ -288,45 +288,32 @@ class _Parser:
     # --- selectors and modifiers -------------------------------------------------------------
 
     def parse_selector(self, name: str | None, pos: int) -> VectorSelector:
-        matchers: list[Matcher] = []
-        if self.is_op("{"):
-            brace_name, matchers = self.parse_label_matchers()
-            if brace_name is not None:
-                if name is not None:
-                    self.error(pos, f'metric name must not be set twice: "{name}" or "{brace_name}"')
-                name = brace_name
+        matchers = self.parse_label_matchers() if self.is_op("{") else []
         if name is not None:
+            # Like Prometheus: {"a", __name__="b"} is allowed, a name outside and inside is not.
             for m in matchers:
                 if m.name == METRIC_NAME:
                     self.error(pos, f'metric name must not be set twice: "{name}" or "{m.value}"')
             matchers.append(Matcher(METRIC_NAME, "=", name))
         return VectorSelector(name, tuple(matchers), pos=pos)
 
-    def parse_label_matchers(self) -> tuple[str | None, list[Matcher]]:
+    def parse_label_matchers(self) -> list[Matcher]:
         self.expect_op("{", "label matching")
         matchers: list[Matcher] = []
-        name: str | None = None
         while not self.is_op("}"):
             tok = self.advance()
             if tok.kind == "IDENT":
-                if ":" in tok.text:
-                    colon = tok.pos + tok.text.index(":")
-                    self.error(colon, "unexpected character inside braces: ':'")
                 label = tok.text
             elif tok.kind == "STRING":
                 label = unquote(tok.text, self.query, tok.pos)
                 if self.is_op(",") or self.is_op("}"):
                     # {"metric.name"}: a bare quoted string names the metric.
-                    if name is not None:
-                        self.error(tok.pos, f'metric name must not be set twice: "{name}" or "{label}"')
-                    name = label
+                    matchers.append(Matcher(METRIC_NAME, "=", label))
                     if self.is_op(","):
                         self.advance()
                     continue
-            elif tok.kind == "EOF":
-                self.unexpected(tok, "label matching", '"}"')
             else:
-                self.unexpected(tok, "label matching", "label matching")
+                self.unexpected(tok, "label matching", 'identifier or "}"')
             op_tok = self.advance()
             if op_tok.kind != "OP" or op_tok.text not in _MATCH_OPS:
                 self.unexpected(op_tok, "label matching", "label matching operator")
@@ -341,7 +328,7 @@ class _Parser:
             elif not self.is_op("}"):
                 self.unexpected(self.peek(), "label matching", '"," or "}"')
         self.advance()
-        return name, matchers
+        return matchers
 
     def make_matcher(self, label: str, op: MatchOp, value: str, pos: int) -> Matcher:
         try:

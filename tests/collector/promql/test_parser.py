@@ -100,8 +100,10 @@ def test_vector_selector_with_every_matcher_op() -> None:
 def test_quoted_metric_and_label_names() -> None:
     expr = parse_expr('{"my.metric", "label.x"="v"}')
     assert isinstance(expr, VectorSelector)
-    assert expr.name == "my.metric"
-    assert Matcher("label.x", "=", "v") in expr.matchers
+    assert expr.name is None  # as in Prometheus, only a name before the braces sets it
+    assert expr.matchers == (Matcher("__name__", "=", "my.metric"), Matcher("label.x", "=", "v"))
+    both = parse_expr('{"bar", __name__="baz"}')  # allowed, as in Prometheus
+    assert isinstance(both, VectorSelector) and len(both.matchers) == 2
     by_name = parse_expr('{__name__="up"}')
     assert isinstance(by_name, VectorSelector)
     assert by_name.name is None
@@ -200,10 +202,17 @@ def test_comments_and_newlines() -> None:
         ("(1))", "1:4: parse error: unexpected right parenthesis ')'"),
         ("((1)", "1:5: parse error: unclosed left parenthesis"),
         ("foo[5m", "1:7: parse error: unclosed left bracket"),
-        ("foo}", "1:4: parse error: unexpected right brace '}'"),
+        ("foo}", "1:4: parse error: unexpected character: '}'"),
         ('foo{a="b", {', "1:12: parse error: unexpected left brace '{'"),
         ("foo{a}", '1:6: parse error: unexpected "}" in label matching, expected label matching operator'),
         ("foo{a=b}", '1:7: parse error: unexpected identifier "b" in label matching, expected string'),
+        ("}", "1:1: parse error: unexpected character: '}'"),
+        ('some_metric{a:b="b"}', "1:14: parse error: unexpected character inside braces: ':'"),
+        ('foo{a>="b"}', "1:6: parse error: unexpected character inside braces: '>'"),
+        ("foo{1}", "1:5: parse error: unexpected character inside braces: '1'"),
+        ("foo{,}", '1:5: parse error: unexpected "," in label matching, expected identifier or "}"'),
+        ('foo{__name__ == "bar"}', '1:15: parse error: unexpected "=" in label matching, expected string'),
+        ('foo{"bar"}', '1:1: parse error: metric name must not be set twice: "foo" or "bar"'),
         ("sum(x) by (1)", '1:12: parse error: unexpected number "1" in grouping opts, expected label'),
         ('foo "longstringvalue"', '1:5: parse error: unexpected string "\\"longstrin"...'),
         ("foo offset", "1:11: parse error: unexpected end of input in offset, expected duration"),

