@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from metricslib.collector.promql.regex import go_regex_to_python
+
 __all__ = [
     "ACTIONS",
     "DEFAULT_REGEX",
@@ -50,9 +52,11 @@ _NAME_CHARS = re.compile(r"[A-Za-z0-9_]+")
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
-    # Python's "$" would also match before a final newline; fullmatch() is the
-    # true both-ends anchor, so the pattern is only wrapped in a group.
-    return re.compile(f"(?:{pattern})")
+    # Prometheus anchors with ^(?:...)$ and RE2 syntax; fullmatch() is the exact
+    # both-ends anchor in Python (its "$" would also match before a final newline),
+    # and the RE2 rewrite makes e.g. "(?i)foo", "a(?i)b", "[[:alpha:]]" and "\z" mean
+    # what they mean to Prometheus. (A pure function; it lives with PromQL's matchers.)
+    return re.compile(go_regex_to_python(pattern))
 
 
 @dataclass(frozen=True)

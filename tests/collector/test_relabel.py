@@ -167,3 +167,22 @@ def test_default_replace_rule_copies_value(labels: dict[str, str]) -> None:
     else:
         expected = {**labels, "joined": joined} if joined else {k: v for k, v in labels.items() if k != "joined"}
         assert out == expected
+
+
+@pytest.mark.parametrize(
+    ("regex", "value", "matches"),
+    [
+        ("(?i)foo", "FOO", True),  # a leading flag group, common in real configs
+        ("a(?i)b", "aB", True),  # RE2 allows flags mid-pattern
+        ("a(?i)b", "AB", False),
+        ("[[:digit:]]+", "123", True),
+        ("[[:digit:]]+", "1a", False),
+        ("foo|bar", "bar", True),  # the alternation is anchored as a whole
+        ("foo|bar", "foobar", False),
+        (r"\Qa.b\E", "a.b", True),
+        (r"\Qa.b\E", "axb", False),
+    ],
+)
+def test_regexes_follow_go_re2_syntax(regex: str, value: str, matches: bool) -> None:
+    kept = relabel({"a": value}, [rule(source_labels=["a"], regex=regex, action="keep")])
+    assert (kept is not None) is matches
