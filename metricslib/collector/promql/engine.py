@@ -28,6 +28,7 @@ from metricslib.collector.promql.binary import (
     vector_scalar_binary,
     vector_vector_binary,
 )
+from metricslib.collector.promql.duration_expr import resolve_durations
 from metricslib.collector.promql.functions import (
     RANGE_FUNCTIONS,
     CallContext,
@@ -59,10 +60,15 @@ __all__ = ["Engine", "QueryResult"]
 Value = Block | FloatArray | str
 
 
-def _parse(query: str) -> ast.Expr:
+def _parse(query: str, step_ms: int) -> ast.Expr:
+    """Parse, then fix duration expressions that use ``step()`` (0 for instant queries)."""
     from metricslib.collector.promql.parser import parse_expr
 
-    return parse_expr(query)
+    expr = parse_expr(query)
+    try:
+        return resolve_durations(expr, step_ms)
+    except ValueError as exc:
+        raise QueryExecutionError(str(exc)) from exc
 
 
 def _unwrap(expr: ast.Expr) -> ast.Expr:
@@ -106,7 +112,7 @@ class Engine:
         return result
 
     def _instant(self, ev: _Evaluator, query: str, t_ms: int) -> QueryResult:
-        expr = _parse(query)
+        expr = _parse(query, 0)
         times = np.array([t_ms], dtype=np.int64)
         inner = _unwrap(expr)
         if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
@@ -130,7 +136,7 @@ class Engine:
                                    "Try a positive integer")
         if end_ms < start_ms:
             raise PromQLParseError("end timestamp must not be before start time")
-        expr = _parse(query)
+        expr = _parse(query, step_ms)
         inner = _unwrap(expr)
         if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
             raise PromQLParseError(
