@@ -340,6 +340,11 @@ def _lex_number(query: str, i: int, tokens: list[Token]) -> int:
             tail = re.match(r"[A-Za-z0-9_.]*", query[end:])
             bad = query[i : end + (tail.end() if tail else 0)]
             raise _error(query, i, f"bad number or duration syntax: {go_quote(bad)}")
+        if kind == "DURATION":
+            try:
+                parse_duration_ms(m.group())
+            except ValueError:
+                raise _error(query, i, f"not a valid duration string: {go_quote(m.group())}") from None
         tokens.append(Token(kind, m.group(), i))  # type: ignore[arg-type]
         return end
     raise _error(query, i, f"bad number or duration syntax: {go_quote(query[i])}")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.ast import (
@@ -285,3 +288,21 @@ def test_experimental_functions_can_be_disabled() -> None:
         parse_expr("sort_by_label(x, 'a')", enable_experimental=False)
     with pytest.raises(PromQLParseError, match="experimental"):
         parse_expr("limitk(1, x)", enable_experimental=False)
+
+
+_FRAGMENTS = [
+    *'abxz_:09.eE+-*/%^()[]{},=!~<>@"\'` \n#',
+    "sum", "by", "offset", "on", "group_left", "bool", "and", "rate", "5m", "1h1h", "Inf", "step()",
+    "start()", "topk", "label_replace", '"s"', 'x{a="b"}', "[5m:1m]", "@ 10", "ignoring",
+]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=14).map("".join))
+def test_any_text_parses_or_raises_a_parse_error(query: str) -> None:
+    """Bad input gets a PromQLParseError with a position, never another exception."""
+    try:
+        parse_expr(query)
+    except PromQLParseError as exc:
+        assert re.match(r"^\d+:\d+: parse error: ", str(exc))
+        assert 0 <= exc.position <= len(query)
