@@ -146,6 +146,15 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 
 def _om_timestamp(tok: str) -> tuple[int, float]:
+    whole, dot, frac = tok.partition(".")
+    if (
+        whole.isascii()
+        and whole.isdigit()
+        and len(whole) <= 15
+        and (not dot or (frac.isascii() and frac.isdigit() and len(frac) <= 3))
+    ):
+        # Plain "seconds[.mmm]", the usual shape: exact in integer arithmetic.
+        return int(whole) * 1000 + int(frac.ljust(3, "0") if dot else 0), float(tok)
     if not _OM_NUMBER_RE.fullmatch(tok) or tok.endswith(("Inf", "NaN")):
         raise LineError(f"invalid timestamp {tok!r}: expected seconds as a finite decimal number")
     try:
@@ -312,9 +321,17 @@ def parse_sample_line(line: str, om: bool) -> SampleLine:
     key = line[:end]
     rest = line[end:]
     tok = rest[1:]
-    if rest[:1] == " " and tok and " " not in tok and "\t" not in tok:
-        # The usual shape, "series value", in either format.
-        return SampleLine(key, name, labels, parse_float(tok, om), None, None, None)
+    if rest[:1] == " " and "\t" not in tok:
+        # The usual shapes, "series value" and "series value timestamp".
+        if tok and " " not in tok:
+            return SampleLine(key, name, labels, parse_float(tok, om), None, None, None)
+        parts = tok.split(" ")
+        if len(parts) == 2 and parts[0] and parts[1] and "#" not in tok:
+            value = parse_float(parts[0], om)
+            if om:
+                ms, secs = _om_timestamp(parts[1])
+                return SampleLine(key, name, labels, value, ms, secs, None)
+            return SampleLine(key, name, labels, value, _text_timestamp(parts[1]), None, None)
     exemplar: Exemplar | None = None
     if om:
         if not rest.startswith(" "):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -156,3 +157,16 @@ def test_timestamps_stay_within_int64() -> None:
     for tok in ("9223372036854775808", "9" * 5000):
         with pytest.raises(LineError, match="does not fit in 64 bits"):
             parse_sample_line(f"a 1 {tok}", om=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=10**16),
+    st.sampled_from(["", "0", "00", "000", "0000", "5", "123", "1234", "999999"]),
+    st.sampled_from(["", "e0", "e3", "e-3", "E+2"]),
+)
+def test_openmetrics_timestamp_is_exact_decimal_truncated(whole: int, frac: str, exp: str) -> None:
+    tok = f"{whole}.{frac}{exp}" if frac else f"{whole}{exp}"
+    expected = int(Decimal(tok) * 1000)  # exact, truncated toward zero
+    expected = min(expected, 2**63 - 1)
+    assert parse_sample_line(f"a 1 {tok}", om=True).timestamp_ms == expected
