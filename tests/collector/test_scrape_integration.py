@@ -156,3 +156,128 @@ def test_removed_target_goes_stale_in_the_store(tmp_path: Path, targets: dict[st
     finally:
         collector.stop()
         storage.close()
+
+
+DIFF_CONFIG = """
+global:
+  scrape_interval: 1s
+  scrape_timeout: 800ms
+scrape_configs:
+  - job_name: app
+    static_configs: [{{targets: ["{app}"], labels: {{team: web}}}}]
+    params:
+      module: [basic]
+    relabel_configs:
+      - source_labels: [__address__]
+        regex: '(.*):(\\d+)'
+        target_label: port
+        replacement: '${{2}}'
+      - source_labels: [team]
+        target_label: __param_team
+      - regex: team
+        action: labeldrop
+    metric_relabel_configs:
+      - source_labels: [__name__, path]
+        regex: 'target_app_scrapes_(total|created);(.*)'
+        target_label: route
+        replacement: '$2'
+      - regex: path
+        action: labeldrop
+  - job_name: honored
+    honor_labels: true
+    metrics_path: /conflict
+    static_configs: [{{targets: ["{app}"]}}]
+  - job_name: exported
+    metrics_path: /conflict
+    static_configs: [{{targets: ["{app}"]}}]
+    relabel_configs:
+      - target_label: instance
+        replacement: renamed
+  - job_name: dropped_one
+    static_configs: [{{targets: ["{app}", "127.0.0.1:1"]}}]
+    relabel_configs:
+      - source_labels: [__address__]
+        regex: '127\\.0\\.0\\.1:1'
+        action: drop
+"""
+
+
+def prometheus_get(base: str, path: str) -> object:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(base + path, timeout=10) as resp:
+        payload = json.loads(resp.read())
+    assert payload["status"] == "success", payload
+    return payload["data"]
+
+
+def test_same_targets_and_series_as_prometheus(tmp_path: Path, targets: dict[str, int]) -> None:
+    """Differential: Prometheus 2.42 and our collector scrape the same targets with
+    the same file; target labels, dropped targets and stored series must agree."""
+    import urllib.parse
+
+    prometheus = require_tool("prometheus", "prometheus")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(DIFF_CONFIG.format(app=f"127.0.0.1:{targets['app']}"))
+    web = free_port()
+    base = f"http://127.0.0.1:{web}"
+    prom_cmd = [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'prom'}",
+                f"--web.listen-address=127.0.0.1:{web}"]
+    storage = open_storage(tmp_path / "data", flush_interval_s=0.5)
+    collector = Collector(str(config), storage)
+    with running(prom_cmd, ready_url=f"{base}/-/ready"):
+        collector.start()
+        try:
+            def prom_targets() -> list[dict[str, object]]:
+                data = prometheus_get(base, "/api/v1/targets")
+                assert isinstance(data, dict)
+                return list(data["activeTargets"])
+
+            # Prometheus hands discovered targets to its scrape manager every 5s.
+            wait_for(lambda: len(prom_targets()) == 4 and all(t["health"] == "up" for t in prom_targets()),
+                     what="prometheus scraped every target")
+            wait_for(lambda: all(t["health"] == "up" for t in collector.targets()["activeTargets"]),  # type: ignore[union-attr]
+                     what="we scraped every target")
+
+            def key(t: dict[str, object]) -> tuple[object, ...]:
+                return (t["scrapePool"], t["scrapeUrl"], sorted(t["labels"].items()),  # type: ignore[attr-defined]
+                        sorted(t["discoveredLabels"].items()))  # type: ignore[attr-defined]
+
+            ours_t = collector.targets()
+            theirs_t = prometheus_get(base, "/api/v1/targets")
+            assert isinstance(theirs_t, dict)
+            assert sorted(map(key, ours_t["activeTargets"])) == sorted(map(key, theirs_t["activeTargets"]))  # type: ignore[arg-type]
+            assert [d["discoveredLabels"] for d in ours_t["droppedTargets"]] == [  # type: ignore[union-attr]
+                d["discoveredLabels"] for d in theirs_t["droppedTargets"]]
+
+            def prom_series() -> set[tuple[tuple[str, str], ...]]:
+                query = urllib.parse.urlencode({"match[]": '{__name__=~".+"}'})
+                data = prometheus_get(base, f"/api/v1/series?{query}")
+                assert isinstance(data, list)
+                return {tuple(sorted(s.items())) for s in data}
+
+            def our_series() -> set[tuple[tuple[str, str], ...]]:
+                now = int(time.time() * 1000)
+                found = storage.querier().select([Matcher("__name__", "=~", ".+")], now - 600_000, now + 60_000)
+                return {s.labels for s in found}
+
+            wait_for(lambda: our_series() == prom_series(), timeout=15, what="same series stored")
+        finally:
+            collector.stop()
+            storage.close()
+    stored = [dict(s) for s in our_series_snapshot(storage_dir=tmp_path / "data")]
+    conflict = [s for s in stored if s["__name__"] == "conflict_metric" and s["job"] == "exported"]
+    # "exported_job" is already exposed, so the clashing "job" climbs one prefix further.
+    assert {"exported_exported_job": "inner", "exported_instance": "elsewhere", "exported_job": "pre"}.items() \
+        <= next(s for s in conflict if "exported_job" in s).items()
+    assert any(s.get("route") == "/metrics" and s["__name__"] == "target_app_scrapes_total" for s in stored)
+
+
+def our_series_snapshot(storage_dir: Path) -> set[tuple[tuple[str, str], ...]]:
+    storage = open_storage(storage_dir)
+    try:
+        found = storage.querier().select([Matcher("__name__", "=~", ".+")], 0, int(time.time() * 1000) + 60_000)
+        return {s.labels for s in found}
+    finally:
+        storage.close()

@@ -9,6 +9,8 @@ Paths, one per kind of target the collector must cope with:
 * ``/hang`` — answers only after ``--hang`` seconds (past any sane scrape timeout).
 * ``/garbage`` — 200 OK with a body that is not exposition format.
 * ``/big`` — 500 series (for ``sample_limit`` / ``body_size_limit``).
+* ``/conflict`` — series whose own ``job``/``instance`` labels clash with the
+  target's (for ``honor_labels`` and ``exported_`` renaming).
 * ``/healthz`` — readiness.
 
 Binds 127.0.0.1 only.
@@ -27,6 +29,11 @@ REGISTRY = CollectorRegistry()
 SCRAPES = Counter("target_app_scrapes_total", "Scrapes served.", ["path"], registry=REGISTRY)
 TEMPERATURE = Gauge("target_app_temperature_celsius", "A steady gauge.", registry=REGISTRY)
 TEMPERATURE.set(21.5)
+CONFLICT = (
+    b'# TYPE conflict_metric gauge\n'
+    b'conflict_metric{job="inner",instance="elsewhere",exported_job="pre"} 1\n'
+    b'conflict_metric{zone="a"} 2\n'
+)
 BIG = "".join(f'target_app_big{{i="{i}"}} {i}\n' for i in range(500)).encode()
 
 
@@ -59,6 +66,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(b"late 1\n")
         elif path == "/garbage":
             self._send(b"<html>this is { not exposition format</html>\n")
+        elif path == "/conflict":
+            self._send(CONFLICT)
         elif path == "/big":
             self._send(BIG)
         elif path == "/healthz":
