@@ -147,7 +147,7 @@ def unquote(literal: str, query: str | None = None, pos: int = 0) -> str:
             continue
         at = pos + 1 + i
         if i + 1 >= len(body):
-            raise _error(query, at, "unterminated quoted string")
+            raise _error(query, at, "escape sequence not terminated")
         esc = body[i + 1]
         i += 2
         if esc in _SIMPLE_ESCAPES:
@@ -162,20 +162,28 @@ def unquote(literal: str, query: str | None = None, pos: int = 0) -> str:
                 digits, base, i = body[i : i + n], 16, i + n
             want = 3 if base == 8 else {"x": 2, "u": 4, "U": 8}[esc]
             valid = "01234567" if base == 8 else "0123456789abcdefABCDEF"
-            if len(digits) != want or any(c not in valid for c in digits):
-                raise _error(query, at, f"invalid escape sequence in string: \\{esc}{digits}")
+            bad = next((c for c in digits if c not in valid), None)
+            if bad is not None:
+                raise _error(query, at, f"illegal character {_go_rune(bad)} in escape sequence")
+            if len(digits) != want:
+                raise _error(query, at, "escape sequence not terminated")
             code = int(digits, base)
             if esc in "uU":
                 if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-                    raise _error(query, at, f"invalid Unicode code point in string: \\{esc}{digits}")
+                    raise _error(query, at, "escape sequence is an invalid Unicode code point")
                 out += chr(code).encode("utf-8")
             elif code > 255:
-                raise _error(query, at, f"octal escape out of range in string: \\{digits}")
+                raise _error(query, at, "escape sequence is an invalid Unicode code point")
             else:
                 out.append(code)
         else:
-            raise _error(query, at, f"unknown escape sequence in string: \\{esc}")
+            raise _error(query, at, f"unknown escape sequence {_go_rune(esc)}")
     return out.decode("utf-8", "surrogateescape")
+
+
+def _go_rune(ch: str) -> str:
+    """Go's ``%#U``: ``U+0063 'c'``."""
+    return f"U+{ord(ch):04X} '{ch}'"
 
 
 def go_quote(value: str) -> str:

@@ -113,3 +113,16 @@ def test_durations() -> None:
         parse_duration_ms("30m1h")
     with pytest.raises(ValueError):
         parse_duration_ms("5")
+
+
+@pytest.mark.parametrize(
+    ("literal", "message"),
+    [('"\\c"', "unknown escape sequence U+0063 'c'"),
+     ('"\\x."', "illegal character U+002E '.' in escape sequence"),
+     ('"\\x4"', "escape sequence not terminated"),
+     ('"\\ud800"', "escape sequence is an invalid Unicode code point")],
+)  # fmt: skip
+def test_escape_errors_read_like_go(literal: str, message: str) -> None:
+    with pytest.raises(PromQLParseError) as info:
+        unquote(literal)
+    assert str(info.value) == f"1:2: parse error: {message}"
