@@ -351,3 +351,17 @@ def test_parsers_read_back_every_sample_of_every_type(fmt: str) -> None:
         if fmt == "openmetrics" and wex is not None:
             assert gex is not None
             assert (gex.labels, gex.value) == (wex.labels, wex.value)
+
+
+def test_repeated_scrapes_show_new_values() -> None:
+    registry = Registry()
+    c = Counter("jobs", "Jobs", ["q"], registry=registry)
+    c.labels("a").inc()
+    assert b'jobs_total{q="a"} 1.0' in generate_latest(registry)
+    assert b'jobs_total{q="a"} 1.0' in generate_latest(registry)  # unchanged: reused line
+    c.labels("a").inc(1e7)
+    assert b'jobs_total{q="a"} 1.0000001e+07' in generate_latest(registry)
+    c.labels("a").reset()
+    assert b'jobs_total{q="a"} 0.0' in generate_latest(registry)
+    c.labels("a").inc(float("inf"))
+    assert b'jobs_total{q="a"} +Inf' in generate_latest(registry)

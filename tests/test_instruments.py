@@ -485,13 +485,34 @@ def test_labels_from_threads_create_one_child(registry: Registry) -> None:
     assert sum(child.get() for child in c._children.values()) == 16_000.0
 
 
-def test_counts_of_finished_threads_are_kept(registry: Registry) -> None:
+def test_counts_of_finished_threads_are_kept_and_cells_reused(registry: Registry) -> None:
     c = Counter("hits", "Hits", registry=registry)
-    for _ in range(20):
-        t = threading.Thread(target=c.inc)
+    idents: set[int] = set()
+
+    def work() -> None:
+        idents.add(threading.get_ident())
+        c.inc()
+
+    for _ in range(50):
+        t = threading.Thread(target=work)
         t.start()
         t.join()
-    assert c.get() == 20.0
+    assert c.get() == 50.0
+    # One cell per distinct thread id: a new thread reuses the cell a finished one left.
+    child = c._default_child
+    assert child is not None
+    assert len(child._cell_list) == len(idents)
+
+
+def test_reset_then_inc_from_the_same_thread_counts(registry: Registry) -> None:
+    c = Counter("hits", "Hits", registry=registry)
+    h = Histogram("lat", "L", buckets=(1,), registry=registry)
+    c.inc(5)
+    h.observe(0.5)
+    c.reset()
+    c.inc()
+    assert c.get() == 1.0
+    assert value(registry, "lat_count") == 1.0
 
 
 def test_summary_window_memory_is_bounded(registry: Registry) -> None:

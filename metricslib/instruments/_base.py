@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from threading import get_ident
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from metricslib.errors import InvalidLabelsError, InvalidNameError
@@ -25,7 +26,7 @@ from metricslib.registry import REGISTRY
 if TYPE_CHECKING:
     from metricslib.registry import Registry
 
-__all__ = ["ChildBase", "MetricBase", "build_full_name", "series_text"]
+__all__ = ["CELL_LOCK", "CellsChild", "ChildBase", "MetricBase", "build_full_name", "series_text"]
 
 # Creating a per-thread cell is rare (once per thread per child): one lock for all of them.
 CELL_LOCK = threading.Lock()
@@ -77,6 +78,44 @@ class ChildBase:
         self._labels = dict(zip(labelnames, labelvalues, strict=True))
         # (default-labels dict it was built for, prefix strings...): rebuilt when defaults change.
         self._text_cache: tuple[Any, ...] | None = None
+
+
+class CellsChild(ChildBase):
+    """A child whose writers each add into their own thread's cell, without a lock.
+
+    ``_local.cell`` finds the calling thread's cell in one attribute lookup;
+    ``_cells`` maps thread ids to cells so a new thread reuses the cell a
+    finished thread with the same id left (ids are reused only after a
+    thread ends), which bounds memory by the number of live threads and
+    keeps every count; ``_cell_list`` is what collection sums.
+    """
+
+    __slots__ = ("_cell_list", "_cells", "_local")
+
+    def __init__(self, labelnames: Sequence[str], labelvalues: tuple[str, ...]) -> None:
+        super().__init__(labelnames, labelvalues)
+        self._local = threading.local()
+        self._cells: dict[int, list[float]] = {}
+        self._cell_list: list[list[float]] = []
+
+    def _claim(self, fresh: list[float]) -> list[float]:
+        """The calling thread's cell (``fresh`` if its id has none yet)."""
+        tid = get_ident()
+        with CELL_LOCK:
+            # Read under the lock so a concurrent reset cannot hand us a mix of old and new state.
+            cell = self._cells.get(tid)
+            if cell is None:
+                cell = self._cells[tid] = fresh
+                self._cell_list.append(cell)
+            local = self._local
+        local.cell = cell
+        return cell
+
+    def _reset_cells(self) -> None:
+        with CELL_LOCK:
+            self._local = threading.local()
+            self._cells = {}
+            self._cell_list = []
 
 
 ChildT = TypeVar("ChildT", bound=ChildBase)

@@ -1,20 +1,18 @@
 """Counter: a value that only goes up (or is reset), without a lock on the hot path.
 
-Each thread adds into its own cell (a one-element list keyed by thread id),
+Each thread adds into its own cell (a one-element list, see ``CellsChild``),
 so ``cell[0] += amount`` never races with another writer; collection sums
-the cells. A thread id is reused only after its thread ended, so cells stay
-bounded by the number of live threads and no count is ever dropped.
+the cells, and no count is ever dropped.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from threading import get_ident
 from typing import Any
 
 from metricslib.errors import InvalidValueError
-from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, series_text
+from metricslib.instruments._base import CellsChild, MetricBase, series_text
 from metricslib.instruments._timing import ExceptionCounter
 from metricslib.model import (
     Exemplar,
@@ -36,20 +34,19 @@ def _cells_total(cells: list[list[float]]) -> float:
     return total
 
 
-class CounterChild(ChildBase):
+class CounterChild(CellsChild):
     """One labelled series of a Counter."""
 
-    __slots__ = ("_cell_list", "_cells", "_created", "_exemplar", "_line", "_metric")
+    __slots__ = ("_created", "_exemplar", "_line", "_line_value", "_metric")
 
     def __init__(self, metric: str, labelnames: Sequence[str], labelvalues: tuple[str, ...]) -> None:
         super().__init__(labelnames, labelvalues)
         self._metric = metric
-        self._cells: dict[int, list[float]] = {}
-        self._cell_list: list[list[float]] = []
         self._created = time.time()
         self._exemplar: Exemplar | None = None
-        # (value, rendered text line) of the last text exposition.
-        self._line: tuple[float, str] | None = None
+        # Rendered text line of the last exposition, and the value it shows.
+        self._line: str | None = None
+        self._line_value = 0.0
 
     def inc(self, amount: float = 1.0, exemplar: Mapping[str, str] | None = None) -> None:
         """Add ``amount`` (>= 0); ``exemplar`` labels link this increment to a trace."""
@@ -58,18 +55,11 @@ class CounterChild(ChildBase):
                 f"counter {self._metric!r} can only increase: got inc({amount!r}); use a Gauge"
             )
         try:
-            self._cells[get_ident()][0] += amount
-        except KeyError:
-            self._new_cell(amount)
+            self._local.cell[0] += amount
+        except AttributeError:  # this thread's first increment of this series
+            self._claim([0.0])[0] += amount
         if exemplar is not None:
             self._exemplar = Exemplar(validate_exemplar(exemplar, self._metric), amount, time.time())
-
-    def _new_cell(self, amount: float) -> None:
-        cell = [0.0]
-        cell[0] += amount
-        with CELL_LOCK:
-            self._cells[get_ident()] = cell
-            self._cell_list.append(cell)
 
     def get(self) -> float:
         """Current value (sum of every thread's cell)."""
@@ -77,11 +67,9 @@ class CounterChild(ChildBase):
 
     def reset(self) -> None:
         """Start again from zero (and a new ``_created`` time)."""
-        with CELL_LOCK:
-            self._cells = {}
-            self._cell_list = []
-            self._exemplar = None
-            self._created = time.time()
+        self._reset_cells()
+        self._exemplar = None
+        self._created = time.time()
 
     def count_exceptions(
         self, exception: type[BaseException] | tuple[type[BaseException], ...] = Exception
@@ -143,15 +131,15 @@ class Counter(MetricBase[CounterChild]):
                 cache = self._prefixes(child, defaults)
             cells = child._cell_list
             total = cells[0][0] if len(cells) == 1 else _cells_total(cells)
-            line = child._line
             # Large registries are mostly idle series: reuse the line when the value is unchanged.
-            if line is None or line[0] != total:
+            if child._line_value != total or child._line is None:
                 value = repr(total)
                 # Only inf/nan (ending in 'f'/'n') and long numbers need Go-style rewriting.
                 if len(value) > 8 or value[-1] in "fn":
                     value = format_value(total)
-                line = child._line = (total, f"{cache[1]}{value}\n")
-            out.append(line[1])
+                child._line = f"{cache[1]}{value}\n"
+                child._line_value = total
+            out.append(child._line)
 
     def _write_openmetrics(self, out: list[str], defaults: Mapping[str, str], created: bool) -> None:
         out.append(self._om_header())

@@ -12,11 +12,10 @@ import math
 import time
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from threading import get_ident
 from typing import TYPE_CHECKING, Any
 
 from metricslib.errors import InvalidBucketsError
-from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase, series_text
+from metricslib.instruments._base import CellsChild, MetricBase, series_text
 from metricslib.instruments._timing import Timer
 from metricslib.model import (
     Exemplar,
@@ -63,10 +62,10 @@ def validate_buckets(metric: str, buckets: Iterable[float]) -> list[float]:
     return bounds
 
 
-class HistogramChild(ChildBase):
+class HistogramChild(CellsChild):
     """One labelled series of a Histogram."""
 
-    __slots__ = ("_cell_list", "_cells", "_created", "_exemplars", "_inf_index", "_metric", "_upper")
+    __slots__ = ("_created", "_exemplars", "_inf_index", "_metric", "_upper")
 
     def __init__(
         self, metric: str, upper: list[float], labelnames: Sequence[str], labelvalues: tuple[str, ...]
@@ -75,8 +74,6 @@ class HistogramChild(ChildBase):
         self._metric = metric
         self._upper = upper
         self._inf_index = len(upper) - 1
-        self._cells: dict[int, list[float]] = {}
-        self._cell_list: list[list[float]] = []
         self._created = time.time()
         self._exemplars: dict[int, Exemplar] = {}
 
@@ -87,20 +84,13 @@ class HistogramChild(ChildBase):
             # NaN compares false with every bound: Go's client files it under +Inf, so do we.
             i = self._inf_index
         try:
-            cell = self._cells[get_ident()]
-        except KeyError:
-            cell = self._new_cell()
+            cell = self._local.cell
+        except AttributeError:  # this thread's first observation of this series
+            cell = self._claim([0.0] * (len(self._upper) + 1))
         cell[i] += 1
         cell[-1] += amount
         if exemplar is not None:
             self._exemplars[i] = Exemplar(validate_exemplar(exemplar, self._metric), amount, time.time())
-
-    def _new_cell(self) -> list[float]:
-        cell = [0.0] * (len(self._upper) + 1)
-        with CELL_LOCK:
-            self._cells[get_ident()] = cell
-            self._cell_list.append(cell)
-        return cell
 
     def time(self) -> Timer:
         """Context manager / decorator (also for ``async def``) observing seconds taken."""

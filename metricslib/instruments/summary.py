@@ -15,11 +15,10 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from threading import get_ident
 from typing import TYPE_CHECKING
 
 from metricslib.errors import InvalidMetricError
-from metricslib.instruments._base import CELL_LOCK, ChildBase, MetricBase
+from metricslib.instruments._base import CellsChild, MetricBase
 from metricslib.instruments._timing import Timer
 from metricslib.model import MetricFamily, Sample, format_value
 from metricslib.registry import REGISTRY
@@ -80,10 +79,10 @@ class _Window:
         return [values[min(n - 1, max(0, math.ceil(q * n) - 1))] for q in qs]
 
 
-class SummaryChild(ChildBase):
+class SummaryChild(CellsChild):
     """One labelled series of a Summary."""
 
-    __slots__ = ("_cell_list", "_cells", "_created", "_lock", "_window")
+    __slots__ = ("_created", "_lock", "_window")
 
     def __init__(
         self,
@@ -92,8 +91,6 @@ class SummaryChild(ChildBase):
         window: _Window | None,
     ) -> None:
         super().__init__(labelnames, labelvalues)
-        self._cells: dict[int, list[float]] = {}
-        self._cell_list: list[list[float]] = []
         self._created = time.time()
         self._window = window
         # Re-entrant: window rotation allocates, and a GC finalizer may observe the same series.
@@ -101,9 +98,9 @@ class SummaryChild(ChildBase):
 
     def observe(self, amount: float) -> None:
         try:
-            cell = self._cells[get_ident()]
-        except KeyError:
-            cell = self._new_cell()
+            cell = self._local.cell
+        except AttributeError:  # this thread's first observation of this series
+            cell = self._claim([0.0, 0.0])
         cell[0] += 1
         cell[1] += amount
         lock = self._lock
@@ -113,13 +110,6 @@ class SummaryChild(ChildBase):
                 self._window.add(amount)  # type: ignore[union-attr]
             finally:
                 lock.release()
-
-    def _new_cell(self) -> list[float]:
-        cell = [0.0, 0.0]
-        with CELL_LOCK:
-            self._cells[get_ident()] = cell
-            self._cell_list.append(cell)
-        return cell
 
     def time(self) -> Timer:
         """Context manager / decorator (also for ``async def``) observing seconds taken."""
