@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import os
 import platform
-import resource
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -80,7 +79,7 @@ class ProcessCollector:
         # Fields after the parenthesised command name, which may itself contain spaces.
         fields = stat[stat.rindex(")") + 2 :].split()
         ticks = os.sysconf("SC_CLK_TCK")
-        page = resource.getpagesize()
+        page = os.sysconf("SC_PAGE_SIZE")
         yield CounterMetricFamily(
             p + "cpu_seconds",
             "Total user and system CPU time spent in seconds.",
