@@ -16,10 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeHistogramMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.openmetrics.exposition import generate_latest as generate_om
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as their_om
 from prometheus_client.parser import text_string_to_metric_families as their_text
+from prometheus_client.samples import Exemplar as TheirExemplar
 
 from metricslib.collector.model import STALE_NAN, is_stale_nan
 from metricslib.collector.parse import (
@@ -293,3 +299,44 @@ def test_any_input_is_parsed_or_rejected_cleanly(text: str) -> None:
                 ScrapeParser().parse(text, fmt, {})  # type: ignore[arg-type]
             except ParseError as exc:
                 assert exc.line >= 1
+
+
+@st.composite
+def histograms(draw: st.DrawFn) -> tuple[list[tuple[str, float]], float]:
+    bounds = sorted(draw(st.sets(st.floats(-1e6, 1e6, allow_nan=False), max_size=6)))
+    counts = sorted(draw(st.lists(st.integers(0, 10**6), min_size=len(bounds) + 1, max_size=len(bounds) + 1)))
+    buckets = [(repr(b), float(c)) for b, c in zip(bounds, counts, strict=False)]
+    buckets.append(("+Inf", float(counts[-1])))
+    # OpenMetrics: no _sum when a bucket is negative, else a non-negative _sum.
+    total = draw(st.floats(0, 1e9)) if not bounds or bounds[0] >= 0 else math.nan
+    return buckets, total
+
+
+@settings(max_examples=100, deadline=None)
+@given(histograms(), st.booleans())
+def test_prometheus_client_histograms_pass_every_rule(
+    hist: tuple[list[tuple[str, float]], float], with_exemplar: bool
+) -> None:
+    """What a real OpenMetrics writer emits must pass our strict checks unchanged."""
+    buckets, total = hist
+    fam = HistogramMetricFamily("lat_seconds", "Latency.", labels=["route"], unit="seconds")
+    rows: list[tuple[str, float] | tuple[str, float, TheirExemplar]] = list(buckets)
+    if with_exemplar:
+        le, count = buckets[-1]
+        rows[-1] = (le, count, TheirExemplar({"trace_id": "abc"}, 0.5, 1700000000.25))
+    fam.add_metric(["/a"], buckets=rows, sum_value=None if math.isnan(total) else total)
+    gsum = -1.5 if math.isnan(total) else total  # negative is fine with negative buckets
+    gauge = GaugeHistogramMetricFamily("queue", "Queue.", buckets=buckets, gsum_value=gsum)
+    reg = CollectorRegistry()
+    reg.register(_Fixed([fam, gauge]))  # type: ignore[arg-type]
+    body = generate_om(reg).decode()
+    assert check(body, "openmetrics") == [], body
+    ours = {(s.name, tuple(sorted(s.labels.items()))): s for f in parse_families(body, "openmetrics") for s in f.samples}
+    theirs = [s for f in their_om(body) for s in f.samples]
+    assert len(ours) == len(theirs)
+    for s in theirs:
+        mine = ours[(s.name, tuple(sorted(s.labels.items())))]
+        assert same_value(mine.value, s.value)
+        assert (mine.exemplar is None) == (s.exemplar is None)
+        if s.exemplar is not None and mine.exemplar is not None:
+            assert mine.exemplar.labels == s.exemplar.labels and mine.exemplar.value == s.exemplar.value
