@@ -14,12 +14,13 @@ delayed ``__name__`` removal (names are dropped when the query finishes).
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 import numpy as np
 
-from metricslib.collector.model import STALE_NAN_BITS, Labels
+from metricslib.collector.model import METRIC_NAME, STALE_NAN_BITS, Labels, Matcher
 from metricslib.collector.promql import ast
 from metricslib.collector.promql.aggregations import aggregate
 from metricslib.collector.promql.binary import (
@@ -30,10 +31,12 @@ from metricslib.collector.promql.binary import (
 )
 from metricslib.collector.promql.duration_expr import resolve_durations
 from metricslib.collector.promql.functions import (
+    INFO_IDENTIFYING_LABELS,
     RANGE_FUNCTIONS,
     CallContext,
     call_function,
     go_quote,
+    info_enrich,
     valid_label_name,
 )
 from metricslib.collector.promql.values import (
@@ -335,6 +338,8 @@ class _Evaluator:
 
     def _call(self, expr: ast.Call, times: IntArray) -> Value:
         name = expr.func
+        if name == "info":
+            return self._info(expr, times)
         args: list[Any] = []
         ctx = CallContext(times, expr.args, notes=self.notes, check=self.check_deadline)
         range_index = RANGE_FUNCTIONS.get(name)
@@ -349,6 +354,37 @@ class _Evaluator:
             else:
                 args.append(self.eval(arg, times))
         return call_function(name, args, ctx)
+
+    def _info(self, expr: ast.Call, times: IntArray) -> Block:
+        """info(v, {__name__="target_info", data=~"..."}): add info series' data labels."""
+        base = self.eval(expr.args[0], times)
+        if not isinstance(base, Block):
+            raise QueryExecutionError("info() expects an instant vector")
+        matchers: tuple[Matcher, ...] = ()
+        if len(expr.args) > 1:
+            sel = _unwrap(expr.args[1])
+            if not isinstance(sel, ast.VectorSelector):
+                raise QueryExecutionError("info() expects a series selector as second argument")
+            matchers = sel.matchers
+        name_matchers = [m for m in matchers if m.name == METRIC_NAME] or [
+            Matcher(METRIC_NAME, "=", "target_info")
+        ]
+        data_matchers = [m for m in matchers if m.name != METRIC_NAME]
+        # Info series are looked up with the base's identifying labels' values only.
+        identity: dict[str, set[str]] = {name: set() for name in INFO_IDENTIFYING_LABELS}
+        for lbl in base.labels:
+            d = dict(lbl)
+            for name in INFO_IDENTIFYING_LABELS:
+                identity[name].add(d.get(name, ""))
+        lookup = list(name_matchers)
+        for name, values in identity.items():
+            if values and "" not in values:
+                pattern = "|".join(re.escape(v) for v in sorted(values))
+                lookup.append(Matcher(name, "=~", pattern))
+        selector = ast.VectorSelector(None, tuple(lookup))
+        infos = self.select_vector(selector, times)
+        info_times = self.select_vector(selector, times, sample_times=True)
+        return info_enrich(base, infos, info_times.values, name_matchers, data_matchers)
 
     def _aggregate(self, expr: ast.AggregateExpr, times: IntArray) -> Block:
         param: FloatArray | str | None = None
