@@ -115,3 +115,14 @@ def test_quantile_interpolates_and_handles_bounds() -> None:
 @given(st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=1, max_size=30))
 def test_mean_matches_exact_mean(values: list[float]) -> None:
     assert mean_of(values) == pytest.approx(math.fsum(values) / len(values), rel=1e-9, abs=1e-9)
+
+
+def test_limitk_keeps_the_first_k_series_of_each_group() -> None:
+    out = aggregate("limitk", DATA, ("job",), False, np.array([1.0, 1.0]))
+    assert set(as_dict(out, 0)) == {L(__name__="m", job="a", inst="1"), L(__name__="m", job="b", inst="1")}
+
+
+def test_limit_ratio_splits_series_into_complementary_sets() -> None:
+    half = set(as_dict(aggregate("limit_ratio", DATA, (), False, np.array([0.5, 0.5])), 0))
+    rest = set(as_dict(aggregate("limit_ratio", DATA, (), False, np.array([-0.5, -0.5])), 0))
+    assert half | rest == set(as_dict(DATA, 0)) and not half & rest

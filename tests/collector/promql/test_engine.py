@@ -172,3 +172,28 @@ def test_parse_errors_carry_position(q: ListQuerier) -> None:
 def test_nan_values_are_formatted(q: ListQuerier) -> None:
     api = Engine(q).instant_query("req_total{code='200'} / 0 - req_total{code='200'} / 0", 0).to_api()
     assert list(vector(api).values()) == ["NaN"]
+
+
+def test_step_in_duration_expressions_uses_the_query_step(q: ListQuerier) -> None:
+    api = Engine(q).range_query("count_over_time(req_total{code='200'}[step() * 2])", 2 * MIN, 4 * MIN, MIN)
+    assert [v for _, v in api.to_api()["result"][0]["values"]] == ["2", "2", "2"]
+
+
+def test_info_adds_data_labels_of_the_newest_info_series(q: ListQuerier) -> None:
+    q.add({"__name__": "up", "job": "api", "instance": "a"}, MIN, [1, 1, 1])
+    q.add({"__name__": "target_info", "job": "api", "instance": "a", "version": "1"}, MIN, [1, 1, None])
+    q.add({"__name__": "target_info", "job": "api", "instance": "a", "version": "2"}, MIN, [None, None, 1])
+    api = Engine(q).range_query("info(up)", 0, 2 * MIN, MIN).to_api()
+    got = {r["metric"]["version"]: [t for t, _ in r["values"]] for r in api["result"]}
+    assert got == {"1": [0, 60], "2": [120]}
+    # A data-label matcher that cannot match "" drops samples without a matching info series.
+    api = Engine(q).instant_query('info(up, {version=~"3"})', 0).to_api()
+    assert api["result"] == []
+
+
+def test_annotations_reach_the_result(q: ListQuerier) -> None:
+    res = Engine(q).instant_query("quantile(2, req_total)", MIN)
+    assert res.warnings == ["PromQL warning: quantile value should be between 0 and 1, got 2"]
+    q.add({"__name__": "temp_c", "room": "x"}, MIN, [1, 2, 3])
+    res = Engine(q).instant_query("rate(temp_c[5m])", 2 * MIN)
+    assert res.infos and "might not be a counter" in res.infos[0]

@@ -265,3 +265,24 @@ def test_slow_window_loops_honour_the_deadline() -> None:
     rng = RangeArg([s], times.copy(), 10_000)
     with pytest.raises(QueryTimeoutError):
         call_function("quantile_over_time", [np.full(n, 0.5), rng], CallContext(times, (), check=expired))
+
+
+def test_sort_by_label_uses_natural_order() -> None:
+    rows = [L(cpu="10"), L(cpu="2"), L(cpu="1")]
+    b = Block(rows, np.zeros((3, 1)), np.ones((3, 1), dtype=bool), [False] * 3)
+    times = np.array([0], dtype=np.int64)
+    out = call_function("sort_by_label", [b, "cpu"], CallContext(times, ()))
+    assert isinstance(out, Block)
+    assert out.labels == [L(cpu="1"), L(cpu="2"), L(cpu="10")]
+    desc = call_function("sort_by_label_desc", [b, "cpu"], CallContext(times, ()))
+    assert isinstance(desc, Block) and desc.labels == [L(cpu="10"), L(cpu="2"), L(cpu="1")]
+
+
+def test_sort_puts_nan_last() -> None:
+    rows = [L(a="nan"), L(a="2"), L(a="1")]
+    b = Block(rows, np.array([[math.nan], [2.0], [1.0]]), np.ones((3, 1), dtype=bool), [False] * 3)
+    times = np.array([0], dtype=np.int64)
+    for name, order in (("sort", ["1", "2", "nan"]), ("sort_desc", ["2", "1", "nan"])):
+        out = call_function(name, [b], CallContext(times, ()))
+        assert isinstance(out, Block)
+        assert [dict(lbl)["a"] for lbl in out.labels] == order
