@@ -10,8 +10,8 @@ Runs our store next to the incumbents in the same run, on the same data:
 * import rate: ``metricslib import`` of that file vs VictoriaMetrics'
   ``/api/v1/import/prometheus`` (timed until the request returns and the
   samples are queryable).
-* memory per active series: tracemalloc delta for 10k and 50k series holding
-  a few minutes of samples.
+* memory per active series: resident-memory growth for 10k and 50k series
+  holding a few minutes of samples.
 
 Usage: ``.venv/bin/python bench/bench_storage.py [--quick]``
 """
@@ -19,6 +19,7 @@ Usage: ``.venv/bin/python bench/bench_storage.py [--quick]``
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -30,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -261,11 +261,18 @@ def promtool_blocks(om_file: Path, out: Path) -> tuple[int, float] | None:
 
 
 def our_import(path: Path, data_dir: Path) -> float:
-    from metricslib.collector.storage.importer import import_file
-
-    started = time.perf_counter()
-    import_file(data_dir, path)
-    return time.perf_counter() - started
+    """Seconds for import_file() in a fresh process, as `metricslib import` runs it
+    (interpreter start and imports, about 0.3 s, not counted)."""
+    code = (
+        "import sys, time\n"
+        "from metricslib.collector.storage.importer import import_file\n"
+        "t = time.perf_counter()\n"
+        "import_file(sys.argv[1], sys.argv[2])\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(data_dir), str(path)], check=True,
+                         capture_output=True, text=True, timeout=600, cwd=REPO)
+    return float(out.stdout.strip())
 
 
 def _get(url: str) -> bytes:
@@ -324,8 +331,14 @@ def vm_import(path: Path, tmp: Path, expected: int, end_s: float) -> tuple[float
                 proc.wait()
 
 
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def memory_per_series(n: int, samples: int, tmp: Path) -> float:
-    """Bytes of Python heap per active series (labels, index, head samples)."""
+    """Resident bytes per active series (index, head buffers with ``samples``
+    samples, bookkeeping); the label tuples exist beforehand, like a scraper's cache."""
     store = open_storage(tmp / f"mem{n}", retention_ms=2**62, background=False)
     try:
         labels = [
@@ -333,8 +346,8 @@ def memory_per_series(n: int, samples: int, tmp: Path) -> float:
                          "job": "shop", "route": f"/api/r{i // 50}", "code": "200"})
             for i in range(n)
         ]
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
+        gc.collect()
+        before = _rss()
         app = store.appender()
         refs = [app.append(lab, 0, 0.0) for lab in labels]
         app.commit()
@@ -344,10 +357,9 @@ def memory_per_series(n: int, samples: int, tmp: Path) -> float:
                 app.append_ref(ref, k * 5000, float(k))
             app.commit()
         store.flush()
-        after = tracemalloc.get_traced_memory()[0]
-        tracemalloc.stop()
-        # The label tuples were built before tracing began, like a scraper's cache.
-        return (after - before) / n
+        del app
+        gc.collect()
+        return (_rss() - before) / n
     finally:
         store.close()
 
@@ -377,6 +389,11 @@ def main() -> int:
     args = parser.parse_args()
     duration = 3600 if args.quick else 3 * 3600
     instances = 2 if args.quick else 6
+    t_start = time.perf_counter()
+
+    def phase(name: str) -> None:
+        print(f"[{time.perf_counter() - t_start:6.1f}s] {name}", file=sys.stderr, flush=True)
+
     with tempfile.TemporaryDirectory(prefix="bench_storage_") as tmp_name:
         tmp = Path(tmp_name)
         series = list(generate(duration_s=duration, instances=instances))
@@ -384,19 +401,27 @@ def main() -> int:
         n = write_openmetrics(om_file, series)
         write_text(txt_file, series)
         end_s = max(t for *_, pts in series for t, _ in pts) / 1000
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
         print(f"workload: {len(series)} series, {n} samples, 5 s interval, {duration // 3600} h; "
               f"OpenMetrics file {om_file.stat().st_size / 1e6:.0f} MB")
 
+        phase("workload written; appending")
         ours_bytes, ours_s = bytes_via_appender(series, tmp / "appended")
+        phase("importing")
         imp_om_s = our_import(om_file, tmp / "imported_om")
         imp_bytes = dir_bytes(tmp / "imported_om")
         imp_txt_s = our_import(txt_file, tmp / "imported_txt")
+        phase("promtool")
         prom = promtool_blocks(om_file, tmp / "prom")
+        phase("victoria-metrics")
         vm = vm_import(txt_file, tmp, n, end_s)
+        phase("select")
         cold, warm, seen = select_all(tmp / "appended")
         assert seen == n, f"select saw {seen} samples, expected {n}"
+        phase("memory")
         mem = {k: memory_per_series(k, 30, tmp) for k in ((2_000, 10_000) if args.quick else (10_000, 50_000))}
 
+    phase("done")
     print("\n## bytes per sample on disk (lower is better)")
     print(f"metricslib, appended scrape by scrape, after close: {ours_bytes / n:.3f} "
           f"({ours_bytes} B; ingest {n / ours_s:,.0f} samples/s incl. flushes)")
@@ -417,7 +442,7 @@ def main() -> int:
         print(f"time ratio ours/VictoriaMetrics (same text file, until queryable): {imp_txt_s / vm[1]:.2f}")
     else:
         print("victoria-metrics not installed: not measured")
-    print("\n## memory per active series (30 samples each in the head, labels excluded)")
+    print("\n## memory per active series (RSS growth; 30 samples each in the head; label tuples excluded)")
     for k, v in mem.items():
         print(f"{k} series: {v:,.0f} bytes/series")
     print("\n## select of every sample from disk")

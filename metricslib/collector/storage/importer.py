@@ -312,6 +312,19 @@ def _parse_range(path: str, start: int, end: int, om: bool) -> _Part | tuple[str
         return (message[len(prefix) :] if message.startswith(prefix) else message, exc.line)
 
 
+def _spare_cpus() -> int:
+    """Parse processes worth starting: CPUs not already kept busy by other work.
+
+    On a saturated machine a second process only adds overhead (measured:
+    slower than one process), so the one-minute load average decides."""
+    cpus = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        busy = 0.0
+    return max(1, min(4, cpus, int(cpus - busy + 0.5)))
+
+
 def read_file_parallel(
     path: Path, fmt: str, workers: int, on_progress: Callable[[int], None] = lambda n: None
 ) -> tuple[list[tuple[Labels, I64, F64]], int]:
@@ -425,7 +438,7 @@ def import_file(
             raw.seek(0)
             head = raw.read(1 << 16).decode("utf-8", "replace")
         fmt = "openmetrics" if tail.rstrip("\n").endswith("# EOF") else detect_format(head)
-    workers = min(os.cpu_count() or 1, 4)
+    workers = _spare_cpus()
     if workers > 1 and size >= _PARALLEL_BYTES:
         series, duplicates = read_file_parallel(path, fmt, workers, lambda n: report("read", n, size))
     else:
