@@ -27,6 +27,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as their_text
 from prometheus_client.samples import Exemplar as TheirExemplar
 
+import metricslib
 from metricslib.collector.model import STALE_NAN, is_stale_nan
 from metricslib.collector.parse import (
     ACCEPT_HEADER,
@@ -340,3 +341,27 @@ def test_prometheus_client_histograms_pass_every_rule(
         assert (mine.exemplar is None) == (s.exemplar is None)
         if s.exemplar is not None and mine.exemplar is not None:
             assert mine.exemplar.labels == s.exemplar.labels and mine.exemplar.value == s.exemplar.value
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(label_values, min_size=1, max_size=4, unique=True), st.floats(0, 1e12))
+def test_our_sdk_exposition_passes_check_and_round_trips(paths: list[str], amount: float) -> None:
+    """The SDK's writers and this parser agree, in both formats."""
+    reg = metricslib.CollectorRegistry()
+    requests = metricslib.Counter("req", "Requests.", ["path"], registry=reg)
+    latency = metricslib.Histogram("lat_seconds", "Latency.", ["path"], registry=reg)
+    for path in paths:
+        requests.labels(path).inc(amount)
+        latency.labels(path).observe(amount)
+    for fmt, body in (
+        ("text", metricslib.generate_latest(reg).decode()),
+        ("openmetrics", metricslib.generate_openmetrics(reg).decode()),
+    ):
+        assert check(body, fmt) == [], body  # type: ignore[arg-type]
+        values = {
+            s.labels["path"]: s.value
+            for f in parse_families(body, fmt)  # type: ignore[arg-type]
+            for s in f.samples
+            if s.name == "req_total"
+        }
+        assert values == dict.fromkeys(paths, amount)
