@@ -64,6 +64,7 @@ class _Reader:
         self.claimed: dict[str, str] = {}  # sample name -> family that owns it
         self.text_meta: dict[tuple[str, str], int] = {}  # (kind, name) -> line, text format
         self.text_types: dict[str, str] = {}
+        self.text_sampled: set[str] = set()  # text families that already have samples
         self.series: dict[object, tuple[float | None, int]] = {}
 
     def report(self, message: str, line: int) -> None:
@@ -162,13 +163,13 @@ class _Reader:
                 self.report(f"second # {kind} line for {name!r} (the first is line {first})", line)
                 return None
             self.text_meta[(kind, name)] = line
+            if kind == "TYPE" and name in self.text_sampled:
+                self.report(f"# TYPE for {name!r} comes after its samples", line)
+                return None
             cur = self.cur
             if cur is None or cur.name != name:
                 done = self.start(name, line, self.text_types.get(name, "unknown"))
                 cur = self.cur
-            elif cur.samples and kind == "TYPE":
-                self.report(f"# TYPE for {name!r} comes after its samples", line)
-                return done
             assert cur is not None
         self.cur_meta.add(kind)
         if kind == "HELP":
@@ -222,6 +223,8 @@ class _Reader:
             parsed.name, parsed.labels, parsed.value, parsed.timestamp_ms, parsed.exemplar, line
         )
         cur.samples.append(sample)
+        if not self.om:
+            self.text_sampled.add(cur.name)
         if self.pedantic:
             for problem in text_sample_problems(cur, sample, text, parsed.key):
                 self.report(problem, line)

@@ -131,6 +131,8 @@ PROMTOOL_CASES = [
     ("# TYPE a counter\n# TYPE a counter\na 1\n", False),
     ("# HELP a x\n# HELP a y\na 1\n", False),
     ("a 1\n# TYPE a counter\n", False),
+    ("a 1\nb 1\n# TYPE a counter\n", False),
+    ("# TYPE a gauge\na 1\nb 1\n# HELP a late help\n", True),
     ("# TYPE a foo\n", False),
     ("# HELP a \\x\na 1\n", False),
     ("a 1\r\n", False),
