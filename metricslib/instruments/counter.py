@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from threading import get_ident
 from typing import Any
 
 from metricslib.errors import InvalidValueError
@@ -55,8 +56,8 @@ class CounterChild(CellsChild):
                 f"counter {self._metric!r} can only increase: got inc({amount!r}); use a Gauge"
             )
         try:
-            self._local.cell[0] += amount
-        except AttributeError:  # this thread's first increment of this series
+            self._cells[get_ident()][0] += amount
+        except KeyError:  # this thread's first increment of this series
             self._claim([0.0])[0] += amount
         if exemplar is not None:
             self._exemplar = Exemplar(validate_exemplar(exemplar, self._metric), amount, time.time())

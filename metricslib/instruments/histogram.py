@@ -12,6 +12,7 @@ import math
 import time
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
+from threading import get_ident
 from typing import TYPE_CHECKING, Any
 
 from metricslib.errors import InvalidBucketsError
@@ -84,8 +85,8 @@ class HistogramChild(CellsChild):
             # NaN compares false with every bound: Go's client files it under +Inf, so do we.
             i = self._inf_index
         try:
-            cell = self._local.cell
-        except AttributeError:  # this thread's first observation of this series
+            cell = self._cells[get_ident()]
+        except KeyError:  # this thread's first observation of this series
             cell = self._claim([0.0] * (len(self._upper) + 1))
         cell[i] += 1
         cell[-1] += amount

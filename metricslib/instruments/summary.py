@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from threading import get_ident
 from typing import TYPE_CHECKING
 
 from metricslib.errors import InvalidMetricError
@@ -98,8 +99,8 @@ class SummaryChild(CellsChild):
 
     def observe(self, amount: float) -> None:
         try:
-            cell = self._local.cell
-        except AttributeError:  # this thread's first observation of this series
+            cell = self._cells[get_ident()]
+        except KeyError:  # this thread's first observation of this series
             cell = self._claim([0.0, 0.0])
         cell[0] += 1
         cell[1] += amount
