@@ -80,7 +80,8 @@ class Checker:
             self.check(expr.expr)
             t = type_of(expr.expr)
             if t != "vector":
-                self.error(expr.pos, f"subquery is only allowed on instant vector, got {documented_type(t)}")
+                # Prometheus names the raw type here ("matrix"), unlike its other messages.
+                self.error(expr.pos, f"subquery is only allowed on instant vector, got {t} instead")
         elif isinstance(expr, Call):
             self.check_call(expr)
         elif isinstance(expr, AggregateExpr):

@@ -145,7 +145,7 @@ def unquote(literal: str, query: str | None = None, pos: int = 0) -> str:
             out += ch.encode("utf-8", "surrogateescape")
             i += 1
             continue
-        at = pos + 1 + i
+        at = pos  # Prometheus points at the string, not the escape
         if i + 1 >= len(body):
             raise _error(query, at, "escape sequence not terminated")
         esc = body[i + 1]
@@ -248,12 +248,16 @@ def lex(query: str) -> list[Token]:
     # Inside [...] a colon separates range and step ("[5m:1m]"); elsewhere it
     # may start a recording-rule style metric name (":job:rate5m").
     brackets = 0
+    colon_in_bracket = False
     # Prometheus's lexer itself reports unbalanced (), [] and {}.
     parens = 0
     in_braces = False
     match = _TOKEN_RE.match
     while i < n:
         if brackets and query[i] == ":":
+            if colon_in_bracket:
+                raise _error(query, i, "unexpected colon ':'")
+            colon_in_bracket = True
             append(Token("OP", ":", i))
             i += 1
             continue
@@ -293,10 +297,12 @@ def lex(query: str) -> list[Token]:
                     parens += 1
                 elif op == ")":
                     if parens == 0:
-                        raise _error(query, i, "unexpected right parenthesis ')'")
+                        # Prometheus reports this one just past the parenthesis.
+                        raise _error(query, i + 1, "unexpected right parenthesis ')'")
                     parens -= 1
                 elif op == "[":
                     brackets += 1
+                    colon_in_bracket = False
                 elif op == "]":
                     if brackets == 0:
                         raise _error(query, i, "unexpected right bracket ']'")
@@ -338,6 +344,20 @@ def _braces_violation(query: str, i: int, m: re.Match[str]) -> int:
     return -1 if text in _BRACE_OPS else i
 
 
+def _bad_number_end(query: str, end: int) -> int:
+    """Where Prometheus's lexer stops on a malformed number, so the error quotes the
+    same text: a stray "." is included; after a unit letter, one more character."""
+    n = len(query)
+    if query[end] == ".":
+        return end + 1
+    if query[end] not in "smhdwy":
+        return end
+    j = end + 1
+    if j < n and query[j] == "s":
+        j += 1
+    return min(j + 1, n)
+
+
 def _lex_number(query: str, i: int, tokens: list[Token]) -> int:
     for regex, kind in ((_DURATION_TOKEN_RE, "DURATION"), (_HEX_RE, "NUMBER"), (_DEC_RE, "NUMBER")):
         m = regex.match(query, i)
@@ -345,8 +365,7 @@ def _lex_number(query: str, i: int, tokens: list[Token]) -> int:
             continue
         end = m.end()
         if kind == "NUMBER" and end < len(query) and (query[end].isalnum() or query[end] in "_."):
-            tail = re.match(r"[A-Za-z0-9_.]*", query[end:])
-            bad = query[i : end + (tail.end() if tail else 0)]
+            bad = query[i : _bad_number_end(query, end)]
             raise _error(query, i, f"bad number or duration syntax: {go_quote(bad)}")
         if kind == "DURATION":
             try:

@@ -250,7 +250,9 @@ class _Parser:
         if self.is_op("("):
             self.advance()
             inner = self.parse_expression(0)
-            self.expect_op(")", "parenthesized expression")
+            if not self.is_op(")"):
+                self.unexpected(self.peek())
+            self.advance()
             return ParenExpr(inner, pos=tok.pos)
         if self.is_op("{"):
             return self.parse_selector(None, tok.pos)
@@ -411,7 +413,7 @@ class _Parser:
         return _with_modifier(expr, offset_ms=offset, offset_expr=offset_expr)
 
     def parse_at(self, expr: Expr) -> Expr:
-        at_tok = self.advance()
+        self.advance()
         tok = self.peek()
         at: AtModifier
         if tok.kind == "IDENT" and tok.text.lower() in ("start", "end"):
@@ -437,7 +439,7 @@ class _Parser:
                 shown = "NaN" if math.isnan(seconds) else ("+Inf" if seconds > 0 else "-Inf")
                 if math.isfinite(seconds):
                     shown = f"{seconds:f}"
-                self.error(at_tok.pos, f"timestamp out of bounds for @ modifier: {shown}")
+                self.error(_start(expr), f"timestamp out of bounds for @ modifier: {shown}")
             at = round(seconds * 1000)
         target = expr.vector if isinstance(expr, MatrixSelector) else expr
         if not isinstance(target, VectorSelector | SubqueryExpr):

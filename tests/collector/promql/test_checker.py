@@ -25,7 +25,7 @@ from metricslib.errors import PromQLParseError
         ("1 < 2", "comparisons between scalars must use BOOL modifier", 3),
         ("x * bool y", "bool modifier can only be used on comparison operators", 3),
         ("-x[1m]", 'unary expression only allowed on expressions of type scalar or instant vector, got "range vector"', 1),
-        ("(1)[5m:]", "subquery is only allowed on instant vector, got scalar", 1),
+        ("(1)[5m:]", "subquery is only allowed on instant vector, got scalar instead", 1),
         ('{a=""}', "vector selector must contain at least one non-empty matcher", 1),
         ("time(1)", 'expected 0 argument(s) in call to "time", got 1', 1),
     ],
