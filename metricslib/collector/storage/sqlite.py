@@ -108,13 +108,20 @@ class Database:
             raise StorageError(f"cannot create data directory {self.dir}: {exc}") from exc
         self.path = self.dir / DB_FILE
         self._lock_file = self._take_lock()
+        conns: list[sqlite3.Connection] = []
         try:
             self._w = self._connect()
+            conns.append(self._w)
             self._r = self._connect()
+            conns.append(self._r)
             self._setup()
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:
+            for conn in conns:
+                conn.close()
             self._lock_file.close()
-            raise StorageCorruptionError(f"{self.path} cannot be opened: {exc}") from exc
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StorageCorruptionError(f"{self.path} cannot be opened: {exc}") from exc
+            raise
 
     def _take_lock(self) -> IO[str]:
         path = self.dir / _LOCK_FILE

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import numpy as np
+
+from metricslib.collector.model import STALE_NAN
+from metricslib.collector.storage.head import MemSeries, merge_samples, same_value
+
+
+def test_same_value_compares_bits() -> None:
+    assert same_value(1.0, 1.0)
+    assert same_value(float("nan"), float("nan"))
+    assert not same_value(STALE_NAN, float("nan"))
+    assert not same_value(0.0, 1.0)
+
+
+def test_merge_keeps_the_earlier_part_at_equal_timestamps() -> None:
+    a = (np.array([1, 3, 5], dtype=np.int64), np.array([10.0, 30.0, 50.0]))
+    b = (np.array([2, 3, 6], dtype=np.int64), np.array([-2.0, -3.0, -6.0]))
+    ts, vs = merge_samples([a, b])
+    assert ts.tolist() == [1, 2, 3, 5, 6]
+    assert vs.tolist() == [10.0, -2.0, 30.0, 50.0, -6.0]
+    assert merge_samples([])[0].size == 0
+
+
+def test_chunk_bookkeeping_and_range_lookup() -> None:
+    s = MemSeries(1, (("__name__", "m"),))
+    assert s.is_empty() and s.first_t() is None
+    s.add_chunk(20, 200, 299, 10)
+    s.add_chunk(10, 100, 199, 10)
+    s.add_chunk(30, 300, 399, 10)
+    assert s.c_ids == [10, 20, 30]
+    assert s.chunks_in(150, 250) == [10, 20]
+    assert s.chunks_in(400, 500) == []
+    s.drop_chunks({20})
+    assert s.c_ids == [10, 30] and s.sample_count() == 20
+    s.ts.extend([400, 410])
+    s.vs.extend([1.0, 2.0])
+    t, v = s.head_range(405, 1000)
+    assert t.tolist() == [410] and v.tolist() == [2.0]
+    assert s.first_t() == 100
