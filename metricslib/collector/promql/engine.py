@@ -62,6 +62,8 @@ __all__ = ["Engine", "QueryResult"]
 
 Value = Block | FloatArray | str
 
+MAX_POINTS_PER_SERIES = 11_000
+
 
 def _parse(query: str, step_ms: int) -> ast.Expr:
     """Parse, then fix duration expressions that use ``step()`` (0 for instant queries)."""
@@ -139,6 +141,12 @@ class Engine:
                                    "Try a positive integer")
         if end_ms < start_ms:
             raise PromQLParseError("end timestamp must not be before start time")
+        if (end_ms - start_ms) // step_ms > MAX_POINTS_PER_SERIES:
+            # Same cap as Prometheus's API: it bounds memory, one column per step.
+            raise PromQLParseError(
+                "exceeded maximum resolution of 11,000 points per timeseries. "
+                "Try decreasing the query resolution (?step=XX)"
+            )
         expr = _parse(query, step_ms)
         inner = _unwrap(expr)
         if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
@@ -174,7 +182,6 @@ class _Evaluator:
         self.querier = engine.querier
         self.lookback = engine.lookback_delta_ms
         self.max_samples = engine.max_samples
-        self.default_step = step_ms or engine.default_subquery_step_ms
         self.subquery_default_step = engine.default_subquery_step_ms
         self.start = start_ms
         self.end = end_ms

@@ -197,3 +197,12 @@ def test_annotations_reach_the_result(q: ListQuerier) -> None:
     q.add({"__name__": "temp_c", "room": "x"}, MIN, [1, 2, 3])
     res = Engine(q).instant_query("rate(temp_c[5m])", 2 * MIN)
     assert res.infos and "might not be a counter" in res.infos[0]
+
+
+def test_range_query_step_limits(q: ListQuerier) -> None:
+    with pytest.raises(PromQLParseError, match="zero or negative query resolution step"):
+        Engine(q).range_query("req_total", 0, MIN, 0)
+    with pytest.raises(PromQLParseError, match="exceeded maximum resolution of 11,000 points"):
+        Engine(q).range_query("req_total", 0, 11_001 * 1000, 1000)
+    with pytest.raises(PromQLParseError, match="end timestamp must not be before start time"):
+        Engine(q).range_query("req_total", MIN, 0, 1000)
