@@ -36,9 +36,9 @@ METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # OpenMetrics numbers: decimal only (no hex, no underscores), Inf and NaN spelled
 # as the spec's examples do; Python's float() alone would accept far more.
-_OM_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?Inf|NaN")
+OM_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?Inf|NaN")
 # The text format follows Go's ParseFloat: case-insensitive inf/infinity/nan.
-_TEXT_NUMBER_RE = re.compile(
+TEXT_NUMBER_RE = re.compile(
     r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)|(?i:nan)"
 )
 _TEXT_INT_RE = re.compile(r"[+-]?[0-9]+")
@@ -132,9 +132,17 @@ def unescape_help(raw: str, om: bool) -> str:
 
 
 def parse_float(tok: str, om: bool, what: str = "value") -> float:
-    if tok.isascii() and tok.isdigit():
-        return float(tok)  # the common case, cheaper than the regex
-    pattern = _OM_NUMBER_RE if om else _TEXT_NUMBER_RE
+    if tok.isascii() and "_" not in tok and tok[:1] > " " and tok[-1:] > " ":
+        # For ASCII without "_" or surrounding blanks, float() accepts exactly
+        # the decimal grammar; only the spellings of Inf and NaN need the regex.
+        try:
+            value = float(tok)
+        except ValueError:
+            pass
+        else:
+            if value - value == 0.0:
+                return value
+    pattern = OM_NUMBER_RE if om else TEXT_NUMBER_RE
     if not pattern.fullmatch(tok):
         if tok == "":
             raise LineError(f"missing {what}")
@@ -155,7 +163,7 @@ def _om_timestamp(tok: str) -> tuple[int, float]:
     ):
         # Plain "seconds[.mmm]", the usual shape: exact in integer arithmetic.
         return int(whole) * 1000 + int(frac.ljust(3, "0") if dot else 0), float(tok)
-    if not _OM_NUMBER_RE.fullmatch(tok) or tok.endswith(("Inf", "NaN")):
+    if not OM_NUMBER_RE.fullmatch(tok) or tok.endswith(("Inf", "NaN")):
         raise LineError(f"invalid timestamp {tok!r}: expected seconds as a finite decimal number")
     try:
         dec = Decimal(tok)

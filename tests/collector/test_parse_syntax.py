@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metricslib.collector.parse_syntax import (
+    OM_NUMBER_RE,
+    TEXT_NUMBER_RE,
     Exemplar,
     LineError,
     Sample,
@@ -170,3 +172,16 @@ def test_openmetrics_timestamp_is_exact_decimal_truncated(whole: int, frac: str,
     expected = int(Decimal(tok) * 1000)  # exact, truncated toward zero
     expected = min(expected, 2**63 - 1)
     assert parse_sample_line(f"a 1 {tok}", om=True).timestamp_ms == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789.eE+-_ xinfatyNAIFTY\t\x0c\u0661", max_size=8), st.booleans())
+def test_parse_float_accepts_exactly_the_grammar(tok: str, om: bool) -> None:
+    # parse_float takes a float() shortcut; it must agree with the written grammar.
+    pattern = OM_NUMBER_RE if om else TEXT_NUMBER_RE
+    try:
+        parse_float(tok, om)
+        accepted = True
+    except LineError:
+        accepted = False
+    assert accepted == (pattern.fullmatch(tok) is not None)
