@@ -14,6 +14,7 @@ import sys
 import time
 import timeit
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -70,18 +71,19 @@ def main() -> int:
     )
     ml_h = ml.Histogram("latency_seconds", "Latency", registry=ml_reg)
     pc_h = pc.Histogram("latency_seconds", "Latency", registry=pc_reg)
-    ok &= case("Histogram.observe(0.3)", lambda: ml_h.observe(0.3), lambda: pc_h.observe(0.3), 50_000, 0.4)
+    # partial() instead of a lambda: less harness overhead diluting both sides.
+    ok &= case("Histogram.observe(0.3)", partial(ml_h.observe, 0.3), partial(pc_h.observe, 0.3), 50_000, 0.4)
 
     ml_u = ml.Counter("jobs", "Jobs", registry=ml_reg)
     pc_u = pc.Counter("jobs", "Jobs", registry=pc_reg)
     case("unlabelled Counter.inc()", ml_u.inc, pc_u.inc, 50_000, None)
     ml_g = ml.Gauge("in_flight", "In flight", registry=ml_reg)
     pc_g = pc.Gauge("in_flight", "In flight", registry=pc_reg)
-    case("Gauge.set(3)", lambda: ml_g.set(3), lambda: pc_g.set(3), 50_000, None)
+    case("Gauge.set(3)", partial(ml_g.set, 3), partial(pc_g.set, 3), 50_000, None)
     case("Gauge.inc()", ml_g.inc, pc_g.inc, 50_000, None)
     ml_s = ml.Summary("size_bytes", "Size", registry=ml_reg)
     pc_s = pc.Summary("size_bytes", "Size", registry=pc_reg)
-    case("Summary.observe(10) (no quantiles)", lambda: ml_s.observe(10), lambda: pc_s.observe(10), 50_000, None)
+    case("Summary.observe(10) (no quantiles)", partial(ml_s.observe, 10), partial(pc_s.observe, 10), 50_000, None)
 
     big_ml, big_pc = ml.Registry(), pc.CollectorRegistry()
     ml_big = ml.Counter("http_requests", "Requests", ["path", "code"], registry=big_ml)

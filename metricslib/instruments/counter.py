@@ -51,7 +51,7 @@ class CounterChild(CellsChild):
 
     def inc(self, amount: float = 1.0, exemplar: Mapping[str, str] | None = None) -> None:
         """Add ``amount`` (>= 0); ``exemplar`` labels link this increment to a trace."""
-        if amount < 0:
+        if amount < 0.0:  # a float constant keeps the comparison on the specialised float path
             raise InvalidValueError(
                 f"counter {self._metric!r} can only increase: got inc({amount!r}); use a Gauge"
             )

@@ -66,7 +66,7 @@ def validate_buckets(metric: str, buckets: Iterable[float]) -> list[float]:
 class HistogramChild(CellsChild):
     """One labelled series of a Histogram."""
 
-    __slots__ = ("_created", "_exemplars", "_inf_index", "_metric", "_upper")
+    __slots__ = ("_created", "_exemplars", "_inf_index", "_metric", "_sum_index", "_upper")
 
     def __init__(
         self, metric: str, upper: list[float], labelnames: Sequence[str], labelvalues: tuple[str, ...]
@@ -75,6 +75,7 @@ class HistogramChild(CellsChild):
         self._metric = metric
         self._upper = upper
         self._inf_index = len(upper) - 1
+        self._sum_index = len(upper)
         self._created = time.time()
         self._exemplars: dict[int, Exemplar] = {}
 
@@ -88,8 +89,9 @@ class HistogramChild(CellsChild):
             cell = self._cells[get_ident()]
         except KeyError:  # this thread's first observation of this series
             cell = self._claim([0.0] * (len(self._upper) + 1))
-        cell[i] += 1
-        cell[-1] += amount
+        # Float constants and a positive index keep 3.11's specialised (fast) bytecodes.
+        cell[i] += 1.0
+        cell[self._sum_index] += amount
         if exemplar is not None:
             self._exemplars[i] = Exemplar(validate_exemplar(exemplar, self._metric), amount, time.time())
 

@@ -102,7 +102,7 @@ class SummaryChild(CellsChild):
             cell = self._cells[get_ident()]
         except KeyError:  # this thread's first observation of this series
             cell = self._claim([0.0, 0.0])
-        cell[0] += 1
+        cell[0] += 1.0
         cell[1] += amount
         lock = self._lock
         if lock is not None:
