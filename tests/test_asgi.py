@@ -573,3 +573,24 @@ def test_server_root_path_is_not_part_of_the_template() -> None:
 
     asyncio.run(run())
     assert routes_seen(reg) == {"/users/{uid}", "/sub/items/{id:int}"}
+
+
+def test_request_and_response_sizes() -> None:
+    app, reg = starlette_app(request_size=True, response_size=True)
+
+    inbox = [{"type": "http.request", "body": b"x" * 40, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if inbox:
+            return inbox.pop()
+        await asyncio.sleep(3600)  # no disconnect while the stream runs
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        return None
+
+    scope = {**http_scope("/stream"), "headers": [(b"content-length", b"40")]}
+    asyncio.run(app(scope, receive, send))
+    labels = {"method": "GET", "code": "200", "route": "/stream"}
+    assert reg.get_sample_value("http_request_size_bytes_sum", labels) == 40
+    assert reg.get_sample_value("http_response_size_bytes_sum", labels) == len("chunk0\nchunk1\nchunk2\n")
