@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from metricslib.collector.model import METRIC_NAME, Labels, make_labels
+from metricslib.collector.model import METRIC_NAME, Labels
 from metricslib.collector.parse_rules import OM_TYPES, TEXT_TYPES, belongs
 from metricslib.collector.parse_syntax import (
     METRIC_NAME_RE,
@@ -180,9 +180,11 @@ class ScrapeParser:
             raise ParseError(str(exc), lineno) from None
         key = parsed.key
         if key not in known and key not in result.new_series:
-            result.new_series[key] = make_labels(
-                [(METRIC_NAME, parsed.name), *parsed.labels.items()]
-            )
+            # make_labels, specialised: a list sorted in place is cheaper here.
+            pairs = [(k, v) for k, v in parsed.labels.items() if v]
+            pairs.append((METRIC_NAME, parsed.name))
+            pairs.sort()
+            result.new_series[key] = tuple(pairs)
         sample: tuple[str, float, int | None] = (key, parsed.value, parsed.timestamp_ms)
         result.samples.append(sample)
         if parsed.exemplar is not None:
