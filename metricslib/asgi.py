@@ -125,25 +125,21 @@ class MetricsMiddleware:
             if kind == "http.response.body":
                 if count_bytes:
                     sent += len(message.get("body", b""))
-                if not message.get("more_body", False) and not done:
-                    try:
-                        await send(message)
-                    except BaseException:
-                        send_failed = True
-                        raise
-                    finish(status)
-                    return
+                last = not message.get("more_body", False)
             elif kind == "http.response.start":
                 status = message["status"]
-            elif kind == "http.response.pathsend" and not done:
-                await send(message)
-                finish(status)
-                return
+                last = False
+            else:  # pathsend (a whole file in one message), trailers, ...
+                last = kind == "http.response.pathsend"
             try:
                 await send(message)
             except BaseException:
                 send_failed = True
                 raise
+            if last and not done:
+                # Timed up to the last byte handed to the server; background
+                # tasks that run after this are not part of the request.
+                finish(status)
 
         metrics.started()
         start = perf_counter()
