@@ -311,9 +311,17 @@ class _Evaluator:
             maxt = int(ends.max())
             out: list[RangeSeries] = []
             total = 0
-            for s in self.querier.select(list(sel.matchers), mint, maxt):
-                keep = ~_is_stale(s.values)
-                ts, vs = s.timestamps[keep], s.values[keep]
+            selected = [s for s in self.querier.select(list(sel.matchers), mint, maxt) if len(s)]
+            # Range functions never see staleness markers; most selections hold none, so
+            # check them all at once and only copy series that do.
+            any_stale = bool(selected) and bool(
+                _is_stale(np.concatenate([s.values for s in selected])).any()
+            )
+            for s in selected:
+                ts, vs = s.timestamps, s.values
+                if any_stale:
+                    keep = ~_is_stale(vs)
+                    ts, vs = ts[keep], vs[keep]
                 if len(ts):
                     out.append(RangeSeries(s.labels, ts, vs))
                     total += len(ts)
