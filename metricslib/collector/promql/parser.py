@@ -56,7 +56,7 @@ from metricslib.collector.promql.lexer import (
     parse_duration_ms,
     unquote,
 )
-from metricslib.collector.promql.regex import make_matcher
+from metricslib.collector.promql.regex import go_regex_error, make_matcher
 from metricslib.errors import PromQLParseError
 
 __all__ = ["BINARY_PRECEDENCE", "parse_expr", "parse_matchers", "resolve_durations", "type_of"]
@@ -104,13 +104,20 @@ def parse_expr(query: str, *, enable_experimental: bool = True) -> Expr:
 
 
 def parse_matchers(query: str) -> VectorSelector:
-    """Parse a series selector as used by ``match[]`` in the HTTP API (``up{job="x"}``)."""
-    expr = parse_expr(query)
-    if not isinstance(expr, VectorSelector):
-        raise PromQLParseError(
-            format_error(query, 0, f"expected a series selector, got {type(expr).__name__}"), 0
-        )
-    return expr
+    """Parse a series selector as ``match[]`` takes it (``up{job="x"}``), like Prometheus's
+    ParseMetricSelector: nothing but a name and/or braces, and no check that some
+    matcher is non-empty (the HTTP API words that check itself)."""
+    parser = _Parser(query, True)
+    tok = parser.peek()
+    name: str | None = None
+    if tok.kind == "IDENT" and tok.text.lower() not in _NOT_NAMES | {"inf", "nan"}:
+        name = parser.advance().text
+    elif not parser.is_op("{"):
+        parser.unexpected(tok)
+    selector = parser.parse_selector(name, tok.pos)
+    if parser.peek().kind != "EOF":
+        parser.unexpected(parser.peek())
+    return selector
 
 
 @dataclass(slots=True)
@@ -200,7 +207,7 @@ class _Parser:
             return_bool = True
         if not (self.is_keyword("on") or self.is_keyword("ignoring")):
             if self.is_keyword("group_left") or self.is_keyword("group_right"):
-                self.unexpected(self.peek(), "binary expression", '"on" or "ignoring" before it')
+                self.unexpected(self.peek())
             return return_bool, None
         on = self.advance().text.lower() == "on"
         labels = self.parse_grouping_labels()
@@ -324,7 +331,7 @@ class _Parser:
                 self.unexpected(value_tok, "label matching", "string")
             value = unquote(value_tok.text, self.query, value_tok.pos)
             op: MatchOp = op_tok.text  # type: ignore[assignment]
-            matchers.append(self.make_matcher(label, op, value, value_tok.pos))
+            matchers.append(self.make_matcher(label, op, value, tok.pos))
             if self.is_op(","):
                 self.advance()
             elif not self.is_op("}"):
@@ -336,7 +343,7 @@ class _Parser:
         try:
             return make_matcher(label, op, value)
         except ValueError as exc:
-            self.error(pos, f"error parsing regexp: {exc}")
+            self.error(pos, f"error parsing regexp: {go_regex_error(value, exc)}")
 
     def parse_duration(self, context: str, *, allow_sign: bool = False) -> int:
         """A duration token, or a number of seconds (Prometheus 3), as milliseconds."""
@@ -465,12 +472,17 @@ class _Parser:
         return Call(name, tuple(args), pos=name_tok.pos)
 
     def parse_call_args(self, context: str) -> list[Expr]:
-        self.expect_op("(", context)
+        if not self.is_op("("):
+            # Prometheus names no expected token here.
+            self.unexpected(self.peek(), context)
+        self.advance()
         args: list[Expr] = []
         while not self.is_op(")"):
             args.append(self.parse_expression(0))
             if self.is_op(","):
-                self.advance()
+                comma = self.advance()
+                if self.is_op(")"):
+                    self.error(comma.pos, "trailing commas not allowed in function call args")
             elif not self.is_op(")"):
                 self.unexpected(self.peek(), context, '"," or ")"')
         self.advance()

@@ -10,7 +10,7 @@ import re
 
 from metricslib.collector.model import Matcher, MatchOp
 
-__all__ = ["go_regex_to_python", "make_matcher"]
+__all__ = ["go_regex_error", "go_regex_to_python", "make_matcher"]
 
 
 _POSIX_CLASSES = {
@@ -73,6 +73,10 @@ def go_regex_to_python(pattern: str) -> str:
                     continue
                 cls.append(pattern[j])
                 j += 1
+            if j >= n:
+                # Unterminated: leave it for the compiler to reject.
+                out.append(pattern[i:])
+                break
             cls.append("]")
             out.append("".join(cls))
             i = j + 1
@@ -109,3 +113,28 @@ def make_matcher(name: str, op: MatchOp, value: str) -> Matcher:
     matcher = Matcher(name, op, go_regex_to_python(value))
     object.__setattr__(matcher, "value", value)
     return matcher
+
+
+def go_regex_error(pattern: str, exc: Exception) -> str:
+    """Go's wording for why ``pattern`` does not compile, from Python's error."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, re.error) else exc
+    text = str(cause)
+    if "missing ), unterminated subpattern" in text:
+        return f"missing closing ): `{pattern}`"
+    if "unbalanced parenthesis" in text:
+        return f"unexpected ): `{pattern}`"
+    if "unterminated character set" in text:
+        return f"missing closing ]: `{pattern[pattern.rfind('[') :]}`"
+    if "multiple repeat" in text:
+        m = re.search(r"[*+?][*+?]", pattern)
+        return f"invalid nested repetition operator: `{m.group() if m else pattern}`"
+    if "nothing to repeat" in text:
+        m = re.search(r"(?:^|[(|])([*+?])", pattern)
+        return f"missing argument to repetition operator: `{m.group(1) if m else '*'}`"
+    if "bad character range" in text:
+        m = re.search(r"bad character range (\S+)", text)
+        return f"invalid character class range: `{m.group(1) if m else pattern}`"
+    if "bad escape" in text:
+        m = re.search(r"bad escape (\\\S)", text)
+        return f"invalid escape sequence: `{m.group(1) if m else pattern}`"
+    return text

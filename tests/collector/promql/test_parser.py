@@ -26,7 +26,7 @@ from metricslib.collector.promql.ast import (
     VectorMatching,
     VectorSelector,
 )
-from metricslib.collector.promql.parser import parse_expr, type_of
+from metricslib.collector.promql.parser import parse_expr, parse_matchers, type_of
 from metricslib.errors import PromQLParseError
 from tests.helpers import require_tool
 
@@ -271,11 +271,11 @@ def test_errors_read_like_prometheus(query: str, error: str) -> None:
     assert info.value.position == sum(len(x) + 1 for x in lines[: line - 1]) + col - 1
 
 
-def test_invalid_regex_points_at_the_value() -> None:
+def test_invalid_regex_points_at_the_matcher_with_go_wording() -> None:
     with pytest.raises(PromQLParseError) as info:
         parse_expr('foo{a=~"(x"}')
-    assert str(info.value).startswith("1:8: parse error: error parsing regexp:")
-    assert info.value.position == 7
+    assert str(info.value) == "1:5: parse error: error parsing regexp: missing closing ): `(x`"
+    assert info.value.position == 4
 
 
 def test_go_regex_flags_are_accepted_and_value_kept() -> None:
@@ -327,6 +327,10 @@ AGAINST_PROMETHEUS = [
     "x[0s]", "sum by (a) (x) by (b)", 'label_replace(x, "a", "b", "c", 1)', "-x[1m]", "time(1)",
     'foo{a="b",}[5m] offset', "rate(x[5m]", "x[5m:1m:]", "foo @ NaN", "1 + ",
     "sum without(==)(some_metric)", "sum (some_metric) by test",
+    'x{a=~"*"}', 'x{a=~"a**"}', 'x{a=~"[z-a]"}', 'x{a=~"\\\\q"}', 'x{a=~"x|+"}', "rate(x[5m],)",
+    "sum by (a) y", "topk(x,)", "x = 1", "x § y", "sum by (a b) (y)", 'x{a"b"}',
+    "sum(\n  github_stars\n) +", "github_stars)", "sum(", "a / group_right b",
+    "rate(x[5m])[5m]",
     # and some that both accept
     'sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))', "-2 ^ 2", "a and b or c unless d",
     "x @ start()", "rate(x[5m] @ end() offset -1m)", "max_over_time(rate(x[1m])[1h:1m])",
@@ -359,3 +363,15 @@ def test_errors_match_prometheus_itself(tmp_path: Path) -> None:
         if ours != theirs.get(i):
             mismatches.append(f"{q!r}\n  ours:       {ours}\n  Prometheus: {theirs.get(i)}")
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_parse_matchers_takes_only_a_selector() -> None:
+    assert parse_matchers('up{job="api"}').matchers == (Matcher("job", "=", "api"), Matcher("__name__", "=", "up"))
+    # The HTTP API words the "non-empty matcher" rule itself, so this parses.
+    assert parse_matchers('{job=~".*"}').matchers == (Matcher("job", "=~", ".*"),)
+    for query, error in [("sum(x)", '1:4: parse error: unexpected "("'), ("1", '1:1: parse error: unexpected number "1"'),
+                         ("", "1:1: parse error: unexpected end of input"),
+                         ("x offset 5m", "1:3: parse error: unexpected <offset>")]:  # fmt: skip
+        with pytest.raises(PromQLParseError) as info:
+            parse_matchers(query)
+        assert str(info.value) == error

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from metricslib.collector.promql.regex import go_regex_to_python, make_matcher
+from metricslib.collector.promql.regex import go_regex_error, go_regex_to_python, make_matcher
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,15 @@ def test_make_matcher_keeps_the_written_value() -> None:
     assert make_matcher("g", "=", "(?i)x").value == "(?i)x"
     with pytest.raises(ValueError):
         make_matcher("g", "=~", "(")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [("(", "missing closing ): `(`"), (")", "unexpected ): `)`"), ("*", "missing argument to repetition operator: `*`"),
+     ("a**", "invalid nested repetition operator: `**`"), ("[a", "missing closing ]: `[a`"),
+     ("[z-a]", "invalid character class range: `z-a`"), ("\\q", "invalid escape sequence: `\\q`")],
+)  # fmt: skip
+def test_regex_errors_use_go_wording(pattern: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        make_matcher("a", "=~", pattern)
+    assert go_regex_error(pattern, info.value) == message
