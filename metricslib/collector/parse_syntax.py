@@ -1,6 +1,6 @@
 """Line-level syntax shared by both exposition formats: names, labels, numbers.
 
-Everything here works on one line and raises ``_LineError`` (a message without
+Everything here works on one line and raises :class:`LineError` (a message without
 a line number); the callers know which line they are on and turn it into a
 :class:`~metricslib.errors.ParseError`.
 """
@@ -24,7 +24,6 @@ __all__ = [
     "Sample",
     "SampleLine",
     "parse_float",
-    "parse_labels",
     "parse_sample_line",
     "parse_series_key",
     "unescape_help",
@@ -42,8 +41,8 @@ TEXT_NUMBER_RE = re.compile(
     r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)|(?i:nan)"
 )
 _TEXT_INT_RE = re.compile(r"[+-]?[0-9]+")
-# A whole series text in its common shape (OpenMetrics spacing, no escapes
-# needing attention); anything else goes through the careful scanner below.
+# A whole series text in its common shape (no blanks, no trailing comma);
+# anything else goes through the careful scanner, which explains what is wrong.
 # The quoted-value pattern is "unrolled" ([^"\\]* runs) because Python's regex
 # engine is several times slower on a per-character alternation.
 _QUOTED = r'"([^"\\]*(?:\\.[^"\\]*)*)"'
@@ -96,6 +95,8 @@ class Sample:
 
 @dataclass(slots=True)
 class Family:
+    """A metric family: its metadata and its samples in input order."""
+
     name: str
     type: str = "unknown"
     help: str = ""
@@ -239,11 +240,6 @@ def _scan_labels(text: str, pos: int, om: bool, where: str) -> tuple[dict[str, s
             return labels, pos + 1
         got = text[pos : pos + 10] or "end of line"
         raise LineError(f"{where}: expected ',' or '}}' after label {name!r}, got {got!r}")
-
-
-def parse_labels(text: str, pos: int, om: bool, where: str) -> tuple[dict[str, str], int]:
-    """Labels starting at ``text[pos] == '{'``; returns them and the index after '}'."""
-    return _scan_labels(text, pos, om, where)
 
 
 def _series(line: str, om: bool) -> tuple[str, dict[str, str], int]:
