@@ -16,7 +16,8 @@ of the raw series texts you have seen (``known``), as Prometheus does::
 
 ``series_key`` is everything before the value on the line, e.g.
 ``http_requests_total{code="200",method="get"}``. A known key costs about a
-split and a ``float()``; a new key is validated in full and its labels are in
+split and a ``float()``, a line identical to one in the target's previous
+scrape one dict lookup; a new key is validated in full and its labels are in
 ``result.new_series``. ``result.metadata`` maps family name to
 :class:`FamilyMeta` (type, help, unit; text ``untyped`` is ``unknown``), and
 ``result.metadata_for(sample_name)`` finds a sample's family. Exemplars are
@@ -30,8 +31,8 @@ as in Prometheus; :func:`check` applies them.
 from a string or any iterable of lines (an open file streams). Each
 :class:`Sample` has ``name``, ``labels`` (dict as exposed, no ``__name__``),
 ``value``, ``timestamp_ms`` (OpenMetrics seconds become exact milliseconds,
-clamped to int64),
-``exemplar`` and ``line``; ``sample.series()`` gives canonical ``Labels``.
+clamped to int64), ``exemplar`` and ``line``; ``sample.series()`` gives
+canonical ``Labels``.
 With ``errors=None`` the first problem raises :class:`ParseError`; pass a list
 to collect every problem and keep going (bad lines are skipped, every good
 sample is still yielded).
