@@ -277,30 +277,33 @@ class _Evaluator:
             return Block.empty(0)
         mint = int(ends.min()) - self.lookback + 1
         maxt = int(ends.max())
-        series = self.querier.select(list(sel.matchers), mint, maxt)
-        labels: list[Labels] = []
-        rows: list[FloatArray] = []
-        masks: list[np.ndarray] = []
-        for s in series:
-            if len(s) == 0:
-                continue
-            idx = np.searchsorted(s.timestamps, ends, side="right") - 1
-            valid = idx >= 0
-            safe = np.where(valid, idx, 0)
-            sample_t = s.timestamps[safe]
-            vals = s.values[safe]
-            valid &= sample_t > ends - self.lookback
-            valid &= ~_is_stale(vals)
-            if not valid.any():
-                continue
-            labels.append(s.labels)
-            rows.append(sample_t.astype(np.float64) / 1000.0 if sample_times else vals)
-            masks.append(valid)
-        if not labels:
+        series = [s for s in self.querier.select(list(sel.matchers), mint, maxt) if len(s)]
+        if not series:
             return Block.empty(n)
-        present = np.array(masks)
+        ts = np.concatenate([s.timestamps for s in series])
+        values = np.concatenate([s.values for s in series])
+        sizes = np.array([len(s) for s in series])
+        first = np.concatenate([[0], np.cumsum(sizes)[:-1]])[:, None]
+        # The newest sample at or before each time, for every series with one searchsorted:
+        # shifting series k by k * span makes the concatenated timestamps one sorted array.
+        low = min(int(ts.min()), int(ends.min()))
+        span = max(int(ts.max()), int(ends.max())) - low + 1
+        row_shift = (np.arange(len(series), dtype=np.int64) * span - low)[:, None]
+        keyed = ts + np.repeat(row_shift[:, 0], sizes)
+        idx = np.searchsorted(keyed, ends[None, :] + row_shift, side="right") - 1
+        valid = idx >= first  # a hit in the previous series means "no sample yet"
+        safe = np.where(valid, idx, 0)
+        sample_t = ts[safe]
+        vals = values[safe]
+        valid &= sample_t > ends[None, :] - self.lookback
+        valid &= ~_is_stale(vals)
+        keep = np.flatnonzero(valid.any(axis=1))
+        if not len(keep):
+            return Block.empty(n)
+        present = valid[keep]
         self.count_samples(int(present.sum()))
-        return Block(labels, np.array(rows), present, [False] * len(labels))
+        rows = sample_t[keep].astype(np.float64) / 1000.0 if sample_times else vals[keep]
+        return Block([series[i].labels for i in keep], rows, present, [False] * len(keep))
 
     def eval_range(self, expr: ast.Expr, times: IntArray) -> RangeArg:
         expr = _unwrap(expr)
