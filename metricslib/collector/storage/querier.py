@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import Labels, Matcher, Series
-from metricslib.collector.storage.head import MemSeries
+from metricslib.collector.storage.head import MemSeries, merge_samples
 from metricslib.errors import StorageError
 
 if TYPE_CHECKING:
@@ -68,8 +68,15 @@ class StoreQuerier:
             parts_t = [arrays[c][0] for c in ids]
             parts_v = [arrays[c][1] for c in ids]
             if ht.size:
-                parts_t.append(ht)
-                parts_v.append(hv)
+                if parts_t and parts_t[-1].size and ht[0] <= parts_t[-1][-1]:
+                    # Only if an import ran while this series was being appended:
+                    # head and chunks then overlap and must be merged, not joined.
+                    ts, vs = merge_samples([*zip(parts_t, parts_v, strict=True), (ht, hv)])
+                    parts_t, parts_v = [ts], [vs]
+                    ht = ht[:0]
+                else:
+                    parts_t.append(ht)
+                    parts_v.append(hv)
             ts = parts_t[0] if len(parts_t) == 1 else np.concatenate(parts_t)
             vs = parts_v[0] if len(parts_v) == 1 else np.concatenate(parts_v)
             if ids:

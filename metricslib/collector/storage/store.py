@@ -306,29 +306,36 @@ class Store:
                 sids, counts, t_new, v_new, new_series, cuts, seq, pin = self._plan_flush(cut_all)
             if not sids and not cuts:
                 return
-            encoded = [
-                (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
-                for s, k, pieces in cuts
-            ]
-            # WAL rows older than every remaining head's oldest flushed sample
-            # are no longer needed to rebuild the head after a crash.
-            keep_from = pin if pin is not None else self._wal_seq + 1
-            with self.db.transaction() as conn:
-                Database.insert_series(conn, new_series)
-                if sids:
-                    batch = (
-                        np.array(sids, dtype=np.int64),
-                        np.array(counts, dtype=np.int64),
-                        np.frombuffer(t_new, dtype=np.int64),
-                        np.frombuffer(v_new, dtype=np.float64),
-                    )
-                    conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
-                added = [
-                    (s, k, [(Database.insert_chunk(conn, s.sid, mn, mx, n, blob), mn, mx, n)
-                            for blob, mn, mx, n in pieces])
-                    for s, k, pieces in encoded
+            try:
+                encoded = [
+                    (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
+                    for s, k, pieces in cuts
                 ]
-                conn.execute("DELETE FROM wal WHERE seq < ?", (keep_from,))
+                # WAL rows older than every remaining head's oldest flushed sample
+                # are no longer needed to rebuild the head after a crash.
+                keep_from = pin if pin is not None else self._wal_seq + 1
+                with self.db.transaction() as conn:
+                    Database.insert_series(conn, new_series)
+                    if sids:
+                        batch = (
+                            np.array(sids, dtype=np.int64),
+                            np.array(counts, dtype=np.int64),
+                            np.frombuffer(t_new, dtype=np.int64),
+                            np.frombuffer(v_new, dtype=np.float64),
+                        )
+                        conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
+                    added = [
+                        (s, k, [(Database.insert_chunk(conn, s.sid, mn, mx, n, blob), mn, mx, n)
+                                for blob, mn, mx, n in pieces])
+                        for s, k, pieces in encoded
+                    ]
+                    conn.execute("DELETE FROM wal WHERE seq < ?", (keep_from,))
+            except BaseException:
+                # Nothing reached the disk: mark the samples unflushed again so
+                # the next flush retries them (they are still in the head).
+                with self._lock:
+                    self._unflush(sids, counts, seq)
+                raise
             with self._lock:
                 for s, k, metas in added:
                     del s.ts[:k]
@@ -343,6 +350,16 @@ class Store:
                     series = self._by_id.get(sid)
                     if series is not None:
                         series.persisted = True
+
+    def _unflush(self, sids: list[int], counts: list[int], seq: int) -> None:
+        for sid, count in zip(sids, counts, strict=True):
+            series = self._by_id.get(sid)
+            if series is None:
+                continue
+            series.flushed -= count
+            if series.head_seq == seq:
+                series.head_seq = 0
+            self._dirty.add(series)
 
     def _plan_flush(self, cut_all: bool) -> tuple[
         list[int], list[int], array[int], array[float], list[tuple[int, Labels]],

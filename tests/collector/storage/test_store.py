@@ -176,3 +176,46 @@ def test_bad_arguments(tmp_path: Path) -> None:
         open_storage(tmp_path, retention_ms=0)
     with pytest.raises(ValueError, match="flush_interval_s"):
         open_storage(tmp_path, flush_interval_s=-1)
+
+
+def test_failed_flush_is_retried_and_loses_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import metricslib.collector.storage.sqlite as sq
+
+    _fill(store, 2, 0, 3)
+    app = store.appender()
+    app.append(_labels(0), 100_000, 42.0)
+    app.commit()
+    real = sq.encode_wal
+    calls = {"n": 0}
+
+    def failing(batch: object) -> bytes:
+        calls["n"] += 1
+        raise OSError("disk full")
+
+    monkeypatch.setattr(sq, "encode_wal", failing)
+    with pytest.raises(OSError, match="disk full"):
+        store.flush()
+    monkeypatch.setattr(sq, "encode_wal", real)
+    store.flush()
+    # Crash now: the retried flush must have put the sample on disk.
+    store.db.close()
+    store._closed = True
+    again = open_storage(store.db.dir, background=False, retention_ms=FOREVER)
+    try:
+        assert _all(again)["0"][1][-1] == 42.0
+    finally:
+        again.close()
+    assert calls["n"] == 1
+
+
+def test_select_merges_when_an_import_overlaps_the_head(store: Store) -> None:
+    app = store.appender()
+    for t in range(100, 200, 10):
+        app.append(_labels(0), t, 1.0)
+    app.commit()
+    s = store._by_id[store.series_ref(_labels(0))]
+    # What an import racing with appends could leave: a chunk overlapping the head.
+    store.rewrite_chunks([(s, [], [(np.arange(150, 260, 10, dtype=np.int64), np.full(11, 2.0))])])
+    ts, vs = _all(store)["0"]
+    assert ts == list(range(100, 260, 10))  # sorted, each timestamp once
+    assert len(vs) == len(ts)
