@@ -73,6 +73,7 @@ _directory: Path | None = None
 _server: ProcessId | None = None  # set in gunicorn's master by on_starting
 _options: dict[str, float] = {"snapshot_interval": 5.0, "timeout": 2.0}
 _state: _State | None = None
+_pending: tuple[Path, Any] | None = None  # gunicorn --preload: what forked workers join with
 _aggregators: dict[int, MultiprocessRegistry] = {}
 _fork_hook_installed = False
 _atexit_installed = False
@@ -403,15 +404,18 @@ def shutdown() -> None:
 
 def _after_fork_in_child() -> None:
     """A forked child is a new worker: forget the parent's agent, join on its own."""
-    global _state, _aggregators
+    global _state
     state = _state
-    if state is None or state.me.pid == os.getpid():
+    if state is not None and state.me.pid != os.getpid():
+        state.agent.abandon()
+        _state = None
+        joining: tuple[Path, Any] | None = (state.directory, state.registry)
+    else:
+        joining = _pending if state is None else None
+    if joining is None:
         return
-    state.agent.abandon()
-    _state = None
-    _aggregators = {}
     try:
-        setup(state.directory, state.registry)
+        setup(joining[0], joining[1])
     except (OSError, MultiprocessError) as exc:
         log.error("metricslib: forked worker %d could not join aggregation: %s", os.getpid(), exc)
 
@@ -445,13 +449,19 @@ def on_starting(server: Any = None) -> None:
     gen_dir = generation_dir(directory, _server)
     gen_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_generations(directory, keep=gen_dir)
-    # With --preload the app (and setup) ran in the master: it is not a worker.
+    # With --preload the app (and setup) ran in the master: it is not a worker,
+    # but the workers it forks must join with the same registry.
+    global _state, _pending
     state = _state
     if state is not None and state.me.pid == os.getpid() and state.gen_dir != gen_dir:
         state.agent.abandon()
-        with contextlib.suppress(FileNotFoundError):
-            state.agent.path.unlink()
-        globals()["_state"] = None
+        for leftover in (state.agent.path, state.gen_dir / "lock"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        with contextlib.suppress(OSError):
+            state.gen_dir.rmdir()  # only if no one else uses it
+        _pending = (state.directory, state.registry)
+        _state = None
 
 
 def when_ready(server: Any = None) -> None:
@@ -480,13 +490,14 @@ def child_exit(server: Any = None, worker: Any = None) -> None:
 
 def _reset_for_tests() -> None:
     """Forget all module state (tests only)."""
-    global _state, _directory, _server
+    global _state, _directory, _server, _pending
     state = _state
     if state is not None and state.me.pid == os.getpid():
         state.agent.abandon()
     _state = None
     _directory = None
     _server = None
+    _pending = None
     _modes.clear()
     _aggregators.clear()
     _options.update(snapshot_interval=5.0, timeout=2.0)

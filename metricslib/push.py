@@ -84,7 +84,8 @@ def default_handler(
             with urllib.request.urlopen(request, timeout=timeout) as resp:
                 resp.read()
         except urllib.error.HTTPError as exc:
-            message = exc.read().decode("utf-8", errors="replace").strip()
+            with exc:  # closes the connection the error response holds
+                message = exc.read().decode("utf-8", errors="replace").strip()
             raise PushRejectedError(
                 f"{method} {url} failed: HTTP {exc.code}: {message or exc.reason}",
                 status=exc.code,

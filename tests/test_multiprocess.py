@@ -451,3 +451,31 @@ def test_uvicorn_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) -> None:
             timeout=60,
         )
         check_totals(base, 2000, workers=4)
+
+
+def gunicorn_master(proc: subprocess.Popen[bytes]) -> int:
+    return proc.pid  # gunicorn runs in the foreground: the process we started is the master
+
+
+@pytest.mark.integration
+def test_gunicorn_preload_and_hup_reload(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = gunicorn_cmd(port, "-w", "2", "--preload")
+    with running(cmd, ready_url=base + "/metrics", cwd=REPO_ROOT, env=server_env(tmp_path)) as proc:
+        # The master imported the app (and ran setup) but is not counted as a worker.
+        wait_for(lambda: live_workers(base) == 2, "2 preloaded workers")
+        assert run_ab(base + "/work", 300, concurrency=8) == 300
+        check_totals(base, 300, workers=2, scrapes=4)
+        (gen,) = gen_dirs(tmp_path)
+        assert gen.name.startswith(f"gen-{gunicorn_master(proc)}-")
+        old = {wf.process.pid for wf in list_workers(gen)}
+        # HUP: gunicorn replaces every worker gracefully; the counts carry over.
+        os.kill(gunicorn_master(proc), signal.SIGHUP)
+        wait_for(
+            lambda: (
+                not old & {wf.process.pid for wf in list_workers(gen)} and live_workers(base) == 2
+            ),
+            "new workers after HUP",
+        )
+        check_totals(base, 300, workers=2, scrapes=4)
