@@ -193,6 +193,11 @@ scrape_configs:
     relabel_configs:
       - target_label: instance
         replacement: renamed
+  - job_name: down
+    static_configs: [{{targets: ["{down}"]}}]
+  - job_name: garbage
+    metrics_path: /garbage
+    static_configs: [{{targets: ["{app}"]}}]
   - job_name: dropped_one
     static_configs: [{{targets: ["{app}", "127.0.0.1:1"]}}]
     relabel_configs:
@@ -200,6 +205,25 @@ scrape_configs:
         regex: '127\\.0\\.0\\.1:1'
         action: drop
 """
+
+
+def wait_ready(url: str, timeout: float = 30.0) -> None:
+    """Like helpers.wait_for_http, but closes the 503 answers Prometheus gives while
+    starting (an unclosed HTTPError leaks its socket: a ResourceWarning, an error here)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError as exc:
+            exc.close()
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} not ready within {timeout}s")
 
 
 def prometheus_get(base: str, path: str) -> object:
@@ -219,14 +243,15 @@ def test_same_targets_and_series_as_prometheus(tmp_path: Path, targets: dict[str
 
     prometheus = require_tool("prometheus", "prometheus")
     config = tmp_path / "prometheus.yml"
-    config.write_text(DIFF_CONFIG.format(app=f"127.0.0.1:{targets['app']}"))
+    config.write_text(DIFF_CONFIG.format(app=f"127.0.0.1:{targets['app']}", down=f"127.0.0.1:{targets['down']}"))
     web = free_port()
     base = f"http://127.0.0.1:{web}"
     prom_cmd = [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'prom'}",
                 f"--web.listen-address=127.0.0.1:{web}"]
     storage = open_storage(tmp_path / "data", flush_interval_s=0.5)
     collector = Collector(str(config), storage)
-    with running(prom_cmd, ready_url=f"{base}/-/ready"):
+    with running(prom_cmd):
+        wait_ready(f"{base}/-/ready")
         collector.start()
         try:
             def prom_targets() -> list[dict[str, object]]:
@@ -235,10 +260,15 @@ def test_same_targets_and_series_as_prometheus(tmp_path: Path, targets: dict[str
                 return list(data["activeTargets"])
 
             # Prometheus hands discovered targets to its scrape manager every 5s.
-            wait_for(lambda: len(prom_targets()) == 4 and all(t["health"] == "up" for t in prom_targets()),
+            wait_for(lambda: len(prom_targets()) == 6 and all(t["health"] != "unknown" for t in prom_targets()),
                      what="prometheus scraped every target")
-            wait_for(lambda: all(t["health"] == "up" for t in collector.targets()["activeTargets"]),  # type: ignore[union-attr]
+            wait_for(lambda: all(t["health"] != "unknown" for t in collector.targets()["activeTargets"]),  # type: ignore[union-attr]
                      what="we scraped every target")
+            health = {str(t["scrapePool"]): (t["health"], t["lastError"]) for t in prom_targets()}
+            ours_health = {str(t["scrapePool"]): (t["health"], t["lastError"])
+                           for t in collector.targets()["activeTargets"]}  # type: ignore[union-attr]
+            assert {k: v[0] for k, v in ours_health.items()} == {k: v[0] for k, v in health.items()}
+            assert ours_health["down"] == health["down"]  # same words for a refused connection
 
             def key(t: dict[str, object]) -> tuple[object, ...]:
                 return (t["scrapePool"], t["scrapeUrl"], sorted(t["labels"].items()),  # type: ignore[attr-defined]
