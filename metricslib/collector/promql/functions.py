@@ -25,6 +25,7 @@ import numpy as np
 from metricslib.collector.model import METRIC_NAME, Labels, Matcher
 from metricslib.collector.promql import ast
 from metricslib.collector.promql.aggregations import _kahan_scalar, kahan_sum_inc, mean_of, quantile
+from metricslib.collector.promql.regex import go_regex_error, go_regex_to_python
 from metricslib.collector.promql.values import (
     Annotations,
     Block,
@@ -971,10 +972,12 @@ def _set_label(labels: Labels, name: str, value: str) -> Labels:
 
 def label_replace(block: Block, dst: str, repl: str, src: str, regex: str) -> Block:
     try:
-        pattern = re.compile(f"(?s:{regex})")
+        # Prometheus anchors the regex and reads it as Go's RE2 does.
+        pattern = re.compile(f"(?s:{go_regex_to_python(regex)})")
     except re.error as exc:
         raise QueryExecutionError(
-            f"invalid regular expression in label_replace(): {regex}: {exc}"
+            "invalid regular expression in label_replace(): error parsing regexp: "
+            + go_regex_error(regex, exc)
         ) from exc
     if not valid_label_name(dst):
         raise QueryExecutionError(f"invalid destination label name in label_replace(): {dst}")

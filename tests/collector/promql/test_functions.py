@@ -185,13 +185,19 @@ def test_label_replace_setting_name_keeps_it() -> None:
 
 def test_label_replace_errors() -> None:
     b = _vec([L(a="1")])
-    with pytest.raises(QueryExecutionError, match="invalid regular expression in label_replace"):
+    with pytest.raises(QueryExecutionError, match=r"label_replace\(\): error parsing regexp: missing closing \)"):
         label_replace(b, "dst", "", "src", "(.*")
     with pytest.raises(QueryExecutionError, match="invalid destination label name"):
         label_replace(b, "", "", "src", "(.*)")
     dup = _vec([L(a="1", b="x"), L(a="1", b="y")])
     with pytest.raises(QueryExecutionError, match="same labelset"):
         label_replace(dup, "b", "", "", "")
+
+
+def test_label_replace_reads_go_regex_syntax() -> None:
+    b = _vec([L(a="X-1")])
+    out = label_replace(b, "d", "$1", "a", "((?i)x)-[[:digit:]]")
+    assert out.labels == [L(a="X-1", d="X")]
 
 
 def test_label_join() -> None:
