@@ -6,10 +6,15 @@ Two families, dispatched by :func:`call_function`:
   date functions, ...) work on whole :class:`Block` arrays at once;
 * functions of range vectors (``rate``, ``*_over_time``, ...) see each series'
   raw samples and the window ``(end - range, end]`` of every evaluation time.
-  The hot ones (``rate``/``increase``/``delta``, ``count``/``last``/``present``)
-  are vectorised over all windows with ``searchsorted`` and cumulative sums; the
-  rest run a small per-window loop written for exactness (Kahan sums as in
-  Prometheus 3).
+  The common ones (see ``_VECTORISED``) run over all windows of all series at
+  once: one ``searchsorted`` finds every window, cumulative sums count resets
+  and changes, and sums walk the window positions in order so Kahan
+  compensation matches Prometheus 3. The rest (``quantile_over_time``,
+  ``deriv``, ...) run a per-window loop; that loop is also the reference the
+  vectorised code is property-tested against.
+
+Also here: ``histogram_quantile``/``histogram_fraction`` on classic ``le``
+buckets, ``label_replace``/``label_join`` and the experimental ``info()``.
 """
 
 from __future__ import annotations
