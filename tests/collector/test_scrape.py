@@ -6,6 +6,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metricslib.collector.config import ScrapeConfig, parse_config
 from metricslib.collector.discovery import TargetGroup
@@ -446,3 +448,31 @@ def test_a_store_that_fails_on_commit_marks_the_target_down(env: tuple[FakeStora
     loop = make_loop(job(), Closed(), transport, clock)
     assert loop.scrape_once() is False
     assert loop.target.last_error == "storage: store is closed"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sets(st.sampled_from("abcdef"))), min_size=1, max_size=8))
+def test_staleness_property(rounds: list[set[str] | None]) -> None:
+    """Whatever sequence of bodies (None = failed scrape), a series is marked stale
+    exactly when it was in the previous successful scrape and is not in this one."""
+    storage, transport, clock = FakeStorage(), FakeTransport(), Clock()
+    loop = make_loop(job(), storage, transport, clock)
+    previous: set[str] = set()
+    for present in rounds:
+        clock.advance(10)
+        t_ms = int(clock.now * 1000)
+        if present is None:
+            transport.responses[URL] = (500, {}, b"")
+        else:
+            transport.set_body(URL, "".join(f"m_{name} 1\n" for name in sorted(present)))
+        assert loop.scrape_once() is (present is not None)
+        current = present or set()
+        for name in "abcdef":
+            at_t = [v for t, v in storage.series(f"m_{name}") if t == t_ms]
+            if name in current:
+                assert at_t == [1.0]
+            elif name in previous:
+                assert len(at_t) == 1 and is_stale_nan(at_t[0])
+            else:
+                assert at_t == []
+        previous = current
