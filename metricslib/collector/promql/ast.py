@@ -22,6 +22,13 @@ What :func:`parser.parse_expr` guarantees about the trees it returns:
   folded into the millisecond fields; only those using ``step()`` stay as
   :class:`DurationExpr` in the ``*_expr`` fields, and the engine resolves them
   per query with ``parser.resolve_durations(expr, step_ms)``.
+- The experimental ``anchored``/``smoothed`` modifiers (``rate(x[5m] anchored)``,
+  ``x smoothed``) set the flags of the same names on the ``VectorSelector``
+  (inside the ``MatrixSelector`` for ranges). They are parsed only when the
+  caller passes ``extended_range_selectors=True``, so an engine that does not
+  implement them rejects such queries instead of ignoring the modifier; an
+  engine that does should also set ``EXTENDED_RANGE_SELECTORS = True`` in its
+  module so the conformance runner stops skipping those evals.
 - ``at`` is milliseconds (``@ 1.5`` is 1500) or ``"start"``/``"end"``; a range
   selector's offset and ``@`` live on its inner ``VectorSelector``.
 - String literals follow Go's unquoting; bytes that are not valid UTF-8
@@ -102,6 +109,10 @@ class VectorSelector:
     pos: int = 0
     #: set when the offset needs the query step; offset_ms is then 0 until resolved
     offset_expr: DurationExpr | None = None
+    #: experimental ``x[5m] anchored`` / ``x[5m] smoothed`` / ``x smoothed``
+    #: (parsed only with ``parse_expr(..., extended_range_selectors=True)``)
+    anchored: bool = False
+    smoothed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,7 +74,7 @@ _AGGREGATOR_WORDS = frozenset(
 )  # fmt: skip
 _KEYWORDS = frozenset(
     {"offset", "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
-     "start", "end", "step", "anchored", "smoothed"}
+     "start", "end", "step"}
 )  # fmt: skip
 
 

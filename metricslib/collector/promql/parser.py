@@ -86,13 +86,16 @@ _KEYWORD_NAMES = frozenset(
 )
 
 
-def parse_expr(query: str, *, enable_experimental: bool = True) -> Expr:
+def parse_expr(query: str, *, enable_experimental: bool = True, extended_range_selectors: bool = False) -> Expr:
     """Parse and type-check a PromQL expression.
 
     ``enable_experimental`` admits the functions and aggregations Prometheus
-    gates behind ``--enable-feature=promql-experimental-functions``.
+    gates behind ``--enable-feature=promql-experimental-functions`` and the
+    duration expressions of ``promql-duration-expr``;
+    ``extended_range_selectors`` admits the ``anchored``/``smoothed`` modifiers
+    of ``promql-extended-range-selectors`` (off unless the engine implements them).
     """
-    parser = _Parser(query, enable_experimental)
+    parser = _Parser(query, enable_experimental, extended_range_selectors)
     if parser.peek().kind == "EOF":
         raise PromQLParseError(format_error(query, 0, "no expression found in input"), 0)
     expr = parser.parse_expression(0)
@@ -124,6 +127,7 @@ def parse_matchers(query: str) -> VectorSelector:
 class _Parser:
     query: str
     enable_experimental: bool
+    extended_range_selectors: bool = False
     tokens: list[Token] | None = None
     index: int = 0
     # Where each binary operator was written (by id of its node), for errors about it.
@@ -240,8 +244,22 @@ class _Parser:
                 expr = self.parse_offset(expr)
             elif self.is_op("@"):
                 expr = self.parse_at(expr)
+            elif self.extended_range_selectors and (self.is_keyword("anchored") or self.is_keyword("smoothed")):
+                expr = self.parse_extended_modifier(expr)
             else:
                 return expr
+
+    def parse_extended_modifier(self, expr: Expr) -> Expr:
+        tok = self.advance()
+        word = tok.text.lower()
+        vector = expr.vector if isinstance(expr, MatrixSelector) else expr
+        if not isinstance(vector, VectorSelector) or (word == "anchored" and vector is expr):
+            what = "a range vector selector" if word == "anchored" else "a vector selector"
+            self.error(tok.pos, f"{word} modifier must be preceded by {what}")
+        if vector.anchored or vector.smoothed:
+            self.error(tok.pos, "anchored and smoothed modifiers may be set only once")
+        vector = replace(vector, anchored=True) if word == "anchored" else replace(vector, smoothed=True)
+        return replace(expr, vector=vector) if isinstance(expr, MatrixSelector) else vector
 
     def parse_primary(self) -> Expr:
         tok = self.peek()

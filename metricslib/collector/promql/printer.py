@@ -88,6 +88,10 @@ def _at(at: AtModifier) -> str:
     return f" @ {at / 1000:.3f}"
 
 
+def _extended(vs: VectorSelector) -> str:
+    return " anchored" if vs.anchored else " smoothed" if vs.smoothed else ""
+
+
 def _offset(ms: int, expr: DurationExpr | None = None) -> str:
     if expr is not None:
         return f" offset {_duration_term(expr)}"
@@ -174,11 +178,11 @@ def format_expr(expr: Expr) -> str:
     if isinstance(expr, StringLiteral):
         return go_quote(expr.value)
     if isinstance(expr, VectorSelector):
-        return _selector(expr) + _at(expr.at) + _offset(expr.offset_ms, expr.offset_expr)
+        return _selector(expr) + _extended(expr) + _at(expr.at) + _offset(expr.offset_ms, expr.offset_expr)
     if isinstance(expr, MatrixSelector):
         vs = expr.vector
         rng = _duration(expr.range_ms, expr.range_expr)
-        return f"{_selector(vs)}[{rng}]{_at(vs.at)}{_offset(vs.offset_ms, vs.offset_expr)}"
+        return f"{_selector(vs)}[{rng}]{_extended(vs)}{_at(vs.at)}{_offset(vs.offset_ms, vs.offset_expr)}"
     if isinstance(expr, SubqueryExpr):
         inner = format_expr(expr.expr)
         if isinstance(expr.expr, BinaryExpr | UnaryExpr | NumberLiteral) or (

@@ -312,7 +312,12 @@ def _selects(selector: ast.VectorSelector, series: set[Labels]) -> bool:
 
 
 def skip_reason(
-    file_name: str, cmd: EvalCmd, store: _Store, experimental: bool = False, resolves_step: bool = False
+    file_name: str,
+    cmd: EvalCmd,
+    store: _Store,
+    experimental: bool = False,
+    resolves_step: bool = False,
+    extended_selectors: bool = False,
 ) -> str | None:
     """Why ``cmd`` is not required, or None. ``experimental`` runs the evals that only
     need experimental functions (optional work) instead of skipping them."""
@@ -320,10 +325,10 @@ def skip_reason(
         return FILE_SKIPS[file_name]
     if cmd.expected_histograms:
         return "expects native histogram results (out of scope)"
-    if _EXTENDED_SELECTORS.search(cmd.expr):
+    if not extended_selectors and _EXTENDED_SELECTORS.search(cmd.expr):
         return "anchored/smoothed range selectors are experimental (promql-extended-range-selectors)"
     try:
-        expr = parse_expr(cmd.expr)
+        expr = parse_expr(cmd.expr, extended_range_selectors=True)
     except QueryError:
         return None  # a parse failure is judged by the eval itself
     for node in _walk(expr):
@@ -375,7 +380,7 @@ _AT_UNSAFE = frozenset({"days_in_month", "day_of_month", "day_of_week", "day_of_
 
 def _at_variants(cmd: EvalCmd) -> list[tuple[str, int]]:
     try:
-        expr = parse_expr(cmd.expr)
+        expr = parse_expr(cmd.expr, extended_range_selectors=True)
     except QueryError:
         return []  # an expected parse failure has been checked already
     if any(isinstance(n, ast.Call) and n.func in _AT_UNSAFE for n in _walk(expr)):
@@ -464,6 +469,8 @@ class RunOptions:
     experimental: bool = False
     #: the engine resolves step() in duration expressions (detected: see engine_resolves_step)
     resolves_step: bool = False
+    #: the engine implements anchored/smoothed (detected: see engine_supports_extended_selectors)
+    extended_selectors: bool = False
 
 
 def run_eval(cmd: EvalCmd, store: _Store, options: RunOptions) -> None:
@@ -498,7 +505,9 @@ def run_file(path: Path, options: RunOptions) -> FileReport:
         elif isinstance(command, LoadCmd):
             store.load(command)
         else:
-            reason = skip_reason(path.name, command, store, options.experimental, options.resolves_step)
+            reason = skip_reason(
+                path.name, command, store, options.experimental, options.resolves_step, options.extended_selectors
+            )
             if reason is not None:
                 report.outcomes.append(EvalOutcome(command.line, command.expr, "skip", reason))
                 continue
@@ -547,6 +556,15 @@ def engine_resolves_step() -> bool:
     except ImportError:
         return False
     return "resolve_durations" in vars(engine)
+
+
+def engine_supports_extended_selectors() -> bool:
+    """Whether the engine declares ``EXTENDED_RANGE_SELECTORS = True`` (anchored/smoothed)."""
+    try:
+        from metricslib.collector.promql import engine
+    except ImportError:
+        return False
+    return bool(getattr(engine, "EXTENDED_RANGE_SELECTORS", False))
 
 
 def format_report(report: FileReport, max_failures: int, verbose: bool) -> str:
@@ -605,7 +623,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if factory is None:
         print("parse-only mode: each eval's expression is parsed, not evaluated\n")
     options = RunOptions(
-        factory, args.ignore_annotations, not args.no_at_variants, args.experimental, engine_resolves_step()
+        factory,
+        args.ignore_annotations,
+        not args.no_at_variants,
+        args.experimental,
+        engine_resolves_step(),
+        engine_supports_extended_selectors(),
     )
     reports = []
     for path in script_paths(args.files):

@@ -17,6 +17,7 @@ from tests.collector.promql.run_conformance import (
     RunOptions,
     default_engine_factory,
     engine_resolves_step,
+    engine_supports_extended_selectors,
     format_report,
     run_file,
 )
@@ -43,7 +44,12 @@ def test_script_passes_against_engine(name: str) -> None:
     factory = default_engine_factory()
     if factory is None:
         pytest.skip("metricslib.collector.promql.engine does not exist yet")
-    report = run_file(_script(name), RunOptions(engine_factory=factory, resolves_step=engine_resolves_step()))
+    options = RunOptions(
+        engine_factory=factory,
+        resolves_step=engine_resolves_step(),
+        extended_selectors=engine_supports_extended_selectors(),
+    )
+    report = run_file(_script(name), options)
     print(format_report(report, 20, verbose=True))
     assert not report.error
     failed = report.failures

@@ -27,6 +27,7 @@ from metricslib.collector.promql.ast import (
     VectorSelector,
 )
 from metricslib.collector.promql.parser import parse_expr, parse_matchers, type_of
+from metricslib.collector.promql.printer import format_expr
 from metricslib.errors import PromQLParseError
 from tests.helpers import require_tool
 
@@ -375,3 +376,20 @@ def test_parse_matchers_takes_only_a_selector() -> None:
         with pytest.raises(PromQLParseError) as info:
             parse_matchers(query)
         assert str(info.value) == error
+
+
+def test_anchored_and_smoothed_only_when_asked_for() -> None:
+    with pytest.raises(PromQLParseError, match='unexpected identifier "anchored"'):
+        parse_expr("rate(x[5m] anchored)")
+    call = parse_expr("increase(x[5m] anchored offset 1m)", extended_range_selectors=True)
+    assert isinstance(call, Call) and isinstance(call.args[0], MatrixSelector)
+    inner = call.args[0].vector
+    assert (inner.anchored, inner.smoothed, inner.offset_ms) == (True, False, 60_000)
+    assert format_expr(call) == "increase(x[5m] anchored offset 1m)"
+    instant = parse_expr("x smoothed", extended_range_selectors=True)
+    assert isinstance(instant, VectorSelector) and instant.smoothed
+    for query, message in [("x anchored", "anchored modifier must be preceded by a range vector selector"),
+                           ("sum(x) smoothed", "smoothed modifier must be preceded by a vector selector"),
+                           ("x[1m] anchored smoothed", "may be set only once")]:  # fmt: skip
+        with pytest.raises(PromQLParseError, match=message):
+            parse_expr(query, extended_range_selectors=True)
