@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -206,3 +208,110 @@ def test_range_query_step_limits(q: ListQuerier) -> None:
         Engine(q).range_query("req_total", 0, 11_001 * 1000, 1000)
     with pytest.raises(PromQLParseError, match="end timestamp must not be before start time"):
         Engine(q).range_query("req_total", MIN, 0, 1000)
+
+
+# --- differential: the engine against a real Prometheus on the same data ---------------------
+
+DIFF_QUERIES = [
+    'image_gallery_requests_total{code="200"}',
+    "rate(image_gallery_requests_total[5m])",
+    "increase(image_gallery_requests_total[2m])",
+    "irate(image_gallery_requests_total[1m])",
+    "delta(room_temperature_celsius[10m])",
+    "deriv(room_temperature_celsius[10m])",
+    "predict_linear(room_temperature_celsius[10m], 600)",
+    "sum by (code) (rate(image_gallery_requests_total[5m]))",
+    "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+    "histogram_quantile(0.5, rate(http_request_duration_seconds_bucket[5m]))",
+    "avg_over_time(process_resident_memory_bytes[10m])",
+    "stddev_over_time(process_resident_memory_bytes[10m])",
+    "quantile_over_time(0.9, process_resident_memory_bytes[10m])",
+    "changes(room_temperature_celsius[10m])",
+    "resets(image_gallery_requests_total[1h])",
+    "topk(3, rate(image_gallery_requests_total[5m]))",
+    "quantile(0.3, rate(image_gallery_requests_total[5m]))",
+    "stddev by (route) (rate(image_gallery_requests_total[5m]))",
+    'count_values("v", room_temperature_celsius)',
+    'sum by (instance) (rate(image_gallery_requests_total{code="500"}[5m]))'
+    " / on(instance) sum by (instance) (rate(image_gallery_requests_total[5m]))",
+    "rate(image_gallery_requests_total[5m]) > bool 0.5",
+    "rate(image_gallery_requests_total[5m]) * on(instance) group_left() (process_resident_memory_bytes / 1e6)",
+    'max_over_time(rate(image_gallery_requests_total{code="404"}[2m])[10m:30s])',
+    "avg_over_time(sum(rate(image_gallery_requests_total[1m]))[7m:])",
+    "process_resident_memory_bytes offset 7m",
+    'absent(nonexistent{job="x"})',
+    'label_replace(room_temperature_celsius, "r", "$1-x", "room", "(.*)")',
+    "timestamp(process_resident_memory_bytes)",
+    "sum(process_resident_memory_bytes) without (instance)",
+    "present_over_time(process_resident_memory_bytes[1m])",
+    "round(room_temperature_celsius, 0.5)",
+]
+
+
+@pytest.fixture(scope="module")
+def prometheus_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine, float]]:
+    """The fleet workload in a real Prometheus (backfilled by promtool) and in our engine."""
+    import shutil
+    import subprocess
+
+    from bench.bench_promql_engine import load_openmetrics
+    from tests.collector.workload import EMPTY_CONFIG, write_workload
+    from tests.helpers import free_port, require_tool, running
+
+    prometheus = require_tool("prometheus", "prometheus")
+    promtool = require_tool("promtool", "prometheus")
+    tmp = tmp_path_factory.mktemp("diff")
+    workload = write_workload(tmp / "data.om", duration_s=2 * 3600, instances=3)
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(workload.path), str(tmp / "prom")],
+        check=True, capture_output=True, timeout=120,
+    )
+    (tmp / "prometheus.yml").write_text(EMPTY_CONFIG)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [
+        prometheus, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'prom'}",
+        f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+    ]
+    assert shutil.which(cmd[0])
+    with running(cmd, ready_url=f"{base}/-/ready", timeout=60):
+        # Half a scrape interval off the sample grid: no window edge meets a sample, so
+        # Prometheus 2.42's closed windows and our Prometheus 3 left-open ones agree.
+        yield base, Engine(load_openmetrics(workload.path)), workload.start_s + 2 * 3600 - 592.5
+
+
+def _points(data: dict[str, Any]) -> dict[Labels, list[tuple[int, float]]]:
+    out = {}
+    for s in data["result"]:
+        pts = s.get("values") or [s["value"]]
+        out[tuple(sorted(s["metric"].items()))] = [(round(float(t) * 1000), float(v)) for t, v in pts]
+    return out
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("query", DIFF_QUERIES)
+def test_same_answers_as_prometheus(prometheus_pair: tuple[str, Engine, float], query: str) -> None:
+    import json
+    import urllib.parse
+
+    from tests.helpers import http_get
+
+    base, engine, end = prometheus_pair
+    for path, params, ours in (
+        ("/api/v1/query", {"query": query, "time": f"{end:.3f}"}, engine.instant_query(query, round(end * 1000))),
+        (
+            "/api/v1/query_range",
+            {"query": query, "start": f"{end - 1800:.3f}", "end": f"{end:.3f}", "step": "30"},
+            engine.range_query(query, round((end - 1800) * 1000), round(end * 1000), 30_000),
+        ),
+    ):
+        status, _, body = http_get(f"{base}{path}?{urllib.parse.urlencode(params)}")
+        assert status == 200
+        theirs = _points(json.loads(body)["data"])
+        mine = _points(ours.to_api())
+        assert set(mine) == set(theirs), path
+        for labels, points in theirs.items():
+            got = mine[labels]
+            assert [t for t, _ in got] == [t for t, _ in points], (path, labels)
+            for (_, a), (_, b) in zip(got, points, strict=True):
+                assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-9), (path, labels)
