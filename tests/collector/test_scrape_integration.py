@@ -293,6 +293,13 @@ def test_same_targets_and_series_as_prometheus(tmp_path: Path, targets: dict[str
                 return {s.labels for s in found}
 
             wait_for(lambda: our_series() == prom_series(), timeout=15, what="same series stored")
+
+            def normalised(meta: object) -> dict[str, list[tuple[str, str, str]]]:
+                assert isinstance(meta, dict)
+                return {name: sorted((e["type"], e["help"], e["unit"]) for e in entries)
+                        for name, entries in meta.items()}
+
+            assert normalised(collector.metadata()) == normalised(prometheus_get(base, "/api/v1/metadata"))
         finally:
             collector.stop()
             storage.close()
