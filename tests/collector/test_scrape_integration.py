@@ -300,6 +300,14 @@ def test_same_targets_and_series_as_prometheus(tmp_path: Path, targets: dict[str
                         for name, entries in meta.items()}
 
             assert normalised(collector.metadata()) == normalised(prometheus_get(base, "/api/v1/metadata"))
+
+            for name in ("up", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling"):
+                query = urllib.parse.urlencode({"query": name})
+                data = prometheus_get(base, f"/api/v1/query?{query}")
+                assert isinstance(data, dict)
+                theirs_v = {r["metric"]["job"]: float(r["value"][1]) for r in data["result"]}
+                ours_v = {job: latest(storage, name=name, job=job) for job in theirs_v}
+                assert ours_v == theirs_v, name
         finally:
             collector.stop()
             storage.close()
