@@ -35,11 +35,12 @@ METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # OpenMetrics numbers: decimal only (no hex, no underscores), Inf and NaN spelled
 # as the spec's examples do; Python's float() alone would accept far more.
-OM_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?Inf|NaN")
+# Written so no digit can be matched two ways: a failing match must not
+# backtrack quadratically over a long run of digits.
+_DECIMAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+OM_NUMBER_RE = re.compile(_DECIMAL + r"|[+-]?Inf|NaN")
 # The text format follows Go's ParseFloat: case-insensitive inf/infinity/nan.
-TEXT_NUMBER_RE = re.compile(
-    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)|(?i:nan)"
-)
+TEXT_NUMBER_RE = re.compile(_DECIMAL + r"|[+-]?(?i:inf|infinity)|(?i:nan)")
 _TEXT_INT_RE = re.compile(r"[+-]?[0-9]+")
 # A whole series text in its common shape (no blanks, no trailing comma);
 # anything else goes through the careful scanner, which explains what is wrong.

@@ -185,3 +185,19 @@ def test_parse_float_accepts_exactly_the_grammar(tok: str, om: bool) -> None:
     except LineError:
         accepted = False
     assert accepted == (pattern.fullmatch(tok) is not None)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a " + "1" * 200_000 + "x",  # a number regex that backtracks would take hours here
+        'a{x="' + "v" * 200_000 + " 1",
+        "a{" + ",".join(f'x{i}="v"' for i in range(20_000)) + " 1",
+        "a 1 1 # {" + ",".join(f'x{i}="v"' for i in range(20_000)) + "} 1",
+    ],
+)
+def test_hostile_lines_fail_in_linear_time(line: str) -> None:
+    for om in (True, False):
+        with pytest.raises(LineError):
+            parse_sample_line(line, om)
