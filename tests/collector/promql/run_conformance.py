@@ -201,8 +201,9 @@ def compare(cmd: EvalCmd, res: _Result, *, start_ms: int, end_ms: int, step_ms: 
         if not almost_equal(cmd.scalar, res.scalar):
             raise Mismatch(f"expected scalar {cmd.scalar} but got {res.scalar}")
     elif res.kind == "string":
-        if cmd.string != res.string:
-            raise Mismatch(f'expected string "{cmd.string}" but got "{res.string}"')
+        # As in promqltest, a missing "expect string" line means the empty string.
+        if (cmd.string or "") != res.string:
+            raise Mismatch(f'expected string "{cmd.string or ""}" but got "{res.string}"')
     else:
         raise Mismatch(f"unknown result type {res.kind!r}")
 
