@@ -59,14 +59,22 @@ class MemSeries:
         #: None when the newest sample is only on disk (after a restart)
         self.last_v: float | None = None
         self.persisted = False
-        self.c_ids: list[int] = []
-        self.c_mint: list[int] = []
-        self.c_maxt: list[int] = []
-        self.c_n: list[int] = []
+        # Compact arrays, not lists: with 15 days of 2 h windows a series has
+        # ~180 chunks, and Python ints in lists would cost ~30 kB per series.
+        self.c_ids = array("q")
+        self.c_mint = array("q")
+        self.c_maxt = array("q")
+        self.c_n = array("l")
 
     def add_chunk(self, cid: int, mint: int, maxt: int, n: int) -> None:
         # Chunks of one series never overlap, so keeping them sorted by mint
-        # keeps maxt sorted too and both lists can be bisected.
+        # keeps maxt sorted too and both can be bisected.
+        if not self.c_mint or mint > self.c_mint[-1]:
+            self.c_ids.append(cid)
+            self.c_mint.append(mint)
+            self.c_maxt.append(maxt)
+            self.c_n.append(n)
+            return
         i = bisect_left(self.c_mint, mint)
         self.c_ids.insert(i, cid)
         self.c_mint.insert(i, mint)
@@ -75,15 +83,15 @@ class MemSeries:
 
     def drop_chunks(self, ids: set[int]) -> None:
         keep = [i for i, cid in enumerate(self.c_ids) if cid not in ids]
-        self.c_ids = [self.c_ids[i] for i in keep]
-        self.c_mint = [self.c_mint[i] for i in keep]
-        self.c_maxt = [self.c_maxt[i] for i in keep]
-        self.c_n = [self.c_n[i] for i in keep]
+        self.c_ids = array("q", [self.c_ids[i] for i in keep])
+        self.c_mint = array("q", [self.c_mint[i] for i in keep])
+        self.c_maxt = array("q", [self.c_maxt[i] for i in keep])
+        self.c_n = array("l", [self.c_n[i] for i in keep])
 
     def chunks_in(self, mint: int, maxt: int) -> list[int]:
         lo = bisect_left(self.c_maxt, mint)
         hi = bisect_right(self.c_mint, maxt)
-        return self.c_ids[lo:hi]
+        return self.c_ids[lo:hi].tolist()
 
     def chunk_positions_in(self, mint: int, maxt: int) -> range:
         return range(bisect_left(self.c_maxt, mint), bisect_right(self.c_mint, maxt))

@@ -28,11 +28,11 @@ def test_chunk_bookkeeping_and_range_lookup() -> None:
     s.add_chunk(20, 200, 299, 10)
     s.add_chunk(10, 100, 199, 10)
     s.add_chunk(30, 300, 399, 10)
-    assert s.c_ids == [10, 20, 30]
+    assert s.c_ids.tolist() == [10, 20, 30]
     assert s.chunks_in(150, 250) == [10, 20]
     assert s.chunks_in(400, 500) == []
     s.drop_chunks({20})
-    assert s.c_ids == [10, 30] and s.sample_count() == 20
+    assert s.c_ids.tolist() == [10, 30] and s.sample_count() == 20
     s.ts.extend([400, 410])
     s.vs.extend([1.0, 2.0])
     t, v = s.head_range(405, 1000)
