@@ -112,13 +112,21 @@ class ScrapeParser:
         result = ScrapeResult(samples, {})
         slow = self._slow
         cache = self._lines
-        if self._lines_fmt != fmt or len(cache) > 2 * len(lines) + 1024:
-            cache.clear()  # stale lines from older scrapes, or the other format's
-            self._lines_fmt = fmt
         cached = cache.get
+        rebuild = False
+        if self._lines_fmt != fmt:
+            cache.clear()  # lines validated for the other format
+            self._lines_fmt = fmt
+        elif len(cache) > 2 * len(lines) + 1024:
+            # Lines of changing series pile up. Rather than forget everything
+            # (one scrape without hits), keep exactly this scrape's lines.
+            cache = self._lines = {}
+            rebuild = True
         for lineno, line in enumerate(lines, 1):
             hit = cached(line)
             if hit is not None and hit[0] in known:
+                if rebuild:
+                    cache[line] = hit
                 append(hit)
                 continue
             key, _, tok = line.rpartition(" ")

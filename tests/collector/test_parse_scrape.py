@@ -203,3 +203,17 @@ def test_real_node_exporter_body() -> None:
         ours[k] == v or (math.isnan(ours[k]) and math.isnan(v)) for k, v in theirs.items()
     )
     assert res.metadata["node_cpu_seconds_total"].type == "counter"
+
+
+def test_line_cache_stays_bounded_while_values_change() -> None:
+    parser = ScrapeParser()
+    known: dict[str, object] = {}
+    n = 200
+    for scrape in range(30):
+        body = "".join(f'c_total{{i="{i}"}} {scrape * n + i}\n' for i in range(n)) + "const 1\n"
+        res = parser.parse(body, "text", known)
+        known.update(dict.fromkeys(res.new_series))
+        assert res.samples[-1] == ("const", 1.0, None)
+        assert res.samples[0] == ('c_total{i="0"}', float(scrape * n), None)
+        # Never more than the last few scrapes' worth of lines is remembered.
+        assert len(parser._lines) <= 3 * (n + 1) + 1024
