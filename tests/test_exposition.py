@@ -94,8 +94,10 @@ def test_fast_paths_equal_generic_writers(defaults: dict[str, str] | None, creat
     assert b'later="1"' in generate_openmetrics(registry)
 
 
-def test_text_is_byte_identical_to_prometheus_client_without_created() -> None:
+@pytest.mark.parametrize("fmt", ["text", "openmetrics"])
+def test_output_is_byte_identical_to_prometheus_client_without_created(fmt: str) -> None:
     import prometheus_client
+    from prometheus_client.openmetrics import exposition as pc_openmetrics
 
     outputs = []
     for mod in (metricslib, prometheus_client):
@@ -112,7 +114,13 @@ def test_text_is_byte_identical_to_prometheus_client_without_created() -> None:
         mod.Info("build", "B", ["comp"], registry=registry).labels("db").info({"version": "1"})
         mod.Enum("phase", "P", states=["a", "b"], registry=registry).state("b")
         mod.Counter("io", "IO", unit="bytes", registry=registry).inc(123456789)
-        outputs.append(mod.generate_latest(registry).decode())
+        if fmt == "text":
+            outputs.append(mod.generate_latest(registry).decode())
+        elif mod is metricslib:
+            registry.created_samples = False
+            outputs.append(metricslib.generate_openmetrics(registry).decode())
+        else:
+            outputs.append(pc_openmetrics.generate_latest(registry).decode())
     ours, theirs = outputs
     theirs_without_created = "".join(
         line for line in theirs.splitlines(keepends=True) if "_created" not in line
