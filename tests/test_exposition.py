@@ -102,7 +102,7 @@ def test_output_is_byte_identical_to_prometheus_client_without_created(fmt: str)
     outputs = []
     for mod in (metricslib, prometheus_client):
         registry = mod.Registry() if mod is metricslib else mod.CollectorRegistry()
-        c = mod.Counter("req", "Requests \\ and\nnewline", ["m", "c"], registry=registry)
+        c = mod.Counter("req", 'Requests \\ and\nnewline "quoted"', ["m", "c"], registry=registry)
         c.labels('G"E\\T\n', "200").inc(2)
         c.labels("x", "500").inc(1234567)
         g = mod.Gauge("temp", "T", ["room"], registry=registry)
