@@ -123,18 +123,33 @@ def bench_hotpath() -> None:
 # --- 2. scrape across workers -------------------------------------------------------------------
 
 
-def pc_scrape(directory: str) -> tuple[float, int]:
+SCRAPES = 10
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (from /proc, in seconds)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def pc_scrape(directory: str) -> tuple[float, float]:
+    """Best wall time of one scrape, and CPU per scrape."""
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
 
     reg = CollectorRegistry()
     MultiProcessCollector(reg, path=directory)
     times = []
-    for _ in range(5):
+    cpu0 = time.process_time()
+    for _ in range(SCRAPES):
         t0 = time.perf_counter()
-        body = generate_latest(reg)
+        generate_latest(reg)
         times.append(time.perf_counter() - t0)
-    return min(times), len(body)
+    return min(times), (time.process_time() - cpu0) / SCRAPES
 
 
 def bench_scrape() -> None:
@@ -147,18 +162,24 @@ def bench_scrape() -> None:
         for p in live:
             assert line(p) == "ready"
 
-        def our_scrape() -> tuple[float, int]:
-            assert live[0].stdin is not None
-            live[0].stdin.write(b"scrape 5\n")
-            live[0].stdin.flush()
-            t, size = json.loads(line(live[0]))
-            return float(t), int(size)
+        pids = [p.pid for p in live]
 
-        theirs0, _ = pc_scrape(pc_dir)
-        ours0, our_size = our_scrape()
+        def our_scrape() -> tuple[float, float]:
+            """Best wall time of one scrape, and CPU per scrape summed over all workers."""
+            assert live[0].stdin is not None
+            cpu0 = cpu_seconds(pids)
+            live[0].stdin.write(f"scrape {SCRAPES}\n".encode())
+            live[0].stdin.flush()
+            t, _ = json.loads(line(live[0]))
+            return float(t), (cpu_seconds(pids) - cpu0) / SCRAPES
+
+        theirs0, their_cpu = pc_scrape(pc_dir)
+        ours0, our_cpu = our_scrape()
         print(
-            f"scrape, {WORKERS} workers (~{our_size // 1000} kB): ours {ours0 * 1e3:.1f} ms, "
-            f"prometheus_client {theirs0 * 1e3:.1f} ms, ratio {ours0 / theirs0:.2f}"
+            f"scrape, {WORKERS} workers: ours {ours0 * 1e3:.1f} ms, "
+            f"prometheus_client {theirs0 * 1e3:.1f} ms, ratio {ours0 / theirs0:.2f}; "
+            f"CPU per scrape (all processes): ours {our_cpu * 1e3:.1f} ms, "
+            f"prometheus_client {their_cpu * 1e3:.1f} ms, ratio {our_cpu / their_cpu:.2f}"
         )
         # Churn: workers restarted CHURN times (gunicorn --max-requests, deploys, crashes).
         for _ in range(CHURN):

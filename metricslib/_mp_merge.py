@@ -140,6 +140,26 @@ def _family_samples(family: FamilyData) -> Iterable[SampleData]:
     return family.samples
 
 
+def _add_positionally(samples: list[SampleData], merged: list[SampleData], created: str) -> int:
+    """Sum ``samples`` into ``merged`` while both list the same series in the same order.
+
+    Workers run the same code, so their families almost always line up: this
+    skips building and hashing a key per sample. Returns how many were added;
+    the caller handles the rest by key.
+    """
+    n = 0
+    for sample, existing in zip(samples, merged, strict=False):
+        if sample.name != existing.name or sample.labels != existing.labels:
+            break
+        if sample.name == created:
+            if sample.value < existing.value:
+                existing.value = sample.value
+        else:
+            existing.value += sample.value
+        n += 1
+    return n
+
+
 def merge(
     snapshots: Sequence[Snapshot],
     archive: Sequence[FamilyData],
@@ -148,25 +168,45 @@ def merge(
 ) -> list[FamilyData]:
     """One list of families: the live snapshots (and stale ones) plus the archive."""
     out: dict[str, FamilyData] = {}
+    # Keyed lookups are built only for families whose workers do not line up.
     index: dict[str, dict[tuple[str, LabelKey], SampleData]] = {}
 
-    def target(family: FamilyData) -> tuple[FamilyData, dict[tuple[str, LabelKey], SampleData]]:
-        merged = out.get(family.name)
-        if merged is None:
-            merged = FamilyData(family.name, family.type, family.documentation, family.unit)
-            out[family.name] = merged
-            index[family.name] = {}
-        return merged, index[family.name]
+    def keyed(merged: FamilyData) -> dict[tuple[str, LabelKey], SampleData]:
+        seen = index.get(merged.name)
+        if seen is None:
+            seen = {(s.name, tuple(s.labels.items())): s for s in merged.samples}
+            index[merged.name] = seen
+        return seen
 
     def add(family: FamilyData, pid: int | None, from_archive: bool) -> None:
         mode = mode_for(family.name, family.type, modes)
         if from_archive and (mode.startswith("live") or mode == "all"):
             return
-        merged, seen = target(family)
         per_pid = mode in ("all", "liveall")
-        summed = mode in ("sum", "livesum")
         pid_text = str(pid)
-        for sample in _family_samples(family):
+        samples = list(_family_samples(family))
+        merged = out.get(family.name)
+        if merged is None:
+            merged = FamilyData(family.name, family.type, family.documentation, family.unit)
+            out[family.name] = merged
+            merged.samples = [
+                SampleData(
+                    s.name,
+                    {**s.labels, pid_label: pid_text} if per_pid else s.labels,
+                    s.value,
+                    s.timestamp,
+                    s.changed,
+                )
+                for s in samples
+            ]
+            return
+        start = 0
+        if not per_pid and mode in ("sum", "livesum"):
+            start = _add_positionally(samples, merged.samples, family.name + "_created")
+            if start == len(samples):
+                return
+        seen = keyed(merged)
+        for sample in samples[start:]:
             labels = sample.labels
             if per_pid:
                 labels = {**labels, pid_label: pid_text}
@@ -178,8 +218,6 @@ def merge(
                 )
                 seen[key] = copy
                 merged.samples.append(copy)
-            elif summed and not sample.name.endswith("_created"):
-                existing.value += sample.value  # the common case, inlined
             else:
                 _combine(mode, existing, sample)
 
@@ -209,7 +247,12 @@ def _family_to_json(f: FamilyData) -> dict[str, Any]:
         "t": f.type,
         "h": f.documentation,
         "u": f.unit,
-        "s": [[s.name, s.labels, s.value, s.timestamp, s.changed] for s in f.samples],
+        "s": [
+            [s.name, s.labels, s.value, s.timestamp, s.changed]
+            if s.timestamp is not None or s.changed
+            else [s.name, s.labels, s.value]
+            for s in f.samples
+        ],
     }
 
 
@@ -238,7 +281,13 @@ def dumps_collected(
                 [s.name, s.labels, s.value, s.timestamp, changed(fam.name, s)] for s in fam.samples
             ]
         else:
-            rows = [[s.name, s.labels, s.value, s.timestamp, 0.0] for s in fam.samples]
+            # The short form: most samples have no timestamp and no change time.
+            rows = [
+                [s.name, s.labels, s.value]
+                if s.timestamp is None
+                else [s.name, s.labels, s.value, s.timestamp, 0.0]
+                for s in fam.samples
+            ]
         out.append({"n": fam.name, "t": fam.type, "h": fam.documentation, "u": fam.unit, "s": rows})
     doc = {"v": 1, **extra, "families": out}
     return json.dumps(doc, separators=(",", ":")).encode()
@@ -256,7 +305,12 @@ def loads_families(
                 f["t"],
                 f["h"],
                 f["u"],
-                [SampleData(s[0], dict(s[1]), float(s[2]), s[3], float(s[4])) for s in f["s"]],
+                [
+                    SampleData(s[0], s[1], float(s[2]))
+                    if len(s) == 3
+                    else SampleData(s[0], s[1], float(s[2]), s[3], float(s[4]))
+                    for s in f["s"]
+                ],
             )
             for f in doc["families"]
         ]

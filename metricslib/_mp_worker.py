@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._mp_files import ProcessId, atomic_write, socket_address, worker_path
-from ._mp_merge import FamilyData, dumps_collected, loads_families, mode_for
+from ._mp_merge import FamilyData, dumps_collected, families_from_collect, mode_for
 
 __all__ = ["WorkerAgent", "fetch_snapshot"]
 
@@ -89,8 +89,15 @@ class WorkerAgent:
 
     def families(self) -> list[FamilyData]:
         """This worker's registry as plain data (for the worker serving the scrape)."""
-        families, _ = loads_families(self.snapshot_bytes(), "local registry")
-        return families
+        with self._write_lock:
+            self._now = time.time()
+            self._current_modes = self._modes()
+            families = families_from_collect(self._collect())
+            for fam in families:
+                if self._wants_changed(fam.name, fam.type):
+                    for sample in fam.samples:
+                        sample.changed = self._changed(fam.name, sample)
+            return families
 
     def snapshot_bytes(self) -> bytes:
         with self._write_lock:

@@ -110,8 +110,10 @@ def render(
     if aggregated is None and names is None:
         body = encoder(registry)
     else:
-        source = aggregated if aggregated is not None else registry
-        families: list[Any] = list(source.collect())
+        # Aggregated plain-data families render as they are: no per-sample conversion.
+        families: list[Any] = (
+            aggregated.collect_data() if aggregated is not None else list(registry.collect())
+        )
         if names is not None:
             families = _restrict(families, names)
         if content_type.startswith(_OPENMETRICS):

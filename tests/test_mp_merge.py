@@ -193,3 +193,25 @@ def test_json_round_trip_keeps_every_value(rows: list[tuple[str, dict[str, str],
 def test_unreadable_snapshot_names_its_source() -> None:
     with pytest.raises(MultiprocessError, match=r"w-1-2\.json: not a metricslib snapshot"):
         loads_families(b'{"families": [{"n": 1}]}', "w-1-2.json")
+
+
+def test_series_in_a_different_order_or_extra_series_still_sum_by_identity() -> None:
+    def fam(*rows: tuple[str, float]) -> FamilyData:
+        return FamilyData(
+            "req", "counter", "", "", [SampleData("req_total", {"code": c}, v) for c, v in rows]
+        )
+
+    merged = merge(
+        [
+            Snapshot(1, [fam(("200", 1), ("500", 2))]),
+            Snapshot(2, [fam(("200", 10), ("404", 5), ("500", 20))]),
+            Snapshot(3, [fam(("500", 100), ("200", 100))]),
+        ],
+        [],
+        {},
+    )
+    assert [(s.labels["code"], s.value) for s in merged[0].samples] == [
+        ("200", 111),
+        ("500", 122),
+        ("404", 5),
+    ]
