@@ -13,8 +13,9 @@ from typing import Protocol
 
 from metricslib.errors import InvalidValueError
 from metricslib.model import (
+    FamilyLike,
     MetricFamily,
-    Sample,
+    SampleLike,
     escape_help,
     escape_label_value,
     exemplar_text,
@@ -59,7 +60,7 @@ def _label_text(labels: Mapping[str, str]) -> str:
 # -- text 0.0.4 -------------------------------------------------------------------------------
 
 
-def _number(sample: Sample, what: str, value: object) -> float:
+def _number(sample: SampleLike, what: str, value: object) -> float:
     """``float(value)``, or an error naming the sample (custom collectors can add anything)."""
     try:
         return float(value)  # type: ignore[arg-type]
@@ -69,13 +70,13 @@ def _number(sample: Sample, what: str, value: object) -> float:
         ) from None
 
 
-def _text_line(sample: Sample) -> str:
+def _text_line(sample: SampleLike) -> str:
     ts = "" if sample.timestamp is None else f" {int(_number(sample, 'timestamp', sample.timestamp) * 1000)}"
     value = format_value(_number(sample, "value", sample.value))
     return f"{sample.name}{_label_text(sample.labels)} {value}{ts}\n"
 
 
-def _write_text_family(out: list[str], family: MetricFamily) -> None:
+def _write_text_family(out: list[str], family: FamilyLike) -> None:
     name, typ = family.name, family.type
     if typ == "counter":
         name += "_total"
@@ -100,7 +101,7 @@ def _write_text_family(out: list[str], family: MetricFamily) -> None:
         out.extend(lines)
 
 
-def render_text(families: Iterable[MetricFamily]) -> bytes:
+def render_text(families: Iterable[FamilyLike]) -> bytes:
     """Prometheus text format 0.0.4 for these families (no ``_created``, no exemplars)."""
     out: list[str] = []
     for family in families:
@@ -135,7 +136,7 @@ def _om_number(value: float) -> str:
     return str(int(as_float)) if as_float.is_integer() else repr(as_float)
 
 
-def _exemplar_allowed(family: MetricFamily, sample: Sample) -> bool:
+def _exemplar_allowed(family: FamilyLike, sample: SampleLike) -> bool:
     if family.type == "counter":
         return sample.name == family.name + "_total"
     if family.type in ("histogram", "gaugehistogram"):
@@ -143,7 +144,7 @@ def _exemplar_allowed(family: MetricFamily, sample: Sample) -> bool:
     return False
 
 
-def _om_line(family: MetricFamily, sample: Sample) -> str:
+def _om_line(family: FamilyLike, sample: SampleLike) -> str:
     ts = "" if sample.timestamp is None else " " + _om_number(_number(sample, "timestamp", sample.timestamp))
     exemplar = ""
     ex = sample.exemplar
@@ -154,7 +155,7 @@ def _om_line(family: MetricFamily, sample: Sample) -> str:
     return f"{sample.name}{_label_text(sample.labels)} {value}{ts}{exemplar}\n"
 
 
-def _write_om_family(out: list[str], family: MetricFamily) -> None:
+def _write_om_family(out: list[str], family: FamilyLike) -> None:
     name = family.name
     out.append(f"# HELP {name} {escape_help(family.documentation, openmetrics=True)}\n")
     out.append(f"# TYPE {name} {family.type}\n")
@@ -172,7 +173,7 @@ def _group(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
 
 
-def _groups_without_sum(family: MetricFamily) -> set[tuple[tuple[str, str], ...]]:
+def _groups_without_sum(family: FamilyLike) -> set[tuple[tuple[str, str], ...]]:
     """Histogram series whose ``_sum``/``_count`` OpenMetrics forbids.
 
     A histogram with a negative bucket bound, or whose sum went negative,
@@ -194,7 +195,7 @@ def _groups_without_sum(family: MetricFamily) -> set[tuple[tuple[str, str], ...]
     return groups
 
 
-def render_openmetrics(families: Iterable[MetricFamily]) -> bytes:
+def render_openmetrics(families: Iterable[FamilyLike]) -> bytes:
     """OpenMetrics 1.0 text for these families, ending with ``# EOF``."""
     out: list[str] = []
     for family in families:

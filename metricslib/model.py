@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple, Protocol
 
 from metricslib.errors import InvalidLabelsError, InvalidMetricError, InvalidNameError
 
 __all__ = [
     "METRIC_TYPES",
     "Exemplar",
+    "FamilyLike",
     "Metric",
     "MetricFamily",
     "Sample",
+    "SampleLike",
     "escape_help",
     "escape_label_value",
     "exemplar_text",
@@ -149,6 +151,36 @@ class Sample(NamedTuple):
     value: float
     timestamp: float | None = None
     exemplar: Exemplar | None = None
+
+
+class SampleLike(Protocol):
+    """What the exposition writers read from a sample (``Sample`` or plain data)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def timestamp(self) -> float | None: ...
+    @property
+    def exemplar(self) -> Exemplar | None: ...
+
+
+class FamilyLike(Protocol):
+    """What the exposition writers read from a family, e.g. families merged across workers."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def documentation(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def samples(self) -> Sequence[SampleLike]: ...
 
 
 def validate_exemplar(exemplar: Mapping[str, str], metric: str = "") -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -377,3 +378,26 @@ def test_repeated_scrapes_show_new_values() -> None:
     assert b'jobs_total{q="a"} 0.0' in generate_latest(registry)
     c.labels("a").inc(float("inf"))
     assert b'jobs_total{q="a"} +Inf' in generate_latest(registry)
+
+
+def test_render_functions_take_plain_data_families() -> None:
+    # e.g. families merged across worker processes: any object with the same attributes.
+    @dataclass
+    class PlainSample:
+        name: str
+        labels: dict[str, str]
+        value: float
+        timestamp: float | None = None
+        exemplar: None = None
+
+    @dataclass
+    class PlainFamily:
+        name: str
+        documentation: str
+        type: str
+        unit: str = ""
+        samples: list[PlainSample] = field(default_factory=list)
+
+    family = PlainFamily("jobs", "Jobs", "counter", samples=[PlainSample("jobs_total", {"pid": "7"}, 3.0)])
+    assert render_text([family]) == b'# HELP jobs_total Jobs\n# TYPE jobs_total counter\njobs_total{pid="7"} 3.0\n'
+    assert render_openmetrics([family]) == b'# HELP jobs Jobs\n# TYPE jobs counter\njobs_total{pid="7"} 3.0\n# EOF\n'
