@@ -45,6 +45,7 @@ import numpy.typing as npt
 
 from metricslib.collector.model import METRIC_NAME, Labels, make_labels
 from metricslib.collector.parse_syntax import LineError, parse_sample_line
+from metricslib.collector.storage.numbers import parse_pairs
 from metricslib.errors import ParseError, StorageError
 
 __all__ = ["ImportResult", "import_cli", "import_file", "read_samples"]
@@ -114,6 +115,9 @@ def _convert(
         return np.empty(0, np.float64), np.empty(0, np.int64)
     joined = "\n".join(rests) + "\n"
     if (_FAST_OM if om else _FAST_TEXT).fullmatch(joined):
+        parsed = parse_pairs(joined, om)
+        if parsed is not None:
+            return parsed
         pairs = np.fromstring(joined, dtype=np.float64, sep=" ").reshape(-1, 2)
         vs = np.ascontiguousarray(pairs[:, 0])
         # OpenMetrics: at most 3 decimals and 12 digits, so float64 is far inside 0.5 ms.
