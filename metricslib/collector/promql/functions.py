@@ -355,7 +355,15 @@ def _range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
             [absent_labels(ctx.args[0])], np.ones((1, n)), ~any_present[None, :], [False]
         ).compact()
     if name in _VECTORISED and rng.series:
-        return _vectorised_range_function(name, rng)
+        return _vectorised_range_function(name, rng, check=ctx.check)
+    if name in _VECTORISED_WITH_PARAM and rng.series:
+        param = {"quantile_over_time": args[0], "predict_linear": args[-1]}.get(name, np.zeros(n))
+        # Go sorts NaN first; the numpy quantile below does not, so windows with NaN
+        # take the exact per-window path.
+        if name != "quantile_over_time" or not any(np.isnan(s.values).any() for s in rng.series):
+            return _vectorised_range_function(
+                name, rng, np.asarray(param, dtype=np.float64), ctx.times, ctx.check
+            )
     labels: list[Labels] = []
     rows: list[FloatArray] = []
     masks: list[np.ndarray] = []
@@ -397,7 +405,13 @@ _VECTORISED = frozenset(
 )
 
 
-def _vectorised_range_function(name: str, rng: RangeArg) -> Block:
+_VECTORISED_WITH_PARAM = frozenset({"deriv", "predict_linear", "quantile_over_time"})
+
+
+def _vectorised_range_function(
+    name: str, rng: RangeArg, param: FloatArray | None = None, times: IntArray | None = None,
+    check: Callable[[], None] = lambda: None,
+) -> Block:
     """All series and all windows at once.
 
     Series are concatenated into one flat array; ``lo``/``hi`` (series x times)
@@ -459,8 +473,14 @@ def _vectorised_range_function(name: str, rng: RangeArg) -> Block:
             first = np.minimum(lo2 + 1, len(vals))
             values = (cum[np.maximum(hi2, first)] - cum[first]).astype(np.float64)
             mask = count > 0
+        elif name in ("deriv", "predict_linear"):
+            assert param is not None and times is not None
+            values, mask = _flat_regression(name, vals, ts, lo2, hi2, count, times, param, check)
+        elif name == "quantile_over_time":
+            assert param is not None
+            values, mask = _flat_quantile(vals, lo2, hi2, count, param)
         else:
-            values, mask = _flat_over_time(name, vals, lo2, hi2, count)
+            values, mask = _flat_over_time(name, vals, lo2, hi2, count, check)
     keep = np.flatnonzero(mask.any(axis=1))
     drop = name not in _KEEPS_NAME
     return Block(
@@ -515,7 +535,8 @@ def _flat_rate(
 
 
 def _flat_over_time(
-    name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray
+    name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray,
+    check: Callable[[], None] = lambda: None,
 ) -> tuple[FloatArray, np.ndarray]:
     mask = count > 0
     width = int(count.max()) if count.size else 0
@@ -525,6 +546,8 @@ def _flat_over_time(
         acc = np.full(shape, np.nan)
         reduce = np.fmin if name == "min_over_time" else np.fmax
         for j in range(width):
+            if j % 256 == 255:
+                check()  # very wide windows: stay within the query's time limit
             idx = lo + j
             inside = idx < hi
             acc = np.where(inside, reduce(acc, vals[np.minimum(idx, last)]), acc)
@@ -533,6 +556,8 @@ def _flat_over_time(
         total = np.zeros(shape)
         comp = np.zeros(shape)
         for j in range(width):
+            if j % 256 == 255:
+                check()  # very wide windows: stay within the query's time limit
             idx = lo + j
             inside = idx < hi
             t, c = kahan_sum_inc(np.where(inside, vals[np.minimum(idx, last)], 0.0), total, comp)
@@ -552,6 +577,8 @@ def _flat_over_time(
     aux = np.zeros(shape)
     c_aux = np.zeros(shape)
     for j in range(width):
+        if j % 256 == 255:
+            check()
         idx = lo + j
         inside = idx < hi
         v = vals[np.minimum(idx, last)]
@@ -566,6 +593,73 @@ def _flat_over_time(
         n = n2
     var = (aux + c_aux) / np.where(mask, n, 1)
     return (np.sqrt(var) if name == "stddev_over_time" else var), mask
+
+
+def _flat_regression(
+    name: str, vals: FloatArray, ts: IntArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray,
+    times: IntArray, duration: FloatArray, check: Callable[[], None] = lambda: None,
+) -> tuple[FloatArray, np.ndarray]:
+    """Prometheus's linearRegression (Kahan-compensated sums) for every window at once."""
+    mask = count >= 2
+    shape = count.shape
+    last = len(vals) - 1
+    first_i = np.minimum(lo, last)
+    first_v = vals[first_i]
+    # deriv measures x from the window's first sample, predict_linear from the eval time.
+    origin = ts[first_i] if name == "deriv" else np.broadcast_to(times[None, :], shape)
+    sums = [np.zeros(shape) for _ in range(4)]  # x, y, xy, x^2
+    comps = [np.zeros(shape) for _ in range(4)]
+    constant = np.ones(shape, dtype=bool)
+    for j in range(int(count.max())):
+        if j % 256 == 255:
+            check()
+        idx = lo + j
+        inside = idx < hi
+        k = np.minimum(idx, last)
+        y = vals[k]
+        x = (ts[k] - origin) / 1e3
+        if j:
+            constant &= ~inside | (y == first_v)
+        for slot, inc in enumerate((x, y, x * y, x * x)):
+            t, c = kahan_sum_inc(np.where(inside, inc, 0.0), sums[slot], comps[slot])
+            sums[slot] = np.where(inside, t, sums[slot])
+            comps[slot] = np.where(inside, c, comps[slot])
+    sx, sy, sxy, sx2 = (s + c for s, c in zip(sums, comps, strict=True))
+    n = count.astype(np.float64)
+    slope = (sxy - sx * sy / n) / (sx2 - sx * sx / n)
+    intercept = sy / n - slope * sx / n
+    slope = np.where(constant, np.where(np.isinf(first_v), np.nan, 0.0), slope)
+    intercept = np.where(constant, np.where(np.isinf(first_v), np.nan, first_v), intercept)
+    if name == "deriv":
+        return slope, mask
+    return slope * duration[None, :] + intercept, mask
+
+
+def _flat_quantile(
+    vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, q: FloatArray
+) -> tuple[FloatArray, np.ndarray]:
+    """quantile_over_time for NaN-free windows: sort every window at once (in row chunks,
+    so a window matrix stays a few million values)."""
+    mask = count >= 1
+    width = int(count.max())
+    last = len(vals) - 1
+    out = np.empty(count.shape)
+    rows_per_chunk = max(1, 4_000_000 // max(1, width * count.shape[1]))
+    for start in range(0, count.shape[0], rows_per_chunk):
+        clo, chi = lo[start : start + rows_per_chunk], hi[start : start + rows_per_chunk]
+        idx = clo[:, :, None] + np.arange(width)[None, None, :]
+        windows = np.where(idx < chi[:, :, None], vals[np.minimum(idx, last)], np.inf)
+        windows.sort(axis=2)
+        n = (chi - clo).astype(np.float64)
+        rank = q[None, :] * (n - 1)
+        lower = np.maximum(0.0, np.floor(rank))
+        upper = np.minimum(n - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        low_v = np.take_along_axis(windows, np.clip(lower, 0, width - 1).astype(np.intp)[:, :, None], 2)[:, :, 0]
+        up_v = np.take_along_axis(windows, np.clip(upper, 0, width - 1).astype(np.intp)[:, :, None], 2)[:, :, 0]
+        out[start : start + rows_per_chunk] = low_v * (1 - weight) + up_v * weight
+    out = np.where(q[None, :] < 0, -np.inf, np.where(q[None, :] > 1, np.inf, out))
+    return np.where(np.isnan(q)[None, :], np.nan, out), mask
 
 
 def _series_windows(

@@ -270,7 +270,7 @@ def test_slow_window_loops_honour_the_deadline() -> None:
     times = np.arange(n, dtype=np.int64) * 1000
     rng = RangeArg([s], times.copy(), 10_000)
     with pytest.raises(QueryTimeoutError):
-        call_function("quantile_over_time", [np.full(n, 0.5), rng], CallContext(times, (), check=expired))
+        call_function("mad_over_time", [rng], CallContext(times, (), check=expired))
 
 
 def test_sort_by_label_uses_natural_order() -> None:
@@ -297,7 +297,7 @@ def test_sort_puts_nan_last() -> None:
 _COMPARED = (
     "rate", "increase", "delta", "irate", "idelta", "count_over_time", "last_over_time",
     "sum_over_time", "avg_over_time", "min_over_time", "max_over_time", "stddev_over_time",
-    "stdvar_over_time", "changes", "resets",
+    "stdvar_over_time", "changes", "resets", "deriv", "predict_linear", "quantile_over_time",
 )
 
 
@@ -327,11 +327,13 @@ def test_vectorised_windows_match_per_series_reference(
         return
     times = np.array(sorted(ends), dtype=np.int64)
     rng = RangeArg(series_list, times.copy(), range_ms)
-    fast = _vectorised_range_function(name, rng)
+    param = np.linspace(-0.1, 1.1, len(times)) if name == "quantile_over_time" else np.full(len(times), 600.0)
+    fast = _vectorised_range_function(name, rng, param, times)
     ctx = CallContext(times, ())
+    args = [param, rng] if name == "quantile_over_time" else [rng, param]
     for s in series_list:
         lo, hi = rng.bounds(s)
-        want, mask = _series_windows(name, s, lo, hi, rng, [rng], ctx)
+        want, mask = _series_windows(name, s, lo, hi, rng, args, ctx)
         if s.labels not in fast.labels:
             assert not mask.any()
             continue
@@ -339,3 +341,16 @@ def test_vectorised_windows_match_per_series_reference(
         assert fast.present[row].tolist() == mask.tolist()
         got = fast.values[row][mask]
         np.testing.assert_allclose(got, want[mask], rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_wide_vectorised_windows_honour_the_deadline() -> None:
+    from metricslib.errors import QueryTimeoutError
+
+    def expired() -> None:
+        raise QueryTimeoutError("query timed out in expression evaluation")
+
+    s = series([float(i) for i in range(1000)], step_ms=1000)
+    times = np.array([999_000], dtype=np.int64)
+    rng = RangeArg([s], times.copy(), 1_000_000)
+    with pytest.raises(QueryTimeoutError):
+        call_function("sum_over_time", [rng], CallContext(times, (), check=expired))
