@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from metricslib import multiprocess
@@ -364,6 +367,20 @@ def test_gunicorn_sync_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) ->
         wait_for(lambda: live_workers(base) == 4, "4 workers")
         assert run_ab(base + "/work", 2000) == 2000
         check_totals(base, 2000, workers=4)
+
+        # The aggregate also renders as OpenMetrics (what Prometheus asks for).
+        status, headers, body = http_get(
+            base + "/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"}
+        )
+        assert status == 200
+        assert headers["Content-Type"].startswith("application/openmetrics-text")
+        om = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in openmetrics_families(body.decode())
+            for s in f.samples
+        }
+        assert om[("app_requests_total", (("path", "/work"),))] == 2000
+        assert om[("app_request_seconds_count", ())] == 2000
 
         samples, victim = scrape(base)
         # Process metrics: one series per live worker, labelled with its pid.
