@@ -67,6 +67,9 @@ def wait_for_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes]
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if 200 <= resp.status < 300:
                     return
+        except urllib.error.HTTPError as exc:  # e.g. 503 while starting: close it, try again
+            exc.close()
+            last = exc
         except (urllib.error.URLError, OSError) as exc:
             last = exc
         time.sleep(0.1)

@@ -17,12 +17,14 @@ from pathlib import Path
 from types import FrameType
 
 from metricslib.collector.api import PrometheusAPI, Response
+from metricslib.collector.config import load_config
 from metricslib.collector.durations import parse_duration
 from metricslib.collector.federate import make_federate_handler
 from metricslib.collector.http import CollectorHTTPServer, Routes, serve
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.engine import Engine
 from metricslib.collector.promql.parser import parse_matchers
+from metricslib.collector.remote_write import ForwardingStorage, RemoteWriteQueue
 from metricslib.collector.runtime import Collector
 from metricslib.collector.selfmetrics import SelfMetrics
 from metricslib.collector.storage import open_storage
@@ -66,14 +68,20 @@ class CollectorServer:
             flush_interval_s=options.flush_interval_s,
         )
         try:
-            self.collector = Collector(options.config_file, self.storage, clock=clock)
+            # Remote write is read once at start: changing receivers needs a restart.
+            remotes = load_config(options.config_file).remote_write
+            self.remote_queues = [RemoteWriteQueue(rw) for rw in remotes]
+            self.ingest = ForwardingStorage(self.storage, self.remote_queues)
+            self.collector = Collector(options.config_file, self.ingest, clock=clock)
+            for queue in self.remote_queues:
+                queue.external_labels = self.collector.external_labels
         except BaseException:
             self.storage.close()
             raise
         self._clock = clock
         self._http: CollectorHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.self_metrics = SelfMetrics(self.storage, self.collector)
+        self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues)
         api = PrometheusAPI(
             engine_factory=self._engine,
             querier_factory=self.storage.querier,
@@ -119,6 +127,7 @@ class CollectorServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> None:
+        self.ingest.start()
         self.collector.start()
         self._http, self._thread = serve(self.options.host, self.options.port, self.routes)
 
@@ -127,7 +136,7 @@ class CollectorServer:
             self._http.shutdown()
             self._http.server_close()
         self.collector.stop()
-        self.storage.close()
+        self.ingest.close()  # sends what the remote queues hold, then closes the store
 
 
 def _options_from_args(args: argparse.Namespace) -> ServerOptions:

@@ -265,3 +265,48 @@ def test_prometheus_remote_write_receiver_accepts_our_samples(tmp_path) -> None:
         _, _, body = http_get(f"http://127.0.0.1:{port}/api/v1/query?{query}")
         result = json.loads(body)["data"]["result"]
         assert [r["value"][1] for r in result] == ["9"]
+
+
+@pytest.mark.integration
+def test_collector_forwards_scraped_samples_to_victoriametrics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The whole path: the collector scrapes a target and VictoriaMetrics answers for it."""
+    from tests.helpers import PYTHON
+
+    vm = require_tool("victoria-metrics", "victoria-metrics")
+    vm_port, target_port, our_port = free_port(), free_port(), free_port()
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import sys, time\n"
+        "from metricslib import Counter, Registry\n"
+        "from metricslib.serve import start_http_server\n"
+        "r = Registry()\n"
+        "Counter('forwarded_things', 'Things.', registry=r).inc(7)\n"
+        "start_http_server(int(sys.argv[1]), registry=r)\n"
+        "time.sleep(600)\n"
+    )
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  external_labels: {cluster: edge-1}\n"
+        f"scrape_configs:\n  - job_name: things\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
+        f"remote_write:\n  - url: http://127.0.0.1:{vm_port}/api/v1/write\n    name: vm\n"
+        "    queue_config: {batch_send_deadline: 1s}\n"
+    )
+    vm_cmd = [vm, f"-httpListenAddr=127.0.0.1:{vm_port}", f"-storageDataPath={tmp_path / 'vm'}", "-search.latencyOffset=0s"]
+    our_cmd = [PYTHON, "-m", "metricslib", "collector", "--config", str(config), "--data-dir", str(tmp_path / "ours"),
+               "--listen", f"127.0.0.1:{our_port}"]
+    with running(vm_cmd, ready_url=f"http://127.0.0.1:{vm_port}/health"), \
+            running([PYTHON, str(app), str(target_port)], ready_url=f"http://127.0.0.1:{target_port}/metrics"), \
+            running(our_cmd, ready_url=f"http://127.0.0.1:{our_port}/-/ready"):
+        query = urllib.parse.urlencode({"query": "forwarded_things_total"})
+
+        def forwarded() -> list[dict[str, object]]:
+            http_get(f"http://127.0.0.1:{vm_port}/internal/force_flush")
+            body = http_get(f"http://127.0.0.1:{vm_port}/api/v1/query?{query}")[2]
+            return json.loads(body)["data"]["result"]  # type: ignore[no-any-return]
+
+        _wait_for(lambda: bool(forwarded()))
+        [series] = forwarded()
+        assert series["metric"] == {"__name__": "forwarded_things_total", "cluster": "edge-1", "instance": f"127.0.0.1:{target_port}", "job": "things"}
+        assert series["value"][1] == "7"  # type: ignore[index]
+        own = http_get(f"http://127.0.0.1:{our_port}/metrics")[2].decode()
+        assert 'metricslib_remote_write_samples_total{remote="vm",outcome="sent"}' in own or 'outcome="sent",remote="vm"' in own

@@ -132,8 +132,13 @@ def test_collector_scrapes_answers_reloads_and_keeps_data(tmp_path: Path, fleet:
         def own_metrics() -> str:
             return http_get(f"{base}/metrics")[2].decode()
 
-        wait_until(lambda: 'metricslib_scrape_targets{pool="gallery",health="up"} 1.0' in own_metrics(),
-                   what="self metrics count the healthy target")
+        def healthy_targets() -> float:
+            for line in own_metrics().splitlines():
+                if line.startswith("metricslib_scrape_targets{") and 'health="up"' in line and 'pool="gallery"' in line:
+                    return float(line.rsplit(" ", 1)[1])
+            return 0.0
+
+        wait_until(lambda: healthy_targets() == 1.0, what="self metrics count the healthy target")
         assert "metricslib_storage_series " in own_metrics()
         before = float(query(base, f'max_over_time(image_gallery_requests_total{{code="200",instance="{fleet[1]}"}}[1h])')[0]["value"][1])
 
