@@ -155,15 +155,17 @@ class ScrapeParser:
         self, line: str, lineno: int, om: bool, known: Mapping[str, object], result: ScrapeResult
     ) -> tuple[str, float, int | None] | None:
         """A line off the fast path; returns the sample when the line may be cached."""
-        if line[:1] == "#" or (not om and line.lstrip(" \t")[:1] == "#"):
+        first = line[:1]
+        if not om and first in (" ", "\t"):
+            line = line.lstrip(" \t")  # text format allows leading blanks
+            first = line[:1]
+        if first == "#":
             self._comment(line, lineno, om, result)
             return None
-        if om and line == "":
-            raise ParseError("blank line (OpenMetrics allows none)", lineno)
-        if not om:
-            line = line.lstrip(" \t")
-            if line == "":
-                return None
+        if first == "":
+            if om:
+                raise ParseError("blank line (OpenMetrics allows none)", lineno)
+            return None
         # "key value timestamp" of a known series: still cheap.
         head, _, ts_tok = line.rpartition(" ")
         key, _, tok = head.rpartition(" ")
