@@ -37,6 +37,7 @@ __all__ = [
     "locked",
     "process_id",
     "remove_stale_generations",
+    "remove_stale_temp_files",
     "socket_address",
 ]
 
@@ -114,6 +115,17 @@ def list_workers(gen_dir: Path) -> list[WorkerFile]:
             if m:
                 out.append(WorkerFile(Path(entry.path), ProcessId(int(m[1]), int(m[2]))))
     return out
+
+
+def remove_stale_temp_files(gen_dir: Path, max_age: float = 60.0) -> None:
+    """Delete half-written files a killed process left behind (they never get renamed)."""
+    cutoff = time.time() - max_age
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(gen_dir):
+            if entry.name.startswith(".tmp-"):
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
 
 
 def remove_stale_generations(directory: Path, keep: Path) -> list[Path]:

@@ -31,6 +31,7 @@ from ._mp_files import (
     locked,
     process_id,
     remove_stale_generations,
+    remove_stale_temp_files,
 )
 from ._mp_merge import (
     GAUGE_MODES,
@@ -183,6 +184,8 @@ class MultiprocessRegistry:
                 t.join()
             snapshots.extend(s for s in results if s is not None)
             archive = _archive_dead(state.gen_dir, dead, modes)
+            if dead:
+                remove_stale_temp_files(state.gen_dir)
         return merge(snapshots, archive, modes)
 
 

@@ -176,6 +176,35 @@ def test_sigkilled_worker_keeps_counts_up_to_its_last_snapshot(
     assert [wf.process.pid for wf in list_workers(gen)] == [b.pid]
 
 
+def test_mostrecent_gauge_follows_the_last_worker_to_change_it(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    a, b = start(workers, tmp_path, 2)
+    a.send("setting 1")
+    assert a.scrape()[("setting", ())] == 1  # b's untouched 0 was seen earlier
+    b.send("setting 2")
+    assert a.scrape()[("setting", ())] == 2
+    a.send("setting 3")
+    assert b.scrape()[("setting", ())] == 3
+    a.exit()  # mostrecent (not livemostrecent) keeps a dead worker's value
+    assert b.scrape()[("setting", ())] == 3
+    b.send("setting 4")
+    assert b.scrape()[("setting", ())] == 4
+
+
+def test_leftover_temp_files_are_cleaned_up(tmp_path: Path, workers: list[Worker]) -> None:
+    a, b = start(workers, tmp_path, 2)
+    (gen,) = gen_dirs(tmp_path)
+    stale, fresh = gen / ".tmp-killed.part", gen / ".tmp-writing.part"
+    stale.write_text("half")
+    fresh.write_text("half")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    a.kill()
+    b.scrape()
+    assert not stale.exists()
+    assert fresh.exists()  # may still be in the middle of a write
+
+
 def test_hung_worker_is_read_from_its_file(tmp_path: Path, workers: list[Worker]) -> None:
     a, b = start(workers, tmp_path, 2, "5", "0.3")
     a.send("inc x 3")

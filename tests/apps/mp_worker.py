@@ -1,7 +1,7 @@
 """A stand-in worker driven over stdin, for tests/test_multiprocess.py.
 
 Usage: ``python mp_worker.py DIRECTORY [SNAPSHOT_INTERVAL] [TIMEOUT]``. Commands,
-one per line: ``inc KIND AMOUNT``, ``peak VALUE``, ``state NAME``, ``scrape``
+one per line: ``inc KIND AMOUNT``, ``peak VALUE``, ``setting VALUE``, ``state NAME``, ``scrape``
 (prints the aggregated samples as one JSON line), ``exit``.
 """
 
@@ -28,6 +28,7 @@ def main() -> None:
     multiprocess.set_gauge_mode(peak, "max")
     Gauge("temperature", "Per worker.", registry=registry).set(os.getpid() % 1000)
     Info("build", "Build.", registry=registry).info({"version": "1.2"})
+    setting = Gauge("setting", "Last value set.", registry=registry, multiprocess_mode="mostrecent")
     state = Enum("phase", "Phase.", states=["idle", "busy"], registry=registry)
     up.set(1)
     aggregated = multiprocess.setup(
@@ -41,6 +42,8 @@ def main() -> None:
             seconds.observe(0.5)
         elif cmd == "peak":
             peak.set(float(args[0]))
+        elif cmd == "setting":
+            setting.set(float(args[0]))
         elif cmd == "state":
             state.state(args[0])
         elif cmd == "scrape":
