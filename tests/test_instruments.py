@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import subprocess
+import sys
 import threading
 import time
 
@@ -525,3 +527,26 @@ def test_summary_window_memory_is_bounded(registry: Registry) -> None:
     median = value(registry, "lat", {"quantile": "0.5"})
     assert median is not None and 40 <= median <= 60  # a uniform sample keeps the median near 50
     assert value(registry, "lat_count") == 3 * summary_module.SLICE_CAPACITY
+
+
+def test_fork_while_another_thread_holds_the_cell_lock_does_not_deadlock_the_child() -> None:
+    script = (
+        "import os, sys, threading\n"
+        "from metricslib import Counter, Registry\n"
+        "from metricslib.instruments import _base\n"
+        "c = Counter('jobs', 'Jobs', registry=Registry())\n"
+        "held, release = threading.Event(), threading.Event()\n"
+        "def hold():\n"
+        "    with _base.CELL_LOCK:\n"
+        "        held.set(); release.wait()\n"
+        "t = threading.Thread(target=hold); t.start(); held.wait()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    c.inc()  # first increment in this process claims a cell: needs the lock\n"
+        "    os._exit(0 if c.get() == 1.0 else 1)\n"
+        "release.set(); t.join()\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

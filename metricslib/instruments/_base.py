@@ -8,6 +8,7 @@ instance, so ``counter.inc()`` costs the same as ``child.inc()``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from threading import get_ident
@@ -30,6 +31,16 @@ __all__ = ["CELL_LOCK", "CellsChild", "ChildBase", "MetricBase", "build_full_nam
 
 # Creating a per-thread cell is rare (once per thread per child): one lock for all of them.
 CELL_LOCK = threading.Lock()
+
+
+def _new_cell_lock_after_fork() -> None:
+    # A fork while another thread held the lock would leave the child's copy locked forever.
+    global CELL_LOCK
+    CELL_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_cell_lock_after_fork)
 
 
 def build_full_name(typ: str, name: str, namespace: str, subsystem: str, unit: str) -> str:
