@@ -642,6 +642,8 @@ def _flat_quantile(
     so a window matrix stays a few million values)."""
     mask = count >= 1
     width = int(count.max())
+    if width == 0:
+        return np.full(count.shape, np.nan), mask
     last = len(vals) - 1
     out = np.empty(count.shape)
     rows_per_chunk = max(1, 4_000_000 // max(1, width * count.shape[1]))
