@@ -193,24 +193,30 @@ def _parse(source: Iterator[tuple[int, list[str]]], om: bool, first_line: int = 
         others: list[int] = []
         add_sid = sids.append
         add_rest = rests.append
-        for n, line in enumerate(lines, first):
-            if not line or line[0] == "#" or eof_line:
-                others.append(n)
-                if eof_line:
-                    raise ParseError("content after '# EOF'", n)
-                if om:
-                    if line == "# EOF":
-                        eof_line = n
-                    elif not line:
-                        raise ParseError("blank lines are not allowed in OpenMetrics", n)
-                    elif not _OM_META.fullmatch(line):
-                        raise ParseError(f"invalid comment or metadata line {line[:60]!r}", n)
-                continue
+        if eof_line and lines:
+            raise ParseError("content after '# EOF'", first)
+        for line in lines:
+            # The hot path: a series text seen before. Comments and blank lines
+            # miss the dict too ("#" and "" are never keys) and are sorted out below.
             key, _, rest = line.partition(" ")
             sid = keys.get(key)
             if sid is not None:
                 add_sid(sid)
                 add_rest(rest)
+                continue
+            # Every line so far went to rests or others, so this is its number.
+            n = first + len(rests) + len(others)
+            if not line or line[0] == "#":
+                others.append(n)
+                if om:
+                    if line == "# EOF":
+                        eof_line = n
+                        if n != first + len(lines) - 1:
+                            raise ParseError("content after '# EOF'", n + 1)
+                    elif not line:
+                        raise ParseError("blank lines are not allowed in OpenMetrics", n)
+                    elif not _OM_META.fullmatch(line):
+                        raise ParseError(f"invalid comment or metadata line {line[:60]!r}", n)
                 continue
             # A new series text, or a line in an unusual shape: the full parser decides.
             try:

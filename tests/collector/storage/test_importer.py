@@ -97,6 +97,10 @@ def test_line_numbers_are_right_in_later_blocks(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ParseError, match="older than") as info:
         _read("\n".join([*lines[:-2], "# EOF"]) + "\n")
     assert info.value.line == 21
+    ok = [*lines[:20], "# EOF", *lines[21:30]]  # EOF in the middle, later blocks follow
+    with pytest.raises(ParseError, match="after '# EOF'") as info:
+        _read("\n".join(ok) + "\n")
+    assert info.value.line == 22
 
 
 def test_exact_duplicates_in_the_file_are_kept_once() -> None:
