@@ -148,6 +148,8 @@ def parse_float(tok: str, om: bool, what: str = "value") -> float:
     if not pattern.fullmatch(tok):
         if tok == "":
             raise LineError(f"missing {what}")
+        if tok.endswith("\r"):
+            raise LineError(f"invalid {what} {tok!r}: lines must end with \\n, not \\r\\n")
         raise LineError(f"invalid {what} {tok!r}: expected a decimal number, +Inf, -Inf or NaN")
     return float(tok)
 
@@ -182,6 +184,8 @@ def _om_timestamp(tok: str) -> tuple[int, float]:
 
 def _text_timestamp(tok: str) -> int:
     if not _TEXT_INT_RE.fullmatch(tok):
+        if tok.endswith("\r"):
+            raise LineError(f"invalid timestamp {tok!r}: lines must end with \\n, not \\r\\n")
         raise LineError(f"invalid timestamp {tok!r}: expected integer milliseconds")
     ms = int(tok) if len(tok) <= 20 else _I64_MAX + 1
     if not _I64_MIN <= ms <= _I64_MAX:

@@ -109,7 +109,8 @@ def test_parse_float_rejects_openmetrics(tok: str) -> None:
         ("a 1 # x", True, "exemplar must start with '{' after ' # '"),
         ("a 1 # {}", True, "exemplar labels must be followed by a space and a value"),
         ('a 1 # {x="' + "y" * 128 + '"} 1', True, "exemplar labels are 129 characters long"),
-        ("a 1\r", False, "invalid value '1\\r'"),
+        ("a 1\r", False, "invalid value '1\\r': lines must end with \\n, not \\r\\n"),
+        ("a 1 5\r", False, "invalid timestamp '5\\r': lines must end with \\n, not \\r\\n"),
     ],
 )
 def test_line_errors(line: str, om: bool, message: str) -> None:
