@@ -102,7 +102,10 @@ class ScrapeParser:
             lines.pop()
         if om:
             if not lines or lines[-1] != "# EOF":
-                raise ParseError("OpenMetrics body does not end with '# EOF'", max(len(lines), 1))
+                hint = " (lines must end with \\n, not \\r\\n)" if body.endswith("\r\n") else ""
+                raise ParseError(
+                    f"OpenMetrics body does not end with '# EOF'{hint}", max(len(lines), 1)
+                )
             lines.pop()
         # float() accepts surrounding whitespace and non-ASCII digits; a body
         # without either only needs the "_" check per value.
