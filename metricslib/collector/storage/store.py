@@ -237,6 +237,8 @@ class Store:
         canonical = make_labels(labels)
         if not canonical:
             raise ValueError("a series needs at least one non-empty label")
+        if canonical == labels:
+            canonical = labels  # share the caller's tuple (a scraper keeps it anyway)
         with self._lock:
             s = self._by_labels.get(canonical)
             if s is None:
