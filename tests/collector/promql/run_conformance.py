@@ -20,45 +20,48 @@ is only parsed: that measures the parser alone.
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from metricslib.collector.model import Labels, labels_get, make_labels
 from metricslib.collector.promql import ast
-from metricslib.collector.promql.duration_expr import needs_step
-from metricslib.collector.promql.functions_table import EXPERIMENTAL_AGGREGATORS, FUNCTIONS
 from metricslib.collector.promql.parser import parse_expr
 from metricslib.collector.promql.printer import format_expr
 from metricslib.errors import QueryError
-from tests.collector.promql.memstore import MemoryQuerier
-from tests.collector.promql.script import (
-    HISTOGRAM,
-    ClearCmd,
-    EvalCmd,
-    LoadCmd,
-    ScriptError,
-    parse_script,
+from tests.collector.promql.compare import (
+    Mismatch,
+    Result,
+    almost_equal,
+    check_annotations,
+    check_failure,
+    compare,
+    decode,
 )
+from tests.collector.promql.memstore import MemoryQuerier
+from tests.collector.promql.script import ClearCmd, EvalCmd, LoadCmd, ScriptError, parse_script
+from tests.collector.promql.skips import Store, skip_reason, walk
 
-__all__ = ["DEFAULT_DIR", "EvalOutcome", "FileReport", "main", "run_file", "script_paths"]
+__all__ = [
+    "DEFAULT_DIR",
+    "EvalOutcome",
+    "FileReport",
+    "RunOptions",
+    "almost_equal",
+    "main",
+    "run_file",
+    "script_paths",
+    "skip_summary",
+    "summary_table",
+]
 
 DEFAULT_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "conformance" / "promql"
 
-#: Whole files that exercise a feature Prometheus keeps behind a flag.
-FILE_SKIPS = {
-    "type_and_unit.test": "__type__/__unit__ labels are experimental (--enable-feature=type-and-unit-labels)",
-}
-_EXTENDED_SELECTORS = re.compile(r"\]\s*(anchored|smoothed)\b|\b(anchored|smoothed)\s*$|\w\s+(anchored|smoothed)\b")
 _CONTEXT_FUNCS = re.compile(r"(start|end|range|step)\(\)")
-_MIN_NORMAL = 2.2250738585072014e-308
-_EPSILON = 1e-6
 
 
 class EngineLike(Protocol):
@@ -90,262 +93,6 @@ class FileReport:
     @property
     def failures(self) -> list[EvalOutcome]:
         return [o for o in self.outcomes if o.status == "fail"]
-
-
-class Mismatch(Exception):
-    """An eval's result differs from what the script expects."""
-
-
-# --- comparison, following promqltest ------------------------------------------------------
-
-
-def almost_equal(a: float, b: float, epsilon: float = _EPSILON) -> bool:
-    if math.isnan(a) and math.isnan(b):
-        return True
-    if a == b:
-        return True
-    abs_sum = abs(a) + abs(b)
-    diff = abs(a - b)
-    if a == 0 or b == 0 or abs_sum < _MIN_NORMAL:
-        return diff < epsilon * _MIN_NORMAL
-    return diff / min(abs_sum, sys.float_info.max) < epsilon
-
-
-def _labels_str(labels: Labels) -> str:
-    name = labels_get(labels, "__name__")
-    rest = ", ".join(f'{k}="{v}"' for k, v in labels if k != "__name__")
-    return f"{name}{{{rest}}}"
-
-
-@dataclass(slots=True)
-class _Result:
-    """An engine result decoded from ``to_api()`` (the public contract)."""
-
-    kind: str
-    series: list[tuple[Labels, list[int], list[float]]] = field(default_factory=list)
-    scalar: float = 0.0
-    string: str = ""
-
-
-def _decode(result: Any) -> _Result:
-    api = result.to_api()
-    kind = api["resultType"]
-    if kind in ("scalar", "string"):
-        _, text = api["result"]
-        return _Result(kind, scalar=float(text) if kind == "scalar" else 0.0, string=text)
-    out = _Result(kind)
-    for item in api["result"]:
-        labels = make_labels(item["metric"])
-        points = [item["value"]] if kind == "vector" else item["values"]
-        out.series.append((labels, [round(float(t) * 1000) for t, _ in points], [float(v) for _, v in points]))
-    return out
-
-
-def _expected_by_labels(cmd: EvalCmd) -> dict[Labels, tuple[list[Any], int]]:
-    return {s.labels: (s.points, s.position) for s in cmd.series}
-
-
-def compare(cmd: EvalCmd, res: _Result, *, start_ms: int, end_ms: int, step_ms: int) -> None:
-    """Raise Mismatch when ``res`` differs from the eval's expectation."""
-    expected = _expected_by_labels(cmd)
-    if res.kind == "matrix":
-        if cmd.is_ordered():
-            raise Mismatch("expected ordered result, but query returned a matrix")
-        if cmd.scalar is not None:
-            raise Mismatch("expected scalar result, but got a matrix")
-        labels_in_order = [s[0] for s in res.series]
-        if labels_in_order != sorted(labels_in_order):
-            raise Mismatch("matrix results should always be sorted by labels")
-        seen = set()
-        for labels, ts, vs in res.series:
-            if labels not in expected:
-                raise Mismatch(f"unexpected metric {_labels_str(labels)} in result, has {list(zip(ts, vs, strict=True))}")
-            seen.add(labels)
-            points, _ = expected[labels]
-            want: list[tuple[int, float]] = []
-            for i, p in enumerate(points):
-                t = start_ms + i * step_ms
-                if t > end_ms:
-                    raise Mismatch(f"expected {len(points)} points for {_labels_str(labels)}, more than the range holds")
-                if p is not None and p != HISTOGRAM:
-                    want.append((t, float(p)))
-            got = list(zip(ts, vs, strict=True))
-            if len(want) != len(got):
-                raise Mismatch(f"expected {len(want)} points for {_labels_str(labels)}, got {got}")
-            for (wt, wv), (gt, gv) in zip(want, got, strict=True):
-                if wt != gt or not almost_equal(wv, gv):
-                    raise Mismatch(f"{_labels_str(labels)}: expected {wv} at t={wt}, got {gv} at t={gt}")
-        missing = [s for s in expected if s not in seen]
-        if missing:
-            raise Mismatch(f"expected metric {_labels_str(missing[0])} not found")
-    elif res.kind == "vector":
-        if cmd.scalar is not None:
-            raise Mismatch(f"expected scalar result, but got vector of {len(res.series)} series")
-        seen = set()
-        for pos, (labels, _, vs) in enumerate(res.series):
-            if labels not in expected:
-                raise Mismatch(f"unexpected metric {_labels_str(labels)} in result, has value {vs[0]}")
-            points, want_pos = expected[labels]
-            if cmd.is_ordered() and want_pos != pos + 1:
-                raise Mismatch(f"expected metric {_labels_str(labels)} at position {want_pos} but was at {pos + 1}")
-            first = points[0]
-            if first is None or first == HISTOGRAM or not almost_equal(float(first), vs[0]):
-                raise Mismatch(f"expected {first} for {_labels_str(labels)} but got {vs[0]}")
-            seen.add(labels)
-        missing = [s for s in expected if s not in seen]
-        if missing:
-            raise Mismatch(f"expected metric {_labels_str(missing[0])} with {expected[missing[0]][0]} not found")
-    elif res.kind == "scalar":
-        if cmd.scalar is None:
-            raise Mismatch(f"expected vector or matrix result, but got scalar {res.scalar}")
-        if not almost_equal(cmd.scalar, res.scalar):
-            raise Mismatch(f"expected scalar {cmd.scalar} but got {res.scalar}")
-    elif res.kind == "string":
-        # As in promqltest, a missing "expect string" line means the empty string.
-        if (cmd.string or "") != res.string:
-            raise Mismatch(f'expected string "{cmd.string or ""}" but got "{res.string}"')
-    else:
-        raise Mismatch(f"unknown result type {res.kind!r}")
-
-
-def check_annotations(cmd: EvalCmd, warnings: Sequence[str], infos: Sequence[str]) -> None:
-    if cmd.warn and not warnings:
-        raise Mismatch("expected warnings but got none")
-    if cmd.info and not infos:
-        raise Mismatch("expected info annotations but got none")
-    for kind, actual in (("warn", warnings), ("info", infos)):
-        wanted = cmd.of_kind(kind)
-        if not wanted:
-            continue
-        if not actual:
-            raise Mismatch(f"expected {kind} annotations but none were found")
-        for e in wanted:
-            if not any(e.matches(a) for a in actual):
-                raise Mismatch(f"expected {kind} annotation matching {e.message or e.regex!r}, found {list(actual)}")
-        for a in actual:
-            if not any(e.matches(a) for e in wanted):
-                raise Mismatch(f"unexpected {kind} annotation {a!r}")
-    if cmd.of_kind("no_warn") and warnings:
-        raise Mismatch(f"unexpected warning annotations: {list(warnings)}")
-    if cmd.of_kind("no_info") and infos:
-        raise Mismatch(f"unexpected info annotations: {list(infos)}")
-
-
-def check_failure(cmd: EvalCmd, error: Exception) -> None:
-    text = str(error)
-    for e in cmd.of_kind("fail")[:1]:
-        if not e.matches(text):
-            wanted = e.message if e.message is not None else e.regex
-            raise Mismatch(f"expected error matching {wanted!r}, but got: {text}")
-
-
-# --- skipping ----------------------------------------------------------------------------
-
-
-def _walk(expr: ast.Expr) -> Iterator[ast.Expr]:
-    yield expr
-    children: tuple[ast.Expr | None, ...]
-    if isinstance(expr, ast.MatrixSelector):
-        children = (expr.vector,)
-    elif isinstance(expr, ast.SubqueryExpr | ast.ParenExpr | ast.UnaryExpr):
-        children = (expr.expr,)
-    elif isinstance(expr, ast.Call):
-        children = expr.args
-    elif isinstance(expr, ast.AggregateExpr):
-        children = (expr.param, expr.expr)
-    elif isinstance(expr, ast.BinaryExpr):
-        children = (expr.lhs, expr.rhs)
-    else:
-        children = ()
-    for child in children:
-        if child is not None:
-            yield from _walk(child)
-
-
-@dataclass(slots=True)
-class _Store:
-    querier: MemoryQuerier = field(default_factory=MemoryQuerier)
-    histogram_series: set[Labels] = field(default_factory=set)
-    nhcb_series: set[Labels] = field(default_factory=set)
-
-    def clear(self) -> None:
-        self.querier.clear()
-        self.histogram_series.clear()
-        self.nhcb_series.clear()
-
-    def load(self, cmd: LoadCmd) -> None:
-        for labels, points in cmd.series:
-            samples: list[tuple[int, float]] = []
-            for i, p in enumerate(points):
-                if p == HISTOGRAM:
-                    self.histogram_series.add(labels)
-                elif p is not None:
-                    samples.append((i * cmd.interval_ms, float(p)))
-            if samples:
-                self.querier.add_series(labels, samples)
-            if cmd.with_nhcb:
-                self.nhcb_series.add(_nhcb_labels(labels))
-
-
-def _nhcb_labels(labels: Labels) -> Labels:
-    """The series load_with_nhcb derives from a classic histogram series."""
-    name = labels_get(labels, "__name__")
-    for suffix in ("_bucket", "_count", "_sum"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return make_labels([(k, name if k == "__name__" else v) for k, v in labels if k != "le"])
-
-
-def _needs_step(node: ast.Expr) -> bool:
-    exprs: tuple[ast.DurationExpr | None, ...] = ()
-    if isinstance(node, ast.VectorSelector):
-        exprs = (node.offset_expr,)
-    elif isinstance(node, ast.MatrixSelector):
-        exprs = (node.range_expr,)
-    elif isinstance(node, ast.SubqueryExpr):
-        exprs = (node.range_expr, node.step_expr, node.offset_expr)
-    return any(e is not None and needs_step(e) for e in exprs)
-
-
-def _selects(selector: ast.VectorSelector, series: set[Labels]) -> bool:
-    return any(all(m.matches(labels_get(s, m.name)) for m in selector.matchers) for s in series)
-
-
-def skip_reason(
-    file_name: str,
-    cmd: EvalCmd,
-    store: _Store,
-    experimental: bool = False,
-    resolves_step: bool = False,
-    extended_selectors: bool = False,
-) -> str | None:
-    """Why ``cmd`` is not required, or None. ``experimental`` runs the evals that only
-    need experimental functions (optional work) instead of skipping them."""
-    if file_name in FILE_SKIPS:
-        return FILE_SKIPS[file_name]
-    if cmd.expected_histograms:
-        return "expects native histogram results (out of scope)"
-    if not extended_selectors and _EXTENDED_SELECTORS.search(cmd.expr):
-        return "anchored/smoothed range selectors are experimental (promql-extended-range-selectors)"
-    try:
-        expr = parse_expr(cmd.expr, extended_range_selectors=True)
-    except QueryError:
-        return None  # a parse failure is judged by the eval itself
-    for node in _walk(expr):
-        if not experimental:
-            if isinstance(node, ast.Call) and FUNCTIONS[node.func].experimental:
-                return f"{node.func}() is experimental (promql-experimental-functions)"
-            if isinstance(node, ast.AggregateExpr) and node.op in EXPERIMENTAL_AGGREGATORS:
-                return f"{node.op} is experimental (promql-experimental-functions)"
-        if not (experimental or resolves_step) and _needs_step(node):
-            return "step() in a duration expression is experimental and needs the engine to resolve it"
-        if isinstance(node, ast.VectorSelector):
-            if _selects(node, store.histogram_series):
-                return "reads native histogram samples (out of scope)"
-            if _selects(node, store.nhcb_series):
-                return "reads histograms made by load_with_nhcb (native histograms, out of scope)"
-    return None
 
 
 # --- running -----------------------------------------------------------------------------
@@ -384,7 +131,7 @@ def _at_variants(cmd: EvalCmd) -> list[tuple[str, int]]:
         expr = parse_expr(cmd.expr, extended_range_selectors=True)
     except QueryError:
         return []  # an expected parse failure has been checked already
-    if any(isinstance(n, ast.Call) and n.func in _AT_UNSAFE for n in _walk(expr)):
+    if any(isinstance(n, ast.Call) and n.func in _AT_UNSAFE for n in walk(expr)):
         return []
     t = cmd.start_ms
     pinned = format_expr(_pin_at(expr, t))
@@ -404,7 +151,7 @@ def _run_instant(engine: EngineLike, cmd: EvalCmd, query: str, t_ms: int, ignore
         raise Mismatch(f"expected error evaluating query {query!r} but got none")
     if not ignore_annotations:
         check_annotations(cmd, list(getattr(result, "warnings", [])), list(getattr(result, "infos", [])))
-    decoded = _decode(result)
+    decoded = decode(result)
     if cmd.range_vector is not None:
         start, end, step = cmd.range_vector
         compare(cmd, decoded, start_ms=start, end_ms=end, step_ms=step)
@@ -414,7 +161,7 @@ def _run_instant(engine: EngineLike, cmd: EvalCmd, query: str, t_ms: int, ignore
         return
     # The same query as a range query must agree at the evaluation time.
     try:
-        ranged = _decode(engine.range_query(query, t_ms - 60_000, t_ms + 60_000, 60_000))
+        ranged = decode(engine.range_query(query, t_ms - 60_000, t_ms + 60_000, 60_000))
     except QueryError as exc:
         raise Mismatch(f"error evaluating query {query!r} in range mode: {exc}") from None
     if cmd.is_ordered():
@@ -428,9 +175,9 @@ def _run_instant(engine: EngineLike, cmd: EvalCmd, query: str, t_ms: int, ignore
     if decoded.kind == "scalar":
         if not at_t:
             raise Mismatch("range mode: no point at the evaluation time")
-        view = _Result("scalar", scalar=at_t[0][2][0])
+        view = Result("scalar", scalar=at_t[0][2][0])
     else:
-        view = _Result("vector", series=at_t)
+        view = Result("vector", series=at_t)
     try:
         compare(cmd, view, start_ms=t_ms, end_ms=t_ms, step_ms=0)
     except Mismatch as exc:
@@ -449,7 +196,7 @@ def _run_range(engine: EngineLike, cmd: EvalCmd, ignore_annotations: bool) -> No
         raise Mismatch("expected error evaluating query but got none")
     if not ignore_annotations:
         check_annotations(cmd, list(getattr(result, "warnings", [])), list(getattr(result, "infos", [])))
-    compare(cmd, _decode(result), start_ms=cmd.start_ms, end_ms=cmd.end_ms, step_ms=cmd.step_ms)
+    compare(cmd, decode(result), start_ms=cmd.start_ms, end_ms=cmd.end_ms, step_ms=cmd.step_ms)
 
 
 def _run_parse_only(cmd: EvalCmd) -> None:
@@ -474,7 +221,7 @@ class RunOptions:
     extended_selectors: bool = False
 
 
-def run_eval(cmd: EvalCmd, store: _Store, options: RunOptions) -> None:
+def run_eval(cmd: EvalCmd, store: Store, options: RunOptions) -> None:
     if options.engine_factory is None:
         _run_parse_only(cmd)
         return
@@ -499,7 +246,7 @@ def run_file(path: Path, options: RunOptions) -> FileReport:
     except ScriptError as exc:
         report.error = f"cannot parse script: {exc}"
         return report
-    store = _Store()
+    store = Store()
     for command in commands:
         if isinstance(command, ClearCmd):
             store.clear()
