@@ -72,6 +72,8 @@ def test_only_new_series_show_up_as_new() -> None:
         ('a 1\nb{x="1} 2\n', "text", 2, "value of label 'x' has no closing quote"),
         ("a 1\nb 1_0\n", "text", 2, "invalid value '1_0'"),
         ("a 1\n", "openmetrics", 1, "does not end with '# EOF'"),
+        ("a 1\r\n# EOF\r\n", "openmetrics", 2, "(lines must end with \\n, not \\r\\n)"),
+        ("a 1\r\nb 2\r\n", "text", 1, "invalid value '1\\r': lines must end with \\n"),
         ("a 1\n\n# EOF\n", "openmetrics", 2, "blank line"),
         ("# EOF\na 1\n# EOF\n", "openmetrics", 1, "'# EOF' must be the last line"),
         ("# FOO bar\na 1\n# EOF\n", "openmetrics", 1, "must be '# HELP|TYPE|UNIT name text'"),
