@@ -99,7 +99,8 @@ def quantile(q: float, values: list[float] | FloatArray) -> float:
     lower = max(0, math.floor(rank))
     upper = min(n - 1, lower + 1)
     weight = rank - math.floor(rank)
-    return float(ordered[lower] * (1 - weight) + ordered[upper] * weight)
+    # Python floats: inf * 0 is NaN here as in Go, without numpy's warning.
+    return float(ordered[lower]) * (1 - weight) + float(ordered[upper]) * weight
 
 
 def group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labels:

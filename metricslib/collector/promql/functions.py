@@ -709,13 +709,14 @@ def _series_windows(
     out = np.zeros(len(lo))
     mask = count >= minimum
     extra = [a for i, a in enumerate(args) if i != RANGE_FUNCTIONS[name]]
-    for done, t in enumerate(np.flatnonzero(mask)):
-        if done % 512 == 511:
-            ctx.check()  # per-window Python loops are where a big query spends its time
-        a, b = int(lo[t]), int(hi[t])
-        params = [float(x[t]) if isinstance(x, np.ndarray) else x for x in extra]
-        # predict_linear extrapolates from the evaluation time itself, not the window end.
-        out[t] = fn(ts[a:b], vs[a:b], int(ctx.times[t]), params)
+    with np.errstate(all="ignore"):  # NaN/Inf arithmetic is expected, as in Go
+        for done, t in enumerate(np.flatnonzero(mask)):
+            if done % 512 == 511:
+                ctx.check()  # per-window Python loops are where a big query spends its time
+            a, b = int(lo[t]), int(hi[t])
+            params = [float(x[t]) if isinstance(x, np.ndarray) else x for x in extra]
+            # predict_linear extrapolates from the evaluation time itself, not the window end.
+            out[t] = fn(ts[a:b], vs[a:b], int(ctx.times[t]), params)
     return out, mask
 
 
