@@ -437,7 +437,9 @@ def mark_process_dead(pid: int, directory: str | os.PathLike[str] | None = None)
         wf for wf in list_workers(gen_dir) if wf.process.pid == pid and not wf.process.is_alive()
     ]
     if dead:
-        with locked(gen_dir):
+        # Short wait: gunicorn's master runs this; if a scrape holds the lock,
+        # that scrape archives the worker instead.
+        with locked(gen_dir, timeout=1.0):
             _archive_dead(gen_dir, dead, dict(_modes))
 
 
