@@ -80,8 +80,8 @@ class StoreQuerier:
             ts = parts_t[0] if len(parts_t) == 1 else np.concatenate(parts_t)
             vs = parts_v[0] if len(parts_v) == 1 else np.concatenate(parts_v)
             if ids:
-                lo = int(np.searchsorted(ts, mint, "left"))
-                hi = int(np.searchsorted(ts, maxt, "right"))
+                lo = int(ts.searchsorted(mint, "left"))
+                hi = int(ts.searchsorted(maxt, "right"))
                 if lo >= hi:
                     continue
                 if lo > 0 or hi < ts.shape[0] or len(parts_t) == 1:
