@@ -41,6 +41,7 @@ from collections.abc import Callable
 
 from metricslib.collector.config import ScrapeConfig
 from metricslib.collector.model import STALE_NAN, Labels
+from metricslib.collector.parse import ACCEPT_HEADER
 from metricslib.collector.scrape_labels import label_limit_error, sample_labels
 from metricslib.collector.scrape_parse import ExpositionParser, Parsed, ParserFn
 from metricslib.collector.storage.base import Appender, Storage
@@ -52,10 +53,6 @@ __all__ = ["ACCEPT_HEADER", "ExpositionParser", "Parsed", "ParserFn", "ScrapeFai
 
 log = logging.getLogger("metricslib.collector.scrape")
 
-ACCEPT_HEADER = (
-    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
-    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-)
 USER_AGENT = "metricslib-collector/0.1"
 REPORT_NAMES = (
     "up",
