@@ -315,3 +315,46 @@ def test_same_answers_as_prometheus(prometheus_pair: tuple[str, Engine, float], 
             assert [t for t, _ in got] == [t for t, _ in points], (path, labels)
             for (_, a), (_, b) in zip(got, points, strict=True):
                 assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-9), (path, labels)
+
+
+def test_every_script_expression_evaluates_or_fails_with_a_query_error() -> None:
+    """Robustness: each of the ~1,500 expressions in Prometheus's test scripts, over random
+    data with NaN, ±Inf, staleness markers and odd `le` labels, as an instant and as a
+    range query: it answers, or raises a QueryError (no crash, no numpy warning)."""
+    import random
+    import re
+
+    from metricslib.errors import QueryError
+    from tests.collector.promql.memstore import MemoryQuerier
+    from tests.helpers import require_conformance
+
+    folder = require_conformance("promql")
+    exprs: set[str] = set()
+    for path in sorted(folder.glob("*.test")):
+        for line in path.read_text().splitlines():
+            m = re.match(r"\s*eval\w*\s+(?:instant at \S+|range from \S+ to \S+ step \S+)\s+(.*)", line)
+            if m:
+                exprs.add(m.group(1).strip())
+    names = sorted({n for e in exprs for n in re.findall(r"\b([a-z_][a-z0-9_]*)(?=[{\[ )]|$)", e)})
+    rnd = random.Random(7)
+    store = MemoryQuerier()
+    for name in names:
+        for k in range(rnd.randint(1, 3)):
+            labels = make_labels({"__name__": name, "job": rnd.choice("ab"), "instance": str(k),
+                                  "le": rnd.choice(["0.1", "1", "+Inf", "", "x"])})
+            t = 0
+            for i in range(rnd.randint(0, 40)):
+                t += rnd.randint(1, 60) * 1000
+                store.add(labels, t, rnd.choice([rnd.uniform(-10, 100), float(i), math.nan, math.inf,
+                                                 -math.inf, STALE_NAN, 0.0]))
+    engine = Engine(store, timeout_s=10)
+    for expr in sorted(exprs):
+        try:
+            engine.instant_query(expr, rnd.randint(0, 3000) * 1000).to_api()
+        except QueryError:
+            pass
+        try:
+            start = rnd.randint(0, 1000) * 1000
+            engine.range_query(expr, start, start + rnd.randint(0, 2000) * 1000, rnd.choice([7, 15, 60]) * 1000).to_api()
+        except QueryError:
+            pass
