@@ -18,14 +18,13 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ._mp_archive import archive_dead, read_live
 from ._mp_files import (
     ProcessId,
     WorkerFile,
-    atomic_write,
     generation_dir,
     list_workers,
     locked,
@@ -37,12 +36,9 @@ from ._mp_merge import (
     GAUGE_MODES,
     FamilyData,
     Snapshot,
-    dumps_families,
-    fold_into_archive,
-    loads_families,
     merge,
 )
-from ._mp_worker import WorkerAgent, fetch_snapshot
+from ._mp_worker import WorkerAgent
 from .errors import MultiprocessError
 from .model import MetricFamily, Sample
 
@@ -64,7 +60,6 @@ __all__ = [
 
 log = logging.getLogger("metricslib.multiprocess")
 
-_ARCHIVE = "archive.json"
 
 # Module state. A forked worker inherits it (gunicorn's master configures, the
 # workers run setup); `_after_fork_in_child` fixes what must not be inherited.
@@ -170,7 +165,7 @@ class MultiprocessRegistry:
 
             def fetch(i: int) -> None:
                 try:
-                    results[i] = _read_live(state.gen_dir, live[i])
+                    results[i] = read_live(state.gen_dir, live[i], _options["timeout"])
                 except MultiprocessError as exc:
                     log.error("metricslib: skipping worker %d: %s", live[i].process.pid, exc)
 
@@ -183,7 +178,7 @@ class MultiprocessRegistry:
             for t in threads:
                 t.join()
             snapshots.extend(s for s in results if s is not None)
-            archive = _archive_dead(state.gen_dir, dead, modes)
+            archive = archive_dead(state.gen_dir, dead, modes)
             if dead:
                 remove_stale_temp_files(state.gen_dir)
         return merge(snapshots, archive, modes)
@@ -195,80 +190,6 @@ def _to_model(f: FamilyData) -> MetricFamily:
     fam.name, fam.documentation, fam.type, fam.unit = f.name, f.documentation, f.type, f.unit
     fam.samples = [Sample(s.name, s.labels, s.value, s.timestamp) for s in f.samples]
     return fam
-
-
-def _read_live(gen_dir: Path, wf: WorkerFile) -> Snapshot | None:
-    timeout = _options["timeout"]
-    try:
-        data = fetch_snapshot(gen_dir, wf.process, timeout)
-        source = f"worker {wf.process.pid}"
-    except OSError as exc:
-        # Alive but not answering (busy, or still starting): its last file is
-        # at most snapshot_interval old.
-        log.warning(
-            "metricslib: worker %d did not answer (%s); using %s", wf.process.pid, exc, wf.path
-        )
-        try:
-            data = wf.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        source = str(wf.path)
-    families, _ = loads_families(data, source)
-    return Snapshot(wf.process.pid, families)
-
-
-def _load_archive(gen_dir: Path) -> tuple[list[FamilyData], list[str]]:
-    path = gen_dir / _ARCHIVE
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [], []
-    families, extra = loads_families(data, str(path))
-    return families, [str(x) for x in extra.get("merged", [])]
-
-
-def _archive_dead(
-    gen_dir: Path,
-    dead: Iterable[WorkerFile],
-    modes: dict[str, str],
-    final: list[FamilyData] | None = None,
-    me: WorkerFile | None = None,
-) -> list[FamilyData]:
-    """Fold dead workers' last snapshots into the archive, then delete their files.
-
-    Must run under ``locked(gen_dir)``. The archive lists the files it already
-    holds, so a crash between writing it and deleting a file never counts twice.
-    """
-    archive, merged = _load_archive(gen_dir)
-    todo: list[tuple[WorkerFile, list[FamilyData]]] = []
-    for wf in dead:
-        ident = wf.path.name
-        if ident in merged:
-            with contextlib.suppress(FileNotFoundError):
-                wf.path.unlink()
-            continue
-        try:
-            families, _ = loads_families(wf.path.read_bytes(), str(wf.path))
-        except FileNotFoundError:
-            continue
-        except MultiprocessError as exc:
-            log.error("metricslib: dropping unreadable worker file: %s", exc)
-            wf.path.unlink()
-            continue
-        todo.append((wf, families))
-    if me is not None and final is not None:
-        todo.append((me, final))
-    if not todo:
-        return archive
-    for _, families in todo:
-        archive = fold_into_archive(archive, families, modes)
-    keep = [name for name in merged if (gen_dir / name).exists()]
-    keep += [wf.path.name for wf, _ in todo]
-    atomic_write(gen_dir / _ARCHIVE, dumps_families(archive, merged=keep))
-    for wf, _ in todo:
-        with contextlib.suppress(FileNotFoundError):
-            wf.path.unlink()
-    return archive
 
 
 def _require_state() -> _State:
@@ -400,7 +321,7 @@ def shutdown() -> None:
             with locked(state.gen_dir):
                 final = state.agent.retire()
                 me = WorkerFile(state.agent.path, state.me)
-                _archive_dead(state.gen_dir, [], modes, final=final, me=me)
+                archive_dead(state.gen_dir, [], modes, final=final, me=me)
         except (OSError, MultiprocessError) as exc:
             log.error("metricslib: could not archive worker %d at exit: %s", state.me.pid, exc)
 
@@ -440,7 +361,7 @@ def mark_process_dead(pid: int, directory: str | os.PathLike[str] | None = None)
         # Short wait: gunicorn's master runs this; if a scrape holds the lock,
         # that scrape archives the worker instead.
         with locked(gen_dir, timeout=1.0):
-            _archive_dead(gen_dir, dead, dict(_modes))
+            archive_dead(gen_dir, dead, dict(_modes))
 
 
 # --- gunicorn hooks: `from metricslib.multiprocess import on_starting, ...` -------------
