@@ -265,3 +265,22 @@ def test_custom_request_class_and_url_rule_still_work_for_the_app() -> None:
     FlaskMetrics(app, registry=reg)
     assert get(app, "/rule/1") == (200, b"/rule/<x>")
     assert value(reg, "http_requests_total", method="GET", code="200", route="/rule/<x>") == 1
+
+
+def test_method_not_allowed_and_slash_redirects_are_unmatched() -> None:
+    app = make_app()
+
+    @app.get("/albums/")
+    def albums() -> str:
+        return "albums"
+
+    reg = Registry()
+    FlaskMetrics(app, registry=reg)
+    with app.test_client() as client:
+        for method, path, status in (("POST", "/items/1", 405), ("GET", "/albums", 308)):
+            resp = client.open(path, method=method)
+            resp.get_data()
+            resp.close()  # the server's close: the request is recorded now
+            assert resp.status_code == status  # 308: Flask's strict-slash redirect
+    assert value(reg, "http_requests_total", method="POST", code="405", route="<unmatched>") == 1
+    assert value(reg, "http_requests_total", method="GET", code="308", route="<unmatched>") == 1

@@ -56,6 +56,16 @@ def scrape_totals(base: str, metric: str) -> Totals:
     return totals
 
 
+def scraped_samples(base: str, metric: str) -> list[tuple[dict[str, str], float]]:
+    _, _, body = http_get(base + "/metrics")
+    return [
+        (dict(sample.labels), sample.value)
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+        if sample.name == metric
+    ]
+
+
 def send_all(base: str, paths: Iterable[str], workers: int = 8) -> Counter[int]:
     """GET every path concurrently; the status codes received, counted."""
 
@@ -168,6 +178,10 @@ def test_gunicorn_four_workers_flask_example_exact_counts(tmp_path: Path, worker
         assert sum(scrape_totals(base, "image_gallery_requests_total").values()) == sum(GALLERY_EXPECTED.values()) + sent
         # Every counted request was also timed, once.
         assert scrape_totals(base, "image_gallery_request_duration_seconds_count") == expected
+        # Idle again: the in-flight gauge is one series (livesum over the
+        # live workers, no pid label) and the scrape itself is not in it.
+        in_flight = scraped_samples(base, "image_gallery_requests_in_flight")
+        assert in_flight == [({}, 0.0)]
 
 
 STARLETTE_MIX = (
