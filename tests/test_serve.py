@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
@@ -270,3 +272,25 @@ def test_standalone_server_paths_and_binding(registry: Registry) -> None:
         server.server_close()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_render_serves_the_multi_worker_aggregate_once_set_up(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from metricslib import multiprocess
+
+    multiprocess._reset_for_tests()
+    try:
+        multiprocess.setup(tmp_path, registry=registry)
+        _, _, body = render(registry, None, None)
+        values = parsed(body)
+        # Gauges default to one series per worker, so the aggregate shows our pid.
+        assert values[("queue_depth", (("pid", str(os.getpid())), ("service", "shop")))] == 7
+        assert values[("orders_total", (("country", "fr"), ("service", "shop")))] == 3
+        _, _, only = render(registry, OM, None, "name[]=orders_total")
+        assert only.count(b"orders_total{") == 2 and only.endswith(b"# EOF\n")
+    finally:
+        multiprocess.shutdown()
+        multiprocess._reset_for_tests()
+    # Without aggregation the registry is served as it is again.
+    assert b"pid=" not in render(registry, None, None)[2]
