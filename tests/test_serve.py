@@ -260,6 +260,12 @@ def test_standalone_server_paths_and_binding(registry: Registry) -> None:
             assert status == 200 and body == generate_latest(registry)
         status, _, body = http_get(base + "/nope")
         assert status == 404 and b"/metrics" in body
+        for method in ("POST", "PUT", "DELETE"):
+            req = urllib.request.Request(base + "/metrics", data=b"", method=method)
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(req, timeout=5)
+            with info.value as error:
+                assert error.code == 405, method
         _, headers, body = http_get(base + "/metrics", {"Accept": OM, "Accept-Encoding": "gzip"})
         assert headers["Content-Encoding"] == "gzip"
         assert gzip.decompress(body).endswith(b"# EOF\n")
