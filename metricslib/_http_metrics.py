@@ -17,6 +17,7 @@ import re
 import threading
 import weakref
 from collections.abc import Sequence
+from threading import get_ident
 from typing import Any, Final
 
 from metricslib.errors import DuplicateMetricError, InvalidMetricError, InvalidNameError
@@ -176,8 +177,35 @@ class HttpMetrics:
         # (method, status, route) -> bound update methods; see _resolve.
         self._children: dict[tuple[str, int, str], tuple[Any, ...]] = {}
         self._exception_children: dict[tuple[str, str, str], Any] = {}
-        self.started = self.in_flight.inc
-        self.stopped = self.in_flight.dec
+        # In flight = requests started minus finished, kept per thread: each
+        # thread only ever writes its own cell, so no lock is needed, and the
+        # sum stays exact even when a request ends on another thread than it
+        # began (the two cells move in opposite directions).
+        self.flight: dict[int, list[int]] = {}
+        self._flight_lock = threading.Lock()
+        self.in_flight.set_function(self._in_flight_total)
+
+    def flight_cell(self) -> list[int]:
+        """This thread's in-flight cell (the hot path indexes ``flight`` directly)."""
+        ident = get_ident()
+        with self._flight_lock:
+            return self.flight.setdefault(ident, [0])
+
+    def started(self) -> None:
+        try:
+            self.flight[get_ident()][0] += 1
+        except KeyError:
+            self.flight_cell()[0] += 1
+
+    def stopped(self) -> None:
+        try:
+            self.flight[get_ident()][0] -= 1
+        except KeyError:
+            self.flight_cell()[0] -= 1
+
+    def _in_flight_total(self) -> float:
+        # list() copies under the GIL, so a thread adding its cell meanwhile is harmless.
+        return float(sum(cell[0] for cell in list(self.flight.values())))
 
     def _resolve(self, key: tuple[str, int, str]) -> tuple[Any, ...]:
         method, status, route = key

@@ -15,6 +15,7 @@ ever becomes a label.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from threading import get_ident
 from time import perf_counter
 from types import TracebackType
 from typing import Any
@@ -140,7 +141,11 @@ class _Call:
         self.status = 0
         self._sent = 0
         self._done = False
-        mw.metrics.started()
+        metrics = mw.metrics
+        try:
+            metrics.flight[get_ident()][0] += 1
+        except KeyError:
+            metrics.flight_cell()[0] += 1
         self._start = perf_counter()
 
     def start_response(
@@ -228,4 +233,7 @@ class _Call:
                     request_bytes = 0
             metrics.observe(method, status, route, duration, request_bytes, self._sent)
         finally:
-            metrics.stopped()
+            try:
+                metrics.flight[get_ident()][0] -= 1
+            except KeyError:
+                metrics.flight_cell()[0] -= 1

@@ -401,3 +401,41 @@ def test_server_file_wrapper_is_returned_as_is_and_timed_until_closed(clock: Fak
     assert body.closed  # type: ignore[attr-defined]
     assert value(reg, "http_request_duration_seconds_sum", method="GET", code="200", route="/download") == 2.0
     assert value(reg, "http_requests_in_flight") == 0
+
+
+def test_concurrent_threads_lose_no_counts_and_in_flight_returns_to_zero() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    reg = Registry()
+    app = MetricsMiddleware(routed_app(), registry=reg)
+
+    def many(n: int) -> int:
+        for i in range(n):
+            call(app, f"/items/{i}")
+        return n
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(many, [400] * 8)) == 3200
+    assert value(reg, "http_requests_total", method="GET", code="200", route="/items/<id>") == 3200
+    assert value(reg, "http_request_duration_seconds_count", method="GET", code="200", route="/items/<id>") == 3200
+    assert value(reg, "http_requests_in_flight") == 0
+
+
+def test_in_flight_is_exact_when_a_body_finishes_on_another_thread() -> None:
+    import threading
+
+    reg = Registry()
+    app = MetricsMiddleware(routed_app(), registry=reg)
+    body = app(environ_for("/stream"), lambda *a: None)
+    assert value(reg, "http_requests_in_flight") == 1
+
+    def drain() -> None:
+        for _ in body:
+            pass
+        body.close()  # type: ignore[attr-defined]
+
+    worker = threading.Thread(target=drain)
+    worker.start()
+    worker.join()
+    assert value(reg, "http_requests_in_flight") == 0
+    assert value(reg, "http_requests_total", method="GET", code="200", route="/stream") == 1
