@@ -48,9 +48,9 @@ class MetricsMiddleware:
     """Wrap a WSGI app so that every request is counted and timed.
 
     ``exclude_paths`` are exact ``PATH_INFO`` values that pass through
-    unrecorded (health checks). When ``metrics_path`` is set the middleware
-    answers that path itself with the registry's exposition; it is not
-    counted unless ``count_metrics_path=True``.
+    unrecorded (health checks). ``metrics_path`` (default ``"/metrics"``,
+    ``None`` to disable) is answered by the middleware itself with the
+    registry's exposition; it is not counted unless ``count_metrics_path=True``.
     """
 
     def __init__(
@@ -65,7 +65,7 @@ class MetricsMiddleware:
         size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
         unmatched_route: str = UNMATCHED_ROUTE,
         exclude_paths: Iterable[str] = (),
-        metrics_path: str | None = None,
+        metrics_path: str | None = "/metrics",
         count_metrics_path: bool = False,
         route_getter: Callable[[_Environ], str | None] | None = None,
         metrics: HttpMetrics | None = None,

@@ -439,3 +439,11 @@ def test_in_flight_is_exact_when_a_body_finishes_on_another_thread() -> None:
     worker.join()
     assert value(reg, "http_requests_in_flight") == 0
     assert value(reg, "http_requests_total", method="GET", code="200", route="/stream") == 1
+
+
+def test_metrics_path_defaults_to_slash_metrics_and_can_be_disabled() -> None:
+    reg = Registry()
+    assert call(MetricsMiddleware(routed_app(), registry=reg), "/metrics")[0].startswith("200")
+    reg2 = Registry()
+    assert call(MetricsMiddleware(routed_app(), registry=reg2, metrics_path=None), "/metrics")[0] == "404 Not Found"
+    assert route_values(reg2) == {"<unmatched>"}
