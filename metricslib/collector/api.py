@@ -71,6 +71,7 @@ class APIError(Exception):
 
 class QueryResultLike(Protocol):
     warnings: list[str]
+    infos: list[str]
 
     def to_api(self) -> dict[str, Any]: ...
 
@@ -92,10 +93,12 @@ class CollectorLike(Protocol):
     ) -> dict[str, list[dict[str, str]]]: ...
 
 
-def _envelope(data: object, warnings: Sequence[str] = ()) -> bytes:
+def _envelope(data: object, warnings: Sequence[str] = (), infos: Sequence[str] = ()) -> bytes:
     body: dict[str, object] = {"status": "success", "data": data}
     if warnings:
         body["warnings"] = list(warnings)
+    if infos:
+        body["infos"] = list(infos)
     return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
 
 
@@ -173,7 +176,7 @@ class PrometheusAPI:
         raw_time = request.get("time")
         t_ms = round(self._clock() * 1000) if raw_time is None else parse_time_ms(raw_time, "time")
         result = self._engine_factory(self._timeout_ms(request)).instant_query(expr, t_ms)
-        return Response(200, _envelope(result.to_api(), result.warnings))
+        return Response(200, _envelope(result.to_api(), result.warnings, result.infos))
 
     def query_range(self, request: Request) -> Response:
         expr = request.get("query")
@@ -203,7 +206,7 @@ class PrometheusAPI:
         if not expr:
             raise APIError("bad_data", 'invalid parameter "query": query must not be empty')
         result = self._engine_factory(self._timeout_ms(request)).range_query(expr, start, end, step)
-        return Response(200, _envelope(result.to_api(), result.warnings))
+        return Response(200, _envelope(result.to_api(), result.warnings, result.infos))
 
     def query_exemplars(self, request: Request) -> Response:
         # Exemplars are not stored; an empty answer keeps Grafana's panels working.

@@ -51,6 +51,7 @@ def sample_querier() -> ListQuerier:
 class CannedResult:
     data: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
 
     def to_api(self) -> dict[str, Any]:
         return self.data
@@ -73,7 +74,7 @@ class RecordingEngine:
         self.calls.append(("range", query, start_ms, end_ms, step_ms))
         if self.error is not None:
             raise self.error
-        return CannedResult({"resultType": "matrix", "result": []}, ["a warning"])
+        return CannedResult({"resultType": "matrix", "result": []}, ["a warning"], ["an info"])
 
 
 def simple_selector(text: str) -> list[Matcher]:

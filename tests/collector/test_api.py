@@ -59,6 +59,7 @@ def test_range_query_parses_duration_steps_and_reports_warnings() -> None:
     status, body = call(api, "/api/v1/query_range", query="up", start="0", end="600", step="15s")
     assert status == 200
     assert body["warnings"] == ["a warning"]
+    assert body["infos"] == ["an info"]
     assert engine.calls == [("range", "up", 0, 600_000, 15_000)]
     call(api, "/api/v1/query_range", query="up", start="0", end="600", step="2.5")
     assert engine.calls[-1][-1] == 2500
