@@ -395,7 +395,9 @@ def test_gunicorn_sync_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) ->
     ):
         wait_for(lambda: live_workers(base) == 4, "4 workers")
         assert run_ab(base + "/work", 2000) == 2000
-        check_totals(base, 2000, workers=4)
+        answered = check_totals(base, 2000, workers=4)
+        # Concurrent scrapes cannot all wait on one sync worker: others answer too.
+        assert len(answered) >= 2, answered
 
         # The aggregate also renders as OpenMetrics (what Prometheus asks for).
         status, headers, body = http_get(
