@@ -419,6 +419,11 @@ def test_gunicorn_sync_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) ->
         assert len(pids) == 4 and victim in pids
 
         os.kill(int(victim), signal.SIGKILL)
+        # gunicorn's master archives it (child_exit hook) without waiting for a scrape.
+        wait_for(
+            lambda: not [n for n in worker_files(tmp_path) if n.startswith(f"w-{victim}-")],
+            "child_exit to archive the killed worker",
+        )
         wait_for(
             lambda: (
                 victim not in {dict(k[1]).get("pid") for k in scrape(base)[0]}
