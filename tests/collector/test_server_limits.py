@@ -1,0 +1,64 @@
+"""Query limits through the whole in-process server: samples loaded and time spent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from metricslib.collector.api import Request
+from metricslib.collector.model import make_labels
+from metricslib.collector.server import CollectorServer, ServerOptions
+from metricslib.collector.storage import open_storage
+
+
+def make_server(tmp_path: Path, **options: float) -> CollectorServer:
+    data = tmp_path / "data"
+    store = open_storage(data, retention_ms=10**13)
+    app = store.appender()
+    for i in range(20):
+        labels = make_labels({"__name__": "load", "i": str(i)})
+        for t in range(0, 600_000, 15_000):
+            app.append(labels, t, float(t))
+    app.commit()
+    store.close()
+    config = tmp_path / "prometheus.yml"
+    config.write_text("scrape_configs: []\n")
+    return CollectorServer(ServerOptions(config_file=str(config), data_dir=str(data), retention_ms=10**13, **options))  # type: ignore[arg-type]
+
+
+def ask(server: CollectorServer, **params: str) -> tuple[int, dict[str, object]]:
+    response = server.routes.dispatch(Request("GET", "/api/v1/query_range", {k: [v] for k, v in params.items()}), "")
+    return response.status, json.loads(response.body)
+
+
+def test_max_samples_is_reported_as_prometheus_does(tmp_path: Path) -> None:
+    server = make_server(tmp_path, query_max_samples=100)
+    try:
+        status, body = ask(server, query="sum(rate(load[5m]))", start="300", end="600", step="15")
+        assert status == 422
+        assert body["errorType"] == "execution"
+        assert "too many samples" in str(body["error"])
+        status, body = ask(server, query='load{i="1"}', start="300", end="600", step="60")
+        assert status == 200, body
+    finally:
+        server.stop()
+
+
+def test_query_timeout_is_reported_as_timeout(tmp_path: Path) -> None:
+    server = make_server(tmp_path, query_timeout_s=1e-9)
+    try:
+        status, body = ask(server, query="sum(rate(load[5m]))", start="300", end="600", step="15")
+        assert status == 503
+        assert body["errorType"] == "timeout"
+        assert "timed out" in str(body["error"])
+    finally:
+        server.stop()
+
+
+def test_per_request_timeout_can_only_shorten_the_limit(tmp_path: Path) -> None:
+    server = make_server(tmp_path, query_timeout_s=60)
+    try:
+        status, body = ask(server, query="sum(rate(load[5m]))", start="300", end="600", step="15", timeout="0.0001")
+        assert (status, body["errorType"]) == (503, "timeout")
+    finally:
+        server.stop()
