@@ -20,7 +20,7 @@ __all__ = ["ARCHIVE", "archive_dead", "load_archive", "read_live"]
 
 log = logging.getLogger("metricslib.multiprocess")
 
-ARCHIVE = "archive.json"
+ARCHIVE = "archive.snap"
 
 
 def read_live(gen_dir: Path, wf: WorkerFile, timeout: float) -> Snapshot | None:

@@ -4,8 +4,8 @@ Layout of the directory given to ``metricslib.multiprocess.setup``::
 
     <directory>/gen-<server pid>-<server start ticks>/   one per server run
         lock                  flock'ed while a scrape or an archive is in progress
-        w-<pid>-<start>.json  a live (or dead, not yet archived) worker's last snapshot
-        archive.json          what dead workers of this run left behind
+        w-<pid>-<start>.snap  a live (or dead, not yet archived) worker's last snapshot
+        archive.snap          what dead workers of this run left behind
 
 A process is identified by its pid *and* its start time (clock ticks since
 boot, from ``/proc/<pid>/stat``) so a recycled pid is never mistaken for the
@@ -41,7 +41,7 @@ __all__ = [
     "socket_address",
 ]
 
-_WORKER_RE = re.compile(r"^w-(\d+)-(\d+)\.json$")
+_WORKER_RE = re.compile(r"^w-(\d+)-(\d+)\.snap$")
 _GEN_RE = re.compile(r"^gen-(\d+)-(\d+)$")
 
 
@@ -104,7 +104,7 @@ class WorkerFile:
 
 
 def worker_path(gen_dir: Path, proc: ProcessId) -> Path:
-    return gen_dir / f"w-{proc.pid}-{proc.start}.json"
+    return gen_dir / f"w-{proc.pid}-{proc.start}.snap"
 
 
 def list_workers(gen_dir: Path) -> list[WorkerFile]:

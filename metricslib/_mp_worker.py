@@ -1,7 +1,7 @@
 """The per-worker agent: answers snapshot requests and keeps a file up to date.
 
 Each worker runs one daemon thread. It listens on a Unix socket; a worker
-serving ``/metrics`` connects to every other live worker and reads a JSON
+serving ``/metrics`` connects to every other live worker and reads a
 snapshot of its registry. The same thread rewrites the worker's snapshot file
 every ``interval`` seconds (and whenever it answers a request), so if the
 worker is SIGKILLed its counts are lost only since the last write. Instrument

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import math
 
 import pytest
@@ -174,7 +175,7 @@ label_text = st.text(min_size=0, max_size=8)
         max_size=6,
     )
 )
-def test_json_round_trip_keeps_every_value(rows: list[tuple[str, dict[str, str], float]]) -> None:
+def test_snapshot_round_trip_keeps_every_value(rows: list[tuple[str, dict[str, str], float]]) -> None:
     families = [
         FamilyData(f"m{i}", t, 'doc \\ \n "x"', "", [SampleData(f"m{i}", labels, v, None, 1.5)])
         for i, (t, labels, v) in enumerate(rows)
@@ -190,9 +191,27 @@ def test_json_round_trip_keeps_every_value(rows: list[tuple[str, dict[str, str],
         assert (math.isnan(g.value) and math.isnan(w.value)) or g.value == w.value
 
 
-def test_unreadable_snapshot_names_its_source() -> None:
-    with pytest.raises(MultiprocessError, match=r"w-1-2\.json: not a metricslib snapshot"):
-        loads_families(b'{"families": [{"n": 1}]}', "w-1-2.json")
+@pytest.mark.parametrize(
+    "data",
+    [b'{"families": [{"n": 1}]}', marshal.dumps({"families": [{"n": 1}]}), b"", marshal.dumps(3)],
+)
+def test_unreadable_snapshot_names_its_source(data: bytes) -> None:
+    with pytest.raises(MultiprocessError, match=r"w-1-2\.snap: not a metricslib snapshot"):
+        loads_families(data, "w-1-2.snap")
+
+
+def test_values_of_foreign_types_are_encoded_as_plain_floats_and_strings() -> None:
+    class Label(str):
+        pass
+
+    class Number(float):
+        pass
+
+    fam = FamilyData("g", "gauge", "", "", [SampleData("g", {Label("k"): Label("v")}, Number(2.5))])
+    (back,), _ = loads_families(dumps_families([fam]))
+    (sample,) = back.samples
+    assert (sample.labels, sample.value) == ({"k": "v"}, 2.5)
+    assert type(sample.value) is float and type(next(iter(sample.labels))) is str
 
 
 def test_series_in_a_different_order_or_extra_series_still_sum_by_identity() -> None:

@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from metricslib import multiprocess
 from metricslib._mp_files import ProcessId, list_workers, process_id
+from metricslib._mp_merge import loads_families
 from metricslib.errors import MultiprocessError
 from metricslib.registry import Registry
 from tests.helpers import PYTHON, REPO_ROOT, free_port, http_get, require_tool, running
@@ -153,7 +154,7 @@ def test_graceful_exit_archives_counts_and_drops_live_gauges(
     assert not [k for k in s if k[0] == "temperature" and dict(k[1])["pid"] == str(a.pid)]
     (gen,) = gen_dirs(tmp_path)
     assert sorted(p.name for p in gen.iterdir()) == sorted(
-        ["archive.json", "lock", f"w-{b.pid}-{process_id(b.pid).start}.json"]
+        ["archive.snap", "lock", f"w-{b.pid}-{process_id(b.pid).start}.snap"]
     )
     # A replacement worker adds to the archive rather than resetting it.
     (c,) = start(workers, tmp_path, 1)
@@ -222,9 +223,14 @@ def test_periodic_snapshot_bounds_what_sigkill_loses(tmp_path: Path, workers: li
     a, b = start(workers, tmp_path, 2, "0.2")
     a.send("inc x 6")  # never scraped: only the periodic write saves it
     (gen,) = gen_dirs(tmp_path)
-    path = gen / f"w-{a.pid}-{process_id(a.pid).start}.json"
+    path = gen / f"w-{a.pid}-{process_id(a.pid).start}.snap"
+
+    def saved() -> float:
+        families, _ = loads_families(path.read_bytes(), str(path))
+        return sum(s.value for f in families for s in f.samples if s.name == "jobs_total")
+
     deadline = time.monotonic() + 10
-    while b'"x"' not in path.read_bytes():
+    while saved() != 6:
         assert time.monotonic() < deadline, "periodic snapshot never written"
         time.sleep(0.05)
     a.kill()
