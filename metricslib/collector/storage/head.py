@@ -22,6 +22,8 @@ __all__ = ["NO_TIME", "MemSeries", "merge_samples", "same_value"]
 #: last_t of a series that has no samples yet.
 NO_TIME = -(2**63)
 _D = struct.Struct("<d")
+_NO_Q: array[int] = array("q")
+_NO_L: array[int] = array("l")
 
 
 def same_value(a: float, b: float) -> bool:
@@ -61,12 +63,15 @@ class MemSeries:
         self.persisted = False
         # Compact arrays, not lists: with 15 days of 2 h windows a series has
         # ~180 chunks, and Python ints in lists would cost ~30 kB per series.
-        self.c_ids = array("q")
-        self.c_mint = array("q")
-        self.c_maxt = array("q")
-        self.c_n = array("l")
+        # Until its first chunk a series shares empty ones (they are never mutated).
+        self.c_ids = _NO_Q
+        self.c_mint = _NO_Q
+        self.c_maxt = _NO_Q
+        self.c_n = _NO_L
 
     def add_chunk(self, cid: int, mint: int, maxt: int, n: int) -> None:
+        if self.c_ids is _NO_Q:
+            self.c_ids, self.c_mint, self.c_maxt, self.c_n = array("q"), array("q"), array("q"), array("l")
         # Chunks of one series never overlap, so keeping them sorted by mint
         # keeps maxt sorted too and both can be bisected.
         if not self.c_mint or mint > self.c_mint[-1]:

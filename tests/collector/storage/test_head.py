@@ -38,3 +38,11 @@ def test_chunk_bookkeeping_and_range_lookup() -> None:
     t, v = s.head_range(405, 1000)
     assert t.tolist() == [410] and v.tolist() == [2.0]
     assert s.first_t() == 100
+
+
+def test_new_series_share_nothing_once_they_get_chunks() -> None:
+    a = MemSeries(1, (("__name__", "a"),))
+    b = MemSeries(2, (("__name__", "b"),))
+    a.add_chunk(7, 0, 10, 3)
+    assert a.c_ids.tolist() == [7]
+    assert len(b.c_ids) == 0 and b.chunks_in(0, 100) == []
