@@ -5,6 +5,10 @@ first: ``or``; ``and unless``; comparisons; ``+ -``; ``* / % atan2``; ``^``
 (right-associative). Unary ``+``/``-`` sits between ``*`` and ``^``, so
 ``-2 ^ 2`` is ``-(2 ^ 2)``. ``offset``, ``@`` and ``[...]`` bind tightest.
 
+This module holds expressions, calls and aggregations; selectors and their
+modifiers are in :mod:`selectors`, the token cursor in :mod:`tokens`, type
+checks in :mod:`checker` and duration expressions in :mod:`duration_expr`.
+
 Every error is a :class:`PromQLParseError` whose message reads like
 Prometheus's (``1:14: parse error: ...``) and whose ``position`` is the 0-based
 offset of the offending token or node.
@@ -13,35 +17,23 @@ offset of the offending token or node.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import NoReturn
 
-from metricslib.collector.model import METRIC_NAME, Matcher, MatchOp
 from metricslib.collector.promql.ast import (
     COMPARISON_OPS,
     AggregateExpr,
-    AtModifier,
     BinaryExpr,
     Call,
-    DurationExpr,
     Expr,
-    MatrixSelector,
     NumberLiteral,
     ParenExpr,
     StringLiteral,
-    SubqueryExpr,
     UnaryExpr,
     VectorMatching,
     VectorSelector,
 )
 from metricslib.collector.promql.checker import Checker, type_of
 from metricslib.collector.promql.duration_expr import (
-    evaluate,
-    needs_step,
-    parse_duration_term,
-    parse_full_duration,
     resolve_durations,
-    to_ms,
 )
 from metricslib.collector.promql.functions_table import (
     AGGREGATORS,
@@ -50,13 +42,11 @@ from metricslib.collector.promql.functions_table import (
     FUNCTIONS,
 )
 from metricslib.collector.promql.lexer import (
-    Token,
     format_error,
-    lex,
     parse_duration_ms,
     unquote,
 )
-from metricslib.collector.promql.regex import go_regex_error, make_matcher
+from metricslib.collector.promql.selectors import SelectorParser
 from metricslib.errors import PromQLParseError
 
 __all__ = ["BINARY_PRECEDENCE", "parse_expr", "parse_matchers", "resolve_durations", "type_of"]
@@ -77,7 +67,6 @@ BINARY_PRECEDENCE: dict[str, int] = {
 }
 _POW_PRECEDENCE = 6
 _KEYWORD_OPS = frozenset({"and", "or", "unless", "atan2"})
-_MATCH_OPS = frozenset({"=", "!=", "=~", "!~"})
 # Keywords that can never stand where an expression starts ...
 _NOT_NAMES = frozenset({"bool", "on", "ignoring", "group_left", "group_right", "atan2"})
 # ... and keywords that can, but only as metric names (never as a function's name).
@@ -123,59 +112,8 @@ def parse_matchers(query: str) -> VectorSelector:
     return selector
 
 
-@dataclass(slots=True)
-class _Parser:
-    query: str
-    enable_experimental: bool
-    extended_range_selectors: bool = False
-    tokens: list[Token] | None = None
-    index: int = 0
-    # Where each binary operator was written (by id of its node), for errors about it.
-    op_positions: dict[int, int] | None = None
-
-    def __post_init__(self) -> None:
-        self.tokens = lex(self.query)
-        self.op_positions = {}
-
-    # --- token plumbing ---------------------------------------------------------------------
-
-    def peek(self, ahead: int = 0) -> Token:
-        assert self.tokens is not None
-        try:
-            return self.tokens[self.index + ahead]
-        except IndexError:
-            return self.tokens[-1]
-
-    def advance(self) -> Token:
-        tok = self.peek()
-        if tok.kind != "EOF":
-            self.index += 1
-        return tok
-
-    def error(self, pos: int, message: str) -> NoReturn:
-        raise PromQLParseError(format_error(self.query, pos, message), pos)
-
-    def unexpected(self, tok: Token, context: str = "", expected: str = "") -> NoReturn:
-        message = f"unexpected {tok.describe()}"
-        if context:
-            message += f" in {context}"
-        if expected:
-            message += f", expected {expected}"
-        self.error(tok.pos, message)
-
-    def is_op(self, text: str, ahead: int = 0) -> bool:
-        tok = self.peek(ahead)
-        return tok.kind == "OP" and tok.text == text
-
-    def is_keyword(self, word: str, ahead: int = 0) -> bool:
-        tok = self.peek(ahead)
-        return tok.kind == "IDENT" and tok.text.lower() == word
-
-    def expect_op(self, text: str, context: str) -> Token:
-        tok = self.peek()
-        if tok.kind != "OP" or tok.text != text:
-            self.unexpected(tok, context, f'"{text}"')
-        return self.advance()
+class _Parser(SelectorParser):
+    __slots__ = ()
 
     # --- expressions ------------------------------------------------------------------------
 
@@ -200,7 +138,7 @@ class _Parser:
             return_bool, matching = self.parse_binary_modifiers()
             # "^" is right-associative: its right side may hold another "^".
             rhs = self.parse_expression(prec if op == "^" else prec + 1)
-            lhs = BinaryExpr(op, lhs, rhs, matching, return_bool, pos=_start(lhs))
+            lhs = BinaryExpr(op, lhs, rhs, matching, return_bool, pos=lhs.pos)
             assert self.op_positions is not None
             self.op_positions[id(lhs)] = op_tok.pos
 
@@ -249,18 +187,6 @@ class _Parser:
             else:
                 return expr
 
-    def parse_extended_modifier(self, expr: Expr) -> Expr:
-        tok = self.advance()
-        word = tok.text.lower()
-        vector = expr.vector if isinstance(expr, MatrixSelector) else expr
-        if not isinstance(vector, VectorSelector) or (word == "anchored" and vector is expr):
-            what = "a range vector selector" if word == "anchored" else "a vector selector"
-            self.error(tok.pos, f"{word} modifier must be preceded by {what}")
-        if vector.anchored or vector.smoothed:
-            self.error(tok.pos, "anchored and smoothed modifiers may be set only once")
-        vector = replace(vector, anchored=True) if word == "anchored" else replace(vector, smoothed=True)
-        return replace(expr, vector=vector) if isinstance(expr, MatrixSelector) else vector
-
     def parse_primary(self) -> Expr:
         tok = self.peek()
         if tok.kind == "NUMBER":
@@ -299,182 +225,6 @@ class _Parser:
         if tok.kind == "EOF":
             self.error(tok.pos, "unexpected end of input")
         self.unexpected(tok)
-
-    def number_value(self, tok: Token) -> float:
-        text = tok.text
-        # Go's ParseInt(s, 0, 64) reads a leading 0 as octal; Prometheus tries it first.
-        if text[:2] in ("0x", "0X"):
-            return float(int(text, 16))
-        if len(text) > 1 and text[0] == "0" and text.isdigit():
-            try:
-                return float(int(text, 8))
-            except ValueError:
-                pass
-        return float(text)
-
-    # --- selectors and modifiers -------------------------------------------------------------
-
-    def parse_selector(self, name: str | None, pos: int) -> VectorSelector:
-        matchers = self.parse_label_matchers() if self.is_op("{") else []
-        if name is not None:
-            # Like Prometheus: {"a", __name__="b"} is allowed, a name outside and inside is not.
-            for m in matchers:
-                if m.name == METRIC_NAME:
-                    self.error(pos, f'metric name must not be set twice: "{name}" or "{m.value}"')
-            matchers.append(Matcher(METRIC_NAME, "=", name))
-        return VectorSelector(name, tuple(matchers), pos=pos)
-
-    def parse_label_matchers(self) -> list[Matcher]:
-        self.expect_op("{", "label matching")
-        matchers: list[Matcher] = []
-        while not self.is_op("}"):
-            tok = self.advance()
-            if tok.kind == "IDENT":
-                label = tok.text
-            elif tok.kind == "STRING":
-                label = unquote(tok.text, self.query, tok.pos)
-                if self.is_op(",") or self.is_op("}"):
-                    # {"metric.name"}: a bare quoted string names the metric.
-                    matchers.append(Matcher(METRIC_NAME, "=", label))
-                    if self.is_op(","):
-                        self.advance()
-                    continue
-            else:
-                self.unexpected(tok, "label matching", 'identifier or "}"')
-            op_tok = self.advance()
-            if op_tok.kind != "OP" or op_tok.text not in _MATCH_OPS:
-                self.unexpected(op_tok, "label matching", "label matching operator")
-            value_tok = self.advance()
-            if value_tok.kind != "STRING":
-                self.unexpected(value_tok, "label matching", "string")
-            value = unquote(value_tok.text, self.query, value_tok.pos)
-            op: MatchOp = op_tok.text  # type: ignore[assignment]
-            matchers.append(self.make_matcher(label, op, value, tok.pos))
-            if self.is_op(","):
-                self.advance()
-            elif not self.is_op("}"):
-                self.unexpected(self.peek(), "label matching", '"," or "}"')
-        self.advance()
-        return matchers
-
-    def make_matcher(self, label: str, op: MatchOp, value: str, pos: int) -> Matcher:
-        try:
-            return make_matcher(label, op, value)
-        except ValueError as exc:
-            self.error(pos, f"error parsing regexp: {go_regex_error(value, exc)}")
-
-    def parse_duration(self, context: str, *, allow_sign: bool = False) -> int:
-        """A duration token, or a number of seconds (Prometheus 3), as milliseconds."""
-        sign = 1
-        if allow_sign and self.peek().kind == "OP" and self.peek().text in ("-", "+"):
-            sign = -1 if self.advance().text == "-" else 1
-        tok = self.advance()
-        if tok.kind == "DURATION":
-            try:
-                return sign * parse_duration_ms(tok.text)
-            except ValueError as exc:
-                self.error(tok.pos, str(exc))
-        if tok.kind == "NUMBER":
-            seconds = self.number_value(tok)
-            if not math.isfinite(seconds):
-                self.error(tok.pos, f"duration out of range: {tok.text}")
-            return sign * round(seconds * 1000)
-        self.unexpected(tok, context, "duration")
-
-    def parse_duration_value(self, context: str, *, term: bool = False) -> tuple[int, DurationExpr | None]:
-        """A range, step or offset: milliseconds, or a step-dependent expression.
-
-        Duration expressions are experimental; without them only a literal
-        (with a sign for offsets) is accepted, as in stock Prometheus."""
-        if not self.enable_experimental:
-            return self.parse_duration(context, allow_sign=term), None
-        start = self.peek()
-        expr = parse_duration_term(self, context) if term else parse_full_duration(self, context)
-        if needs_step(expr):
-            return 0, expr
-        try:
-            return to_ms(evaluate(expr)), None
-        except ValueError as exc:
-            self.error(start.pos, str(exc))
-
-    def parse_range_suffix(self, expr: Expr) -> Expr:
-        bracket = self.advance()
-        range_tok = self.peek()
-        range_ms, range_expr = self.parse_duration_value("range or subquery")
-        if range_ms <= 0 and range_expr is None:
-            self.error(range_tok.pos, "duration must be greater than 0")
-        if self.is_op(":"):
-            self.advance()
-            step_ms, step_expr = 0, None
-            if not self.is_op("]"):
-                step_tok = self.peek()
-                step_ms, step_expr = self.parse_duration_value("subquery")
-                if step_ms <= 0 and step_expr is None:
-                    self.error(step_tok.pos, "duration must be greater than 0")
-            self.expect_op("]", "subquery selector")
-            return SubqueryExpr(
-                expr, range_ms, step_ms, pos=_start(expr), range_expr=range_expr, step_expr=step_expr
-            )
-        self.expect_op("]", "range selector")
-        if not isinstance(expr, VectorSelector):
-            self.error(bracket.pos, "ranges only allowed for vector selectors")
-        if expr.offset_ms != 0 or expr.offset_expr is not None:
-            self.error(bracket.pos, "no offset modifiers allowed before range")
-        if expr.at is not None:
-            self.error(bracket.pos, "no @ modifiers allowed before range")
-        return MatrixSelector(expr, range_ms, pos=expr.pos, range_expr=range_expr)
-
-    def parse_offset(self, expr: Expr) -> Expr:
-        self.advance()
-        offset, offset_expr = self.parse_duration_value("offset", term=True)
-        target = expr.vector if isinstance(expr, MatrixSelector) else expr
-        if not isinstance(target, VectorSelector | SubqueryExpr):
-            self.error(
-                _start(expr),
-                "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
-            )
-        if target.offset_ms != 0 or target.offset_expr is not None:
-            self.error(_start(expr), "offset may not be set multiple times")
-        return _with_modifier(expr, offset_ms=offset, offset_expr=offset_expr)
-
-    def parse_at(self, expr: Expr) -> Expr:
-        self.advance()
-        tok = self.peek()
-        at: AtModifier
-        if tok.kind == "IDENT" and tok.text.lower() in ("start", "end"):
-            self.advance()
-            self.expect_op("(", "@ modifier")
-            self.expect_op(")", "@ modifier")
-            at = "start" if tok.text.lower() == "start" else "end"
-        else:
-            sign = 1.0
-            if tok.kind == "OP" and tok.text in ("-", "+"):
-                sign = -1.0 if self.advance().text == "-" else 1.0
-                tok = self.peek()
-            self.advance()
-            if tok.kind == "NUMBER":
-                seconds = sign * self.number_value(tok)
-            elif tok.kind == "DURATION":
-                seconds = sign * parse_duration_ms(tok.text) / 1000.0
-            elif tok.kind == "IDENT" and tok.text.lower() in ("inf", "nan"):
-                seconds = math.nan
-            else:
-                self.unexpected(tok, "@ modifier", 'number or "start()" or "end()"')
-            if not math.isfinite(seconds) or abs(seconds) > 9.2e15:
-                shown = "NaN" if math.isnan(seconds) else ("+Inf" if seconds > 0 else "-Inf")
-                if math.isfinite(seconds):
-                    shown = f"{seconds:f}"
-                self.error(_start(expr), f"timestamp out of bounds for @ modifier: {shown}")
-            at = round(seconds * 1000)
-        target = expr.vector if isinstance(expr, MatrixSelector) else expr
-        if not isinstance(target, VectorSelector | SubqueryExpr):
-            self.error(
-                _start(expr),
-                "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
-            )
-        if target.at is not None:
-            self.error(_start(expr), "@ <timestamp> may not be set multiple times")
-        return _with_modifier(expr, at=at)
 
     # --- calls and aggregations --------------------------------------------------------------
 
@@ -554,20 +304,3 @@ class _Parser:
             )
         param = args[0] if wanted == 2 else None
         return AggregateExpr(op, args[-1], param, grouping, without, pos=op_tok.pos)
-
-
-def _start(expr: Expr) -> int:
-    """Offset of an expression's first character (a binary starts at its left side)."""
-    return expr.pos
-
-
-def _with_modifier(
-    expr: Expr, *, offset_ms: int | None = None, offset_expr: DurationExpr | None = None, at: AtModifier = None
-) -> Expr:
-    if isinstance(expr, MatrixSelector):
-        inner = _with_modifier(expr.vector, offset_ms=offset_ms, offset_expr=offset_expr, at=at)
-        return replace(expr, vector=inner)  # type: ignore[arg-type]
-    assert isinstance(expr, VectorSelector | SubqueryExpr)
-    if offset_ms is not None:
-        return replace(expr, offset_ms=offset_ms, offset_expr=offset_expr)
-    return replace(expr, at=at)
