@@ -243,7 +243,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (smoke test)")
     args = parser.parse_args()
-    n, rounds = (30, 5) if args.quick else (60, 31)
+    n, rounds = (15, 5) if args.quick else (25, 75)
     loop = asyncio.new_event_loop()
     overhead: dict[tuple[str, int], dict[str, float]] = {}
     for framework in ("flask", "starlette", "fastapi"):
