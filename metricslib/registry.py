@@ -9,7 +9,9 @@ loudly instead of exposing duplicated series.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol, runtime_checkable
@@ -42,6 +44,19 @@ _RESERVED_DEFAULT_LABELS = frozenset({"le", "quantile"})
 
 
 _created_default = True
+
+# Every registry, so a forked child can give them fresh locks.
+_REGISTRIES: weakref.WeakSet[Registry] = weakref.WeakSet()
+
+
+def _new_locks_after_fork() -> None:
+    # A fork while another thread held a lock would leave the child's copy locked forever.
+    for registry in list(_REGISTRIES):
+        registry._lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_locks_after_fork)
 
 
 def disable_created_metrics() -> None:
@@ -141,6 +156,7 @@ class Registry:
         self.auto_describe = auto_describe
         if target_info is not None:
             self.set_target_info(target_info)
+        _REGISTRIES.add(self)
 
     # -- registration ---------------------------------------------------------------------
 

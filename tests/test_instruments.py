@@ -529,24 +529,38 @@ def test_summary_window_memory_is_bounded(registry: Registry) -> None:
     assert value(registry, "lat_count") == 3 * summary_module.SLICE_CAPACITY
 
 
-def test_fork_while_another_thread_holds_the_cell_lock_does_not_deadlock_the_child() -> None:
+@pytest.mark.parametrize(
+    ("lock", "use"),
+    [
+        ("_base.CELL_LOCK", "c.inc()"),  # first increment in this process claims a cell
+        ("g._default_child._lock", "g.inc()"),
+        ("labelled._lock", "labelled.labels('new').inc()"),
+        ("registry._lock", "Counter('more', 'More', registry=registry)"),
+    ],
+)
+def test_fork_while_another_thread_holds_a_lock_does_not_deadlock_the_child(lock: str, use: str) -> None:
+    # Pre-fork servers fork whatever state the master has, including locks held by its other threads.
     script = (
-        "import os, sys, threading\n"
-        "from metricslib import Counter, Registry\n"
+        "import os, signal, sys, threading\n"
+        "from metricslib import Counter, Gauge, Registry\n"
         "from metricslib.instruments import _base\n"
-        "c = Counter('jobs', 'Jobs', registry=Registry())\n"
+        "registry = Registry()\n"
+        "c = Counter('jobs', 'Jobs', registry=registry)\n"
+        "g = Gauge('busy', 'Busy', registry=registry)\n"
+        "labelled = Counter('hits', 'Hits', ['path'], registry=registry)\n"
         "held, release = threading.Event(), threading.Event()\n"
         "def hold():\n"
-        "    with _base.CELL_LOCK:\n"
+        f"    with {lock}:\n"
         "        held.set(); release.wait()\n"
         "t = threading.Thread(target=hold); t.start(); held.wait()\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
-        "    c.inc()  # first increment in this process claims a cell: needs the lock\n"
-        "    os._exit(0 if c.get() == 1.0 else 1)\n"
+        "    signal.alarm(10)  # a deadlocked child must not outlive the test\n"
+        f"    {use}\n"
+        "    os._exit(0)\n"
         "release.set(); t.join()\n"
         "_, status = os.waitpid(pid, 0)\n"
         "sys.exit(os.waitstatus_to_exitcode(status))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from threading import get_ident
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -33,14 +34,20 @@ __all__ = ["CELL_LOCK", "CellsChild", "ChildBase", "MetricBase", "build_full_nam
 CELL_LOCK = threading.Lock()
 
 
-def _new_cell_lock_after_fork() -> None:
-    # A fork while another thread held the lock would leave the child's copy locked forever.
+# Every parent metric, so a forked child can give them (and their children) fresh locks.
+_PARENTS: weakref.WeakSet[MetricBase[Any]] = weakref.WeakSet()
+
+
+def _new_locks_after_fork() -> None:
+    # A fork while another thread held a lock would leave the child's copy locked forever.
     global CELL_LOCK
     CELL_LOCK = threading.Lock()
+    for parent in list(_PARENTS):
+        parent._renew_locks()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_cell_lock_after_fork)
+    os.register_at_fork(after_in_child=_new_locks_after_fork)
 
 
 def build_full_name(typ: str, name: str, namespace: str, subsystem: str, unit: str) -> str:
@@ -168,6 +175,7 @@ class MetricBase(Generic[ChildT]):
             for method in self._child_methods:
                 # An instance attribute shadows the class method: no extra call on the hot path.
                 self.__dict__[method] = getattr(child, method)
+        _PARENTS.add(self)
         # Registration last, after every check: a failed constructor leaves nothing behind.
         if registry is not None:
             registry.register(self)
@@ -198,6 +206,14 @@ class MetricBase(Generic[ChildT]):
             f"# HELP {name} {escape_help(self._documentation, openmetrics=True)}\n"
             f"# TYPE {name} {self._type}\n{unit}"
         )
+
+    def _renew_locks(self) -> None:
+        """Fresh locks in a forked child (see ``_new_locks_after_fork``)."""
+        self._lock = threading.RLock()
+        for child in self._snapshot():
+            renew = getattr(child, "_renew_locks", None)
+            if renew is not None:
+                renew()
 
     def _needs_labels(self, method: str) -> InvalidLabelsError:
         return InvalidLabelsError(

@@ -40,6 +40,9 @@ class GaugeChild(ChildBase):
         self._lock = threading.Lock()
         self._function: Callable[[], float] | None = None
 
+    def _renew_locks(self) -> None:
+        self._lock = threading.Lock()
+
     def inc(self, amount: float = 1.0) -> None:
         lock = self._lock
         lock.acquire()

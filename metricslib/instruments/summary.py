@@ -97,6 +97,10 @@ class SummaryChild(CellsChild):
         # Re-entrant: window rotation allocates, and a GC finalizer may observe the same series.
         self._lock = threading.RLock() if window is not None else None
 
+    def _renew_locks(self) -> None:
+        if self._lock is not None:
+            self._lock = threading.RLock()
+
     def observe(self, amount: float) -> None:
         try:
             cell = self._cells[get_ident()]
