@@ -32,7 +32,7 @@ from metricslib.collector.promql.ast import (
 )
 from metricslib.collector.promql.lexer import Token, parse_duration_ms
 
-__all__ = ["evaluate", "needs_step", "parse_duration_term", "parse_full_duration", "resolve_durations", "to_ms"]
+__all__ = ["evaluate", "go_round", "needs_step", "parse_duration_term", "parse_full_duration", "resolve_durations", "to_ms"]
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2, "^": 3}
 _CONTEXT = "duration expression"
@@ -155,7 +155,15 @@ def to_ms(seconds: float) -> int:
     """Milliseconds, or ValueError when the value is not a finite duration."""
     if not math.isfinite(seconds):
         raise ValueError(f"duration expression evaluates to {seconds}")
-    return round(seconds * 1000)
+    return go_round(seconds * 1000)
+
+
+def go_round(x: float) -> int:
+    """Go's math.Round: halves go away from zero (Python's round() goes to even)."""
+    whole = math.trunc(x)
+    if abs(x - whole) >= 0.5:
+        whole += 1 if x > 0 else -1
+    return int(whole)
 
 
 def resolve_durations(expr: Expr, step_ms: int) -> Expr:

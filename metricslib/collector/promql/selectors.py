@@ -18,6 +18,7 @@ from metricslib.collector.promql.ast import (
 )
 from metricslib.collector.promql.duration_expr import (
     evaluate,
+    go_round,
     needs_step,
     parse_duration_term,
     parse_full_duration,
@@ -111,7 +112,7 @@ class SelectorParser(TokenStream):
             seconds = self.number_value(tok)
             if not math.isfinite(seconds):
                 self.error(tok.pos, f"duration out of range: {tok.text}")
-            return sign * round(seconds * 1000)
+            return sign * go_round(seconds * 1000)
         self.unexpected(tok, context, "duration")
 
     def parse_duration_value(self, context: str, *, term: bool = False) -> tuple[int, DurationExpr | None]:
@@ -198,7 +199,7 @@ class SelectorParser(TokenStream):
                 if math.isfinite(seconds):
                     shown = f"{seconds:f}"
                 self.error(_start(expr), f"timestamp out of bounds for @ modifier: {shown}")
-            at = round(seconds * 1000)
+            at = go_round(seconds * 1000)
         target = expr.vector if isinstance(expr, MatrixSelector) else expr
         if not isinstance(target, VectorSelector | SubqueryExpr):
             self.error(
