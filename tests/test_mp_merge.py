@@ -175,7 +175,9 @@ label_text = st.text(min_size=0, max_size=8)
         max_size=6,
     )
 )
-def test_snapshot_round_trip_keeps_every_value(rows: list[tuple[str, dict[str, str], float]]) -> None:
+def test_snapshot_round_trip_keeps_every_value(
+    rows: list[tuple[str, dict[str, str], float]],
+) -> None:
     families = [
         FamilyData(f"m{i}", t, 'doc \\ \n "x"', "", [SampleData(f"m{i}", labels, v, None, 1.5)])
         for i, (t, labels, v) in enumerate(rows)
