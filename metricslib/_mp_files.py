@@ -15,7 +15,6 @@ worker that used to own it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -158,6 +157,8 @@ def atomic_write(path: Path, data: bytes) -> None:
 @contextlib.contextmanager
 def locked(gen_dir: Path, timeout: float = 10.0) -> Iterator[None]:
     """Exclusive lock on the run's folder; processes and threads both wait."""
+    import fcntl  # here, not at the top: serve imports this module on every platform
+
     path = gen_dir / "lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
