@@ -15,6 +15,8 @@ from typing import NamedTuple, Protocol
 from metricslib.errors import InvalidLabelsError, InvalidMetricError, InvalidNameError
 
 __all__ = [
+    "LABEL_NAME_RE",
+    "METRIC_NAME_RE",
     "METRIC_TYPES",
     "Exemplar",
     "FamilyLike",
@@ -36,15 +38,16 @@ METRIC_TYPES = frozenset(
     {"counter", "gauge", "summary", "histogram", "gaugehistogram", "unknown", "info", "stateset"}
 )
 
-_METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+#: The Prometheus name grammars, shared with the collector (config, relabelling, API).
+METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # OpenMetrics caps an exemplar's label set (names plus values) at 128 UTF-8 characters.
 EXEMPLAR_MAX_RUNES = 128
 
 
 def validate_metric_name(name: object) -> str:
     """Return ``name`` if it is a valid Prometheus metric name, else raise InvalidNameError."""
-    if not isinstance(name, str) or _METRIC_NAME_RE.fullmatch(name) is None:
+    if not isinstance(name, str) or METRIC_NAME_RE.fullmatch(name) is None:
         raise InvalidNameError(
             f"invalid metric name {name!r}: must match [a-zA-Z_:][a-zA-Z0-9_:]*"
         )
@@ -54,7 +57,7 @@ def validate_metric_name(name: object) -> str:
 def validate_label_name(name: object, metric: str = "") -> str:
     """Return ``name`` if it is a usable label name (grammar, no ``__`` prefix)."""
     where = f" on metric {metric!r}" if metric else ""
-    if not isinstance(name, str) or _LABEL_NAME_RE.fullmatch(name) is None:
+    if not isinstance(name, str) or LABEL_NAME_RE.fullmatch(name) is None:
         raise InvalidNameError(
             f"invalid label name {name!r}{where}: must match [a-zA-Z_][a-zA-Z0-9_]*"
         )

@@ -24,6 +24,7 @@ from metricslib.collector.api_params import (
 from metricslib.collector.model import Matcher
 from metricslib.collector.storage.base import Querier
 from metricslib.errors import QueryError
+from metricslib.model import LABEL_NAME_RE
 
 __all__ = ["APIError", "PrometheusAPI", "Request", "Response"]
 
@@ -273,7 +274,7 @@ class PrometheusAPI:
         if not name.endswith("/values"):
             return error_response("not_found", f"no API endpoint at {request.path}")
         name = name[: -len("/values")]
-        if not _valid_label_name(name):
+        if LABEL_NAME_RE.fullmatch(name) is None:
             raise APIError("bad_data", f'invalid label name: "{name}"')
         mint, maxt = self._range(request)
         querier = self._querier_factory()
@@ -324,8 +325,3 @@ class PrometheusAPI:
     def alerts(self, request: Request) -> Response:
         return Response(200, _envelope({"alerts": []}))
 
-
-def _valid_label_name(name: str) -> bool:
-    if not name or not (name[0].isascii() and (name[0].isalpha() or name[0] == "_")):
-        return False
-    return all(c.isascii() and (c.isalnum() or c == "_") for c in name)

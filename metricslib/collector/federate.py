@@ -7,28 +7,16 @@ external labels are added where the series does not already have them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 
 from metricslib.collector.api import Request, Response, error_response
 from metricslib.collector.model import Labels, Matcher, is_stale_nan
 from metricslib.collector.storage.base import Querier
+from metricslib.model import escape_label_value, format_value
 
 __all__ = ["federate", "make_federate_handler"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _format_value(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(value) if not value.is_integer() or abs(value) >= 1e15 else str(int(value))
 
 
 def federate(
@@ -58,9 +46,9 @@ def federate(
         if name != last_name:
             lines.append(f"# TYPE {name} untyped")
             last_name = name
-        rendered = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(as_dict.items()))
+        rendered = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in sorted(as_dict.items()))
         t_ms, value = latest[labels]
-        lines.append(f"{name}{{{rendered}}} {_format_value(value)} {t_ms}")
+        lines.append(f"{name}{{{rendered}}} {format_value(value)} {t_ms}")
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from metricslib.collector.promql.regex import go_regex_to_python
+from metricslib.model import LABEL_NAME_RE
 
 __all__ = [
     "ACTIONS",
@@ -45,7 +46,6 @@ ACTIONS = (
     "uppercase",
 )
 DEFAULT_REGEX = "(.*)"
-LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # What Prometheus accepts as a templated target label or labelmap replacement.
 _TEMPLATE_TARGET_RE = re.compile(r"(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_]+")

@@ -21,13 +21,13 @@ def test_federate_writes_latest_samples_with_timestamps_and_skips_stale() -> Non
         "# TYPE temp untyped",
         'temp{room="say \\"hi\\"\\n"} 21.5 2000',
         "# TYPE up untyped",
-        'up{instance="a:1",job="api"} 0 16000',
+        'up{instance="a:1",job="api"} 0.0 16000',
     ]
 
 
 def test_external_labels_are_added_but_never_override() -> None:
     body = federate(querier(), [[Matcher("__name__", "=", "up")]], now_ms=20_000, external_labels={"job": "x", "dc": "eu"})
-    assert 'up{dc="eu",instance="a:1",job="api"} 0 16000' in body.decode()
+    assert 'up{dc="eu",instance="a:1",job="api"} 0.0 16000' in body.decode()
 
 
 def test_handler_requires_match() -> None:
