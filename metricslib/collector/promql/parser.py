@@ -27,6 +27,7 @@ from metricslib.collector.promql.ast import (
     NumberLiteral,
     ParenExpr,
     StringLiteral,
+    SubqueryExpr,
     UnaryExpr,
     VectorMatching,
     VectorSelector,
@@ -49,7 +50,7 @@ from metricslib.collector.promql.lexer import (
 from metricslib.collector.promql.selectors import SelectorParser
 from metricslib.errors import PromQLParseError
 
-__all__ = ["BINARY_PRECEDENCE", "parse_expr", "parse_matchers", "resolve_durations", "type_of"]
+__all__ = ["BINARY_PRECEDENCE", "MAX_DEPTH", "parse_expr", "parse_matchers", "resolve_durations", "type_of"]
 
 #: Binding power of each binary operator (higher binds tighter).
 BINARY_PRECEDENCE: dict[str, int] = {
@@ -87,12 +88,44 @@ def parse_expr(query: str, *, enable_experimental: bool = True, extended_range_s
     parser = _Parser(query, enable_experimental, extended_range_selectors)
     if parser.peek().kind == "EOF":
         raise PromQLParseError(format_error(query, 0, "no expression found in input"), 0)
-    expr = parser.parse_expression(0)
-    tok = parser.peek()
-    if tok.kind != "EOF":
-        parser.unexpected(tok)
-    Checker(query, parser.op_positions or {}).check(expr)
+    try:
+        expr = parser.parse_expression(0)
+        tok = parser.peek()
+        if tok.kind != "EOF":
+            parser.unexpected(tok)
+        _check_depth(query, expr)
+        Checker(query, parser.op_positions or {}).check(expr)
+    except RecursionError:
+        # Only reachable for absurd nesting; report it instead of crashing.
+        raise PromQLParseError(format_error(query, 0, _TOO_DEEP), 0) from None
     return expr
+
+
+#: Deeper trees are refused: every later stage (checks, engine, printer) recurses.
+MAX_DEPTH = 200
+_TOO_DEEP = f"expression is nested too deeply (more than {MAX_DEPTH} levels)"
+
+
+def _check_depth(query: str, expr: Expr) -> None:
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise PromQLParseError(format_error(query, node.pos, _TOO_DEEP), node.pos)
+        for child in _children(node):
+            stack.append((child, depth + 1))
+
+
+def _children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, BinaryExpr):
+        return (node.lhs, node.rhs)
+    if isinstance(node, ParenExpr | UnaryExpr | SubqueryExpr):
+        return (node.expr,)
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, AggregateExpr):
+        return (node.expr,) if node.param is None else (node.param, node.expr)
+    return ()
 
 
 def parse_matchers(query: str) -> VectorSelector:

@@ -7,6 +7,7 @@ import math
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +27,7 @@ from metricslib.collector.promql.ast import (
     VectorMatching,
     VectorSelector,
 )
-from metricslib.collector.promql.parser import parse_expr, parse_matchers, type_of
+from metricslib.collector.promql.parser import MAX_DEPTH, parse_expr, parse_matchers, type_of
 from metricslib.collector.promql.printer import format_expr
 from metricslib.errors import PromQLParseError
 from tests.helpers import require_tool
@@ -393,3 +394,14 @@ def test_anchored_and_smoothed_only_when_asked_for() -> None:
                            ("x[1m] anchored smoothed", "may be set only once")]:  # fmt: skip
         with pytest.raises(PromQLParseError, match=message):
             parse_expr(query, extended_range_selectors=True)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda d: "(" * d + "1" + ")" * d, lambda d: "-" * d + "x", lambda d: "1" + " + 1" * d,
+             lambda d: "x" + " ^ x" * d, lambda d: "abs(" * d + "x" + ")" * d],
+)  # fmt: skip
+def test_absurd_nesting_is_a_parse_error_not_a_crash(make: Any) -> None:
+    assert parse_expr(make(50)) is not None
+    for depth in (MAX_DEPTH + 1, 5000):
+        with pytest.raises(PromQLParseError, match="nested too deeply"):
+            parse_expr(make(depth))
