@@ -8,7 +8,7 @@ lack the label, as Prometheus does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from metricslib.collector.model import Labels, Matcher
 
@@ -43,9 +43,6 @@ class PostingsIndex:
                     del values[value]
             if not values:
                 del self._postings[name]
-
-    def all_ids(self) -> set[int]:
-        return set(self._all)
 
     def label_names(self) -> list[str]:
         return sorted(self._postings)
@@ -86,9 +83,3 @@ class PostingsIndex:
             if not result:
                 return set()
         return result if result is not None else set()
-
-    def rebuild(self, items: Iterable[tuple[int, Labels]]) -> None:
-        self._postings.clear()
-        self._all.clear()
-        for sid, labels in items:
-            self.add(sid, labels)
