@@ -25,6 +25,7 @@ from metricslib.errors import DuplicateMetricError, InvalidMetricError, InvalidN
 __all__ = [
     "DEFAULT_BUCKETS",
     "DEFAULT_SIZE_BUCKETS",
+    "KNOWN_METHODS",
     "STATUS_CLIENT_CLOSED",
     "UNMATCHED_ROUTE",
     "HttpMetrics",
@@ -46,7 +47,7 @@ DEFAULT_SIZE_BUCKETS: Final[tuple[float, ...]] = tuple(float(4**i * 16) for i in
 # Anything else a client sends as a method is folded into "other": the method
 # comes straight off the wire, so it must not be allowed to mint new series.
 # Methods are case-sensitive (RFC 9110), so "get" is "other" too.
-_KNOWN_METHODS: Final = frozenset(
+KNOWN_METHODS: Final = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
 )
 _NAMESPACE_RE: Final = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -174,8 +175,8 @@ class HttpMetrics:
             for instrument in done:
                 registry.unregister(instrument)
             raise
-        # (method, status, route) -> bound update methods; see _resolve.
-        self._children: dict[tuple[str, int, str], tuple[Any, ...]] = {}
+        # (method, status, route) -> bound update methods; see resolve.
+        self.children: dict[tuple[str, int, str], tuple[Any, ...]] = {}
         self._exception_children: dict[tuple[str, str, str], Any] = {}
         # In flight = requests started minus finished, kept per thread: each
         # thread only ever writes its own cell, so no lock is needed, and the
@@ -207,7 +208,7 @@ class HttpMetrics:
         # list() copies under the GIL, so a thread adding its cell meanwhile is harmless.
         return float(sum(cell[0] for cell in list(self.flight.values())))
 
-    def _resolve(self, key: tuple[str, int, str]) -> tuple[Any, ...]:
+    def resolve(self, key: tuple[str, int, str]) -> tuple[Any, ...]:
         method, status, route = key
         values = (method, str(status), route)
         resolved = (
@@ -218,7 +219,7 @@ class HttpMetrics:
         )
         # Racing threads may both resolve the same key; both get the same
         # children from the instrument, so the lost write is harmless.
-        self._children[key] = resolved
+        self.children[key] = resolved
         return resolved
 
     def observe(
@@ -233,10 +234,10 @@ class HttpMetrics:
         """Record one finished request (does not touch the in-flight gauge)."""
         # Normalised before it becomes a cache key: random methods from
         # clients must not grow the cache either.
-        key = (method if method in _KNOWN_METHODS else "other", status, route)
-        resolved = self._children.get(key)
+        key = (method if method in KNOWN_METHODS else "other", status, route)
+        resolved = self.children.get(key)
         if resolved is None:
-            resolved = self._resolve(key)
+            resolved = self.resolve(key)
         inc, observe_duration, observe_req, observe_resp = resolved
         inc()
         observe_duration(duration)
@@ -247,7 +248,7 @@ class HttpMetrics:
 
     def exception(self, method: str, route: str, exc: BaseException) -> None:
         """Count a handler exception (the request itself is recorded by ``observe``)."""
-        key = (method if method in _KNOWN_METHODS else "other", route, type(exc).__name__)
+        key = (method if method in KNOWN_METHODS else "other", route, type(exc).__name__)
         child = self._exception_children.get(key)
         if child is None:
             child = self.exceptions_total.labels(*key).inc

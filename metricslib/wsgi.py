@@ -23,6 +23,7 @@ from typing import Any
 from metricslib._http_metrics import (
     DEFAULT_BUCKETS,
     DEFAULT_SIZE_BUCKETS,
+    KNOWN_METHODS,
     STATUS_CLIENT_CLOSED,
     UNMATCHED_ROUTE,
     HttpMetrics,
@@ -231,7 +232,15 @@ class _Call:
                     request_bytes = int(environ.get("CONTENT_LENGTH") or 0)
                 except ValueError:
                     request_bytes = 0
-            metrics.observe(method, status, route, duration, request_bytes, self._sent)
+            # metrics.observe(), inlined: this runs once per request.
+            key = (method if method in KNOWN_METHODS else "other", status, route)
+            inc, observe, observe_req, observe_resp = metrics.children.get(key) or metrics.resolve(key)
+            inc()
+            observe(duration)
+            if observe_req is not None:
+                observe_req(request_bytes)
+            if observe_resp is not None:
+                observe_resp(self._sent)
         finally:
             try:
                 metrics.flight[get_ident()][0] -= 1

@@ -354,7 +354,7 @@ def test_random_methods_do_not_grow_the_label_cache() -> None:
     app = MetricsMiddleware(routed_app(), registry=reg)
     for i in range(500):
         call(app, "/items/1", method=f"M{i}")
-    assert len(app.metrics._children) == 1
+    assert len(app.metrics.children) == 1
     assert value(reg, "http_requests_total", method="other", code="200", route="/items/<id>") == 500
 
 
