@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import logging
 import os
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -240,12 +241,19 @@ def setup(
     *,
     snapshot_interval: float | None = None,
     timeout: float | None = None,
+    handle_sigterm: bool = True,
 ) -> MultiprocessRegistry:
     """Join this worker to the aggregation and return the registry to serve.
 
     Call once per worker (at app import is fine: it only starts a daemon
     thread). ``registry`` defaults to ``metricslib.REGISTRY``. Idempotent for
     the same registry; a different registry in the same process is an error.
+
+    With ``handle_sigterm`` (the default) and no SIGTERM handler installed
+    yet, a worker stopped by SIGTERM archives its counts before it dies:
+    uvicorn, after its graceful shutdown, re-raises SIGTERM with the default
+    action, which would skip ``atexit``. A handler someone else installed
+    (gunicorn's, your own) is never replaced.
     """
     global _state, _fork_hook_installed, _atexit_installed
     if registry is None:
@@ -276,7 +284,25 @@ def setup(
         if not _atexit_installed:
             atexit.register(shutdown)
             _atexit_installed = True
+        if handle_sigterm:
+            _install_sigterm_handler()
         return _aggregator(registry)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """Archive, then die of SIGTERM as the default action would."""
+    try:
+        shutdown()
+    finally:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def _install_sigterm_handler() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _require_directory() -> Path:
@@ -417,6 +443,8 @@ def child_exit(server: Any = None, worker: Any = None) -> None:
 def _reset_for_tests() -> None:
     """Forget all module state (tests only)."""
     global _state, _directory, _server, _pending
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     state = _state
     if state is not None and state.me.pid == os.getpid():
         state.agent.abandon()

@@ -207,7 +207,8 @@ def make_asgi_app(registry: Any = None) -> ASGIApp:
     Exposition runs in a worker thread (``run_in_executor``), so a large or
     slow registry — or a multi-worker scrape waiting on other workers — never
     blocks the event loop. Also answers the ``lifespan`` protocol so it can be
-    run on its own (``uvicorn module:app``).
+    run on its own (``uvicorn module:app``); at lifespan shutdown a worker
+    joined to multi-worker aggregation archives its counts.
     """
 
     async def metrics_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -217,6 +218,11 @@ def make_asgi_app(registry: Any = None) -> ASGIApp:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    # uvicorn ends a worker by re-raising SIGTERM, which skips
+                    # atexit: archive this worker's counts now, requests are done.
+                    reg = registry if registry is not None else _default_registry()
+                    if _mp.aggregator_for(reg) is not None:
+                        _mp.shutdown()
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":

@@ -162,6 +162,16 @@ def test_graceful_exit_archives_counts_and_drops_live_gauges(
     assert c.scrape()[("jobs_total", (("kind", "x"),))] == 8
 
 
+def test_sigterm_archives_before_the_worker_dies(tmp_path: Path, workers: list[Worker]) -> None:
+    a, b = start(workers, tmp_path, 2)
+    a.send("inc x 5")  # never scraped: only the SIGTERM handler can save it
+    os.kill(a.pid, signal.SIGTERM)
+    assert a.proc.wait(timeout=10) == -signal.SIGTERM  # still dies of the signal
+    (gen,) = gen_dirs(tmp_path)
+    assert [wf.process.pid for wf in list_workers(gen)] == [b.pid]
+    assert b.scrape()[("jobs_total", (("kind", "x"),))] == 5
+
+
 def test_sigkilled_worker_keeps_counts_up_to_its_last_snapshot(
     tmp_path: Path, workers: list[Worker]
 ) -> None:
@@ -370,6 +380,14 @@ def check_totals(base: str, expected: int, workers: int, scrapes: int = 8) -> se
     return {pid for _, pid in results}
 
 
+def archived_requests(directory: Path) -> float:
+    """After the server stopped: no worker files left, and the archive holds every count."""
+    (gen,) = gen_dirs(directory)
+    assert not list_workers(gen), worker_files(directory)
+    families, _ = loads_families((gen / "archive.snap").read_bytes())
+    return sum(s.value for f in families for s in f.samples if s.name == "app_requests_total")
+
+
 def server_env(directory: Path) -> dict[str, str]:
     return {"MP_TEST_DIR": str(directory), "PYTHONPATH": str(REPO_ROOT)}
 
@@ -444,6 +462,8 @@ def test_gunicorn_sync_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) ->
         check_totals(base, 2500, workers=4)
         names = worker_files(tmp_path)
         assert len([n for n in names if n.startswith("w-")]) == 4, names
+    # Stopping gunicorn: every worker archived its counts on the way out.
+    assert archived_requests(tmp_path) == 2500
 
 
 @pytest.mark.integration
@@ -510,6 +530,8 @@ def test_uvicorn_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) -> None:
             timeout=60,
         )
         check_totals(base, 2000, workers=4)
+    # uvicorn's workers (spawned, not forked) archive themselves at exit too.
+    assert archived_requests(tmp_path) == 2000
 
 
 def gunicorn_master(proc: subprocess.Popen[bytes]) -> int:
