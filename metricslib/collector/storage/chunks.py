@@ -84,10 +84,14 @@ def _scaled_ints(values: F64) -> tuple[int, I64] | None:
         scaled = values * (10.0**k) if k else values
         if not np.all(np.abs(scaled) < _INT_LIMIT):
             return None
-        ints = np.rint(scaled)
-        back = ints / (10.0**k) if k else ints
+        ints = np.rint(scaled).astype(np.int64)
+        # Check what decoding will really produce (from the integers): rint
+        # alone would keep -0.0, which the integers cannot.
+        back = ints.astype(np.float64)
+        if k:
+            back /= 10.0**k
         if np.array_equal(back.view(np.uint64), bits):
-            return k, ints.astype(np.int64)
+            return k, ints
     return None
 
 

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from metricslib.collector.model import Labels, make_labels
 from metricslib.collector.storage.cache import ChunkCache
 from metricslib.collector.storage.chunks import decode_chunk, encode_chunk
-from metricslib.collector.storage.head import NO_TIME, MemSeries, merge_samples, same_value
+from metricslib.collector.storage.head import NO_TIME, MemSeries, same_value
 from metricslib.collector.storage.index import PostingsIndex
 from metricslib.collector.storage.sqlite import Database
 from metricslib.errors import StorageCorruptionError, StorageError
@@ -434,64 +434,17 @@ class Store:
 
     def _run_compaction(self, *, final: bool) -> None:
         """Merge the chunks of each finished window (all windows when ``final``)."""
-        with self._flush_lock:
-            with self._lock:
-                current = self._max_t // self.chunk_range_ms
-                due = [(sid, w) for sid, w in self._compact if final or w < current]
-                jobs: list[tuple[MemSeries, list[int]]] = []
-                for sid, w in due:
-                    self._compact.discard((sid, w))
-                    s = self._by_id.get(sid)
-                    if s is None:
-                        continue
-                    lo, hi = w * self.chunk_range_ms, (w + 1) * self.chunk_range_ms - 1
-                    ids = [s.c_ids[i] for i in s.chunk_positions_in(lo, hi) if s.c_mint[i] >= lo]
-                    if len(ids) > 1:
-                        jobs.append((s, ids))
-            if not jobs:
-                return
-            self.rewrite_chunks([(s, ids, []) for s, ids in jobs])
+        from metricslib.collector.storage.compaction import run_compaction
+
+        run_compaction(self, final=final)
 
     def rewrite_chunks(
         self, jobs: Sequence[tuple[MemSeries, list[int], list[tuple[I64, F64]]]]
     ) -> None:
-        """Replace chunks by one chunk per window holding their union with ``extra``
-        sample runs; at equal timestamps existing samples win. One transaction."""
-        with self._flush_lock:
-            writes: list[tuple[MemSeries, list[int], list[tuple[bytes, int, int, int]]]] = []
-            for s, ids, extra in jobs:
-                arrays = self._chunk_arrays(ids)
-                if len(arrays) != len(ids):
-                    raise StorageCorruptionError(f"chunks of series {s.labels} vanished during rewrite")
-                ts, vs = merge_samples([arrays[c] for c in ids] + list(extra))
-                blobs: list[tuple[bytes, int, int, int]] = []
-                if ts.size:
-                    windows = ts // self.chunk_range_ms
-                    bounds = np.flatnonzero(np.diff(windows)) + 1
-                    for part_t, part_v in zip(np.split(ts, bounds), np.split(vs, bounds), strict=False):
-                        blobs.append(
-                            (encode_chunk(part_t, part_v), int(part_t[0]), int(part_t[-1]), part_t.size)
-                        )
-                writes.append((s, ids, blobs))
-            added: list[tuple[MemSeries, list[int], list[tuple[int, int, int, int]]]] = []
-            with self.db.transaction() as conn:
-                Database.insert_series(conn, [(s.sid, s.labels) for s, _, _ in writes if not s.persisted])
-                for s, ids, blobs in writes:
-                    Database.delete_chunks(conn, ids)
-                    metas = [
-                        (Database.insert_chunk(conn, s.sid, mint, maxt, n, blob), mint, maxt, n)
-                        for blob, mint, maxt, n in blobs
-                    ]
-                    added.append((s, ids, metas))
-            with self._lock:
-                for s, ids, metas in added:
-                    s.persisted = True
-                    s.drop_chunks(set(ids))
-                    for cid, mint, maxt, n in metas:
-                        s.add_chunk(cid, mint, maxt, n)
-                        if maxt >= s.last_t:
-                            s.last_t, s.last_v = maxt, None
-                        self._max_t = max(self._max_t, maxt)
+        """Replace each job's chunks by their union with its extra sample runs."""
+        from metricslib.collector.storage.compaction import rewrite_chunks
+
+        rewrite_chunks(self, jobs)
 
     # --- retention -----------------------------------------------------------------------
 
@@ -508,23 +461,9 @@ class Store:
 
         Samples merge with what the store holds; at a timestamp already
         present the stored value is kept. Returns the number of samples given."""
-        with self._flush_lock:
-            self.flush(cut_all=True)
-            jobs: list[tuple[MemSeries, list[int], list[tuple[I64, F64]]]] = []
-            total = 0
-            for labels, ts, vs in items:
-                if ts.size == 0:
-                    continue
-                total += int(ts.size)
-                s = self._by_id[self.series_ref(labels)]
-                lo_w = int(ts[0]) // self.chunk_range_ms * self.chunk_range_ms
-                hi_w = (int(ts[-1]) // self.chunk_range_ms + 1) * self.chunk_range_ms - 1
-                with self._lock:
-                    ids = s.chunks_in(lo_w, hi_w)
-                jobs.append((s, ids, [(ts, vs)]))
-            if jobs:
-                self.rewrite_chunks(jobs)
-            return total
+        from metricslib.collector.storage.compaction import import_series
+
+        return import_series(self, items)
 
 
 # Imported late: both modules need Store's type only for annotations.

@@ -59,6 +59,9 @@ def test_staleness_marker_keeps_its_exact_bits_among_integers() -> None:
 def test_negative_zero_and_huge_integers_survive() -> None:
     ts = np.arange(4, dtype=np.int64)
     _roundtrip(ts, np.array([-0.0, 0.0, 2.0**53 + 2, -(2.0**60)]))
+    # Among small integers, where the integer mode would otherwise be chosen.
+    _roundtrip(ts[:1], np.array([-0.0]))
+    _roundtrip(ts, np.array([1.0, -0.0, 2.0, 3.0]))
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 3])
