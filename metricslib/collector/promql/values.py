@@ -14,9 +14,11 @@ query at once (a range query's steps, or the single time of an instant query):
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import add
 from typing import Any, Literal
 
 import numpy as np
@@ -68,15 +70,19 @@ def format_float(value: float) -> str:
 
 def format_floats(values: list[float]) -> list[str]:
     """:func:`format_float` for many values; whole numbers (most samples) go through numpy."""
+    if len(values) <= 8:
+        return [format_float(v) for v in values]
     arr = np.asarray(values, dtype=np.float64)
-    if len(arr) > 8:
-        whole = np.isfinite(arr) & (np.abs(arr) < 1e15)
-        with np.errstate(invalid="ignore"):
-            whole &= arr == np.trunc(arr)
-        whole &= ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
-        if whole.all():
-            return [str(v) for v in arr.astype(np.int64).tolist()]
-    return [format_float(v) for v in values]
+    whole = np.isfinite(arr) & (np.abs(arr) < 1e15)
+    with np.errstate(invalid="ignore"):
+        whole &= arr == np.trunc(arr)
+    whole &= ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
+    if whole.all():
+        return list(map(str, arr.astype(np.int64).tolist()))
+    if not whole.any():
+        return list(map(format_float, values))
+    ints = np.where(whole, arr, 0).astype(np.int64).tolist()
+    return [str(i) if w else format_float(v) for i, w, v in zip(ints, whole.tolist(), values, strict=True)]
 
 
 def format_time(t_ms: int) -> float | int:
@@ -273,3 +279,38 @@ class QueryResult:
                 points = [list(p) for p in zip(stamps, format_floats(s.values), strict=True)]
                 result.append({"metric": metric, "values": points})
         return {"resultType": self.result_type, "result": result}
+
+    def to_api_json(self) -> bytes:
+        """The JSON text of :meth:`to_api` (compact separators), written directly.
+
+        Building one Python list per point and letting ``json.dumps`` walk them
+        costs more than evaluating most range queries, so points are emitted as
+        text: each timestamp is formatted once per result (every series of a
+        range query shares the steps) and values go through :func:`format_floats`.
+        """
+        if self.result_type in ("scalar", "string"):
+            return json.dumps(self.to_api(), separators=(",", ":"), allow_nan=False).encode()
+        dumps = json.JSONEncoder(separators=(",", ":")).encode
+        parts: list[str] = ['{"resultType":"', self.result_type, '","result":[']
+        if self.result_type == "vector":
+            for i, s in enumerate(self.series):
+                if i:
+                    parts.append(",")
+                parts += ('{"metric":', dumps(dict(s.labels)), ',"value":[',
+                          str(format_time(s.timestamps[0])), ',"', format_float(s.values[0]), '"]}')
+        else:
+            # '[<time>,"' for every distinct timestamp; a point is that prefix + value.
+            stamps: set[int] = set()
+            for s in self.series:
+                stamps.update(s.timestamps)
+            prefix = {t: f"[{format_time(t)},\"" for t in stamps}
+            for i, s in enumerate(self.series):
+                if i:
+                    parts.append(",")
+                parts += ('{"metric":', dumps(dict(s.labels)), ',"values":[')
+                if s.timestamps:
+                    points = map(add, map(prefix.__getitem__, s.timestamps), format_floats(s.values))
+                    parts += ('"],'.join(points), '"]')
+                parts.append("]}")
+        parts.append("]}")
+        return "".join(parts).encode()

@@ -97,3 +97,51 @@ def test_bulk_formatting_matches_single(values: list[float]) -> None:
     from metricslib.collector.promql.values import format_floats
 
     assert format_floats(values) == [format_float(v) for v in values]
+
+
+def _json_of(result: QueryResult) -> object:
+    import json
+
+    text = result.to_api_json()
+    assert isinstance(text, bytes)
+    return json.loads(text)
+
+
+def test_api_json_equals_to_api_for_every_result_type() -> None:
+    labels = (("__name__", "up"), ("job", 'a"\\\n\u00e9'))
+    cases = [
+        QueryResult("vector", [ResultSeries(labels, [1500], [1.0]), ResultSeries((), [1500], [math.nan])]),
+        QueryResult("vector"),
+        QueryResult("matrix", [ResultSeries(labels, [0, 1000, 2500], [0.5, math.inf, -0.0]),
+                               ResultSeries((("a", "b"),), [1000], [7.0]), ResultSeries((), [], [])]),
+        QueryResult("matrix"),
+        QueryResult("scalar", scalar_time_ms=2000, scalar_value=-math.inf),
+        QueryResult("string", scalar_time_ms=2001, scalar_value='q"x'),
+    ]
+    for result in cases:
+        assert _json_of(result) == result.to_api()
+
+
+def test_api_json_uses_compact_separators_and_ascii() -> None:
+    result = QueryResult("matrix", [ResultSeries((("k", "\u00e9"),), [1000, 2000], [1.0, 2.5])])
+    assert result.to_api_json() == b'{"resultType":"matrix","result":[{"metric":{"k":"\\u00e9"},"values":[[1,"1"],[2,"2.5"]]}]}'
+
+
+_label_sets = st.lists(st.tuples(st.text(max_size=5), st.text(max_size=5)), max_size=3, unique_by=lambda p: p[0]).map(tuple)
+_points = st.lists(
+    st.tuples(st.integers(-(10**13), 10**13), st.one_of(st.floats(), st.integers(-(10**16), 10**16).map(float))),
+    max_size=30,
+    unique_by=lambda p: p[0],
+)
+
+
+@given(st.lists(st.tuples(_label_sets, _points), max_size=5))
+def test_api_json_matrix_round_trips(series: list[tuple[tuple[tuple[str, str], ...], list[tuple[int, float]]]]) -> None:
+    result = QueryResult("matrix", [ResultSeries(lbl, [t for t, _ in pts], [v for _, v in pts]) for lbl, pts in series])
+    assert _json_of(result) == result.to_api()
+
+
+@given(st.lists(st.tuples(_label_sets, st.integers(-(10**13), 10**13), st.floats()), max_size=5))
+def test_api_json_vector_round_trips(series: list[tuple[tuple[tuple[str, str], ...], int, float]]) -> None:
+    result = QueryResult("vector", [ResultSeries(lbl, [t], [v]) for lbl, t, v in series])
+    assert _json_of(result) == result.to_api()
