@@ -4,7 +4,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from metricslib.collector.model import Matcher, make_labels
@@ -88,18 +87,6 @@ def test_close_cuts_everything_into_one_chunk_per_window(tmp_path: Path) -> None
         again.close()
 
 
-def test_finished_windows_are_merged_while_running(store: Store) -> None:
-    store.head_chunk_samples = 10
-    _fill(store, 1, 0, 1500)  # 7500 s: the first 2 h window is complete
-    store._run_compaction(final=False)
-    s = store._by_id[store.series_ref(_labels(0))]
-    first_window = [m for m in s.c_mint if m < 2 * HOUR]
-    assert len(first_window) == 1
-    ts, vs = _all(store)["0"]
-    assert ts == list(range(0, 1500 * 5000, 5000))
-    assert vs == [float(k) for k in range(1500)]
-
-
 def test_wal_rows_are_trimmed_once_cut(store: Store) -> None:
     store.head_chunk_samples = 10
     _fill(store, 2, 0, 100)
@@ -156,21 +143,6 @@ def test_background_thread_flushes(tmp_path: Path) -> None:
         store.close()
 
 
-def test_import_series_merges_and_keeps_existing_values(store: Store) -> None:
-    _fill(store, 1, 0, 10)  # t = 0..45000, values 0..9
-    ts = np.arange(5, 20, dtype=np.int64) * 5000
-    vs = np.full(15, -1.0)
-    assert store.import_series([(_labels(0), ts, vs)]) == 15
-    got_t, got_v = _all(store)["0"]
-    assert got_t == list(range(0, 100_000, 5000))
-    assert got_v == [float(k) for k in range(10)] + [-1.0] * 10
-    # Appending continues after the imported data.
-    app = store.appender()
-    app.append(_labels(0), 100_000, 3.0)
-    app.commit()
-    assert _all(store)["0"][1][-1] == 3.0
-
-
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="retention_ms"):
         open_storage(tmp_path, retention_ms=0)
@@ -207,15 +179,3 @@ def test_failed_flush_is_retried_and_loses_nothing(store: Store, monkeypatch: py
         again.close()
     assert calls["n"] == 1
 
-
-def test_select_merges_when_an_import_overlaps_the_head(store: Store) -> None:
-    app = store.appender()
-    for t in range(100, 200, 10):
-        app.append(_labels(0), t, 1.0)
-    app.commit()
-    s = store._by_id[store.series_ref(_labels(0))]
-    # What an import racing with appends could leave: a chunk overlapping the head.
-    store.rewrite_chunks([(s, [], [(np.arange(150, 260, 10, dtype=np.int64), np.full(11, 2.0))])])
-    ts, vs = _all(store)["0"]
-    assert ts == list(range(100, 260, 10))  # sorted, each timestamp once
-    assert len(vs) == len(ts)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import numpy as np
+
+from metricslib.collector.storage import Store
+from tests.collector.storage.test_store import HOUR, _all, _fill, _labels
+
+
+def test_finished_windows_are_merged_while_running(store: Store) -> None:
+    store.head_chunk_samples = 10
+    _fill(store, 1, 0, 1500)  # 7500 s: the first 2 h window is complete
+    store._run_compaction(final=False)
+    s = store._by_id[store.series_ref(_labels(0))]
+    first_window = [m for m in s.c_mint if m < 2 * HOUR]
+    assert len(first_window) == 1
+    ts, vs = _all(store)["0"]
+    assert ts == list(range(0, 1500 * 5000, 5000))
+    assert vs == [float(k) for k in range(1500)]
+
+
+def test_import_series_merges_and_keeps_existing_values(store: Store) -> None:
+    _fill(store, 1, 0, 10)  # t = 0..45000, values 0..9
+    ts = np.arange(5, 20, dtype=np.int64) * 5000
+    vs = np.full(15, -1.0)
+    assert store.import_series([(_labels(0), ts, vs)]) == 15
+    got_t, got_v = _all(store)["0"]
+    assert got_t == list(range(0, 100_000, 5000))
+    assert got_v == [float(k) for k in range(10)] + [-1.0] * 10
+    # Appending continues after the imported data.
+    app = store.appender()
+    app.append(_labels(0), 100_000, 3.0)
+    app.commit()
+    assert _all(store)["0"][1][-1] == 3.0
+
+
+def test_select_merges_when_an_import_overlaps_the_head(store: Store) -> None:
+    app = store.appender()
+    for t in range(100, 200, 10):
+        app.append(_labels(0), t, 1.0)
+    app.commit()
+    s = store._by_id[store.series_ref(_labels(0))]
+    # What an import racing with appends could leave: a chunk overlapping the head.
+    store.rewrite_chunks([(s, [], [(np.arange(150, 260, 10, dtype=np.int64), np.full(11, 2.0))])])
+    ts, vs = _all(store)["0"]
+    assert ts == list(range(100, 260, 10))  # sorted, each timestamp once
+    assert len(vs) == len(ts)
