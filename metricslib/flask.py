@@ -65,6 +65,41 @@ def _route_recording(base: type[flask.Request]) -> type[flask.Request]:
     return RouteRecordingRequest
 
 
+def _complete_bodies(base: type[flask.Response]) -> type[flask.Response]:
+    """A subclass of the app's response class that hands a fully built body over as a list.
+
+    Werkzeug wraps every body in a generator, so the WSGI middleware could only
+    record a request once the server (or a test client) finished reading it;
+    ``client.get("/").status_code`` never reads it, and such requests went
+    uncounted. A list is complete the moment the app returns: the middleware
+    records it at once, and servers iterate it with less overhead. Streamed
+    bodies, ``call_on_close`` callbacks and bodiless answers keep Werkzeug's path.
+    """
+    if getattr(base, "_metricslib_complete_bodies", False):
+        return base
+
+    class CompleteBodyResponse(base):  # type: ignore[valid-type,misc]
+        _metricslib_complete_bodies = True
+
+        def get_app_iter(self, environ: Any) -> Any:
+            body = self.response
+            status = self.status_code
+            if (
+                type(body) is list
+                and not self._on_close
+                and not self.direct_passthrough
+                and environ.get("REQUEST_METHOD") != "HEAD"
+                and not (100 <= status < 200 or status in (204, 304))
+                and all(type(chunk) is bytes for chunk in body)
+            ):
+                return body
+            return super().get_app_iter(environ)
+
+    CompleteBodyResponse.__name__ = CompleteBodyResponse.__qualname__ = base.__name__
+    CompleteBodyResponse.__module__ = base.__module__
+    return CompleteBodyResponse
+
+
 def _record_exception(sender: flask.Flask, exception: BaseException, **_: Any) -> None:
     if flask.has_request_context():
         flask.request.environ[EXCEPTION_KEY] = exception
@@ -119,6 +154,7 @@ class FlaskMetrics:
         # A request_class assigned after init_app replaces this one (and the
         # route labels go): assign yours first.
         app.request_class = _route_recording(app.request_class)
+        app.response_class = _complete_bodies(app.response_class)
         flask.got_request_exception.connect(_record_exception, app, weak=False)
         app.wsgi_app = MetricsMiddleware(  # type: ignore[method-assign]
             app.wsgi_app,

@@ -284,3 +284,23 @@ def test_method_not_allowed_and_slash_redirects_are_unmatched() -> None:
             assert resp.status_code == status  # 308: Flask's strict-slash redirect
     assert value(reg, "http_requests_total", method="POST", code="405", route="<unmatched>") == 1
     assert value(reg, "http_requests_total", method="GET", code="308", route="<unmatched>") == 1
+
+
+def test_test_client_requests_count_when_only_the_status_is_read() -> None:
+    """`client.get(...).status_code` never reads the body; that is not a disconnect."""
+    registry = Registry()
+    app = Flask(__name__)
+    FlaskMetrics(app, registry=registry)
+
+    @app.get("/items/<int:item>")
+    def item(item: int) -> str:
+        return "x" * item
+
+    client = app.test_client()
+    assert client.get("/items/3").status_code == 200
+    # Werkzeug builds error pages as iterators: they are recorded once read (or closed).
+    assert client.get("/nope").data
+    labels = {"method": "GET", "code": "200", "route": "/items/<int:item>"}
+    assert registry.get_sample_value("http_requests_total", labels) == 1.0
+    assert registry.get_sample_value("http_requests_total", {**labels, "code": "499"}) is None
+    assert registry.get_sample_value("http_requests_total", {"method": "GET", "code": "404", "route": "<unmatched>"}) == 1.0
