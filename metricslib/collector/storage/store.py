@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ import numpy.typing as npt
 
 from metricslib.collector.model import Labels, make_labels
 from metricslib.collector.storage.cache import ChunkCache
-from metricslib.collector.storage.chunks import decode_chunk, encode_chunk
+from metricslib.collector.storage.chunks import decode_chunk
 from metricslib.collector.storage.head import NO_TIME, MemSeries, same_value
 from metricslib.collector.storage.index import PostingsIndex
 from metricslib.collector.storage.sqlite import Database
@@ -300,128 +298,9 @@ class Store:
 
     def flush(self, *, cut_all: bool = False) -> None:
         """Write new samples durably; cut chunks that are due (all when ``cut_all``)."""
-        from metricslib.collector.storage.sqlite import encode_wal
+        from metricslib.collector.storage.flush import flush
 
-        with self._flush_lock:
-            self._check_open()
-            with self._lock:
-                sids, counts, t_new, v_new, new_series, cuts, seq, pin = self._plan_flush(cut_all)
-            if not sids and not cuts:
-                return
-            try:
-                encoded = [
-                    (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
-                    for s, k, pieces in cuts
-                ]
-                # WAL rows older than every remaining head's oldest flushed sample
-                # are no longer needed to rebuild the head after a crash.
-                keep_from = pin if pin is not None else self._wal_seq + 1
-                with self.db.transaction() as conn:
-                    Database.insert_series(conn, new_series)
-                    if sids:
-                        batch = (
-                            np.array(sids, dtype=np.int64),
-                            np.array(counts, dtype=np.int64),
-                            np.frombuffer(t_new, dtype=np.int64),
-                            np.frombuffer(v_new, dtype=np.float64),
-                        )
-                        conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
-                    added = [
-                        (s, k, [(Database.insert_chunk(conn, s.sid, mn, mx, n, blob), mn, mx, n)
-                                for blob, mn, mx, n in pieces])
-                        for s, k, pieces in encoded
-                    ]
-                    conn.execute("DELETE FROM wal WHERE seq < ?", (keep_from,))
-            except BaseException:
-                # Nothing reached the disk: mark the samples unflushed again so
-                # the next flush retries them (they are still in the head).
-                with self._lock:
-                    self._unflush(sids, counts, seq)
-                raise
-            with self._lock:
-                for s, k, metas in added:
-                    del s.ts[:k]
-                    del s.vs[:k]
-                    s.flushed -= k
-                    if s.flushed == 0:
-                        s.head_seq = 0
-                    for cid, mn, mx, n in metas:
-                        s.add_chunk(cid, mn, mx, n)
-                    self._queue_compaction(s)
-                for sid, _ in new_series:
-                    series = self._by_id.get(sid)
-                    if series is not None:
-                        series.persisted = True
-
-    def _unflush(self, sids: list[int], counts: list[int], seq: int) -> None:
-        for sid, count in zip(sids, counts, strict=True):
-            series = self._by_id.get(sid)
-            if series is None:
-                continue
-            series.flushed -= count
-            if series.head_seq == seq:
-                series.head_seq = 0
-            self._dirty.add(series)
-
-    def _plan_flush(self, cut_all: bool) -> tuple[
-        list[int], list[int], array[int], array[float], list[tuple[int, Labels]],
-        list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int, int | None,
-    ]:
-        """Under the lock: take the unflushed samples, choose what to cut, and
-        find the oldest WAL row a head still needs (None: no row is needed)."""
-        sids: list[int] = []
-        counts: list[int] = []
-        t_new = array("q")
-        v_new = array("d")
-        new_series: list[tuple[int, Labels]] = []
-        seq = self._wal_seq + 1
-        for s in self._dirty:
-            k0, k1 = s.flushed, len(s.ts)
-            if k1 <= k0:
-                continue
-            sids.append(s.sid)
-            counts.append(k1 - k0)
-            # array slices and extend stay in C; numpy sees one buffer at the end.
-            t_new.extend(s.ts[k0:k1])
-            v_new.extend(s.vs[k0:k1])
-            s.flushed = k1
-            if s.head_seq == 0:
-                s.head_seq = seq
-            if not s.persisted:
-                new_series.append((s.sid, s.labels))
-        self._dirty.clear()
-        if sids:
-            self._wal_seq = seq
-        rng = self.chunk_range_ms
-        window_start = (self._max_t // rng) * rng
-        limit = self.head_chunk_samples
-        cuts: list[tuple[MemSeries, int, list[tuple[I64, F64]]]] = []
-        pin: int | None = None
-        for s in self._by_id.values():
-            f = s.flushed
-            if not f:
-                continue
-            if cut_all or f >= limit:
-                k = f
-            elif s.ts[0] >= window_start:
-                k = 0
-            else:
-                # Idle or lagging series: cut what lies before the current window.
-                k = min(bisect_left(s.ts, window_start), f)
-            if k < f and (pin is None or s.head_seq < pin):
-                pin = s.head_seq
-            if k == 0:
-                continue
-            ts = np.frombuffer(s.ts[:k], dtype=np.int64)
-            vs = np.frombuffer(s.vs[:k], dtype=np.float64)
-            # A chunk never spans two windows, so window compaction stays local.
-            if ts[0] // rng == ts[-1] // rng:
-                cuts.append((s, k, [(ts, vs)]))
-            else:
-                bounds = (np.flatnonzero(np.diff(ts // rng)) + 1).tolist()
-                pieces = list(zip(np.split(ts, bounds), np.split(vs, bounds), strict=True))
-                cuts.append((s, k, pieces))
-        return sids, counts, t_new, v_new, new_series, cuts, seq, pin
+        flush(self, cut_all=cut_all)
 
     def _queue_compaction(self, s: MemSeries) -> None:
         """Remember windows where this series has more than one chunk."""

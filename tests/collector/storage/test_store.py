@@ -87,13 +87,6 @@ def test_close_cuts_everything_into_one_chunk_per_window(tmp_path: Path) -> None
         again.close()
 
 
-def test_wal_rows_are_trimmed_once_cut(store: Store) -> None:
-    store.head_chunk_samples = 10
-    _fill(store, 2, 0, 100)
-    rows = store.db._w.execute("SELECT COUNT(*) FROM wal").fetchone()[0]
-    assert rows <= 30  # 100 flushes happened; only the head's rows remain
-
-
 def test_second_store_on_same_directory_is_refused(store: Store) -> None:
     with pytest.raises(StorageError, match="in use by another process"):
         open_storage(store.db.dir, background=False)
@@ -148,34 +141,4 @@ def test_bad_arguments(tmp_path: Path) -> None:
         open_storage(tmp_path, retention_ms=0)
     with pytest.raises(ValueError, match="flush_interval_s"):
         open_storage(tmp_path, flush_interval_s=-1)
-
-
-def test_failed_flush_is_retried_and_loses_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import metricslib.collector.storage.sqlite as sq
-
-    _fill(store, 2, 0, 3)
-    app = store.appender()
-    app.append(_labels(0), 100_000, 42.0)
-    app.commit()
-    real = sq.encode_wal
-    calls = {"n": 0}
-
-    def failing(batch: object) -> bytes:
-        calls["n"] += 1
-        raise OSError("disk full")
-
-    monkeypatch.setattr(sq, "encode_wal", failing)
-    with pytest.raises(OSError, match="disk full"):
-        store.flush()
-    monkeypatch.setattr(sq, "encode_wal", real)
-    store.flush()
-    # Crash now: the retried flush must have put the sample on disk.
-    store.db.close()
-    store._closed = True
-    again = open_storage(store.db.dir, background=False, retention_ms=FOREVER)
-    try:
-        assert _all(again)["0"][1][-1] == 42.0
-    finally:
-        again.close()
-    assert calls["n"] == 1
 
