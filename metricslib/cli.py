@@ -49,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="backfill an OpenMetrics or text file into the store")
     imp.add_argument("--data-dir", default="./data")
     imp.add_argument("--format", choices=("text", "openmetrics"), default=None)
-    imp.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    bar = imp.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="draw a progress bar even when stderr is not a terminal")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never draw a progress bar")
     imp.add_argument("file")
 
     q = sub.add_parser("query", help="run a PromQL query against a Prometheus-compatible API")
@@ -80,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "import":
         from metricslib.collector.storage.importer import import_cli
 
-        return import_cli(args.data_dir, args.file, args.format, progress=not args.no_progress)
+        return import_cli(args.data_dir, args.file, args.format, progress=args.progress)
     from metricslib.collector.querycli import query_cli
 
     return query_cli(args)

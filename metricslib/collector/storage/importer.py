@@ -148,12 +148,13 @@ class _Bar:
         self.stream.flush()
 
 
-def import_cli(data_dir: str, file: str, fmt: str | None, progress: bool = True) -> int:
+def import_cli(data_dir: str, file: str, fmt: str | None, progress: bool | None = None) -> int:
     """Back ``metricslib import``: 0 on success, 1 for bad input, 2 when it cannot run.
 
-    The bar is drawn on stderr only when ``progress`` and stderr is a terminal;
-    the summary line is always printed."""
-    bar = _Bar(sys.stderr) if progress and sys.stderr.isatty() else None
+    The bar is drawn on stderr when ``progress`` is True, never when False, and
+    when stderr is a terminal if None; the summary line is always printed."""
+    draw = sys.stderr.isatty() if progress is None else progress
+    bar = _Bar(sys.stderr) if draw else None
     try:
         result = import_file(data_dir, file, fmt, on_progress=bar)
     except ParseError as exc:

@@ -106,3 +106,17 @@ def test_data_dir_in_use_is_reported(tmp_path: Path) -> None:
         assert import_cli(str(tmp_path / "d"), str(f), None, progress=False) == 2
     finally:
         store.close()
+
+
+def test_cli_progress_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--progress draws the bar even without a terminal; --no-progress never does."""
+    from metricslib.cli import main
+
+    data = tmp_path / "in.om"
+    data.write_text("# TYPE x gauge\nx 1 1700000000\nx 2 1700000015\n# EOF\n")
+    assert main(["import", "--progress", "--data-dir", str(tmp_path / "a"), str(data)]) == 0
+    assert "100.0%" in capsys.readouterr().err
+    assert main(["import", "--no-progress", "--data-dir", str(tmp_path / "b"), str(data)]) == 0
+    captured = capsys.readouterr()
+    assert "writing [" not in captured.err
+    assert "imported 2 samples" in captured.out + captured.err
