@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from metricslib.collector.model import Matcher
 from metricslib.collector.storage import open_storage
