@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.promql.topk import go_heap_k, go_sorted_best_first, k_best_columns
 from metricslib.collector.promql.values import (
     Annotations,
     Block,
@@ -247,43 +248,27 @@ def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, p
     if op in ("topk", "bottomk"):
         ks = np.where(np.isnan(param), 0, param).astype(np.int64)
         for rows in groups.values():
-            present[rows] = _k_best_columns(op, block.values[rows], block.present[rows], ks)
-    order = list(range(len(block)))
-    if n_times == 1 and op in ("topk", "bottomk"):
-        # Instant results come back best first within each group, like Prometheus's heap.
-        first = block.values[:, 0]
-        rank: dict[int, int] = {}
-        for rows in groups.values():
-            chosen = [r for r in rows if present[r, 0]]
-            for pos, r in enumerate(_best_k(op, chosen, first, len(chosen))):
-                rank[r] = pos
-        order.sort(key=lambda r: rank.get(r, 0))
-    out = Block(list(block.labels), block.values.copy(), present, list(block.drop_name)).take(order)
+            present[rows] = k_best_columns(op, block.values[rows], block.present[rows], ks)
+        if n_times == 1:
+            return _instant_k_order(op, block, groups, int(ks[0]))
+    out = Block(list(block.labels), block.values.copy(), present, list(block.drop_name))
     return out.compact()
 
 
-def _k_best_columns(op: str, vals: FloatArray, present: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Which rows topk/bottomk keep at each time: the k best present values, NaN last,
-    ties in row order."""
-    with np.errstate(invalid="ignore"):
-        key = np.where(np.isnan(vals), 0.0, -vals if op == "topk" else vals)
-    tier = np.where(present, np.where(np.isnan(vals), 1, 0), 2)
-    by_value = np.argsort(key, axis=0, kind="stable")
-    order = np.take_along_axis(by_value, np.argsort(np.take_along_axis(tier, by_value, axis=0), axis=0, kind="stable"), axis=0)
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(vals.shape[0])[:, None].repeat(vals.shape[1], axis=1), axis=0)
-    return np.asarray(present & (rank < k[None, :]))
-
-
-def _best_k(op: str, rows: list[int], col: FloatArray, k: int) -> list[int]:
-    def key(r: int) -> tuple[int, float]:
-        v = float(col[r])
-        # NaN is the worst choice for both topk and bottomk.
-        if math.isnan(v):
-            return (1, 0.0)
-        return (0, -v if op == "topk" else v)
-
-    return sorted(rows, key=key)[:k]
+def _instant_k_order(op: str, block: Block, groups: dict[Labels, list[int]], k: int) -> Block:
+    """Prometheus lists an instant topk/bottomk group by group (in order of each
+    group's first sample), each group's heap sorted best first."""
+    first_seen = sorted(
+        (live[0], live)
+        for live in ([r for r in rows if block.present[r, 0]] for rows in groups.values())
+        if live
+    )
+    order: list[int] = []
+    for _, live in first_seen:
+        column = [float(block.values[r, 0]) for r in live]
+        heap = go_heap_k(op, column, k)
+        order += [live[i] for i in go_sorted_best_first(op, column, heap)]
+    return block.take(order)
 
 
 def _ratio_keep(labels: Labels, ratio: float) -> bool:
