@@ -93,7 +93,9 @@ __all__ = [
     "SummaryMetricFamily",
     "UnknownMetricFamily",
     "UntypedMetricFamily",
+    "basic_auth_handler",
     "choose_encoder",
+    "default_handler",
     "delete_from_gateway",
     "disable_created_metrics",
     "enable_created_metrics",
@@ -107,22 +109,32 @@ __all__ = [
     "render_openmetrics",
     "render_text",
     "start_http_server",
+    "start_wsgi_server",
 ]
 
 PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR = register_default_collectors(REGISTRY)
 
 if typing.TYPE_CHECKING:
-    from metricslib.push import delete_from_gateway, push_to_gateway, pushadd_to_gateway
-    from metricslib.serve import make_asgi_app, make_wsgi_app, start_http_server
+    from metricslib.push import (
+        basic_auth_handler,
+        default_handler,
+        delete_from_gateway,
+        push_to_gateway,
+        pushadd_to_gateway,
+    )
+    from metricslib.serve import make_asgi_app, make_wsgi_app, start_http_server, start_wsgi_server
 
 # Loaded on first access: plain instrumentation does not pay for the HTTP stack.
 _LAZY = {
+    "basic_auth_handler": "metricslib.push",
+    "default_handler": "metricslib.push",
     "delete_from_gateway": "metricslib.push",
     "make_asgi_app": "metricslib.serve",
     "make_wsgi_app": "metricslib.serve",
     "push_to_gateway": "metricslib.push",
     "pushadd_to_gateway": "metricslib.push",
     "start_http_server": "metricslib.serve",
+    "start_wsgi_server": "metricslib.serve",
 }
 
 
