@@ -81,9 +81,30 @@ class MetricsMiddleware:
             if not count_metrics_path:
                 self._excluded |= {metrics_path}
 
+    def _lifespan_send(self, send: Send) -> Send:
+        """Pass lifespan messages on unchanged; on shutdown, leave multi-worker aggregation.
+
+        uvicorn re-raises SIGTERM after its graceful shutdown, so ``atexit`` never
+        runs in its workers: this is the last moment a worker can archive its
+        counts for the workers that stay.
+        """
+
+        async def forward(message: Message) -> None:
+            if message.get("type") == "lifespan.shutdown.complete":
+                from metricslib import multiprocess
+
+                if multiprocess.aggregator_for(self.metrics.registry) is not None:
+                    multiprocess.shutdown()
+            await send(message)
+
+        return forward
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            if scope["type"] == "lifespan":
+                await self.app(scope, receive, self._lifespan_send(send))
+            else:
+                await self.app(scope, receive, send)
             return
         path: str = scope["path"]
         root_path = scope.get("root_path")

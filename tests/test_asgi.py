@@ -594,3 +594,28 @@ def test_request_and_response_sizes() -> None:
     labels = {"method": "GET", "code": "200", "route": "/stream"}
     assert reg.get_sample_value("http_request_size_bytes_sum", labels) == 40
     assert reg.get_sample_value("http_response_size_bytes_sum", labels) == len("chunk0\nchunk1\nchunk2\n")
+
+
+def test_lifespan_shutdown_archives_a_multi_worker_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn workers skip atexit: the middleware leaves aggregation at lifespan shutdown."""
+    from metricslib import multiprocess
+
+    app, reg = starlette_app()
+    calls: list[str] = []
+    monkeypatch.setattr(multiprocess, "aggregator_for", lambda registry: object() if registry is reg else None)
+    monkeypatch.setattr(multiprocess, "shutdown", lambda: calls.append("shutdown"))
+    inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return inbox.pop(0)
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message["type"])
+        # The worker has archived by the time the server hears shutdown is complete.
+        if message["type"] == "lifespan.shutdown.complete":
+            assert calls == ["shutdown"]
+
+    asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert calls == ["shutdown"]
