@@ -268,9 +268,35 @@ class MetricsHTTPServer(ThreadingHTTPServer):
     registry: Any = None
 
 
+def write_whole_response(
+    handler: BaseHTTPRequestHandler, status: int, headers: Iterable[tuple[str, str]], body: bytes
+) -> None:
+    """Send the status line, headers and body in one write.
+
+    ``send_response``/``end_headers`` flush the headers on their own, and a
+    second small write for the body waits for the client's delayed ACK
+    (Nagle): ~40 ms per answer on a keep-alive connection, which is what
+    Prometheus and Grafana use. ``headers`` must include Content-Length.
+    """
+    handler.log_request(status)
+    reason = handler.responses.get(status, ("",))[0]
+    lines = [
+        f"{handler.protocol_version} {status} {reason}",
+        f"Server: {handler.version_string()}",
+        f"Date: {handler.date_time_string()}",
+    ]
+    for name, value in headers:
+        lines.append(f"{name}: {value}")
+        if name.lower() == "connection" and value.lower() == "close":
+            handler.close_connection = True
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    handler.wfile.write(head if handler.command == "HEAD" else head + body)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: MetricsHTTPServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def _serve(self, method: str) -> None:
         parts = urlsplit(self.path)
@@ -282,11 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.headers.get("Accept-Encoding"),
             parts.query,
         )
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
+        write_whole_response(self, status, headers, body)
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from metricslib.collector import ui
 from metricslib.collector.api import PrometheusAPI, Request, Response
+from metricslib.serve import write_whole_response
 
 __all__ = ["CollectorHTTPServer", "Routes", "serve"]
 
@@ -119,19 +120,16 @@ class _Handler(BaseHTTPRequestHandler):
         if accepts_gzip and len(body) >= _GZIP_MIN_BYTES:
             body = gzip.compress(body, compresslevel=5)
             headers["Content-Encoding"] = "gzip"
-        self.log_request(response.status)
-        reason = self.responses.get(response.status, ("",))[0]
-        lines = [
-            f"{self.protocol_version} {response.status} {reason}",
-            "Server: metricslib",
-            f"Date: {self.date_time_string()}",
-            f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(body)}",
-            *(f"{name}: {value}" for name, value in headers.items()),
-        ]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        # One write for headers and body: two small writes stall keep-alive clients.
-        self.wfile.write(head if self.command == "HEAD" else head + body)
+        write_whole_response(
+            self,
+            response.status,
+            [
+                ("Content-Type", response.content_type),
+                ("Content-Length", str(len(body))),
+                *headers.items(),
+            ],
+            body,
+        )
 
     def log_message(self, format: str, *args: object) -> None:
         if self.server.access_log:
