@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from metricslib.collector.model import METRIC_NAME, STALE_NAN_BITS, Labels, Matcher
+from metricslib.collector.model import METRIC_NAME, STALE_NAN_BITS, Labels, Matcher, Series
 from metricslib.collector.promql import ast
 from metricslib.collector.promql.aggregations import aggregate
 from metricslib.collector.promql.binary import (
@@ -65,8 +67,13 @@ Value = Block | FloatArray | str
 MAX_POINTS_PER_SERIES = 11_000
 
 
+@lru_cache(maxsize=256)
 def _parse(query: str, step_ms: int) -> ast.Expr:
-    """Parse, then fix duration expressions that use ``step()`` (0 for instant queries)."""
+    """Parse, then fix duration expressions that use ``step()`` (0 for instant queries).
+
+    Cached by query text: dashboards send the same few queries over and over,
+    and the AST is immutable. Errors are raised again each time (not cached).
+    """
     from metricslib.collector.promql.parser import parse_expr
 
     expr = parse_expr(query)
@@ -188,6 +195,7 @@ class _Evaluator:
         self.deadline = time.monotonic() + engine.timeout_s
         self.samples = 0
         self.notes = Annotations()
+        self._selected: dict[tuple[tuple[Matcher, ...], int, int], list[Series]] = {}
 
     # --- bookkeeping ------------------------------------------------------------------------
 
@@ -236,6 +244,14 @@ class _Evaluator:
             base = int(at)
         return np.full(len(times), base - offset_ms, dtype=np.int64)
 
+    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Series]:
+        """Non-empty series from storage; a query that names the same selection twice loads it once."""
+        key = (tuple(matchers), mint, maxt)
+        found = self._selected.get(key)
+        if found is None:
+            found = self._selected[key] = [s for s in self.querier.select(list(matchers), mint, maxt) if len(s)]
+        return found
+
     # --- evaluation -------------------------------------------------------------------------
 
     def eval(self, expr: ast.Expr, times: IntArray) -> Value:
@@ -277,7 +293,7 @@ class _Evaluator:
             return Block.empty(0)
         mint = int(ends.min()) - self.lookback + 1
         maxt = int(ends.max())
-        series = [s for s in self.querier.select(list(sel.matchers), mint, maxt) if len(s)]
+        series = self.select(sel.matchers, mint, maxt)
         if not series:
             return Block.empty(n)
         ts = np.concatenate([s.timestamps for s in series])
@@ -314,7 +330,7 @@ class _Evaluator:
             maxt = int(ends.max())
             out: list[RangeSeries] = []
             total = 0
-            selected = [s for s in self.querier.select(list(sel.matchers), mint, maxt) if len(s)]
+            selected = self.select(sel.matchers, mint, maxt)
             # Range functions never see staleness markers; most selections hold none, so
             # check them all at once and only copy series that do.
             any_stale = bool(selected) and bool(

@@ -18,7 +18,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import add
+from functools import lru_cache
+from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
@@ -69,20 +70,33 @@ def format_float(value: float) -> str:
 
 
 def format_floats(values: list[float]) -> list[str]:
-    """:func:`format_float` for many values; whole numbers (most samples) go through numpy."""
+    """:func:`format_float` for many values at once.
+
+    Whole numbers (most counter samples) go through numpy's integer printing;
+    other finite values between 1e-4 and 1e16 print exactly as ``repr`` does
+    (no exponent, no trailing ".0"), so only the rest need the slow path.
+    """
     if len(values) <= 8:
         return [format_float(v) for v in values]
     arr = np.asarray(values, dtype=np.float64)
-    whole = np.isfinite(arr) & (np.abs(arr) < 1e15)
+    finite = np.isfinite(arr)
+    magnitude = np.abs(np.where(finite, arr, 0.0))
     with np.errstate(invalid="ignore"):
-        whole &= arr == np.trunc(arr)
+        whole = finite & (magnitude < 1e15) & (arr == np.trunc(arr))
     whole &= ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
     if whole.all():
         return list(map(str, arr.astype(np.int64).tolist()))
-    if not whole.any():
-        return list(map(format_float, values))
-    ints = np.where(whole, arr, 0).astype(np.int64).tolist()
-    return [str(i) if w else format_float(v) for i, w, v in zip(ints, whole.tolist(), values, strict=True)]
+    plain = finite & ~whole & (magnitude >= 1e-4) & (magnitude < 1e16)
+    out = list(map(repr, values))
+    fix = np.flatnonzero(~plain)
+    if len(fix) * 4 > len(values) and whole.any():
+        ints = np.where(whole, arr, 0).astype(np.int64).tolist()
+        for i, w in zip(fix.tolist(), whole[fix].tolist(), strict=True):
+            out[i] = str(ints[i]) if w else format_float(values[i])
+    else:
+        for i in fix.tolist():
+            out[i] = format_float(values[i])
+    return out
 
 
 def format_time(t_ms: int) -> float | int:
@@ -229,6 +243,37 @@ def format_g(value: float) -> str:
     return text.removesuffix(".0")
 
 
+def _value_kinds(series: list[ResultSeries]) -> list[str]:
+    """Per series, how its values can be printed by ``%`` formatting: "d" when all
+    are whole numbers (``%d`` prints a whole float as Go does), "r" when ``repr``
+    is already Go's text (finite, 1e-4 <= |x| < 1e16, not whole), else "s"
+    (pre-formatted strings). One numpy pass over every value of the result."""
+    sizes = [len(s.values) for s in series]
+    total = sum(sizes)
+    if total == 0:
+        return ["s"] * len(series)
+    arr = np.fromiter(chain.from_iterable(s.values for s in series), dtype=np.float64, count=total)
+    finite = np.isfinite(arr)
+    magnitude = np.abs(np.where(finite, arr, 0.0))
+    with np.errstate(invalid="ignore"):
+        whole = finite & (magnitude < 1e15) & (arr == np.trunc(arr))
+    whole &= ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
+    plain = finite & ~whole & (magnitude >= 1e-4) & (magnitude < 1e16)
+    ends = np.cumsum(sizes)
+    starts = ends - np.asarray(sizes)
+    whole_sum = np.concatenate([[0], np.cumsum(whole)])
+    plain_sum = np.concatenate([[0], np.cumsum(plain)])
+    n_whole = (whole_sum[ends] - whole_sum[starts]).tolist()
+    n_plain = (plain_sum[ends] - plain_sum[starts]).tolist()
+    return ["d" if w == n else "r" if p == n else "s" for w, p, n in zip(n_whole, n_plain, sizes, strict=True)]
+
+
+@lru_cache(maxsize=64)
+def _points_template(n: int, kind: str) -> str:
+    """``[t,"v"],...`` for n points, as a ``%`` template over (time prefix, value) pairs."""
+    return ",".join([f'%s%{kind}"]'] * n)
+
+
 @dataclass(slots=True)
 class ResultSeries:
     labels: Labels
@@ -304,13 +349,18 @@ class QueryResult:
             for s in self.series:
                 stamps.update(s.timestamps)
             prefix = {t: f"[{format_time(t)},\"" for t in stamps}
+            kinds = _value_kinds(self.series)
             for i, s in enumerate(self.series):
                 if i:
                     parts.append(",")
                 parts += ('{"metric":', dumps(dict(s.labels)), ',"values":[')
-                if s.timestamps:
-                    points = map(add, map(prefix.__getitem__, s.timestamps), format_floats(s.values))
-                    parts += ('"],'.join(points), '"]')
+                n = len(s.timestamps)
+                if n:
+                    kind = kinds[i]
+                    flat: list[Any] = [None] * (2 * n)
+                    flat[0::2] = map(prefix.__getitem__, s.timestamps)
+                    flat[1::2] = s.values if kind != "s" else format_floats(s.values)
+                    parts.append(_points_template(n, kind) % tuple(flat))
                 parts.append("]}")
         parts.append("]}")
         return "".join(parts).encode()

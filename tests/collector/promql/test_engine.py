@@ -358,3 +358,27 @@ def test_every_script_expression_evaluates_or_fails_with_a_query_error() -> None
             engine.range_query(expr, start, start + rnd.randint(0, 2000) * 1000, rnd.choice([7, 15, 60]) * 1000).to_api()
         except QueryError:
             pass
+
+
+def test_the_same_selection_twice_in_one_query_is_loaded_once(q: ListQuerier) -> None:
+    engine = Engine(q)
+    result = engine.instant_query('req_total{code="200"} / req_total{code="200"}', 5 * MIN)
+    assert [s.values for s in result.series] == [[1.0]]
+    assert q.selects == 1
+    # A different window (offset) is a different selection; a new query selects again.
+    engine.instant_query('req_total{code="200"} - req_total{code="200"} offset 1m', 5 * MIN)
+    assert q.selects == 3
+
+
+def test_parsed_queries_are_reused_and_errors_raised_every_time(q: ListQuerier) -> None:
+    from metricslib.collector.promql.engine import _parse
+
+    engine = Engine(q)
+    before = _parse.cache_info().hits
+    first = engine.range_query("sum(req_total)", 0, 5 * MIN, MIN)
+    second = engine.range_query("sum(req_total)", 0, 5 * MIN, MIN)
+    assert _parse.cache_info().hits == before + 1
+    assert first.to_api() == second.to_api()
+    for _ in range(2):
+        with pytest.raises(PromQLParseError):
+            engine.instant_query("sum(", 0)
