@@ -53,8 +53,10 @@ QUERIES = [
     "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
     "histogram_quantile(0.5, rate(http_request_duration_seconds_bucket[10m]))",
     "rate(http_request_duration_seconds_sum[5m]) / rate(http_request_duration_seconds_count[5m])",
-    # Ties in topk/bottomk are broken by Prometheus's heap order; the float sums here never tie.
     "topk(3, rate(http_request_duration_seconds_sum[5m]))",
+    # Integer counters tie often: Prometheus's heap order decides which series stay.
+    "topk(3, rate(image_gallery_requests_total[5m]))",
+    "bottomk(4, increase(image_gallery_requests_total[2m]))",
     "bottomk(2, process_resident_memory_bytes)",
     "quantile(0.75, rate(image_gallery_requests_total[5m]))",
     "count by (code) (image_gallery_requests_total)",
