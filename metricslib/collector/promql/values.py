@@ -82,11 +82,11 @@ def format_floats(values: list[float]) -> list[str]:
     finite = np.isfinite(arr)
     magnitude = np.abs(np.where(finite, arr, 0.0))
     with np.errstate(invalid="ignore"):
-        whole = finite & (magnitude < 1e15) & (arr == np.trunc(arr))
-    whole &= ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
+        integral = finite & (arr == np.trunc(arr))
+    whole = integral & (magnitude < 1e15) & ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
     if whole.all():
         return list(map(str, arr.astype(np.int64).tolist()))
-    plain = finite & ~whole & (magnitude >= 1e-4) & (magnitude < 1e16)
+    plain = finite & ~integral & (magnitude >= 1e-4) & (magnitude < 1e16)
     out = list(map(repr, values))
     fix = np.flatnonzero(~plain)
     if len(fix) * 4 > len(values) and whole.any():
@@ -256,9 +256,9 @@ def _value_kinds(series: list[ResultSeries]) -> list[str]:
     finite = np.isfinite(arr)
     magnitude = np.abs(np.where(finite, arr, 0.0))
     with np.errstate(invalid="ignore"):
-        whole = finite & (magnitude < 1e15) & (arr == np.trunc(arr))
-    whole &= ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
-    plain = finite & ~whole & (magnitude >= 1e-4) & (magnitude < 1e16)
+        integral = finite & (arr == np.trunc(arr))
+    whole = integral & (magnitude < 1e15) & ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
+    plain = finite & ~integral & (magnitude >= 1e-4) & (magnitude < 1e16)
     ends = np.cumsum(sizes)
     starts = ends - np.asarray(sizes)
     whole_sum = np.concatenate([[0], np.cumsum(whole)])

@@ -114,6 +114,11 @@ def test_api_json_equals_to_api_for_every_result_type() -> None:
         QueryResult("vector"),
         QueryResult("matrix", [ResultSeries(labels, [0, 1000, 2500], [0.5, math.inf, -0.0]),
                                ResultSeries((("a", "b"),), [1000], [7.0]), ResultSeries((), [], [])]),
+        # Bulk paths: whole numbers at and past 1e15 print without ".0"; tiny and huge
+        # fractions need Go's plain notation, never an exponent.
+        QueryResult("matrix", [ResultSeries((), list(range(0, 12000, 1000)),
+                                            [1e15, 2.5e15, 123456789012345.6, 1e-5, 5e-324, 0.5, 1e22, -0.0, 3.0,
+                                             math.nan, 0.25, 0.75])]),
         QueryResult("matrix"),
         QueryResult("scalar", scalar_time_ms=2000, scalar_value=-math.inf),
         QueryResult("string", scalar_time_ms=2001, scalar_value='q"x'),
