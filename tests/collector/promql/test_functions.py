@@ -315,7 +315,10 @@ def test_vectorised_windows_match_per_series_reference(
     raw: list[list[tuple[int, float]]], range_ms: int, ends: list[int], name: str
 ) -> None:
     """All-series-at-once window maths must equal the per-series implementation."""
-    from metricslib.collector.promql.functions import _series_windows, _vectorised_range_function
+    from metricslib.collector.promql.range_vectorised import (
+        vectorised_range_function as _vectorised_range_function,
+    )
+    from metricslib.collector.promql.window_functions import series_windows as _series_windows
 
     series_list = []
     for i, points in enumerate(raw):

@@ -1,0 +1,119 @@
+"""``label_replace`` and ``label_join``, with Go's ``$1``/``${name}`` template
+expansion and quoting, and the label-name grammar they check.
+"""
+
+from __future__ import annotations
+
+import re
+
+from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.promql.regex import go_regex_error, go_regex_to_python
+from metricslib.collector.promql.values import Block
+from metricslib.errors import QueryExecutionError
+
+__all__ = [
+    "go_quote",
+    "label_join",
+    "label_replace",
+    "valid_label_name",
+]
+
+
+_GO_TEMPLATE = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
+
+
+def _expand(template: str, match: re.Match[str]) -> str:
+    """Go's ``Regexp.ExpandString``: ``$1``, ``${1}``, ``$name``; unknown groups expand to ""."""
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1) or m.group(2)
+        try:
+            value = match.group(int(name)) if name.isdigit() else match.group(name)
+        except error_types:
+            return ""
+        return value or ""
+
+    return _GO_TEMPLATE.sub(sub, template)
+
+
+error_types = (IndexError, KeyError, re.error)
+
+
+def go_quote(text: str) -> str:
+    """Go's %q: invalid UTF-8 bytes (kept by the lexer as surrogate escapes) print as \\xNN."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def valid_label_name(name: str) -> bool:
+    # Prometheus 3 accepts any valid UTF-8 label name that is not empty.
+    if not name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _relabel(block: Block, rows: list[tuple[Labels, bool]]) -> Block:
+    out = Block(
+        [lbl for lbl, _ in rows],
+        block.values.copy(),
+        block.present.copy(),
+        [drop for _, drop in rows],
+    )
+    return out.consolidate()
+
+
+def _set_label(labels: Labels, name: str, value: str) -> Labels:
+    d = dict(labels)
+    if value:
+        d[name] = value
+    else:
+        d.pop(name, None)
+    return tuple(sorted(d.items()))
+
+
+def label_replace(block: Block, dst: str, repl: str, src: str, regex: str) -> Block:
+    try:
+        # Prometheus anchors the regex and reads it as Go's RE2 does.
+        pattern = re.compile(f"(?s:{go_regex_to_python(regex)})")
+    except re.error as exc:
+        raise QueryExecutionError(
+            "invalid regular expression in label_replace(): error parsing regexp: "
+            + go_regex_error(regex, exc)
+        ) from exc
+    if not valid_label_name(dst):
+        raise QueryExecutionError(f"invalid destination label name in label_replace(): {dst}")
+    rows: list[tuple[Labels, bool]] = []
+    for lbl, drop in zip(block.labels, block.drop_name, strict=False):
+        m = pattern.fullmatch(dict(lbl).get(src, ""))
+        if m is None:
+            rows.append((lbl, drop))
+            continue
+        rows.append((_set_label(lbl, dst, _expand(repl, m)), drop and dst != METRIC_NAME))
+    return _relabel(block, rows)
+
+
+def label_join(block: Block, dst: str, sep: str, srcs: list[str]) -> Block:
+    if not valid_label_name(dst):
+        raise QueryExecutionError(f"invalid destination label name in label_join(): {dst}")
+    rows: list[tuple[Labels, bool]] = []
+    for lbl, drop in zip(block.labels, block.drop_name, strict=False):
+        d = dict(lbl)
+        value = sep.join(d.get(s, "") for s in srcs)
+        rows.append((_set_label(lbl, dst, value), drop and dst != METRIC_NAME))
+    return _relabel(block, rows)

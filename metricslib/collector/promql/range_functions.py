@@ -1,0 +1,103 @@
+"""Dispatch of range-vector functions (``rate``, ``*_over_time``, ...): the
+vectorised path when it applies, else the per-window reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.promql.function_context import (
+    KEEPS_NAME,
+    RANGE_FUNCTIONS,
+    CallContext,
+    absent_labels,
+    warn_bad_quantiles,
+)
+from metricslib.collector.promql.label_functions import go_quote
+from metricslib.collector.promql.range_vectorised import vectorised_range_function
+from metricslib.collector.promql.values import Block, FloatArray, RangeArg
+from metricslib.collector.promql.window_functions import series_windows
+
+__all__ = [
+    "range_function",
+]
+
+
+def range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
+    idx = RANGE_FUNCTIONS[name]
+    rng: RangeArg = args[idx]
+    n = len(ctx.times)
+    if name == "quantile_over_time":
+        warn_bad_quantiles(args[0], ctx.notes)
+    if name in ("rate", "increase"):
+        for s in rng.series:
+            metric = dict(s.labels).get(METRIC_NAME, "")
+            if metric and not metric.endswith(("_total", "_sum", "_count", "_bucket")):
+                ctx.notes.info(
+                    "metric might not be a counter, name does not end in "
+                    f"_total/_sum/_count/_bucket: {go_quote(metric)}"
+                )
+    if name == "absent_over_time":
+        any_present = np.zeros(n, dtype=bool)
+        for s in rng.series:
+            lo, hi = rng.bounds(s)
+            any_present |= hi > lo
+        return Block(
+            [absent_labels(ctx.args[0])], np.ones((1, n)), ~any_present[None, :], [False]
+        ).compact()
+    if name in _VECTORISED and rng.series:
+        return vectorised_range_function(name, rng, check=ctx.check)
+    if name in _VECTORISED_WITH_PARAM and rng.series:
+        param = {"quantile_over_time": args[0], "predict_linear": args[-1]}.get(name, np.zeros(n))
+        # Go sorts NaN first; the numpy quantile below does not, so windows with NaN
+        # take the exact per-window path.
+        if name != "quantile_over_time" or not any(np.isnan(s.values).any() for s in rng.series):
+            return vectorised_range_function(
+                name, rng, np.asarray(param, dtype=np.float64), ctx.times, ctx.check
+            )
+    labels: list[Labels] = []
+    rows: list[FloatArray] = []
+    masks: list[np.ndarray] = []
+    drops: list[bool] = []
+    for s in rng.series:
+        lo, hi = rng.bounds(s)
+        values, mask = series_windows(name, s, lo, hi, rng, args, ctx)
+        if not mask.any():
+            continue
+        labels.append(s.labels)
+        rows.append(values)
+        masks.append(mask)
+        drops.append(s.drop_name if name in KEEPS_NAME else True)
+    if not labels:
+        return Block.empty(n)
+    return Block(labels, np.array(rows), np.array(masks), drops)
+
+
+_VECTORISED = frozenset(
+    {
+        "rate",
+        "increase",
+        "delta",
+        "irate",
+        "idelta",
+        "count_over_time",
+        "present_over_time",
+        "last_over_time",
+        "ts_of_last_over_time",
+        "sum_over_time",
+        "avg_over_time",
+        "min_over_time",
+        "max_over_time",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "changes",
+        "resets",
+    }
+)
+
+
+_VECTORISED_WITH_PARAM = frozenset({"deriv", "predict_linear", "quantile_over_time"})

@@ -1,0 +1,276 @@
+"""Range-vector functions over all windows of all series at once.
+
+Series are concatenated into one flat array; one ``searchsorted`` finds every
+window, cumulative sums count resets and changes, and sums walk the window
+positions in order so Kahan compensation matches Prometheus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from metricslib.collector.promql.aggregations import kahan_sum_inc, mean_of
+from metricslib.collector.promql.function_context import KEEPS_NAME
+from metricslib.collector.promql.values import Block, FloatArray, IntArray, RangeArg
+
+__all__ = [
+    "vectorised_range_function",
+]
+
+
+def vectorised_range_function(
+    name: str, rng: RangeArg, param: FloatArray | None = None, times: IntArray | None = None,
+    check: Callable[[], None] = lambda: None,
+) -> Block:
+    """All series and all windows at once.
+
+    Series are concatenated into one flat array; ``lo``/``hi`` (series x times)
+    index each window in it. Sums run one window position at a time across all
+    windows together, so Kahan compensation happens in the same order as in
+    Prometheus while numpy does the work.
+    """
+    vals = np.concatenate([s.values for s in rng.series])
+    ts = np.concatenate([s.timestamps for s in rng.series])
+    sizes = np.array([len(s.values) for s in rng.series])
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    starts = np.zeros(len(vals), dtype=bool)
+    starts[first] = True
+    # One searchsorted for every window of every series: shifting series k by k * span
+    # makes the concatenated timestamps one sorted array.
+    low = int(min(ts.min(), int(rng.ends.min()) - rng.range_ms))
+    span = int(max(ts.max(), int(rng.ends.max()))) - low + 1
+    if span * len(sizes) < 2**62:
+        shift = (np.repeat(np.arange(len(sizes), dtype=np.int64), sizes) * span) - low
+        keyed = ts + shift
+        row_shift = (np.arange(len(sizes), dtype=np.int64) * span - low)[:, None]
+        lo2 = np.searchsorted(keyed, (rng.ends - rng.range_ms)[None, :] + row_shift, side="right")
+        hi2 = np.searchsorted(keyed, rng.ends[None, :] + row_shift, side="right")
+    else:  # pragma: no cover - needs absurd time spans
+        bounds = [rng.bounds(s) for s in rng.series]
+        lo2 = np.array([b[0] for b in bounds]) + first[:, None]
+        hi2 = np.array([b[1] for b in bounds]) + first[:, None]
+    count = hi2 - lo2
+    last_i = np.maximum(hi2 - 1, 0)
+    with np.errstate(all="ignore"):
+        if name in ("rate", "increase", "delta"):
+            values, mask = _flat_rate(vals, ts, starts, lo2, hi2, rng, name)
+        elif name == "count_over_time":
+            values, mask = count.astype(np.float64), count > 0
+        elif name == "present_over_time":
+            values, mask = np.ones(count.shape), count > 0
+        elif name == "last_over_time":
+            values, mask = vals[last_i], count > 0
+        elif name == "ts_of_last_over_time":
+            values, mask = ts[last_i].astype(np.float64) / 1000.0, count > 0
+        elif name in ("irate", "idelta"):
+            mask = count >= 2
+            i1, i0 = last_i, np.maximum(hi2 - 2, 0)
+            last, prev = vals[i1], vals[i0]
+            if name == "idelta":
+                values = last - prev
+            else:
+                dt = (ts[i1] - ts[i0]).astype(np.float64) / 1000.0
+                values = np.where(last < prev, last, last - prev) / dt
+        elif name in ("changes", "resets"):
+            prev = np.concatenate([[np.nan], vals[:-1]])
+            if name == "changes":
+                flag = ~((vals == prev) | (np.isnan(vals) & np.isnan(prev)))
+            else:
+                flag = vals < prev
+            flag &= ~starts
+            cum = np.concatenate([[0], np.cumsum(flag)])
+            # Flags at positions lo+1 .. hi-1 compare samples inside the window.
+            first = np.minimum(lo2 + 1, len(vals))
+            values = (cum[np.maximum(hi2, first)] - cum[first]).astype(np.float64)
+            mask = count > 0
+        elif name in ("deriv", "predict_linear"):
+            assert param is not None and times is not None
+            values, mask = _flat_regression(name, vals, ts, lo2, hi2, count, times, param, check)
+        elif name == "quantile_over_time":
+            assert param is not None
+            values, mask = _flat_quantile(vals, lo2, hi2, count, param)
+        else:
+            values, mask = _flat_over_time(name, vals, lo2, hi2, count, check)
+    keep = np.flatnonzero(mask.any(axis=1))
+    drop = name not in KEEPS_NAME
+    return Block(
+        [rng.series[i].labels for i in keep],
+        values[keep],
+        mask[keep],
+        [True if drop else rng.series[i].drop_name for i in keep],
+    )
+
+
+def _flat_rate(
+    vals: FloatArray,
+    ts: IntArray,
+    starts: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rng: RangeArg,
+    name: str,
+) -> tuple[FloatArray, np.ndarray]:
+    """Prometheus's extrapolatedRate for every window of every series."""
+    ok = (hi - lo) >= 2
+    first_i = np.where(ok, lo, 0)
+    last_i = np.where(ok, hi - 1, 0)
+    first_v, last_v = vals[first_i], vals[last_i]
+    result = last_v - first_v
+    is_counter = name != "delta"
+    if is_counter and len(vals) > 1:
+        # A drop means the counter restarted: add back the value before the drop.
+        prev = np.concatenate([[0.0], vals[:-1]])
+        drops = np.where((vals < prev) & ~starts, prev, 0.0)
+        if drops.any():
+            cum = np.cumsum(drops)
+            result = result + (cum[last_i] - cum[first_i])
+    first_t = ts[first_i].astype(np.float64)
+    last_t = ts[last_i].astype(np.float64)
+    range_end = rng.ends.astype(np.float64)[None, :]
+    range_start = range_end - rng.range_ms
+    to_start = (first_t - range_start) / 1000.0
+    to_end = (range_end - last_t) / 1000.0
+    sampled = (last_t - first_t) / 1000.0
+    avg_gap = sampled / np.maximum(hi - lo - 1, 1)
+    threshold = avg_gap * 1.1
+    to_start = np.where(to_start >= threshold, avg_gap / 2, to_start)
+    if is_counter:
+        to_zero = np.where((result > 0) & (first_v >= 0), sampled * (first_v / result), to_start)
+        to_start = np.where(to_zero < to_start, to_zero, to_start)
+    to_end = np.where(to_end >= threshold, avg_gap / 2, to_end)
+    factor = (sampled + to_start + to_end) / sampled
+    if name == "rate":
+        factor = factor / (rng.range_ms / 1000.0)
+    return result * factor, ok
+
+
+def _flat_over_time(
+    name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray,
+    check: Callable[[], None] = lambda: None,
+) -> tuple[FloatArray, np.ndarray]:
+    mask = count > 0
+    width = int(count.max()) if count.size else 0
+    last = len(vals) - 1
+    shape = count.shape
+    if name in ("min_over_time", "max_over_time"):
+        acc = np.full(shape, np.nan)
+        reduce = np.fmin if name == "min_over_time" else np.fmax
+        for j in range(width):
+            if j % 256 == 255:
+                check()  # very wide windows: stay within the query's time limit
+            idx = lo + j
+            inside = idx < hi
+            acc = np.where(inside, reduce(acc, vals[np.minimum(idx, last)]), acc)
+        return acc, mask
+    if name in ("sum_over_time", "avg_over_time"):
+        total = np.zeros(shape)
+        comp = np.zeros(shape)
+        for j in range(width):
+            if j % 256 == 255:
+                check()  # very wide windows: stay within the query's time limit
+            idx = lo + j
+            inside = idx < hi
+            t, c = kahan_sum_inc(np.where(inside, vals[np.minimum(idx, last)], 0.0), total, comp)
+            total = np.where(inside, t, total)
+            comp = np.where(inside, c, comp)
+        if name == "sum_over_time":
+            return total + comp, mask
+        result = (total + comp) / np.where(mask, count, 1)
+        # An overflowing sum needs Prometheus's incremental mean: rare, done window by window.
+        for r, t in zip(*np.nonzero(np.isinf(total) & mask), strict=True):
+            result[r, t] = mean_of(vals[lo[r, t] : hi[r, t]].tolist())
+        return result, mask
+    # stddev/stdvar: Welford with Kahan-compensated mean and sum of squares.
+    n = np.zeros(shape)
+    mean = np.zeros(shape)
+    c_mean = np.zeros(shape)
+    aux = np.zeros(shape)
+    c_aux = np.zeros(shape)
+    for j in range(width):
+        if j % 256 == 255:
+            check()
+        idx = lo + j
+        inside = idx < hi
+        v = vals[np.minimum(idx, last)]
+        n2 = n + inside
+        delta = v - (mean + c_mean)
+        m2, cm2 = kahan_sum_inc(delta / np.where(inside, n2, 1), mean, c_mean)
+        a2, ca2 = kahan_sum_inc(delta * (v - (m2 + cm2)), aux, c_aux)
+        mean = np.where(inside, m2, mean)
+        c_mean = np.where(inside, cm2, c_mean)
+        aux = np.where(inside, a2, aux)
+        c_aux = np.where(inside, ca2, c_aux)
+        n = n2
+    var = (aux + c_aux) / np.where(mask, n, 1)
+    return (np.sqrt(var) if name == "stddev_over_time" else var), mask
+
+
+def _flat_regression(
+    name: str, vals: FloatArray, ts: IntArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray,
+    times: IntArray, duration: FloatArray, check: Callable[[], None] = lambda: None,
+) -> tuple[FloatArray, np.ndarray]:
+    """Prometheus's linearRegression (Kahan-compensated sums) for every window at once."""
+    mask = count >= 2
+    shape = count.shape
+    last = len(vals) - 1
+    first_i = np.minimum(lo, last)
+    first_v = vals[first_i]
+    # deriv measures x from the window's first sample, predict_linear from the eval time.
+    origin = ts[first_i] if name == "deriv" else np.broadcast_to(times[None, :], shape)
+    sums = [np.zeros(shape) for _ in range(4)]  # x, y, xy, x^2
+    comps = [np.zeros(shape) for _ in range(4)]
+    constant = np.ones(shape, dtype=bool)
+    for j in range(int(count.max())):
+        if j % 256 == 255:
+            check()
+        idx = lo + j
+        inside = idx < hi
+        k = np.minimum(idx, last)
+        y = vals[k]
+        x = (ts[k] - origin) / 1e3
+        if j:
+            constant &= ~inside | (y == first_v)
+        for slot, inc in enumerate((x, y, x * y, x * x)):
+            t, c = kahan_sum_inc(np.where(inside, inc, 0.0), sums[slot], comps[slot])
+            sums[slot] = np.where(inside, t, sums[slot])
+            comps[slot] = np.where(inside, c, comps[slot])
+    sx, sy, sxy, sx2 = (s + c for s, c in zip(sums, comps, strict=True))
+    n = count.astype(np.float64)
+    slope = (sxy - sx * sy / n) / (sx2 - sx * sx / n)
+    intercept = sy / n - slope * sx / n
+    slope = np.where(constant, np.where(np.isinf(first_v), np.nan, 0.0), slope)
+    intercept = np.where(constant, np.where(np.isinf(first_v), np.nan, first_v), intercept)
+    if name == "deriv":
+        return slope, mask
+    return slope * duration[None, :] + intercept, mask
+
+
+def _flat_quantile(
+    vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray, q: FloatArray
+) -> tuple[FloatArray, np.ndarray]:
+    """quantile_over_time for NaN-free windows: sort every window at once (in row chunks,
+    so a window matrix stays a few million values)."""
+    mask = count >= 1
+    width = int(count.max())
+    if width == 0:
+        return np.full(count.shape, np.nan), mask
+    last = len(vals) - 1
+    out = np.empty(count.shape)
+    rows_per_chunk = max(1, 4_000_000 // max(1, width * count.shape[1]))
+    for start in range(0, count.shape[0], rows_per_chunk):
+        clo, chi = lo[start : start + rows_per_chunk], hi[start : start + rows_per_chunk]
+        idx = clo[:, :, None] + np.arange(width)[None, None, :]
+        windows = np.where(idx < chi[:, :, None], vals[np.minimum(idx, last)], np.inf)
+        windows.sort(axis=2)
+        n = (chi - clo).astype(np.float64)
+        rank = q[None, :] * (n - 1)
+        lower = np.maximum(0.0, np.floor(rank))
+        upper = np.minimum(n - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        low_v = np.take_along_axis(windows, np.clip(lower, 0, width - 1).astype(np.intp)[:, :, None], 2)[:, :, 0]
+        up_v = np.take_along_axis(windows, np.clip(upper, 0, width - 1).astype(np.intp)[:, :, None], 2)[:, :, 0]
+        out[start : start + rows_per_chunk] = low_v * (1 - weight) + up_v * weight
+    out = np.where(q[None, :] < 0, -np.inf, np.where(q[None, :] > 1, np.inf, out))
+    return np.where(np.isnan(q)[None, :], np.nan, out), mask
