@@ -1,0 +1,107 @@
+"""All-windows-at-once range functions against the per-window reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metricslib.collector.model import Labels
+from metricslib.collector.promql.functions import (
+    CallContext,
+    call_function,
+)
+from metricslib.collector.promql.values import Block, RangeArg, RangeSeries
+
+
+def L(**kw: str) -> Labels:
+    return tuple(sorted(kw.items()))
+
+
+COUNTER = (("__name__", "c_total"),)
+
+
+def series(values: list[float], step_ms: int = 10_000, labels: Labels = COUNTER) -> RangeSeries:
+    ts = np.arange(len(values), dtype=np.int64) * step_ms
+    return RangeSeries(labels, ts, np.array(values, dtype=float))
+
+
+def call_range(name: str, s: RangeSeries, end_ms: int, range_ms: int, *extra: np.ndarray) -> Block:
+    times = np.array([end_ms], dtype=np.int64)
+    rng = RangeArg([s], times.copy(), range_ms)
+    args = [*extra, rng] if name == "quantile_over_time" else [rng, *extra]
+    out = call_function(name, args, CallContext(times, ()))
+    assert isinstance(out, Block)
+    return out
+
+
+def value(b: Block) -> float | None:
+    if not len(b) or not b.present[0, 0]:
+        return None
+    return float(b.values[0, 0])
+
+
+_COMPARED = (
+    "rate", "increase", "delta", "irate", "idelta", "count_over_time", "last_over_time",
+    "sum_over_time", "avg_over_time", "min_over_time", "max_over_time", "stddev_over_time",
+    "stdvar_over_time", "changes", "resets", "deriv", "predict_linear", "quantile_over_time",
+)
+
+
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(1, 30_000), st.floats(-1e6, 1e6)), min_size=0, max_size=25),
+        min_size=1, max_size=4,
+    ),
+    st.integers(1_000, 120_000),
+    st.lists(st.integers(0, 400_000), min_size=1, max_size=6),
+    st.sampled_from(_COMPARED),
+)
+@settings(max_examples=60, deadline=None)
+def test_vectorised_windows_match_per_series_reference(
+    raw: list[list[tuple[int, float]]], range_ms: int, ends: list[int], name: str
+) -> None:
+    """All-series-at-once window maths must equal the per-series implementation."""
+    from metricslib.collector.promql.range_vectorised import (
+        vectorised_range_function as _vectorised_range_function,
+    )
+    from metricslib.collector.promql.window_functions import series_windows as _series_windows
+
+    series_list = []
+    for i, points in enumerate(raw):
+        ts = np.cumsum([gap for gap, _ in points]).astype(np.int64)
+        vs = np.array([v for _, v in points], dtype=float)
+        series_list.append(RangeSeries(L(__name__="x_total", i=str(i)), ts, vs))
+    series_list = [s for s in series_list if len(s.timestamps)]
+    if not series_list:
+        return
+    times = np.array(sorted(ends), dtype=np.int64)
+    rng = RangeArg(series_list, times.copy(), range_ms)
+    param = np.linspace(-0.1, 1.1, len(times)) if name == "quantile_over_time" else np.full(len(times), 600.0)
+    fast = _vectorised_range_function(name, rng, param, times)
+    ctx = CallContext(times, ())
+    args = [param, rng] if name == "quantile_over_time" else [rng, param]
+    for s in series_list:
+        lo, hi = rng.bounds(s)
+        want, mask = _series_windows(name, s, lo, hi, rng, args, ctx)
+        if s.labels not in fast.labels:
+            assert not mask.any()
+            continue
+        row = fast.labels.index(s.labels)
+        assert fast.present[row].tolist() == mask.tolist()
+        got = fast.values[row][mask]
+        np.testing.assert_allclose(got, want[mask], rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_wide_vectorised_windows_honour_the_deadline() -> None:
+    from metricslib.errors import QueryTimeoutError
+
+    def expired() -> None:
+        raise QueryTimeoutError("query timed out in expression evaluation")
+
+    s = series([float(i) for i in range(1000)], step_ms=1000)
+    times = np.array([999_000], dtype=np.int64)
+    rng = RangeArg([s], times.copy(), 1_000_000)
+    with pytest.raises(QueryTimeoutError):
+        call_function("sum_over_time", [rng], CallContext(times, (), check=expired))
