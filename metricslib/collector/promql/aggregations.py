@@ -221,18 +221,17 @@ def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, p
     n_times = block.n_times
     present = np.zeros_like(block.present)
     groups = _groups(block, grouping, without)
-    for col in range(n_times):
-        p = float(param[col])
+    # The first bad parameter (in time order) is the one reported.
+    bad = np.isnan(param) if op == "limit_ratio" else np.isnan(param) | (np.abs(param) >= 2**63)
+    if bad.any():
+        p = float(param[int(np.argmax(bad))])
         if op == "limit_ratio":
-            if math.isnan(p):
-                raise QueryExecutionError("Ratio value is NaN")
-        else:
-            if math.isnan(p):
-                raise QueryExecutionError("Parameter value is NaN")
-            if abs(p) >= 2**63:
-                raise QueryExecutionError(f"Scalar value {format_float(p)} overflows int64")
-        if op in ("topk", "bottomk"):
-            continue  # chosen for all times at once below
+            raise QueryExecutionError("Ratio value is NaN")
+        if math.isnan(p):
+            raise QueryExecutionError("Parameter value is NaN")
+        raise QueryExecutionError(f"Scalar value {format_float(p)} overflows int64")
+    for col in range(n_times if op in ("limitk", "limit_ratio") else 0):
+        p = float(param[col])
         for rows in groups.values():
             live = [r for r in rows if block.present[r, col]]
             if not live:

@@ -118,10 +118,18 @@ def k_best_columns(op: str, vals: FloatArray, present: BoolArray, k: npt.NDArray
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(n_rows)[:, None].repeat(n_times, axis=1), axis=0)
     keep = np.asarray(present & (rank < k[None, :]))
-    # Replay the heap where the value alone does not decide: equal values (any
-    # two, since -0 == 0 and which of them survives is positional) or NaNs.
-    ordered = np.sort(np.where(present, vals, np.nan), axis=0)  # absent rows sort last, tie nothing
-    ambiguous = (ordered[1:] == ordered[:-1]).any(axis=0) | (np.isnan(vals) & present).any(axis=0)
+    # The heap always ends holding the k best values, so only which of several
+    # equal values survives is positional: replay it where the k-th and the
+    # (k+1)-th best values are equal (-0 == 0 counts), or where NaNs compete.
+    ranked = np.sort(np.where(present, key, np.nan), axis=0)  # best first, absent rows last
+    n_present = present.sum(axis=0)
+    inside = (k >= 1) & (k < n_present)
+    kth = np.clip(k - 1, 0, max(n_rows - 2, 0))[None, :]
+    if n_rows > 1:
+        boundary_tie = np.take_along_axis(ranked, kth, axis=0)[0] == np.take_along_axis(ranked, kth + 1, axis=0)[0]
+    else:
+        boundary_tie = np.zeros(n_times, dtype=bool)
+    ambiguous = (inside & boundary_tie) | (np.isnan(vals) & present).any(axis=0)
     for col in np.flatnonzero(ambiguous & (k > 0)).tolist():
         rows = np.flatnonzero(present[:, col])
         column = vals[rows, col].tolist()
