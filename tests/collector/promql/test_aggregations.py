@@ -129,7 +129,7 @@ def test_limit_ratio_splits_series_into_complementary_sets() -> None:
 
 
 def test_k_parameter_errors_report_the_first_bad_time() -> None:
-    with pytest.raises(QueryExecutionError, match=r"Scalar value 18446744073709551616 overflows int64"):
+    with pytest.raises(QueryExecutionError, match=r"Scalar value 18446744073709552000 overflows int64"):
         aggregate("bottomk", DATA, (), False, np.array([2.0**64, math.nan]))
     with pytest.raises(QueryExecutionError, match="Parameter value is NaN"):
         aggregate("limitk", DATA, (), False, np.array([math.nan, 2.0**64]))
