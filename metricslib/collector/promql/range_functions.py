@@ -49,7 +49,15 @@ def range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
         return Block(
             [absent_labels(ctx.args[0])], np.ones((1, n)), ~any_present[None, :], [False]
         ).compact()
-    if name in _VECTORISED and rng.series:
+    # Instant queries over few series: walking window positions costs a dozen numpy
+    # calls per sample position, more than summing a few windows in plain Python.
+    # Bounded in samples too, so the loop stays far below any query deadline.
+    few_windows = (
+        name in _SCALAR_WHEN_FEW
+        and n * len(rng.series) <= _FEW_WINDOWS
+        and sum(len(s.timestamps) for s in rng.series) <= _FEW_SAMPLES
+    )
+    if name in _VECTORISED and rng.series and not few_windows:
         return vectorised_range_function(name, rng, check=ctx.check)
     if name in _VECTORISED_WITH_PARAM and rng.series:
         param = {"quantile_over_time": args[0], "predict_linear": args[-1]}.get(name, np.zeros(n))
@@ -98,6 +106,11 @@ _VECTORISED = frozenset(
         "resets",
     }
 )
+
+
+_FEW_WINDOWS = 16
+_FEW_SAMPLES = 2048
+_SCALAR_WHEN_FEW = frozenset({"sum_over_time", "avg_over_time", "stddev_over_time", "stdvar_over_time"})
 
 
 _VECTORISED_WITH_PARAM = frozenset({"deriv", "predict_linear", "quantile_over_time"})

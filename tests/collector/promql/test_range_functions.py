@@ -112,3 +112,18 @@ def test_deriv_and_predict_linear() -> None:
     s = series([0, 20, 40, 60])
     assert value(call_range("deriv", s, 30_000, 60_000)) == pytest.approx(2.0)
     assert value(call_range("predict_linear", s, 30_000, 60_000, np.array([10.0]))) == pytest.approx(80.0)
+
+
+@pytest.mark.parametrize("name", ["sum_over_time", "avg_over_time", "stddev_over_time", "stdvar_over_time"])
+def test_few_windows_take_the_scalar_path_with_identical_results(name: str) -> None:
+    # 17 evaluation times exceed the few-windows threshold (vectorised); one time
+    # uses the per-window loop. Both must give the same bits for the shared time.
+    rs = np.random.default_rng(7)
+    s = series((rs.normal(3, 2, 200) * 1e9).tolist(), step_ms=15_000)
+    times = np.arange(17, dtype=np.int64) * 60_000 + 2_000_000
+    many = call_function(name, [RangeArg([s], times.copy(), 600_000)], CallContext(times, ()))
+    one_time = times[-1:]
+    few = call_function(name, [RangeArg([s], one_time.copy(), 600_000)], CallContext(one_time, ()))
+    assert isinstance(many, Block) and isinstance(few, Block)
+    assert few.values[0, 0] == many.values[0, -1]
+    assert few.labels == many.labels and few.drop_name == many.drop_name

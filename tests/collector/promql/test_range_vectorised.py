@@ -101,7 +101,7 @@ def test_wide_vectorised_windows_honour_the_deadline() -> None:
         raise QueryTimeoutError("query timed out in expression evaluation")
 
     s = series([float(i) for i in range(1000)], step_ms=1000)
-    times = np.array([999_000], dtype=np.int64)
+    times = np.arange(980_000, 1_000_000, 1000, dtype=np.int64)  # enough windows to be vectorised
     rng = RangeArg([s], times.copy(), 1_000_000)
     with pytest.raises(QueryTimeoutError):
         call_function("sum_over_time", [rng], CallContext(times, (), check=expired))
