@@ -94,6 +94,20 @@ class CollectorLike(Protocol):
     ) -> dict[str, list[dict[str, str]]]: ...
 
 
+def _result_envelope(result: QueryResultLike) -> bytes:
+    """The envelope around a query result, splicing in the engine's own JSON when it has it."""
+    to_json = getattr(result, "to_api_json", None)
+    if to_json is None:
+        return _envelope(result.to_api(), result.warnings, result.infos)
+    tail = b""
+    if result.warnings:
+        tail += b',"warnings":' + json.dumps(list(result.warnings)).encode()
+    if result.infos:
+        tail += b',"infos":' + json.dumps(list(result.infos)).encode()
+    data: bytes = to_json()
+    return b'{"status":"success","data":' + data + tail + b"}"
+
+
 def _envelope(data: object, warnings: Sequence[str] = (), infos: Sequence[str] = ()) -> bytes:
     body: dict[str, object] = {"status": "success", "data": data}
     if warnings:
@@ -177,7 +191,7 @@ class PrometheusAPI:
         raw_time = request.get("time")
         t_ms = round(self._clock() * 1000) if raw_time is None else parse_time_ms(raw_time, "time")
         result = self._engine_factory(self._timeout_ms(request)).instant_query(expr, t_ms)
-        return Response(200, _envelope(result.to_api(), result.warnings, result.infos))
+        return Response(200, _result_envelope(result))
 
     def query_range(self, request: Request) -> Response:
         expr = request.get("query")
@@ -207,7 +221,7 @@ class PrometheusAPI:
         if not expr:
             raise APIError("bad_data", 'invalid parameter "query": query must not be empty')
         result = self._engine_factory(self._timeout_ms(request)).range_query(expr, start, end, step)
-        return Response(200, _envelope(result.to_api(), result.warnings, result.infos))
+        return Response(200, _result_envelope(result))
 
     def query_exemplars(self, request: Request) -> Response:
         # Exemplars are not stored; an empty answer keeps Grafana's panels working.

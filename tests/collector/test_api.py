@@ -152,3 +152,29 @@ def test_unknown_endpoint_is_not_found() -> None:
     api, _ = make_api()
     status, body = call(api, "/api/v1/nope")
     assert status == 404 and body["errorType"] == "not_found"
+
+
+class JSONResult:
+    """A result that writes its own JSON, as the engine's does."""
+
+    warnings = ["w"]
+    infos: list[str] = []
+
+    def to_api(self) -> dict[str, object]:
+        raise AssertionError("the API must use to_api_json when it exists")
+
+    def to_api_json(self) -> bytes:
+        return b'{"resultType":"vector","result":[{"metric":{"a":"\\u00e9"},"value":[1,"2"]}]}'
+
+
+def test_results_that_write_their_own_json_are_spliced_into_the_envelope() -> None:
+    engine = RecordingEngine()
+    engine.instant_query = lambda query, t_ms: JSONResult()  # type: ignore[method-assign,assignment,return-value]
+    api, _ = make_api(engine)
+    status, body = call(api, "/api/v1/query", query="x")
+    assert status == 200
+    assert body == {
+        "status": "success",
+        "data": {"resultType": "vector", "result": [{"metric": {"a": "é"}, "value": [1, "2"]}]},
+        "warnings": ["w"],
+    }
