@@ -5,7 +5,9 @@ storage returns them), through a Go ``container/heap`` of size k and keeps
 whatever the heap holds at the end. A sample enters a full heap only when
 strictly better than the root (or the root is NaN); it then pops the root and
 pushes itself. On ties the earlier series usually wins, but not always: which
-one survives depends on the heap's shape. Instant results list each group's heap after Go's ``sort.Sort``
+one survives depends on the heap's shape. (Prometheus 3 overwrites the root
+and re-heapifies instead, which can keep a different tied series; we follow
+2.42, the version the differential tests run against.) Instant results list each group's heap after Go's ``sort.Sort``
 (an insertion sort for the small heaps that occur in practice), best first.
 
 Without ties or NaNs the k best values are the answer whatever the order, so
