@@ -174,9 +174,13 @@ class Engine:
             return QueryResult("matrix", [ResultSeries((), times.tolist(), value.tolist())])
         block = ev.finish(value)
         out: list[ResultSeries] = []
+        # Series present at every step share one timestamp list (to_api_json formats it once).
+        every_step = times.tolist()
         for i, lbl in enumerate(block.labels):
             mask = block.present[i]
-            if mask.any():
+            if mask.all():
+                out.append(ResultSeries(lbl, every_step, block.values[i].tolist()))
+            elif mask.any():
                 out.append(ResultSeries(lbl, times[mask].tolist(), block.values[i, mask].tolist()))
         out.sort(key=lambda s: s.labels)
         return QueryResult("matrix", out)

@@ -350,6 +350,8 @@ class QueryResult:
                 stamps.update(s.timestamps)
             prefix = {t: f"[{format_time(t)},\"" for t in stamps}
             kinds = _value_kinds(self.series)
+            shared: list[int] | None = None  # the engine hands equal step lists as one object
+            shared_prefixes: list[str] = []
             for i, s in enumerate(self.series):
                 if i:
                     parts.append(",")
@@ -358,7 +360,9 @@ class QueryResult:
                 if n:
                     kind = kinds[i]
                     flat: list[Any] = [None] * (2 * n)
-                    flat[0::2] = map(prefix.__getitem__, s.timestamps)
+                    if s.timestamps is not shared:
+                        shared, shared_prefixes = s.timestamps, list(map(prefix.__getitem__, s.timestamps))
+                    flat[0::2] = shared_prefixes
                     flat[1::2] = s.values if kind != "s" else format_floats(s.values)
                     parts.append(_points_template(n, kind) % tuple(flat))
                 parts.append("]}")

@@ -382,3 +382,14 @@ def test_parsed_queries_are_reused_and_errors_raised_every_time(q: ListQuerier) 
     for _ in range(2):
         with pytest.raises(PromQLParseError):
             engine.instant_query("sum(", 0)
+
+
+@pytest.mark.parametrize(
+    "query", ["req_total", "temp", "rate(req_total[2m])", "sum(req_total) > 100", "time()", "topk(1, req_total)"]
+)
+def test_api_json_of_engine_results_equals_to_api(q: ListQuerier, query: str) -> None:
+    import json
+
+    engine = Engine(q)
+    for result in (engine.range_query(query, 0, 5 * MIN, 30_000), engine.instant_query(query, 4 * MIN)):
+        assert json.loads(result.to_api_json()) == result.to_api()

@@ -150,3 +150,13 @@ def test_api_json_matrix_round_trips(series: list[tuple[tuple[tuple[str, str], .
 def test_api_json_vector_round_trips(series: list[tuple[tuple[tuple[str, str], ...], int, float]]) -> None:
     result = QueryResult("vector", [ResultSeries(lbl, [t], [v]) for lbl, t, v in series])
     assert _json_of(result) == result.to_api()
+
+
+def test_api_json_with_series_sharing_one_timestamp_list() -> None:
+    steps = [0, 15_000, 30_000]
+    result = QueryResult("matrix", [
+        ResultSeries((("i", "1"),), steps, [1.0, 2.0, 3.0]),
+        ResultSeries((("i", "2"),), [15_000], [0.5]),
+        ResultSeries((("i", "3"),), steps, [4.0, 5.5, 6.0]),
+    ])
+    assert _json_of(result) == result.to_api()
