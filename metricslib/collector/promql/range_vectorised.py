@@ -146,6 +146,12 @@ def _flat_rate(
     return result * factor, ok
 
 
+def _sums_exact_in_any_order(vals: FloatArray) -> bool:
+    if not vals.size or not np.isfinite(vals).all() or not (vals == np.trunc(vals)).all():
+        return False
+    return bool(np.abs(vals).sum() < 2.0**53)
+
+
 def _flat_over_time(
     name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray,
     check: Callable[[], None] = lambda: None,
@@ -164,6 +170,15 @@ def _flat_over_time(
             inside = idx < hi
             acc = np.where(inside, reduce(acc, vals[np.minimum(idx, last)]), acc)
         return acc, mask
+    if name in ("sum_over_time", "avg_over_time") and _sums_exact_in_any_order(vals):
+        # Whole numbers whose absolute sum stays below 2**53: every partial sum is
+        # exact, Kahan's compensation stays 0, and prefix sums give the same bits.
+        # "+ 0.0" makes a leading -0.0 +0.0, as a Kahan sum starting at +0.0 would.
+        prefix = np.concatenate(([0.0], np.cumsum(vals + 0.0)))
+        total = prefix[hi] - prefix[lo]
+        if name == "sum_over_time":
+            return total, mask
+        return total / np.where(mask, count, 1), mask
     if name in ("sum_over_time", "avg_over_time"):
         total = np.zeros(shape)
         comp = np.zeros(shape)
