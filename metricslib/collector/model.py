@@ -15,6 +15,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from metricslib.collector.regex import go_regex_to_python
+
 __all__ = [
     "METRIC_NAME",
     "STALE_NAN",
@@ -75,7 +77,9 @@ MatchOp = Literal["=", "!=", "=~", "!~"]
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
-    """A label matcher as in ``{job=~"api|web"}``. Regexes are fully anchored."""
+    """A label matcher as in ``{job=~"api|web"}``. Regexes are read with Go's RE2
+    syntax, as Prometheus reads them, and fully anchored; ``value`` keeps the
+    text as written."""
 
     name: str
     op: MatchOp
@@ -88,7 +92,7 @@ class Matcher:
         if self.op in ("=~", "!~"):
             try:
                 # DOTALL: Go's RE2 lets "." match newlines in Prometheus's anchored form.
-                pattern = re.compile(f"(?s:{self.value})")
+                pattern = re.compile(f"(?s:{go_regex_to_python(self.value)})")
             except re.error as exc:
                 raise ValueError(
                     f"invalid regular expression {self.value!r} for label {self.name!r}: {exc}"

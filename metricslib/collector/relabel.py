@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from metricslib.collector.promql.regex import go_regex_to_python
+from metricslib.collector.regex import go_regex_to_python
 from metricslib.model import LABEL_NAME_RE
 
 __all__ = [

@@ -10,8 +10,9 @@ What :func:`parser.parse_expr` guarantees about the trees it returns:
 - ``VectorSelector.matchers`` always holds every matcher, including
   ``__name__="x"`` when a name was written (``x{...}`` or ``{"x", ...}``), so
   the engine needs only ``matchers``; ``name`` is the name written before the
-  braces (None for ``{"x"}`` and ``{__name__="x"}``, as in Prometheus). Regex matchers are built with :func:`regex.make_matcher`
-  (Go RE2 syntax such as ``((?i)a)b`` works); their ``value`` is as written.
+  braces (None for ``{"x"}`` and ``{__name__="x"}``, as in Prometheus).
+  Regex matchers read Go RE2 syntax (``model.Matcher`` translates it, so
+  ``((?i)a)b`` works); their ``value`` is as written.
 - A sign before a number literal is folded into it (``-1`` is
   ``NumberLiteral(-1.0)``); a duration where a number is expected is its
   value in seconds (``5m`` is ``NumberLiteral(300.0)``).

@@ -25,8 +25,8 @@ from metricslib.collector.promql.duration_expr import (
     to_ms,
 )
 from metricslib.collector.promql.lexer import parse_duration_ms, unquote
-from metricslib.collector.promql.regex import go_regex_error, make_matcher
 from metricslib.collector.promql.tokens import TokenStream
+from metricslib.collector.regex import go_regex_error
 
 __all__ = ["SelectorParser"]
 
@@ -93,7 +93,7 @@ class SelectorParser(TokenStream):
 
     def make_matcher(self, label: str, op: MatchOp, value: str, pos: int) -> Matcher:
         try:
-            return make_matcher(label, op, value)
+            return Matcher(label, op, value)
         except ValueError as exc:
             self.error(pos, f"error parsing regexp: {go_regex_error(value, exc)}")
 

@@ -15,7 +15,6 @@ from metricslib.collector.promql import ast
 from metricslib.collector.promql.functions_table import FUNCTIONS
 from metricslib.collector.promql.parser import parse_expr
 from metricslib.collector.promql.printer import format_duration, format_expr, format_number
-from metricslib.collector.promql.regex import make_matcher
 
 
 def normalise(node: Any) -> Any:
@@ -104,7 +103,7 @@ def selectors(draw: st.DrawFn) -> ast.VectorSelector:
     for label in draw(st.lists(_LABELS, max_size=2, unique=True)):
         op = draw(st.sampled_from(["=", "!=", "=~", "!~"]))
         value = draw(_REGEXES if op in ("=~", "!~") else _VALUES)
-        matchers.append(make_matcher(label, op, value))
+        matchers.append(Matcher(label, op, value))
     if name is None:
         matchers.append(Matcher("__name__", "=", draw(st.sampled_from(["up", "x"]))))
     else:

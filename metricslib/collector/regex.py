@@ -1,16 +1,16 @@
 """Go (RE2) regular expressions read by Python's ``re``.
 
-Prometheus compiles label-matcher regexes with Go's RE2; most of that syntax
-means the same in Python, and this module rewrites the parts that do not.
+Prometheus compiles label-matcher and relabelling regexes with Go's RE2; most
+of that syntax means the same in Python, and this module rewrites the parts
+that do not. Shared by label matchers (``model.Matcher``), relabelling and
+PromQL's ``label_replace``; it imports nothing of the collector.
 """
 
 from __future__ import annotations
 
 import re
 
-from metricslib.collector.model import Matcher, MatchOp
-
-__all__ = ["go_regex_error", "go_regex_to_python", "make_matcher"]
+__all__ = ["go_regex_error", "go_regex_to_python"]
 
 
 _POSIX_CLASSES = {
@@ -100,19 +100,6 @@ def go_regex_to_python(pattern: str) -> str:
         i += 1
     out.append(")" * closers[0])
     return "".join(out)
-
-
-def make_matcher(name: str, op: MatchOp, value: str) -> Matcher:
-    """A Matcher whose regex (if any) is read with Go's RE2 syntax, as Prometheus does.
-
-    ``value`` stays as written (for printing and the API); only the compiled
-    pattern is rewritten into Python's dialect. Raises ValueError for a bad regex.
-    """
-    if op in ("=", "!="):
-        return Matcher(name, op, value)
-    matcher = Matcher(name, op, go_regex_to_python(value))
-    object.__setattr__(matcher, "value", value)
-    return matcher
 
 
 def go_regex_error(pattern: str, exc: Exception) -> str:

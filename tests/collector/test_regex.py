@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from metricslib.collector.promql.regex import go_regex_error, go_regex_to_python, make_matcher
+from metricslib.collector.model import Matcher
+from metricslib.collector.regex import go_regex_error, go_regex_to_python
 
 
 @pytest.mark.parametrize(
@@ -27,12 +28,12 @@ def test_scoped_flags_end_with_their_group() -> None:
 
 
 def test_make_matcher_keeps_the_written_value() -> None:
-    m = make_matcher("g", "=~", ".*((?i)DUC).*")
+    m = Matcher("g", "=~", ".*((?i)DUC).*")
     assert m.value == ".*((?i)DUC).*"
     assert m.matches("proDUCtion") and m.matches("product") and not m.matches("prod")
-    assert make_matcher("g", "=", "(?i)x").value == "(?i)x"
+    assert Matcher("g", "=", "(?i)x").value == "(?i)x"
     with pytest.raises(ValueError):
-        make_matcher("g", "=~", "(")
+        Matcher("g", "=~", "(")
 
 
 @pytest.mark.parametrize(
@@ -43,5 +44,5 @@ def test_make_matcher_keeps_the_written_value() -> None:
 )  # fmt: skip
 def test_regex_errors_use_go_wording(pattern: str, message: str) -> None:
     with pytest.raises(ValueError) as info:
-        make_matcher("a", "=~", pattern)
+        Matcher("a", "=~", pattern)
     assert go_regex_error(pattern, info.value) == message
