@@ -35,7 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--query-max-samples", type=int, default=50_000_000, help="most samples a query may load"
     )
     col.add_argument(
-        "--remote-write-url", action="append", default=[], help="forward samples (repeatable)"
+        "--enable-feature",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="as Prometheus: 'promql-experimental-functions' admits limitk, sort_by_label, "
+        "duration expressions, ... (repeatable, or comma-separated)",
     )
 
     check = sub.add_parser("check", help="validate a config file or exposition text")

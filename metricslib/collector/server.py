@@ -53,6 +53,7 @@ class ServerOptions:
     flush_interval_s: float = 5.0
     query_timeout_s: float = 120.0
     query_max_samples: int = 50_000_000
+    experimental_functions: bool = False
     flags: dict[str, str] = field(default_factory=dict)
 
 
@@ -113,7 +114,10 @@ class CollectorServer:
         if timeout_ms is not None:
             timeout_s = min(timeout_s, timeout_ms / 1000)
         return Engine(
-            self.storage.querier(), timeout_s=timeout_s, max_samples=self.options.query_max_samples
+            self.storage.querier(),
+            timeout_s=timeout_s,
+            max_samples=self.options.query_max_samples,
+            enable_experimental=self.options.experimental_functions,
         )
 
     def _own_metrics(self, accept: str) -> Response:
@@ -139,10 +143,18 @@ class CollectorServer:
         self.ingest.close()  # sends what the remote queues hold, then closes the store
 
 
+KNOWN_FEATURES = frozenset({"promql-experimental-functions"})
+
+
 def _options_from_args(args: argparse.Namespace) -> ServerOptions:
     host, _, port = str(args.listen).rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(f"--listen must be HOST:PORT, got {args.listen!r}")
+    features = {f.strip() for value in args.enable_feature for f in value.split(",") if f.strip()}
+    unknown = sorted(features - KNOWN_FEATURES)
+    if unknown:
+        # Prometheus only warns: a flag line shared with it must not stop us.
+        print(f"metricslib collector: ignoring unknown --enable-feature {', '.join(unknown)}", file=sys.stderr)
     return ServerOptions(
         config_file=args.config,
         data_dir=args.data_dir,
@@ -152,6 +164,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         flush_interval_s=parse_duration(args.flush_interval).seconds,
         query_timeout_s=parse_duration(args.query_timeout).seconds,
         query_max_samples=args.query_max_samples,
+        experimental_functions="promql-experimental-functions" in features,
         flags={
             "config.file": args.config,
             "storage.tsdb.path": args.data_dir,
@@ -160,6 +173,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
             "query.timeout": args.query_timeout,
             "query.max-samples": str(args.query_max_samples),
             "query.lookback-delta": "5m",
+            "enable-feature": ",".join(sorted(features)),
         },
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from metricslib.collector.api import Request
 from metricslib.collector.model import make_labels
 from metricslib.collector.server import CollectorServer, ServerOptions
@@ -62,3 +64,31 @@ def test_per_request_timeout_can_only_shorten_the_limit(tmp_path: Path) -> None:
         assert (status, body["errorType"]) == (503, "timeout")
     finally:
         server.stop()
+
+
+def test_experimental_functions_need_the_feature_flag_as_in_prometheus(tmp_path: Path) -> None:
+    server = make_server(tmp_path)
+    try:
+        status, body = ask(server, query='sort_by_label(load, "i")', start="300", end="600", step="60")
+        assert (status, body["errorType"]) == (400, "bad_data")
+        assert "sort_by_label" in str(body["error"])
+    finally:
+        server.stop()
+    server = make_server(tmp_path / "on", experimental_functions=True)
+    try:
+        status, body = ask(server, query='sort_by_label(load, "i")', start="300", end="600", step="60")
+        assert status == 200, body
+    finally:
+        server.stop()
+
+
+def test_unknown_features_are_reported_not_fatal(capsys: pytest.CaptureFixture[str]) -> None:
+    from metricslib.cli import build_parser
+    from metricslib.collector.server import _options_from_args
+
+    args = build_parser().parse_args(
+        ["collector", "--config", "p.yml", "--enable-feature", "promql-experimental-functions,exemplar-storage"]
+    )
+    options = _options_from_args(args)
+    assert options.experimental_functions
+    assert "ignoring unknown --enable-feature exemplar-storage" in capsys.readouterr().err

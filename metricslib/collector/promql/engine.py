@@ -68,7 +68,7 @@ MAX_POINTS_PER_SERIES = 11_000
 
 
 @lru_cache(maxsize=256)
-def _parse(query: str, step_ms: int) -> ast.Expr:
+def _parse(query: str, step_ms: int, experimental: bool) -> ast.Expr:
     """Parse, then fix duration expressions that use ``step()`` (0 for instant queries).
 
     Cached by query text: dashboards send the same few queries over and over,
@@ -76,7 +76,7 @@ def _parse(query: str, step_ms: int) -> ast.Expr:
     """
     from metricslib.collector.promql.parser import parse_expr
 
-    expr = parse_expr(query)
+    expr = parse_expr(query, enable_experimental=experimental)
     try:
         return resolve_durations(expr, step_ms)
     except ValueError as exc:
@@ -104,8 +104,14 @@ class Engine:
         max_samples: int = 50_000_000,
         lookback_delta_ms: int = 300_000,
         default_subquery_step_ms: int = 60_000,
+        enable_experimental: bool = True,
     ) -> None:
+        """``enable_experimental`` admits what Prometheus 3 gates behind
+        ``--enable-feature=promql-experimental-functions`` (``limitk``,
+        ``sort_by_label``, duration expressions, ...); the collector turns it off
+        unless asked, so queries that work here work on a stock Prometheus."""
         self.querier = querier
+        self.enable_experimental = enable_experimental
         self.timeout_s = timeout_s
         self.max_samples = max_samples
         self.lookback_delta_ms = lookback_delta_ms
@@ -124,7 +130,7 @@ class Engine:
         return result
 
     def _instant(self, ev: _Evaluator, query: str, t_ms: int) -> QueryResult:
-        expr = _parse(query, 0)
+        expr = _parse(query, 0, self.enable_experimental)
         times = np.array([t_ms], dtype=np.int64)
         inner = _unwrap(expr)
         if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
@@ -154,7 +160,7 @@ class Engine:
                 "exceeded maximum resolution of 11,000 points per timeseries. "
                 "Try decreasing the query resolution (?step=XX)"
             )
-        expr = _parse(query, step_ms)
+        expr = _parse(query, step_ms, self.enable_experimental)
         inner = _unwrap(expr)
         if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
             raise PromQLParseError(
