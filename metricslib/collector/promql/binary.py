@@ -12,14 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
-from metricslib.collector.promql.ast import VectorMatching
+from metricslib.collector.promql.ast import COMPARISON_OPS, SET_OPS, VectorMatching
 from metricslib.collector.promql.values import Block, BoolArray, FloatArray, format_labels
 from metricslib.errors import QueryExecutionError
 
 __all__ = [
     "ARITHMETIC_OPS",
-    "COMPARISON_OPS",
-    "SET_OPS",
     "arithmetic",
     "compare",
     "scalar_binary",
@@ -27,47 +25,45 @@ __all__ = [
     "vector_vector_binary",
 ]
 
-ARITHMETIC_OPS = frozenset({"+", "-", "*", "/", "%", "^", "atan2"})
-COMPARISON_OPS = frozenset({"==", "!=", ">", "<", ">=", "<="})
-SET_OPS = frozenset({"and", "or", "unless"})
+# Go's float semantics: x/0 = ±Inf, NaN propagates, and math.Mod keeps the
+# dividend's sign (C fmod), not Python's floor modulo.
+_ARITHMETIC = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "%": np.fmod,
+    "^": np.power,
+    "atan2": np.arctan2,
+}
+_COMPARE = {
+    "==": np.equal,
+    "!=": np.not_equal,
+    ">": np.greater,
+    "<": np.less,
+    ">=": np.greater_equal,
+    "<=": np.less_equal,
+}
+ARITHMETIC_OPS = frozenset(_ARITHMETIC)
 
 
 def arithmetic(op: str, a: FloatArray, b: FloatArray) -> FloatArray:
-    """Element-wise arithmetic with Go's float semantics (x/0 = ±Inf, NaN propagates)."""
+    """Element-wise arithmetic with Go's float semantics."""
+    ufunc = _ARITHMETIC.get(op)
+    if ufunc is None:
+        raise QueryExecutionError(f"operator {op!r} not allowed for arithmetic")
     with np.errstate(all="ignore"):
-        if op == "+":
-            return np.add(a, b)
-        if op == "-":
-            return np.subtract(a, b)
-        if op == "*":
-            return np.multiply(a, b)
-        if op == "/":
-            return np.divide(a, b)
-        if op == "%":
-            # Go's math.Mod keeps the dividend's sign, like C fmod.
-            return np.fmod(a, b)
-        if op == "^":
-            return np.power(a, b)
-        if op == "atan2":
-            return np.arctan2(a, b)
-    raise QueryExecutionError(f"operator {op!r} not allowed for arithmetic")
+        result: FloatArray = ufunc(a, b)
+    return result
 
 
 def compare(op: str, a: FloatArray, b: FloatArray) -> BoolArray:
+    ufunc = _COMPARE.get(op)
+    if ufunc is None:
+        raise QueryExecutionError(f"operator {op!r} is not a comparison")
     with np.errstate(invalid="ignore"):
-        if op == "==":
-            return np.equal(a, b)
-        if op == "!=":
-            return np.not_equal(a, b)
-        if op == ">":
-            return np.greater(a, b)
-        if op == "<":
-            return np.less(a, b)
-        if op == ">=":
-            return np.greater_equal(a, b)
-        if op == "<=":
-            return np.less_equal(a, b)
-    raise QueryExecutionError(f"operator {op!r} is not a comparison")
+        result: BoolArray = ufunc(a, b)
+    return result
 
 
 def scalar_binary(op: str, a: FloatArray, b: FloatArray) -> FloatArray:

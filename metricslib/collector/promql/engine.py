@@ -26,7 +26,6 @@ from metricslib.collector.model import METRIC_NAME, STALE_NAN_BITS, Labels, Matc
 from metricslib.collector.promql import ast
 from metricslib.collector.promql.aggregations import aggregate
 from metricslib.collector.promql.binary import (
-    SET_OPS,
     scalar_binary,
     vector_scalar_binary,
     vector_vector_binary,
@@ -460,5 +459,5 @@ class _Evaluator:
         assert isinstance(lhs, Block) and isinstance(rhs, Block)
         matching = expr.matching
         if matching is None:
-            matching = ast.VectorMatching(card="many-to-many" if expr.op in SET_OPS else "one-to-one")
+            matching = ast.VectorMatching(card="many-to-many" if expr.op in ast.SET_OPS else "one-to-one")
         return vector_vector_binary(expr.op, lhs, rhs, matching, return_bool=expr.return_bool)
