@@ -49,18 +49,6 @@ class Info(MetricBase[InfoChild]):
     _type = "info"
     _child_methods = ("info", "get")
 
-    def __init__(
-        self,
-        name: str,
-        documentation: str,
-        labelnames: Iterable[str] = (),
-        namespace: str = "",
-        subsystem: str = "",
-        unit: str = "",
-        registry: Registry | None = REGISTRY,
-    ) -> None:
-        super().__init__(name, documentation, labelnames, namespace, subsystem, unit, registry)
-
     def _make_child(self, labelvalues: tuple[str, ...]) -> InfoChild:
         return InfoChild(self._name, self._labelnames, labelvalues)
 
