@@ -22,14 +22,12 @@ from metricslib.collector.api_params import (
     parse_time_ms,
 )
 from metricslib.collector.model import Matcher
+from metricslib.collector.promql.engine import MAX_POINTS_PER_SERIES
 from metricslib.collector.storage.base import Querier
 from metricslib.errors import QueryError
 from metricslib.model import LABEL_NAME_RE
 
 __all__ = ["APIError", "PrometheusAPI", "Request", "Response"]
-
-# Prometheus refuses range queries with more points than this per series.
-MAX_POINTS_PER_SERIES = 11_000
 
 _STATUS_FOR_ERROR = {
     "bad_data": 400,
