@@ -17,7 +17,6 @@ from pathlib import Path
 from types import FrameType
 
 from metricslib.collector.api import PrometheusAPI, Response
-from metricslib.collector.config import load_config
 from metricslib.collector.durations import parse_duration
 from metricslib.collector.federate import make_federate_handler
 from metricslib.collector.http import CollectorHTTPServer, Routes, serve
@@ -69,13 +68,14 @@ class CollectorServer:
             flush_interval_s=options.flush_interval_s,
         )
         try:
-            # Remote write is read once at start: changing receivers needs a restart.
-            remotes = load_config(options.config_file).remote_write
-            self.remote_queues = [RemoteWriteQueue(rw) for rw in remotes]
-            self.ingest = ForwardingStorage(self.storage, self.remote_queues)
+            self.ingest = ForwardingStorage(self.storage, [])
             self.collector = Collector(options.config_file, self.ingest, clock=clock)
-            for queue in self.remote_queues:
-                queue.external_labels = self.collector.external_labels
+            # Remote write is read once at start: changing receivers needs a restart.
+            self.remote_queues = [
+                RemoteWriteQueue(rw, external_labels=self.collector.external_labels)
+                for rw in self.collector.config.remote_write
+            ]
+            self.ingest.queues.extend(self.remote_queues)
         except BaseException:
             self.storage.close()
             raise
