@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from metricslib.collector.model import Labels, Matcher, Series, make_labels
-
-
-class ListQuerier:
-    def __init__(self, series: dict[Labels, list[tuple[int, float]]]) -> None:
-        self._series = series
-
-    def _matching(self, matchers: Sequence[Matcher]) -> list[Labels]:
-        return sorted(
-            ls for ls in self._series if all(m.matches(dict(ls).get(m.name, "")) for m in matchers)
-        )
-
-    def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> list[Series]:
-        out = []
-        for ls in self._matching(matchers):
-            points = [(t, v) for t, v in self._series[ls] if mint_ms <= t <= maxt_ms]
-            if points:
-                ts = np.array([t for t, _ in points], dtype=np.int64)
-                vs = np.array([v for _, v in points], dtype=np.float64)
-                out.append(Series(ls, ts, vs))
-        return out
-
-    def label_names(self, matchers: Sequence[Matcher] = (), mint_ms: int | None = None, maxt_ms: int | None = None) -> list[str]:
-        return sorted({k for ls in self._matching(matchers) for k, _ in ls})
-
-    def label_values(self, name: str, matchers: Sequence[Matcher] = (), mint_ms: int | None = None, maxt_ms: int | None = None) -> list[str]:
-        return sorted({dict(ls)[name] for ls in self._matching(matchers) if name in dict(ls)})
+from metricslib.collector.model import Labels, Matcher, make_labels
+from tests.collector.promql.memstore import MemoryQuerier
 
 
-def sample_querier() -> ListQuerier:
-    return ListQuerier(
+def list_querier(series: dict[Labels, list[tuple[int, float]]]) -> MemoryQuerier:
+    """The PromQL tests' in-memory Querier, filled from a literal."""
+    querier = MemoryQuerier()
+    for labels, samples in series.items():
+        querier.add_series(labels, samples)
+    return querier
+
+
+def sample_querier() -> MemoryQuerier:
+    return list_querier(
         {
             make_labels({"__name__": "up", "job": "api", "instance": "a:1"}): [(1000, 1.0), (16000, 1.0)],
             make_labels({"__name__": "up", "job": "web", "instance": "b:2"}): [(1000, 0.0)],

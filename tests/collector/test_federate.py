@@ -1,11 +1,12 @@
 from metricslib.collector.api import Request
 from metricslib.collector.federate import federate, make_federate_handler
 from metricslib.collector.model import STALE_NAN, Matcher, make_labels
-from tests.collector.fakes import ListQuerier, simple_selector
+from tests.collector.fakes import list_querier, simple_selector
+from tests.collector.promql.memstore import MemoryQuerier
 
 
-def querier() -> ListQuerier:
-    return ListQuerier(
+def querier() -> MemoryQuerier:
+    return list_querier(
         {
             make_labels({"__name__": "up", "job": "api", "instance": "a:1"}): [(1000, 1.0), (16000, 0.0)],
             make_labels({"__name__": "up", "job": "gone", "instance": "c:3"}): [(1000, 1.0), (16000, STALE_NAN)],

@@ -21,7 +21,7 @@ from metricslib.collector.remote_proto import (
     snappy_compress,
 )
 from metricslib.collector.remote_write import ForwardingStorage, RemoteWriteConfig, RemoteWriteQueue
-from tests.collector.fakes import ListQuerier
+from tests.collector.promql.memstore import MemoryQuerier
 from tests.helpers import free_port, http_get, require_tool, running
 
 
@@ -167,8 +167,8 @@ class MemoryStorage:
     def appender(self) -> MemoryStorage._App:
         return MemoryStorage._App(self)
 
-    def querier(self) -> ListQuerier:
-        return ListQuerier({})
+    def querier(self) -> MemoryQuerier:
+        return MemoryQuerier()
 
     def close(self) -> None:
         self.closed = True
