@@ -20,8 +20,6 @@ is kept (the least disturbed estimate on a shared machine).
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import re
 import shutil
 import statistics
@@ -36,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
+from bench.keepalive import KeepAlive
 from metricslib.collector.model import Matcher, Series, make_labels
 from metricslib.collector.promql.engine import Engine
-from tests.collector.workload import EMPTY_CONFIG, write_workload
-from tests.helpers import free_port, running
+from tests.collector.workload import backfilled_prometheus, write_workload
 
 QUERIES = {
     "selector": 'image_gallery_requests_total{code="200"}',
@@ -106,23 +104,6 @@ def load_openmetrics(path: Path) -> IndexedQuerier:
     return IndexedQuerier(frozen)
 
 
-class KeepAlive:
-    """One persistent HTTP/1.1 connection to Prometheus, as a dashboard keeps."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.conn = http.client.HTTPConnection(host, port, timeout=60)
-
-    def time(self, target: str) -> float:
-        started = time.perf_counter()
-        self.conn.request("GET", target)
-        resp = self.conn.getresponse()
-        body = resp.read()
-        elapsed = time.perf_counter() - started
-        if resp.status != 200 or json.loads(body)["status"] != "success":
-            raise RuntimeError(f"{target}: {body[:200]!r}")
-        return elapsed
-
-
 def ours_time(engine: Engine, expr: str, start: float, end: float, step: float) -> float:
     started = time.perf_counter()
     if step:
@@ -146,24 +127,11 @@ def main() -> int:
         tmp = Path(tmpdir)
         workload = write_workload(tmp / "data.om", duration_s=args.hours * 3600, instances=5)
         print(f"workload: {workload.series} series, {workload.samples} samples over {args.hours} h")
-        import subprocess
-
-        subprocess.run(
-            [promtool, "tsdb", "create-blocks-from", "openmetrics", str(workload.path), str(tmp / "prom")],
-            check=True, capture_output=True, timeout=300,
-        )
-        (tmp / "prometheus.yml").write_text(EMPTY_CONFIG)
         engine = Engine(load_openmetrics(workload.path))
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        cmd = [
-            prometheus, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'prom'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
-        ]
-        with running(cmd, ready_url=f"{base}/-/ready", timeout=60):
+        with backfilled_prometheus(tmp, workload, prometheus=prometheus, promtool=promtool) as base:
             end = workload.start_s + args.hours * 3600 - 592.5
             trivial = "/api/v1/query?" + urllib.parse.urlencode({"query": "1", "time": f"{end:.3f}"})
-            client = KeepAlive("127.0.0.1", port)
+            client = KeepAlive(base)
             rows = []
             for label, span, step in (("instant", 0, 0.0), ("short 10m/10s", 600, 10.0), ("long 1h/15s", 3600, 15.0)):
                 for name, expr in QUERIES.items():
@@ -174,13 +142,13 @@ def main() -> int:
                         path, params = "/api/v1/query", {"query": expr, "time": f"{end:.3f}"}
                     url = f"{path}?{urllib.parse.urlencode(params)}"
                     for _ in range(2):  # warm up both sides
-                        client.time(url)
+                        client.timed_get(url)
                         ours_time(engine, expr, end - span, end, step)
                     ours_t, theirs_t, fixed_t = [], [], []
                     for _ in range(args.repeat):
                         ours_t.append(ours_time(engine, expr, end - span, end, step))
-                        theirs_t.append(client.time(url))
-                        fixed_t.append(client.time(trivial))
+                        theirs_t.append(client.timed_get(url))
+                        fixed_t.append(client.timed_get(trivial))
                     # Best of N: on a shared machine the fastest round is the least disturbed one.
                     ours, theirs, fixed = min(ours_t), min(theirs_t), min(fixed_t)
                     net = max(theirs - fixed, theirs * 0.1)

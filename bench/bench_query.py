@@ -14,17 +14,16 @@ ratio and the worst query of each class.
 from __future__ import annotations
 
 import argparse
-import http.client
 import shutil
 import statistics
 import sys
 import tempfile
-import time
 import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.keepalive import KeepAlive
 from tests.collector.workload import prometheus_and_collector, write_workload
 
 QUERIES = {
@@ -35,29 +34,6 @@ QUERIES = {
     "ratio": "sum by (instance) (rate(image_gallery_requests_total{code=\"500\"}[5m])) / sum by (instance) (rate(image_gallery_requests_total[5m]))",
     "over_time": "avg_over_time(process_resident_memory_bytes[10m])",
 }
-
-
-class KeepAlive:
-    """One HTTP/1.1 connection reused for every request, like a dashboard's client."""
-
-    def __init__(self, base: str) -> None:
-        parsed = urllib.parse.urlsplit(base)
-        self.conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=60)
-
-    def timed_get(self, path: str) -> float:
-        started = time.perf_counter()
-        self.conn.request("GET", path, headers={"Accept-Encoding": "identity"})
-        resp = self.conn.getresponse()
-        resp.read()
-        elapsed = time.perf_counter() - started
-        if resp.status != 200:
-            raise RuntimeError(f"{path} answered {resp.status}")
-        if resp.will_close:
-            raise RuntimeError(f"{path}: the server closed the keep-alive connection")
-        return elapsed
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def measure(a: KeepAlive, b: KeepAlive, path: str, params: dict[str, str], repeat: int) -> tuple[float, float]:

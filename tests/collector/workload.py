@@ -127,32 +127,42 @@ class ServerPair:
 
 
 @contextmanager
-def prometheus_and_collector(
-    tmp: Path, workload: Workload, *, prometheus: str, promtool: str
-) -> Iterator[ServerPair]:
-    """The workload backfilled into a real Prometheus and imported into our collector,
-    both serving their HTTP API on 127.0.0.1 for the duration of the block."""
+def backfilled_prometheus(tmp: Path, workload: Workload, *, prometheus: str, promtool: str) -> Iterator[str]:
+    """The workload backfilled with promtool into a real Prometheus serving on
+    127.0.0.1 for the duration of the block; yields its base URL."""
     config = tmp / "prometheus.yml"
     config.write_text(EMPTY_CONFIG)
     subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(workload.path), str(tmp / "prom")],
         check=True, capture_output=True, timeout=300,
     )
+    port = free_port()
+    cmd = [
+        prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'prom'}",
+        f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with running(cmd, ready_url=f"{url}/-/ready", timeout=60):
+        yield url
+
+
+@contextmanager
+def prometheus_and_collector(
+    tmp: Path, workload: Workload, *, prometheus: str, promtool: str
+) -> Iterator[ServerPair]:
+    """The workload backfilled into a real Prometheus and imported into our collector,
+    both serving their HTTP API on 127.0.0.1 for the duration of the block."""
     subprocess.run(
         [sys.executable, "-m", "metricslib", "import", "--no-progress", "--data-dir", str(tmp / "ours"), str(workload.path)],
         check=True, capture_output=True, timeout=600,
     )
-    prom_port, our_port = free_port(), free_port()
-    prom_cmd = [
-        prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'prom'}",
-        f"--web.listen-address=127.0.0.1:{prom_port}", "--storage.tsdb.retention.time=100y",
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "metricslib", "collector", "--config", str(tmp / "prometheus.yml"),
+        "--data-dir", str(tmp / "ours"), "--listen", f"127.0.0.1:{port}", "--retention", "100y",
     ]
-    our_cmd = [
-        sys.executable, "-m", "metricslib", "collector", "--config", str(config),
-        "--data-dir", str(tmp / "ours"), "--listen", f"127.0.0.1:{our_port}", "--retention", "100y",
-    ]
-    prom_url, our_url = f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{our_port}"
-    with running(prom_cmd, ready_url=f"{prom_url}/-/ready", timeout=60), running(
-        our_cmd, ready_url=f"{our_url}/-/ready", timeout=60
+    our_url = f"http://127.0.0.1:{port}"
+    with backfilled_prometheus(tmp, workload, prometheus=prometheus, promtool=promtool) as prom_url, running(
+        cmd, ready_url=f"{our_url}/-/ready", timeout=60
     ):
         yield ServerPair(prom_url, our_url, workload)
