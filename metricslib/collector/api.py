@@ -27,7 +27,7 @@ from metricslib.collector.storage.base import Querier
 from metricslib.errors import QueryError
 from metricslib.model import LABEL_NAME_RE
 
-__all__ = ["APIError", "PrometheusAPI", "Request", "Response"]
+__all__ = ["APIError", "PrometheusAPI", "Request", "Response", "error_response", "matcher_sets"]
 
 _STATUS_FOR_ERROR = {
     "bad_data": 400,
@@ -113,6 +113,21 @@ def _envelope(data: object, warnings: Sequence[str] = (), infos: Sequence[str] =
     if infos:
         body["infos"] = list(infos)
     return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+
+
+def matcher_sets(
+    request: Request, parse_selector: Callable[[str], Sequence[Matcher]], *, required: bool = False
+) -> list[Sequence[Matcher]]:
+    """The ``match[]`` selectors of a request, parsed; bad_data for a bad one (or none, if required)."""
+    sets = []
+    for text in request.get_all("match[]"):
+        try:
+            sets.append(parse_selector(text))
+        except ValueError as exc:
+            raise APIError("bad_data", f'invalid parameter "match[]": {exc}') from None
+    if required and not sets:
+        raise APIError("bad_data", "no match[] parameter provided")
+    return sets
 
 
 def error_response(error_type: str, message: str) -> Response:
@@ -245,24 +260,16 @@ class PrometheusAPI:
             raise APIError("bad_data", 'invalid parameter "limit": limit must be non-negative')
         return limit or None
 
-    def _matcher_sets(self, request: Request) -> list[Sequence[Matcher]]:
-        sets = []
-        for text in request.get_all("match[]"):
-            try:
-                sets.append(self._parse_selector(text))
-            except ValueError as exc:
-                raise APIError("bad_data", f'invalid parameter "match[]": {exc}') from None
-        return sets
+    def _matcher_sets(self, request: Request, *, required: bool = False) -> list[Sequence[Matcher]]:
+        return matcher_sets(request, self._parse_selector, required=required)
 
     def series(self, request: Request) -> Response:
-        matcher_sets = self._matcher_sets(request)
-        if not matcher_sets:
-            raise APIError("bad_data", "no match[] parameter provided")
+        sets = self._matcher_sets(request, required=True)
         mint, maxt = self._range(request)
         limit = self._limit(request)
         querier = self._querier_factory()
         seen: dict[tuple[tuple[str, str], ...], None] = {}
-        for matchers in matcher_sets:
+        for matchers in sets:
             for s in querier.select(matchers, mint, maxt):
                 seen[s.labels] = None
         label_sets = sorted(seen)

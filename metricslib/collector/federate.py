@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from metricslib.collector.api import Request, Response, error_response
+from metricslib.collector.api import APIError, Request, Response, error_response, matcher_sets
 from metricslib.collector.model import Labels, Matcher, is_stale_nan
 from metricslib.collector.storage.base import Querier
 from metricslib.model import escape_label_value, format_value
@@ -60,14 +60,10 @@ def make_federate_handler(
 ) -> Callable[[Request], Response]:
     def handle(request: Request) -> Response:
         try:
-            matcher_sets = [parse_selector(text) for text in request.get_all("match[]")]
-        except ValueError as exc:
-            return error_response("bad_data", f'invalid parameter "match[]": {exc}')
-        if not matcher_sets:
-            return error_response("bad_data", "no match[] parameter provided")
-        body = federate(
-            querier_factory(), matcher_sets, round(clock() * 1000), external_labels=external_labels()
-        )
+            sets = matcher_sets(request, parse_selector, required=True)
+        except APIError as exc:
+            return error_response(exc.error_type, str(exc))
+        body = federate(querier_factory(), sets, round(clock() * 1000), external_labels=external_labels())
         return Response(200, body, CONTENT_TYPE)
 
     return handle

@@ -36,3 +36,13 @@ def test_handler_requires_match() -> None:
     assert handler(Request("GET", "/federate", {})).status == 400
     resp = handler(Request("GET", "/federate", {"match[]": ["up"]}))
     assert resp.status == 200 and resp.content_type.startswith("text/plain; version=0.0.4")
+
+
+def test_handler_names_a_bad_selector() -> None:
+    import json
+
+    handler = make_federate_handler(querier, simple_selector, lambda: 20.0, lambda: {})
+    resp = handler(Request("GET", "/federate", {"match[]": ["up", "{}"]}))
+    body = json.loads(resp.body)
+    assert resp.status == 400 and body["errorType"] == "bad_data"
+    assert body["error"].startswith('invalid parameter "match[]"')
