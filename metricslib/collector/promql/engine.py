@@ -184,9 +184,9 @@ class Engine:
         for i, lbl in enumerate(block.labels):
             mask = block.present[i]
             if mask.all():
-                out.append(ResultSeries(lbl, every_step, block.values[i].tolist()))
+                out.append(ResultSeries(lbl, every_step, block.values[i]))
             elif mask.any():
-                out.append(ResultSeries(lbl, times[mask].tolist(), block.values[i, mask].tolist()))
+                out.append(ResultSeries(lbl, times[mask].tolist(), block.values[i, mask]))
         out.sort(key=lambda s: s.labels)
         return QueryResult("matrix", out)
 

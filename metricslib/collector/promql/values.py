@@ -17,15 +17,18 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal
-from functools import lru_cache
-from itertools import chain
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.promql.result_json import (
+    format_float,
+    format_time,
+    format_value_row,
+    result_json,
+)
 from metricslib.errors import QueryExecutionError
 
 __all__ = [
@@ -39,7 +42,6 @@ __all__ = [
     "ResultType",
     "drop_metric_name",
     "format_float",
-    "format_floats",
     "format_g",
     "format_labels",
     "format_time",
@@ -49,61 +51,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 ResultType = Literal["vector", "matrix", "scalar", "string"]
-
-
-def format_float(value: float) -> str:
-    """Format like Go's ``strconv.FormatFloat(v, 'f', -1, 64)`` (what Prometheus's API emits).
-
-    The shortest digits that round-trip, never in exponent form: 1e21 prints
-    as 1 followed by 21 zeros, exactly as Prometheus does.
-    """
-    text = repr(value)
-    if "e" not in text and "n" not in text:  # the common case: plain digits, no inf/nan
-        return text[:-2] if text.endswith(".0") else text
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    # repr() gives the shortest round-tripping digits; Decimal lays them out
-    # without an exponent. normalize() drops the ".0" that repr adds.
-    return format(Decimal(text).normalize(), "f")
-
-
-def format_floats(values: list[float]) -> list[str]:
-    """:func:`format_float` for many values at once.
-
-    Whole numbers (most counter samples) go through numpy's integer printing;
-    other finite values between 1e-4 and 1e16 print exactly as ``repr`` does
-    (no exponent, no trailing ".0"), so only the rest need the slow path.
-    """
-    if len(values) <= 8:
-        return [format_float(v) for v in values]
-    arr = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(arr)
-    magnitude = np.abs(np.where(finite, arr, 0.0))
-    with np.errstate(invalid="ignore"):
-        integral = finite & (arr == np.trunc(arr))
-    whole = integral & (magnitude < 1e15) & ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
-    if whole.all():
-        return list(map(str, arr.astype(np.int64).tolist()))
-    plain = finite & ~integral & (magnitude >= 1e-4) & (magnitude < 1e16)
-    out = list(map(repr, values))
-    fix = np.flatnonzero(~plain)
-    if len(fix) * 4 > len(values) and whole.any():
-        ints = np.where(whole, arr, 0).astype(np.int64).tolist()
-        for i, w in zip(fix.tolist(), whole[fix].tolist(), strict=True):
-            out[i] = str(ints[i]) if w else format_float(values[i])
-    else:
-        for i in fix.tolist():
-            out[i] = format_float(values[i])
-    return out
-
-
-def format_time(t_ms: int) -> float | int:
-    """API timestamps are seconds with millisecond precision; whole seconds stay integers."""
-    if t_ms % 1000 == 0:
-        return t_ms // 1000
-    return t_ms / 1000
 
 
 def drop_metric_name(labels: Labels) -> Labels:
@@ -243,42 +190,11 @@ def format_g(value: float) -> str:
     return text.removesuffix(".0")
 
 
-def _value_kinds(series: list[ResultSeries]) -> list[str]:
-    """Per series, how its values can be printed by ``%`` formatting: "d" when all
-    are whole numbers (``%d`` prints a whole float as Go does), "r" when ``repr``
-    is already Go's text (finite, 1e-4 <= |x| < 1e16, not whole), else "s"
-    (pre-formatted strings). One numpy pass over every value of the result."""
-    sizes = [len(s.values) for s in series]
-    total = sum(sizes)
-    if total == 0:
-        return ["s"] * len(series)
-    arr = np.fromiter(chain.from_iterable(s.values for s in series), dtype=np.float64, count=total)
-    finite = np.isfinite(arr)
-    magnitude = np.abs(np.where(finite, arr, 0.0))
-    with np.errstate(invalid="ignore"):
-        integral = finite & (arr == np.trunc(arr))
-    whole = integral & (magnitude < 1e15) & ~((arr == 0) & np.signbit(arr))  # Go prints -0 as "-0"
-    plain = finite & ~integral & (magnitude >= 1e-4) & (magnitude < 1e16)
-    ends = np.cumsum(sizes)
-    starts = ends - np.asarray(sizes)
-    whole_sum = np.concatenate([[0], np.cumsum(whole)])
-    plain_sum = np.concatenate([[0], np.cumsum(plain)])
-    n_whole = (whole_sum[ends] - whole_sum[starts]).tolist()
-    n_plain = (plain_sum[ends] - plain_sum[starts]).tolist()
-    return ["d" if w == n else "r" if p == n else "s" for w, p, n in zip(n_whole, n_plain, sizes, strict=True)]
-
-
-@lru_cache(maxsize=64)
-def _points_template(n: int, kind: str) -> str:
-    """``[t,"v"],...`` for n points, as a ``%`` template over (time prefix, value) pairs."""
-    return ",".join([f'%s%{kind}"]'] * n)
-
-
 @dataclass(slots=True)
 class ResultSeries:
     labels: Labels
     timestamps: list[int]
-    values: list[float]
+    values: list[float] | FloatArray  # range results keep the engine's numpy row
 
 
 @dataclass(slots=True)
@@ -321,50 +237,14 @@ class QueryResult:
                     if ft is None:
                         ft = times[t] = format_time(t)
                     stamps.append(ft)
-                points = [list(p) for p in zip(stamps, format_floats(s.values), strict=True)]
+                points = [[t, v.decode()] for t, v in zip(stamps, format_value_row(s.values), strict=True)]
                 result.append({"metric": metric, "values": points})
         return {"resultType": self.result_type, "result": result}
 
     def to_api_json(self) -> bytes:
-        """The JSON text of :meth:`to_api` (compact separators), written directly.
-
-        Building one Python list per point and letting ``json.dumps`` walk them
-        costs more than evaluating most range queries, so points are emitted as
-        text: each timestamp is formatted once per result (every series of a
-        range query shares the steps) and values go through :func:`format_floats`.
-        """
+        """The JSON text of :meth:`to_api` (compact separators), written directly:
+        building one Python list per point for ``json.dumps`` would cost more than
+        evaluating most range queries (see result_json.py)."""
         if self.result_type in ("scalar", "string"):
             return json.dumps(self.to_api(), separators=(",", ":"), allow_nan=False).encode()
-        dumps = json.JSONEncoder(separators=(",", ":")).encode
-        parts: list[str] = ['{"resultType":"', self.result_type, '","result":[']
-        if self.result_type == "vector":
-            for i, s in enumerate(self.series):
-                if i:
-                    parts.append(",")
-                parts += ('{"metric":', dumps(dict(s.labels)), ',"value":[',
-                          str(format_time(s.timestamps[0])), ',"', format_float(s.values[0]), '"]}')
-        else:
-            # '[<time>,"' for every distinct timestamp; a point is that prefix + value.
-            stamps: set[int] = set()
-            for s in self.series:
-                stamps.update(s.timestamps)
-            prefix = {t: f"[{format_time(t)},\"" for t in stamps}
-            kinds = _value_kinds(self.series)
-            shared: list[int] | None = None  # the engine hands equal step lists as one object
-            shared_prefixes: list[str] = []
-            for i, s in enumerate(self.series):
-                if i:
-                    parts.append(",")
-                parts += ('{"metric":', dumps(dict(s.labels)), ',"values":[')
-                n = len(s.timestamps)
-                if n:
-                    kind = kinds[i]
-                    flat: list[Any] = [None] * (2 * n)
-                    if s.timestamps is not shared:
-                        shared, shared_prefixes = s.timestamps, list(map(prefix.__getitem__, s.timestamps))
-                    flat[0::2] = shared_prefixes
-                    flat[1::2] = s.values if kind != "s" else format_floats(s.values)
-                    parts.append(_points_template(n, kind) % tuple(flat))
-                parts.append("]}")
-        parts.append("]}")
-        return "".join(parts).encode()
+        return result_json(self)
