@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,6 +24,7 @@ __all__ = [
     "MatchOp",
     "Matcher",
     "Series",
+    "SeriesBatch",
     "is_stale_nan",
     "labels_get",
     "labels_to_dict",
@@ -128,3 +129,67 @@ class Series:
 
     def __len__(self) -> int:
         return int(self.timestamps.shape[0])
+
+
+@dataclass(slots=True)
+class SeriesBatch:
+    """Many series in one pair of flat arrays, so readers work on all of them at once.
+
+    Series ``k`` is ``labels[k]`` with the samples ``offsets[k]:offsets[k + 1]`` of
+    ``timestamps`` and ``values``, oldest first; every series has at least one.
+    """
+
+    labels: list[Labels]
+    timestamps: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    offsets: npt.NDArray[np.int64]  # len(labels) + 1 entries, starting at 0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def sizes(self) -> npt.NDArray[np.int64]:
+        return np.diff(self.offsets)
+
+    def series(self) -> list[Series]:
+        """One :class:`Series` per entry, viewing the flat arrays."""
+        bounds = self.offsets.tolist()
+        ts, vs = self.timestamps, self.values
+        return [
+            Series(lbl, ts[lo:hi], vs[lo:hi])
+            for lbl, lo, hi in zip(self.labels, bounds, bounds[1:], strict=False)
+        ]
+
+    def filter(self, keep: npt.NDArray[np.bool_]) -> SeriesBatch:
+        """Only the samples where ``keep`` is true; series left without any are dropped."""
+        idx = np.flatnonzero(keep)
+        offsets = np.searchsorted(idx, self.offsets).astype(np.int64)  # far faster than a cumsum
+        return SeriesBatch(self.labels, self.timestamps[idx], self.values[idx], offsets).without_empty()
+
+    def without_empty(self) -> SeriesBatch:
+        sizes = np.diff(self.offsets)
+        if sizes.all():
+            return self
+        nonempty = np.flatnonzero(sizes)
+        offsets = np.concatenate(([0], self.offsets[1:][nonempty]))
+        return SeriesBatch([self.labels[i] for i in nonempty.tolist()], self.timestamps, self.values, offsets)
+
+    @classmethod
+    def of(cls, series: Sequence[Series]) -> SeriesBatch:
+        """The non-empty ones of ``series``, in the given order."""
+        kept = [s for s in series if len(s)]
+        if not kept:
+            return cls.empty()
+        sizes = [len(s) for s in kept]
+        offsets = np.zeros(len(kept) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return cls(
+            [s.labels for s in kept],
+            np.concatenate([s.timestamps for s in kept]).astype(np.int64, copy=False),
+            np.concatenate([s.values for s in kept]).astype(np.float64, copy=False),
+            offsets,
+        )
+
+    @classmethod
+    def empty(cls) -> SeriesBatch:
+        return cls([], np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), np.zeros(1, dtype=np.int64))

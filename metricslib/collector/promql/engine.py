@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from metricslib.collector.model import METRIC_NAME, STALE_NAN_BITS, Labels, Matcher, Series
+from metricslib.collector.model import METRIC_NAME, STALE_NAN_BITS, Labels, Matcher, SeriesBatch
 from metricslib.collector.promql import ast
 from metricslib.collector.promql.aggregations import aggregate
 from metricslib.collector.promql.binary import (
@@ -204,7 +204,7 @@ class _Evaluator:
         self.deadline = time.monotonic() + engine.timeout_s
         self.samples = 0
         self.notes = Annotations()
-        self._selected: dict[tuple[tuple[Matcher, ...], int, int], list[Series]] = {}
+        self._selected: dict[tuple[tuple[Matcher, ...], int, int], SeriesBatch] = {}
 
     # --- bookkeeping ------------------------------------------------------------------------
 
@@ -253,12 +253,17 @@ class _Evaluator:
             base = int(at)
         return np.full(len(times), base - offset_ms, dtype=np.int64)
 
-    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> list[Series]:
+    def select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch:
         """Non-empty series from storage; a query that names the same selection twice loads it once."""
         key = (tuple(matchers), mint, maxt)
         found = self._selected.get(key)
         if found is None:
-            found = self._selected[key] = [s for s in self.querier.select(list(matchers), mint, maxt) if len(s)]
+            select_batch = getattr(self.querier, "select_batch", None)
+            if select_batch is not None:  # the store's flat form: no per-series arrays
+                found = select_batch(list(matchers), mint, maxt)
+            else:
+                found = SeriesBatch.of(self.querier.select(list(matchers), mint, maxt))
+            self._selected[key] = found
         return found
 
     # --- evaluation -------------------------------------------------------------------------
@@ -302,18 +307,17 @@ class _Evaluator:
             return Block.empty(0)
         mint = int(ends.min()) - self.lookback + 1
         maxt = int(ends.max())
-        series = self.select(sel.matchers, mint, maxt)
-        if not series:
+        batch = self.select(sel.matchers, mint, maxt)
+        if not len(batch):
             return Block.empty(n)
-        ts = np.concatenate([s.timestamps for s in series])
-        values = np.concatenate([s.values for s in series])
-        sizes = np.array([len(s) for s in series])
-        first = np.concatenate([[0], np.cumsum(sizes)[:-1]])[:, None]
+        ts, values = batch.timestamps, batch.values
+        sizes = batch.sizes
+        first = batch.offsets[:-1, None]
         # The newest sample at or before each time, for every series with one searchsorted:
         # shifting series k by k * span makes the concatenated timestamps one sorted array.
         low = min(int(ts.min()), int(ends.min()))
         span = max(int(ts.max()), int(ends.max())) - low + 1
-        row_shift = (np.arange(len(series), dtype=np.int64) * span - low)[:, None]
+        row_shift = (np.arange(len(batch), dtype=np.int64) * span - low)[:, None]
         keyed = ts + np.repeat(row_shift[:, 0], sizes)
         idx = np.searchsorted(keyed, ends[None, :] + row_shift, side="right") - 1
         valid = idx >= first  # a hit in the previous series means "no sample yet"
@@ -328,7 +332,7 @@ class _Evaluator:
         present = valid[keep]
         self.count_samples(int(present.sum()))
         rows = sample_t[keep].astype(np.float64) / 1000.0 if sample_times else vals[keep]
-        return Block([series[i].labels for i in keep], rows, present, [False] * len(keep))
+        return Block([batch.labels[i] for i in keep.tolist()], rows, present, [False] * len(keep))
 
     def eval_range(self, expr: ast.Expr, times: IntArray) -> RangeArg:
         expr = _unwrap(expr)
@@ -337,24 +341,13 @@ class _Evaluator:
             ends = self.effective_times(sel.at, sel.offset_ms, times)
             mint = int(ends.min()) - expr.range_ms + 1
             maxt = int(ends.max())
-            out: list[RangeSeries] = []
-            total = 0
-            selected = self.select(sel.matchers, mint, maxt)
-            # Range functions never see staleness markers; most selections hold none, so
-            # check them all at once and only copy series that do.
-            any_stale = bool(selected) and bool(
-                _is_stale(np.concatenate([s.values for s in selected])).any()
-            )
-            for s in selected:
-                ts, vs = s.timestamps, s.values
-                if any_stale:
-                    keep = ~_is_stale(vs)
-                    ts, vs = ts[keep], vs[keep]
-                if len(ts):
-                    out.append(RangeSeries(s.labels, ts, vs))
-                    total += len(ts)
-            self.count_samples(total)
-            return RangeArg(out, ends, expr.range_ms)
+            batch = self.select(sel.matchers, mint, maxt)
+            # Range functions never see staleness markers.
+            stale = _is_stale(batch.values)
+            if stale.any():
+                batch = batch.filter(~stale)
+            self.count_samples(len(batch.timestamps))
+            return RangeArg.of_batch(batch, ends, expr.range_ms)
         if isinstance(expr, ast.SubqueryExpr):
             return self._subquery(expr, times)
         raise QueryExecutionError(

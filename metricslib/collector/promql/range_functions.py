@@ -34,8 +34,8 @@ def range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
     if name == "quantile_over_time":
         warn_bad_quantiles(args[0], ctx.notes)
     if name in ("rate", "increase"):
-        for s in rng.series:
-            metric = dict(s.labels).get(METRIC_NAME, "")
+        for series_labels in rng.batch.labels:
+            metric = dict(series_labels).get(METRIC_NAME, "")
             if metric and not metric.endswith(("_total", "_sum", "_count", "_bucket")):
                 ctx.notes.info(
                     "metric might not be a counter, name does not end in "
@@ -54,16 +54,16 @@ def range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
     # Bounded in samples too, so the loop stays far below any query deadline.
     few_windows = (
         name in _SCALAR_WHEN_FEW
-        and n * len(rng.series) <= _FEW_WINDOWS
-        and sum(len(s.timestamps) for s in rng.series) <= _FEW_SAMPLES
+        and n * len(rng.batch) <= _FEW_WINDOWS
+        and len(rng.batch.timestamps) <= _FEW_SAMPLES
     )
-    if name in _VECTORISED and rng.series and not few_windows:
+    if name in _VECTORISED and len(rng.batch) and not few_windows:
         return vectorised_range_function(name, rng, check=ctx.check)
-    if name in _VECTORISED_WITH_PARAM and rng.series:
+    if name in _VECTORISED_WITH_PARAM and len(rng.batch):
         param = {"quantile_over_time": args[0], "predict_linear": args[-1]}.get(name, np.zeros(n))
         # Go sorts NaN first; the numpy quantile below does not, so windows with NaN
         # take the exact per-window path.
-        if name != "quantile_over_time" or not any(np.isnan(s.values).any() for s in rng.series):
+        if name != "quantile_over_time" or not np.isnan(rng.batch.values).any():
             return vectorised_range_function(
                 name, rng, np.asarray(param, dtype=np.float64), ctx.times, ctx.check
             )

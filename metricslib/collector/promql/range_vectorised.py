@@ -31,10 +31,10 @@ def vectorised_range_function(
     windows together, so Kahan compensation happens in the same order as in
     Prometheus while numpy does the work.
     """
-    vals = np.concatenate([s.values for s in rng.series])
-    ts = np.concatenate([s.timestamps for s in rng.series])
-    sizes = np.array([len(s.values) for s in rng.series])
-    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    batch = rng.batch
+    vals, ts = batch.values, batch.timestamps
+    sizes = batch.sizes
+    first = batch.offsets[:-1]
     starts = np.zeros(len(vals), dtype=bool)
     starts[first] = True
     # One searchsorted for every window of every series: shifting series k by k * span
@@ -95,11 +95,12 @@ def vectorised_range_function(
             values, mask = _flat_over_time(name, vals, lo2, hi2, count, check)
     keep = np.flatnonzero(mask.any(axis=1))
     drop = name not in KEEPS_NAME
+    drop_name = rng.drop_name
     return Block(
-        [rng.series[i].labels for i in keep],
+        [batch.labels[i] for i in keep],
         values[keep],
         mask[keep],
-        [True if drop else rng.series[i].drop_name for i in keep],
+        [True if drop else drop_name[i] for i in keep],
     )
 
 
@@ -146,10 +147,55 @@ def _flat_rate(
     return result * factor, ok
 
 
-def _sums_exact_in_any_order(vals: FloatArray) -> bool:
-    if not vals.size or not np.isfinite(vals).all() or not (vals == np.trunc(vals)).all():
-        return False
-    return bool(np.abs(vals).sum() < 2.0**53)
+def _window_sums(vals: FloatArray, lo: np.ndarray, hi: np.ndarray) -> FloatArray | None:
+    """``sum(vals[lo:hi])`` for every window, as accurate as Kahan's sum, in a few passes.
+
+    ``cumsum`` adds strictly in order, so each of its roundings can be recovered
+    exactly (Knuth's TwoSum) and summed up separately: a window's sum is then the
+    difference of two prefix sums plus the difference of their rounding errors,
+    good to about one rounding of the result, like Prometheus's Kahan sums (the
+    last bit may differ). Windows are read with two gathers, not one numpy pass
+    per window position. None when values or prefixes are not finite: those take
+    the exact path, which follows Prometheus's overflow rules.
+    """
+    prefix = np.cumsum(vals)
+    if not np.isfinite(prefix).all():
+        return None
+    before = np.concatenate(([0.0], prefix[:-1]))
+    added = prefix - before
+    errors = (before - (prefix - added)) + (vals - added)
+    s = np.concatenate(([0.0], prefix))
+    e = np.concatenate(([0.0], np.cumsum(errors)))
+    # "+ 0.0" turns -0.0 into +0.0, as a Kahan sum starting at +0.0 would.
+    sums: FloatArray = (s[hi] - s[lo]) + (e[hi] - e[lo]) + 0.0
+    return sums
+
+
+def _window_extremes(name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray) -> FloatArray:
+    """min or max of ``vals[lo:hi]`` for every window, ignoring NaN unless all are NaN.
+
+    A sparse table: level k holds the extreme of every run of 2**k values, so any
+    window is covered by two overlapping runs. log2(width) numpy passes instead
+    of one per window position.
+    """
+    reduce = np.fmin if name == "min_over_time" else np.fmax
+    count = hi - lo
+    width = int(count.max())
+    levels = [vals]
+    span = 1
+    while span * 2 <= width:
+        prev = levels[-1]
+        levels.append(reduce(prev[:-span], prev[span:]))
+        span *= 2
+    k = np.floor(np.log2(np.maximum(count, 1))).astype(np.intp)  # exact: counts are far below 2**48
+    out = np.full(count.shape, np.nan)
+    for level, table in enumerate(levels):
+        at = (k == level) & (count > 0)
+        if at.any():
+            left = table[lo[at]]
+            right = table[hi[at] - (1 << level)]
+            out[at] = reduce(left, right)
+    return out
 
 
 def _flat_over_time(
@@ -161,24 +207,12 @@ def _flat_over_time(
     last = len(vals) - 1
     shape = count.shape
     if name in ("min_over_time", "max_over_time"):
-        acc = np.full(shape, np.nan)
-        reduce = np.fmin if name == "min_over_time" else np.fmax
-        for j in range(width):
-            if j % 256 == 255:
-                check()  # very wide windows: stay within the query's time limit
-            idx = lo + j
-            inside = idx < hi
-            acc = np.where(inside, reduce(acc, vals[np.minimum(idx, last)]), acc)
-        return acc, mask
-    if name in ("sum_over_time", "avg_over_time") and _sums_exact_in_any_order(vals):
-        # Whole numbers whose absolute sum stays below 2**53: every partial sum is
-        # exact, Kahan's compensation stays 0, and prefix sums give the same bits.
-        # "+ 0.0" makes a leading -0.0 +0.0, as a Kahan sum starting at +0.0 would.
-        prefix = np.concatenate(([0.0], np.cumsum(vals + 0.0)))
-        total = prefix[hi] - prefix[lo]
+        return (_window_extremes(name, vals, lo, hi) if width else np.full(shape, np.nan)), mask
+    sums = _window_sums(vals, lo, hi) if name in ("sum_over_time", "avg_over_time") else None
+    if sums is not None:
         if name == "sum_over_time":
-            return total, mask
-        return total / np.where(mask, count, 1), mask
+            return sums, mask
+        return sums / np.where(mask, count, 1), mask
     if name in ("sum_over_time", "avg_over_time"):
         total = np.zeros(shape)
         comp = np.zeros(shape)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.model import METRIC_NAME, Labels, Series, SeriesBatch
 from metricslib.collector.promql.result_json import (
     format_float,
     format_time,
@@ -144,13 +144,53 @@ class RangeSeries:
     drop_name: bool = False
 
 
-@dataclass(slots=True)
 class RangeArg:
-    """A range vector at every time: samples per series, windows ``(end - range, end]``."""
+    """A range vector at every time: samples per series, windows ``(end - range, end]``.
 
-    series: list[RangeSeries]
-    ends: IntArray  # window end per evaluation time (offset and @ applied)
-    range_ms: int
+    It holds its series either as a list of :class:`RangeSeries` or as one flat
+    :class:`SeriesBatch` (what a selector loads); each form is built from the
+    other on first use, so vectorised functions never pay for per-series objects.
+    """
+
+    __slots__ = ("_batch", "_drop_name", "_series", "ends", "range_ms")
+
+    def __init__(self, series: list[RangeSeries], ends: IntArray, range_ms: int) -> None:
+        self._series: list[RangeSeries] | None = series
+        self._batch: SeriesBatch | None = None
+        self._drop_name: list[bool] | None = None
+        self.ends = ends  # window end per evaluation time (offset and @ applied)
+        self.range_ms = range_ms
+
+    @classmethod
+    def of_batch(cls, batch: SeriesBatch, ends: IntArray, range_ms: int) -> RangeArg:
+        rng = cls([], ends, range_ms)
+        rng._series, rng._batch, rng._drop_name = None, batch, [False] * len(batch)
+        return rng
+
+    @property
+    def series(self) -> list[RangeSeries]:
+        if self._series is None:
+            assert self._batch is not None and self._drop_name is not None
+            self._series = [
+                RangeSeries(s.labels, s.timestamps, s.values, d)
+                for s, d in zip(self._batch.series(), self._drop_name, strict=True)
+            ]
+        return self._series
+
+    @property
+    def batch(self) -> SeriesBatch:
+        """The non-empty series as one flat batch."""
+        if self._batch is None:
+            self._batch = SeriesBatch.of([Series(s.labels, s.timestamps, s.values) for s in self.series])
+            self._drop_name = [s.drop_name for s in self.series if len(s.timestamps)]
+        return self._batch
+
+    @property
+    def drop_name(self) -> list[bool]:
+        """Per series of :attr:`batch`, whether its name is dropped at the end."""
+        self.batch  # noqa: B018 - builds _drop_name along with the batch
+        assert self._drop_name is not None
+        return self._drop_name
 
     def bounds(self, s: RangeSeries) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """Index ``[lo, hi)`` of each window in ``s``; windows are open on the left."""

@@ -9,12 +9,13 @@ compaction, import), the select simply runs again.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from metricslib.collector.model import Labels, Matcher, Series
+from metricslib.collector.model import Labels, Matcher, Series, SeriesBatch
 from metricslib.collector.storage.head import MemSeries, merge_samples
 from metricslib.errors import StorageError
 
@@ -35,62 +36,82 @@ class StoreQuerier:
         self._store = store
 
     def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> list[Series]:
+        return self.select_batch(matchers, mint_ms, maxt_ms).series()
+
+    def select_batch(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> SeriesBatch:
+        """What :meth:`select` returns, as one flat batch (what the PromQL engine reads)."""
         for _ in range(_ATTEMPTS):
             result = self._try_select(matchers, mint_ms, maxt_ms)
             if result is not None:
                 return result
         raise StorageError("select kept racing with chunk rewrites; try again")
 
-    def _try_select(
-        self, matchers: Sequence[Matcher], mint: int, maxt: int
-    ) -> list[Series] | None:
+    def _try_select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch | None:
         store = self._store
         store._check_open()
-        plan: list[tuple[Labels, list[int], I64, F64]] = []
+        # (sort key, labels, chunk ids, first chunk's mint, last chunk's maxt, head samples)
+        plan: list[tuple[str, Labels, list[int], int, int, I64, F64]] = []
         with store._lock:
+            by_id = store._by_id
             for sid in store._index.select(matchers):
-                s = store._by_id[sid]
+                s = by_id[sid]
                 if s.last_t < mint:
                     continue
                 first = s.first_t()
                 if first is None or first > maxt:
                     continue
-                ids = s.chunks_in(mint, maxt)
+                pos = s.chunk_positions_in(mint, maxt)
                 ht, hv = s.head_range(mint, maxt)
-                if ids or ht.size:
-                    plan.append((s.labels, ids, ht, hv))
-        wanted = [cid for _, ids, _, _ in plan for cid in ids]
+                if pos:
+                    ids = s.c_ids[pos.start : pos.stop].tolist()
+                    plan.append((s.sort_key(), s.labels, ids, s.c_mint[pos.start], s.c_maxt[pos.stop - 1], ht, hv))
+                elif ht.size:
+                    plan.append((s.sort_key(), s.labels, [], 0, 0, ht, hv))
+        if not plan:
+            return SeriesBatch.empty()
+        plan.sort(key=itemgetter(0))
+        wanted = [cid for p in plan for cid in p[2]]
         arrays = store._chunk_arrays(wanted) if wanted else {}
         if len(arrays) < len(set(wanted)):
             return None
-        out: list[Series] = []
-        for labels, ids, ht, hv in plan:
-            parts_t = [arrays[c][0] for c in ids]
-            parts_v = [arrays[c][1] for c in ids]
+        parts_t: list[I64] = []
+        parts_v: list[F64] = []
+        ends: list[int] = []
+        n = 0
+        for _, _, ids, first_mint, last_maxt, ht, hv in plan:
+            last = len(ids) - 1
+            for j, c in enumerate(ids):
+                t, v = arrays[c]
+                # Only the chunks at the edges of the range reach past it; slicing them
+                # copies far less than concatenating whole chunks and masking.
+                if j == 0 and first_mint < mint:
+                    lo = int(t.searchsorted(mint))
+                    t, v = t[lo:], v[lo:]
+                if j == last and last_maxt > maxt:
+                    hi = int(t.searchsorted(maxt, "right"))
+                    t, v = t[:hi], v[:hi]
+                parts_t.append(t)
+                parts_v.append(v)
+                n += t.shape[0]
             if ht.size:
-                if parts_t and parts_t[-1].size and ht[0] <= parts_t[-1][-1]:
+                if ids and ht[0] <= last_maxt:
                     # Only if an import ran while this series was being appended:
                     # head and chunks then overlap and must be merged, not joined.
-                    ts, vs = merge_samples([*zip(parts_t, parts_v, strict=True), (ht, hv)])
-                    parts_t, parts_v = [ts], [vs]
-                    ht = ht[:0]
-                else:
-                    parts_t.append(ht)
-                    parts_v.append(hv)
-            ts = parts_t[0] if len(parts_t) == 1 else np.concatenate(parts_t)
-            vs = parts_v[0] if len(parts_v) == 1 else np.concatenate(parts_v)
-            if ids:
-                lo = int(ts.searchsorted(mint, "left"))
-                hi = int(ts.searchsorted(maxt, "right"))
-                if lo >= hi:
-                    continue
-                if lo > 0 or hi < ts.shape[0] or len(parts_t) == 1:
-                    # Copy so callers never hold a view of a shared cached array.
-                    ts = ts[lo:hi].copy()
-                    vs = vs[lo:hi].copy()
-            out.append(Series(labels, ts, vs))
-        out.sort(key=lambda x: x.labels)
-        return out
+                    k = len(ids)
+                    n -= sum(p.shape[0] for p in parts_t[-k:])
+                    t, v = merge_samples([*zip(parts_t[-k:], parts_v[-k:], strict=True), (ht, hv)])
+                    del parts_t[-k:], parts_v[-k:]
+                    ht, hv = t, v
+                parts_t.append(ht)
+                parts_v.append(hv)
+                n += ht.shape[0]
+            ends.append(n)
+        offsets = np.zeros(len(ends) + 1, dtype=np.int64)
+        offsets[1:] = ends
+        # Concatenation makes fresh arrays: callers never hold a view of a shared cached
+        # chunk. A chunk can overlap the range without a sample inside it: drop such series.
+        batch = SeriesBatch([p[1] for p in plan], np.concatenate(parts_t), np.concatenate(parts_v), offsets)
+        return batch.without_empty()
 
     def _matching(
         self, matchers: Sequence[Matcher], mint: int | None, maxt: int | None

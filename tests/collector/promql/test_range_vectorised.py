@@ -72,11 +72,11 @@ def test_wide_vectorised_windows_honour_the_deadline() -> None:
     def expired() -> None:
         raise QueryTimeoutError("query timed out in expression evaluation")
 
-    s = series([i + 0.5 for i in range(1000)], step_ms=1000)  # fractions: the Kahan loop
+    s = series([i + 0.5 for i in range(1000)], step_ms=1000)
     times = np.arange(980_000, 1_000_000, 1000, dtype=np.int64)  # enough windows to be vectorised
     rng = RangeArg([s], times.copy(), 1_000_000)
-    with pytest.raises(QueryTimeoutError):
-        call_function("sum_over_time", [rng], CallContext(times, (), check=expired))
+    with pytest.raises(QueryTimeoutError):  # stddev walks window positions, checking the deadline
+        call_function("stddev_over_time", [rng], CallContext(times, (), check=expired))
 
 
 @given(
@@ -112,3 +112,51 @@ def test_whole_number_sums_are_bit_identical_to_kahan(
         got = fast.values[fast.labels.index(s.labels)][mask]
         assert got.tolist() == want[mask].tolist()
         assert np.signbit(got).tolist() == np.signbit(want[mask]).tolist()
+
+
+_windows = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=20).map(
+    lambda pairs: (np.array([min(a, b) for a, b in pairs]), np.array([max(a, b) for a, b in pairs]))
+)
+
+
+@given(
+    st.lists(st.floats(-1e300, 1e300) | st.sampled_from([1e100, -1e100, 1.0, 1e-100]), min_size=61, max_size=61),
+    _windows,
+)
+def test_window_sums_are_as_accurate_as_a_compensated_sum(values: list[float], windows: tuple[np.ndarray, np.ndarray]) -> None:
+    import math
+
+    from metricslib.collector.promql.range_vectorised import _window_sums
+
+    lo, hi = windows
+    vals = np.array(values)
+    got = _window_sums(vals, lo, hi)
+    if got is None:  # a prefix overflowed: the exact path takes over
+        assert not np.isfinite(np.cumsum(vals)).all()
+        return
+    for g, a, b in zip(got.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        exact = math.fsum(values[a:b])
+        # About one rounding of the result, plus second-order terms of the prefix size.
+        tolerance = 4e-16 * abs(exact) + 1e-28 * max(abs(v) for v in [0.0, *np.cumsum(vals).tolist()])
+        assert abs(g - exact) <= tolerance, (g, exact, values[a:b])
+
+
+@given(
+    st.lists(st.floats(allow_infinity=True, allow_nan=True), min_size=61, max_size=61),
+    _windows,
+    st.sampled_from(["min_over_time", "max_over_time"]),
+)
+def test_window_extremes_ignore_nan_unless_all_are(values: list[float], windows: tuple[np.ndarray, np.ndarray], name: str) -> None:
+    import math
+
+    from metricslib.collector.promql.range_vectorised import _window_extremes
+
+    lo, hi = windows
+    got = _window_extremes(name, np.array(values), lo, hi)
+    pick = min if name == "min_over_time" else max
+    for g, a, b in zip(got.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        numbers = [v for v in values[a:b] if not math.isnan(v)]
+        if numbers:
+            assert g == pick(numbers)
+        else:
+            assert math.isnan(g)
