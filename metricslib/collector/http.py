@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import socketserver
 import sys
 import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from metricslib.collector import ui
 from metricslib.collector.api import PrometheusAPI, Request, Response
-from metricslib.serve import write_whole_response
+from metricslib.collector.http11 import HTTPError, format_response, read_request
 
 __all__ = ["CollectorHTTPServer", "Routes", "serve"]
 
@@ -73,76 +73,87 @@ class Routes:
         return Response(200, b"", "text/plain; charset=utf-8")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Connection(socketserver.StreamRequestHandler):
+    """One client connection: requests answered in turn while the client keeps it alive."""
+
     server: CollectorHTTPServer
-    protocol_version = "HTTP/1.1"
     # Keep-alive clients (Grafana, promtool) would otherwise wait ~40 ms per answer:
-    # Nagle holds the body back until the client's delayed ACK of the headers.
+    # Nagle holds a response back until the client's delayed ACK.
     disable_nagle_algorithm = True
+    # Idle keep-alive connections and stalled clients are dropped, like Prometheus's
+    # --web.read-timeout (5 minutes).
+    timeout = 300.0
 
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def _serve(self, method: str) -> None:
-        url = urllib.parse.urlsplit(self.path)
-        params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        if method in ("POST", "PUT"):
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self.close_connection = True
-                self._send(Response(413, b"request body too large\n", "text/plain", {"Connection": "close"}))
-                return
-            body = self.rfile.read(length) if length else b""
-            if self.headers.get_content_type() == "application/x-www-form-urlencoded":
-                for key, values in urllib.parse.parse_qs(
-                    body.decode("utf-8", "replace"), keep_blank_values=True
-                ).items():
-                    params.setdefault(key, []).extend(values)
-        request = Request(method, url.path, params)
+    def handle(self) -> None:
         try:
-            response = self.server.routes.dispatch(request, self.headers.get("Accept", ""))
+            while self._serve_one():
+                pass
+        except (ConnectionError, TimeoutError):
+            pass  # the client went away or stalled: nothing to answer
+
+    def _serve_one(self) -> bool:
+        """Answer one request; whether the connection stays open for another."""
+        try:
+            raw = read_request(self.rfile)
+            if raw is None:
+                return False
+            length = raw.content_length()
+        except HTTPError as exc:
+            self._write(exc.status, [("Content-Type", "text/plain; charset=utf-8")], f"{exc}\n".encode(), False)
+            return False
+        keep_alive = raw.keep_alive
+        if length > MAX_BODY_BYTES:
+            self._write(413, [("Content-Type", "text/plain")], b"request body too large\n", False)
+            return False
+        if length and raw.headers.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            return False
+        method = raw.method
+        if method not in ("GET", "HEAD", "POST", "PUT"):
+            self._write(501, [("Content-Type", "text/plain")], b"method not implemented\n", keep_alive)
+            return keep_alive
+        url = urllib.parse.urlsplit(raw.target)
+        params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        content_type = raw.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if body and content_type == "application/x-www-form-urlencoded":
+            for key, values in urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
+                params.setdefault(key, []).extend(values)
+        request = Request("GET" if method == "HEAD" else method, url.path, params)
+        try:
+            response = self.server.routes.dispatch(request, raw.headers.get("accept", ""))
         except Exception as exc:  # a bug must answer 500, not kill the connection silently
             self.server.log_error(f"{method} {url.path}: {exc!r}")
             payload = {"status": "error", "errorType": "internal", "error": str(exc)}
             response = Response(500, json.dumps(payload).encode())
-        self._send(response)
-
-    def _send(self, response: Response) -> None:
-        body = response.body
-        accepts_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
-        headers = dict(response.headers)
-        if accepts_gzip and len(body) >= _GZIP_MIN_BYTES:
-            body = gzip.compress(body, compresslevel=5)
-            headers["Content-Encoding"] = "gzip"
-        write_whole_response(
-            self,
-            response.status,
-            [
-                ("Content-Type", response.content_type),
-                ("Content-Length", str(len(body))),
-                *headers.items(),
-            ],
-            body,
-        )
-
-    def log_message(self, format: str, *args: object) -> None:
+        payload_body = response.body
+        headers = [("Content-Type", response.content_type)]
+        if "gzip" in raw.headers.get("accept-encoding", "") and len(payload_body) >= _GZIP_MIN_BYTES:
+            payload_body = gzip.compress(payload_body, compresslevel=5)
+            headers.append(("Content-Encoding", "gzip"))
+        headers += [(k, v) for k, v in response.headers.items() if k.lower() != "connection"]
+        keep_alive = keep_alive and response.headers.get("Connection", "").lower() != "close"
+        self._write(response.status, headers, payload_body, keep_alive, head_only=method == "HEAD")
         if self.server.access_log:
-            super().log_message(format, *args)
+            client = self.client_address[0]
+            print(f'{client} "{method} {raw.target} {raw.version}" {response.status} {len(payload_body)}', file=sys.stderr)
+        return keep_alive
+
+    def _write(
+        self, status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool, *, head_only: bool = False
+    ) -> None:
+        self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=head_only))
 
 
-class CollectorHTTPServer(ThreadingHTTPServer):
+class CollectorHTTPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
+    allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], routes: Routes, *, access_log: bool = False) -> None:
         self.routes = routes
         self.access_log = access_log
-        super().__init__(address, _Handler)
+        super().__init__(address, _Connection)
 
     def log_error(self, message: str) -> None:
         print(f"metricslib collector: {message}", file=sys.stderr)

@@ -108,3 +108,58 @@ def test_oversized_form_bodies_are_refused_before_reading_them(server) -> None:
             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 2097152\r\n\r\n"
         )
         assert sock.recv(100).startswith(b"HTTP/1.1 413")
+
+
+def _exchange(url: str, raw: bytes, *, until_closed: bool = True) -> bytes:
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(raw)
+        chunks = []
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+
+def test_keep_alive_answers_requests_in_turn_then_closes_when_asked(server) -> None:
+    url, _, _ = server
+    out = _exchange(
+        url,
+        b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /-/ready HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert out.count(b"HTTP/1.1 200 OK") == 3
+    assert b"is Ready" in out and out.count(b"is Healthy") == 2
+    assert out.count(b"Connection: close") == 1
+
+
+def test_http10_clients_get_one_answer_and_a_close(server) -> None:
+    url, _, _ = server
+    out = _exchange(url, b"GET /-/healthy HTTP/1.0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in out
+
+
+def test_unreadable_requests_get_400_and_a_close(server) -> None:
+    url, _, _ = server
+    out = _exchange(url, b"GARBAGE\r\n\r\nGET /-/healthy HTTP/1.1\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 Bad Request") and b"Connection: close" in out
+    assert b"Healthy" not in out  # nothing after an unreadable request is answered
+
+
+def test_expect_continue_and_head_and_unknown_methods(server) -> None:
+    url, _, engine = server
+    body = urllib.parse.urlencode({"query": "up", "time": "1"}).encode()
+    out = _exchange(
+        url,
+        b"POST /api/v1/query HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        + b"HEAD /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+        + b"DELETE /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert out.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
+    assert engine.calls[-1][:2] == ("instant", "up")
+    head_answer = out.split(b"HTTP/1.1 200 OK")[2]
+    assert b"Content-Length: 33" in head_answer and b"Healthy" not in head_answer
+    assert b"HTTP/1.1 501 Not Implemented" in out
