@@ -24,7 +24,7 @@ from metricslib.collector.promql.values import (
 )
 from metricslib.errors import QueryExecutionError
 
-__all__ = ["AGGREGATIONS", "aggregate", "group_key", "kahan_sum_inc", "quantile"]
+__all__ = ["AGGREGATIONS", "aggregate", "compensated_sum", "group_key", "kahan_sum_inc", "quantile"]
 
 AGGREGATIONS = frozenset(
     {"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk",
@@ -42,6 +42,28 @@ def kahan_sum_inc(inc: FloatArray, total: FloatArray, c: FloatArray) -> tuple[Fl
     c = c + np.where(big, (total - t) + inc, (inc - t) + total)
     c = np.where(np.isinf(t), 0.0, c)
     return t, c
+
+
+def compensated_sum(rows: FloatArray) -> FloatArray | None:
+    """Column sums of ``rows`` (members x columns), as accurate as a Kahan sum.
+
+    ``cumsum`` adds strictly in order, so the rounding error of each addition
+    can be recovered exactly (Knuth's TwoSum) and added back at the end: about
+    one rounding of the result, like Prometheus's Kahan-Neumaier sums (the last
+    bit may differ), in a handful of numpy passes instead of one per member.
+    None when a value or partial sum is not finite: Prometheus's overflow and
+    Inf rules then need the step-by-step sum.
+    """
+    prefix = np.cumsum(rows, axis=0)
+    if not np.isfinite(prefix).all():
+        return None
+    before = np.zeros_like(prefix)
+    before[1:] = prefix[:-1]
+    added = prefix - before
+    errors = (before - (prefix - added)) + (rows - added)
+    # "+ 0.0" turns -0.0 into +0.0, as a Kahan sum starting at +0.0 would.
+    total: FloatArray = prefix[-1] + errors.sum(axis=0) + 0.0
+    return total
 
 
 def _kahan_scalar(inc: float, total: float, c: float) -> tuple[float, float]:
@@ -172,6 +194,9 @@ def _reduce(
     if op in ("count", "group"):
         return count.astype(np.float64) if op == "count" else np.ones(n_times)
     if op in ("sum", "avg"):
+        exact = compensated_sum(np.where(mask, vals, 0.0))
+        if exact is not None:
+            return exact if op == "sum" else exact / count
         total = np.zeros(n_times)
         c = np.zeros(n_times)
         for row, m in zip(vals, mask, strict=False):

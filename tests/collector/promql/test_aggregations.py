@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metricslib.collector.model import Labels
-from metricslib.collector.promql.aggregations import aggregate, group_key, mean_of, quantile
+from metricslib.collector.promql.aggregations import (
+    aggregate,
+    compensated_sum,
+    group_key,
+    mean_of,
+    quantile,
+)
 from metricslib.collector.promql.values import Block
 from metricslib.errors import QueryExecutionError
 
@@ -135,3 +141,16 @@ def test_k_parameter_errors_report_the_first_bad_time() -> None:
         aggregate("limitk", DATA, (), False, np.array([math.nan, 2.0**64]))
     with pytest.raises(QueryExecutionError, match="Ratio value is NaN"):
         aggregate("limit_ratio", DATA, (), False, np.array([0.5, math.nan]))
+
+
+@given(st.lists(st.lists(st.floats(-1e300, 1e300) | st.sampled_from([1e100, -1e100, 1.0, -0.0]), min_size=3, max_size=3), min_size=1, max_size=30))
+def test_compensated_column_sums_are_as_accurate_as_kahan(rows: list[list[float]]) -> None:
+    got = compensated_sum(np.array(rows))
+    if got is None:  # a partial sum overflowed: the step-by-step Kahan path takes over
+        assert not np.isfinite(np.cumsum(np.array(rows), axis=0)).all()
+        return
+    prefix_size = float(np.abs(np.cumsum(np.array(rows), axis=0)).max())
+    for col, value in enumerate(got.tolist()):
+        exact = math.fsum(r[col] for r in rows)
+        assert abs(value - exact) <= 4e-16 * abs(exact) + 1e-28 * prefix_size
+        assert math.copysign(1.0, value) == 1.0 or value != 0  # never -0, as a Kahan sum from +0
