@@ -110,7 +110,7 @@ _VECTORISED = frozenset(
 
 _FEW_WINDOWS = 16
 _FEW_SAMPLES = 2048
-_SCALAR_WHEN_FEW = frozenset({"sum_over_time", "avg_over_time", "stddev_over_time", "stdvar_over_time"})
+_SCALAR_WHEN_FEW = frozenset({"stddev_over_time", "stdvar_over_time"})
 
 
 _VECTORISED_WITH_PARAM = frozenset({"deriv", "predict_linear", "quantile_over_time"})

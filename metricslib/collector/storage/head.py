@@ -117,21 +117,34 @@ class MemSeries:
         hi = bisect_right(self.c_mint, maxt)
         return self.c_ids[lo:hi].tolist()
 
+    def read_plan(
+        self, mint: int, maxt: int
+    ) -> tuple[list[int], int, int, npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
+        """What reading [mint, maxt] takes from this series, or None if nothing; call
+        under the store lock. The ids of the chunks overlapping the range, the first
+        one's mint and the last one's maxt (to know which need trimming), and copies
+        of the head samples in the range. One call per series: selects read many."""
+        if self.last_t < mint:
+            return None
+        c_mint = self.c_mint
+        lo = bisect_left(self.c_maxt, mint)
+        hi = bisect_right(c_mint, maxt)
+        ts = self.ts
+        ht, hv = _EMPTY_T, _EMPTY_V
+        if ts and ts[0] <= maxt:
+            h_lo = bisect_left(ts, mint)
+            h_hi = bisect_right(ts, maxt)
+            if h_lo < h_hi:
+                ht = np.frombuffer(ts[h_lo:h_hi], dtype=np.int64)
+                hv = np.frombuffer(self.vs[h_lo:h_hi], dtype=np.float64)
+        if lo < hi:
+            return self.c_ids[lo:hi].tolist(), c_mint[lo], self.c_maxt[hi - 1], ht, hv
+        if ht.shape[0]:
+            return [], 0, 0, ht, hv
+        return None
+
     def chunk_positions_in(self, mint: int, maxt: int) -> range:
         return range(bisect_left(self.c_maxt, mint), bisect_right(self.c_mint, maxt))
-
-    def head_range(
-        self, mint: int, maxt: int
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Copies of the head samples in [mint, maxt]; call under the store lock."""
-        lo = bisect_left(self.ts, mint)
-        hi = bisect_right(self.ts, maxt)
-        if lo >= hi:
-            return _EMPTY_T, _EMPTY_V
-        return (
-            np.frombuffer(self.ts[lo:hi], dtype=np.int64),
-            np.frombuffer(self.vs[lo:hi], dtype=np.float64),
-        )
 
     def first_t(self) -> int | None:
         if self.c_mint:

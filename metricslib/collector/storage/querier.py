@@ -55,18 +55,9 @@ class StoreQuerier:
             by_id = store._by_id
             for sid in store._index.select(matchers):
                 s = by_id[sid]
-                if s.last_t < mint:
-                    continue
-                first = s.first_t()
-                if first is None or first > maxt:
-                    continue
-                pos = s.chunk_positions_in(mint, maxt)
-                ht, hv = s.head_range(mint, maxt)
-                if pos:
-                    ids = s.c_ids[pos.start : pos.stop].tolist()
-                    plan.append((s.sort_key(), s.labels, ids, s.c_mint[pos.start], s.c_maxt[pos.stop - 1], ht, hv))
-                elif ht.size:
-                    plan.append((s.sort_key(), s.labels, [], 0, 0, ht, hv))
+                read = s.read_plan(mint, maxt)
+                if read is not None:
+                    plan.append((s.sort_key(), s.labels, *read))
         if not plan:
             return SeriesBatch.empty()
         plan.sort(key=itemgetter(0))
@@ -127,9 +118,7 @@ class StoreQuerier:
                 first = s.first_t()
                 if first is None or first > hi or s.last_t < lo:
                     continue
-                if (mint is not None or maxt is not None) and not (
-                    s.chunks_in(lo, hi) or s.head_range(lo, hi)[0].size
-                ):
+                if (mint is not None or maxt is not None) and s.read_plan(lo, hi) is None:
                     continue
                 found.append(s)
         return found

@@ -35,8 +35,15 @@ def test_chunk_bookkeeping_and_range_lookup() -> None:
     assert s.c_ids.tolist() == [10, 30] and s.sample_count() == 20
     s.ts.extend([400, 410])
     s.vs.extend([1.0, 2.0])
-    t, v = s.head_range(405, 1000)
-    assert t.tolist() == [410] and v.tolist() == [2.0]
+    s.last_t = 410
+    ids, first_mint, last_maxt, t, v = s.read_plan(350, 1000)
+    assert (ids, first_mint, last_maxt) == ([30], 300, 399)
+    assert t.tolist() == [400, 410] and v.tolist() == [1.0, 2.0]
+    ids, _, _, t, v = s.read_plan(405, 1000)
+    assert ids == [] and t.tolist() == [410] and v.tolist() == [2.0]
+    assert s.read_plan(250, 260) is None  # the chunk that covered it was dropped
+    assert s.read_plan(1000, 2000) is None
+    assert s.read_plan(405, 409) is None  # between head samples, past the last chunk
     assert s.first_t() == 100
 
 
