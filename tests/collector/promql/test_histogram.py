@@ -69,3 +69,42 @@ def test_vectorised_histogram_quantile_matches_scalar(counts: list[int], qs: lis
     assert len(got) == n
     for g, e in zip(got, expected, strict=True):
         assert (math.isnan(g) and math.isnan(e)) or g == pytest.approx(e)
+
+
+def _monotonic_reference(column: list[float]) -> tuple[list[float], bool]:
+    """Prometheus's ensureMonotonicAndIgnoreSmallDeltas, one bucket at a time."""
+    from metricslib.collector.promql.histogram import _SMALL_DELTA, _almost_equal
+
+    out = list(column)
+    prev, forced = out[0], False
+    for i in range(1, len(out)):
+        cur = out[i]
+        if cur == prev:
+            continue
+        if _almost_equal(prev, cur, _SMALL_DELTA):
+            out[i] = prev
+            continue
+        if cur < prev:
+            out[i] = prev
+            forced = True
+            continue
+        prev = cur
+    return out, forced
+
+
+_counts = st.floats(0, 1e6) | st.sampled_from([0.0, 1.0, 1.0 + 1e-13, 5.0, math.nan])
+
+
+@given(st.lists(st.lists(_counts, min_size=3, max_size=3), min_size=1, max_size=12))
+def test_monotonic_fix_up_matches_the_bucket_by_bucket_walk(rows: list[list[float]]) -> None:
+    from metricslib.collector.promql.histogram import _monotonic_columns
+
+    counts = np.array(rows)
+    with np.errstate(all="ignore"):  # as histogram_quantile calls it
+        got, forced = _monotonic_columns(counts)
+    want_forced = False
+    for col in range(counts.shape[1]):
+        want, f = _monotonic_reference([r[col] for r in rows])
+        want_forced |= f
+        np.testing.assert_array_equal(got[:, col], want)
+    assert forced == want_forced
