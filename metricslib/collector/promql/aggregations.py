@@ -126,19 +126,26 @@ def quantile(q: float, values: list[float] | FloatArray) -> float:
     return float(ordered[lower]) * (1 - weight) + float(ordered[upper]) * weight
 
 
+def _key_names(grouping: tuple[str, ...], without: bool) -> frozenset[str]:
+    return frozenset((*grouping, METRIC_NAME)) if without else frozenset(grouping)
+
+
 def group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
+    names = _key_names(grouping, without)
     if without:
-        drop = set(grouping)
-        drop.add(METRIC_NAME)
-        return tuple(p for p in labels if p[0] not in drop)
-    keep = set(grouping)
-    return tuple(p for p in labels if p[0] in keep)
+        return tuple([p for p in labels if p[0] not in names])
+    return tuple([p for p in labels if p[0] in names])
 
 
 def _groups(block: Block, grouping: tuple[str, ...], without: bool) -> dict[Labels, list[int]]:
+    names = _key_names(grouping, without)  # once, not once per series
     groups: dict[Labels, list[int]] = {}
-    for i, lbl in enumerate(block.labels):
-        groups.setdefault(group_key(lbl, grouping, without), []).append(i)
+    if without:
+        for i, lbl in enumerate(block.labels):
+            groups.setdefault(tuple([p for p in lbl if p[0] not in names]), []).append(i)
+    else:
+        for i, lbl in enumerate(block.labels):
+            groups.setdefault(tuple([p for p in lbl if p[0] in names]), []).append(i)
     return groups
 
 
