@@ -181,11 +181,12 @@ class Engine:
         out: list[ResultSeries] = []
         # Series present at every step share one timestamp list (to_api_json formats it once).
         every_step = times.tolist()
+        full = block.present.all(axis=1).tolist()
         for i, lbl in enumerate(block.labels):
-            mask = block.present[i]
-            if mask.all():
+            if full[i]:
                 out.append(ResultSeries(lbl, every_step, block.values[i]))
-            elif mask.any():
+            else:  # finish() dropped rows never present
+                mask = block.present[i]
                 out.append(ResultSeries(lbl, times[mask].tolist(), block.values[i, mask]))
         out.sort(key=lambda s: s.labels)
         return QueryResult("matrix", out)
