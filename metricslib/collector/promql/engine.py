@@ -181,7 +181,7 @@ class Engine:
         out: list[ResultSeries] = []
         # Series present at every step share one timestamp list (to_api_json formats it once).
         every_step = times.tolist()
-        full = block.present.all(axis=1).tolist()
+        full: list[bool] = np.asarray(block.present.all(axis=1)).tolist()
         for i, lbl in enumerate(block.labels):
             if full[i]:
                 out.append(ResultSeries(lbl, every_step, block.values[i]))
