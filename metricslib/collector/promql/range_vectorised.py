@@ -1,8 +1,8 @@
 """Range-vector functions over all windows of all series at once.
 
-Series are concatenated into one flat array; one ``searchsorted`` finds every
-window, cumulative sums count resets and changes, and sums walk the window
-positions in order so Kahan compensation matches Prometheus.
+The series of a selection are one flat array; one ``searchsorted`` finds every
+window, cumulative sums count resets and changes, window sums come from
+compensated prefix sums and window extremes from a sparse table.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ def vectorised_range_function(
 ) -> Block:
     """All series and all windows at once.
 
-    Series are concatenated into one flat array; ``lo``/``hi`` (series x times)
-    index each window in it. Sums run one window position at a time across all
-    windows together, so Kahan compensation happens in the same order as in
-    Prometheus while numpy does the work.
+    The selection arrives as one flat batch; ``lo``/``hi`` (series x times)
+    index each window in it. Sums come from compensated prefix sums and
+    min/max from a sparse table, so the numpy work does not grow with the
+    number of samples in a window; stddev/stdvar, regressions and the exact
+    overflow path walk window positions.
     """
     batch = rng.batch
     vals, ts = batch.values, batch.timestamps
