@@ -69,18 +69,16 @@ class StoreQuerier:
         parts_v: list[F64] = []
         ends: list[int] = []
         n = 0
+        edges = np.array([mint, maxt + 1], dtype=np.int64)
         for _, _, ids, first_mint, last_maxt, ht, hv in plan:
             last = len(ids) - 1
             for j, c in enumerate(ids):
                 t, v = arrays[c]
                 # Only the chunks at the edges of the range reach past it; slicing them
                 # copies far less than concatenating whole chunks and masking.
-                if j == 0 and first_mint < mint:
-                    lo = int(t.searchsorted(mint))
-                    t, v = t[lo:], v[lo:]
-                if j == last and last_maxt > maxt:
-                    hi = int(t.searchsorted(maxt, "right"))
-                    t, v = t[:hi], v[:hi]
+                if (j == 0 and first_mint < mint) or (j == last and last_maxt > maxt):
+                    lo, hi = t.searchsorted(edges).tolist()
+                    t, v = t[lo:hi], v[lo:hi]
                 parts_t.append(t)
                 parts_v.append(v)
                 n += t.shape[0]
