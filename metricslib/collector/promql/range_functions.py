@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.model import METRIC_NAME, Labels, labels_get
 from metricslib.collector.promql.function_context import (
     KEEPS_NAME,
     RANGE_FUNCTIONS,
@@ -34,8 +34,16 @@ def range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
     if name == "quantile_over_time":
         warn_bad_quantiles(args[0], ctx.notes)
     if name in ("rate", "increase"):
+        seen: set[str] = set()
         for series_labels in rng.batch.labels:
-            metric = dict(series_labels).get(METRIC_NAME, "")
+            # Label sets are sorted, so the name is usually first: one check per metric, not per series.
+            if series_labels and series_labels[0][0] == METRIC_NAME:
+                metric = series_labels[0][1]
+            else:
+                metric = labels_get(series_labels, METRIC_NAME)
+            if metric in seen:
+                continue
+            seen.add(metric)
             if metric and not metric.endswith(("_total", "_sum", "_count", "_bucket")):
                 ctx.notes.info(
                     "metric might not be a counter, name does not end in "
