@@ -277,20 +277,22 @@ def _per_histogram(
         rows = [i for i, _ in members]
         bounds = [le for _, le in members]
         mask = block.present[rows]
-        todo = np.flatnonzero(mask.any(axis=0))
+        some = mask.any(axis=0)
         order = np.argsort(bounds, kind="stable")
         sorted_bounds = np.asarray(bounds)[order]
         if (
             columns_fn is not None and len(rows) >= 2 and math.isinf(sorted_bounds[-1])
-            and sorted_bounds[-1] > 0 and len(np.unique(sorted_bounds)) == len(rows)
+            and sorted_bounds[-1] > 0 and bool((sorted_bounds[1:] != sorted_bounds[:-1]).all())
         ):
             # The usual case: every bucket present at a time, distinct bounds: numpy per column.
-            full = np.flatnonzero(mask.all(axis=0))
+            every = mask.all(axis=0)
+            full = np.flatnonzero(every)
             if len(full):
                 counts = block.values[np.asarray(rows)[order]][:, full]
                 values[g, full] = columns_fn(sorted_bounds, counts, full, dict(key).get(METRIC_NAME, ""))
                 present[g, full] = True
-                todo = np.setdiff1d(todo, full)
+                some &= ~every
+        todo = np.flatnonzero(some)
         for t in todo:
             buckets = [
                 (bounds[j], float(block.values[rows[j], t])) for j in range(len(rows)) if mask[j, t]
