@@ -52,12 +52,13 @@ def vectorised_range_function(
         bounds = [rng.bounds(s) for s in rng.series]
         lo2 = np.array([b[0] for b in bounds]) + first[:, None]
         hi2 = np.array([b[1] for b in bounds]) + first[:, None]
-    count = hi2 - lo2
-    last_i = np.maximum(hi2 - 1, 0)
     with np.errstate(all="ignore"):
         if name in ("rate", "increase", "delta"):
             values, mask = _flat_rate(vals, ts, starts, lo2, hi2, rng, name)
-        elif name == "count_over_time":
+            return _block(name, rng, values, mask)
+        count = hi2 - lo2
+        last_i = np.maximum(hi2 - 1, 0)
+        if name == "count_over_time":
             values, mask = count.astype(np.float64), count > 0
         elif name == "present_over_time":
             values, mask = np.ones(count.shape), count > 0
@@ -94,15 +95,21 @@ def vectorised_range_function(
             values, mask = _flat_quantile(vals, lo2, hi2, count, param)
         else:
             values, mask = _flat_over_time(name, vals, lo2, hi2, count, check)
-    keep = np.flatnonzero(mask.any(axis=1))
-    drop = name not in KEEPS_NAME
-    drop_name = rng.drop_name
-    return Block(
-        [batch.labels[i] for i in keep],
-        values[keep],
-        mask[keep],
-        [True if drop else drop_name[i] for i in keep],
-    )
+    return _block(name, rng, values, mask)
+
+
+def _block(name: str, rng: RangeArg, values: FloatArray, mask: np.ndarray) -> Block:
+    """The rows of series with at least one window."""
+    keep = np.flatnonzero(mask.any(axis=1)).tolist()
+    labels = rng.batch.labels
+    if name not in KEEPS_NAME:
+        drop = [True] * len(keep)
+    else:
+        drop_name = rng.drop_name
+        drop = [drop_name[i] for i in keep]
+    if len(keep) == len(labels):
+        return Block(list(labels), values, mask, drop)
+    return Block([labels[i] for i in keep], values[keep], mask[keep], drop)
 
 
 def _window_starts(keyed: IntArray, row_shift: IntArray, rng: RangeArg, hi: np.ndarray) -> np.ndarray:
