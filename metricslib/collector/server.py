@@ -20,6 +20,7 @@ from metricslib.collector.api import PrometheusAPI, Response
 from metricslib.collector.durations import parse_duration
 from metricslib.collector.federate import make_federate_handler
 from metricslib.collector.http import CollectorHTTPServer, Routes, serve
+from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.engine import Engine
 from metricslib.collector.promql.parser import parse_matchers
@@ -179,6 +180,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
 
 
 def run_collector_cli(args: argparse.Namespace) -> int:
+    tune_malloc()  # the process is ours: keep query temporaries' memory between queries
     try:
         options = _options_from_args(args)
         server = CollectorServer(options)
