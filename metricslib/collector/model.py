@@ -149,7 +149,8 @@ class SeriesBatch:
 
     @property
     def sizes(self) -> npt.NDArray[np.int64]:
-        return np.diff(self.offsets)
+        offsets = self.offsets
+        return offsets[1:] - offsets[:-1]
 
     def series(self) -> list[Series]:
         """One :class:`Series` per entry, viewing the flat arrays."""
@@ -167,10 +168,10 @@ class SeriesBatch:
         return SeriesBatch(self.labels, self.timestamps[idx], self.values[idx], offsets).without_empty()
 
     def without_empty(self) -> SeriesBatch:
-        sizes = np.diff(self.offsets)
+        sizes = self.sizes
         if sizes.all():
             return self
-        nonempty = np.flatnonzero(sizes)
+        nonempty = sizes.nonzero()[0]
         offsets = np.concatenate(([0], self.offsets[1:][nonempty]))
         return SeriesBatch([self.labels[i] for i in nonempty.tolist()], self.timestamps, self.values, offsets)
 

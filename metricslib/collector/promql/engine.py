@@ -320,14 +320,14 @@ class _Evaluator:
         span = max(int(ts.max()), int(ends.max())) - low + 1
         row_shift = (np.arange(len(batch), dtype=np.int64) * span - low)[:, None]
         keyed = ts + np.repeat(row_shift[:, 0], sizes)
-        idx = np.searchsorted(keyed, ends[None, :] + row_shift, side="right") - 1
+        idx = keyed.searchsorted(ends[None, :] + row_shift, side="right") - 1
         valid = idx >= first  # a hit in the previous series means "no sample yet"
         safe = np.where(valid, idx, 0)
         sample_t = ts[safe]
         vals = values[safe]
         valid &= sample_t > ends[None, :] - self.lookback
         valid &= ~_is_stale(vals)
-        keep = np.flatnonzero(valid.any(axis=1))
+        keep = valid.any(axis=1).nonzero()[0]
         if not len(keep):
             return Block.empty(n)
         present = valid[keep]

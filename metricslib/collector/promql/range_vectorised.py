@@ -46,7 +46,7 @@ def vectorised_range_function(
         shift = (np.repeat(np.arange(len(sizes), dtype=np.int64), sizes) * span) - low
         keyed = ts + shift
         row_shift = (np.arange(len(sizes), dtype=np.int64) * span - low)[:, None]
-        hi2 = np.searchsorted(keyed, rng.ends[None, :] + row_shift, side="right")
+        hi2 = keyed.searchsorted(rng.ends[None, :] + row_shift, side="right")
         lo2 = _window_starts(keyed, row_shift, rng, hi2)
     else:  # pragma: no cover - needs absurd time spans
         bounds = [rng.bounds(s) for s in rng.series]
@@ -100,7 +100,7 @@ def vectorised_range_function(
 
 def _block(name: str, rng: RangeArg, values: FloatArray, mask: np.ndarray) -> Block:
     """The rows of series with at least one window."""
-    keep = np.flatnonzero(mask.any(axis=1)).tolist()
+    keep = mask.any(axis=1).nonzero()[0].tolist()
     labels = rng.batch.labels
     if name not in KEEPS_NAME:
         drop = [True] * len(keep)
@@ -121,7 +121,7 @@ def _window_starts(keyed: IntArray, row_shift: IntArray, rng: RangeArg, hi: np.n
     n = len(ends)
     if n > 1:
         step = int(ends[1] - ends[0])
-        if step > 0 and rng.range_ms % step == 0 and bool((np.diff(ends) == step).all()):
+        if step > 0 and rng.range_ms % step == 0 and bool((ends[1:] - ends[:-1] == step).all()):
             lag = rng.range_ms // step
             if lag < n:
                 lo = np.empty_like(hi)

@@ -54,7 +54,7 @@ ResultType = Literal["vector", "matrix", "scalar", "string"]
 
 
 def drop_metric_name(labels: Labels) -> Labels:
-    return tuple(pair for pair in labels if pair[0] != METRIC_NAME)
+    return tuple([pair for pair in labels if pair[0] != METRIC_NAME])
 
 
 def format_labels(labels: Labels) -> str:
@@ -99,7 +99,7 @@ class Block:
 
     def compact(self) -> Block:
         """Drop rows that are absent at every time."""
-        keep = np.flatnonzero(self.present.any(axis=1))
+        keep = self.present.any(axis=1).nonzero()[0]
         if len(keep) == len(self.labels):
             return self
         return self.take(keep)
