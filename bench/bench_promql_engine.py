@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 
 from bench.keepalive import KeepAlive
+from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher, Series, make_labels
 from metricslib.collector.promql.engine import Engine
 from tests.collector.workload import backfilled_prometheus, write_workload
@@ -119,6 +120,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--hours", type=int, default=3)
     args = parser.parse_args()
+    tune_malloc()  # as the collector does at startup
     prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
     if not prometheus or not promtool:
         print("needs the Debian package 'prometheus' (prometheus and promtool)")
