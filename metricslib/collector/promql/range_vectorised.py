@@ -39,13 +39,13 @@ def vectorised_range_function(
     starts = np.zeros(len(vals), dtype=bool)
     starts[first] = True
     # One searchsorted for every window of every series: shifting series k by k * span
-    # makes the concatenated timestamps one sorted array.
-    low = int(min(ts.min(), int(rng.ends.min()) - rng.range_ms))
-    span = int(max(ts.max(), int(rng.ends.max()))) - low + 1
+    # makes the concatenated timestamps one sorted array. (Evaluation times are sorted.)
+    low = min(int(ts.min()), int(rng.ends[0]) - rng.range_ms)
+    span = max(int(ts.max()), int(rng.ends[-1])) - low + 1
     if span * len(sizes) < 2**62:
-        shift = (np.repeat(np.arange(len(sizes), dtype=np.int64), sizes) * span) - low
-        keyed = ts + shift
-        row_shift = (np.arange(len(sizes), dtype=np.int64) * span - low)[:, None]
+        row_shift = np.arange(len(sizes), dtype=np.int64) * span - low
+        keyed = ts + row_shift.repeat(sizes)
+        row_shift = row_shift[:, None]
         hi2 = keyed.searchsorted(rng.ends[None, :] + row_shift, side="right")
         lo2 = _window_starts(keyed, row_shift, rng, hi2)
     else:  # pragma: no cover - needs absurd time spans

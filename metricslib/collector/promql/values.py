@@ -158,7 +158,7 @@ class RangeArg:
         self._series: list[RangeSeries] | None = series
         self._batch: SeriesBatch | None = None
         self._drop_name: list[bool] | None = None
-        self.ends = ends  # window end per evaluation time (offset and @ applied)
+        self.ends = ends  # window end per evaluation time (offset and @ applied), ascending
         self.range_ms = range_ms
 
     @classmethod
