@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from metricslib.collector.model import STALE_NAN
 from metricslib.collector.storage.head import MemSeries, merge_samples, same_value
@@ -53,3 +55,15 @@ def test_new_series_share_nothing_once_they_get_chunks() -> None:
     a.add_chunk(7, 0, 10, 3)
     assert a.c_ids.tolist() == [7]
     assert len(b.c_ids) == 0 and b.chunks_in(0, 100) == []
+
+
+_names = st.sampled_from(["__name__", "a", "b", "code", "instance", "le"])
+_values = st.text(alphabet=st.sampled_from(["\x00", "\x01", "\x02", "a", "b", "{", "\u00e9"]), max_size=4)
+
+
+@given(st.lists(st.dictionaries(_names, _values, max_size=4), min_size=2, max_size=8))
+def test_sort_keys_order_series_as_their_label_tuples(label_dicts: list[dict[str, str]]) -> None:
+    series = [MemSeries(i, tuple(sorted(d.items()))) for i, d in enumerate(label_dicts)]
+    by_key = sorted(series, key=lambda s: (s.sort_key(), s.sid))
+    by_labels = sorted(series, key=lambda s: (s.labels, s.sid))
+    assert [s.labels for s in by_key] == [s.labels for s in by_labels]
