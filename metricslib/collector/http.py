@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from metricslib.collector import ui
 from metricslib.collector.api import PrometheusAPI, Request, Response
-from metricslib.collector.http11 import HTTPError, format_response, read_request
+from metricslib.collector.http11 import HTTPError, RawRequest, format_response, read_request
 
 __all__ = ["CollectorHTTPServer", "Routes", "serve"]
 
@@ -101,7 +101,6 @@ class _Connection(socketserver.StreamRequestHandler):
         except HTTPError as exc:
             self._write(exc.status, [("Content-Type", "text/plain; charset=utf-8")], f"{exc}\n".encode(), False)
             return False
-        keep_alive = raw.keep_alive
         if length > MAX_BODY_BYTES:
             self._write(413, [("Content-Type", "text/plain")], b"request body too large\n", False)
             return False
@@ -109,41 +108,47 @@ class _Connection(socketserver.StreamRequestHandler):
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
-            return False
-        method = raw.method
-        if method not in ("GET", "HEAD", "POST", "PUT"):
-            self._write(501, [("Content-Type", "text/plain")], b"method not implemented\n", keep_alive)
-            return keep_alive
-        url = urllib.parse.urlsplit(raw.target)
-        params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        content_type = raw.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if body and content_type == "application/x-www-form-urlencoded":
-            for key, values in urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
-                params.setdefault(key, []).extend(values)
-        request = Request("GET" if method == "HEAD" else method, url.path, params)
+            return False  # the client went away mid-body
+        if raw.method not in ("GET", "HEAD", "POST", "PUT"):
+            self._write(501, [("Content-Type", "text/plain")], b"method not implemented\n", raw.keep_alive)
+            return raw.keep_alive
+        return self._answer(raw, _request(raw, body))
+
+    def _answer(self, raw: RawRequest, request: Request) -> bool:
         try:
             response = self.server.routes.dispatch(request, raw.headers.get("accept", ""))
         except Exception as exc:  # a bug must answer 500, not kill the connection silently
-            self.server.log_error(f"{method} {url.path}: {exc!r}")
+            self.server.log_error(f"{raw.method} {request.path}: {exc!r}")
             payload = {"status": "error", "errorType": "internal", "error": str(exc)}
             response = Response(500, json.dumps(payload).encode())
-        payload_body = response.body
+        body = response.body
         headers = [("Content-Type", response.content_type)]
-        if "gzip" in raw.headers.get("accept-encoding", "") and len(payload_body) >= _GZIP_MIN_BYTES:
-            payload_body = gzip.compress(payload_body, compresslevel=5)
+        if "gzip" in raw.headers.get("accept-encoding", "") and len(body) >= _GZIP_MIN_BYTES:
+            body = gzip.compress(body, compresslevel=5)
             headers.append(("Content-Encoding", "gzip"))
         headers += [(k, v) for k, v in response.headers.items() if k.lower() != "connection"]
-        keep_alive = keep_alive and response.headers.get("Connection", "").lower() != "close"
-        self._write(response.status, headers, payload_body, keep_alive, head_only=method == "HEAD")
+        keep_alive = raw.keep_alive and response.headers.get("Connection", "").lower() != "close"
+        self._write(response.status, headers, body, keep_alive, head_only=raw.method == "HEAD")
         if self.server.access_log:
             client = self.client_address[0]
-            print(f'{client} "{method} {raw.target} {raw.version}" {response.status} {len(payload_body)}', file=sys.stderr)
+            print(f'{client} "{raw.method} {raw.target} {raw.version}" {response.status} {len(body)}', file=sys.stderr)
         return keep_alive
 
     def _write(
         self, status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool, *, head_only: bool = False
     ) -> None:
         self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=head_only))
+
+
+def _request(raw: RawRequest, body: bytes) -> Request:
+    """The sans-I/O request: path, and parameters from the query string and a form body."""
+    url = urllib.parse.urlsplit(raw.target)
+    params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+    content_type = raw.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if body and content_type == "application/x-www-form-urlencoded":
+        for key, values in urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
+            params.setdefault(key, []).extend(values)
+    return Request("GET" if raw.method == "HEAD" else raw.method, url.path, params)
 
 
 class CollectorHTTPServer(socketserver.ThreadingTCPServer):
