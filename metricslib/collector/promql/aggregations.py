@@ -24,7 +24,7 @@ from metricslib.collector.promql.values import (
 )
 from metricslib.errors import QueryExecutionError
 
-__all__ = ["AGGREGATIONS", "aggregate", "compensated_sum", "group_key", "kahan_sum_inc", "quantile"]
+__all__ = ["AGGREGATIONS", "aggregate", "compensated_sum", "group_key", "kahan_sum_inc", "quantile", "running_sums"]
 
 AGGREGATIONS = frozenset(
     {"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk",
@@ -44,13 +44,13 @@ def kahan_sum_inc(inc: FloatArray, total: FloatArray, c: FloatArray) -> tuple[Fl
     return t, c
 
 
-def compensated_sum(rows: FloatArray) -> FloatArray | None:
-    """Column sums of ``rows`` (members x columns), as accurate as a Kahan sum.
+def running_sums(rows: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+    """Running sums of ``rows`` along the first axis, and the rounding error of each addition.
 
-    ``cumsum`` adds strictly in order, so the rounding error of each addition
-    can be recovered exactly (Knuth's TwoSum) and added back at the end: about
+    ``cumsum`` adds strictly in order, so the error of every addition can be
+    recovered exactly (Knuth's TwoSum); sums built from both are good to about
     one rounding of the result, like Prometheus's Kahan-Neumaier sums (the last
-    bit may differ), in a handful of numpy passes instead of one per member.
+    bit may differ), in a handful of numpy passes instead of one per value.
     None when a value or partial sum is not finite: Prometheus's overflow and
     Inf rules then need the step-by-step sum.
     """
@@ -60,7 +60,16 @@ def compensated_sum(rows: FloatArray) -> FloatArray | None:
     before = np.zeros_like(prefix)
     before[1:] = prefix[:-1]
     added = prefix - before
-    errors = (before - (prefix - added)) + (rows - added)
+    errors: FloatArray = (before - (prefix - added)) + (rows - added)
+    return prefix, errors
+
+
+def compensated_sum(rows: FloatArray) -> FloatArray | None:
+    """Column sums of ``rows`` (members x columns), as accurate as a Kahan sum (see :func:`running_sums`)."""
+    sums = running_sums(rows)
+    if sums is None:
+        return None
+    prefix, errors = sums
     # "+ 0.0" turns -0.0 into +0.0, as a Kahan sum starting at +0.0 would.
     total: FloatArray = prefix[-1] + errors.sum(axis=0) + 0.0
     return total

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from metricslib.collector.promql.aggregations import kahan_sum_inc, mean_of
+from metricslib.collector.promql.aggregations import kahan_sum_inc, mean_of, running_sums
 from metricslib.collector.promql.function_context import KEEPS_NAME
 from metricslib.collector.promql.values import Block, FloatArray, IntArray, RangeArg
 
@@ -180,27 +180,20 @@ def _flat_rate(
 
 
 def _window_sums(vals: FloatArray, lo: np.ndarray, hi: np.ndarray) -> FloatArray | None:
-    """``sum(vals[lo:hi])`` for every window, as accurate as Kahan's sum, in a few passes.
-
-    ``cumsum`` adds strictly in order, so each of its roundings can be recovered
-    exactly (Knuth's TwoSum) and summed up separately: a window's sum is then the
-    difference of two prefix sums plus the difference of their rounding errors,
-    good to about one rounding of the result, like Prometheus's Kahan sums (the
-    last bit may differ). Windows are read with two gathers, not one numpy pass
-    per window position. None when values or prefixes are not finite: those take
-    the exact path, which follows Prometheus's overflow rules.
-    """
-    prefix = np.cumsum(vals)
-    if not np.isfinite(prefix).all():
+    """``sum(vals[lo:hi])`` for every window, as accurate as Kahan's sum (see
+    :func:`running_sums`): the difference of two running sums plus the
+    difference of their accumulated rounding errors, read with two gathers
+    instead of one numpy pass per window position. None when values or running
+    sums are not finite: those take the exact path."""
+    sums = running_sums(vals)
+    if sums is None:
         return None
-    before = np.concatenate(([0.0], prefix[:-1]))
-    added = prefix - before
-    errors = (before - (prefix - added)) + (vals - added)
+    prefix, errors = sums
     s = np.concatenate(([0.0], prefix))
     e = np.concatenate(([0.0], np.cumsum(errors)))
     # "+ 0.0" turns -0.0 into +0.0, as a Kahan sum starting at +0.0 would.
-    sums: FloatArray = (s[hi] - s[lo]) + (e[hi] - e[lo]) + 0.0
-    return sums
+    window: FloatArray = (s[hi] - s[lo]) + (e[hi] - e[lo]) + 0.0
+    return window
 
 
 def _window_extremes(name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray) -> FloatArray:
