@@ -18,7 +18,7 @@ from metricslib.collector.http11 import (
 
 
 def read(raw: bytes):
-    return read_request(io.BufferedReader(io.BytesIO(raw)))  # type: ignore[arg-type]
+    return read_request(io.BufferedReader(io.BytesIO(raw)))
 
 
 def test_reads_the_request_line_and_lower_cased_headers() -> None:
