@@ -177,20 +177,22 @@ class RangeArg:
             ]
         return self._series
 
+    def _flat(self) -> tuple[SeriesBatch, list[bool]]:
+        if self._batch is None or self._drop_name is None:
+            kept = [s for s in self.series if len(s.timestamps)]
+            self._batch = SeriesBatch.of([Series(s.labels, s.timestamps, s.values) for s in kept])
+            self._drop_name = [s.drop_name for s in kept]
+        return self._batch, self._drop_name
+
     @property
     def batch(self) -> SeriesBatch:
         """The non-empty series as one flat batch."""
-        if self._batch is None:
-            self._batch = SeriesBatch.of([Series(s.labels, s.timestamps, s.values) for s in self.series])
-            self._drop_name = [s.drop_name for s in self.series if len(s.timestamps)]
-        return self._batch
+        return self._flat()[0]
 
     @property
     def drop_name(self) -> list[bool]:
         """Per series of :attr:`batch`, whether its name is dropped at the end."""
-        self.batch  # noqa: B018 - builds _drop_name along with the batch
-        assert self._drop_name is not None
-        return self._drop_name
+        return self._flat()[1]
 
     def bounds(self, s: RangeSeries) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """Index ``[lo, hi)`` of each window in ``s``; windows are open on the left."""
