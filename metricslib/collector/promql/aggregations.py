@@ -10,6 +10,7 @@ NaN ignored by ``min``/``max`` unless every value is NaN, Welford for
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -135,26 +136,24 @@ def quantile(q: float, values: list[float] | FloatArray) -> float:
     return float(ordered[lower]) * (1 - weight) + float(ordered[upper]) * weight
 
 
-def _key_names(grouping: tuple[str, ...], without: bool) -> frozenset[str]:
-    return frozenset((*grouping, METRIC_NAME)) if without else frozenset(grouping)
+def _key_function(grouping: tuple[str, ...], without: bool) -> Callable[[Labels], Labels]:
+    """The group key of a label set; the name set is built once per aggregation, not per series."""
+    if without:
+        dropped = frozenset((*grouping, METRIC_NAME))
+        return lambda labels: tuple([p for p in labels if p[0] not in dropped])
+    kept = frozenset(grouping)
+    return lambda labels: tuple([p for p in labels if p[0] in kept])
 
 
 def group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
-    names = _key_names(grouping, without)
-    if without:
-        return tuple([p for p in labels if p[0] not in names])
-    return tuple([p for p in labels if p[0] in names])
+    return _key_function(grouping, without)(labels)
 
 
 def _groups(block: Block, grouping: tuple[str, ...], without: bool) -> dict[Labels, list[int]]:
-    names = _key_names(grouping, without)  # once, not once per series
+    key = _key_function(grouping, without)
     groups: dict[Labels, list[int]] = {}
-    if without:
-        for i, lbl in enumerate(block.labels):
-            groups.setdefault(tuple([p for p in lbl if p[0] not in names]), []).append(i)
-    else:
-        for i, lbl in enumerate(block.labels):
-            groups.setdefault(tuple([p for p in lbl if p[0] in names]), []).append(i)
+    for i, lbl in enumerate(block.labels):
+        groups.setdefault(key(lbl), []).append(i)
     return groups
 
 
@@ -322,8 +321,9 @@ def _ratio_keep(labels: Labels, ratio: float) -> bool:
 def _count_values(block: Block, grouping: tuple[str, ...], without: bool, label: str) -> Block:
     n_times = block.n_times
     counts: dict[Labels, np.ndarray] = {}
+    key_of = _key_function(grouping, without)
     for i, lbl in enumerate(block.labels):
-        key = group_key(lbl, grouping, without)
+        key = key_of(lbl)
         base = {k: v for k, v in key if k != label}
         for t in np.flatnonzero(block.present[i]):
             out = dict(base)
