@@ -152,6 +152,20 @@ class SeriesBatch:
         offsets = self.offsets
         return offsets[1:] - offsets[:-1]
 
+    def sorted_keys(self, low: int, high: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+        """Timestamps made one sorted array, for one ``searchsorted`` over every series.
+
+        Series ``k`` is shifted by ``k * span - low``, where ``[low, high]`` holds
+        every timestamp and every time that will be searched for; returns the
+        shifted timestamps and the shifts (a column, to add to the searched times).
+        None when the shifts would not fit in int64 (absurdly wide time spans).
+        """
+        span = high - low + 1
+        if span * len(self.labels) >= 2**62:
+            return None
+        shifts = np.arange(len(self.labels), dtype=np.int64) * span - low
+        return self.timestamps + shifts.repeat(self.sizes), shifts[:, None]
+
     def series(self) -> list[Series]:
         """One :class:`Series` per entry, viewing the flat arrays."""
         bounds = self.offsets.tolist()

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,13 @@ def _parse(query: str, step_ms: int, experimental: bool) -> ast.Expr:
         return resolve_durations(expr, step_ms)
     except ValueError as exc:
         raise QueryExecutionError(str(exc)) from exc
+
+
+def _steps(start_ms: int, end_ms: int, step_ms: int) -> IntArray:
+    """start, start + step, ... up to end inclusive; counted in integers (np.arange
+    counts in floating point, which drops the last step of very wide ranges)."""
+    n = max((end_ms - start_ms) // step_ms + 1, 0)
+    return start_ms + np.arange(n, dtype=np.int64) * step_ms
 
 
 def _unwrap(expr: ast.Expr) -> ast.Expr:
@@ -169,7 +177,7 @@ class Engine:
             raise PromQLParseError(
                 'invalid expression type "string" for range query, must be Scalar or instant Vector'
             )
-        times = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
+        times = _steps(start_ms, end_ms, step_ms)
         value = ev.eval(expr, times)
         if isinstance(value, str):
             raise PromQLParseError(
@@ -312,15 +320,15 @@ class _Evaluator:
         if not len(batch):
             return Block.empty(n)
         ts, values = batch.timestamps, batch.values
-        sizes = batch.sizes
         first = batch.offsets[:-1, None]
-        # The newest sample at or before each time, for every series with one searchsorted:
-        # shifting series k by k * span makes the concatenated timestamps one sorted array.
-        low = min(int(ts.min()), int(ends.min()))
-        span = max(int(ts.max()), int(ends.max())) - low + 1
-        row_shift = (np.arange(len(batch), dtype=np.int64) * span - low)[:, None]
-        keyed = ts + np.repeat(row_shift[:, 0], sizes)
-        idx = keyed.searchsorted(ends[None, :] + row_shift, side="right") - 1
+        # The newest sample at or before each time, for every series with one searchsorted.
+        shifted = batch.sorted_keys(min(int(ts.min()), int(ends.min())), max(int(ts.max()), int(ends.max())))
+        if shifted is not None:
+            keyed, row_shift = shifted
+            idx = keyed.searchsorted(ends[None, :] + row_shift, side="right") - 1
+        else:  # time spans too wide to shift into int64: one search per series
+            bounds = batch.offsets.tolist()
+            idx = np.array([ts[a:b].searchsorted(ends, side="right") - 1 + a for a, b in pairwise(bounds)])
         valid = idx >= first  # a hit in the previous series means "no sample yet"
         safe = np.where(valid, idx, 0)
         sample_t = ts[safe]
@@ -360,7 +368,7 @@ class _Evaluator:
         step = expr.step_ms or self.subquery_default_step
         lowest = int(ends.min()) - expr.range_ms
         first = -((-lowest) // step) * step  # first multiple of step at or after lowest
-        inner_times = np.arange(first, int(ends.max()) + 1, step, dtype=np.int64)
+        inner_times = _steps(first, int(ends.max()), step)
         value = self.eval(expr.expr, inner_times) if len(inner_times) else Block.empty(0)
         if isinstance(value, np.ndarray):
             value = Block([()], value[None, :], np.ones((1, len(inner_times)), dtype=bool), [False])

@@ -34,21 +34,16 @@ def vectorised_range_function(
     """
     batch = rng.batch
     vals, ts = batch.values, batch.timestamps
-    sizes = batch.sizes
     first = batch.offsets[:-1]
     starts = np.zeros(len(vals), dtype=bool)
     starts[first] = True
-    # One searchsorted for every window of every series: shifting series k by k * span
-    # makes the concatenated timestamps one sorted array. (Evaluation times are sorted.)
-    low = min(int(ts.min()), int(rng.ends[0]) - rng.range_ms)
-    span = max(int(ts.max()), int(rng.ends[-1])) - low + 1
-    if span * len(sizes) < 2**62:
-        row_shift = np.arange(len(sizes), dtype=np.int64) * span - low
-        keyed = ts + row_shift.repeat(sizes)
-        row_shift = row_shift[:, None]
+    # One searchsorted for every window of every series. (Evaluation times are sorted.)
+    shifted = batch.sorted_keys(min(int(ts.min()), int(rng.ends[0]) - rng.range_ms), max(int(ts.max()), int(rng.ends[-1])))
+    if shifted is not None:
+        keyed, row_shift = shifted
         hi2 = keyed.searchsorted(rng.ends[None, :] + row_shift, side="right")
         lo2 = _window_starts(keyed, row_shift, rng, hi2)
-    else:  # pragma: no cover - needs absurd time spans
+    else:  # time spans too wide to shift into int64: one search per series
         bounds = [rng.bounds(s) for s in rng.series]
         lo2 = np.array([b[0] for b in bounds]) + first[:, None]
         hi2 = np.array([b[1] for b in bounds]) + first[:, None]

@@ -393,3 +393,21 @@ def test_api_json_of_engine_results_equals_to_api(q: ListQuerier, query: str) ->
     engine = Engine(q)
     for result in (engine.range_query(query, 0, 5 * MIN, 30_000), engine.instant_query(query, 4 * MIN)):
         assert json.loads(result.to_api_json()) == result.to_api()
+
+
+def test_time_spans_too_wide_to_shift_into_int64_search_series_one_by_one() -> None:
+    # Two series whose samples span ~8e18 ms: shifting each series by k * span, the
+    # one-searchsorted layout, would overflow int64, so both paths fall back.
+    q = ListQuerier()
+    far = 4 * 10**18
+    for i in ("1", "2"):
+        q.data[make_labels({"__name__": "x", "i": i})] = ([-far, far], [1.0, 2.0 + int(i)])
+    engine = Engine(q)
+    step = far // 2
+    plain = engine.range_query("x", -far, far, step)
+    assert [(dict(s.labels)["i"], s.timestamps, list(s.values)) for s in plain.series] == [
+        ("1", [-far, far], [1.0, 3.0]),
+        ("2", [-far, far], [1.0, 4.0]),
+    ]
+    counted = engine.range_query("count_over_time(x[5m])", -far, far, step)
+    assert [(s.timestamps, list(s.values)) for s in counted.series] == [([-far, far], [1.0, 1.0])] * 2
