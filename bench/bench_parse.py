@@ -32,7 +32,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from prometheus_client.parser import text_string_to_metric_families as text_families
 
-from metricslib.collector.parse import ScrapeParser, parse_families
+from metricslib.collector.textparse.formats import ScrapeParser, parse_families
 
 N_BODIES = 16
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metricslib.collector.promql.parser import parse_expr
+from metricslib.collector.promql.parser.parse import parse_expr
 from metricslib.errors import PromQLParseError
 
 HERE = Path(__file__).resolve().parent

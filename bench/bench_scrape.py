@@ -5,7 +5,7 @@ its own process) exposes N series of a busy web service. Both scrapers fetch
 it, parse it, attach target labels, apply a metric relabel rule, write
 staleness bookkeeping and append to their store:
 
-* ours: :class:`metricslib.collector.scrape.ScrapeLoop` into the real store
+* ours: :class:`metricslib.collector.scrape.loop.ScrapeLoop` into the real store
   (``open_storage``), K scrapes back to back, CPU time of this process
   (store flush thread included);
 * theirs: ``prometheus`` (Debian 2.42) scraping the same URL every second;
@@ -34,11 +34,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from metricslib.collector.config import parse_config  # noqa: E402
-from metricslib.collector.discovery import TargetGroup  # noqa: E402
-from metricslib.collector.scrape import ScrapeLoop  # noqa: E402
+from metricslib.collector.config.config import parse_config  # noqa: E402
+from metricslib.collector.discovery.providers import TargetGroup  # noqa: E402
+from metricslib.collector.scrape.loop import ScrapeLoop  # noqa: E402
+from metricslib.collector.scrape.targets import build_targets  # noqa: E402
 from metricslib.collector.storage import open_storage  # noqa: E402
-from metricslib.collector.targets import build_targets  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 N_ROUTES = 100 if QUICK else 400
@@ -108,7 +108,7 @@ def ours(port: int, tmp: Path) -> tuple[float, int]:
     storage = open_storage(tmp / "ours", flush_interval_s=5.0)
     now = [time.time()]
     targets, _ = build_targets(sc, [TargetGroup("b", ((("__address__", f"127.0.0.1:{port}"),),))])
-    from metricslib.collector.transport import HTTPTransport
+    from metricslib.collector.scrape.transport import HTTPTransport
 
     loop = ScrapeLoop(targets[0], sc, storage, HTTPTransport(), clock=lambda: now[0])
     for _ in range(2):  # warm: first scrape creates every series

@@ -79,11 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_collector_cli(args)
     if args.command == "check" and args.what == "config":
-        from metricslib.collector.config import check_config_cli
+        from metricslib.collector.config.config import check_config_cli
 
         return check_config_cli(args.file)
     if args.command == "check":
-        from metricslib.collector.parse import check_metrics_cli
+        from metricslib.collector.textparse.formats import check_metrics_cli
 
         return check_metrics_cli(args.file, args.format)
     if args.command == "import":

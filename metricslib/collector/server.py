@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from metricslib.collector.api import PrometheusAPI, Response
-from metricslib.collector.durations import parse_duration
-from metricslib.collector.federate import make_federate_handler
-from metricslib.collector.http import CollectorHTTPServer, Routes, serve
+from metricslib.collector.config.durations import parse_duration
 from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.engine import Engine
-from metricslib.collector.promql.parser import parse_matchers
-from metricslib.collector.remote_write import ForwardingStorage, RemoteWriteQueue
-from metricslib.collector.runtime import Collector
-from metricslib.collector.selfmetrics import SelfMetrics
+from metricslib.collector.promql.parser.parse import parse_matchers
+from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.storage import open_storage
+from metricslib.collector.storage.remote.write import ForwardingStorage, RemoteWriteQueue
+from metricslib.collector.web.api.v1 import PrometheusAPI, Response
+from metricslib.collector.web.federate import make_federate_handler
+from metricslib.collector.web.selfmetrics import SelfMetrics
+from metricslib.collector.web.server import CollectorHTTPServer, Routes, serve
 from metricslib.errors import ConfigError
 
 __all__ = ["CollectorServer", "ServerOptions", "parse_selector", "run_collector_cli"]

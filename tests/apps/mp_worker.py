@@ -1,4 +1,4 @@
-"""A stand-in worker driven over stdin, for tests/test_multiprocess.py.
+"""A stand-in worker driven over stdin, for tests/multiprocess/test_multiprocess.py.
 
 Usage: ``python mp_worker.py DIRECTORY [SNAPSHOT_INTERVAL] [TIMEOUT]``. Commands,
 one per line: ``inc KIND AMOUNT``, ``peak VALUE``, ``setting VALUE``, ``state NAME``, ``scrape``

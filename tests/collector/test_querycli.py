@@ -4,9 +4,9 @@ from collections.abc import Iterator
 import pytest
 
 from metricslib.cli import main
-from metricslib.collector.api import PrometheusAPI, Response
-from metricslib.collector.http import Routes, serve
 from metricslib.collector.querycli import format_table
+from metricslib.collector.web.api.v1 import PrometheusAPI, Response
+from metricslib.collector.web.server import Routes, serve
 from metricslib.errors import PromQLParseError
 from tests.collector.fakes import RecordingEngine, sample_querier, simple_selector
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from metricslib.collector.api import Request
 from metricslib.collector.model import make_labels
 from metricslib.collector.server import CollectorServer, ServerOptions
 from metricslib.collector.storage import open_storage
+from metricslib.collector.web.api.v1 import Request
 
 
 def make_server(tmp_path: Path, **options: float) -> CollectorServer:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
-from metricslib.collector.promql.ast import COMPARISON_OPS, SET_OPS, VectorMatching
+from metricslib.collector.promql.parser.ast import COMPARISON_OPS, SET_OPS, VectorMatching
 from metricslib.collector.promql.values import Block, BoolArray, FloatArray, format_labels
 from metricslib.errors import QueryExecutionError
 

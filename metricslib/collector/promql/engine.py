@@ -24,14 +24,12 @@ from typing import Any
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, STALE_NAN_BITS, Labels, Matcher, SeriesBatch
-from metricslib.collector.promql import ast
 from metricslib.collector.promql.aggregations import aggregate
 from metricslib.collector.promql.binary import (
     scalar_binary,
     vector_scalar_binary,
     vector_vector_binary,
 )
-from metricslib.collector.promql.duration_expr import resolve_durations
 from metricslib.collector.promql.functions import (
     INFO_IDENTIFYING_LABELS,
     RANGE_FUNCTIONS,
@@ -41,6 +39,8 @@ from metricslib.collector.promql.functions import (
     info_enrich,
     valid_label_name,
 )
+from metricslib.collector.promql.parser import ast
+from metricslib.collector.promql.parser.duration_expr import resolve_durations
 from metricslib.collector.promql.values import (
     Annotations,
     Block,
@@ -74,7 +74,7 @@ def _parse(query: str, step_ms: int, experimental: bool) -> ast.Expr:
     Cached by query text: dashboards send the same few queries over and over,
     and the AST is immutable. Errors are raised again each time (not cached).
     """
-    from metricslib.collector.promql.parser import parse_expr
+    from metricslib.collector.promql.parser.parse import parse_expr
 
     expr = parse_expr(query, enable_experimental=experimental)
     try:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
-from metricslib.collector.promql import ast
+from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.values import Annotations, FloatArray, IntArray, format_g
 
 __all__ = [

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 
 from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.model.regex import go_regex_error, go_regex_to_python
 from metricslib.collector.promql.values import Block
-from metricslib.collector.regex import go_regex_error, go_regex_to_python
 from metricslib.errors import QueryExecutionError
 
 __all__ = [

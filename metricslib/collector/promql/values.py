@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import METRIC_NAME, Labels, Series, SeriesBatch
-from metricslib.collector.promql.result_json import (
+from metricslib.collector.web.api.result_json import (
     format_float,
     format_time,
     format_value_row,

@@ -28,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import METRIC_NAME, Labels, make_labels
-from metricslib.collector.parse_syntax import LineError, parse_sample_line
 from metricslib.collector.storage.numbers import parse_pairs
+from metricslib.collector.textparse.syntax import LineError, parse_sample_line
 from metricslib.errors import ParseError
 
 __all__ = ["PARALLEL_BYTES", "read_file_parallel", "read_samples", "spare_cpus"]

@@ -67,8 +67,8 @@ def import_file(
     ``on_progress(phase, done, total)`` is called with phase "read" (bytes)
     and "write" (series). Raises ParseError for bad input (nothing written),
     StorageError when the store cannot be opened or written."""
-    from metricslib.collector.parse import detect_format
     from metricslib.collector.storage import open_storage
+    from metricslib.collector.textparse.formats import detect_format
 
     started = time.monotonic()
     path = Path(path)

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from metricslib.collector.config_http import TLSConfig
+from metricslib.collector.config.http_client import TLSConfig
 from metricslib.collector.model import Labels, is_stale_nan
 from metricslib.errors import OutOfOrderSampleError
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from metricslib.collector.promql import ast
-from metricslib.collector.promql.parser import parse_expr
-from metricslib.collector.promql.printer import format_expr
+from metricslib.collector.promql.parser import ast
+from metricslib.collector.promql.parser.parse import parse_expr
+from metricslib.collector.promql.parser.printer import format_expr
 from metricslib.errors import QueryError
 from tests.collector.promql.compare import (
     Mismatch,

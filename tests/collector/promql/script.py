@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from metricslib.collector.model import STALE_NAN, Labels, make_labels
-from metricslib.collector.promql.lexer import lex, parse_duration_ms, unquote
+from metricslib.collector.promql.parser.lexer import lex, parse_duration_ms, unquote
 from metricslib.errors import PromQLParseError
 
 __all__ = [

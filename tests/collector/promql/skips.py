@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from metricslib.collector.model import Labels, labels_get, make_labels
-from metricslib.collector.promql import ast
-from metricslib.collector.promql.duration_expr import needs_step
-from metricslib.collector.promql.functions_table import EXPERIMENTAL_AGGREGATORS, FUNCTIONS
-from metricslib.collector.promql.parser import parse_expr
+from metricslib.collector.promql.parser import ast
+from metricslib.collector.promql.parser.duration_expr import needs_step
+from metricslib.collector.promql.parser.functions import EXPERIMENTAL_AGGREGATORS, FUNCTIONS
+from metricslib.collector.promql.parser.parse import parse_expr
 from metricslib.errors import QueryError
 from tests.collector.promql.memstore import MemoryQuerier
 from tests.collector.promql.script import HISTOGRAM, EvalCmd, LoadCmd

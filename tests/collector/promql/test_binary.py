@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from metricslib.collector.model import Labels
-from metricslib.collector.promql.ast import VectorMatching
 from metricslib.collector.promql.binary import (
     arithmetic,
     scalar_binary,
     vector_scalar_binary,
     vector_vector_binary,
 )
+from metricslib.collector.promql.parser.ast import VectorMatching
 from metricslib.collector.promql.values import Block
 from metricslib.errors import QueryExecutionError
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from metricslib.collector.model import Matcher
-from metricslib.collector.promql import ast
 from metricslib.collector.promql.functions import (
     absent_labels,
 )
+from metricslib.collector.promql.parser import ast
 from tests.collector.promql.function_helpers import L
 
 

@@ -1,0 +1,366 @@
+"""The scrape loop: fetch one target, turn its samples into stored series.
+
+:class:`ScrapeLoop` scrapes one :class:`~metricslib.collector.scrape.targets.Target`
+and writes only through ``storage.appender()``. One scrape, as in Prometheus:
+
+1. GET the target's URL with ``Accept`` (OpenMetrics preferred, then text
+   0.0.4), ``Accept-Encoding: gzip``, ``X-Prometheus-Scrape-Timeout-Seconds``
+   and the job's auth, within ``scrape_timeout`` for the whole exchange.
+2. Parse the body. Each sample's final labels — target labels merged in
+   (``honor_labels``, or ``exported_`` prefixes on conflict), then
+   ``metric_relabel_configs`` — are computed once per distinct series text and
+   cached, so a repeated series costs a dict lookup.
+3. Append every sample at the scrape's start time (or its own timestamp when
+   ``honor_timestamps``), then a staleness marker for each series the previous
+   scrape had and this one lacks.
+4. Append ``up``, ``scrape_duration_seconds``, ``scrape_samples_scraped``,
+   ``scrape_samples_post_metric_relabeling`` and ``scrape_series_added``.
+
+Any failure — connection, HTTP status, timeout, ``body_size_limit``,
+``sample_limit``, label limits, a malformed body — fails this scrape only: its
+samples are rolled back, every series of the previous scrape gets a staleness
+marker, ``up`` is 0 and the error is kept for the targets API. Samples older
+than what is stored (``OutOfOrderSampleError``) are counted and skipped; they
+do not fail the scrape.
+
+The parser is injectable (``parser=``): a callable ``(body, content_type,
+known_keys) ->`` :class:`Parsed`. The default, :class:`ExpositionParser`,
+wraps :class:`metricslib.collector.textparse.formats.ScrapeParser` and hands it the loop's
+label cache as the set of known series keys, so known lines take its fast path.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable
+
+from metricslib.collector.config.config import ScrapeConfig
+from metricslib.collector.model import STALE_NAN, Labels
+from metricslib.collector.scrape.labels import label_limit_error, sample_labels
+from metricslib.collector.scrape.parser import ExpositionParser, Parsed, ParserFn
+from metricslib.collector.scrape.targets import Target
+from metricslib.collector.scrape.transport import BodyTooLarge, Transport
+from metricslib.collector.storage.base import Appender, Storage
+from metricslib.collector.textparse.formats import ACCEPT_HEADER
+from metricslib.errors import OutOfOrderSampleError, StorageError
+
+__all__ = ["ACCEPT_HEADER", "ExpositionParser", "Parsed", "ParserFn", "ScrapeFailed", "ScrapeLoop"]
+
+log = logging.getLogger("metricslib.collector.scrape.loop")
+
+USER_AGENT = "metricslib-collector/0.1"
+REPORT_NAMES = (
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+)
+
+
+class ScrapeFailed(Exception):
+    """Internal: this scrape failed; the message is what the targets API shows.
+
+    ``counts`` carries (scraped, post-relabel) when they are known, so ``up`` 0
+    is still reported with how many samples the target exposed (sample_limit)."""
+
+    def __init__(self, message: str, counts: tuple[int, int] = (0, 0)) -> None:
+        super().__init__(message)
+        self.counts = counts
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(body, limit + 1) if limit else d.decompress(body)
+    except zlib.error as exc:
+        raise ScrapeFailed(f"invalid gzip body: {exc}") from exc
+    if limit and len(out) > limit:
+        raise ScrapeFailed(f"body size limit exceeded ({limit} bytes)")
+    return out
+
+
+class _Series:
+    """A cached series: its final labels (() when dropped) and the store's ref."""
+
+    __slots__ = ("labels", "ref")
+
+    def __init__(self, labels: Labels) -> None:
+        self.labels = labels
+        self.ref: int | None = None
+
+
+def _as_ref(result: object) -> int | None:
+    return result if isinstance(result, int) else None
+
+
+class ScrapeLoop:
+    """Scrapes one target on its interval; see the module docstring."""
+
+    def __init__(
+        self,
+        target: Target,
+        config: ScrapeConfig,
+        storage: Storage,
+        transport: Transport,
+        *,
+        parser: ParserFn | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.target = target
+        self.config = config
+        self._storage = storage
+        self._transport = transport
+        self._parser: ParserFn = parser if parser is not None else ExpositionParser()
+        self._clock = clock
+        self._cache: dict[str, _Series] = {}
+        self._prev: dict[str, Labels] = {}  # series of the last scrape, for staleness
+        self._reported = False
+        self._target_labels = target.public_labels
+        self._report_labels = {
+            name: tuple(sorted((*self._target_labels, ("__name__", name)))) for name in REPORT_NAMES
+        }
+        self.out_of_order = 0
+        #: Set before stopping: write staleness markers when the loop exits.
+        self.stale_on_exit = False
+
+    # --- one scrape ---------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        headers = {
+            "Accept": ACCEPT_HEADER,
+            "Accept-Encoding": "gzip",
+            "User-Agent": USER_AGENT,
+            "X-Prometheus-Scrape-Timeout-Seconds": f"{self.target.timeout.seconds:g}",
+        }
+        http = self.config.http
+        try:
+            if http.basic_auth is not None:
+                pair = f"{http.basic_auth.username}:{http.basic_auth.resolve_password()}"
+                headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+            elif http.authorization is not None:
+                headers["Authorization"] = http.authorization.header()
+        except OSError as exc:
+            raise ScrapeFailed(f"cannot read credentials file: {exc}") from exc
+        return headers
+
+    def _fetch(self) -> tuple[bytes, str]:
+        url = self.target.url
+        limit = self.config.body_size_limit
+        try:
+            status, headers, body = self._transport.fetch(
+                url,
+                self._headers(),
+                self.target.timeout.seconds,
+                tls=self.config.http.tls_config,
+                follow_redirects=self.config.http.follow_redirects,
+                max_body=limit,
+            )
+        except BodyTooLarge as exc:
+            raise ScrapeFailed(str(exc)) from exc
+        except TimeoutError as exc:
+            raise ScrapeFailed(f'Get "{url}": context deadline exceeded') from exc
+        except ScrapeFailed:
+            raise
+        except Exception as exc:  # any transport failure is this target's problem only
+            raise ScrapeFailed(f'Get "{url}": {_describe(exc, self.target.labels["__address__"])}') from exc
+        if status != 200:
+            raise ScrapeFailed(f"server returned HTTP status {status}")
+        if headers.get("content-encoding", "").lower() == "gzip":
+            body = _gunzip(body, limit)
+        elif limit and len(body) > limit:
+            raise ScrapeFailed(f"body size limit exceeded ({limit} bytes)")
+        return body, headers.get("content-type", "")
+
+    def _final_labels(self, raw: Labels) -> Labels:
+        return sample_labels(raw, self._target_labels, self.config.honor_labels,
+                             self.config.metric_relabel_configs)
+
+    def _check_limits(self, labels: Labels) -> None:
+        problem = label_limit_error(labels, self.config)
+        if problem:
+            raise ScrapeFailed(problem)
+
+    def _append_samples(
+        self, app: Appender, parsed: Parsed, t_ms: int
+    ) -> tuple[int, int, int, dict[str, Labels]]:
+        """(scraped, post-relabel, new series, series seen by key for staleness)."""
+        cache = self._cache
+        honor_ts = self.config.honor_timestamps
+        limit = self.config.sample_limit
+        # The store's by-ref path skips hashing the label set again (duck-typed:
+        # the Appender protocol only promises append()).
+        append_ref = getattr(app, "append_ref", None)
+        seen: dict[str, Labels] = {}
+        prev = self._prev
+        total = added = series_added = 0
+        for key, value, ts in parsed.samples:
+            total += 1
+            entry = cache.get(key)
+            if entry is None:
+                labels = self._final_labels(parsed.labels_for(key))
+                if labels:
+                    self._check_limits(labels)
+                entry = cache[key] = _Series(labels)
+            labels = entry.labels
+            if not labels:
+                continue
+            added += 1
+            if limit and added > limit:
+                continue  # keep counting; the whole scrape fails below
+            t = ts if (honor_ts and ts is not None) else t_ms
+            try:
+                if entry.ref is not None and append_ref is not None:
+                    try:
+                        append_ref(entry.ref, t, value)
+                    except OutOfOrderSampleError:
+                        raise
+                    except StorageError:  # the ref went away (retention): go by labels
+                        entry.ref = None
+                        entry.ref = _as_ref(app.append(labels, t, value))
+                else:
+                    entry.ref = _as_ref(app.append(labels, t, value))
+            except OutOfOrderSampleError:
+                self.out_of_order += 1
+                continue
+            if ts is None or not honor_ts:
+                # Keyed by the raw series text: str hashes are cached, label tuples' are not.
+                seen[key] = labels
+                if key not in prev:
+                    series_added += 1
+        if limit and added > limit:
+            raise ScrapeFailed(f"sample limit exceeded (samples: {added}, limit: {limit})", (total, added))
+        if len(cache) > 2 * total + 1000:  # forget series keys that stopped appearing
+            self._cache = {k: cache[k] for k, _, _ in parsed.samples if k in cache}
+        return total, added, series_added, seen
+
+    def _gone(self, seen: dict[str, Labels]) -> set[Labels]:
+        """Series of the previous scrape missing from this one."""
+        gone = self._prev.keys() - seen.keys()
+        if not gone:
+            return set()
+        # Two raw texts can map to one label set (relabelling): still alive if either is.
+        return {self._prev[k] for k in gone} - set(seen.values())
+
+    def _append_stale(self, app: Appender, series: set[Labels], t_ms: int) -> None:
+        for labels in series:
+            try:
+                app.append(labels, t_ms, STALE_NAN)
+            except OutOfOrderSampleError:
+                pass  # a newer sample exists; the series is not stale there
+
+    def scrape_once(self) -> bool:
+        """Run one scrape now; True when it succeeded (``up`` 1)."""
+        start_wall = self._clock()
+        start = time.monotonic()
+        t_ms = int(start_wall * 1000)
+        total = added = series_added = 0
+        error = ""
+        metadata = None
+        app = self._storage.appender()
+        try:
+            body, content_type = self._fetch()
+            try:
+                parsed = self._parser(body, content_type, self._cache)
+            except ValueError as exc:  # ParseError and friends
+                raise ScrapeFailed(str(exc)) from exc
+            total, added, series_added, seen = self._append_samples(app, parsed, t_ms)
+            self._append_stale(app, self._gone(seen), t_ms)
+            self._prev = seen
+            metadata = {name: (m.type, m.help, m.unit) for name, m in parsed.metadata.items()}
+        except ScrapeFailed as exc:
+            error = str(exc)
+            total, added = exc.counts
+        except Exception as exc:  # a bug or a storage failure must not kill the loop
+            log.exception("scrape of %s failed unexpectedly", self.target.url)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        if error:
+            app.rollback()
+            app = self._storage.appender()
+            self._append_stale(app, set(self._prev.values()), t_ms)
+            self._prev = {}
+            series_added = 0
+        duration = time.monotonic() - start
+        report = (0.0 if error else 1.0, duration, float(total), float(added), float(series_added))
+        for name, value in zip(REPORT_NAMES, report, strict=True):
+            try:
+                app.append(self._report_labels[name], t_ms, value)
+            except OutOfOrderSampleError:
+                pass
+        try:
+            app.commit()
+            self._reported = True
+        except Exception as exc:  # e.g. the store was closed under us: the loop lives on
+            log.error("storing the scrape of %s failed: %s", self.target.url, exc)
+            error = error or f"storage: {exc}"
+        with self.target.lock:
+            self.target.health = "down" if error else "up"
+            self.target.last_error = error
+            self.target.last_scrape = start_wall
+            self.target.last_duration = duration
+            if metadata is not None:
+                self.target.metadata = metadata
+        return not error
+
+    def inherit(self, old: ScrapeLoop) -> None:
+        """Continue where ``old`` (same target, previous config) stopped."""
+        self._prev = dict(old._prev)
+        self._reported = old._reported
+        with old.target.lock:
+            state = (old.target.health, old.target.last_error, old.target.last_scrape,
+                     old.target.last_duration, dict(old.target.metadata))
+        with self.target.lock:
+            (self.target.health, self.target.last_error, self.target.last_scrape,
+             self.target.last_duration, self.target.metadata) = state
+
+    def mark_stale(self) -> None:
+        """The target went away: every series it had, and its report series, end now."""
+        if not self._reported:
+            return
+        t_ms = int(self._clock() * 1000)
+        app = self._storage.appender()
+        self._append_stale(app, set(self._prev.values()) | set(self._report_labels.values()), t_ms)
+        self._prev = {}
+        try:
+            app.commit()
+        except Exception as exc:
+            log.error("staleness markers for %s not stored: %s", self.target.url, exc)
+
+    # --- on a schedule ------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, seed: int = 0) -> None:
+        """Scrape at this target's offset in every interval until ``stop`` is set."""
+        interval = max(int(self.target.interval), 1)
+        offset = self.target.offset_ms(seed)
+        last_slot = None
+        while True:
+            now_ms = self._clock() * 1000
+            slot = (now_ms - offset) // interval
+            delay_ms = offset + (slot + 1) * interval - now_ms
+            if last_slot is not None and slot + 1 <= last_slot:
+                delay_ms += interval * (last_slot - slot)
+            if stop.wait(delay_ms / 1000):
+                if self.stale_on_exit:
+                    self.mark_stale()
+                return
+            last_slot = slot + 1
+            try:
+                self.scrape_once()
+            except Exception:  # never let one bad scrape end this target's loop
+                log.exception("scrape loop of %s", self.target.url)
+
+
+def _describe(exc: BaseException, address: str) -> str:
+    """Transport errors in the words Prometheus uses, so alerts and habits carry over."""
+    if isinstance(exc, ConnectionRefusedError):
+        return f"dial tcp {address}: connect: connection refused"
+    if isinstance(exc, socket.gaierror):
+        return f"dial tcp: lookup {address.rsplit(':', 1)[0]}: {exc.strerror or exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"dial tcp {address}: {exc.strerror.lower()}"
+    return str(exc) or type(exc).__name__

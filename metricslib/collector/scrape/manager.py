@@ -1,0 +1,325 @@
+"""The collector runtime: config, discovery and scrape loops, started and stopped as one.
+
+Interface used by the HTTP server (``server.py``/``api.py``)::
+
+    c = Collector("prometheus.yml", storage, transport=None, dns_resolver=None, clock=time.time)
+    c.start()            # discovery thread + one scrape thread per target
+    c.reload()           # re-read the file; ConfigError keeps the running config
+    c.ready              # True once started and the first discovery round is done
+    c.config_text        # running config as YAML (defaults filled, secrets hidden)
+    c.targets("active")  # the "data" of /api/v1/targets; state active|dropped|any
+    c.metadata("up", 10) # the "data" of /api/v1/metadata
+    c.external_labels()  # for /federate and remote write (never added to stored samples)
+    c.reload_count, c.last_reload_success, c.last_reload_time  # for status pages
+    c.stop()
+
+Shutdown (:meth:`Collector.stop`) writes **no** staleness markers, as
+Prometheus does on shutdown, so a restart continues the same series without a
+gap. A target that disappears from discovery (or whose job is removed by a
+reload) gets staleness markers for all its series at once.
+
+On reload, a job whose configuration did not change keeps its loops and
+state. A changed job is rebuilt; targets that exist under both configs carry
+their staleness bookkeeping over, so no spurious markers are written.
+
+``dns_resolver`` is ``None`` (system resolver), a ``dns.resolver.Resolver``
+or a ``(host, port)`` nameserver tuple. ``parser`` (keyword) replaces the
+exposition parser, mainly for tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from metricslib.collector.config.config import Config, ScrapeConfig, load_config
+from metricslib.collector.discovery.providers import JobDiscovery, TargetGroup, make_resolver
+from metricslib.collector.scrape.loop import ParserFn, ScrapeLoop
+from metricslib.collector.scrape.targets import DroppedTarget, Target, build_targets, fnv64a
+from metricslib.collector.scrape.transport import HTTPTransport, Transport
+from metricslib.collector.storage.base import Storage
+from metricslib.errors import ConfigError
+
+__all__ = ["Collector"]
+
+log = logging.getLogger("metricslib.collector.scrape.manager")
+
+_DISCOVERY_TICK_S = 0.25
+
+
+class _Running:
+    """One scrape loop and the thread running it."""
+
+    def __init__(self, loop: ScrapeLoop, seed: int) -> None:
+        self.loop = loop
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(
+            target=loop.run,
+            args=(self.stop_event, seed),
+            name=f"scrape {loop.target.scrape_pool} {loop.target.labels.get('instance', '')}",
+            daemon=True,
+        )
+
+    def stop(self, stale: bool) -> None:
+        """Stop the loop; with ``stale`` its series get markers once its last scrape is done."""
+        self.loop.stale_on_exit = stale
+        self.stop_event.set()
+        if stale and not self.thread.is_alive() and self.thread.ident is None:
+            self.loop.mark_stale()  # never started: nothing can race with us
+
+
+def _scrape_settings(sc: ScrapeConfig) -> ScrapeConfig:
+    """``sc`` without its discovery part: what a running scrape loop depends on."""
+    return dataclasses.replace(sc, static_configs=(), file_sd_configs=(), dns_sd_configs=())
+
+
+class _Pool:
+    """The targets of one job: its discovery, its loops and its dropped targets."""
+
+    def __init__(self, owner: Collector, config: ScrapeConfig, discovery: JobDiscovery) -> None:
+        self.owner = owner
+        self.config = config
+        self.discovery = discovery
+        self.groups: list[TargetGroup] = []
+        self.loops: dict[object, _Running] = {}
+        self.dropped: list[DroppedTarget] = []
+        # Loops of the previous config, already stopped: targets found again take
+        # over their staleness bookkeeping; the others get markers at the first sync.
+        self.inherit: dict[object, _Running] | None = None
+
+    def sync(self, groups: list[TargetGroup]) -> None:
+        self.groups = groups
+        targets, dropped = build_targets(self.config, groups)
+        self.dropped = dropped
+        wanted = {t.identity: t for t in targets}
+        for key in [k for k in self.loops if k not in wanted]:
+            self.loops.pop(key).stop(stale=True)
+        inherit, self.inherit = self.inherit or {}, None
+        for key, retired in inherit.items():
+            if key not in wanted:
+                retired.loop.mark_stale()
+        for key, target in wanted.items():
+            if key in self.loops:
+                continue
+            loop = self.owner._new_loop(target, self.config)
+            previous = inherit.get(key)
+            if previous is not None:
+                loop.inherit(previous.loop)
+            running = _Running(loop, self.owner._seed)
+            self.loops[key] = running
+            if self.owner._started:
+                running.thread.start()
+
+    def stop(self, stale: bool) -> list[threading.Thread]:
+        threads = []
+        for running in self.loops.values():
+            running.stop(stale)
+            threads.append(running.thread)
+        return threads
+
+
+class Collector:
+    """Scrapes every target of a ``prometheus.yml`` into ``storage``."""
+
+    def __init__(
+        self,
+        config_path: str,
+        storage: Storage,
+        *,
+        transport: Transport | None = None,
+        dns_resolver: object | None = None,
+        clock: Callable[[], float] = time.time,
+        parser: ParserFn | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self._config: Config = load_config(config_path)
+        self._storage = storage
+        self._transport: Transport = transport if transport is not None else HTTPTransport()
+        self._dns_resolver = dns_resolver
+        self._resolver: Any = None
+        self._clock = clock
+        self._parser = parser  # None: one ExpositionParser per loop
+        self._lock = threading.RLock()  # guards pools; never held while scraping
+        self._reload_lock = threading.RLock()  # RLock: a SIGHUP handler may interrupt a reload
+        self._pools: dict[str, _Pool] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = False
+        self._ready = threading.Event()
+        self._seed = self._seed_for(self._config)
+        self.reload_count = 0
+        self.last_reload_success = True
+        self.last_reload_time = clock()
+        for warning in self._config.warnings:
+            log.warning("%s", warning)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._stop.is_set():
+            raise RuntimeError("a stopped Collector cannot be started again; create a new one")
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            self._apply(self._config)
+        self._thread = threading.Thread(target=self._discover, name="discovery", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            threads = [t for pool in self._pools.values() for t in pool.stop(stale=False)]
+            longest = max((p.config.scrape_timeout.seconds for p in self._pools.values()), default=0)
+            self._started = False
+        # A loop in the middle of a scrape finishes it (bounded by its timeout) first.
+        deadline = time.monotonic() + longest + 1
+        for t in threads:
+            if t.is_alive():
+                t.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def reload(self) -> None:
+        """Re-read the config file; on ConfigError the running config stays in force."""
+        with self._reload_lock:  # SIGHUP and POST /-/reload may race
+            try:
+                new = load_config(self.config_path)
+            except ConfigError:
+                self.last_reload_success = False
+                self.last_reload_time = self._clock()
+                raise
+            for warning in new.warnings:
+                log.warning("%s", warning)
+            with self._lock:
+                self._seed = self._seed_for(new)
+                if self._started:
+                    self._apply(new)
+                self._config = new
+            self.reload_count += 1
+            self.last_reload_success = True
+            self.last_reload_time = self._clock()
+
+    @property
+    def ready(self) -> bool:
+        return self._started and self._ready.is_set()
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @property
+    def config_text(self) -> str:
+        return self._config.to_yaml()
+
+    def external_labels(self) -> dict[str, str]:
+        return dict(self._config.global_config.external_labels)
+
+    # --- API data -----------------------------------------------------------------------
+
+    def targets(self, state: str = "any") -> dict[str, object]:
+        state = (state or "any").lower()
+        with self._lock:
+            pools = [self._pools[name] for name in sorted(self._pools)]
+            active = [r.loop.target for p in pools
+                      for r in sorted(p.loops.values(), key=lambda r: r.loop.target.public_labels)]
+            dropped = [d for p in pools for d in p.dropped]
+        return {
+            "activeTargets": [t.api_dict() for t in active] if state in ("any", "active") else [],
+            "droppedTargets": [d.api_dict() for d in dropped] if state in ("any", "dropped") else [],
+        }
+
+    def metadata(self, metric: str | None = None, limit: int | None = None) -> dict[str, list[dict[str, str]]]:
+        out: dict[str, list[dict[str, str]]] = {}
+        for target in self.active_targets():
+            with target.lock:
+                items = list(target.metadata.items())
+            for name, (mtype, help_text, unit) in items:
+                if metric is not None and name != metric:
+                    continue
+                entry = {"type": "unknown" if mtype in ("", "untyped") else mtype,
+                         "help": help_text, "unit": unit}
+                entries = out.setdefault(name, [])
+                if entry not in entries:
+                    entries.append(entry)
+        names = sorted(out)
+        if limit is not None and limit >= 0:
+            names = names[:limit]
+        return {name: out[name] for name in names}
+
+    def active_targets(self) -> list[Target]:
+        with self._lock:
+            return [r.loop.target for p in self._pools.values() for r in p.loops.values()]
+
+    def discovery_errors(self) -> dict[str, str]:
+        with self._lock:
+            return {k: v for p in self._pools.values() for k, v in p.discovery.errors.items()}
+
+    # --- internals ----------------------------------------------------------------------
+
+    @staticmethod
+    def _seed_for(config: Config) -> int:
+        text = ",".join(f"{k}={v}" for k, v in config.global_config.external_labels)
+        return fnv64a(text.encode())
+
+    def _new_loop(self, target: Target, config: ScrapeConfig) -> ScrapeLoop:
+        return ScrapeLoop(target, config, self._storage, self._transport, parser=self._parser,
+                          clock=self._clock)
+
+    def _resolver_for(self, config: ScrapeConfig) -> Any:
+        if not config.dns_sd_configs:
+            return None
+        if self._resolver is None:
+            self._resolver = make_resolver(self._dns_resolver)
+        return self._resolver
+
+    def _apply(self, config: Config) -> None:
+        """Bring the pools in line with ``config`` (called with the lock held)."""
+        wanted = {sc.job_name: sc for sc in config.scrape_configs}
+        for name in [n for n in self._pools if n not in wanted]:
+            self._pools.pop(name).stop(stale=True)
+        for name, sc in wanted.items():
+            old = self._pools.get(name)
+            if old is not None and old.config == sc:
+                continue
+            same_sd = old is not None and (
+                old.config.static_configs, old.config.file_sd_configs, old.config.dns_sd_configs
+            ) == (sc.static_configs, sc.file_sd_configs, sc.dns_sd_configs)
+            discovery = old.discovery if (old is not None and same_sd) else JobDiscovery(
+                sc, self._resolver_for(sc)
+            )
+            pool = _Pool(self, sc, discovery)
+            self._pools[name] = pool
+            if old is None:
+                continue
+            if _scrape_settings(old.config) == _scrape_settings(sc):
+                # Only discovery changed: running loops carry on; the next sync
+                # keeps the targets still discovered and retires the rest.
+                pool.loops = old.loops
+            else:
+                old.stop(stale=False)
+                pool.inherit = old.loops
+            if same_sd:
+                pool.sync(old.groups)
+
+    def _discover(self) -> None:
+        while not self._stop.is_set():
+            now = time.monotonic()
+            with self._lock:
+                pools = list(self._pools.values())
+            for pool in pools:
+                try:
+                    groups = pool.discovery.poll(now)
+                except Exception:  # a broken provider must not stop discovery for all jobs
+                    log.exception("discovery for job %s failed", pool.config.job_name)
+                    continue
+                if groups is not None:
+                    with self._lock:
+                        if self._pools.get(pool.config.job_name) is pool:
+                            pool.sync(groups)
+            self._ready.set()
+            self._stop.wait(_DISCOVERY_TICK_S)

@@ -1,0 +1,172 @@
+"""The collector's HTTP server: a thin stdlib adapter over the sans-I/O handlers.
+
+Routes: ``/api/v1/*`` (api.py), ``/federate``, ``/-/healthy``, ``/-/ready``,
+``/-/reload`` (POST), ``/metrics`` (the collector's own metrics) and the web
+UI (``/``, ``/graph``, ``/targets``, ``/static/*``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socketserver
+import sys
+import threading
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from metricslib.collector.web import ui
+from metricslib.collector.web.api.v1 import PrometheusAPI, Request, Response
+from metricslib.collector.web.http11 import HTTPError, RawRequest, format_response, read_request
+
+__all__ = ["CollectorHTTPServer", "Routes", "serve"]
+
+# Form bodies larger than this are refused: queries are short, and an unbounded
+# read would let one client exhaust memory.
+MAX_BODY_BYTES = 1 << 20
+_GZIP_MIN_BYTES = 1024
+
+
+@dataclass
+class Routes:
+    """Everything the server can answer; each callable is sans-I/O and tested on its own."""
+
+    api: PrometheusAPI
+    federate: Callable[[Request], Response]
+    reload: Callable[[], None]
+    ready: Callable[[], bool]
+    own_metrics: Callable[[str], Response]
+
+    def dispatch(self, request: Request, accept: str) -> Response:
+        path = request.path
+        if path.startswith("/api/v1/"):
+            return self.api.handle(request)
+        if path == "/federate":
+            return self.federate(request)
+        if path == "/-/healthy":
+            return Response(200, b"metricslib collector is Healthy.\n", "text/plain; charset=utf-8")
+        if path == "/-/ready":
+            if self.ready():
+                return Response(200, b"metricslib collector is Ready.\n", "text/plain; charset=utf-8")
+            return Response(503, b"Service Unavailable\n", "text/plain; charset=utf-8")
+        if path == "/-/reload":
+            return self._reload(request)
+        if path == "/metrics":
+            return self.own_metrics(accept)
+        page = ui.page(path)
+        if page is not None:
+            content_type, body = page
+            return Response(200, body, content_type, {"Cache-Control": "no-cache"})
+        if path == "/":
+            return Response(302, b"", "text/plain", {"Location": "/graph"})
+        return Response(404, b"404 page not found\n", "text/plain; charset=utf-8")
+
+    def _reload(self, request: Request) -> Response:
+        if request.method not in ("POST", "PUT"):
+            return Response(405, b"Only POST or PUT requests allowed\n", "text/plain; charset=utf-8")
+        try:
+            self.reload()
+        except ValueError as exc:  # ConfigError: the old configuration keeps running
+            message = f"failed to reload config: {exc}\n"
+            return Response(500, message.encode(), "text/plain; charset=utf-8")
+        return Response(200, b"", "text/plain; charset=utf-8")
+
+
+class _Connection(socketserver.StreamRequestHandler):
+    """One client connection: requests answered in turn while the client keeps it alive."""
+
+    server: CollectorHTTPServer
+    # Keep-alive clients (Grafana, promtool) would otherwise wait ~40 ms per answer:
+    # Nagle holds a response back until the client's delayed ACK.
+    disable_nagle_algorithm = True
+    # Idle keep-alive connections and stalled clients are dropped, like Prometheus's
+    # --web.read-timeout (5 minutes).
+    timeout = 300.0
+
+    def handle(self) -> None:
+        try:
+            while self._serve_one():
+                pass
+        except (ConnectionError, TimeoutError):
+            pass  # the client went away or stalled: nothing to answer
+
+    def _serve_one(self) -> bool:
+        """Answer one request; whether the connection stays open for another."""
+        try:
+            raw = read_request(self.rfile)
+            if raw is None:
+                return False
+            length = raw.content_length()
+        except HTTPError as exc:
+            self._write(exc.status, [("Content-Type", "text/plain; charset=utf-8")], f"{exc}\n".encode(), False)
+            return False
+        if length > MAX_BODY_BYTES:
+            self._write(413, [("Content-Type", "text/plain")], b"request body too large\n", False)
+            return False
+        if length and raw.headers.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            return False  # the client went away mid-body
+        if raw.method not in ("GET", "HEAD", "POST", "PUT"):
+            self._write(501, [("Content-Type", "text/plain")], b"method not implemented\n", raw.keep_alive)
+            return raw.keep_alive
+        return self._answer(raw, _request(raw, body))
+
+    def _answer(self, raw: RawRequest, request: Request) -> bool:
+        try:
+            response = self.server.routes.dispatch(request, raw.headers.get("accept", ""))
+        except Exception as exc:  # a bug must answer 500, not kill the connection silently
+            self.server.log_error(f"{raw.method} {request.path}: {exc!r}")
+            payload = {"status": "error", "errorType": "internal", "error": str(exc)}
+            response = Response(500, json.dumps(payload).encode())
+        body = response.body
+        headers = [("Content-Type", response.content_type)]
+        if "gzip" in raw.headers.get("accept-encoding", "") and len(body) >= _GZIP_MIN_BYTES:
+            body = gzip.compress(body, compresslevel=5)
+            headers.append(("Content-Encoding", "gzip"))
+        headers += [(k, v) for k, v in response.headers.items() if k.lower() != "connection"]
+        keep_alive = raw.keep_alive and response.headers.get("Connection", "").lower() != "close"
+        self._write(response.status, headers, body, keep_alive, head_only=raw.method == "HEAD")
+        if self.server.access_log:
+            client = self.client_address[0]
+            print(f'{client} "{raw.method} {raw.target} {raw.version}" {response.status} {len(body)}', file=sys.stderr)
+        return keep_alive
+
+    def _write(
+        self, status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool, *, head_only: bool = False
+    ) -> None:
+        self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=head_only))
+
+
+def _request(raw: RawRequest, body: bytes) -> Request:
+    """The sans-I/O request: path, and parameters from the query string and a form body."""
+    url = urllib.parse.urlsplit(raw.target)
+    params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+    content_type = raw.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if body and content_type == "application/x-www-form-urlencoded":
+        for key, values in urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
+            params.setdefault(key, []).extend(values)
+    return Request("GET" if raw.method == "HEAD" else raw.method, url.path, params)
+
+
+class CollectorHTTPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], routes: Routes, *, access_log: bool = False) -> None:
+        self.routes = routes
+        self.access_log = access_log
+        super().__init__(address, _Connection)
+
+    def log_error(self, message: str) -> None:
+        print(f"metricslib collector: {message}", file=sys.stderr)
+
+
+def serve(host: str, port: int, routes: Routes) -> tuple[CollectorHTTPServer, threading.Thread]:
+    """Start serving in a daemon thread; ``server.shutdown()`` stops it."""
+    server = CollectorHTTPServer((host, port), routes)
+    thread = threading.Thread(target=server.serve_forever, name="metricslib-http", daemon=True)
+    thread.start()
+    return server, thread

@@ -1,0 +1,165 @@
+import gzip
+import json
+import socket
+import urllib.parse
+
+import pytest
+
+from metricslib.collector.web.api.v1 import PrometheusAPI, Response
+from metricslib.collector.web.server import Routes, serve
+from tests.collector.fakes import RecordingEngine, sample_querier, simple_selector
+from tests.helpers import http_get
+
+
+@pytest.fixture
+def server():
+    reloads: list[str] = []
+
+    def reload() -> None:
+        if reloads and reloads[-1] == "fail-next":
+            raise ValueError("prometheus.yml: scrape_configs[0]: bad")
+        reloads.append("ok")
+
+    engine = RecordingEngine()
+    api = PrometheusAPI(
+        engine_factory=lambda t: engine,
+        querier_factory=sample_querier,
+        parse_selector=simple_selector,
+    )
+    routes = Routes(
+        api=api,
+        federate=lambda req: Response(200, b"up 1\n", "text/plain"),
+        reload=reload,
+        ready=lambda: True,
+        own_metrics=lambda accept: Response(200, b"# EOF\n" if "openmetrics" in accept else b"x 1\n", "text/plain"),
+    )
+    httpd, thread = serve("127.0.0.1", 0, routes)
+    host, port = httpd.server_address[:2]
+    yield f"http://{host}:{port}", reloads, engine
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+def post(url: str, data: dict[str, str]) -> tuple[int, bytes]:
+    import urllib.request
+
+    req = urllib.request.Request(url, data=urllib.parse.urlencode(data).encode(), method="POST")
+    req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_get_and_post_queries_reach_the_api(server) -> None:
+    url, _, engine = server
+    status, _, body = http_get(f"{url}/api/v1/query?query=up&time=10")
+    assert status == 200 and json.loads(body)["status"] == "success"
+    status, body = post(f"{url}/api/v1/query", {"query": "rate(x[5m])", "time": "20"})
+    assert status == 200
+    assert engine.calls == [("instant", "up", 10_000), ("instant", "rate(x[5m])", 20_000)]
+
+
+def test_errors_keep_the_envelope_and_status(server) -> None:
+    url, _, _ = server
+    status, _, body = http_get(f"{url}/api/v1/query_range?query=up&start=5&end=1&step=1")
+    assert status == 400 and json.loads(body)["errorType"] == "bad_data"
+
+
+def test_health_ready_and_reload(server) -> None:
+    url, reloads, _ = server
+    assert http_get(f"{url}/-/healthy")[0] == 200
+    assert http_get(f"{url}/-/ready")[0] == 200
+    assert http_get(f"{url}/-/reload")[0] == 405
+    assert post(f"{url}/-/reload", {})[0] == 200
+    reloads.append("fail-next")
+    status, body = post(f"{url}/-/reload", {})
+    assert status == 500 and b"scrape_configs[0]" in body
+
+
+def test_large_answers_are_gzipped_when_asked(server) -> None:
+    url, _, _ = server
+    status, headers, body = http_get(f"{url}/static/app.js", {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("Content-Encoding") == "gzip"
+    assert b"textContent" in gzip.decompress(body)
+
+
+def test_ui_pages_and_unknown_paths(server) -> None:
+    url, _, _ = server
+    status, headers, body = http_get(f"{url}/graph")
+    assert status == 200 and headers["Content-Type"].startswith("text/html") and b"/static/app.js" in body
+    assert http_get(f"{url}/static/../server.py")[0] == 404
+    assert http_get(f"{url}/nope")[0] == 404
+
+
+def test_own_metrics_negotiates_on_accept(server) -> None:
+    url, _, _ = server
+    assert http_get(f"{url}/metrics", {"Accept": "application/openmetrics-text"})[2] == b"# EOF\n"
+
+
+def test_oversized_form_bodies_are_refused_before_reading_them(server) -> None:
+    url, _, _ = server
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(
+            b"POST /api/v1/query HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 2097152\r\n\r\n"
+        )
+        assert sock.recv(100).startswith(b"HTTP/1.1 413")
+
+
+def _exchange(url: str, raw: bytes, *, until_closed: bool = True) -> bytes:
+    host, port = urllib.parse.urlsplit(url).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(raw)
+        chunks = []
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+
+def test_keep_alive_answers_requests_in_turn_then_closes_when_asked(server) -> None:
+    url, _, _ = server
+    out = _exchange(
+        url,
+        b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /-/ready HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert out.count(b"HTTP/1.1 200 OK") == 3
+    assert b"is Ready" in out and out.count(b"is Healthy") == 2
+    assert out.count(b"Connection: close") == 1
+
+
+def test_http10_clients_get_one_answer_and_a_close(server) -> None:
+    url, _, _ = server
+    out = _exchange(url, b"GET /-/healthy HTTP/1.0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in out
+
+
+def test_unreadable_requests_get_400_and_a_close(server) -> None:
+    url, _, _ = server
+    out = _exchange(url, b"GARBAGE\r\n\r\nGET /-/healthy HTTP/1.1\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 Bad Request") and b"Connection: close" in out
+    assert b"Healthy" not in out  # nothing after an unreadable request is answered
+
+
+def test_expect_continue_and_head_and_unknown_methods(server) -> None:
+    url, _, engine = server
+    body = urllib.parse.urlencode({"query": "up", "time": "1"}).encode()
+    out = _exchange(
+        url,
+        b"POST /api/v1/query HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        + b"HEAD /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+        + b"DELETE /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert out.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
+    assert engine.calls[-1][:2] == ("instant", "up")
+    head_answer = out.split(b"HTTP/1.1 200 OK")[2]
+    assert b"Content-Length: 33" in head_answer and b"Healthy" not in head_answer
+    assert b"HTTP/1.1 501 Not Implemented" in out

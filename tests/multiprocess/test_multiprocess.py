@@ -1,0 +1,562 @@
+"""Multi-worker aggregation: real worker processes, then gunicorn and uvicorn.
+
+The first tests drive stand-in workers (tests/apps/mp_worker.py) over stdin so
+each step — live sums, graceful exit, SIGKILL, a hung worker, a new server run —
+is deterministic. The integration tests run the real servers with ``ab``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+from metricslib import multiprocess
+from metricslib.errors import MultiprocessError
+from metricslib.multiprocess.files import ProcessId, list_workers, process_id
+from metricslib.multiprocess.merge import loads_families
+from metricslib.registry import Registry
+from tests.helpers import PYTHON, REPO_ROOT, free_port, http_get, require_tool, running
+
+WORKER = str(REPO_ROOT / "tests" / "apps" / "mp_worker.py")
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+class Worker:
+    """One stand-in worker process, talked to line by line."""
+
+    def __init__(self, directory: Path, *extra: str, launcher: bool = False) -> None:
+        cmd = [PYTHON, WORKER, str(directory), *extra]
+        if launcher:
+            # An intermediate parent plays a separate server run (its own generation).
+            cmd = [
+                PYTHON,
+                "-c",
+                "import subprocess,sys; sys.exit(subprocess.call(sys.argv[1:]))",
+                *cmd,
+            ]
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO_ROOT
+        )
+        ready = self._line(20)
+        assert ready.startswith("ready "), ready
+        self.pid = int(ready.split()[1])
+
+    def _line(self, timeout: float = 10) -> str:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        assert ready, f"worker {self.proc.pid} did not answer within {timeout}s"
+        return self.proc.stdout.readline().decode().strip()
+
+    def send(self, command: str) -> str:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        self.proc.stdin.flush()
+        return self._line()
+
+    def scrape(self) -> Samples:
+        rows = json.loads(self.send("scrape"))
+        return {(name, tuple(sorted(labels.items()))): value for name, labels, value in rows}
+
+    def exit(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"exit\n")
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=10) == 0
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        os.kill(self.pid, sig)
+        if sig == signal.SIGKILL and self.pid == self.proc.pid:
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for w in started:
+        w.stop()
+
+
+def start(workers: list[Worker], directory: Path, n: int, *extra: str) -> list[Worker]:
+    new = [Worker(directory, *extra) for _ in range(n)]
+    workers.extend(new)
+    return new
+
+
+def total(samples: Samples, name: str) -> float:
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+def gen_dirs(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.name.startswith("gen-"))
+
+
+def test_live_workers_report_exact_totals_from_any_worker(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    a, b, c = start(workers, tmp_path, 3)
+    for i, w in enumerate((a, b, c)):
+        w.send(f"inc small {i + 1}")
+        w.send("inc big 10")
+        w.send(f"peak {i * 7}")
+    b.send("state busy")
+    for w in (a, b, c):
+        s = w.scrape()
+        assert s[("jobs_total", (("kind", "small"),))] == 6
+        assert s[("jobs_total", (("kind", "big"),))] == 30
+        assert s[("job_seconds_count", ())] == 6
+        assert s[("job_seconds_bucket", (("le", "1.0"),))] == 6
+        assert s[("job_seconds_bucket", (("le", "0.1"),))] == 0
+        assert s[("worker_up", ())] == 3  # livesum: one per live worker
+        assert s[("peak", ())] == 14  # max
+        assert s[("build_info", (("version", "1.2"),))] == 1  # Info: deduplicated
+        # Default gauge mode and Enum: one series per live worker, labelled pid.
+        temps = {dict(k[1])["pid"]: v for k, v in s.items() if k[0] == "temperature"}
+        assert temps == {str(w.pid): w.pid % 1000 for w in (a, b, c)}
+        assert s[("phase", (("phase", "busy"), ("pid", str(b.pid))))] == 1
+        assert s[("phase", (("phase", "busy"), ("pid", str(a.pid))))] == 0
+
+
+def test_graceful_exit_archives_counts_and_drops_live_gauges(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    a, b = start(workers, tmp_path, 2)
+    a.send("inc x 5")
+    a.send("peak 99")
+    b.send("inc x 2")
+    a.exit()
+    s = b.scrape()
+    assert s[("jobs_total", (("kind", "x"),))] == 7
+    assert s[("worker_up", ())] == 1
+    assert s[("peak", ())] == 99  # max keeps a dead worker's value
+    assert not [k for k in s if k[0] == "temperature" and dict(k[1])["pid"] == str(a.pid)]
+    (gen,) = gen_dirs(tmp_path)
+    assert sorted(p.name for p in gen.iterdir()) == sorted(
+        ["archive.snap", "lock", f"w-{b.pid}-{process_id(b.pid).start}.snap"]
+    )
+    # A replacement worker adds to the archive rather than resetting it.
+    (c,) = start(workers, tmp_path, 1)
+    c.send("inc x 1")
+    assert c.scrape()[("jobs_total", (("kind", "x"),))] == 8
+
+
+def test_sigterm_archives_before_the_worker_dies(tmp_path: Path, workers: list[Worker]) -> None:
+    a, b = start(workers, tmp_path, 2)
+    a.send("inc x 5")  # never scraped: only the SIGTERM handler can save it
+    os.kill(a.pid, signal.SIGTERM)
+    assert a.proc.wait(timeout=10) == -signal.SIGTERM  # still dies of the signal
+    (gen,) = gen_dirs(tmp_path)
+    assert [wf.process.pid for wf in list_workers(gen)] == [b.pid]
+    assert b.scrape()[("jobs_total", (("kind", "x"),))] == 5
+
+
+def test_sigkilled_worker_keeps_counts_up_to_its_last_snapshot(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    a, b = start(workers, tmp_path, 2)
+    a.send("inc x 4")
+    b.send("inc x 1")
+    assert b.scrape()[("jobs_total", (("kind", "x"),))] == 5  # refreshes a's file
+    a.kill()
+    s = b.scrape()
+    assert s[("jobs_total", (("kind", "x"),))] == 5
+    assert s[("worker_up", ())] == 1
+    (gen,) = gen_dirs(tmp_path)
+    assert [wf.process.pid for wf in list_workers(gen)] == [b.pid]
+
+
+def test_mostrecent_gauge_follows_the_last_worker_to_change_it(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    a, b = start(workers, tmp_path, 2)
+    a.send("setting 1")
+    assert a.scrape()[("setting", ())] == 1  # b's untouched 0 was seen earlier
+    b.send("setting 2")
+    assert a.scrape()[("setting", ())] == 2
+    a.send("setting 3")
+    assert b.scrape()[("setting", ())] == 3
+    a.exit()  # mostrecent (not livemostrecent) keeps a dead worker's value
+    assert b.scrape()[("setting", ())] == 3
+    b.send("setting 4")
+    assert b.scrape()[("setting", ())] == 4
+
+
+def test_leftover_temp_files_are_cleaned_up(tmp_path: Path, workers: list[Worker]) -> None:
+    a, b = start(workers, tmp_path, 2)
+    (gen,) = gen_dirs(tmp_path)
+    stale, fresh = gen / ".tmp-killed.part", gen / ".tmp-writing.part"
+    stale.write_text("half")
+    fresh.write_text("half")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    a.kill()
+    b.scrape()
+    assert not stale.exists()
+    assert fresh.exists()  # may still be in the middle of a write
+
+
+def test_hung_worker_is_read_from_its_file(tmp_path: Path, workers: list[Worker]) -> None:
+    a, b = start(workers, tmp_path, 2, "5", "0.3")
+    a.send("inc x 3")
+    assert b.scrape()[("jobs_total", (("kind", "x"),))] == 3
+    a.kill(signal.SIGSTOP)
+    try:
+        s = b.scrape()  # a cannot answer: its last file stands in
+        assert s[("jobs_total", (("kind", "x"),))] == 3
+        assert s[("worker_up", ())] == 2  # stopped is not dead
+    finally:
+        a.kill(signal.SIGCONT)
+
+
+def test_periodic_snapshot_bounds_what_sigkill_loses(tmp_path: Path, workers: list[Worker]) -> None:
+    a, b = start(workers, tmp_path, 2, "0.2")
+    a.send("inc x 6")  # never scraped: only the periodic write saves it
+    (gen,) = gen_dirs(tmp_path)
+    path = gen / f"w-{a.pid}-{process_id(a.pid).start}.snap"
+
+    def saved() -> float:
+        families, _ = loads_families(path.read_bytes(), str(path))
+        return sum(s.value for f in families for s in f.samples if s.name == "jobs_total")
+
+    deadline = time.monotonic() + 10
+    while saved() != 6:
+        assert time.monotonic() < deadline, "periodic snapshot never written"
+        time.sleep(0.05)
+    a.kill()
+    assert b.scrape()[("jobs_total", (("kind", "x"),))] == 6
+
+
+def test_a_new_server_run_starts_from_zero_and_removes_the_old_run(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    first = Worker(tmp_path, launcher=True)
+    workers.append(first)
+    first.send("inc x 9")
+    first.exit()
+    (old_gen,) = gen_dirs(tmp_path)
+    second = Worker(tmp_path, launcher=True)
+    workers.append(second)
+    assert ("jobs_total", (("kind", "x"),)) not in second.scrape()
+    assert old_gen not in gen_dirs(tmp_path)
+    assert len(gen_dirs(tmp_path)) == 1
+
+
+def test_a_recycled_pid_is_not_mistaken_for_the_old_worker() -> None:
+    me = process_id()
+    assert me.is_alive()
+    assert not ProcessId(me.pid, me.start + 1).is_alive()
+
+
+# --- setup errors (in this process) ---------------------------------------------------------
+
+
+@pytest.fixture
+def clean_state() -> Iterator[None]:
+    multiprocess._reset_for_tests()
+    yield
+    multiprocess._reset_for_tests()
+
+
+def test_setup_without_a_directory_says_how_to_give_one(clean_state: None) -> None:
+    with pytest.raises(MultiprocessError, match=r"setup\(directory=\.\.\.\)"):
+        multiprocess.setup(registry=Registry())
+
+
+def test_setup_rejects_a_directory_it_cannot_create(clean_state: None, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(MultiprocessError, match="cannot create multiprocess directory"):
+        multiprocess.setup(blocker / "sub", registry=Registry())
+
+
+def test_unknown_gauge_mode_names_the_choices(clean_state: None) -> None:
+    with pytest.raises(MultiprocessError, match=r"unknown gauge mode 'average'.*livesum"):
+        multiprocess.set_gauge_mode("g", "average")
+
+
+def test_setup_is_idempotent_but_refuses_a_second_registry(
+    clean_state: None, tmp_path: Path
+) -> None:
+    registry = Registry()
+    agg = multiprocess.setup(tmp_path, registry=registry)
+    assert multiprocess.setup(tmp_path, registry=registry) is agg
+    assert multiprocess.aggregator_for(registry) is agg
+    assert multiprocess.aggregator_for(Registry()) is None
+    with pytest.raises(MultiprocessError, match="already called"):
+        multiprocess.setup(tmp_path, registry=Registry())
+    multiprocess.shutdown()
+    assert multiprocess.aggregator_for(registry) is None
+    with pytest.raises(MultiprocessError, match="not set up in this process"):
+        agg.collect()
+
+
+# --- real pre-fork servers ------------------------------------------------------------------
+
+APPS = REPO_ROOT / "tests" / "apps"
+
+
+def run_ab(url: str, n: int, concurrency: int = 16) -> int:
+    """Send ``n`` requests with ab; returns how many got a 2xx answer."""
+    ab = require_tool("ab", "apache2-utils")
+    out = subprocess.run(
+        [ab, "-q", "-n", str(n), "-c", str(concurrency), url],
+        capture_output=True,
+        timeout=90,
+        check=True,
+        text=True,
+    ).stdout
+    fields = dict(
+        (k.strip(), v.strip())
+        for k, _, v in (line.partition(":") for line in out.splitlines())
+        if v
+    )
+    assert fields["Failed requests"] == "0", out
+    assert "Non-2xx responses" not in fields, out
+    return int(fields["Complete requests"])
+
+
+def scrape(base: str) -> tuple[Samples, str]:
+    status, headers, body = http_get(base + "/metrics")
+    assert status == 200, body
+    samples: Samples = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples, headers.get("X-Worker", headers.get("x-worker", ""))
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def live_workers(base: str) -> float:
+    return scrape(base)[0].get(("app_workers", ()), 0)
+
+
+def worker_files(directory: Path) -> list[str]:
+    return sorted(p.name for g in gen_dirs(directory) for p in g.iterdir())
+
+
+def check_totals(base: str, expected: int, workers: int, scrapes: int = 8) -> set[str]:
+    """Several scrapes in a row (concurrently, so different workers answer) all agree."""
+    results: list[tuple[Samples, str]] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(scrape(base))) for _ in range(scrapes)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(results) == scrapes
+    for samples, _ in results:
+        assert samples[("app_requests_total", (("path", "/work"),))] == expected
+        assert samples[("app_request_seconds_count", ())] == expected
+        assert samples[("app_request_seconds_bucket", (("le", "0.01"),))] == expected
+        assert samples[("app_workers", ())] == workers
+    return {pid for _, pid in results}
+
+
+def archived_requests(directory: Path) -> float:
+    """After the server stopped: no worker files left, and the archive holds every count."""
+    (gen,) = gen_dirs(directory)
+    assert not list_workers(gen), worker_files(directory)
+    families, _ = loads_families((gen / "archive.snap").read_bytes())
+    return sum(s.value for f in families for s in f.samples if s.name == "app_requests_total")
+
+
+def server_env(directory: Path) -> dict[str, str]:
+    return {"MP_TEST_DIR": str(directory), "PYTHONPATH": str(REPO_ROOT)}
+
+
+def gunicorn_cmd(port: int, *extra: str) -> list[str]:
+    gunicorn = str(Path(PYTHON).parent / "gunicorn")
+    return [
+        gunicorn,
+        "-c",
+        str(APPS / "gunicorn_conf.py"),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "5",
+        *extra,
+        "tests.apps.mp_wsgi_app:app",
+    ]
+
+
+@pytest.mark.integration
+def test_gunicorn_sync_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        gunicorn_cmd(port, "-w", "4"),
+        ready_url=base + "/metrics",
+        cwd=REPO_ROOT,
+        env=server_env(tmp_path),
+    ):
+        wait_for(lambda: live_workers(base) == 4, "4 workers")
+        assert run_ab(base + "/work", 2000) == 2000
+        answered = check_totals(base, 2000, workers=4)
+        # Concurrent scrapes cannot all wait on one sync worker: others answer too.
+        assert len(answered) >= 2, answered
+
+        # The aggregate also renders as OpenMetrics (what Prometheus asks for).
+        status, headers, body = http_get(
+            base + "/metrics", {"Accept": "application/openmetrics-text; version=1.0.0"}
+        )
+        assert status == 200
+        assert headers["Content-Type"].startswith("application/openmetrics-text")
+        om = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in openmetrics_families(body.decode())
+            for s in f.samples
+        }
+        assert om[("app_requests_total", (("path", "/work"),))] == 2000
+        assert om[("app_request_seconds_count", ())] == 2000
+
+        samples, victim = scrape(base)
+        # Process metrics: one series per live worker, labelled with its pid.
+        pids = {dict(k[1])["pid"] for k in samples if k[0] == "process_resident_memory_bytes"}
+        assert len(pids) == 4 and victim in pids
+
+        os.kill(int(victim), signal.SIGKILL)
+        # gunicorn's master archives it (child_exit hook) without waiting for a scrape.
+        wait_for(
+            lambda: not [n for n in worker_files(tmp_path) if n.startswith(f"w-{victim}-")],
+            "child_exit to archive the killed worker",
+        )
+        wait_for(
+            lambda: (
+                victim not in {dict(k[1]).get("pid") for k in scrape(base)[0]}
+                and live_workers(base) == 4
+            ),
+            "gunicorn to replace the killed worker",
+        )
+        # The killed worker's counts stay (it was scraped after its last request);
+        # its livesum gauge went with it.
+        check_totals(base, 2000, workers=4)
+        assert run_ab(base + "/work", 500) == 500
+        check_totals(base, 2500, workers=4)
+        names = worker_files(tmp_path)
+        assert len([n for n in names if n.startswith("w-")]) == 4, names
+    # Stopping gunicorn: every worker archived its counts on the way out.
+    assert archived_requests(tmp_path) == 2500
+
+
+@pytest.mark.integration
+def test_gunicorn_gthread_and_max_requests_keep_files_bounded(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = gunicorn_cmd(port, "-w", "2", "-k", "gthread", "--threads", "4", "--max-requests", "40")
+    with running(cmd, ready_url=base + "/metrics", cwd=REPO_ROOT, env=server_env(tmp_path)):
+        wait_for(lambda: live_workers(base) == 2, "2 workers")
+        before = 0
+        sent = sum(run_ab(base + "/work", 200, concurrency=4) for _ in range(4))
+        assert sent == 800  # about 20 worker restarts along the way
+        wait_for(lambda: live_workers(base) == 2, "2 workers after restarts")
+        check_totals(base, before + 800, workers=2, scrapes=4)
+        names = worker_files(tmp_path)
+        assert len(names) <= 2 + 2, names  # two workers, the archive, the lock
+    # A new server run in the same directory starts from zero and clears the old run.
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(
+        gunicorn_cmd(port, "-w", "2"),
+        ready_url=base + "/metrics",
+        cwd=REPO_ROOT,
+        env=server_env(tmp_path),
+    ):
+        wait_for(lambda: live_workers(base) == 2, "2 workers")
+        assert ("app_requests_total", (("path", "/work"),)) not in scrape(base)[0]
+        assert len(gen_dirs(tmp_path)) == 1
+
+
+@pytest.mark.integration
+def test_uvicorn_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "--workers",
+        "4",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "tests.apps.mp_asgi_app:app",
+    ]
+    with running(cmd, ready_url=base + "/metrics", cwd=REPO_ROOT, env=server_env(tmp_path)):
+        wait_for(lambda: live_workers(base) == 4, "4 workers")
+        assert run_ab(base + "/work", 2000) == 2000
+        check_totals(base, 2000, workers=4)
+        samples, victim = scrape(base)
+        pids = {dict(k[1])["pid"] for k in samples if k[0] == "process_resident_memory_bytes"}
+        assert len(pids) == 4
+        victim = sorted(pids)[0]
+        os.kill(int(victim), signal.SIGKILL)
+        wait_for(
+            lambda: (
+                victim not in {dict(k[1]).get("pid") for k in scrape(base)[0]}
+                and live_workers(base) == 4
+            ),
+            "uvicorn to replace the killed worker",
+            timeout=60,
+        )
+        check_totals(base, 2000, workers=4)
+    # uvicorn's workers (spawned, not forked) archive themselves at exit too.
+    assert archived_requests(tmp_path) == 2000
+
+
+def gunicorn_master(proc: subprocess.Popen[bytes]) -> int:
+    return proc.pid  # gunicorn runs in the foreground: the process we started is the master
+
+
+@pytest.mark.integration
+def test_gunicorn_preload_and_hup_reload(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = gunicorn_cmd(port, "-w", "2", "--preload")
+    with running(cmd, ready_url=base + "/metrics", cwd=REPO_ROOT, env=server_env(tmp_path)) as proc:
+        # The master imported the app (and ran setup) but is not counted as a worker.
+        wait_for(lambda: live_workers(base) == 2, "2 preloaded workers")
+        assert run_ab(base + "/work", 300, concurrency=8) == 300
+        check_totals(base, 300, workers=2, scrapes=4)
+        (gen,) = gen_dirs(tmp_path)
+        assert gen.name.startswith(f"gen-{gunicorn_master(proc)}-")
+        old = {wf.process.pid for wf in list_workers(gen)}
+        # HUP: gunicorn replaces every worker gracefully; the counts carry over.
+        os.kill(gunicorn_master(proc), signal.SIGHUP)
+        wait_for(
+            lambda: (
+                not old & {wf.process.pid for wf in list_workers(gen)} and live_workers(base) == 2
+            ),
+            "new workers after HUP",
+        )
+        check_totals(base, 300, workers=2, scrapes=4)
