@@ -9,14 +9,11 @@ been deleted by retention; an unknown ref raises ``StorageError``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from metricslib.collector.model import Labels
-from metricslib.collector.storage.head import same_value
+from metricslib.collector.storage.chunk_reader import ChunkReader
+from metricslib.collector.storage.head import Head
+from metricslib.collector.storage.memseries import same_value
 from metricslib.errors import OutOfOrderSampleError, StorageError
-
-if TYPE_CHECKING:
-    from metricslib.collector.storage.store import Store
 
 __all__ = ["StoreAppender"]
 
@@ -24,8 +21,9 @@ __all__ = ["StoreAppender"]
 class StoreAppender:
     """Not shared between threads: each scrape loop takes its own."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, head: Head, chunks: ChunkReader) -> None:
+        self._head = head
+        self._chunks = chunks
         self._refs: list[int] = []
         self._ts: list[int] = []
         self._vs: list[float] = []
@@ -37,7 +35,7 @@ class StoreAppender:
 
     def append(self, labels: Labels, t_ms: int, value: float) -> int:
         """Queue one sample; returns the series ref for later ``append_ref`` calls."""
-        ref = self._store.series_ref(labels)
+        ref = self._head.series_ref(labels)
         self.append_ref(ref, t_ms, value)
         return ref
 
@@ -46,13 +44,13 @@ class StoreAppender:
         if pending is not None:
             last_t, last_v = pending
         else:
-            s = self._store._by_id.get(ref)
+            s = self._head.by_id.get(ref)
             if s is None:
                 raise StorageError(f"unknown series ref {ref} (deleted by retention?); append by labels")
             last_t = s.last_t
             last_v = None
             if t_ms == last_t:
-                last_v = s.last_v if s.last_v is not None else self._store._last_value(s)
+                last_v = s.last_v if s.last_v is not None else self._chunks.last_value(s)
         if t_ms <= last_t:
             if t_ms == last_t and last_v is not None and same_value(last_v, value):
                 return  # an exact duplicate, e.g. a re-sent scrape: not an error
@@ -71,7 +69,7 @@ class StoreAppender:
         self._pending[ref] = (t_ms, value)
 
     def _labels_of(self, ref: int) -> str:
-        s = self._store._by_id.get(ref)
+        s = self._head.by_id.get(ref)
         if s is None:
             return f"#{ref}"
         return "{" + ", ".join(f'{k}="{v}"' for k, v in s.labels) + "}"
@@ -79,7 +77,7 @@ class StoreAppender:
     def commit(self) -> None:
         """Make the queued samples visible to queries; durable at the next flush."""
         if self._refs:
-            self._store._commit(self._refs, self._ts, self._vs)
+            self._head.commit(self._refs, self._ts, self._vs)
         self.rollback()
 
     def rollback(self) -> None:

@@ -10,19 +10,17 @@ transaction, so a crash leaves either the old chunks or the new ones.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import Labels
+from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.chunks import encode_chunk
-from metricslib.collector.storage.head import MemSeries, merge_samples
+from metricslib.collector.storage.head import Head
+from metricslib.collector.storage.memseries import MemSeries, merge_samples
 from metricslib.collector.storage.sqlite import Database
 from metricslib.errors import StorageCorruptionError
-
-if TYPE_CHECKING:
-    from metricslib.collector.storage.store import Store
 
 __all__ = ["import_series", "rewrite_chunks", "run_compaction"]
 
@@ -30,86 +28,82 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 
-def run_compaction(store: Store, *, final: bool) -> None:
+def run_compaction(head: Head, db: Database, chunks: ChunkReader, *, final: bool) -> None:
     """Merge the chunks of each finished window (all windows when ``final``)."""
-    with store._flush_lock:
-        with store._lock:
-            current = store._max_t // store.chunk_range_ms
-            due = [(sid, w) for sid, w in store._compact if final or w < current]
-            jobs: list[tuple[MemSeries, list[int]]] = []
-            for sid, w in due:
-                store._compact.discard((sid, w))
-                s = store._by_id.get(sid)
-                if s is None:
-                    continue
-                lo, hi = w * store.chunk_range_ms, (w + 1) * store.chunk_range_ms - 1
-                ids = [s.c_ids[i] for i in s.chunk_positions_in(lo, hi) if s.c_mint[i] >= lo]
-                if len(ids) > 1:
-                    jobs.append((s, ids))
-        if not jobs:
-            return
-        rewrite_chunks(store, [(s, ids, []) for s, ids in jobs])
+    with head.lock:
+        current = head.max_t // head.chunk_range_ms
+        due = [(sid, w) for sid, w in head.compaction_due if final or w < current]
+        jobs: list[tuple[MemSeries, list[int]]] = []
+        for sid, w in due:
+            head.compaction_due.discard((sid, w))
+            s = head.by_id.get(sid)
+            if s is None:
+                continue
+            lo, hi = w * head.chunk_range_ms, (w + 1) * head.chunk_range_ms - 1
+            ids = [s.c_ids[i] for i in s.chunk_positions_in(lo, hi) if s.c_mint[i] >= lo]
+            if len(ids) > 1:
+                jobs.append((s, ids))
+    if not jobs:
+        return
+    rewrite_chunks(head, db, chunks, [(s, ids, []) for s, ids in jobs])
 
 def rewrite_chunks(
-    store: Store, jobs: Sequence[tuple[MemSeries, list[int], list[tuple[I64, F64]]]]
+    head: Head, db: Database, chunks: ChunkReader, jobs: Sequence[tuple[MemSeries, list[int], list[tuple[I64, F64]]]]
 ) -> None:
     """Replace chunks by one chunk per window holding their union with ``extra``
     sample runs; at equal timestamps existing samples win. One transaction."""
-    with store._flush_lock:
-        writes: list[tuple[MemSeries, list[int], list[tuple[bytes, int, int, int]]]] = []
-        for s, ids, extra in jobs:
-            arrays = store._chunk_arrays(ids)
-            if len(arrays) != len(ids):
-                raise StorageCorruptionError(f"chunks of series {s.labels} vanished during rewrite")
-            ts, vs = merge_samples([arrays[c] for c in ids] + list(extra))
-            blobs: list[tuple[bytes, int, int, int]] = []
-            if ts.size:
-                windows = ts // store.chunk_range_ms
-                bounds = np.flatnonzero(np.diff(windows)) + 1
-                for part_t, part_v in zip(np.split(ts, bounds), np.split(vs, bounds), strict=False):
-                    blobs.append(
-                        (encode_chunk(part_t, part_v), int(part_t[0]), int(part_t[-1]), part_t.size)
-                    )
-            writes.append((s, ids, blobs))
-        added: list[tuple[MemSeries, list[int], list[tuple[int, int, int, int]]]] = []
-        with store.db.transaction() as conn:
-            Database.insert_series(conn, [(s.sid, s.labels) for s, _, _ in writes if not s.persisted])
-            for s, ids, blobs in writes:
-                Database.delete_chunks(conn, ids)
-                metas = [
-                    (Database.insert_chunk(conn, s.sid, mint, maxt, n, blob), mint, maxt, n)
-                    for blob, mint, maxt, n in blobs
-                ]
-                added.append((s, ids, metas))
-        with store._lock:
-            for s, ids, metas in added:
-                s.persisted = True
-                s.drop_chunks(set(ids))
-                for cid, mint, maxt, n in metas:
-                    s.add_chunk(cid, mint, maxt, n)
-                    if maxt >= s.last_t:
-                        s.last_t, s.last_v = maxt, None
-                    store._max_t = max(store._max_t, maxt)
+    writes: list[tuple[MemSeries, list[int], list[tuple[bytes, int, int, int]]]] = []
+    for s, ids, extra in jobs:
+        arrays = chunks.arrays(ids)
+        if len(arrays) != len(ids):
+            raise StorageCorruptionError(f"chunks of series {s.labels} vanished during rewrite")
+        ts, vs = merge_samples([arrays[c] for c in ids] + list(extra))
+        blobs: list[tuple[bytes, int, int, int]] = []
+        if ts.size:
+            windows = ts // head.chunk_range_ms
+            bounds = np.flatnonzero(np.diff(windows)) + 1
+            for part_t, part_v in zip(np.split(ts, bounds), np.split(vs, bounds), strict=False):
+                blobs.append(
+                    (encode_chunk(part_t, part_v), int(part_t[0]), int(part_t[-1]), part_t.size)
+                )
+        writes.append((s, ids, blobs))
+    added: list[tuple[MemSeries, list[int], list[tuple[int, int, int, int]]]] = []
+    with db.transaction() as conn:
+        Database.insert_series(conn, [(s.sid, s.labels) for s, _, _ in writes if not s.persisted])
+        for s, ids, blobs in writes:
+            Database.delete_chunks(conn, ids)
+            metas = [
+                (Database.insert_chunk(conn, s.sid, mint, maxt, n, blob), mint, maxt, n)
+                for blob, mint, maxt, n in blobs
+            ]
+            added.append((s, ids, metas))
+    with head.lock:
+        for s, ids, metas in added:
+            s.persisted = True
+            s.drop_chunks(set(ids))
+            for cid, mint, maxt, n in metas:
+                s.add_chunk(cid, mint, maxt, n)
+                if maxt >= s.last_t:
+                    s.last_t, s.last_v = maxt, None
+                head.max_t = max(head.max_t, maxt)
 
-def import_series(store: Store, items: Iterable[tuple[Labels, I64, F64]]) -> int:
+def import_series(head: Head, db: Database, chunks: ChunkReader, items: Iterable[tuple[Labels, I64, F64]]) -> int:
     """Backfill whole series (timestamps increasing) in one transaction.
 
     Samples merge with what the store holds; at a timestamp already
     present the stored value is kept. Returns the number of samples given."""
-    with store._flush_lock:
-        store.flush(cut_all=True)
-        jobs: list[tuple[MemSeries, list[int], list[tuple[I64, F64]]]] = []
-        total = 0
-        for labels, ts, vs in items:
-            if ts.size == 0:
-                continue
-            total += int(ts.size)
-            s = store._by_id[store.series_ref(labels)]
-            lo_w = int(ts[0]) // store.chunk_range_ms * store.chunk_range_ms
-            hi_w = (int(ts[-1]) // store.chunk_range_ms + 1) * store.chunk_range_ms - 1
-            with store._lock:
-                ids = s.chunks_in(lo_w, hi_w)
-            jobs.append((s, ids, [(ts, vs)]))
-        if jobs:
-            rewrite_chunks(store, jobs)
-        return total
+    jobs: list[tuple[MemSeries, list[int], list[tuple[I64, F64]]]] = []
+    total = 0
+    for labels, ts, vs in items:
+        if ts.size == 0:
+            continue
+        total += int(ts.size)
+        s = head.by_id[head.series_ref(labels)]
+        lo_w = int(ts[0]) // head.chunk_range_ms * head.chunk_range_ms
+        hi_w = (int(ts[-1]) // head.chunk_range_ms + 1) * head.chunk_range_ms - 1
+        with head.lock:
+            ids = s.chunks_in(lo_w, hi_w)
+        jobs.append((s, ids, [(ts, vs)]))
+    if jobs:
+        rewrite_chunks(head, db, chunks, jobs)
+    return total

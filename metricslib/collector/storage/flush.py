@@ -11,18 +11,15 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import Labels
 from metricslib.collector.storage.chunks import encode_chunk
-from metricslib.collector.storage.head import MemSeries
+from metricslib.collector.storage.head import Head
+from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.sqlite import Database, encode_wal
-
-if TYPE_CHECKING:
-    from metricslib.collector.storage.store import Store
 
 __all__ = ["flush"]
 
@@ -30,70 +27,71 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 
-def flush(store: Store, *, cut_all: bool = False) -> None:
-    """Write new samples durably; cut chunks that are due (all when ``cut_all``)."""
-    with store._flush_lock:
-        store._check_open()
-        with store._lock:
-            sids, counts, t_new, v_new, new_series, cuts, seq, pin = _plan_flush(store, cut_all)
-        if not sids and not cuts:
-            return
-        try:
-            encoded = [
-                (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
-                for s, k, pieces in cuts
-            ]
-            # WAL rows older than every remaining head's oldest flushed sample
-            # are no longer needed to rebuild the head after a crash.
-            keep_from = pin if pin is not None else store._wal_seq + 1
-            with store.db.transaction() as conn:
-                Database.insert_series(conn, new_series)
-                if sids:
-                    batch = (
-                        np.array(sids, dtype=np.int64),
-                        np.array(counts, dtype=np.int64),
-                        np.frombuffer(t_new, dtype=np.int64),
-                        np.frombuffer(v_new, dtype=np.float64),
-                    )
-                    conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
-                added = [
-                    (s, k, [(Database.insert_chunk(conn, s.sid, mn, mx, n, blob), mn, mx, n)
-                            for blob, mn, mx, n in pieces])
-                    for s, k, pieces in encoded
-                ]
-                conn.execute("DELETE FROM wal WHERE seq < ?", (keep_from,))
-        except BaseException:
-            # Nothing reached the disk: mark the samples unflushed again so
-            # the next flush retries them (they are still in the head).
-            with store._lock:
-                _unflush(store, sids, counts, seq)
-            raise
-        with store._lock:
-            for s, k, metas in added:
-                del s.ts[:k]
-                del s.vs[:k]
-                s.flushed -= k
-                if s.flushed == 0:
-                    s.head_seq = 0
-                for cid, mn, mx, n in metas:
-                    s.add_chunk(cid, mn, mx, n)
-                store._queue_compaction(s)
-            for sid, _ in new_series:
-                series = store._by_id.get(sid)
-                if series is not None:
-                    series.persisted = True
+def flush(head: Head, db: Database, *, head_chunk_samples: int, cut_all: bool = False) -> None:
+    """Write new samples durably; cut chunks that are due (all when ``cut_all``).
 
-def _unflush(store: Store, sids: list[int], counts: list[int], seq: int) -> None:
+    The caller holds the writer lock (one flush, compaction or retention at a time)."""
+    head.check_open()
+    with head.lock:
+        sids, counts, t_new, v_new, new_series, cuts, seq, pin = _plan_flush(head, head_chunk_samples, cut_all)
+    if not sids and not cuts:
+        return
+    try:
+        encoded = [
+            (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
+            for s, k, pieces in cuts
+        ]
+        # WAL rows older than every remaining head's oldest flushed sample
+        # are no longer needed to rebuild the head after a crash.
+        keep_from = pin if pin is not None else head.wal_seq + 1
+        with db.transaction() as conn:
+            Database.insert_series(conn, new_series)
+            if sids:
+                batch = (
+                    np.array(sids, dtype=np.int64),
+                    np.array(counts, dtype=np.int64),
+                    np.frombuffer(t_new, dtype=np.int64),
+                    np.frombuffer(v_new, dtype=np.float64),
+                )
+                conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
+            added = [
+                (s, k, [(Database.insert_chunk(conn, s.sid, mn, mx, n, blob), mn, mx, n)
+                        for blob, mn, mx, n in pieces])
+                for s, k, pieces in encoded
+            ]
+            conn.execute("DELETE FROM wal WHERE seq < ?", (keep_from,))
+    except BaseException:
+        # Nothing reached the disk: mark the samples unflushed again so
+        # the next flush retries them (they are still in the head).
+        with head.lock:
+            _unflush(head, sids, counts, seq)
+        raise
+    with head.lock:
+        for s, k, metas in added:
+            del s.ts[:k]
+            del s.vs[:k]
+            s.flushed -= k
+            if s.flushed == 0:
+                s.head_seq = 0
+            for cid, mn, mx, n in metas:
+                s.add_chunk(cid, mn, mx, n)
+            head.queue_compaction(s)
+        for sid, _ in new_series:
+            series = head.by_id.get(sid)
+            if series is not None:
+                series.persisted = True
+
+def _unflush(head: Head, sids: list[int], counts: list[int], seq: int) -> None:
     for sid, count in zip(sids, counts, strict=True):
-        series = store._by_id.get(sid)
+        series = head.by_id.get(sid)
         if series is None:
             continue
         series.flushed -= count
         if series.head_seq == seq:
             series.head_seq = 0
-        store._dirty.add(series)
+        head.dirty.add(series)
 
-def _plan_flush(store: Store, cut_all: bool) -> tuple[
+def _plan_flush(head: Head, limit: int, cut_all: bool) -> tuple[
     list[int], list[int], array[int], array[float], list[tuple[int, Labels]],
     list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int, int | None,
 ]:
@@ -104,8 +102,8 @@ def _plan_flush(store: Store, cut_all: bool) -> tuple[
     t_new = array("q")
     v_new = array("d")
     new_series: list[tuple[int, Labels]] = []
-    seq = store._wal_seq + 1
-    for s in store._dirty:
+    seq = head.wal_seq + 1
+    for s in head.dirty:
         k0, k1 = s.flushed, len(s.ts)
         if k1 <= k0:
             continue
@@ -119,15 +117,14 @@ def _plan_flush(store: Store, cut_all: bool) -> tuple[
             s.head_seq = seq
         if not s.persisted:
             new_series.append((s.sid, s.labels))
-    store._dirty.clear()
+    head.dirty.clear()
     if sids:
-        store._wal_seq = seq
-    rng = store.chunk_range_ms
-    window_start = (store._max_t // rng) * rng
-    limit = store.head_chunk_samples
+        head.wal_seq = seq
+    rng = head.chunk_range_ms
+    window_start = (head.max_t // rng) * rng
     cuts: list[tuple[MemSeries, int, list[tuple[I64, F64]]]] = []
     pin: int | None = None
-    for s in store._by_id.values():
+    for s in head.by_id.values():
         f = s.flushed
         if not f:
             continue

@@ -90,7 +90,7 @@ def import_file(
     # Imports must never apply the collector's retention to what is already stored.
     store = open_storage(data_dir, retention_ms=2**62, background=False)
     try:
-        before = {s.labels for s in store._by_id.values()}
+        before = set(store.head.by_labels)
         new = sum(1 for lab, _, _ in series if lab not in before)
         total = sum(int(t.size) for _, t, _ in series)
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import Labels, Matcher, Series, SeriesBatch
-from metricslib.collector.storage.head import MemSeries, merge_samples
+from metricslib.collector.storage.chunk_reader import ChunkReader
+from metricslib.collector.storage.head import Head
+from metricslib.collector.storage.memseries import MemSeries, merge_samples
 from metricslib.errors import StorageError
-
-if TYPE_CHECKING:
-    from metricslib.collector.storage.store import Store
 
 __all__ = ["StoreQuerier"]
 
@@ -32,8 +30,9 @@ _ATTEMPTS = 5
 
 
 class StoreQuerier:
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, head: Head, chunks: ChunkReader) -> None:
+        self._head = head
+        self._chunks = chunks
 
     def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> list[Series]:
         return self.select_batch(matchers, mint_ms, maxt_ms).series()
@@ -47,13 +46,13 @@ class StoreQuerier:
         raise StorageError("select kept racing with chunk rewrites; try again")
 
     def _try_select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch | None:
-        store = self._store
-        store._check_open()
+        head = self._head
+        head.check_open()
         # (sort key, labels, chunk ids, first chunk's mint, last chunk's maxt, head samples)
         plan: list[tuple[str, Labels, list[int], int, int, I64, F64]] = []
-        with store._lock:
-            by_id = store._by_id
-            for sid in store._index.select(matchers):
+        with head.lock:
+            by_id = head.by_id
+            for sid in head.index.select(matchers):
                 s = by_id[sid]
                 read = s.read_plan(mint, maxt)
                 if read is not None:
@@ -62,7 +61,7 @@ class StoreQuerier:
             return SeriesBatch.empty()
         plan.sort(key=itemgetter(0))
         wanted = [cid for p in plan for cid in p[2]]
-        arrays = store._chunk_arrays(wanted) if wanted else {}
+        arrays = self._chunks.arrays(wanted) if wanted else {}
         if len(arrays) < len(set(wanted)):
             return None
         parts_t: list[I64] = []
@@ -105,14 +104,14 @@ class StoreQuerier:
     def _matching(
         self, matchers: Sequence[Matcher], mint: int | None, maxt: int | None
     ) -> list[MemSeries]:
-        store = self._store
-        store._check_open()
+        head = self._head
+        head.check_open()
         lo = _MIN if mint is None else mint
         hi = _MAX if maxt is None else maxt
         found = []
-        with store._lock:
-            for sid in store._index.select(matchers):
-                s = store._by_id[sid]
+        with head.lock:
+            for sid in head.index.select(matchers):
+                s = head.by_id[sid]
                 first = s.first_t()
                 if first is None or first > hi or s.last_t < lo:
                     continue
@@ -125,8 +124,8 @@ class StoreQuerier:
         self, matchers: Sequence[Matcher] = (), mint_ms: int | None = None, maxt_ms: int | None = None
     ) -> list[str]:
         if not matchers and mint_ms is None and maxt_ms is None:
-            with self._store._lock:
-                return self._store._index.label_names()
+            with self._head.lock:
+                return self._head.index.label_names()
         names: set[str] = set()
         for s in self._matching(matchers, mint_ms, maxt_ms):
             names.update(k for k, _ in s.labels)
@@ -140,8 +139,8 @@ class StoreQuerier:
         maxt_ms: int | None = None,
     ) -> list[str]:
         if not matchers and mint_ms is None and maxt_ms is None:
-            with self._store._lock:
-                return sorted(self._store._index.values_of(name))
+            with self._head.lock:
+                return sorted(self._head.index.values_of(name))
         values: set[str] = set()
         for s in self._matching(matchers, mint_ms, maxt_ms):
             for k, v in s.labels:

@@ -10,43 +10,41 @@ shrinks rather than only stopping to grow.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-from metricslib.collector.storage.head import MemSeries
+from metricslib.collector.storage.head import Head
+from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.sqlite import Database
-
-if TYPE_CHECKING:
-    from metricslib.collector.storage.store import Store
 
 __all__ = ["apply_retention"]
 
 
-def apply_retention(store: Store, now_ms: int | None = None) -> int:
-    """Delete expired chunks (and emptied series); returns the number of chunks deleted."""
+def apply_retention(head: Head, db: Database, retention_ms: int, now_ms: int | None = None) -> int:
+    """Delete expired chunks (and emptied series); returns the number of chunks deleted.
+
+    The caller holds the writer lock."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
-    cutoff = now - store.retention_ms
-    with store._flush_lock:
-        with store._lock:
-            doomed: list[tuple[MemSeries, list[int]]] = []
-            for s in store._by_id.values():
-                # c_maxt is sorted, so its first entry says whether anything expired.
-                if s.c_maxt and s.c_maxt[0] < cutoff:
-                    ids = [c for c, mx in zip(s.c_ids, s.c_maxt, strict=True) if mx < cutoff]
-                    doomed.append((s, ids))
-        if not doomed:
-            return 0
-        with store.db.transaction() as conn:
-            Database.delete_chunks(conn, [c for _, ids in doomed for c in ids])
-            gone = [s for s, ids in doomed if len(ids) == len(s.c_ids) and not s.ts]
-            Database.delete_series(conn, [s.sid for s in gone])
-        with store._lock:
-            for s, ids in doomed:
-                s.drop_chunks(set(ids))
-            for s in gone:
-                # An appender may have added samples meanwhile: then it stays.
-                if s.is_empty():
-                    store._unregister(s)
-                else:
-                    s.persisted = False  # its row is gone: the next flush writes it again
-        store.db.shrink()
-        return sum(len(ids) for _, ids in doomed)
+    cutoff = now - retention_ms
+    with head.lock:
+        doomed: list[tuple[MemSeries, list[int]]] = []
+        for s in head.by_id.values():
+            # c_maxt is sorted, so its first entry says whether anything expired.
+            if s.c_maxt and s.c_maxt[0] < cutoff:
+                ids = [c for c, mx in zip(s.c_ids, s.c_maxt, strict=True) if mx < cutoff]
+                doomed.append((s, ids))
+    if not doomed:
+        return 0
+    with db.transaction() as conn:
+        Database.delete_chunks(conn, [c for _, ids in doomed for c in ids])
+        gone = [s for s, ids in doomed if len(ids) == len(s.c_ids) and not s.ts]
+        Database.delete_series(conn, [s.sid for s in gone])
+    with head.lock:
+        for s, ids in doomed:
+            s.drop_chunks(set(ids))
+        for s in gone:
+            # An appender may have added samples meanwhile: then it stays.
+            if s.is_empty():
+                head.unregister(s)
+            else:
+                s.persisted = False  # its row is gone: the next flush writes it again
+    db.shrink()
+    return sum(len(ids) for _, ids in doomed)

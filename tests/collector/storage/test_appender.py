@@ -79,7 +79,7 @@ def test_duplicate_check_after_restart_reads_the_chunk(store: Store, tmp_path: o
     app.append(UP, 1000, 7.5)
     app.commit()
     store.flush(cut_all=True)
-    s = store._by_id[store.series_ref(UP)]
+    s = store.head.by_id[store.series_ref(UP)]
     s.last_v = None  # as after a reopen: the value is only on disk
     app = store.appender()
     app.append(UP, 1000, 7.5)

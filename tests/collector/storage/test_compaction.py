@@ -9,8 +9,8 @@ from tests.collector.storage.test_store import HOUR, _all, _fill, _labels
 def test_finished_windows_are_merged_while_running(store: Store) -> None:
     store.head_chunk_samples = 10
     _fill(store, 1, 0, 1500)  # 7500 s: the first 2 h window is complete
-    store._run_compaction(final=False)
-    s = store._by_id[store.series_ref(_labels(0))]
+    store.compact(final=False)
+    s = store.head.by_id[store.series_ref(_labels(0))]
     first_window = [m for m in s.c_mint if m < 2 * HOUR]
     assert len(first_window) == 1
     ts, vs = _all(store)["0"]
@@ -38,7 +38,7 @@ def test_select_merges_when_an_import_overlaps_the_head(store: Store) -> None:
     for t in range(100, 200, 10):
         app.append(_labels(0), t, 1.0)
     app.commit()
-    s = store._by_id[store.series_ref(_labels(0))]
+    s = store.head.by_id[store.series_ref(_labels(0))]
     # What an import racing with appends could leave: a chunk overlapping the head.
     store.rewrite_chunks([(s, [], [(np.arange(150, 260, 10, dtype=np.int64), np.full(11, 2.0))])])
     ts, vs = _all(store)["0"]

@@ -34,7 +34,7 @@ def test_failed_flush_is_retried_and_loses_nothing(store: Store, monkeypatch: py
     store.flush()
     # Crash now: the retried flush must have put the sample on disk.
     store.db.close()
-    store._closed = True
+    store.head.closed = True
     again = open_storage(store.db.dir, background=False, retention_ms=FOREVER)
     try:
         assert _all(again)["0"][1][-1] == 42.0

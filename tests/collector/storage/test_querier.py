@@ -83,7 +83,7 @@ def test_selects_run_while_appending(store: Store) -> None:
                 app.commit()
                 if t % 50 == 0:
                     store.flush()
-                    store._run_compaction(final=False)
+                    store.compact(final=False)
                 t += 1
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)

@@ -26,7 +26,7 @@ def test_retention_drops_old_chunks_and_empty_series_and_shrinks_the_file(tmp_pa
                 app.append(kept, t, 1.0)
             app.commit()
         store.flush(cut_all=True)
-        store._run_compaction(final=True)
+        store.compact(final=True)
         store.db.shrink()
         size_before = store.stats().bytes_on_disk
         samples_before = store.stats().samples
@@ -53,7 +53,7 @@ def test_retention_keeps_recent_data_and_straddling_chunks(tmp_path: Path) -> No
             app.append(lab, t, 1.0)
             app.commit()
         store.flush(cut_all=True)
-        store._run_compaction(final=True)
+        store.compact(final=True)
         store.apply_retention(now)
         got = store.querier().select([Matcher("__name__", "=", "m")], 0, now)[0]
         # Chunks are 2 h windows: nothing older than one window before the cutoff.

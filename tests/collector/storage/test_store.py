@@ -41,7 +41,7 @@ def test_flushed_samples_survive_reopen_without_close(tmp_path: Path) -> None:
     before = _all(store)
     # Simulate a crash: drop the store without close(), only releasing the lock.
     store.db.close()
-    store._closed = True
+    store.head.closed = True
     again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
     try:
         assert _all(again) == before
@@ -57,7 +57,7 @@ def test_unflushed_samples_are_lost_on_crash_but_nothing_else(tmp_path: Path) ->
     app.append(_labels(0), 10**6, 1.0)
     app.commit()
     store.db.close()
-    store._closed = True
+    store.head.closed = True
     again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
     try:
         ts, _ = _all(again)["0"]

@@ -84,14 +84,14 @@ def test_store_matches_model(ops: list[tuple[object, ...]]) -> None:
                     store.flush()
                     durable = {i: list(x) for i, x in committed.items()}
                 elif kind == "compact":
-                    store._run_compaction(final=True)
+                    store.compact(final=True)
                 elif kind in ("reopen", "crash"):
                     if kind == "reopen":
                         store.close()
                         durable = {i: list(x) for i, x in committed.items()}
                     else:  # lose whatever was not flushed
                         store.db.close()
-                        store._closed = True
+                        store.head.closed = True
                         committed = {i: list(x) for i, x in durable.items()}
                         last = {i: (x[-1][0] if x else NONE) for i, x in committed.items()}
                     pending = []

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metricslib.collector.model import STALE_NAN
-from metricslib.collector.storage.head import MemSeries, merge_samples, same_value
+from metricslib.collector.storage.memseries import MemSeries, merge_samples, same_value
 
 
 def test_same_value_compares_bits() -> None:

@@ -1,0 +1,46 @@
+"""Decoded chunks by id: the chunk cache in front of the database's chunk table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from metricslib.collector.storage.cache import ChunkCache
+from metricslib.collector.storage.chunks import decode_chunk
+from metricslib.collector.storage.memseries import MemSeries
+from metricslib.collector.storage.sqlite import Database
+
+__all__ = ["ChunkReader"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+class ChunkReader:
+    def __init__(self, db: Database, cache: ChunkCache) -> None:
+        self.db = db
+        self.cache = cache
+
+    def arrays(self, ids: Sequence[int]) -> dict[int, tuple[I64, F64]]:
+        """The samples of each chunk still stored; ids that were rewritten are absent."""
+        out, missing = self.cache.get_many(ids)
+        if missing:
+            blobs = self.db.fetch_chunks(missing)
+            for cid in missing:
+                blob = blobs.get(cid)
+                if blob is None:
+                    continue
+                arrs = decode_chunk(blob)
+                self.cache.put(cid, arrs)
+                out[cid] = arrs
+        return out
+
+    def last_value(self, s: MemSeries) -> float | None:
+        """Value at ``last_t`` when it only lives in the newest chunk on disk."""
+        if s.last_v is not None or not s.c_ids:
+            return s.last_v
+        ts, vs = self.arrays([s.c_ids[-1]])[s.c_ids[-1]]
+        s.last_v = float(vs[-1]) if ts.size and int(ts[-1]) == s.last_t else None
+        return s.last_v
