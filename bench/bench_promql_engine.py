@@ -4,7 +4,7 @@ The deterministic workload (tests/collector/workload.py) is backfilled into
 Prometheus with promtool and loaded into an in-memory Querier for our engine
 (numpy arrays indexed by metric name), so this measures query evaluation, not
 storage. Ours is timed in process
-(parse + evaluate + ``QueryResult.to_api_json()`` in the API envelope);
+(parse + evaluate + ``result_json(result)`` in the API envelope);
 Prometheus is timed through its HTTP API over one keep-alive connection, which
 adds a local round trip to its side. To keep that honest the
 report also gives a second ratio against Prometheus's time minus its time for
@@ -38,6 +38,7 @@ from bench.keepalive import KeepAlive
 from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher, Series, make_labels
 from metricslib.collector.promql.engine import Engine
+from metricslib.collector.web.api.result_json import result_json
 from tests.collector.workload import backfilled_prometheus, write_workload
 
 QUERIES = {
@@ -111,7 +112,7 @@ def ours_time(engine: Engine, expr: str, start: float, end: float, step: float) 
         result = engine.range_query(expr, int(start * 1000), int(end * 1000), int(step * 1000))
     else:
         result = engine.instant_query(expr, int(end * 1000))
-    b"".join((b'{"status":"success","data":', result.to_api_json(), b"}"))
+    b"".join((b'{"status":"success","data":', result_json(result), b"}"))
     return time.perf_counter() - started
 
 

@@ -15,12 +15,12 @@ from collections.abc import Callable
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.model.value_text import format_float
 from metricslib.collector.promql.topk import go_heap_k, go_sorted_best_first, k_best_columns
 from metricslib.collector.promql.values import (
     Annotations,
     Block,
     FloatArray,
-    format_float,
     format_g,
 )
 from metricslib.errors import QueryExecutionError

@@ -187,7 +187,7 @@ class Engine:
             return QueryResult("matrix", [ResultSeries((), times.tolist(), value.tolist())])
         block = ev.finish(value)
         out: list[ResultSeries] = []
-        # Series present at every step share one timestamp list (to_api_json formats it once).
+        # Series present at every step share one timestamp list (result_json formats it once).
         every_step = times.tolist()
         full: list[bool] = np.asarray(block.present.all(axis=1)).tolist()
         for i, lbl in enumerate(block.labels):

@@ -9,12 +9,12 @@ query at once (a range query's steps, or the single time of an instant query):
 * a range vector (the argument of ``rate`` and friends) is a :class:`RangeArg`:
   raw samples per series plus the window end of every step.
 
-:class:`QueryResult` is the final, user-facing shape with ``to_api()``.
+:class:`QueryResult` is the final, user-facing shape with ``to_api()``; the
+HTTP API writes its JSON text directly (``web/api/result_json.py``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -23,12 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import METRIC_NAME, Labels, Series, SeriesBatch
-from metricslib.collector.web.api.result_json import (
-    format_float,
-    format_time,
-    format_value_row,
-    result_json,
-)
+from metricslib.collector.model.value_text import format_float, format_time, format_value_row
 from metricslib.errors import QueryExecutionError
 
 __all__ = [
@@ -41,10 +36,8 @@ __all__ = [
     "ResultSeries",
     "ResultType",
     "drop_metric_name",
-    "format_float",
     "format_g",
     "format_labels",
-    "format_time",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -282,11 +275,3 @@ class QueryResult:
                 points = [[t, v.decode()] for t, v in zip(stamps, format_value_row(s.values), strict=True)]
                 result.append({"metric": metric, "values": points})
         return {"resultType": self.result_type, "result": result}
-
-    def to_api_json(self) -> bytes:
-        """The JSON text of :meth:`to_api` (compact separators), written directly:
-        building one Python list per point for ``json.dumps`` would cost more than
-        evaluating most range queries (see result_json.py)."""
-        if self.result_type in ("scalar", "string"):
-            return json.dumps(self.to_api(), separators=(",", ":"), allow_nan=False).encode()
-        return result_json(self)

@@ -11,6 +11,7 @@ import pytest
 
 from metricslib.collector.model import STALE_NAN, Labels, Matcher, Series, make_labels
 from metricslib.collector.promql.engine import Engine
+from metricslib.collector.web.api.result_json import result_json
 from metricslib.errors import (
     PromQLParseError,
     QueryExecutionError,
@@ -392,7 +393,7 @@ def test_api_json_of_engine_results_equals_to_api(q: ListQuerier, query: str) ->
 
     engine = Engine(q)
     for result in (engine.range_query(query, 0, 5 * MIN, 30_000), engine.instant_query(query, 4 * MIN)):
-        assert json.loads(result.to_api_json()) == result.to_api()
+        assert json.loads(result_json(result)) == result.to_api()
 
 
 def test_time_spans_too_wide_to_shift_into_int64_search_series_one_by_one() -> None:

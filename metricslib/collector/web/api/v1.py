@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.engine import MAX_POINTS_PER_SERIES
+from metricslib.collector.promql.values import QueryResult
 from metricslib.collector.storage.base import Querier
 from metricslib.collector.web.api.params import (
     MAX_TIME_MS,
@@ -24,6 +25,7 @@ from metricslib.collector.web.api.params import (
     parse_duration_ms,
     parse_time_ms,
 )
+from metricslib.collector.web.api.result_json import result_json
 from metricslib.errors import QueryError
 from metricslib.model import LABEL_NAME_RE
 
@@ -93,16 +95,16 @@ class CollectorLike(Protocol):
 
 
 def _result_envelope(result: QueryResultLike) -> bytes:
-    """The envelope around a query result, splicing in the engine's own JSON when it has it."""
-    to_json = getattr(result, "to_api_json", None)
-    if to_json is None:
+    """The envelope around a query result, splicing in the result's JSON text written directly
+    when it is the engine's own :class:`QueryResult`."""
+    if not isinstance(result, QueryResult):
         return _envelope(result.to_api(), result.warnings, result.infos)
     tail = b""
     if result.warnings:
         tail += b',"warnings":' + json.dumps(list(result.warnings)).encode()
     if result.infos:
         tail += b',"infos":' + json.dumps(list(result.infos)).encode()
-    data: bytes = to_json()
+    data = result_json(result)
     return b'{"status":"success","data":' + data + tail + b"}"
 
 

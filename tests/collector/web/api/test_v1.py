@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from metricslib.collector.promql.values import QueryResult, ResultSeries
 from metricslib.collector.web.api.v1 import PrometheusAPI, Request
 from metricslib.errors import PromQLParseError, QueryTimeoutError
 from tests.collector.fakes import RecordingEngine, sample_querier, simple_selector
@@ -154,22 +155,10 @@ def test_unknown_endpoint_is_not_found() -> None:
     assert status == 404 and body["errorType"] == "not_found"
 
 
-class JSONResult:
-    """A result that writes its own JSON, as the engine's does."""
-
-    warnings = ["w"]
-    infos: list[str] = []
-
-    def to_api(self) -> dict[str, object]:
-        raise AssertionError("the API must use to_api_json when it exists")
-
-    def to_api_json(self) -> bytes:
-        return b'{"resultType":"vector","result":[{"metric":{"a":"\\u00e9"},"value":[1,"2"]}]}'
-
-
-def test_results_that_write_their_own_json_are_spliced_into_the_envelope() -> None:
+def test_engine_results_are_written_as_json_text_inside_the_envelope() -> None:
     engine = RecordingEngine()
-    engine.instant_query = lambda query, t_ms: JSONResult()  # type: ignore[method-assign,assignment,return-value]
+    result = QueryResult("vector", [ResultSeries((("a", "\u00e9"),), [1000], [2.0])], warnings=["w"])
+    engine.instant_query = lambda query, t_ms: result  # type: ignore[method-assign,assignment,return-value]
     api, _ = make_api(engine)
     status, body = call(api, "/api/v1/query", query="x")
     assert status == 200
