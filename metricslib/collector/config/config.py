@@ -47,7 +47,7 @@ from metricslib.collector.model.relabel import RelabelConfig
 from metricslib.errors import ConfigError
 
 if TYPE_CHECKING:
-    from metricslib.collector.storage.remote.write import RemoteWriteConfig
+    from metricslib.collector.config.remote_write import RemoteWriteConfig
 
 __all__ = [
     "Config",
@@ -138,19 +138,13 @@ class Config:
     global_config: GlobalConfig = field(default_factory=GlobalConfig)
     scrape_configs: tuple[ScrapeConfig, ...] = ()
     file: str = ""
-    #: Read by ``config_remote`` (the remote-write module's own reader).
+    #: Read by ``remote_write.read_remote_writes``.
     remote_write: tuple[RemoteWriteConfig, ...] = ()
     #: Sections and keys that were accepted but are not implemented.
     warnings: tuple[str, ...] = ()
 
     def scrape_config(self, job_name: str) -> ScrapeConfig | None:
         return next((sc for sc in self.scrape_configs if sc.job_name == job_name), None)
-
-    def to_yaml(self) -> str:
-        """The running configuration with defaults filled in and secrets hidden."""
-        from metricslib.collector.config.dump import dump_config
-
-        return dump_config(self)
 
 
 def parse_byte_size(text: str) -> int:

@@ -6,14 +6,12 @@ Prometheus does, so the page never leaks a password or token.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
+from metricslib.collector.config.config import Config, ScrapeConfig
 from metricslib.collector.model.relabel import RelabelConfig
-
-if TYPE_CHECKING:
-    from metricslib.collector.config.config import Config, ScrapeConfig
 
 __all__ = ["dump_config"]
 

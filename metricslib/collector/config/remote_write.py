@@ -7,16 +7,40 @@ are errors naming the key path and line.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import yaml
 
-from metricslib.collector.config.http_client import read_http_client_config
+from metricslib.collector.config.http_client import HTTPClientConfig, read_http_client_config
 from metricslib.collector.config.yaml_reader import NodeReader
 from metricslib.collector.model.relabel import RelabelConfig
-from metricslib.collector.storage.remote.write import RemoteWriteConfig
 
-__all__ = ["read_remote_writes"]
+__all__ = ["RemoteWriteConfig", "read_remote_writes"]
+
+@dataclass(frozen=True)
+class RemoteWriteConfig:
+    """One ``remote_write`` entry of prometheus.yml (the keys we implement)."""
+
+    url: str
+    name: str = ""
+    remote_timeout_s: float = 30.0
+    headers: tuple[tuple[str, str], ...] = ()
+    http: HTTPClientConfig = field(default_factory=HTTPClientConfig)
+    write_relabel_configs: tuple[RelabelConfig, ...] = ()
+    capacity: int = 100_000
+    max_samples_per_send: int = 2_000
+    batch_send_deadline_s: float = 5.0
+    min_backoff_s: float = 0.03
+    max_backoff_s: float = 5.0
+    retry_on_http_429: bool = True
+
+    @property
+    def display_name(self) -> str:
+        return self.name or urllib.parse.urlsplit(self.url).netloc
+
+
 
 _KEYS = (
     "url", "name", "remote_timeout", "headers", "write_relabel_configs", "queue_config",

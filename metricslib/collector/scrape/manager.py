@@ -37,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 from metricslib.collector.config.config import Config, ScrapeConfig, load_config
+from metricslib.collector.config.dump import dump_config
 from metricslib.collector.discovery.providers import JobDiscovery, TargetGroup, make_resolver
 from metricslib.collector.scrape.loop import ParserFn, ScrapeLoop
 from metricslib.collector.scrape.targets import DroppedTarget, Target, build_targets, fnv64a
@@ -214,7 +215,7 @@ class Collector:
 
     @property
     def config_text(self) -> str:
-        return self._config.to_yaml()
+        return dump_config(self._config)
 
     def external_labels(self) -> dict[str, str]:
         return dict(self._config.global_config.external_labels)

@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from metricslib.collector.config.http_client import HTTPClientConfig
+from metricslib.collector.config.remote_write import RemoteWriteConfig
 from metricslib.collector.model import Labels
-from metricslib.collector.model.relabel import RelabelConfig, relabel
+from metricslib.collector.model.relabel import relabel
 from metricslib.collector.storage.base import Appender, Querier, Storage
 from metricslib.collector.storage.remote.proto import encode_write_request, snappy_compress
 
@@ -42,28 +42,6 @@ __all__ = [
 log = logging.getLogger("metricslib.collector.storage.remote.write")
 
 Sample = tuple[Labels, int, float]
-
-
-@dataclass(frozen=True)
-class RemoteWriteConfig:
-    """One ``remote_write`` entry of prometheus.yml (the keys we implement)."""
-
-    url: str
-    name: str = ""
-    remote_timeout_s: float = 30.0
-    headers: tuple[tuple[str, str], ...] = ()
-    http: HTTPClientConfig = field(default_factory=HTTPClientConfig)
-    write_relabel_configs: tuple[RelabelConfig, ...] = ()
-    capacity: int = 100_000
-    max_samples_per_send: int = 2_000
-    batch_send_deadline_s: float = 5.0
-    min_backoff_s: float = 0.03
-    max_backoff_s: float = 5.0
-    retry_on_http_429: bool = True
-
-    @property
-    def display_name(self) -> str:
-        return self.name or urllib.parse.urlsplit(self.url).netloc
 
 
 class Poster(Protocol):
