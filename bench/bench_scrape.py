@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from metricslib.collector.config.config import parse_config  # noqa: E402
-from metricslib.collector.discovery.providers import TargetGroup  # noqa: E402
+from metricslib.collector.discovery.targetgroup import TargetGroup  # noqa: E402
 from metricslib.collector.scrape.loop import ScrapeLoop  # noqa: E402
 from metricslib.collector.scrape.targets import build_targets  # noqa: E402
 from metricslib.collector.storage import open_storage  # noqa: E402

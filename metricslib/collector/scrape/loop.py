@@ -51,7 +51,7 @@ from metricslib.errors import OutOfOrderSampleError, StorageError
 
 __all__ = ["ACCEPT_HEADER", "ExpositionParser", "Parsed", "ParserFn", "ScrapeFailed", "ScrapeLoop"]
 
-log = logging.getLogger("metricslib.collector.scrape.loop")
+log = logging.getLogger(__name__)
 
 USER_AGENT = "metricslib-collector/0.1"
 REPORT_NAMES = (

@@ -38,7 +38,9 @@ from typing import Any
 
 from metricslib.collector.config.config import Config, ScrapeConfig, load_config
 from metricslib.collector.config.dump import dump_config
-from metricslib.collector.discovery.providers import JobDiscovery, TargetGroup, make_resolver
+from metricslib.collector.discovery.dns import make_resolver
+from metricslib.collector.discovery.manager import JobDiscovery
+from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.scrape.loop import ParserFn, ScrapeLoop
 from metricslib.collector.scrape.targets import DroppedTarget, Target, build_targets, fnv64a
 from metricslib.collector.scrape.transport import HTTPTransport, Transport
@@ -47,7 +49,7 @@ from metricslib.errors import ConfigError
 
 __all__ = ["Collector"]
 
-log = logging.getLogger("metricslib.collector.scrape.manager")
+log = logging.getLogger(__name__)
 
 _DISCOVERY_TICK_S = 0.25
 

@@ -21,13 +21,13 @@ from urllib.parse import urlencode
 
 from metricslib.collector.config.config import ScrapeConfig
 from metricslib.collector.config.durations import Duration, parse_duration
-from metricslib.collector.discovery.providers import TargetGroup
+from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.model import Labels
 from metricslib.collector.model.relabel import LABEL_NAME_RE, relabel
 
 __all__ = ["DroppedTarget", "Target", "build_targets", "populate_labels", "rfc3339"]
 
-log = logging.getLogger("metricslib.collector.scrape.targets")
+log = logging.getLogger(__name__)
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3

@@ -13,7 +13,7 @@ import pytest
 
 from metricslib.collector.config.config import DNSSDConfig
 from metricslib.collector.config.durations import Duration
-from metricslib.collector.discovery.providers import DNSProvider, make_resolver
+from metricslib.collector.discovery.dns import DNSProvider, make_resolver
 from metricslib.collector.scrape.manager import Collector
 from tests.collector.apps.fakes import FakeStorage, FakeTransport
 from tests.helpers import free_port, require_tool, stop_process

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metricslib.collector.config.config import ScrapeConfig, parse_config
-from metricslib.collector.discovery.providers import TargetGroup
+from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.model import is_stale_nan
 from metricslib.collector.scrape.loop import ACCEPT_HEADER, ScrapeLoop
 from metricslib.collector.scrape.targets import build_targets

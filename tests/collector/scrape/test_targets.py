@@ -3,7 +3,7 @@ from __future__ import annotations
 import textwrap
 
 from metricslib.collector.config.config import ScrapeConfig, parse_config
-from metricslib.collector.discovery.providers import TargetGroup
+from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.scrape.targets import build_targets, populate_labels, rfc3339
 
 

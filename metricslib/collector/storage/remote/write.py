@@ -39,7 +39,7 @@ __all__ = [
     "RemoteWriteQueue",
 ]
 
-log = logging.getLogger("metricslib.collector.storage.remote.write")
+log = logging.getLogger(__name__)
 
 Sample = tuple[Labels, int, float]
 
