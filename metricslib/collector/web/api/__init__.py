@@ -1,0 +1,1 @@
+"""Prometheus's HTTP API v1: request parameters, handlers and the JSON of query results."""
