@@ -1,7 +1,7 @@
 """Prometheus's HTTP API (``/api/v1/...``) as sans-I/O handlers.
 
 ``PrometheusAPI.handle(request)`` takes a parsed request and returns a
-``Response``; the HTTP server in ``http.py`` is a thin adapter around it, and
+``Response``; the HTTP server in ``web/server.py`` is a thin adapter around it, and
 tests call it directly. Every answer uses Prometheus's JSON envelope
 (``status``, ``data``, ``errorType``, ``error``, ``warnings``) and its HTTP
 status codes, so Grafana, ``promtool query`` and API clients work unchanged.
