@@ -39,6 +39,7 @@ from metricslib.collector.discovery.targetgroup import TargetGroup  # noqa: E402
 from metricslib.collector.scrape.loop import ScrapeLoop  # noqa: E402
 from metricslib.collector.scrape.targets import build_targets  # noqa: E402
 from metricslib.collector.storage import open_storage  # noqa: E402
+from metricslib.collector.storage.remote.write import ForwardingStorage  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 N_ROUTES = 100 if QUICK else 400
@@ -105,7 +106,8 @@ scrape_configs:
 
 def ours(port: int, tmp: Path) -> tuple[float, int]:
     sc = parse_config(SCRAPE_CONFIG.format(port=port), "bench.yml").scrape_configs[0]
-    storage = open_storage(tmp / "ours", flush_interval_s=5.0)
+    # Wrapped as server.py wraps it, so the benchmark sees what users run.
+    storage = ForwardingStorage(open_storage(tmp / "ours", flush_interval_s=5.0), [])
     now = [time.time()]
     targets, _ = build_targets(sc, [TargetGroup("b", ((("__address__", f"127.0.0.1:{port}"),),))])
     from metricslib.collector.scrape.transport import HTTPTransport

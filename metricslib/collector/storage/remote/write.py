@@ -30,6 +30,7 @@ from metricslib.collector.model import Labels
 from metricslib.collector.model.relabel import relabel
 from metricslib.collector.storage.base import Appender, Querier, Storage
 from metricslib.collector.storage.remote.proto import encode_write_request, snappy_compress
+from metricslib.errors import StorageError
 
 __all__ = [
     "ForwardingStorage",
@@ -209,13 +210,27 @@ class RemoteWriteQueue:
 
 
 class _ForwardingAppender:
-    def __init__(self, inner: Appender, queues: Sequence[RemoteWriteQueue]) -> None:
+    def __init__(self, inner: Appender, queues: Sequence[RemoteWriteQueue], refs: dict[int, Labels]) -> None:
         self._inner = inner
         self._queues = queues
+        self._refs = refs
+        self._append_ref = getattr(inner, "append_ref", None)
         self._batch: list[Sample] = []
 
-    def append(self, labels: Labels, t_ms: int, value: float) -> None:
-        self._inner.append(labels, t_ms, value)  # a rejected sample is not forwarded either
+    def append(self, labels: Labels, t_ms: int, value: float) -> object:
+        ref = self._inner.append(labels, t_ms, value)  # a rejected sample is not forwarded either
+        if isinstance(ref, int):
+            self._refs[ref] = labels
+        self._batch.append((labels, t_ms, value))
+        return ref
+
+    def append_ref(self, ref: int, t_ms: int, value: float) -> None:
+        # Keeps the scrape loop's by-reference fast path when forwarding; a ref
+        # we never handed out is the caller's cue to go by labels instead.
+        labels = self._refs.get(ref)
+        if labels is None or self._append_ref is None:
+            raise StorageError(f"unknown series ref {ref}")
+        self._append_ref(ref, t_ms, value)
         self._batch.append((labels, t_ms, value))
 
     def commit(self) -> None:
@@ -235,9 +250,12 @@ class ForwardingStorage:
     def __init__(self, inner: Storage, queues: Sequence[RemoteWriteQueue]) -> None:
         self.inner = inner
         self.queues = list(queues)
+        self._refs: dict[int, Labels] = {}
 
     def appender(self) -> Appender:
-        return _ForwardingAppender(self.inner.appender(), self.queues)
+        if not self.queues:  # nothing to forward: the store's own appender, by-ref path and all
+            return self.inner.appender()
+        return _ForwardingAppender(self.inner.appender(), self.queues, self._refs)
 
     def querier(self) -> Querier:
         return self.inner.querier()

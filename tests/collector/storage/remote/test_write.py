@@ -8,6 +8,7 @@ import struct
 import time
 import urllib.parse
 from collections.abc import Mapping
+from pathlib import Path
 
 import cramjam
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from metricslib.collector.config.http_client import BasicAuth, HTTPClientConfig
 from metricslib.collector.model import STALE_NAN, Labels, is_stale_nan, make_labels
 from metricslib.collector.model.relabel import RelabelConfig
+from metricslib.collector.storage import open_storage
 from metricslib.collector.storage.remote.proto import (
     _snappy_literals,
     encode_write_request,
@@ -25,6 +27,7 @@ from metricslib.collector.storage.remote.write import (
     RemoteWriteConfig,
     RemoteWriteQueue,
 )
+from metricslib.errors import StorageError
 from tests.collector.promql.memstore import MemoryQuerier
 from tests.helpers import free_port, http_get, require_tool, running
 
@@ -212,6 +215,34 @@ def test_forwarding_storage_forwards_only_committed_accepted_samples() -> None:
     assert inner.committed == [(labels, 1, 1.0)] and inner.closed
     sent = [s for body in poster.bodies for s in body.values()]
     assert sent == [[(1, 1.0)]]
+
+
+def test_without_receivers_the_store_appender_is_used_as_is(tmp_path: Path) -> None:
+    store = open_storage(tmp_path)
+    try:
+        assert type(ForwardingStorage(store, []).appender()) is type(store.appender())
+    finally:
+        store.close()
+
+
+def test_by_reference_appends_are_forwarded_with_their_labels(tmp_path: Path) -> None:
+    poster = FakePoster([])
+    queue = make_queue(poster, batch_send_deadline_s=0.01)
+    storage = ForwardingStorage(open_storage(tmp_path), [queue])
+    storage.start()
+    labels = make_labels({"__name__": "up", "job": "a"})
+    app = storage.appender()
+    ref = app.append(labels, 1_000, 1.0)
+    app.commit()
+    app = storage.appender()
+    assert isinstance(ref, int)
+    app.append_ref(ref, 2_000, 2.0)  # type: ignore[attr-defined]
+    with pytest.raises(StorageError):
+        app.append_ref(ref + 999, 2_000, 2.0)  # type: ignore[attr-defined]
+    app.commit()
+    storage.close()
+    sent = sorted(s for body in poster.bodies for series in body.values() for s in series)
+    assert sent == [(1_000, 1.0), (2_000, 2.0)]
 
 
 def _wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
