@@ -85,6 +85,21 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return out
 
 
+class _Column:
+    """A successful scrape's shape, for the bulk path: the series keys in body
+    order, which positions were kept after relabelling, their refs in order,
+    and the staleness map that scrape produced."""
+
+    __slots__ = ("kept", "keys", "refs", "seen")
+
+    def __init__(self, keys: tuple[str, ...], kept: list[int] | None, refs: list[int],
+                 seen: dict[str, Labels]) -> None:
+        self.keys = keys
+        self.kept = kept  # None: every position
+        self.refs = refs
+        self.seen = seen
+
+
 class _Series:
     """A cached series: its final labels (() when dropped) and the store's ref."""
 
@@ -126,6 +141,7 @@ class ScrapeLoop:
             name: tuple(sorted((*self._target_labels, ("__name__", name)))) for name in REPORT_NAMES
         }
         self.out_of_order = 0
+        self._column: _Column | None = None
         #: Set before stopping: write staleness markers when the loop exits.
         self.stale_on_exit = False
 
@@ -190,12 +206,17 @@ class ScrapeLoop:
         self, app: Appender, parsed: Parsed, t_ms: int
     ) -> tuple[int, int, int, dict[str, Labels]]:
         """(scraped, post-relabel, new series, series seen by key for staleness)."""
+        column = self._column_append(app, parsed, t_ms)
+        if column is not None:
+            return column
+        self._column = None
         cache = self._cache
         honor_ts = self.config.honor_timestamps
         limit = self.config.sample_limit
         # The store's by-ref path skips hashing the label set again (duck-typed:
         # the Appender protocol only promises append()).
         append_ref = getattr(app, "append_ref", None)
+        out_of_order_before = self.out_of_order
         seen: dict[str, Labels] = {}
         prev = self._prev
         total = added = series_added = 0
@@ -237,10 +258,72 @@ class ScrapeLoop:
             raise ScrapeFailed(f"sample limit exceeded (samples: {added}, limit: {limit})", (total, added))
         if len(cache) > 2 * total + 1000:  # forget series keys that stopped appearing
             self._cache = {k: cache[k] for k, _, _ in parsed.samples if k in cache}
+        self._column = self._shape(app, parsed, seen, out_of_order_before)
         return total, added, series_added, seen
+
+    def _column_append(
+        self, app: Appender, parsed: Parsed, t_ms: int
+    ) -> tuple[int, int, int, dict[str, Labels]] | None:
+        """The bulk path: the body has exactly the last scrape's series, in the
+        same order, without timestamps, so their final labels, refs, limits and
+        staleness are all known; only the values are new. None: take the checked path."""
+        column = self._column
+        append_column = getattr(app, "append_column", None)
+        if column is None or append_column is None or not parsed.samples:
+            return None
+        keys, values, stamps = zip(*parsed.samples, strict=True)
+        if keys != column.keys:
+            return None
+        if self.config.honor_timestamps and stamps.count(None) != len(stamps):
+            return None
+        if column.kept is None:
+            append_column(column.refs, t_ms, list(values))
+        else:
+            append_column(column.refs, t_ms, [values[i] for i in column.kept])
+        return len(keys), len(column.refs), 0, column.seen
+
+    def _shape(self, app: Appender, parsed: Parsed, seen: dict[str, Labels],
+               out_of_order_before: int) -> _Column | None:
+        """The shape of a scrape that went through the checked path cleanly, or None."""
+        if self.out_of_order != out_of_order_before or not hasattr(app, "append_column"):
+            return None
+        cache = self._cache
+        kept: list[int] = []
+        refs: list[int] = []
+        keys: list[str] = []
+        for i, (key, _, ts) in enumerate(parsed.samples):
+            if ts is not None and self.config.honor_timestamps:
+                return None
+            entry = cache.get(key)
+            if entry is None:
+                return None
+            keys.append(key)
+            if entry.labels:
+                if entry.ref is None:
+                    return None
+                kept.append(i)
+                refs.append(entry.ref)
+        if len(set(refs)) != len(refs):
+            return None  # relabelling merged series: let the checked path judge each sample
+        return _Column(tuple(keys), None if len(kept) == len(keys) else kept, refs, seen)
+
+    def _refused(self, refused: set[int]) -> None:
+        """Commit refused bulk samples (a newer sample from elsewhere, or the series
+        deleted): as on the checked path, they count as out of order and their
+        series are not tracked for staleness; every sample is checked next time."""
+        column = self._column
+        assert column is not None
+        positions = column.kept if column.kept is not None else range(len(column.keys))
+        keys = {column.keys[i] for i, ref in zip(positions, column.refs, strict=True) if ref in refused}
+        if keys:
+            self.out_of_order += len(keys)
+            self._prev = {k: v for k, v in self._prev.items() if k not in keys}
+        self._column = None
 
     def _gone(self, seen: dict[str, Labels]) -> set[Labels]:
         """Series of the previous scrape missing from this one."""
+        if seen is self._prev:  # the bulk path: the same series as last time
+            return set()
         gone = self._prev.keys() - seen.keys()
         if not gone:
             return set()
@@ -280,6 +363,7 @@ class ScrapeLoop:
             log.exception("scrape of %s failed unexpectedly", self.target.url)
             error = f"internal error: {type(exc).__name__}: {exc}"
         if error:
+            self._column = None
             app.rollback()
             app = self._storage.appender()
             self._append_stale(app, set(self._prev.values()), t_ms)
@@ -295,6 +379,9 @@ class ScrapeLoop:
         try:
             app.commit()
             self._reported = True
+            refused = getattr(app, "refused", None)
+            if refused and self._column is not None:
+                self._refused(set(refused))
         except Exception as exc:  # e.g. the store was closed under us: the loop lives on
             log.error("storing the scrape of %s failed: %s", self.target.url, exc)
             error = error or f"storage: {exc}"

@@ -5,6 +5,12 @@ and returns its ref; ``append_ref(ref, t, v)`` skips the lookup, for callers
 (the scraper's series cache, the importer) that kept the ref from an earlier
 ``append``. A ref stays valid while the store is open and the series has not
 been deleted by retention; an unknown ref raises ``StorageError``.
+
+``append_column(refs, t, values)`` is the scraper's bulk path for a target
+whose series are the same as last time: one timestamp for the whole column,
+no per-sample check before commit. Commit still refuses a sample that is not
+newer than its series' newest (or whose series is gone) and reports how many
+it refused in ``refused`` (their refs), so the caller can go back to the checked path.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class StoreAppender:
         self._vs: list[float] = []
         # Newest queued sample per series, so a batch is checked against itself too.
         self._pending: dict[int, tuple[int, float]] = {}
+        #: Refs of the samples the last commit refused (out of order, or series gone).
+        self.refused: list[int] = []
 
     def __len__(self) -> int:
         return len(self._refs)
@@ -68,6 +76,12 @@ class StoreAppender:
         self._vs.append(float(value))
         self._pending[ref] = (t_ms, value)
 
+    def append_column(self, refs: list[int], t_ms: int, values: list[float]) -> None:
+        """Queue one sample per ref, all at ``t_ms``; checked at commit only."""
+        self._refs.extend(refs)
+        self._ts.extend([int(t_ms)] * len(refs))
+        self._vs.extend(values)
+
     def _labels_of(self, ref: int) -> str:
         s = self._head.by_id.get(ref)
         if s is None:
@@ -76,8 +90,7 @@ class StoreAppender:
 
     def commit(self) -> None:
         """Make the queued samples visible to queries; durable at the next flush."""
-        if self._refs:
-            self._head.commit(self._refs, self._ts, self._vs)
+        self.refused = self._head.commit(self._refs, self._ts, self._vs) if self._refs else []
         self.rollback()
 
     def rollback(self) -> None:

@@ -70,23 +70,24 @@ class Head:
                 self.register(s)
             return s.sid
 
-    def commit(self, refs: list[int], ts: list[int], vs: list[float]) -> None:
+    def commit(self, refs: list[int], ts: list[int], vs: list[float]) -> list[int]:
         """Apply an appender's batch; samples that lost a race with another
-        appender of the same series are counted in ``out_of_order_dropped``."""
+        appender of the same series (or whose series is gone) are counted in
+        ``out_of_order_dropped``. Returns the refs of the samples it refused."""
         self.check_open()
         by_id = self.by_id
         dirty = self.dirty
-        dropped = 0
+        refused: list[int] = []
         with self.lock:
             max_t = self.max_t
             for ref, t, v in zip(refs, ts, vs, strict=False):
                 s = by_id.get(ref)
                 if s is None:
-                    dropped += 1
+                    refused.append(ref)
                     continue
                 if t <= s.last_t:
                     if not (t == s.last_t and s.last_v is not None and same_value(s.last_v, v)):
-                        dropped += 1
+                        refused.append(ref)
                     continue
                 s.ts.append(t)
                 s.vs.append(v)
@@ -96,7 +97,8 @@ class Head:
                 if t > max_t:
                     max_t = t
             self.max_t = max_t
-            self.out_of_order_dropped += dropped
+            self.out_of_order_dropped += len(refused)
+        return refused
 
     def queue_compaction(self, s: MemSeries) -> None:
         """Remember windows where this series has more than one chunk (under the lock)."""

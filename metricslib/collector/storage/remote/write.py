@@ -215,7 +215,12 @@ class _ForwardingAppender:
         self._queues = queues
         self._refs = refs
         self._append_ref = getattr(inner, "append_ref", None)
+        self._append_column = getattr(inner, "append_column", None)
         self._batch: list[Sample] = []
+
+    @property
+    def refused(self) -> list[int]:
+        return list(getattr(self._inner, "refused", []))
 
     def append(self, labels: Labels, t_ms: int, value: float) -> object:
         ref = self._inner.append(labels, t_ms, value)  # a rejected sample is not forwarded either
@@ -232,6 +237,13 @@ class _ForwardingAppender:
             raise StorageError(f"unknown series ref {ref}")
         self._append_ref(ref, t_ms, value)
         self._batch.append((labels, t_ms, value))
+
+    def append_column(self, refs: list[int], t_ms: int, values: list[float]) -> None:
+        labels = [self._refs.get(ref) for ref in refs]
+        if self._append_column is None or None in labels:
+            raise StorageError("append_column needs refs this appender handed out")
+        self._append_column(refs, t_ms, values)
+        self._batch.extend((lbl, t_ms, v) for lbl, v in zip(labels, values, strict=True))  # type: ignore[misc]
 
     def commit(self) -> None:
         self._inner.commit()
