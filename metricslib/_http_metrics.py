@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from threading import get_ident
 from typing import Any, Final
 
+from metricslib._http_presets import Naming, naming
 from metricslib.errors import DuplicateMetricError, InvalidMetricError, InvalidNameError
 
 __all__ = [
@@ -85,6 +86,9 @@ class HttpMetrics:
         response_size: bool = False,
         size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
         unmatched_route: str = UNMATCHED_ROUTE,
+        preset: str | None = None,
+        names: Mapping[str, str] | None = None,
+        labels: Sequence[str] | None = None,
     ) -> None:
         if not isinstance(namespace, str) or not _NAMESPACE_RE.match(namespace):
             raise InvalidNameError(
@@ -103,17 +107,24 @@ class HttpMetrics:
         self.unmatched_route = unmatched_route
         self.track_request_size = request_size
         self.track_response_size = response_size
-        self.options = _options(buckets, request_size, response_size, size_buckets, unmatched_route)
-        common = ["method", "code", "route"]
+        scheme = naming(namespace, preset, names, labels)
+        self.naming = scheme
+        self.options = _options(buckets, request_size, response_size, size_buckets, unmatched_route, scheme)
+        common = list(scheme.labels)
+        order = ("method", "code", "route")
+        self._label_positions = tuple(order.index(label) for label in common)
+        self._lowercase_methods = scheme.lowercase_methods
+        name = scheme.name
+        self._exception_labels = (*(label for label in ("method", "route") if label in common), "exception")
 
         self.requests_total = counter_cls(
-            f"{namespace}_requests_total",
+            name("requests_total"),
             "HTTP requests that finished, by method, status code and route template.",
             labelnames=common,
             registry=None,
         )
         self.request_duration = histogram_cls(
-            f"{namespace}_request_duration_seconds",
+            name("request_duration_seconds"),
             "Time from receiving the request to sending the last byte of the response.",
             labelnames=common,
             buckets=tuple(buckets),
@@ -122,20 +133,20 @@ class HttpMetrics:
         # Across pre-fork workers the only meaningful aggregate of an in-flight
         # gauge is the sum over the workers that are alive.
         self.in_flight = gauge_cls(
-            f"{namespace}_requests_in_flight",
+            name("requests_in_flight"),
             "HTTP requests being served right now.",
             registry=None,
             multiprocess_mode="livesum",
         )
         self.exceptions_total = counter_cls(
-            f"{namespace}_request_exceptions_total",
+            name("request_exceptions_total"),
             "Requests whose handler raised, by method, route template and exception type.",
-            labelnames=["method", "route", "exception"],
+            labelnames=list(self._exception_labels),
             registry=None,
         )
         self.request_size = (
             histogram_cls(
-                f"{namespace}_request_size_bytes",
+                name("request_size_bytes"),
                 "Request body size from Content-Length (0 when absent).",
                 labelnames=common,
                 buckets=tuple(size_buckets),
@@ -146,7 +157,7 @@ class HttpMetrics:
         )
         self.response_size = (
             histogram_cls(
-                f"{namespace}_response_size_bytes",
+                name("response_size_bytes"),
                 "Response body bytes sent.",
                 labelnames=common,
                 buckets=tuple(size_buckets),
@@ -210,7 +221,8 @@ class HttpMetrics:
 
     def resolve(self, key: tuple[str, int, str]) -> tuple[Any, ...]:
         method, status, route = key
-        values = (method, str(status), route)
+        triple = (method.lower() if self._lowercase_methods else method, str(status), route)
+        values = tuple(triple[i] for i in self._label_positions)
         resolved = (
             self.requests_total.labels(*values).inc,
             self.request_duration.labels(*values).observe,
@@ -251,7 +263,9 @@ class HttpMetrics:
         key = (method if method in KNOWN_METHODS else "other", route, type(exc).__name__)
         child = self._exception_children.get(key)
         if child is None:
-            child = self.exceptions_total.labels(*key).inc
+            by_name = {"method": key[0].lower() if self._lowercase_methods else key[0],
+                       "route": key[1], "exception": key[2]}
+            child = self.exceptions_total.labels(*(by_name[label] for label in self._exception_labels)).inc
             self._exception_children[key] = child
         child()
 
@@ -262,8 +276,10 @@ def _options(
     response_size: bool,
     size_buckets: Sequence[float],
     unmatched_route: str,
+    scheme: Naming | None = None,
 ) -> dict[str, object]:
     return {
+        "naming": scheme,
         "buckets": tuple(float(b) for b in buckets),
         "request_size": bool(request_size),
         "response_size": bool(response_size),
@@ -287,6 +303,9 @@ def shared_metrics(
     response_size: bool = False,
     size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
     unmatched_route: str = UNMATCHED_ROUTE,
+    preset: str | None = None,
+    names: Mapping[str, str] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> HttpMetrics:
     """The metric set for ``(registry, namespace)``: created once, then shared.
 
@@ -300,7 +319,8 @@ def shared_metrics(
         from metricslib.registry import REGISTRY
 
         registry = REGISTRY
-    wanted = _options(buckets, request_size, response_size, size_buckets, unmatched_route)
+    scheme = naming(namespace, preset, names, labels)
+    wanted = _options(buckets, request_size, response_size, size_buckets, unmatched_route, scheme)
     with _shared_lock:
         try:
             per_registry = _shared.setdefault(registry, {})
@@ -320,6 +340,10 @@ def shared_metrics(
                     "namespace or another registry"
                 )
             return existing
-        metrics = HttpMetrics(registry=registry, namespace=namespace, **wanted)  # type: ignore[arg-type]
+        metrics = HttpMetrics(
+            registry=registry, namespace=namespace, buckets=buckets, request_size=request_size,
+            response_size=response_size, size_buckets=size_buckets, unmatched_route=unmatched_route,
+            preset=preset, names=names, labels=labels,
+        )
         per_registry[namespace] = metrics
         return metrics

@@ -12,7 +12,7 @@ never from the raw path. Websocket and lifespan scopes pass through untouched.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from time import perf_counter
 from typing import Any
 
@@ -55,6 +55,9 @@ class MetricsMiddleware:
         response_size: bool = False,
         size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
         unmatched_route: str = UNMATCHED_ROUTE,
+        preset: str | None = None,
+        names: Mapping[str, str] | None = None,
+        labels: Sequence[str] | None = None,
         exclude_paths: Iterable[str] = (),
         metrics_path: str | None = "/metrics",
         count_metrics_path: bool = False,
@@ -69,6 +72,9 @@ class MetricsMiddleware:
             response_size=response_size,
             size_buckets=size_buckets,
             unmatched_route=unmatched_route,
+            preset=preset,
+            names=names,
+            labels=labels,
         )
         self.routes = RouteIndex(self.metrics.unmatched_route)
         self.metrics_path = metrics_path

@@ -10,7 +10,7 @@ it, see ``_route_recording``) and exceptions Flask turns into a 500 page itself
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import flask
@@ -123,6 +123,9 @@ class FlaskMetrics:
         response_size: bool = False,
         size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
         unmatched_route: str = UNMATCHED_ROUTE,
+        preset: str | None = None,
+        names: Mapping[str, str] | None = None,
+        labels: Sequence[str] | None = None,
         exclude_paths: Iterable[str] = (),
         metrics_path: str | None = "/metrics",
         count_metrics_path: bool = False,
@@ -135,6 +138,9 @@ class FlaskMetrics:
             response_size=response_size,
             size_buckets=size_buckets,
             unmatched_route=unmatched_route,
+            preset=preset,
+            names=names,
+            labels=labels,
         )
         self.registry = self.metrics.registry
         self._exclude_paths = tuple(exclude_paths)

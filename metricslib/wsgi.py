@@ -14,7 +14,7 @@ ever becomes a label.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from threading import get_ident
 from time import perf_counter
 from types import TracebackType
@@ -65,6 +65,9 @@ class MetricsMiddleware:
         response_size: bool = False,
         size_buckets: Sequence[float] = DEFAULT_SIZE_BUCKETS,
         unmatched_route: str = UNMATCHED_ROUTE,
+        preset: str | None = None,
+        names: Mapping[str, str] | None = None,
+        labels: Sequence[str] | None = None,
         exclude_paths: Iterable[str] = (),
         metrics_path: str | None = "/metrics",
         count_metrics_path: bool = False,
@@ -80,6 +83,9 @@ class MetricsMiddleware:
             response_size=response_size,
             size_buckets=size_buckets,
             unmatched_route=unmatched_route,
+            preset=preset,
+            names=names,
+            labels=labels,
         )
         self.metrics_path = metrics_path
         self._route_getter = route_getter

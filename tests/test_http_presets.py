@@ -1,0 +1,109 @@
+"""Naming presets and overrides of the HTTP middleware, through the real adapters."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from flask import Flask
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from metricslib._http_presets import naming
+from metricslib.asgi import MetricsMiddleware as ASGIMetrics
+from metricslib.errors import DuplicateMetricError, InvalidMetricError
+from metricslib.exposition import generate_latest
+from metricslib.flask import FlaskMetrics
+from metricslib.registry import Registry
+
+
+def _gallery(registry: Registry, **options: object) -> Flask:
+    app = Flask("gallery")
+
+    @app.get("/images/<int:image_id>")
+    def image(image_id: int) -> str:
+        return "ok"
+
+    FlaskMetrics(app, registry=registry, namespace="image_gallery", **options)  # type: ignore[arg-type]
+    return app
+
+
+def test_promhttp_preset_gives_the_scenario_dashboard_its_names() -> None:
+    registry = Registry()
+    client = _gallery(registry, preset="promhttp").test_client()
+    client.get("/images/1").close()
+    client.get("/images/2").close()
+    assert registry.get_sample_value("image_gallery_requests_total", {"code": "200", "method": "get"}) == 2.0
+    assert registry.get_sample_value("image_gallery_in_flight_requests") == 0.0
+    text = generate_latest(registry).decode()
+    assert 'image_gallery_request_duration_seconds_count{code="200",method="get"} 2.0' in text
+    assert "route=" not in text  # one series per code and method, as promhttp exposes
+    assert "image_gallery_requests_in_flight" not in text
+
+
+def test_one_name_and_the_labels_overridden_in_one_line() -> None:
+    registry = Registry()
+    client = _gallery(
+        registry, names={"requests_in_flight": "image_gallery_in_flight_requests"}, labels=("code", "method"),
+    ).test_client()
+    client.get("/images/1").close()
+    assert registry.get_sample_value("image_gallery_requests_total", {"code": "200", "method": "GET"}) == 1.0
+    assert registry.get_sample_value("image_gallery_in_flight_requests") == 0.0
+
+
+def test_without_route_the_exceptions_counter_drops_it_too() -> None:
+    registry = Registry()
+    app = Flask("boom")
+
+    @app.get("/")
+    def fail() -> str:
+        raise RuntimeError("no")
+
+    FlaskMetrics(app, registry=registry, namespace="svc", labels=("method", "code"))
+    app.test_client().get("/").close()
+    assert registry.get_sample_value(
+        "svc_request_exceptions_total", {"method": "GET", "exception": "RuntimeError"}) == 1.0
+
+
+def test_asgi_middleware_takes_the_same_options() -> None:
+    registry = Registry()
+
+    async def home(request: object) -> PlainTextResponse:
+        return PlainTextResponse("hi")
+
+    app = ASGIMetrics(Starlette(routes=[Route("/", home)]), registry=registry, namespace="iotd", preset="promhttp")
+    async def get() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            assert (await client.get("/")).status_code == 200
+
+    asyncio.run(get())
+    assert registry.get_sample_value("iotd_requests_total", {"code": "200", "method": "get"}) == 1.0
+
+
+def test_default_naming_is_unchanged() -> None:
+    scheme = naming("http")
+    assert scheme.labels == ("method", "code", "route")
+    assert scheme.name("requests_in_flight") == "http_requests_in_flight"
+    assert not scheme.lowercase_methods
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"preset": "nope"}, "unknown preset 'nope'"),
+    ({"names": {"in_flight": "x"}}, "names: unknown metric 'in_flight'"),
+    ({"names": {"requests_total": ""}}, "names['requests_total'] must be a metric name"),
+    ({"labels": ("code", "path")}, "each must be one of method, code, route"),
+    ({"labels": "code"}, "got the string 'code'"),
+])
+def test_bad_options_name_what_is_wrong(options: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidMetricError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        naming("http", **options)  # type: ignore[arg-type]
+
+
+def test_a_second_app_with_other_naming_for_the_namespace_is_refused() -> None:
+    registry = Registry()
+    _gallery(registry, preset="promhttp")
+    with pytest.raises(DuplicateMetricError, match="other options"):
+        _gallery(registry)
+    _gallery(registry, preset="promhttp")  # the same options share the set
