@@ -25,15 +25,18 @@ LAYERS: dict[str, int] = {
     "config": 2,
     "textparse": 2,
     "promql/parser": 2,
+    "template": 2,
     "discovery": 3,
     "storage": 3,
     "storage/remote": 4,
     "scrape": 4,
     "promql": 4,
-    "web/api": 5,
-    "web/ui": 5,
-    "web": 6,
-    "top": 7,
+    "notifier": 4,
+    "rules": 5,
+    "web/api": 6,
+    "web/ui": 6,
+    "web": 7,
+    "top": 8,
 }
 
 # Packages whose sub-packages are stages of their own.

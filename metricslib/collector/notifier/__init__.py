@@ -1,0 +1,1 @@
+"""Notifier stage: alerts from the rule evaluator, relabelled and sent to Alertmanagers."""
