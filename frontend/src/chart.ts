@@ -102,7 +102,13 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
       },
       axes: [
         { stroke: "#555", grid: { stroke: "#eee" } },
-        { stroke: "#555", grid: { stroke: "#eee" }, size: 70, values: (_u, splits) => splits.map(fmt) },
+        {
+          stroke: "#555",
+          grid: { stroke: "#eee" },
+          values: (_u, splits) => splits.map(fmt),
+          // Wide enough for the longest tick label ("47.68 MiB") at 12px.
+          size: (_u, values) => Math.max(40, ...(values ?? []).map((v) => String(v).length * 7 + 18)),
+        },
       ],
       hooks: {
         setSelect: [
@@ -159,9 +165,10 @@ function showTooltip(u: uPlot, data: ChartData, tooltip: HTMLElement, fmt: (v: n
   }
   rows.sort((a, b) => b[2] - a[2]);
   clear(tooltip);
+  tooltip.setAttribute("data-time", String(data.times[idx]));
   tooltip.append(h("div", { class: "tooltip-time" }, new Date(data.times[idx] * 1000).toLocaleString()));
   for (const [i, label, v] of rows.slice(0, TOOLTIP_ROWS)) {
-    tooltip.append(h("div", { class: "tooltip-row", "data-index": i },
+    tooltip.append(h("div", { class: "tooltip-row", "data-index": i, "data-value": v },
       h("span", { class: "swatch", style: `background:${seriesColor(i)}` }),
       h("span", { class: "tooltip-label" }, label), h("b", {}, fmt(v))));
   }

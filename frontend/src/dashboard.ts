@@ -109,8 +109,6 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
   };
   const draw = async (): Promise<void> => {
     const time = now();
-    clear(varBar);
-    for (const v of vars) if (v.model.hide !== 2) varBar.append(variableControl(v, async () => { await reload(false); }));
     const panels = layout(board.panels ?? []);
     clear(grid);
     await Promise.all(panels.map((p) => drawPanel(grid, p, vars, time, () => void draw())));
@@ -119,6 +117,10 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
     if (variablesToo) {
       const selected = new Map(vars.map((v) => [v.model.name, v.selected.map((s) => (s === ALL ? "$__all" : s))]));
       vars = await resolveVariables(board.templating?.list ?? [], vars.length ? selected : urlVars, now());
+      // Controls are rebuilt only when the options may have changed, so a
+      // selection in progress keeps its element (and focus).
+      clear(varBar);
+      for (const v of vars) if (v.model.hide !== 2) varBar.append(variableControl(v, () => reload(false)));
     }
     saveURL();
     await draw();

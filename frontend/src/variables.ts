@@ -148,7 +148,9 @@ export function formatVariable(v: Variable, forQuery: boolean): string {
   if (v.selected.includes(ALL) && v.model.allValue) return v.model.allValue;
   const vals = values(v);
   if (v.model.type === "interval") return vals[0] ?? "";
-  if (!forQuery || (!v.model.multi && !v.model.includeAll)) return vals.length === 1 ? vals[0] : vals.join(",");
+  // In titles a multi-value reads as Grafana shows it: "a + b", and All as "All".
+  if (!forQuery) return v.selected.includes(ALL) ? "All" : vals.join(" + ");
+  if (!v.model.multi && !v.model.includeAll) return vals.join(",");
   const esc = vals.map(regexEscape);
   return esc.length === 1 ? esc[0] : `(${esc.join("|")})`;
 }
