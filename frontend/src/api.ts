@@ -1,5 +1,7 @@
 // The collector's HTTP API (Prometheus's /api/v1 plus the UI's dashboards).
 
+import { url as prefixed } from "./paths";
+
 export interface Sample {
   metric: Record<string, string>;
   value?: [number, string];
@@ -26,7 +28,7 @@ export async function getJSON<T>(path: string, params?: Record<string, string | 
   for (const [k, v] of Object.entries(params ?? {})) {
     for (const one of Array.isArray(v) ? v : [v]) qs.append(k, one);
   }
-  const url = qs.toString() ? `${path}?${qs.toString()}` : path;
+  const url = prefixed(qs.toString() ? `${path}?${qs.toString()}` : path);
   const resp = await fetch(url, { headers: { Accept: "application/json" } });
   let body: Envelope<T>;
   try {

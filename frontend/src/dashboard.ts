@@ -6,6 +6,7 @@ import { getJSON, queryInstant, queryRange, type Sample } from "./api";
 import { alignMatrix, drawChart } from "./chart";
 import { clear, errorBox, h } from "./dom";
 import { formatUnit, legend, parseDuration } from "./format";
+import { url } from "./paths";
 import { ALL, interpolate, pickInterval, resolveVariables, type TimeContext, type Variable, type VariableModel } from "./variables";
 
 interface Target {
@@ -246,7 +247,7 @@ export async function renderDashboardList(root: HTMLElement): Promise<void> {
     }
     const table = h("table", { class: "dash-list" }, h("tr", {}, h("th", {}, "Title"), h("th", {}, "Tags"), h("th", {}, "File")));
     for (const b of boards) {
-      table.append(h("tr", {}, h("td", {}, h("a", { href: `/d/${encodeURIComponent(b.uid)}` }, b.title)),
+      table.append(h("tr", {}, h("td", {}, h("a", { href: url(`/d/${encodeURIComponent(b.uid)}`) }, b.title)),
         h("td", {}, b.tags.join(", ")), h("td", { class: "muted" }, b.file)));
     }
     root.append(table);

@@ -9,9 +9,10 @@ import { lintGutter } from "@codemirror/lint";
 import { EditorState, Prec } from "@codemirror/state";
 import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { PromQLExtension } from "@prometheus-io/codemirror-promql";
+import { PREFIX } from "./paths";
 
 const promql = new PromQLExtension().setComplete({
-  remote: { url: window.location.origin, httpMethod: "GET", cache: { maxAge: 60_000 } },
+  remote: { url: window.location.origin + PREFIX, httpMethod: "GET", cache: { maxAge: 60_000 } },
 });
 
 export interface Editor {

@@ -7,6 +7,7 @@ import { alignMatrix, drawChart } from "./chart";
 import { clear, errorBox, h } from "./dom";
 import { createEditor } from "./editor";
 import { formatDuration, formatTime, parseDuration, parseTime, seriesName } from "./format";
+import { url } from "./paths";
 import type uPlot from "uplot";
 
 interface PanelState {
@@ -56,7 +57,7 @@ function writePanels(panels: PanelState[]): void {
     if (p.end !== null) params.set(`g${i}.end_input`, formatTime(p.end));
     if (p.step !== null) params.set(`g${i}.step_input`, String(p.step));
   });
-  history.replaceState(null, "", `/graph?${params.toString()}`);
+  history.replaceState(null, "", url(`/graph?${params.toString()}`));
 }
 
 /** Prometheus's default resolution: about 250 points over the range, at least 1 s. */

@@ -4,6 +4,7 @@
 
 import { labelValues, queryInstant, type Sample } from "./api";
 import { formatDuration, parseDuration } from "./format";
+import { url } from "./paths";
 
 export interface VariableModel {
   name: string;
@@ -75,7 +76,7 @@ export async function queryOptions(expr: string, time: TimeContext): Promise<str
     return names.filter((n) => re.test(n));
   }
   if (/^label_names\(\s*\)$/.test(expr)) {
-    const resp = await fetch(`/api/v1/labels?start=${time.start}&end=${time.end}`);
+    const resp = await fetch(url(`/api/v1/labels?start=${time.start}&end=${time.end}`));
     return ((await resp.json()) as { data: string[] }).data;
   }
   m = /^query_result\(\s*(.+)\s*\)$/.exec(expr);

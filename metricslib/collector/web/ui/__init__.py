@@ -14,7 +14,7 @@ from importlib import resources
 
 __all__ = ["page"]
 
-_PAGES = {"/graph", "/targets", "/status", "/dashboards"}
+_PAGES = {"/graph", "/targets", "/status", "/dashboards", "/alerts", "/rules", "/service-discovery", "/tsdb-status"}
 # Grafana's links: /d/<uid> and /d/<uid>/<slug>
 _BOARD = re.compile(r"^/d/[A-Za-z0-9_.-]{1,40}(/[^/]*)?$")
 _STATIC_TYPES = {

@@ -85,7 +85,7 @@ def test_a_bad_reload_keeps_every_board(tmp_path: Path) -> None:
     shutil.copy(DATA / "grafana_fleet.json", tmp_path / "fleet.json")
     boards = DashboardSet([str(tmp_path)])
     (tmp_path / "broken.yml").write_text("panels: [\n")
-    with pytest.raises(ConfigError, match="broken.yml"):
+    with pytest.raises(ConfigError, match=r"broken\.yml"):
         boards.reload()
     assert [b["uid"] for b in boards.summaries()] == ["fleet"]
     (tmp_path / "broken.yml").write_text("uid: new\ntitle: A new board\npanels:\n  - expr: up\n")

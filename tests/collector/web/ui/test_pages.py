@@ -52,7 +52,7 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copy(Path(__file__).parent / "data" / "grafana_fleet.json", boards)
     ports = {"gallery": [free_port(), free_port()], "billing": [free_port()]}
     with ExitStack() as stack:
-        for job, job_ports in ports.items():
+        for job_ports in ports.values():
             for i, port in enumerate(job_ports):
                 stack.enter_context(running([PYTHON, str(tmp / "app.py"), str(port), str(i + 1)],
                                             ready_url=f"http://127.0.0.1:{port}/metrics"))
