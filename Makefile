@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint typecheck unit bench clean ui ui-check
+.PHONY: demo test lint typecheck unit bench clean ui ui-check screenshots
 UI_DIST := metricslib/collector/web/ui/static/dist/app.js
 UI_SRC := $(wildcard frontend/src/*) frontend/build.mjs frontend/package-lock.json
 
@@ -30,6 +30,10 @@ ui-check: frontend/node_modules/.installed
 
 demo: $(VENV)/.installed $(UI_DIST)
 	$(PY) examples/demo.py
+
+# The pictures in docs/ui.md and docs/dashboards.md (needs chromium and chromium-driver).
+screenshots: $(VENV)/.installed $(UI_DIST)
+	$(PY) examples/screenshots.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check metricslib tests bench examples
