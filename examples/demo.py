@@ -1,10 +1,12 @@
 """`make demo`: a small fleet of instrumented apps, light traffic, and the collector scraping it.
 
-Starts two replicas of the Flask image gallery, two of the Starlette app and
-one FastAPI app on 127.0.0.1, sends them a trickle of requests (some 404s,
-some errors, some streams), runs ``metricslib collector`` on them, and prints
-the URL of a graph of ``sum(image_gallery_requests_total{code="200"})
-without(instance)``. Everything stops on Ctrl-C (or after ``--duration``),
+Starts two replicas of the Flask image gallery, two of the Starlette app,
+one FastAPI app and three replicas of a plain WSGI access-log service on
+127.0.0.1, sends them a trickle of requests (some 404s, some errors, some
+streams), runs ``metricslib collector`` on them with the scenario's board
+(``examples/dashboards/``), and prints the board's URL: requests with code 200
+summed without instance, in-flight requests, memory and access-log lines
+across replicas. Everything stops on Ctrl-C (or after ``--duration``),
 each process by its PID. Samples are kept in ``demo-data/`` between runs.
 
     python examples/demo.py [--port 9090] [--duration SECONDS] [--data-dir demo-data]
@@ -38,6 +40,8 @@ FLEET = [
      ["/", "/photos/1", "/photos/42", "/api/v1/albums/cats", "/slideshow", "/boom", "/missing"]),
     ("fastapi_example", "fastapi_app.py", 1,
      ["/v1/items/1", "/v1/items/7", "/export", "/boom", "/nothing-here"]),
+    ("accesslog", "accesslog_app.py", 3,
+     ["/", "/orders/1", "/orders/2", "/health", "/orders/x", "/missing"]),
 ]
 
 
@@ -115,7 +119,8 @@ def main() -> int:
         port = free_port(args.port)
         collector = subprocess.Popen(
             [sys.executable, "-m", "metricslib", "collector", "--config", str(config),
-             "--data-dir", str(data_dir / "data"), "--listen", f"127.0.0.1:{port}"],
+             "--data-dir", str(data_dir / "data"), "--listen", f"127.0.0.1:{port}",
+             "--dashboards", str(HERE / "dashboards")],
             stdout=logs, stderr=logs,
         )
         procs.append(collector)
@@ -123,12 +128,13 @@ def main() -> int:
         wait_ready(f"{base}/-/ready", collector)
         generator = threading.Thread(target=traffic, args=(targets, stop), daemon=True)
         generator.start()
-        graph = f"{base}/graph?" + urllib.parse.urlencode({"expr": SCENARIO, "tab": "graph", "range": "15m"})
+        graph = f"{base}/graph?" + urllib.parse.urlencode({"g0.expr": SCENARIO, "g0.tab": "0", "g0.range_input": "15m"})
         print(f"""
 metricslib demo is running: {sum(len(v) for v in targets.values())} instrumented app replicas,
 light traffic, and the collector scraping them every 5 s (data in {data_dir}).
 
-  Open:     {graph}
+  Open:     {base}/d/scenario   (the scenario's dashboard)
+  Query:    {graph}
   Targets:  {base}/targets
   API:      {base}/api/v1/query?query=up   (point Grafana or promtool here)
   Config:   {config}

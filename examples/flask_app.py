@@ -71,7 +71,9 @@ def create_app() -> Flask:
         return jsonify(album=name, images=sorted(IMAGES))
 
     app.register_blueprint(api)
-    FlaskMetrics(app, namespace="image_gallery", exclude_paths=["/healthz"])
+    # promhttp naming: the board queries image_gallery_requests_total{code,method}
+    # and image_gallery_in_flight_requests, as Go services name them.
+    FlaskMetrics(app, namespace="image_gallery", preset="promhttp", exclude_paths=["/healthz"])
     return app
 
 

@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--query-max-samples", type=int, default=50_000_000, help="most samples a query may load"
     )
     col.add_argument(
+        "--dashboards", action="append", default=[], metavar="DIR",
+        help="load every *.json (Grafana) and *.yml dashboard in DIR; reloaded with the config (repeatable)",
+    )
+    col.add_argument(
         "--enable-feature",
         action="append",
         default=[],

@@ -35,21 +35,24 @@ def test_demo_starts_the_fleet_and_the_scenario_query_answers(tmp_path: Path) ->
         url = re.search(r"Open:\s+(\S+)", banner)
         assert url, banner
         base = f"http://127.0.0.1:{port}"
-        assert url.group(1).startswith(f"{base}/graph?expr=")
+        assert url.group(1) == f"{base}/d/scenario"
+        board = json.loads(http_get(f"{base}/api/ui/dashboards/scenario")[2])["data"]
+        assert [p["title"] for p in board["panels"]][:4] == [
+            "Requests with code 200 (all replicas)", "In-flight requests", "Memory", "Access-log lines across replicas"]
         query = urllib.parse.urlencode({"query": 'sum(image_gallery_requests_total{code="200"}) without(instance)'})
         result: list[object] = []
         while not result and time.monotonic() < deadline:
             time.sleep(1)
             result = json.loads(http_get(f"{base}/api/v1/query?{query}")[2])["data"]["result"]
         assert result, "the scenario query stayed empty"
-        # Targets are scraped at their own offsets within the 5 s interval: wait for all five.
+        # Targets are scraped at their own offsets within the 5 s interval: wait for all eight.
         up: list[dict[str, object]] = []
         while time.monotonic() < deadline:
             up = json.loads(http_get(f"{base}/api/v1/query?query=up")[2])["data"]["result"]
-            if len(up) == 5 and all(r["value"][1] == "1" for r in up):  # type: ignore[index]
+            if len(up) == 8 and all(r["value"][1] == "1" for r in up):  # type: ignore[index]
                 break
             time.sleep(1)
-        assert len(up) == 5 and all(r["value"][1] == "1" for r in up), up  # type: ignore[index]
+        assert len(up) == 8 and all(r["value"][1] == "1" for r in up), up  # type: ignore[index]
     finally:
         stop_process(proc)
         if proc.stdout is not None:

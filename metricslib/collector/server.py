@@ -28,6 +28,7 @@ from metricslib.collector.web.api.v1 import PrometheusAPI, Response
 from metricslib.collector.web.federate import make_federate_handler
 from metricslib.collector.web.selfmetrics import SelfMetrics
 from metricslib.collector.web.server import CollectorHTTPServer, Routes, serve
+from metricslib.collector.web.ui.dashboards import DashboardSet
 from metricslib.errors import ConfigError
 
 __all__ = ["CollectorServer", "ServerOptions", "parse_selector", "run_collector_cli"]
@@ -55,6 +56,7 @@ class ServerOptions:
     query_max_samples: int = 50_000_000
     experimental_functions: bool = False
     flags: dict[str, str] = field(default_factory=dict)
+    dashboard_dirs: tuple[str, ...] = ()
 
 
 class CollectorServer:
@@ -62,6 +64,8 @@ class CollectorServer:
 
     def __init__(self, options: ServerOptions, *, clock: Callable[[], float] = time.time) -> None:
         self.options = options
+        # Read before anything is created: a bad board stops the start like a bad config.
+        self.dashboards = DashboardSet(options.dashboard_dirs) if options.dashboard_dirs else None
         Path(options.data_dir).mkdir(parents=True, exist_ok=True)
         self.storage = open_storage(
             options.data_dir,
@@ -105,10 +109,24 @@ class CollectorServer:
             federate=make_federate_handler(
                 self.storage.querier, parse_selector, clock, self.collector.external_labels
             ),
-            reload=self.collector.reload,
+            reload=self.reload,
             ready=lambda: self.collector.ready,
             own_metrics=self._own_metrics,
+            dashboards=self.dashboards,
         )
+
+    def reload(self) -> None:
+        """Re-read the config and the dashboards; each keeps its old state when its new one is bad."""
+        problems: list[str] = []
+        for part in (self.collector.reload, self.dashboards.reload if self.dashboards else None):
+            if part is None:
+                continue
+            try:
+                part()
+            except ConfigError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ConfigError("; ".join(problems))
 
     def _engine(self, timeout_ms: int | None) -> Engine:
         timeout_s = self.options.query_timeout_s
@@ -166,6 +184,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         query_timeout_s=parse_duration(args.query_timeout).seconds,
         query_max_samples=args.query_max_samples,
         experimental_functions="promql-experimental-functions" in features,
+        dashboard_dirs=tuple(args.dashboards),
         flags={
             "config.file": args.config,
             "storage.tsdb.path": args.data_dir,
@@ -191,7 +210,7 @@ def run_collector_cli(args: argparse.Namespace) -> int:
 
     def on_hup(signum: int, frame: FrameType | None) -> None:
         try:
-            server.collector.reload()
+            server.reload()
             print("metricslib collector: configuration reloaded", file=sys.stderr)
         except ConfigError as exc:
             print(f"metricslib collector: reload failed, keeping the old config: {exc}", file=sys.stderr)

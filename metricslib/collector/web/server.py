@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from metricslib.collector.web import ui
 from metricslib.collector.web.api.v1 import PrometheusAPI, Request, Response
 from metricslib.collector.web.http11 import HTTPError, RawRequest, format_response, read_request
+from metricslib.collector.web.ui.dashboards import DashboardSet
 
 __all__ = ["CollectorHTTPServer", "Routes", "serve"]
 
@@ -37,11 +38,17 @@ class Routes:
     reload: Callable[[], None]
     ready: Callable[[], bool]
     own_metrics: Callable[[str], Response]
+    dashboards: DashboardSet | None = None
 
     def dispatch(self, request: Request, accept: str) -> Response:
         path = request.path
         if path.startswith("/api/v1/"):
             return self.api.handle(request)
+        if path == "/api/ui/dashboards" or path.startswith("/api/ui/dashboards/"):
+            if self.dashboards is None:
+                return Response(200, b'{"status":"success","data":[]}', "application/json")
+            status, body = self.dashboards.answer(path)
+            return Response(status, body, "application/json")
         if path == "/federate":
             return self.federate(request)
         if path == "/-/healthy":

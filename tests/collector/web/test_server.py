@@ -81,7 +81,7 @@ def test_health_ready_and_reload(server) -> None:
 
 def test_large_answers_are_gzipped_when_asked(server) -> None:
     url, _, _ = server
-    status, headers, body = http_get(f"{url}/static/app.js", {"Accept-Encoding": "gzip"})
+    status, headers, body = http_get(f"{url}/static/dist/app.js", {"Accept-Encoding": "gzip"})
     assert status == 200 and headers.get("Content-Encoding") == "gzip"
     assert b"textContent" in gzip.decompress(body)
 
@@ -89,7 +89,7 @@ def test_large_answers_are_gzipped_when_asked(server) -> None:
 def test_ui_pages_and_unknown_paths(server) -> None:
     url, _, _ = server
     status, headers, body = http_get(f"{url}/graph")
-    assert status == 200 and headers["Content-Type"].startswith("text/html") and b"/static/app.js" in body
+    assert status == 200 and headers["Content-Type"].startswith("text/html") and b"/static/dist/app.js" in body
     assert http_get(f"{url}/static/../server.py")[0] == 404
     assert http_get(f"{url}/nope")[0] == 404
 

@@ -1,0 +1,214 @@
+// The query page: several panels, each with its own expression, Table and
+// Graph tabs, range, end time, resolution and stacking, kept in the URL in
+// Prometheus's `g0.expr=...&g0.range_input=1h` form so its links open here.
+
+import { queryInstant, queryRange, type Sample } from "./api";
+import { alignMatrix, drawChart } from "./chart";
+import { clear, errorBox, h } from "./dom";
+import { createEditor } from "./editor";
+import { formatDuration, formatTime, parseDuration, parseTime, seriesName } from "./format";
+import { url } from "./paths";
+import type uPlot from "uplot";
+
+interface PanelState {
+  expr: string;
+  tab: "graph" | "table";
+  range: number; // seconds
+  end: number | null; // seconds, null = now
+  step: number | null; // seconds, null = automatic
+  stacked: boolean;
+}
+
+const RANGES = [60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 604800, 1209600, 2592000];
+const MAX_POINTS = 11000;
+
+function readPanels(params: URLSearchParams): PanelState[] {
+  const panels: PanelState[] = [];
+  for (let i = 0; params.has(`g${i}.expr`) || params.has(`g${i}.range_input`); i++) {
+    const p = (k: string): string | null => params.get(`g${i}.${k}`);
+    panels.push({
+      expr: p("expr") ?? "",
+      tab: p("tab") === "1" ? "table" : "graph",
+      range: parseDuration(p("range_input") ?? "") ?? 3600,
+      end: p("end_input") ? parseTime(p("end_input") ?? "") : null,
+      step: p("step_input") ? Number(p("step_input")) || null : null,
+      stacked: p("stacked") === "1",
+    });
+  }
+  // The collector's older links: /graph?expr=...&tab=table&range=15m
+  if (!panels.length && params.has("expr")) {
+    panels.push({
+      expr: params.get("expr") ?? "",
+      tab: params.get("tab") === "table" ? "table" : "graph",
+      range: parseDuration(params.get("range") ?? "") ?? 3600,
+      end: null, step: null, stacked: false,
+    });
+  }
+  return panels.length ? panels : [{ expr: "", tab: "graph", range: 3600, end: null, step: null, stacked: false }];
+}
+
+function writePanels(panels: PanelState[]): void {
+  const params = new URLSearchParams();
+  panels.forEach((p, i) => {
+    params.set(`g${i}.expr`, p.expr);
+    params.set(`g${i}.tab`, p.tab === "table" ? "1" : "0");
+    params.set(`g${i}.stacked`, p.stacked ? "1" : "0");
+    params.set(`g${i}.range_input`, formatDuration(p.range));
+    if (p.end !== null) params.set(`g${i}.end_input`, formatTime(p.end));
+    if (p.step !== null) params.set(`g${i}.step_input`, String(p.step));
+  });
+  history.replaceState(null, "", url(`/graph?${params.toString()}`));
+}
+
+/** Prometheus's default resolution: about 250 points over the range, at least 1 s. */
+export function autoStep(range: number): number {
+  return Math.max(Math.floor(range / 250), 1);
+}
+
+export function renderGraphPage(root: HTMLElement): void {
+  const panels = readPanels(new URLSearchParams(location.search));
+  const list = h("div", { class: "panels" });
+  const add = h("button", { type: "button", id: "add-panel" }, "Add panel");
+  root.append(list, add);
+  const save = (): void => writePanels(states);
+  const states: PanelState[] = [];
+  const mount = (state: PanelState): void => {
+    states.push(state);
+    const remove = (): void => {
+      const i = states.indexOf(state);
+      if (i >= 0) states.splice(i, 1);
+      save();
+    };
+    list.append(buildPanel(state, save, remove));
+  };
+  panels.forEach(mount);
+  add.addEventListener("click", () => {
+    mount({ expr: "", tab: "graph", range: 3600, end: null, step: null, stacked: false });
+    save();
+  });
+}
+
+function buildPanel(state: PanelState, save: () => void, remove: () => void): HTMLElement {
+  const el = h("section", { class: "panel query-panel", "data-panel": "" });
+  const editorHost = h("div", { class: "editor" });
+  const exec = h("button", { type: "button", class: "execute" }, "Execute");
+  const close = h("button", { type: "button", class: "remove", title: "Remove panel" }, "×");
+  const tabGraph = h("button", { type: "button", "data-tab": "graph" }, "Graph");
+  const tabTable = h("button", { type: "button", "data-tab": "table" }, "Table");
+  const minus = h("button", { type: "button", class: "range-minus", title: "Shorter range" }, "−");
+  const rangeIn = h("input", { class: "range-input", size: 6, value: formatDuration(state.range) });
+  const plus = h("button", { type: "button", class: "range-plus", title: "Longer range" }, "+");
+  const endIn = h("input", { class: "end-input", size: 19, placeholder: "until now (UTC)", value: state.end === null ? "" : formatTime(state.end) });
+  const stepIn = h("input", { class: "step-input", size: 6, placeholder: "res. (s)", value: state.step === null ? "" : String(state.step) });
+  const stacked = h("input", { type: "checkbox", class: "stacked" });
+  stacked.checked = state.stacked;
+  const stats = h("span", { class: "muted stats" });
+  const output = h("div", { class: "output" });
+  const controls = h("div", { class: "controls" },
+    h("span", { class: "tabs" }, tabGraph, tabTable), minus, rangeIn, plus, endIn, stepIn,
+    h("label", {}, stacked, " stacked"), stats);
+  el.append(h("div", { class: "editor-row" }, editorHost, exec, close), controls, output);
+  let plot: uPlot | null = null;
+
+  const run = async (): Promise<void> => {
+    state.expr = editor.value().trim();
+    save();
+    tabGraph.classList.toggle("active", state.tab === "graph");
+    tabTable.classList.toggle("active", state.tab === "table");
+    plot?.destroy();
+    plot = null;
+    clear(output);
+    el.removeAttribute("data-series");
+    if (!state.expr) return;
+    const end = state.end ?? Date.now() / 1000;
+    const began = performance.now();
+    try {
+      if (state.tab === "table") {
+        const data = await queryInstant(state.expr, end);
+        const n = renderTable(output, data.resultType, data.result);
+        el.setAttribute("data-series", String(n));
+        stats.textContent = `${n} result${n === 1 ? "" : "s"}, ${Math.round(performance.now() - began)} ms`;
+        return;
+      }
+      let step = state.step ?? autoStep(state.range);
+      step = Math.max(step, Math.ceil(state.range / MAX_POINTS));
+      const start = end - state.range;
+      const data = await queryRange(state.expr, start, end, step);
+      const result = data.resultType === "matrix" ? (data.result as Sample[]) : [];
+      const chart = alignMatrix(result, start, end, step, seriesName);
+      const host = h("div", { class: "chart" });
+      output.append(host);
+      plot = drawChart(host, chart, {
+        stacked: state.stacked,
+        onZoom: (a, b) => {
+          state.end = b;
+          state.range = Math.max(Math.round(b - a), 1);
+          endIn.value = formatTime(state.end);
+          rangeIn.value = formatDuration(state.range);
+          void run();
+        },
+      });
+      el.setAttribute("data-series", String(result.length));
+      stats.textContent = `${result.length} series, ${Math.round(performance.now() - began)} ms, resolution ${step}s`;
+    } catch (err) {
+      output.append(errorBox((err as Error).message));
+      el.setAttribute("data-series", "0");
+    }
+  };
+  const editor = createEditor(editorHost, state.expr, () => void run());
+  exec.addEventListener("click", () => void run());
+  close.addEventListener("click", () => {
+    plot?.destroy();
+    el.remove();
+    remove();
+  });
+  for (const [b, tab] of [[tabGraph, "graph"], [tabTable, "table"]] as const) {
+    b.addEventListener("click", () => { state.tab = tab; void run(); });
+  }
+  const stepRange = (dir: 1 | -1): void => {
+    const i = RANGES.findIndex((r) => r >= state.range);
+    const next = dir > 0 ? RANGES.find((r) => r > state.range) : [...RANGES].reverse().find((r) => r < state.range);
+    state.range = next ?? RANGES[i < 0 ? RANGES.length - 1 : 0];
+    rangeIn.value = formatDuration(state.range);
+    void run();
+  };
+  minus.addEventListener("click", () => stepRange(-1));
+  plus.addEventListener("click", () => stepRange(1));
+  rangeIn.addEventListener("change", () => {
+    const r = parseDuration(rangeIn.value);
+    rangeIn.classList.toggle("invalid", r === null);
+    if (r !== null) { state.range = r; void run(); }
+  });
+  endIn.addEventListener("change", () => {
+    const t = endIn.value.trim() === "" ? null : parseTime(endIn.value);
+    endIn.classList.toggle("invalid", endIn.value.trim() !== "" && t === null);
+    if (endIn.value.trim() === "" || t !== null) { state.end = t; void run(); }
+  });
+  stepIn.addEventListener("change", () => {
+    const s = Number(stepIn.value);
+    state.step = stepIn.value.trim() === "" || !(s > 0) ? null : s;
+    void run();
+  });
+  stacked.addEventListener("change", () => { state.stacked = stacked.checked; void run(); });
+  if (state.expr) void run();
+  return el;
+}
+
+/** The result as a table of series and values; returns the number of rows. */
+export function renderTable(root: HTMLElement, type: string, result: Sample[] | [number, string]): number {
+  const table = h("table", { class: "result-table" });
+  if (type === "scalar" || type === "string") {
+    const [, v] = result as [number, string];
+    table.append(h("tr", {}, h("td", { class: "series" }, type), h("td", {}, v)));
+    root.append(table);
+    return 1;
+  }
+  const rows = result as Sample[];
+  for (const s of rows) {
+    const v = s.value ? s.value[1] : (s.values ?? []).map(([t, x]) => `${x} @${t}`).join("\n");
+    table.append(h("tr", {}, h("td", { class: "series" }, seriesName(s.metric)), h("td", { class: "value" }, v)));
+  }
+  if (!rows.length) root.append(h("p", { class: "muted" }, "Empty query result"));
+  root.append(table);
+  return rows.length;
+}

@@ -1,0 +1,192 @@
+// Grafana templating: variables of type query, custom, constant, interval and
+// textbox, and their substitution into expressions ($var, ${var}, [[var]]),
+// with Grafana's Prometheus formatting of multi-value and "All".
+
+import { labelValues, queryInstant, type Sample } from "./api";
+import { formatDuration, parseDuration } from "./format";
+import { url } from "./paths";
+
+export interface VariableModel {
+  name: string;
+  type: string;
+  label?: string;
+  query?: string | { query?: string };
+  regex?: string;
+  multi?: boolean;
+  includeAll?: boolean;
+  allValue?: string | null;
+  current?: { value?: string | string[]; text?: string | string[] };
+  options?: { value: string; text?: string }[];
+  hide?: number;
+}
+
+export interface Variable {
+  model: VariableModel;
+  options: string[];
+  selected: string[]; // "$__all" stands for All
+}
+
+export const ALL = "$__all";
+
+export interface TimeContext {
+  start: number;
+  end: number;
+  interval: number; // seconds
+}
+
+function queryText(model: VariableModel): string {
+  const q = model.query;
+  return (typeof q === "string" ? q : q?.query) ?? "";
+}
+
+function applyRegex(values: string[], regex: string | undefined): string[] {
+  if (!regex) return values;
+  const m = /^\/(.*)\/([gimsuy]*)$/.exec(regex);
+  let re: RegExp;
+  try {
+    re = m ? new RegExp(m[1], m[2].replace("g", "")) : new RegExp(regex);
+  } catch {
+    return values;
+  }
+  const out: string[] = [];
+  for (const v of values) {
+    const hit = re.exec(v);
+    if (hit) out.push(hit[1] ?? hit[0]);
+  }
+  return out;
+}
+
+function sampleText(s: Sample): string {
+  const name = s.metric.__name__ ?? "";
+  const labels = Object.entries(s.metric).filter(([k]) => k !== "__name__").map(([k, v]) => `${k}="${v}"`);
+  const value = s.value ?? [0, ""];
+  return `${name}{${labels.join(", ")}} ${value[1]} ${value[0] * 1000}`;
+}
+
+/** The options of a query variable, as Grafana's Prometheus data source finds them. */
+export async function queryOptions(expr: string, time: TimeContext): Promise<string[]> {
+  let m = /^label_values\(\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)$/.exec(expr);
+  if (m) return labelValues(m[1], [], time.start, time.end);
+  m = /^label_values\(\s*(.+?)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)$/.exec(expr);
+  if (m) return labelValues(m[2], [m[1]], time.start, time.end);
+  m = /^metrics\(\s*(.*?)\s*\)$/.exec(expr);
+  if (m) {
+    const names = await labelValues("__name__", [], time.start, time.end);
+    const re = new RegExp(m[1] || ".*");
+    return names.filter((n) => re.test(n));
+  }
+  if (/^label_names\(\s*\)$/.test(expr)) {
+    const resp = await fetch(url(`/api/v1/labels?start=${time.start}&end=${time.end}`));
+    return ((await resp.json()) as { data: string[] }).data;
+  }
+  m = /^query_result\(\s*(.+)\s*\)$/.exec(expr);
+  if (m) {
+    const data = await queryInstant(m[1], time.end);
+    if (data.resultType === "scalar" || data.resultType === "string") {
+      const [t, v] = data.result as [number, string];
+      return [`${data.resultType} ${v} ${t * 1000}`];
+    }
+    return (data.result as Sample[]).map(sampleText);
+  }
+  // Grafana treats any other text as a metric selector for label_values of __name__.
+  return labelValues("__name__", [expr], time.start, time.end);
+}
+
+function splitCustom(q: string): string[] {
+  return q.split(/(?<!\\),/).map((s) => s.replace(/\\,/g, ",").trim()).filter((s) => s !== "")
+    .map((s) => (s.includes(" : ") ? s.split(" : ")[1].trim() : s));
+}
+
+/** Loads the options of every variable in order; later queries see earlier selections. */
+export async function resolveVariables(models: VariableModel[], urlValues: Map<string, string[]>, time: TimeContext): Promise<Variable[]> {
+  const done: Variable[] = [];
+  for (const model of models) {
+    let options: string[];
+    const q = queryText(model);
+    switch (model.type) {
+      case "query":
+        try {
+          options = applyRegex(await queryOptions(interpolate(q, done, time, false), time), model.regex);
+        } catch {
+          options = [];
+        }
+        options = [...new Set(options)].sort();
+        break;
+      case "custom":
+        options = splitCustom(q);
+        break;
+      case "interval":
+        options = splitCustom(q);
+        break;
+      case "constant":
+      case "textbox":
+        options = [q];
+        break;
+      default:
+        options = (model.options ?? []).map((o) => o.value);
+    }
+    const fromUrl = urlValues.get(model.name);
+    const cur = model.current?.value;
+    let selected = fromUrl ?? (cur === undefined ? [] : Array.isArray(cur) ? cur : [cur]);
+    selected = selected.map((v) => (v === "$__all" || v === "All" ? ALL : v)).filter((v) => v === ALL || options.includes(v) || model.type === "textbox");
+    if (!selected.length) selected = model.includeAll ? [ALL] : options.length ? [options[0]] : [];
+    if (!model.multi && selected.length > 1) selected = selected.slice(0, 1);
+    done.push({ model, options, selected });
+  }
+  return done;
+}
+
+function regexEscape(v: string): string {
+  return v.replace(/[\\^$*+?.()|{}[\]]/g, "\\$&").replace(/'/g, "\\\\'");
+}
+
+function values(v: Variable): string[] {
+  return v.selected.includes(ALL) ? v.options : v.selected;
+}
+
+/** The text a variable stands for in an expression (Grafana's Prometheus formatting). */
+export function formatVariable(v: Variable, forQuery: boolean): string {
+  if (v.selected.includes(ALL) && v.model.allValue) return v.model.allValue;
+  const vals = values(v);
+  if (v.model.type === "interval") return vals[0] ?? "";
+  // In titles a multi-value reads as Grafana shows it: "a + b", and All as "All".
+  if (!forQuery) return v.selected.includes(ALL) ? "All" : vals.join(" + ");
+  if (!v.model.multi && !v.model.includeAll) return vals.join(",");
+  const esc = vals.map(regexEscape);
+  return esc.length === 1 ? esc[0] : `(${esc.join("|")})`;
+}
+
+/** Replaces $var, ${var}, ${var:raw}, [[var]] and the built-ins $__interval, $__rate_interval, $__range. */
+export function interpolate(text: string, vars: Variable[], time: TimeContext, forQuery = true, scrapeInterval = 15): string {
+  const range = Math.max(Math.round(time.end - time.start), 1);
+  const builtins: Record<string, string> = {
+    __interval: formatDuration(time.interval),
+    __interval_ms: String(Math.round(time.interval * 1000)),
+    __rate_interval: formatDuration(Math.max(time.interval + scrapeInterval, 4 * scrapeInterval)),
+    __range: `${range}s`,
+    __range_s: String(range),
+    __range_ms: String(range * 1000),
+  };
+  const byName = new Map(vars.map((v) => [v.model.name, v]));
+  const lookup = (name: string, fmt?: string): string | null => {
+    if (name in builtins) return builtins[name];
+    const v = byName.get(name);
+    if (!v) return null;
+    if (fmt === "raw") return values(v).join(",");
+    if (fmt === "regex") return `(${values(v).map(regexEscape).join("|")})`;
+    if (fmt === "pipe") return values(v).join("|");
+    return formatVariable(v, forQuery);
+  };
+  return text.replace(/\$\{([a-zA-Z0-9_]+)(?::([a-z]+))?\}|\[\[([a-zA-Z0-9_]+)\]\]|\$([a-zA-Z0-9_]+)/g,
+    (whole, a?: string, fmt?: string, b?: string, c?: string) => lookup((a ?? b ?? c) as string, fmt) ?? whole);
+}
+
+/** Grafana's interval: about `points` steps over the range, rounded to a tidy duration, at least `min`. */
+export function pickInterval(start: number, end: number, points: number, min: string | undefined): number {
+  const raw = Math.max((end - start) / Math.max(points, 1), 1);
+  const tidy = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+  let step = tidy.find((t) => t >= raw) ?? Math.ceil(raw / 86400) * 86400;
+  const minS = min ? parseDuration(min.replace(/^>/, "")) : null;
+  if (minS !== null && minS > step) step = minS;
+  return step;
+}
