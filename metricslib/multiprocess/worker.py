@@ -40,6 +40,7 @@ class WorkerAgent:
         collect: Callable[[], Iterable[Any]],
         modes: Callable[[], Mapping[str, str]],
         interval: float,
+        stamp: Callable[[str, tuple[tuple[str, str], ...]], float | None] | None = None,
     ) -> None:
         self.gen_dir = gen_dir
         self.me = me
@@ -47,6 +48,7 @@ class WorkerAgent:
         self._collect = collect
         self._modes = modes
         self._interval = interval
+        self._stamp = stamp
         self._write_lock = threading.RLock()
         self._now = 0.0
         self._current_modes: Mapping[str, str] = {}
@@ -74,10 +76,16 @@ class WorkerAgent:
     def _changed(self, family: str, sample: Any) -> float:
         """When this sample's value was first seen as it is now.
 
-        The registry keeps no write times, so ``mostrecent`` dates a change at
-        the first snapshot that sees it.
+        A gauge in the value file knows when it was last written; for other
+        families (Enum, custom collectors) the registry keeps no write times,
+        so ``mostrecent`` dates a change at the first snapshot that sees it.
         """
-        key = (family, sample.name, tuple(sample.labels.items()))
+        labels = tuple(sample.labels.items())
+        if self._stamp is not None and sample.name == family:
+            written = self._stamp(family, labels)
+            if written is not None:
+                return written
+        key = (family, sample.name, labels)
         prev = self._seen.get(key)
         if prev is None or prev[0] != sample.value:
             prev = (sample.value, self._now)

@@ -153,8 +153,9 @@ def test_graceful_exit_archives_counts_and_drops_live_gauges(
     assert s[("peak", ())] == 99  # max keeps a dead worker's value
     assert not [k for k in s if k[0] == "temperature" and dict(k[1])["pid"] == str(a.pid)]
     (gen,) = gen_dirs(tmp_path)
+    b_files = f"w-{b.pid}-{process_id(b.pid).start}"
     assert sorted(p.name for p in gen.iterdir()) == sorted(
-        ["archive.snap", "lock", f"w-{b.pid}-{process_id(b.pid).start}.snap"]
+        ["archive.snap", "lock", f"{b_files}.mm", f"{b_files}.snap"]
     )
     # A replacement worker adds to the archive rather than resetting it.
     (c,) = start(workers, tmp_path, 1)
