@@ -235,8 +235,10 @@ def configure(
 
     Call it in ``gunicorn.conf.py``; forked workers inherit it, so the app's
     ``setup()`` needs no arguments. ``snapshot_interval`` (seconds, default 5)
-    bounds what a SIGKILLed worker loses; ``timeout`` (default 2) is how long a
-    scrape waits for each worker's answer.
+    is how often a worker saves a snapshot of its whole registry: instrument
+    values are in its value file at once, so this bounds only what a SIGKILLed
+    worker loses of Info, Enum and custom collectors; ``timeout`` (default 2)
+    is how long a scrape waits for each worker's answer.
     """
     global _directory
     path = Path(directory)

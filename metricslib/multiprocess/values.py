@@ -298,9 +298,9 @@ class ValueStore:
             self._closed = True
             chunks, self._chunks = self._chunks, []
         for chunk in chunks:
-            chunk.view.release()
             # A cell someone still holds (a local variable) keeps its mapping alive.
             with contextlib.suppress(BufferError):
+                chunk.view.release()
                 chunk.mm.close()
         with contextlib.suppress(OSError):
             os.close(self._fd)
