@@ -699,3 +699,31 @@ def test_gunicorn_preload_and_hup_reload(tmp_path: Path) -> None:
             "new workers after HUP",
         )
         check_totals(base, 300, workers=2, scrapes=4)
+
+
+def test_a_forked_child_writes_its_own_file_not_its_parents(
+    clean_state: None, tmp_path: Path
+) -> None:
+    from metricslib.instruments import Counter
+    from metricslib.multiprocess.values import read_values
+
+    registry = Registry()
+    jobs = Counter("jobs", "Jobs.", registry=registry)
+    jobs.inc(2)
+    multiprocess.setup(tmp_path, registry=registry, handle_sigterm=False)
+    mine = multiprocess._state.store.path  # type: ignore[union-attr]
+    pid = os.fork()
+    if pid == 0:  # the child: joins as a worker of its own, then counts
+        code = 1
+        try:
+            jobs.inc(100)
+            theirs = multiprocess._state.store.path  # type: ignore[union-attr]
+            counted = read_values(theirs.read_bytes())[0].samples[0].value
+            code = 0 if theirs != mine and counted == 102 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    jobs.inc(1)
+    (family,) = read_values(mine.read_bytes())
+    assert family.samples[0].value == 3
