@@ -59,7 +59,7 @@ __all__ = [
 log = logging.getLogger("metricslib.multiprocess")
 
 MAGIC = b"MLMPmm01"
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 1 << 18
 _CHUNK_HEADER = struct.Struct("=8sQQQ")
 _RECORD = struct.Struct("=IIII")
 _COMMITTED = 16  # offset of "bytes committed" in a chunk header
@@ -148,7 +148,12 @@ class Series:
         Typed as a list: a ``memoryview`` of doubles indexes, reads and
         ``+=`` like one, which is all the instruments do with a cell.
         """
-        view, where = self.store._new_cell(self.sid, initial)
+        try:
+            view, where = self.store._new_cell(self.sid, initial)
+        except (OSError, MultiprocessError) as exc:
+            # Out of space (or the file is closed): count in process rather than fail the caller.
+            self.store._failed(exc)
+            return initial
         self._cells.append(where)
         return cast("list[float]", view)
 
@@ -163,10 +168,20 @@ class Series:
         self.store._retire(self._where)
         self._cells = []
 
-    def renew(self, created: float) -> Series:
-        """A new series replacing this one (a reset counter: new ``_created``, zero cells)."""
+    def renew(self, created: float) -> Series | None:
+        """A new series replacing this one (a reset counter: new ``_created``, zero cells).
+
+        None if the file cannot take it: the child then counts in process.
+        """
         self.retire()
         ident = self.identity
+        try:
+            return self._declare_again(ident, created)
+        except (OSError, MultiprocessError) as exc:
+            self.store._failed(exc)
+            return None
+
+    def _declare_again(self, ident: SeriesIdentity, created: float) -> Series:
         return self.store.declare(
             SeriesIdentity(
                 ident.name, ident.type, ident.documentation, ident.unit,
@@ -187,6 +202,7 @@ class ValueStore:
         self._chunks: list[_Chunk] = []
         self._next_id = 0
         self._closed = False
+        self._warned = False
         self._parents: list[Any] = []
         # Gauges' cells by (family, labels): the mostrecent modes read their write times.
         self._gauges: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = {}
@@ -209,7 +225,8 @@ class ValueStore:
         gran = mmap.ALLOCATIONGRANULARITY
         chunk_size = max(self._chunk_size, (need + gran - 1) // gran * gran)
         offset = self._chunks[-1].offset + self._chunks[-1].size if self._chunks else 0
-        os.ftruncate(self._fd, offset + chunk_size)
+        # Allocated now, so a full tmpfs is an error here and never a SIGBUS on a later write.
+        os.posix_fallocate(self._fd, offset, chunk_size)
         self._chunks.append(_Chunk(self._fd, offset, chunk_size))
         return len(self._chunks) - 1, _CHUNK_HEADER.size
 
@@ -247,6 +264,16 @@ class ValueStore:
             self._commit(index, off + size)
         return view, (index, off)
 
+    def _failed(self, exc: Exception) -> None:
+        if not self._warned and not self._closed:
+            self._warned = True
+            log.error(
+                "metricslib: cannot extend value file %s (%s): new series count in this "
+                "process only, and a SIGKILL would lose them",
+                self.path,
+                exc,
+            )
+
     def _retire(self, where: tuple[int, int]) -> None:
         with self._lock:
             if not self._closed:
@@ -266,7 +293,11 @@ class ValueStore:
             float(getattr(child, "_created", 0.0)),
             tuple(getattr(parent, "_upper", ())) if parent._type == "histogram" else (),
         )
-        series = self.declare(identity)
+        try:
+            series = self.declare(identity)
+        except (OSError, MultiprocessError) as exc:
+            self._failed(exc)
+            return
         child._attach_series(series)
         if parent._type == "gauge":
             self._gauges[(parent._name, tuple(child._labels.items()))] = child._cell

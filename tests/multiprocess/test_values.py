@@ -272,3 +272,28 @@ def test_each_thread_writes_its_own_cell(tmp_path: Path) -> None:
     assert len(series.cells) == 4
     assert from_file(store) == {("jobs_total", ()): 8000.0}
     store.detach()
+
+
+def test_a_full_disk_is_logged_once_and_counting_goes_on_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = Registry()
+    jobs = Counter("jobs", "Jobs.", ["kind"], registry=registry)
+    store = new_store(tmp_path)
+    store.attach([jobs])
+    jobs.labels("a").inc()  # fits in the first chunk
+
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.posix_fallocate", full)
+    for i in range(200):  # far more than one page holds
+        jobs.labels(f"k{i}").inc(2)
+    jobs.labels("a").inc()
+    assert collected(registry)[("jobs_total", (("kind", "k199"),))] == 2
+    assert collected(registry)[("jobs_total", (("kind", "a"),))] == 2
+    errors = [r for r in caplog.records if "cannot extend value file" in r.getMessage()]
+    assert len(errors) == 1 and "No space left" in errors[0].getMessage()
+    # What did fit is still exact in the file.
+    assert from_file(store)[("jobs_total", (("kind", "a"),))] == 2
+    store.detach()
