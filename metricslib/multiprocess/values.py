@@ -226,7 +226,10 @@ class ValueStore:
         chunk_size = max(self._chunk_size, (need + gran - 1) // gran * gran)
         offset = self._chunks[-1].offset + self._chunks[-1].size if self._chunks else 0
         # Allocated now, so a full tmpfs is an error here and never a SIGBUS on a later write.
-        os.posix_fallocate(self._fd, offset, chunk_size)
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(self._fd, offset, chunk_size)
+        else:  # macOS: sparse, as prometheus_client's files are
+            os.ftruncate(self._fd, offset + chunk_size)
         self._chunks.append(_Chunk(self._fd, offset, chunk_size))
         return len(self._chunks) - 1, _CHUNK_HEADER.size
 
