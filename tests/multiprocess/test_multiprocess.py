@@ -175,7 +175,7 @@ def test_sigterm_archives_before_the_worker_dies(tmp_path: Path, workers: list[W
     assert b.scrape()[("jobs_total", (("kind", "x"),))] == 5
 
 
-def test_sigkilled_worker_keeps_counts_up_to_its_last_snapshot(
+def test_sigkilled_worker_keeps_its_counts(
     tmp_path: Path, workers: list[Worker]
 ) -> None:
     a, b = start(workers, tmp_path, 2)
@@ -532,7 +532,7 @@ class Traffic:
                 conn.request("GET", "/work")
                 response = conn.getresponse()
                 ok = response.status == 200 and response.read() == b"ok"
-            except OSError:
+            except (OSError, http.client.HTTPException):  # e.g. the worker died mid-answer
                 ok = False
             finally:
                 conn.close()
@@ -603,6 +603,57 @@ def test_gunicorn_totals_equal_requests_served_with_three_workers_sigkilled(
         # Bounded: two files per live worker, the archive, the lock.
         assert len([n for n in worker_files(directory) if not n.startswith(".tmp-")]) == 10
     assert archived_requests(directory) == served
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (gunicorn's workers, for its master)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] not in (b"Z", b"X"):
+                out.append(int(entry))
+    return out
+
+
+@pytest.mark.integration
+def test_gunicorn_workers_sigkilled_at_any_point_lose_nothing_counted(tmp_path: Path) -> None:
+    """Kills at arbitrary points: a request in flight may be counted without its answer
+    arriving, but everything served is counted, and nothing beyond the failed requests."""
+    import random
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = gunicorn_cmd(port, "-w", "4")
+    with running(cmd, ready_url=base + "/metrics", cwd=REPO_ROOT, env=server_env(tmp_path)) as proc:
+        wait_for(lambda: live_workers(base) == 4, "4 workers")
+        gates = [threading.Event() for _ in range(3)]
+        traffic = Traffic(base, 4000, clients=8, gates=gates)
+        pick = random.Random(13)
+        victims: list[int] = []
+        try:
+            for k, gate in enumerate(gates, start=1):
+                wait_for(lambda k=k: traffic.done() >= 1000 * k - 200, f"{1000 * k - 200} requests")
+                workers = sorted(set(children_of(proc.pid)) - set(victims))
+                assert workers, "no gunicorn worker to kill"
+                victim = pick.choice(workers)
+                os.kill(victim, signal.SIGKILL)
+                victims.append(victim)
+                gate.set()
+        finally:
+            for gate in gates:
+                gate.set()
+            traffic.join()
+        wait_for(lambda: live_workers(base) == 4, "gunicorn to replace the killed workers")
+        samples, _ = scrape(base)
+        counted = samples[("app_requests_total", (("path", "/work"),))]
+        assert traffic.served <= counted <= traffic.served + traffic.failed
+        assert samples[("app_request_seconds_count", ())] == counted
+        assert traffic.served >= 4000 - 3  # at most one request in flight per killed sync worker
 
 
 @pytest.mark.integration
