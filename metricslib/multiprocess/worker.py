@@ -3,9 +3,11 @@
 Each worker runs one daemon thread. It listens on a Unix socket; a worker
 serving ``/metrics`` connects to every other live worker and reads a
 snapshot of its registry. The same thread rewrites the worker's snapshot file
-every ``interval`` seconds (and whenever it answers a request), so if the
-worker is SIGKILLed its counts are lost only since the last write. Instrument
-hot paths are never touched: a snapshot is just ``registry.collect()``.
+every ``interval`` seconds (and whenever it answers a request). Instrument
+values do not depend on it (they are in the worker's value file the moment
+they change, see ``values.py``); the snapshot file is what a SIGKILLed or
+stopped worker leaves of everything else (Info, Enum, custom collectors).
+A snapshot is just ``registry.collect()``.
 """
 
 from __future__ import annotations
