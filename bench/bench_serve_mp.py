@@ -2,8 +2,9 @@
 
 Prints ratios ours/theirs (lower is better):
 
-1. hot path in multi-worker mode: a cached child's ``inc()`` (ours is the plain
-   SDK call; prometheus_client's multiprocess mode writes an mmap under a lock);
+1. hot path in multi-worker mode: a cached child's ``inc()`` (ours adds into a
+   per-thread cell of the worker's mmap file, lock free; prometheus_client's
+   multiprocess mode writes an mmap under a lock; bench_mp_hotpath.py has more);
 2. one scrape of 4 live workers (~1,200 samples each), then again after 60
    more workers have come and gone (prometheus_client keeps their files);
 3. a WSGI ``/metrics`` call on 10,000 series, plain and gzipped;

@@ -87,15 +87,27 @@ def series_text(labels: Mapping[str, str], defaults: Mapping[str, str], extra: s
 
 
 class ChildBase:
-    """State common to all children: label values and cached exposition prefixes."""
+    """State common to all children: label values and cached exposition prefixes.
 
-    __slots__ = ("_labels", "_labelvalues", "_text_cache")
+    ``_series`` is the child's place in a worker's value file while
+    ``metricslib.multiprocess`` is set up (None otherwise): types that keep
+    their values there override ``_attach_series`` / ``_detach_series``.
+    """
+
+    __slots__ = ("_labels", "_labelvalues", "_series", "_text_cache")
 
     def __init__(self, labelnames: Sequence[str], labelvalues: tuple[str, ...]) -> None:
         self._labelvalues = labelvalues
         self._labels = dict(zip(labelnames, labelvalues, strict=True))
         # (default-labels dict it was built for, prefix strings...): rebuilt when defaults change.
         self._text_cache: tuple[Any, ...] | None = None
+        self._series: Any = None
+
+    def _attach_series(self, series: Any) -> None:
+        self._series = series
+
+    def _detach_series(self) -> None:
+        self._series = None
 
 
 class CellsChild(ChildBase):
@@ -123,14 +135,35 @@ class CellsChild(ChildBase):
             # Read under the lock so a concurrent reset cannot hand us a mix of old and new state.
             cell = self._cells.get(tid)
             if cell is None:
+                series = self._series
+                if series is not None:
+                    fresh = series.cell(fresh)  # the same numbers, in the worker's value file
                 cell = self._cells[tid] = fresh
                 self._cell_list.append(cell)
         return cell
 
-    def _reset_cells(self) -> None:
+    def _reset_cells(self, created: float = 0.0) -> None:
         with CELL_LOCK:
             self._cells = {}
             self._cell_list = []
+            if self._series is not None:
+                self._series = self._series.renew(created)
+
+    def _attach_series(self, series: Any) -> None:
+        """Move every thread's cell into the value file (values copied)."""
+        with CELL_LOCK:
+            self._series = series
+            cells = {tid: series.cell(list(cell)) for tid, cell in self._cells.items()}
+            self._cells = cells
+            self._cell_list = list(cells.values())
+
+    def _detach_series(self) -> None:
+        """Private cells again, holding the file's values."""
+        with CELL_LOCK:
+            self._series = None
+            cells = {tid: list(cell) for tid, cell in self._cells.items()}
+            self._cells = cells
+            self._cell_list = list(cells.values())
 
 
 ChildT = TypeVar("ChildT", bound=ChildBase)
@@ -145,6 +178,8 @@ class MetricBase(Generic[ChildT]):
     _child_methods: ClassVar[tuple[str, ...]] = ()
     # True when the type renders text 0.0.4 itself (``_write_text``), skipping Sample objects.
     _fast_text: ClassVar[bool] = False
+    # The worker's value file (metricslib.multiprocess.values.ValueStore) while set up.
+    _store: Any = None
 
     def __init__(
         self,
@@ -179,6 +214,9 @@ class MetricBase(Generic[ChildT]):
         # Registration last, after every check: a failed constructor leaves nothing behind.
         if registry is not None:
             registry.register(self)
+            store = getattr(registry, "_value_store", None)
+            if store is not None:  # a multi-worker registry: values go to the worker's file
+                store.attach([self])
 
     # -- hooks for subclasses -------------------------------------------------------------
 
@@ -284,6 +322,8 @@ class MetricBase(Generic[ChildT]):
             child = self._children.get(key)
             if child is None:
                 child = self._make_child(key)
+                if self._store is not None:
+                    self._store.adopt(self, child)
                 # Only string tuples are keys: the fast path then never confuses 1, 1.0 and True.
                 self._children[key] = child
         return child
@@ -292,14 +332,42 @@ class MetricBase(Generic[ChildT]):
         """Forget one child; it disappears from the exposition. Unknown values are ignored."""
         key = self._label_key(labelvalues, labelkwargs)
         with self._lock:
-            self._children.pop(key, None)
+            child = self._children.pop(key, None)
+            if child is not None and child._series is not None:
+                child._series.retire()  # a dead worker's file must not bring it back
 
     def clear(self) -> None:
         """Forget every child of a labelled metric."""
         if not self._labelnames:
             raise InvalidLabelsError(f"metric {self._name!r} has no labels: nothing to clear")
         with self._lock:
-            self._children = {}
+            children, self._children = self._children, {}
+            for child in children.values():
+                if child._series is not None:
+                    child._series.retire()
+
+    def _attach_store(self, store: Any) -> None:
+        """Keep this metric's values (now and future children's) in a worker's value file."""
+        with self._lock:
+            self._store = store
+            for child in self._snapshot():
+                store.adopt(self, child)
+            self._rebind_default()
+
+    def _detach_store(self) -> None:
+        """Private values again (a forked child, or leaving the aggregation)."""
+        with self._lock:
+            self._store = None
+            for child in self._snapshot():
+                child._detach_series()
+            self._rebind_default()
+
+    def _rebind_default(self) -> None:
+        # A gauge child changes class when it moves into a file: bind the new methods.
+        child = self._default_child
+        if child is not None:
+            for method in self._child_methods:
+                self.__dict__[method] = getattr(child, method)
 
     def _snapshot(self) -> list[ChildT]:
         if self._default_child is not None:

@@ -68,9 +68,9 @@ class CounterChild(CellsChild):
 
     def reset(self) -> None:
         """Start again from zero (and a new ``_created`` time)."""
-        self._reset_cells()
-        self._exemplar = None
         self._created = time.time()
+        self._reset_cells(self._created)
+        self._exemplar = None
 
     def count_exceptions(
         self, exception: type[BaseException] | tuple[type[BaseException], ...] = Exception

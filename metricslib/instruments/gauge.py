@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metricslib.errors import InvalidMetricError
 from metricslib.instruments._base import ChildBase, MetricBase, series_text
@@ -32,16 +32,40 @@ MULTIPROCESS_MODES = frozenset(
 class GaugeChild(ChildBase):
     """One labelled series of a Gauge."""
 
-    __slots__ = ("_function", "_lock", "_value")
+    __slots__ = ("_cell", "_function", "_lock", "_value")
 
     def __init__(self, labelnames: Sequence[str], labelvalues: tuple[str, ...]) -> None:
         super().__init__(labelnames, labelvalues)
         self._value = 0.0
         self._lock = threading.Lock()
         self._function: Callable[[], float] | None = None
+        self._cell: list[float] | None = None
 
     def _renew_locks(self) -> None:
         self._lock = threading.Lock()
+
+    def _attach_series(self, series: Any) -> None:
+        """Keep the value (and when it was written) in a worker's value file."""
+        self._lock.acquire()
+        try:
+            value = self._value
+            # A value set before the move is dated now; an untouched gauge never wins ``mostrecent``.
+            self._cell = series.cell([value, time.time() if value else 0.0])
+            self._series = series
+            self.__class__ = _FileGaugeChild
+        finally:
+            self._lock.release()
+
+    def _detach_series(self) -> None:
+        self._lock.acquire()
+        try:
+            if self._cell is not None:
+                self._value = self._cell[0]
+            self._cell = None
+            self._series = None
+            self.__class__ = GaugeChild
+        finally:
+            self._lock.release()
 
     def inc(self, amount: float = 1.0) -> None:
         lock = self._lock
@@ -88,6 +112,56 @@ class GaugeChild(ChildBase):
     def time(self) -> Timer:
         """Context manager / decorator: set the gauge to the duration in seconds."""
         return Timer(self.set)
+
+
+class _FileGaugeChild(GaugeChild):
+    """A gauge child whose value lives in a worker's value file (``metricslib.multiprocess``).
+
+    The cell holds ``[value, time of last write]``: the ``mostrecent`` modes
+    compare the times, also for a worker that was SIGKILLed.
+    """
+
+    __slots__ = ()
+
+    def inc(self, amount: float = 1.0) -> None:
+        lock = self._lock
+        lock.acquire()
+        try:
+            cell = self._cell
+            cell[0] += amount  # type: ignore[index]
+            cell[1] = _time()  # type: ignore[index]
+        finally:
+            lock.release()
+
+    def dec(self, amount: float = 1.0) -> None:
+        lock = self._lock
+        lock.acquire()
+        try:
+            cell = self._cell
+            cell[0] -= amount  # type: ignore[index]
+            cell[1] = _time()  # type: ignore[index]
+        finally:
+            lock.release()
+
+    def set(self, value: float) -> None:
+        value = float(value)
+        lock = self._lock
+        lock.acquire()
+        try:
+            cell = self._cell
+            cell[0] = value  # type: ignore[index]
+            cell[1] = _time()  # type: ignore[index]
+        finally:
+            lock.release()
+
+    def get(self) -> float:
+        function = self._function
+        if function is not None:
+            return float(function())
+        return self._cell[0]  # type: ignore[index]
+
+
+_time = time.time
 
 
 class Gauge(MetricBase[GaugeChild]):

@@ -1,10 +1,13 @@
 """Totals across pre-fork workers (gunicorn, ``uvicorn --workers``).
 
-Snapshot on demand: instruments stay plain in-process objects (no hot-path
-cost). Each worker runs a small daemon thread answering snapshot requests on a
-Unix socket; the worker that serves ``/metrics`` asks every other live worker
-for its registry, merges the answers with the archive left by dead workers,
-and renders the result. See ``docs/multiprocess.md``.
+Snapshot on demand, values written through: each worker keeps its
+instruments' values in a memory-mapped file of its own (``values.py``: an
+increment is still one in-process ``+=``, and nothing is lost when the worker
+is SIGKILLed) and runs a small daemon thread answering snapshot requests on a
+Unix socket. The worker that serves ``/metrics`` asks every other live worker
+for its registry, reads the files of workers that cannot answer, merges all
+of it with the archive left by dead workers, and renders the result. See
+``docs/multiprocess.md``.
 
 Nothing happens at import time and no environment variable is read: call
 ``setup(directory)`` in the app (each worker), and optionally use the
@@ -34,6 +37,7 @@ from .files import (
     process_id,
     remove_stale_generations,
     remove_stale_temp_files,
+    values_path,
 )
 from .merge import (
     GAUGE_MODES,
@@ -41,6 +45,7 @@ from .merge import (
     Snapshot,
     merge,
 )
+from .values import ValueStore
 from .worker import WorkerAgent
 
 __all__ = [
@@ -104,15 +109,19 @@ def _family_name(instrument: Any) -> str:
     raise MultiprocessError(f"cannot tell the metric name of {instrument!r}: pass the name")
 
 
-def _modes_with_instrument_kwargs(registry: Any) -> dict[str, str]:
-    """The mode table plus modes given as ``Gauge(..., multiprocess_mode=...)``."""
-    modes = dict(_modes)
+def _registered(registry: Any) -> list[Any]:
+    """The collectors a registry holds."""
     collectors = getattr(registry, "_collectors", None)
     if isinstance(collectors, dict):
         collectors = collectors.values()
-    for entry in collectors or ():
-        # Registry keeps (collector, names) pairs; accept bare collectors too.
-        c = entry[0] if isinstance(entry, tuple) else entry
+    # Registry keeps (collector, names) pairs; accept bare collectors too.
+    return [entry[0] if isinstance(entry, tuple) else entry for entry in collectors or ()]
+
+
+def _modes_with_instrument_kwargs(registry: Any) -> dict[str, str]:
+    """The mode table plus modes given as ``Gauge(..., multiprocess_mode=...)``."""
+    modes = dict(_modes)
+    for c in _registered(registry):
         mode = getattr(c, "multiprocess_mode", None) or getattr(c, "_multiprocess_mode", None)
         if isinstance(mode, str) and mode in GAUGE_MODES:
             with contextlib.suppress(MultiprocessError):
@@ -129,13 +138,26 @@ class _State:
         self.gen_dir = generation_dir(directory, server)
         self.gen_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_generations(directory, keep=self.gen_dir)
+        # Values first: from here on no increment can be lost, even to SIGKILL.
+        self.store = ValueStore(values_path(self.gen_dir, self.me))
+        registry._value_store = self.store  # instruments registered later join on their own
+        self.store.attach(_registered(registry))
         self.agent = WorkerAgent(
             self.gen_dir,
             self.me,
             registry.collect,
             lambda: _modes_with_instrument_kwargs(registry),
             _options["snapshot_interval"],
+            stamp=self.store.gauge_stamp,
         )
+
+    def release_values(self, unlink: bool) -> None:
+        """Instruments back to private values; the file removed if ``unlink``."""
+        if getattr(self.registry, "_value_store", None) is self.store:
+            self.registry._value_store = None
+        self.store.detach()
+        if unlink:
+            self.store.unlink()
 
 
 class MultiprocessRegistry:
@@ -213,8 +235,10 @@ def configure(
 
     Call it in ``gunicorn.conf.py``; forked workers inherit it, so the app's
     ``setup()`` needs no arguments. ``snapshot_interval`` (seconds, default 5)
-    bounds what a SIGKILLed worker loses; ``timeout`` (default 2) is how long a
-    scrape waits for each worker's answer.
+    is how often a worker saves a snapshot of its whole registry: instrument
+    values are in its value file at once, so this bounds only what a SIGKILLed
+    worker loses of Info, Enum and custom collectors; ``timeout`` (default 2)
+    is how long a scrape waits for each worker's answer.
     """
     global _directory
     path = Path(directory)
@@ -348,6 +372,8 @@ def shutdown() -> None:
                 final = state.agent.retire()
                 me = WorkerFile(state.agent.path, state.me)
                 archive_dead(state.gen_dir, [], modes, final=final, me=me)
+            # Archived (files removed): later increments are this process's own again.
+            state.release_values(unlink=False)
         except (OSError, MultiprocessError) as exc:
             log.error("metricslib: could not archive worker %d at exit: %s", state.me.pid, exc)
 
@@ -358,6 +384,8 @@ def _after_fork_in_child() -> None:
     state = _state
     if state is not None and state.me.pid != os.getpid():
         state.agent.abandon()
+        # The parent's file is the parent's: copy its values out before anything counts.
+        state.release_values(unlink=False)
         _state = None
         joining: tuple[Path, Any] | None = (state.directory, state.registry)
     else:
@@ -407,6 +435,7 @@ def on_starting(server: Any = None) -> None:
     state = _state
     if state is not None and state.me.pid == os.getpid() and state.gen_dir != gen_dir:
         state.agent.abandon()
+        state.release_values(unlink=True)
         for leftover in (state.agent.path, state.gen_dir / "lock"):
             with contextlib.suppress(OSError):
                 leftover.unlink()
@@ -448,6 +477,7 @@ def _reset_for_tests() -> None:
     state = _state
     if state is not None and state.me.pid == os.getpid():
         state.agent.abandon()
+        state.release_values(unlink=True)
     _state = None
     _directory = None
     _server = None

@@ -4,7 +4,9 @@ Layout of the directory given to ``metricslib.multiprocess.setup``::
 
     <directory>/gen-<server pid>-<server start ticks>/   one per server run
         lock                  flock'ed while a scrape or an archive is in progress
-        w-<pid>-<start>.snap  a live (or dead, not yet archived) worker's last snapshot
+        w-<pid>-<start>.mm    a live (or dead, not yet archived) worker's instrument
+                              values, written through on every increment (values.py)
+        w-<pid>-<start>.snap  its last snapshot of the whole registry
         archive.snap          what dead workers of this run left behind
 
 A process is identified by its pid *and* its start time (clock ticks since
@@ -38,9 +40,11 @@ __all__ = [
     "remove_stale_generations",
     "remove_stale_temp_files",
     "socket_address",
+    "values_path",
+    "worker_path",
 ]
 
-_WORKER_RE = re.compile(r"^w-(\d+)-(\d+)\.snap$")
+_WORKER_RE = re.compile(r"^w-(\d+)-(\d+)\.(snap|mm)$")
 _GEN_RE = re.compile(r"^gen-(\d+)-(\d+)$")
 
 
@@ -98,22 +102,37 @@ def generation_dir(directory: Path, server: ProcessId) -> Path:
 
 @dataclass(frozen=True)
 class WorkerFile:
+    """A worker's files: ``path`` its snapshot (``.snap``), ``values`` its value file (``.mm``).
+
+    Either may be missing: a worker killed while starting may have only one.
+    """
+
     path: Path
     process: ProcessId
+
+    @property
+    def values(self) -> Path:
+        return self.path.with_suffix(".mm")
 
 
 def worker_path(gen_dir: Path, proc: ProcessId) -> Path:
     return gen_dir / f"w-{proc.pid}-{proc.start}.snap"
 
 
+def values_path(gen_dir: Path, proc: ProcessId) -> Path:
+    return worker_path(gen_dir, proc).with_suffix(".mm")
+
+
 def list_workers(gen_dir: Path) -> list[WorkerFile]:
-    out = []
+    """One entry per worker that has a snapshot or a value file (or both)."""
+    seen: dict[ProcessId, WorkerFile] = {}
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(gen_dir):
             m = _WORKER_RE.match(entry.name)
             if m:
-                out.append(WorkerFile(Path(entry.path), ProcessId(int(m[1]), int(m[2]))))
-    return out
+                proc = ProcessId(int(m[1]), int(m[2]))
+                seen.setdefault(proc, WorkerFile(worker_path(gen_dir, proc), proc))
+    return list(seen.values())
 
 
 def remove_stale_temp_files(gen_dir: Path, max_age: float = 60.0) -> None:

@@ -3,9 +3,11 @@
 Each worker runs one daemon thread. It listens on a Unix socket; a worker
 serving ``/metrics`` connects to every other live worker and reads a
 snapshot of its registry. The same thread rewrites the worker's snapshot file
-every ``interval`` seconds (and whenever it answers a request), so if the
-worker is SIGKILLed its counts are lost only since the last write. Instrument
-hot paths are never touched: a snapshot is just ``registry.collect()``.
+every ``interval`` seconds (and whenever it answers a request). Instrument
+values do not depend on it (they are in the worker's value file the moment
+they change, see ``values.py``); the snapshot file is what a SIGKILLed or
+stopped worker leaves of everything else (Info, Enum, custom collectors).
+A snapshot is just ``registry.collect()``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class WorkerAgent:
         collect: Callable[[], Iterable[Any]],
         modes: Callable[[], Mapping[str, str]],
         interval: float,
+        stamp: Callable[[str, tuple[tuple[str, str], ...]], float | None] | None = None,
     ) -> None:
         self.gen_dir = gen_dir
         self.me = me
@@ -47,6 +50,7 @@ class WorkerAgent:
         self._collect = collect
         self._modes = modes
         self._interval = interval
+        self._stamp = stamp
         self._write_lock = threading.RLock()
         self._now = 0.0
         self._current_modes: Mapping[str, str] = {}
@@ -74,10 +78,16 @@ class WorkerAgent:
     def _changed(self, family: str, sample: Any) -> float:
         """When this sample's value was first seen as it is now.
 
-        The registry keeps no write times, so ``mostrecent`` dates a change at
-        the first snapshot that sees it.
+        A gauge in the value file knows when it was last written; for other
+        families (Enum, custom collectors) the registry keeps no write times,
+        so ``mostrecent`` dates a change at the first snapshot that sees it.
         """
-        key = (family, sample.name, tuple(sample.labels.items()))
+        labels = tuple(sample.labels.items())
+        if self._stamp is not None and sample.name == family:
+            written = self._stamp(family, labels)
+            if written is not None:
+                return written
+        key = (family, sample.name, labels)
         prev = self._seen.get(key)
         if prev is None or prev[0] != sample.value:
             prev = (sample.value, self._now)

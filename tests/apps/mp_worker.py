@@ -2,7 +2,8 @@
 
 Usage: ``python mp_worker.py DIRECTORY [SNAPSHOT_INTERVAL] [TIMEOUT]``. Commands,
 one per line: ``inc KIND AMOUNT``, ``peak VALUE``, ``setting VALUE``, ``state NAME``, ``scrape``
-(prints the aggregated samples as one JSON line), ``exit``.
+(prints the aggregated samples as one JSON line), ``spin`` (counts forever, printing
+after each round how many rounds are complete: for a test that SIGKILLs it), ``exit``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import sys
 
 from metricslib import multiprocess
-from metricslib.instruments import Counter, Enum, Gauge, Histogram, Info
+from metricslib.instruments import Counter, Enum, Gauge, Histogram, Info, Summary
 from metricslib.registry import Registry
 
 
@@ -30,6 +31,8 @@ def main() -> None:
     Info("build", "Build.", registry=registry).info({"version": "1.2"})
     setting = Gauge("setting", "Last value set.", registry=registry, multiprocess_mode="mostrecent")
     state = Enum("phase", "Phase.", states=["idle", "busy"], registry=registry)
+    sizes = Summary("job_size", "Job size.", registry=registry)
+    spun = Gauge("spun", "Rounds, summed.", registry=registry, multiprocess_mode="sum")
     up.set(1)
     aggregated = multiprocess.setup(
         directory, registry, snapshot_interval=interval, timeout=timeout
@@ -50,6 +53,17 @@ def main() -> None:
             samples = [[s.name, s.labels, s.value] for f in aggregated.collect() for s in f.samples]
             print(json.dumps(samples), flush=True)
             continue
+        elif cmd == "spin":
+            rounds = 0
+            spinner = jobs.labels("spin")
+            while True:
+                spinner.inc()
+                seconds.observe(0.05)
+                sizes.observe(2.0)
+                spun.inc()
+                peak.set(rounds + 1)
+                rounds += 1
+                os.write(1, f"{rounds}\n".encode())
         elif cmd == "exit":
             break
         print("ok", flush=True)

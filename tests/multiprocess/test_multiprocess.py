@@ -7,6 +7,7 @@ is deterministic. The integration tests run the real servers with ``ab``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -153,8 +155,9 @@ def test_graceful_exit_archives_counts_and_drops_live_gauges(
     assert s[("peak", ())] == 99  # max keeps a dead worker's value
     assert not [k for k in s if k[0] == "temperature" and dict(k[1])["pid"] == str(a.pid)]
     (gen,) = gen_dirs(tmp_path)
+    b_files = f"w-{b.pid}-{process_id(b.pid).start}"
     assert sorted(p.name for p in gen.iterdir()) == sorted(
-        ["archive.snap", "lock", f"w-{b.pid}-{process_id(b.pid).start}.snap"]
+        ["archive.snap", "lock", f"{b_files}.mm", f"{b_files}.snap"]
     )
     # A replacement worker adds to the archive rather than resetting it.
     (c,) = start(workers, tmp_path, 1)
@@ -172,7 +175,7 @@ def test_sigterm_archives_before_the_worker_dies(tmp_path: Path, workers: list[W
     assert b.scrape()[("jobs_total", (("kind", "x"),))] == 5
 
 
-def test_sigkilled_worker_keeps_counts_up_to_its_last_snapshot(
+def test_sigkilled_worker_keeps_its_counts(
     tmp_path: Path, workers: list[Worker]
 ) -> None:
     a, b = start(workers, tmp_path, 2)
@@ -185,6 +188,36 @@ def test_sigkilled_worker_keeps_counts_up_to_its_last_snapshot(
     assert s[("worker_up", ())] == 1
     (gen,) = gen_dirs(tmp_path)
     assert [wf.process.pid for wf in list_workers(gen)] == [b.pid]
+
+
+def test_sigkill_in_the_middle_of_counting_loses_no_increment(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    # No periodic snapshot and no scrape before the kill: only the value file can save them.
+    a, b = start(workers, tmp_path, 2, "3600")
+    assert a.proc.stdin is not None and a.proc.stdout is not None
+    a.proc.stdin.write(b"spin\n")
+    a.proc.stdin.flush()
+    for _ in range(3000):
+        a._line()
+    a.kill()
+    # Every round a printed had completed before the kill; at most one more had begun.
+    done = int(a.proc.stdout.read().split()[-1])
+    assert done >= 3000
+    s = b.scrape()
+    partial = {done, done + 1}
+    assert s[("jobs_total", (("kind", "spin"),))] in partial
+    assert s[("job_seconds_count", ())] in partial
+    assert s[("job_seconds_bucket", (("le", "0.1"),))] in partial
+    assert s[("job_seconds_sum", ())] == pytest.approx(0.05 * s[("job_seconds_count", ())])
+    assert s[("job_size_count", ())] in partial
+    assert s[("job_size_sum", ())] == 2 * s[("job_size_count", ())]
+    assert s[("spun", ())] in partial  # a "sum" gauge keeps a dead worker's value
+    assert s[("peak", ())] in partial  # so does "max"
+    assert s[("worker_up", ())] == 1  # "livesum" does not
+    (gen,) = gen_dirs(tmp_path)
+    assert [wf.process.pid for wf in list_workers(gen)] == [b.pid]
+    assert not [p for p in gen.iterdir() if p.name.startswith(f"w-{a.pid}-")]
 
 
 def test_mostrecent_gauge_follows_the_last_worker_to_change_it(
@@ -461,9 +494,166 @@ def test_gunicorn_sync_workers_sum_exactly_and_survive_a_kill(tmp_path: Path) ->
         assert run_ab(base + "/work", 500) == 500
         check_totals(base, 2500, workers=4)
         names = worker_files(tmp_path)
-        assert len([n for n in names if n.startswith("w-")]) == 4, names
+        # Each live worker: a value file and a snapshot; the killed one's are gone.
+        assert len([n for n in names if n.startswith("w-")]) == 8, names
     # Stopping gunicorn: every worker archived its counts on the way out.
     assert archived_requests(tmp_path) == 2500
+
+
+class Traffic:
+    """``total`` GETs of /work from ``clients`` threads, counting the 200 answers received.
+
+    Request ``i`` waits for ``gates[i // step - 1]`` (when there is one), so the
+    test can act at known points while requests are still flowing.
+    """
+
+    def __init__(self, base: str, total: int, clients: int, gates: list[threading.Event]) -> None:
+        self.port = int(base.rsplit(":", 1)[1])
+        self.total, self.gates, self.step = total, gates, total // (len(gates) + 1)
+        self.served = self.failed = self.sent = 0
+        self._lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self) -> None:
+        import http.client
+
+        while True:
+            with self._lock:
+                i = self.sent
+                if i >= self.total:
+                    return
+                self.sent += 1
+            if i >= self.step:
+                assert self.gates[min(i // self.step, len(self.gates)) - 1].wait(60)
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                conn.request("GET", "/work")
+                response = conn.getresponse()
+                ok = response.status == 200 and response.read() == b"ok"
+            except (OSError, http.client.HTTPException):  # e.g. the worker died mid-answer
+                ok = False
+            finally:
+                conn.close()
+            with self._lock:
+                if ok:
+                    self.served += 1
+                else:
+                    self.failed += 1
+
+    def done(self) -> int:
+        with self._lock:
+            return self.served + self.failed
+
+    def join(self) -> None:
+        for t in self.threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in self.threads), "traffic did not finish"
+
+
+@pytest.mark.integration
+def test_gunicorn_totals_equal_requests_served_with_three_workers_sigkilled(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    holds = tmp_path / "holds"
+    holds.mkdir()
+    directory = tmp_path / "metrics"
+    env = {**server_env(directory), "MP_HOLD_DIR": str(holds)}
+    with running(gunicorn_cmd(port, "-w", "4"), ready_url=base + "/metrics", cwd=REPO_ROOT, env=env):
+        wait_for(lambda: live_workers(base) == 4, "4 workers")
+        gates = [threading.Event() for _ in range(3)]
+        traffic = Traffic(base, 4000, clients=8, gates=gates)
+        victims: list[int] = []
+        try:
+            for k, gate in enumerate(gates, start=1):
+                # Kill while requests are flowing: before this gate opens, 200 are still to go.
+                wait_for(lambda k=k: traffic.done() >= 1000 * k - 200, f"{1000 * k - 200} requests")
+
+                def hold() -> None:
+                    with contextlib.suppress(OSError):
+                        http_get(base + "/hold", timeout=90)
+
+                threading.Thread(target=hold, daemon=True).start()
+                wait_for(lambda: any(holds.iterdir()), "a worker to take /hold")
+                (held,) = list(holds.iterdir())
+                victim = int(held.name)
+                assert traffic.done() < traffic.total
+                os.kill(victim, signal.SIGKILL)
+                held.unlink()
+                victims.append(victim)
+                gate.set()
+        finally:
+            for gate in gates:
+                gate.set()
+            traffic.join()
+        assert len(set(victims)) == 3
+        assert traffic.served + traffic.failed == 4000
+        served = traffic.served
+        wait_for(lambda: live_workers(base) == 4, "gunicorn to replace the killed workers")
+        # The victims' counts are in the archive (child_exit), and exactly what was served:
+        check_totals(base, served, workers=4)
+        (gen,) = gen_dirs(directory)
+        assert not {wf.process.pid for wf in list_workers(gen)} & set(victims)
+        families, _ = loads_families((gen / "archive.snap").read_bytes())
+        archived = sum(s.value for f in families for s in f.samples if s.name == "app_requests_total")
+        assert archived > 0
+        # Bounded: two files per live worker, the archive, the lock.
+        assert len([n for n in worker_files(directory) if not n.startswith(".tmp-")]) == 10
+    assert archived_requests(directory) == served
+
+
+def children_of(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (gunicorn's workers, for its master)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] not in (b"Z", b"X"):
+                out.append(int(entry))
+    return out
+
+
+@pytest.mark.integration
+def test_gunicorn_workers_sigkilled_at_any_point_lose_nothing_counted(tmp_path: Path) -> None:
+    """Kills at arbitrary points: a request in flight may be counted without its answer
+    arriving, but everything served is counted, and nothing beyond the failed requests."""
+    import random
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cmd = gunicorn_cmd(port, "-w", "4")
+    with running(cmd, ready_url=base + "/metrics", cwd=REPO_ROOT, env=server_env(tmp_path)) as proc:
+        wait_for(lambda: live_workers(base) == 4, "4 workers")
+        gates = [threading.Event() for _ in range(3)]
+        traffic = Traffic(base, 4000, clients=8, gates=gates)
+        pick = random.Random(13)
+        victims: list[int] = []
+        try:
+            for k, gate in enumerate(gates, start=1):
+                wait_for(lambda k=k: traffic.done() >= 1000 * k - 200, f"{1000 * k - 200} requests")
+                workers = sorted(set(children_of(proc.pid)) - set(victims))
+                assert workers, "no gunicorn worker to kill"
+                victim = pick.choice(workers)
+                os.kill(victim, signal.SIGKILL)
+                victims.append(victim)
+                gate.set()
+        finally:
+            for gate in gates:
+                gate.set()
+            traffic.join()
+        wait_for(lambda: live_workers(base) == 4, "gunicorn to replace the killed workers")
+        samples, _ = scrape(base)
+        counted = samples[("app_requests_total", (("path", "/work"),))]
+        assert traffic.served <= counted <= traffic.served + traffic.failed
+        assert samples[("app_request_seconds_count", ())] == counted
+        assert traffic.served >= 4000 - 3  # at most one request in flight per killed sync worker
 
 
 @pytest.mark.integration
@@ -478,8 +668,9 @@ def test_gunicorn_gthread_and_max_requests_keep_files_bounded(tmp_path: Path) ->
         assert sent == 800  # about 20 worker restarts along the way
         wait_for(lambda: live_workers(base) == 2, "2 workers after restarts")
         check_totals(base, before + 800, workers=2, scrapes=4)
-        names = worker_files(tmp_path)
-        assert len(names) <= 2 + 2, names  # two workers, the archive, the lock
+        names = [n for n in worker_files(tmp_path) if not n.startswith(".tmp-")]
+        # Two workers (a value file and a snapshot each), the archive, the lock.
+        assert len(names) <= 2 * 2 + 2, names
     # A new server run in the same directory starts from zero and clears the old run.
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -560,3 +751,34 @@ def test_gunicorn_preload_and_hup_reload(tmp_path: Path) -> None:
             "new workers after HUP",
         )
         check_totals(base, 300, workers=2, scrapes=4)
+
+
+def test_a_forked_child_writes_its_own_file_not_its_parents(
+    clean_state: None, tmp_path: Path
+) -> None:
+    from metricslib.instruments import Counter
+    from metricslib.multiprocess.values import read_values
+
+    registry = Registry()
+    jobs = Counter("jobs", "Jobs.", registry=registry)
+    jobs.inc(2)
+    multiprocess.setup(tmp_path, registry=registry, handle_sigterm=False)
+    mine = multiprocess._state.store.path  # type: ignore[union-attr]
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that the agent thread exists; the child never touches its state.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: joins as a worker of its own, then counts
+        code = 1
+        try:
+            jobs.inc(100)
+            theirs = multiprocess._state.store.path  # type: ignore[union-attr]
+            counted = read_values(theirs.read_bytes())[0].samples[0].value
+            code = 0 if theirs != mine and counted == 102 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    jobs.inc(1)
+    (family,) = read_values(mine.read_bytes())
+    assert family.samples[0].value == 3
