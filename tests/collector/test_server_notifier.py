@@ -58,6 +58,9 @@ def test_server_sends_reloads_and_reports_the_notifier(tmp_path: Path, receiver:
         while not _Handler.received and time.monotonic() < deadline:
             time.sleep(0.05)
         ((path, _, body),) = _Handler.received
+        url = f"http://{receiver}/api/v2/alerts"
+        while s.notifier.stats()[url].sent != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the receiver has the body before the sender has read the answer
         assert path == "/api/v2/alerts" and json.loads(body)[0]["labels"] == {"alertname": "A", "cluster": "eu"}
 
         config = tmp_path / "prometheus.yml"

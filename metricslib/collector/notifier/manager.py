@@ -73,6 +73,7 @@ class NotifierManager:
         self._drain_on_stop = drain_on_stop
         self._monotonic = monotonic
         self._lock = threading.RLock()  # guards config, sets and senders; never held while sending
+        self._discover_lock = threading.Lock()  # one discovery pass at a time; taken before _lock
         self._config = config
         self._sets: list[AlertmanagerSet] = []
         self._senders: list[dict[str, Sender]] = []  # per set: URL → sender
@@ -117,10 +118,10 @@ class NotifierManager:
             if self._running:
                 return
             self._running = True
-            self.discover(self._monotonic())
             for senders in self._senders:
                 for sender in senders.values():
                     sender.start()
+        self.discover(self._monotonic())
         self._thread = threading.Thread(target=self._discover_loop, name="notifier discovery", daemon=True)
         self._thread.start()
 
@@ -148,10 +149,11 @@ class NotifierManager:
             kept = {id(s) for s in self._sets}
             retired = [sender for key, (_, senders) in old.items() if key not in kept
                        for sender in senders.values()]
-            if self._running:
-                self.discover(self._monotonic())
+            running = self._running
         for sender in retired:
             sender.stop(0.0)
+        if running:
+            self.discover(self._monotonic())
 
     # --- discovery ----------------------------------------------------------------------
 
@@ -179,17 +181,26 @@ class NotifierManager:
         self._sets, self._senders = sets, senders
 
     def discover(self, now: float) -> None:
-        """Poll every entry's discovery once and bring the send loops in line."""
+        """Poll every entry's discovery once and bring the send loops in line.
+
+        Lookups (DNS can take seconds) run without the lock that :meth:`send` takes."""
         retired: list[Sender] = []
-        with self._lock:
-            for ams, senders in zip(self._sets, self._senders, strict=True):
+        with self._discover_lock:
+            with self._lock:
+                pairs = list(zip(self._sets, self._senders, strict=True))
+            found = []
+            for ams, senders in pairs:
                 try:
-                    changed = ams.poll(now)
+                    groups = ams.discovery.poll(now)
                 except Exception:  # a broken provider must not stop notifications for all
                     log.exception("notifier: discovery of Alertmanagers failed")
                     continue
-                if changed:
-                    retired.extend(self._sync(ams, senders))
+                if groups is not None:
+                    found.append((ams, senders, groups))
+            with self._lock:
+                for ams, senders, groups in found:
+                    if any(ams is current for current in self._sets) and ams.sync(groups):
+                        retired.extend(self._sync(ams, senders))
         for sender in retired:
             sender.stop(0.0)
 
