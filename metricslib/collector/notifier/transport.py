@@ -65,6 +65,20 @@ def _left(deadline: float, url: str) -> float:
     return left
 
 
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """Lets ``tls_config.server_name`` differ from the host we connect to."""
+
+    def __init__(self, host: str, port: int | None, timeout: float, context: ssl.SSLContext,
+                 server_name: str) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._server_name = server_name or host
+        self._ctx = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._ctx.wrap_socket(sock, server_hostname=self._server_name)
+
+
 class HTTPPoster:
     """The default poster: one short-lived connection per batch."""
 
@@ -83,16 +97,8 @@ class HTTPPoster:
         parts = urlsplit(url)
         conn: http.client.HTTPConnection
         if parts.scheme == "https":
-            ctx = _ssl_context(tls)
-            conn = http.client.HTTPSConnection(parts.hostname or "", parts.port,
-                                               timeout=_left(deadline, url), context=ctx)
-            server_name = tls.server_name or parts.hostname or ""
-
-            def connect() -> None:
-                sock = socket.create_connection((conn.host, conn.port), _left(deadline, url))
-                conn.sock = ctx.wrap_socket(sock, server_hostname=server_name)
-
-            conn.connect = connect  # type: ignore[method-assign]
+            conn = _HTTPSConnection(parts.hostname or "", parts.port, _left(deadline, url),
+                                    _ssl_context(tls), tls.server_name)
         elif parts.scheme == "http":
             conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=_left(deadline, url))
         else:

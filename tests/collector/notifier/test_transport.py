@@ -3,13 +3,15 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from metricslib.collector.config.http_client import Authorization, HTTPClientConfig
+from metricslib.collector.config.http_client import Authorization, HTTPClientConfig, TLSConfig
 from metricslib.collector.notifier.transport import HTTPPoster, auth_headers
 
 
@@ -36,14 +38,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+SECRETS = Path(__file__).parents[1] / "data" / "secrets"
+
+
 @contextmanager
-def server() -> Iterator[str]:
+def server(tls: bool = False) -> Iterator[str]:
     _Handler.received = []
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(SECRETS / "client.crt", SECRETS / "client.key")
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -94,3 +103,12 @@ def test_authorization_header_from_the_config() -> None:
     assert auth_headers(HTTPClientConfig()) == {}
     assert auth_headers(HTTPClientConfig(authorization=Authorization("Bearer", "tok"))) == {
         "Authorization": "Bearer tok"}
+
+
+def test_https_with_the_tls_config() -> None:
+    with server(tls=True) as base:
+        insecure = HTTPClientConfig(tls_config=TLSConfig(insecure_skip_verify=True))
+        assert HTTPPoster().post(f"{base}/api/v2/alerts", b"[]", {}, 5.0, insecure)[0] == 200
+        wrong_name = HTTPClientConfig(tls_config=TLSConfig(ca_file=str(SECRETS / "ca.crt"), server_name="wrong.name"))
+        with pytest.raises(ssl.SSLError):
+            HTTPPoster().post(f"{base}/api/v2/alerts", b"[]", {}, 5.0, wrong_name)
