@@ -243,6 +243,10 @@ class NotifierManager:
         """Alerts still waiting for at least one Alertmanager (the longest queue)."""
         return max((s.queue_length() for s in self.senders()), default=0)
 
+    def now(self) -> float:
+        """The monotonic clock the send loops time requests with."""
+        return self._monotonic()
+
     def discovered(self) -> int:
         with self._lock:
             return sum(len(ams.active) for ams in self._sets)

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from metricslib.collector.config.alerting import AlertmanagerConfig
 from metricslib.collector.notifier.alert import Alert
@@ -34,6 +35,11 @@ MAX_BATCH_SIZE = 64
 USER_AGENT = "Prometheus/2.42.0 (metricslib)"
 
 
+#: Prometheus's summary window for ``prometheus_notifications_latency_seconds``.
+LATENCY_WINDOW_S = 600.0
+_LATENCY_KEEP = 10_000
+
+
 @dataclass
 class SendStats:
     """Counters of one Alertmanager URL; they outlive its sender, as Prometheus's do."""
@@ -43,6 +49,21 @@ class SendStats:
     dropped: int = 0  # alerts given up on: queue overflow, retries exhausted, 4xx, shutdown
     latency_count: int = 0
     latency_sum: float = 0.0
+    #: (monotonic time, seconds) of recent requests, for the summary's quantiles.
+    recent: collections.deque[tuple[float, float]] = field(
+        default_factory=lambda: collections.deque(maxlen=_LATENCY_KEEP))
+
+    def observe(self, now: float, seconds: float) -> None:
+        self.latency_count += 1
+        self.latency_sum += seconds
+        self.recent.append((now, seconds))
+
+    def quantiles(self, now: float, qs: Sequence[float]) -> list[float]:
+        """The ``qs`` quantiles of the last ten minutes' latencies (NaN without any, as Go's summary)."""
+        values = sorted(v for t, v in list(self.recent) if now - t <= LATENCY_WINDOW_S)
+        if not values:
+            return [math.nan for _ in qs]
+        return [values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))] for q in qs]
 
 
 class Sender:
@@ -174,8 +195,8 @@ class Sender:
             status, text = 0, str(exc).encode()
         if 200 <= status < 300:
             self.stats.sent += len(batch)
-            self.stats.latency_count += 1
-            self.stats.latency_sum += self._monotonic() - begin
+            end = self._monotonic()
+            self.stats.observe(end, end - begin)
             self.last_error = ""
             return None
         detail = text[:200].decode("utf-8", "replace").strip()

@@ -14,6 +14,7 @@ def test_self_metrics_are_named_as_prometheus_names_them() -> None:
     registry = Registry()
     registry.register(m.metrics)
     text = generate_latest(registry).decode()
+    assert f'prometheus_notifications_latency_seconds{{alertmanager="{AM1}",quantile="0.5"}} ' in text
     for line in (
         f'prometheus_notifications_sent_total{{alertmanager="{AM1}"}} 1.0',
         f'prometheus_notifications_sent_total{{alertmanager="{AM2}"}} 0.0',
@@ -23,6 +24,7 @@ def test_self_metrics_are_named_as_prometheus_names_them() -> None:
         "prometheus_notifications_queue_capacity 10000.0",
         "prometheus_notifications_alertmanagers_discovered 3.0",
         f'prometheus_notifications_latency_seconds_count{{alertmanager="{AM1}"}} 1.0',
+        f'prometheus_notifications_latency_seconds{{alertmanager="{AM2}",quantile="0.99"}} NaN',
     ):
         assert line in text, line
 

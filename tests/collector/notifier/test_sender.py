@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import math
+
+import pytest
+
 from metricslib.collector.config.alerting import AlertmanagerConfig
 from metricslib.collector.config.durations import Duration
 from metricslib.collector.config.http_client import BasicAuth, HTTPClientConfig
@@ -120,3 +124,14 @@ def test_the_thread_delivers_what_is_added() -> None:
     finally:
         sender.stop(drain_for=10.0)
     assert poster.names() == ["A"]
+
+
+def test_latency_quantiles_cover_the_last_ten_minutes() -> None:
+    stats = SendStats()
+    for i in range(1, 101):
+        stats.observe(1000.0, i / 100)
+    assert stats.quantiles(1000.0, [0.5, 0.9, 0.99]) == [0.5, 0.9, 0.99]
+    stats.observe(1500.0, 7.0)
+    assert stats.quantiles(1601.0, [0.5]) == [7.0]  # the first hundred are older than 600s
+    assert math.isnan(stats.quantiles(2200.0, [0.5])[0])
+    assert (stats.latency_count, stats.latency_sum) == (101, pytest.approx(57.5))
