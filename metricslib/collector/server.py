@@ -19,6 +19,7 @@ from types import FrameType
 from metricslib.collector.config.durations import parse_duration
 from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher
+from metricslib.collector.notifier.manager import NotifierManager
 from metricslib.collector.promql.engine import Engine
 from metricslib.collector.promql.parser.parse import parse_matchers
 from metricslib.collector.scrape.manager import Collector
@@ -81,13 +82,16 @@ class CollectorServer:
                 for rw in self.collector.config.remote_write
             ]
             self.ingest.queues.extend(self.remote_queues)
+            # The rules manager sends alerts through ``self.notifier.send``.
+            self.notifier = NotifierManager(self.collector.config)
         except BaseException:
             self.storage.close()
             raise
         self._clock = clock
         self._http: CollectorHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues)
+        self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues,
+                                        parts=[self.notifier.metrics])
         api = PrometheusAPI(
             engine_factory=self._engine,
             querier_factory=self.storage.querier,
@@ -103,6 +107,7 @@ class CollectorServer:
                 "goVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
             },
             clock=clock,
+            alertmanagers=self.notifier.alertmanagers,
         )
         self.routes = Routes(
             api=api,
@@ -149,9 +154,15 @@ class CollectorServer:
         host, port = self._http.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def reload(self) -> None:
+        """Re-read the config file; on ConfigError every part keeps the running config."""
+        self.collector.reload()
+        self.notifier.apply_config(self.collector.config)
+
     def start(self) -> None:
         self.ingest.start()
         self.collector.start()
+        self.notifier.start()
         self._http, self._thread = serve(self.options.host, self.options.port, self.routes)
 
     def stop(self) -> None:
@@ -159,6 +170,7 @@ class CollectorServer:
             self._http.shutdown()
             self._http.server_close()
         self.collector.stop()
+        self.notifier.stop()  # after the rule side stopped sending; drains for a few seconds
         self.ingest.close()  # sends what the remote queues hold, then closes the store
 
 

@@ -9,8 +9,8 @@ Entry points:
 * :func:`check_config_cli(path) <check_config_cli>` — ``metricslib check config``.
 
 A file Prometheus accepts is accepted unchanged: top-level sections and
-scrape keys metricslib does not implement (``rule_files``, ``alerting``,
-``remote_write``, ``kubernetes_sd_configs``, ``oauth2``, ...) are ignored with
+scrape keys metricslib does not implement (``rule_files``,
+``kubernetes_sd_configs``, ``oauth2``, ...) are ignored with
 a warning in :attr:`Config.warnings`. Unknown keys are errors, as in
 Prometheus. Every error names the file, the key path and the line.
 
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from metricslib.collector.config.alerting import AlertingConfig, read_alerting
 from metricslib.collector.config.durations import Duration, parse_duration
 from metricslib.collector.config.http_client import HTTPClientConfig, read_http_client_config
 from metricslib.collector.config.service_discovery import (
@@ -63,9 +64,8 @@ __all__ = [
     "parse_config",
 ]
 
-_TOP_KEYS = ("global", "scrape_configs", "remote_write")
+_TOP_KEYS = ("global", "scrape_configs", "remote_write", "alerting")
 _TOP_IGNORED = (
-    "alerting",
     "rule_files",
     "remote_read",
     "storage",
@@ -140,6 +140,7 @@ class Config:
     file: str = ""
     #: Read by ``remote_write.read_remote_writes``.
     remote_write: tuple[RemoteWriteConfig, ...] = ()
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
     #: Sections and keys that were accepted but are not implemented.
     warnings: tuple[str, ...] = ()
 
@@ -225,6 +226,7 @@ def _parse(text: str, file: str, base_dir: str | None) -> tuple[Config | None, l
     glob_cfg = GlobalConfig()
     scrape_configs: list[ScrapeConfig] = []
     remote: tuple[RemoteWriteConfig, ...] = ()
+    alerting = AlertingConfig()
     if root is not None:
         top = r.mapping(root, "", _TOP_KEYS, _TOP_IGNORED)
         if "global" in top:
@@ -245,10 +247,12 @@ def _parse(text: str, file: str, base_dir: str | None) -> tuple[Config | None, l
             from metricslib.collector.config.remote_write import read_remote_writes
 
             remote = read_remote_writes(r, *top["remote_write"], base, read_relabels)
+        if "alerting" in top:
+            alerting = read_alerting(r, *top["alerting"], base)
     if r.problems:
         return None, r.problems
     return Config(glob_cfg, tuple(scrape_configs), file, remote_write=remote,
-                  warnings=tuple(r.warnings)), []
+                  warnings=tuple(r.warnings), alerting=alerting), []
 
 
 def _read_global(r: NodeReader, node: yaml.Node, path: str) -> GlobalConfig:

@@ -10,7 +10,9 @@ from typing import Any
 
 import yaml
 
+from metricslib.collector.config.alerting import AlertingConfig, AlertmanagerConfig
 from metricslib.collector.config.config import Config, ScrapeConfig
+from metricslib.collector.config.http_client import HTTPClientConfig
 from metricslib.collector.model.relabel import RelabelConfig
 
 __all__ = ["dump_config"]
@@ -58,7 +60,17 @@ def _scrape(sc: ScrapeConfig) -> dict[str, Any]:
             out[key] = getattr(sc, key)
     if sc.body_size_limit:
         out["body_size_limit"] = _bytes(sc.body_size_limit)
-    http = sc.http
+    out.update(_http_client(sc.http))
+    out.update(_targets(sc))
+    if sc.relabel_configs:
+        out["relabel_configs"] = [_relabel(r) for r in sc.relabel_configs]
+    if sc.metric_relabel_configs:
+        out["metric_relabel_configs"] = [_relabel(r) for r in sc.metric_relabel_configs]
+    return out
+
+
+def _http_client(http: HTTPClientConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if http.basic_auth is not None:
         ba: dict[str, Any] = {"username": http.basic_auth.username}
         if http.basic_auth.password:
@@ -76,6 +88,11 @@ def _scrape(sc: ScrapeConfig) -> dict[str, Any]:
     tls = {k: v for k, v in vars(http.tls_config).items() if v}
     out["tls_config"] = {"insecure_skip_verify": False, **tls}
     out["follow_redirects"] = http.follow_redirects
+    return out
+
+
+def _targets(sc: ScrapeConfig | AlertmanagerConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if sc.static_configs:
         out["static_configs"] = [
             {"targets": list(s.targets), **({"labels": dict(s.labels)} if s.labels else {})}
@@ -92,10 +109,6 @@ def _scrape(sc: ScrapeConfig) -> dict[str, Any]:
             {"files": list(f.files), "refresh_interval": str(f.refresh_interval)}
             for f in sc.file_sd_configs
         ]
-    if sc.relabel_configs:
-        out["relabel_configs"] = [_relabel(r) for r in sc.relabel_configs]
-    if sc.metric_relabel_configs:
-        out["metric_relabel_configs"] = [_relabel(r) for r in sc.metric_relabel_configs]
     return out
 
 
@@ -110,4 +123,29 @@ def dump_config(config: Config) -> str:
         },
         "scrape_configs": [_scrape(sc) for sc in config.scrape_configs],
     }
+    if config.alerting.alertmanagers or config.alerting.alert_relabel_configs:
+        doc["alerting"] = _alerting(config.alerting)
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+
+
+def _alerting(alerting: AlertingConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if alerting.alert_relabel_configs:
+        out["alert_relabel_configs"] = [_relabel(r) for r in alerting.alert_relabel_configs]
+    ams = []
+    for am in alerting.alertmanagers:
+        entry: dict[str, Any] = {
+            **_http_client(am.http),
+            "scheme": am.scheme,
+            **({"path_prefix": am.path_prefix} if am.path_prefix else {}),
+            "timeout": str(am.timeout),
+            "api_version": am.api_version,
+            **_targets(am),
+        }
+        if am.relabel_configs:
+            entry["relabel_configs"] = [_relabel(r) for r in am.relabel_configs]
+        if am.alert_relabel_configs:
+            entry["alert_relabel_configs"] = [_relabel(r) for r in am.alert_relabel_configs]
+        ams.append(entry)
+    out["alertmanagers"] = ams
+    return out

@@ -7,21 +7,34 @@ list is returned only when some provider's groups changed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from metricslib.collector.config.config import ScrapeConfig
+from metricslib.collector.config.config import DNSSDConfig, FileSDConfig, StaticConfig
 from metricslib.collector.discovery.dns import DNSProvider, make_resolver
 from metricslib.collector.discovery.file import FileProvider
 from metricslib.collector.discovery.static import StaticProvider
 from metricslib.collector.discovery.targetgroup import TargetGroup
 
-__all__ = ["JobDiscovery"]
+__all__ = ["JobDiscovery", "SDConfigs"]
+
+
+class SDConfigs(Protocol):
+    """What discovery reads from a config: a scrape config or an ``alertmanagers`` entry."""
+
+    @property
+    def static_configs(self) -> tuple[StaticConfig, ...]: ...
+
+    @property
+    def file_sd_configs(self) -> tuple[FileSDConfig, ...]: ...
+
+    @property
+    def dns_sd_configs(self) -> tuple[DNSSDConfig, ...]: ...
 
 
 class JobDiscovery:
     """All providers of one scrape config; :meth:`poll` → the full group list when it changed."""
 
-    def __init__(self, config: ScrapeConfig, resolver: Any = None) -> None:
+    def __init__(self, config: SDConfigs, resolver: Any = None) -> None:
         self.providers: list[StaticProvider | FileProvider | DNSProvider] = []
         if config.static_configs:
             self.providers.append(StaticProvider(config.static_configs))

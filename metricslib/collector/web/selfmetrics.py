@@ -14,7 +14,7 @@ from metricslib.exposition import choose_encoder
 from metricslib.metric_families import CounterMetricFamily, GaugeMetricFamily
 from metricslib.model import MetricFamily
 from metricslib.process import register_default_collectors
-from metricslib.registry import Registry
+from metricslib.registry import Registry, SupportsCollect
 
 __all__ = ["SelfMetrics"]
 
@@ -70,10 +70,13 @@ class _Collector:
 class SelfMetrics:
     """A private registry with process metrics and the collector's own state."""
 
-    def __init__(self, store: Store, collector: _CollectorLike, queues: Sequence[object] = ()) -> None:
+    def __init__(self, store: Store, collector: _CollectorLike, queues: Sequence[object] = (),
+                 parts: Sequence[SupportsCollect] = ()) -> None:
         self.registry = Registry()
         register_default_collectors(self.registry)
         self.registry.register(_Collector(store, collector, queues))
+        for part in parts:  # stages with metrics of their own (the notifier's prometheus_notifications_*)
+            self.registry.register(part)
 
     def render(self, accept: str) -> tuple[bytes, str]:
         encoder, content_type = choose_encoder(accept)

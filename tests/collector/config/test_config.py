@@ -86,9 +86,11 @@ def test_full_file_loads_every_feature() -> None:
 
 def test_unimplemented_sections_are_accepted_with_warnings() -> None:
     warnings = "\n".join(load_config(FULL).warnings)
-    for name in ("rule_files", "alerting", "http_sd_configs"):
+    for name in ("rule_files", "http_sd_configs"):
         assert name in warnings
     assert "line 11" in warnings  # rule_files
+    assert "alerting" not in warnings  # read by config/alerting.py
+    assert load_config(FULL).alerting.alertmanagers[0].static_configs[0].targets == ("127.0.0.1:9093",)
 
 
 def test_remote_write_section_is_read_by_the_remote_write_reader() -> None:

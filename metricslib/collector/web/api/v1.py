@@ -150,7 +150,9 @@ class PrometheusAPI:
         flags: Mapping[str, str] | None = None,
         build_info: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        alertmanagers: Callable[[], Mapping[str, object]] | None = None,
     ) -> None:
+        self._alertmanagers = alertmanagers
         self._engine_factory = engine_factory
         self._querier_factory = querier_factory
         self._parse_selector = parse_selector
@@ -172,6 +174,7 @@ class PrometheusAPI:
             "/api/v1/query_exemplars": self.query_exemplars,
             "/api/v1/rules": self.rules,
             "/api/v1/alerts": self.alerts,
+            "/api/v1/alertmanagers": self.alertmanagers,
         }
 
     # --- dispatch -----------------------------------------------------------------------
@@ -346,3 +349,7 @@ class PrometheusAPI:
     def alerts(self, request: Request) -> Response:
         return Response(200, _envelope({"alerts": []}))
 
+    def alertmanagers(self, request: Request) -> Response:
+        if self._alertmanagers is None:
+            return Response(200, _envelope({"activeAlertmanagers": [], "droppedAlertmanagers": []}))
+        return Response(200, _envelope(self._alertmanagers()))
