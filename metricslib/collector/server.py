@@ -123,7 +123,7 @@ class CollectorServer:
     def reload(self) -> None:
         """Re-read the config and the dashboards; each keeps its old state when its new one is bad."""
         problems: list[str] = []
-        for part in (self.collector.reload, self.dashboards.reload if self.dashboards else None):
+        for part in (self._reload_config, self.dashboards.reload if self.dashboards else None):
             if part is None:
                 continue
             try:
@@ -132,6 +132,11 @@ class CollectorServer:
                 problems.append(str(exc))
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def _reload_config(self) -> None:
+        """On ConfigError every part keeps the running config."""
+        self.collector.reload()
+        self.notifier.apply_config(self.collector.config)
 
     def _engine(self, timeout_ms: int | None) -> Engine:
         timeout_s = self.options.query_timeout_s
@@ -153,11 +158,6 @@ class CollectorServer:
         assert self._http is not None
         host, port = self._http.server_address[:2]
         return f"http://{host!s}:{port}"
-
-    def reload(self) -> None:
-        """Re-read the config file; on ConfigError every part keeps the running config."""
-        self.collector.reload()
-        self.notifier.apply_config(self.collector.config)
 
     def start(self) -> None:
         self.ingest.start()
