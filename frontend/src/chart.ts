@@ -26,6 +26,8 @@ export interface ChartOptions {
 }
 
 const TOOLTIP_ROWS = 20;
+const LEGEND_FIRST = 100;
+const LEGEND_BATCH = 400;
 
 /** Series of a range query's matrix on the grid start, start+step, ..., end (null where absent). */
 export function alignMatrix(result: Sample[], start: number, end: number, step: number, label: (m: Record<string, string>) => string): ChartData {
@@ -71,7 +73,8 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
     series.push({
       label: s.label,
       stroke: seriesColor(i),
-      width: 1.5,
+      // Hairlines when there are many: less to rasterise, and they overlap less.
+      width: data.series.length > 100 ? 1 : 1.5,
       spanGaps: false,
       points: { show: false },
       fill: opts.stacked ? seriesColor(i, 0.35) : undefined,
@@ -127,24 +130,33 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
     plotEl,
   );
 
-  const items: HTMLElement[] = [];
-  data.series.forEach((s, i) => {
-    const item = h("span", { class: "legend-item", "data-index": i },
-      h("span", { class: "swatch", style: `background:${seriesColor(i)}` }), s.label);
-    item.addEventListener("click", (ev) => {
-      if (ev.ctrlKey || ev.metaKey) {
-        shown[i] = !shown[i];
-      } else {
-        const onlyThis = shown[i] && shown.every((on, j) => j === i || !on);
-        shown.fill(onlyThis);
-        shown[i] = true;
-      }
-      plot.batch(() => shown.forEach((on, j) => plot.setSeries(j + 1, { show: on })));
-      items.forEach((el, j) => el.classList.toggle("off", !shown[j]));
-    });
-    items.push(item);
+  // One listener for the whole legend; items are found by their index.
+  legendEl.addEventListener("click", (ev) => {
+    const item = (ev.target as HTMLElement).closest(".legend-item");
+    if (!item) return;
+    const i = Number(item.getAttribute("data-index"));
+    if (ev.ctrlKey || ev.metaKey) {
+      shown[i] = !shown[i];
+    } else {
+      const onlyThis = shown[i] && shown.every((on, j) => j === i || !on);
+      shown.fill(onlyThis);
+      shown[i] = true;
+    }
+    plot.batch(() => shown.forEach((on, j) => plot.setSeries(j + 1, { show: on })));
+    legendEl.querySelectorAll(".legend-item").forEach((el, j) => el.classList.toggle("off", !shown[j]));
   });
-  legendEl.append(...items);
+  // The first items at once, the rest a batch per frame: with thousands of
+  // series the chart is on screen before the whole legend is laid out.
+  const item = (i: number): HTMLElement => h("span", { class: "legend-item", "data-index": i },
+    h("span", { class: "swatch", style: `background:${seriesColor(i)}` }), data.series[i].label);
+  const addFrom = (from: number, count: number): void => {
+    const end = Math.min(from + count, data.series.length);
+    const frag = document.createDocumentFragment();
+    for (let i = from; i < end; i++) frag.append(item(i));
+    legendEl.append(frag);
+    if (end < data.series.length) requestAnimationFrame(() => addFrom(end, LEGEND_BATCH));
+  };
+  addFrom(0, LEGEND_FIRST);
   return plot;
 }
 

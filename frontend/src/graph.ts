@@ -134,6 +134,7 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
       step = Math.max(step, Math.ceil(state.range / MAX_POINTS));
       const start = end - state.range;
       const data = await queryRange(state.expr, start, end, step);
+      performance.mark("metricslib:query-answered");
       const result = data.resultType === "matrix" ? (data.result as Sample[]) : [];
       const chart = alignMatrix(result, start, end, step, seriesName);
       const host = h("div", { class: "chart" });
@@ -148,6 +149,7 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
           void run();
         },
       });
+      performance.mark("metricslib:drawn");
       el.setAttribute("data-series", String(result.length));
       stats.textContent = `${result.length} series, ${Math.round(performance.now() - began)} ms, resolution ${step}s`;
     } catch (err) {
@@ -155,7 +157,11 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
       el.setAttribute("data-series", "0");
     }
   };
-  const editor = createEditor(editorHost, state.expr, () => void run());
+  // The first query starts before the editor is built, so the request is in
+  // flight while CodeMirror sets itself up.
+  let editor: { value(): string } = { value: () => state.expr };
+  if (state.expr) void run();
+  editor = createEditor(editorHost, state.expr, () => void run());
   exec.addEventListener("click", () => void run());
   close.addEventListener("click", () => {
     plot?.destroy();
@@ -190,7 +196,6 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
     void run();
   });
   stacked.addEventListener("change", () => { state.stacked = stacked.checked; void run(); });
-  if (state.expr) void run();
   return el;
 }
 

@@ -111,7 +111,7 @@ def test_two_thousand_series_of_a_thousand_points_draw(browser: Any, base_url: s
     browser.get(f"{base_url}/graph?g0.expr=wide&g0.tab=0&g0.range_input=16h39m&g0.step_input=60&g0.end_input=2026-11-22%2012:00:00")
     assert wait_for(browser, "return document.querySelector('[data-series]')?.getAttribute('data-series')", 60) == "2000"
     assert browser.execute_script("return document.querySelectorAll('.error').length") == 0
-    assert browser.execute_script("return document.querySelectorAll('.legend-item').length") == 2000
+    assert wait_for(browser, "return document.querySelectorAll('.legend-item').length === 2000")
 
 
 def test_targets_and_status_pages_escape_everything(browser: Any, base_url: str) -> None:
