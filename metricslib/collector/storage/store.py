@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from metricslib.collector.model import Labels
-from metricslib.collector.storage import compaction, retention
+from metricslib.collector.model import Labels, Matcher
+from metricslib.collector.storage import admin, compaction, retention
 from metricslib.collector.storage.appender import StoreAppender
 from metricslib.collector.storage.cache import ChunkCache
 from metricslib.collector.storage.chunk_reader import ChunkReader
@@ -72,12 +72,15 @@ class Store:
         cache_samples: int = 4_000_000,
         retention_check_s: float = 300.0,
         background: bool = True,
+        retention_bytes: int = 0,
     ) -> None:
         if retention_ms <= 0:
             raise ValueError(f"retention_ms must be positive, got {retention_ms}")
         if flush_interval_s <= 0:
             raise ValueError(f"flush_interval_s must be positive, got {flush_interval_s}")
         self.retention_ms = retention_ms
+        #: --storage.tsdb.retention.size (0: no size limit)
+        self.retention_bytes = retention_bytes
         self.flush_interval_s = flush_interval_s
         self.head_chunk_samples = head_chunk_samples
         self.retention_check_s = retention_check_s
@@ -198,7 +201,31 @@ class Store:
     def apply_retention(self, now_ms: int | None = None) -> int:
         """Delete chunks that ended before ``now - retention``; returns how many."""
         with self._writer_lock:
-            return retention.apply_retention(self.head, self.db, self.retention_ms, now_ms)
+            deleted = retention.apply_retention(self.head, self.db, self.retention_ms, now_ms)
+            if self.retention_bytes > 0:
+                deleted += admin.apply_size_retention(self.head, self.db, self.retention_bytes)
+            return deleted
+
+    # --- admin (/api/v1/admin/tsdb/*) -----------------------------------------------------
+
+    def delete_series(self, matcher_sets: Sequence[Sequence[Matcher]], mint_ms: int, maxt_ms: int) -> int:
+        """Remove the samples in [mint_ms, maxt_ms] of every matching series; returns
+        how many series matched."""
+        with self._writer_lock:
+            self.flush(cut_all=True)
+            return admin.delete_series(self.head, self.db, self.chunks, matcher_sets, mint_ms, maxt_ms)
+
+    def clean_tombstones(self) -> None:
+        """Deletions are applied at once; what is left is handing free pages back."""
+        with self._writer_lock:
+            self.db.shrink()
+
+    def snapshot(self, *, skip_head: bool = False) -> str:
+        """A consistent copy under ``<data dir>/snapshots/<name>``; returns the name."""
+        with self._writer_lock:
+            if not skip_head:
+                self.flush()
+            return admin.snapshot(self.db, skip_head=skip_head)
 
     def import_series(self, items: Iterable[tuple[Labels, I64, F64]]) -> int:
         """Backfill whole series (timestamps increasing) in one transaction.
