@@ -119,9 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="run a PromQL query against a Prometheus-compatible API")
     q.add_argument("expr")
     q.add_argument("--url", default="http://127.0.0.1:9090")
-    q.add_argument("--time", default=None, help="instant query time (RFC 3339 or Unix)")
-    q.add_argument("--start", default=None)
-    q.add_argument("--end", default=None)
+    q.add_argument("--time", default=None, help="instant query time (RFC 3339, Unix, now or now-5m)")
+    q.add_argument("--start", default=None, help="range start (RFC 3339, Unix, or relative: now-1h)")
+    q.add_argument("--end", default=None, help="range end (RFC 3339, Unix, now or now-5m)")
     q.add_argument("--step", default=None)
     q.add_argument("--format", choices=("table", "json"), default="table")
     return parser
