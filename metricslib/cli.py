@@ -128,7 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        flag = extra[0].split("=", 1)[0]
+        where = f"{parser.prog} {args.command}"
+        if flag.startswith("-"):
+            parser.exit(2, f"{where}: error: unknown flag {flag} (not implemented; see {where} --help)\n")
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "collector":
         from metricslib.collector.server import run_collector_cli
 

@@ -1,0 +1,216 @@
+"""``metricslib collector`` as an operator meets it: Prometheus's command line,
+one-line operational errors, lifecycle and the admin API round trip.
+
+Real processes on 127.0.0.1, stopped by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import textwrap
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metricslib.collector.model import make_labels
+from metricslib.collector.storage import open_storage
+from tests.helpers import PYTHON, free_port, http_get, running
+
+pytestmark = pytest.mark.integration
+
+COLLECTOR = [PYTHON, "-m", "metricslib", "collector"]
+
+
+def self_scrape_config(port: int) -> str:
+    return textwrap.dedent(
+        f"""
+        global:
+          scrape_interval: 1s
+        scrape_configs:
+          - job_name: prometheus
+            static_configs:
+              - targets: ["127.0.0.1:{port}"]
+        """
+    )
+
+
+def query(base: str, expr: str) -> list[dict[str, Any]]:
+    status, _, body = http_get(f"{base}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
+    payload = json.loads(body)
+    assert status == 200 and payload["status"] == "success", payload
+    result: list[dict[str, Any]] = payload["data"]["result"]
+    return result
+
+
+def send(url: str, method: str = "POST") -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=b"", method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_until(predicate: Any, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not met within {timeout}s")
+
+
+def test_prometheus_command_line_from_a_unit_file(tmp_path: Path) -> None:
+    """The ExecStart of Prometheus's docs and Debian's unit file, keeping only the
+    flags we implement, with both --flag=value and --flag value spellings."""
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(self_scrape_config(port))
+    base = f"http://127.0.0.1:{port}"
+    cmd = [*COLLECTOR,
+           f"--config.file={config}",
+           "--storage.tsdb.path", str(tmp_path / "prometheus"),
+           "--storage.tsdb.retention.time=15d",
+           "--storage.tsdb.retention.size=1GB",
+           f"--web.listen-address=127.0.0.1:{port}",
+           "--web.external-url", f"http://127.0.0.1:{port}/",
+           "--web.enable-lifecycle",
+           "--query.timeout=2m", "--query.max-samples=50000000", "--query.lookback-delta=5m",
+           "--query.max-concurrency", "20",
+           "--log.level=info", "--log.format=logfmt"]
+    with running(cmd, ready_url=f"{base}/-/ready") as proc:
+        wait_until(lambda: bool(query(base, 'up{job="prometheus"} == 1')), what="self scrape up")
+        flags = json.loads(http_get(f"{base}/api/v1/status/flags")[2])["data"]
+        assert flags["config.file"] == str(config)
+        assert flags["storage.tsdb.path"] == str(tmp_path / "prometheus")
+        assert flags["storage.tsdb.retention.size"] == "1GB"
+        assert flags["query.max-concurrency"] == "20"
+        assert flags["web.enable-lifecycle"] == "true" and flags["web.enable-admin-api"] == "false"
+        assert (tmp_path / "prometheus").is_dir()
+        # /-/quit ends the process cleanly.
+        assert send(f"{base}/-/quit") == (200, b"Requesting termination... Goodbye!\n")
+        assert proc.wait(timeout=30) == 0
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COLLECTOR, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n"), result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
+
+
+def test_missing_config_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    result = run_cli(["--config.file=missing.yml"], tmp_path)
+    assert_one_line_error(result, "missing.yml", "No such file")
+    assert list(tmp_path.iterdir()) == []  # no ./data
+
+
+def test_bad_config_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "prometheus.yml").write_text("global:\n  scrape_interval: soon\n")
+    result = run_cli([], tmp_path)  # --config.file defaults to prometheus.yml, as Prometheus
+    assert_one_line_error(result, "prometheus.yml", "scrape_interval")
+    assert [p.name for p in tmp_path.iterdir()] == ["prometheus.yml"]
+
+
+@pytest.mark.parametrize(("flag", "needles"), [
+    ("--storage.tsdb.retention.time=15x", ["--storage.tsdb.retention.time", "15x"]),
+    ("--query.timeout=soon", ["--query.timeout", "soon"]),
+    ("--query.lookback-delta=-1m", ["--query.lookback-delta"]),
+    ("--storage.tsdb.retention.size=lots", ["--storage.tsdb.retention.size", "lots"]),
+    ("--web.listen-address=nonsense", ["--web.listen-address", "nonsense"]),
+    ("--web.read-timeout=5m", ["--web.read-timeout"]),
+    ("--web.enable", ["--web.enable"]),
+])
+def test_bad_flags_are_one_line_and_create_nothing(tmp_path: Path, flag: str, needles: list[str]) -> None:
+    (tmp_path / "prometheus.yml").write_text("scrape_configs: []\n")
+    result = run_cli([flag], tmp_path)
+    assert_one_line_error(result, *needles)
+    assert [p.name for p in tmp_path.iterdir()] == ["prometheus.yml"]
+
+
+def test_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "prometheus.yml").write_text("scrape_configs: []\n")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli([f"--web.listen-address=127.0.0.1:{port}"], tmp_path)
+    assert_one_line_error(result, f"127.0.0.1:{port}", "in use")
+    assert [p.name for p in tmp_path.iterdir()] == ["prometheus.yml"]
+
+
+def test_locked_data_dir_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "prometheus.yml").write_text("scrape_configs: []\n")
+    store = open_storage(tmp_path / "data", background=False)
+    try:
+        result = run_cli([f"--web.listen-address=127.0.0.1:{free_port()}"], tmp_path)
+    finally:
+        store.close()
+    assert_one_line_error(result, "data", "in use by another process")
+
+
+def test_version_and_help_show_prometheus_flags_with_defaults(tmp_path: Path) -> None:
+    version = subprocess.run([PYTHON, "-m", "metricslib", "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("metricslib, version ")
+    helped = run_cli(["--help"], tmp_path)
+    assert helped.returncode == 0
+    text = " ".join(helped.stdout.split())
+    assert "--config.file CONFIG, --config CONFIG" in text
+    assert "(default: 15d)" in text and "(default: 127.0.0.1:9090)" in text
+
+
+def test_admin_round_trip_delete_snapshot_restart(tmp_path: Path) -> None:
+    """Delete a series, snapshot, start a new collector from the snapshot: it has
+    what the first one had, minus the deleted series."""
+    data = tmp_path / "data"
+    now_ms = int(time.time() * 1000)
+    store = open_storage(data, background=False)
+    app = store.appender()
+    for k in ("a", "b"):
+        for i in range(10):
+            app.append(make_labels({"__name__": "backfilled", "k": k}), now_ms - 600_000 + i * 1000, float(i))
+    app.commit()
+    store.close()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = tmp_path / "prometheus.yml"
+    config.write_text(self_scrape_config(port))
+    cmd = [*COLLECTOR, f"--config.file={config}", f"--storage.tsdb.path={data}",
+           f"--web.listen-address=127.0.0.1:{port}", "--web.enable-admin-api"]
+    with running(cmd, ready_url=f"{base}/-/ready"):
+        # Lifecycle stays off: the admin flag does not open it.
+        assert send(f"{base}/-/reload")[0] == 403
+        wait_until(lambda: bool(query(base, 'up{job="prometheus"}')), what="self scrape")
+        assert len(query(base, "last_over_time(backfilled[1h])")) == 2
+        status, body = send(f"{base}/api/v1/admin/tsdb/delete_series?match[]=backfilled{{k=%22a%22}}", "PUT")
+        assert (status, body) == (204, b"")
+        assert [r["metric"]["k"] for r in query(base, "last_over_time(backfilled[1h])")] == ["b"]
+        assert send(f"{base}/api/v1/admin/tsdb/clean_tombstones") == (204, b"")
+        status, body = send(f"{base}/api/v1/admin/tsdb/snapshot")
+        assert status == 200
+        name = json.loads(body)["data"]["name"]
+        assert (data / "snapshots" / name).is_dir()
+    snap = data / "snapshots" / name
+    port2 = free_port()
+    base2 = f"http://127.0.0.1:{port2}"
+    config.write_text("scrape_configs: []\n")
+    cmd2 = [*COLLECTOR, f"--config.file={config}", f"--storage.tsdb.path={snap}",
+            f"--web.listen-address=127.0.0.1:{port2}"]
+    with running(cmd2, ready_url=f"{base2}/-/ready"):
+        result = query(base2, "last_over_time(backfilled[1h])")
+        assert [(r["metric"]["k"], r["value"][1]) for r in result] == [("b", "9")]
+        assert query(base2, 'last_over_time(up{job="prometheus"}[1h])')  # head samples made it too
+        # Without --web.enable-admin-api the admin API answers as Prometheus does.
+        status, body = send(f"{base2}/api/v1/admin/tsdb/snapshot")
+        assert (status, json.loads(body)["error"]) == (500, "admin APIs disabled")
