@@ -106,21 +106,25 @@ class CollectorServer:
         self._thread: threading.Thread | None = None
         #: Set by /-/quit (with --web.enable-lifecycle): whoever runs the server stops it.
         self.quit_requested = threading.Event()
-        self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues)
+        build_info = {
+            "version": API_COMPAT_VERSION,
+            "revision": "metricslib",
+            "branch": "metricslib",
+            "buildUser": "metricslib",
+            "buildDate": "",
+            "goVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
+        }
+        self.self_metrics = SelfMetrics(
+            self.storage, self.collector, self.remote_queues,
+            build_info=build_info, max_concurrency=options.query_max_concurrency,
+        )
         api = PrometheusAPI(
-            engine_factory=self._engine,
+            engine_factory=lambda timeout_ms: self.self_metrics.timed(self._engine(timeout_ms)),
             querier_factory=self.storage.querier,
             parse_selector=parse_selector,
             collector=self.collector,
             flags=options.flags,
-            build_info={
-                "version": API_COMPAT_VERSION,
-                "revision": "metricslib",
-                "branch": "metricslib",
-                "buildUser": "metricslib",
-                "buildDate": "",
-                "goVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
-            },
+            build_info=build_info,
             clock=clock,
         )
         self.routes = Routes(
@@ -166,6 +170,7 @@ class CollectorServer:
             self._http = CollectorHTTPServer((self.options.host, self.options.port), self.routes)
         else:
             self._http.routes = self.routes
+        self._http.observe = self.self_metrics.observe_http
         self._thread = threading.Thread(target=self._http.serve_forever, name="metricslib-http", daemon=True)
         self._thread.start()
 

@@ -214,3 +214,58 @@ def test_admin_round_trip_delete_snapshot_restart(tmp_path: Path) -> None:
         # Without --web.enable-admin-api the admin API answers as Prometheus does.
         status, body = send(f"{base2}/api/v1/admin/tsdb/snapshot")
         assert (status, json.loads(body)["error"]) == (500, "admin APIs disabled")
+
+
+# Classic panels of the "Prometheus 2.0 Stats" dashboard, over the collector scraping itself.
+STATS_QUERIES = (
+    "rate(prometheus_tsdb_head_samples_appended_total[1m])",
+    'prometheus_target_interval_length_seconds{quantile="0.99"}',
+    "rate(prometheus_http_requests_total[1m])",
+    "prometheus_tsdb_head_series",
+    "prometheus_tsdb_head_chunks",
+    "prometheus_tsdb_storage_blocks_bytes",
+    'prometheus_engine_query_duration_seconds{quantile="0.9"}',
+    "prometheus_engine_queries",
+    "sum(prometheus_sd_discovered_targets)",
+    "prometheus_target_scrape_pool_targets",
+    "rate(prometheus_target_scrapes_exceeded_sample_limit_total[1m])",
+    "histogram_quantile(0.9, rate(prometheus_http_request_duration_seconds_bucket[1m]))",
+    "prometheus_config_last_reload_successful",
+    "time() - prometheus_config_last_reload_success_timestamp_seconds",
+    "prometheus_build_info",
+    "rate(process_cpu_seconds_total[1m])",
+    "process_resident_memory_bytes",
+)
+
+
+def test_stats_dashboard_queries_answer_and_sighup_reloads_without_lifecycle(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    config = tmp_path / "prometheus.yml"
+    config.write_text(self_scrape_config(port))
+    cmd = [*COLLECTOR, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+           f"--web.listen-address=127.0.0.1:{port}"]
+    with running(cmd, ready_url=f"{base}/-/ready") as proc:
+        query(base, "up")  # one query, so the engine's summary has an observation
+        missing = list(STATS_QUERIES)
+
+        def all_answer() -> bool:
+            missing[:] = [q for q in missing if not query(base, q)]
+            return not missing
+
+        wait_until(all_answer, timeout=60, what=f"stats queries answer (still empty: {missing})")
+        # SIGHUP reloads whatever the lifecycle flag says: a bad file is refused ...
+        config.write_text("global:\n  scrape_interval: soon\n")
+        os.kill(proc.pid, signal.SIGHUP)
+        wait_until(lambda: query(base, "prometheus_config_last_reload_successful == 0") != [],
+                   what="failed reload is visible")
+        # ... and a good one applied: a second job appears.
+        config.write_text(self_scrape_config(port) + '  - job_name: again\n    static_configs:\n'
+                          f'      - targets: ["127.0.0.1:{port}"]\n')
+        os.kill(proc.pid, signal.SIGHUP)
+        wait_until(lambda: bool(query(base, 'up{job="again"} == 1')), what="reloaded job scraped")
+        assert query(base, "prometheus_config_last_reload_successful == 1")
+        assert send(f"{base}/-/reload")[0] == 403

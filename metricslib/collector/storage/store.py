@@ -29,7 +29,7 @@ from metricslib.collector.storage.cache import ChunkCache
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.flush import flush
 from metricslib.collector.storage.head import Head
-from metricslib.collector.storage.memseries import MemSeries
+from metricslib.collector.storage.memseries import NO_TIME, MemSeries
 from metricslib.collector.storage.querier import StoreQuerier
 from metricslib.collector.storage.sqlite import Database
 from metricslib.errors import StorageCorruptionError
@@ -51,6 +51,11 @@ class StoreStats:
     chunks: int
     bytes_on_disk: int
     out_of_order_dropped: int
+    samples_appended: int = 0
+    series_created: int = 0
+    series_removed: int = 0
+    #: newest sample time in ms (None: empty store)
+    max_time_ms: int | None = None
 
 
 class Store:
@@ -139,6 +144,10 @@ class Store:
             chunks=chunks,
             bytes_on_disk=self.db.size_bytes(),
             out_of_order_dropped=head.out_of_order_dropped,
+            samples_appended=head.samples_appended,
+            series_created=head.series_created,
+            series_removed=head.series_removed,
+            max_time_ms=None if head.max_t == NO_TIME else head.max_t,
         )
 
     def close(self) -> None:
@@ -281,3 +290,4 @@ def _load(head: Head, db: Database) -> None:
     head.wal_seq = max(head.wal_seq, db.max_wal_seq())
     for s in [s for s in head.by_id.values() if s.is_empty()]:
         head.unregister(s)
+    head.series_removed = 0  # counters start with the process, as Prometheus's

@@ -20,6 +20,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,6 +158,7 @@ class _Connection(socketserver.StreamRequestHandler):
         return self._answer(raw, _request(raw, body))
 
     def _answer(self, raw: RawRequest, request: Request) -> bool:
+        started = time.monotonic()
         routes = self.server.routes
         authorize = self.server.authorize
         try:
@@ -179,6 +181,13 @@ class _Connection(socketserver.StreamRequestHandler):
         headers += [(k, v) for k, v in response.headers.items() if k.lower() != "connection"]
         keep_alive = raw.keep_alive and response.headers.get("Connection", "").lower() != "close"
         self._write(response.status, headers, body, keep_alive, head_only=raw.method == "HEAD")
+        observe = self.server.observe
+        if observe is not None:
+            path = request.path
+            prefix = routes.route_prefix if routes is not None else ""
+            if prefix and path.startswith(prefix + "/"):
+                path = path[len(prefix) :]
+            observe(path, response.status, time.monotonic() - started, len(body))
         if self.server.access_log:
             client = self.client_address[0]
             print(f'{client} "{raw.method} {raw.target} {raw.version}" {response.status} {len(body)}', file=sys.stderr)
@@ -219,6 +228,8 @@ class CollectorHTTPServer(socketserver.ThreadingTCPServer):
         self.access_log = access_log
         self.wrap_connection = wrap_connection
         self.authorize = authorize
+        #: (path without the route prefix, status, seconds, body bytes) of each answer
+        self.observe: Callable[[str, int, float, int], None] | None = None
         super().__init__(address, _Connection)
 
     def log_error(self, message: str) -> None:
