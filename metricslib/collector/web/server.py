@@ -83,6 +83,9 @@ class Routes:
         page = ui.page(path)
         if page is not None:
             content_type, body = page
+            if self.route_prefix and content_type.startswith("text/html"):
+                # The page's links are absolute: put them under the prefix.
+                body = body.replace(b'="/', b'="' + self.route_prefix.encode() + b"/")
             return Response(200, body, content_type, {"Cache-Control": "no-cache"})
         if path == "/":
             return Response(302, b"", "text/plain", {"Location": "/graph"})

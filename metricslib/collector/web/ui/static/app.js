@@ -23,9 +23,12 @@ function svg(tag, attrs) {
   return node;
 }
 
+// --web.route-prefix: every URL lives under the prefix this script was served from.
+const PREFIX = new URL(document.currentScript.src).pathname.replace(/\/static\/app\.js$/, "");
+
 async function api(path, params) {
   const body = new URLSearchParams(params || {});
-  const resp = await fetch(path, {
+  const resp = await fetch(PREFIX + path, {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body,
@@ -77,7 +80,7 @@ function writeURL() {
     tab: state.tab,
     range: document.getElementById("range").value,
   });
-  history.replaceState(null, "", `/graph?${params}`);
+  history.replaceState(null, "", `${PREFIX}/graph?${params}`);
 }
 
 function selectTab(tab) {
@@ -302,7 +305,7 @@ async function loadStatus() {
 // ---------------------------------------------------------------- start
 
 function start() {
-  const page = location.pathname.replace(/^\//, "") || "graph";
+  const page = location.pathname.slice(PREFIX.length).replace(/^\//, "") || "graph";
   for (const name of ["graph", "targets", "status"]) {
     show(document.getElementById(`page-${name}`), name === page);
     document.getElementById(`nav-${name}`).classList.toggle("active", name === page);
