@@ -213,9 +213,11 @@ def route_prefix(external_url: str, prefix: str | None) -> str:
 
 
 def _options_from_args(args: argparse.Namespace) -> ServerOptions:
-    host, _, port = str(args.listen).rpartition(":")
-    if not host or not port.isdigit() or int(port) > 65535:
+    host, sep, port = str(args.listen).rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
         raise ValueError(f"--web.listen-address must be HOST:PORT, got {args.listen!r}")
+    # ":9090" listens on every interface, as Go's (and so Prometheus's) listeners do.
+    host = host or "0.0.0.0"
     if args.external_url and not urllib.parse.urlsplit(args.external_url).scheme:
         raise ValueError(f"--web.external-url must be an absolute URL, got {args.external_url!r}")
     if args.query_max_concurrency < 1:

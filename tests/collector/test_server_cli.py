@@ -269,3 +269,26 @@ def test_stats_dashboard_queries_answer_and_sighup_reloads_without_lifecycle(tmp
         wait_until(lambda: bool(query(base, 'up{job="again"} == 1')), what="reloaded job scraped")
         assert query(base, "prometheus_config_last_reload_successful == 1")
         assert send(f"{base}/-/reload")[0] == 403
+
+
+def options(*flags: str) -> Any:
+    from metricslib.cli import build_parser
+    from metricslib.collector.server import _options_from_args
+
+    return _options_from_args(build_parser().parse_args(["collector", *flags]))
+
+
+def test_prometheus_flag_values_reach_the_server_options() -> None:
+    o = options("--web.listen-address=:9091", "--storage.tsdb.retention.size=2GB", "--query.lookback-delta=1m",
+                "--web.external-url=http://example.invalid/prom/", "--query.max-concurrency=3",
+                "--web.enable-admin-api", "--retention=1d")
+    assert (o.host, o.port) == ("0.0.0.0", 9091)
+    assert o.retention_bytes == 2 << 30 and o.retention_ms == 86_400_000
+    assert o.lookback_delta_ms == 60_000 and o.query_max_concurrency == 3
+    assert o.route_prefix == "/prom" and o.flags["web.route-prefix"] == "/prom"
+    assert o.enable_admin_api and not o.enable_lifecycle
+    assert options("--web.route-prefix=/").route_prefix == ""
+    assert options("--web.external-url=http://h/a/", "--web.route-prefix=b/").route_prefix == "/b"
+    defaults = options()
+    assert (defaults.host, defaults.port, defaults.config_file) == ("127.0.0.1", 9090, "prometheus.yml")
+    assert defaults.retention_bytes == 0 and defaults.route_prefix == ""
