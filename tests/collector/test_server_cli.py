@@ -94,7 +94,7 @@ def test_prometheus_command_line_from_a_unit_file(tmp_path: Path) -> None:
         assert flags["web.enable-lifecycle"] == "true" and flags["web.enable-admin-api"] == "false"
         assert (tmp_path / "prometheus").is_dir()
         # /-/quit ends the process cleanly.
-        assert send(f"{base}/-/quit") == (200, b"Requesting termination... Goodbye!\n")
+        assert send(f"{base}/-/quit") == (200, b"Requesting termination... Goodbye!")
         assert proc.wait(timeout=30) == 0
 
 

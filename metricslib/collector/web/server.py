@@ -94,15 +94,15 @@ class Routes:
     def _lifecycle(self, request: Request) -> Response | None:
         """The refusal Prometheus gives before running a lifecycle action, or None."""
         if request.method not in ("POST", "PUT"):
-            return Response(405, b"Only POST or PUT requests allowed\n", "text/plain; charset=utf-8")
+            return Response(405, b"Only POST or PUT requests allowed", "text/plain; charset=utf-8")
         if not self.lifecycle:
-            return Response(403, b"Lifecycle API is not enabled.\n", "text/plain; charset=utf-8")
+            return Response(403, b"Lifecycle API is not enabled.", "text/plain; charset=utf-8")
         return None
 
     def _quit(self) -> Response:
         if self.quit is not None:
             self.quit()
-        return Response(200, b"Requesting termination... Goodbye!\n", "text/plain; charset=utf-8")
+        return Response(200, b"Requesting termination... Goodbye!", "text/plain; charset=utf-8")
 
     def _reload(self, request: Request) -> Response:
         try:

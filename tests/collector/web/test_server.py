@@ -188,9 +188,9 @@ def test_lifecycle_is_refused_as_prometheus_does_without_the_flag(path: str) -> 
     # Status and body as Prometheus 2.42 answers without --web.enable-lifecycle.
     for method in ("POST", "PUT"):
         response = routes.dispatch(Request(method, path), "")
-        assert (response.status, response.body) == (403, b"Lifecycle API is not enabled.\n")
+        assert (response.status, response.body) == (403, b"Lifecycle API is not enabled.")
     response = routes.dispatch(Request("GET", path), "")
-    assert (response.status, response.body) == (405, b"Only POST or PUT requests allowed\n")
+    assert (response.status, response.body) == (405, b"Only POST or PUT requests allowed")
     assert quits == []
 
 
@@ -198,7 +198,7 @@ def test_quit_with_lifecycle_says_goodbye_and_asks_to_stop() -> None:
     quits: list[bool] = []
     routes = _routes(quit=lambda: quits.append(True), lifecycle=True)
     response = routes.dispatch(Request("PUT", "/-/quit"), "")
-    assert (response.status, response.body) == (200, b"Requesting termination... Goodbye!\n")
+    assert (response.status, response.body) == (200, b"Requesting termination... Goodbye!")
     assert quits == [True]
 
 
