@@ -291,36 +291,38 @@ def _configure_logging(level: str, fmt: str) -> None:
     logging.basicConfig(level=level.upper().replace("WARN", "WARNING"), handlers=[handler])
 
 
-def _fail(message: object) -> int:
+def _fail(message: object, status: int) -> int:
     print(f"metricslib collector: {message}", file=sys.stderr)
-    return 1
+    return status
 
 
 def run_collector_cli(args: argparse.Namespace) -> int:
-    """Each operational error is one line on stderr and exit status 1, as Prometheus."""
+    """Each operational error is one line on stderr and a non-zero exit status:
+    2 for a bad flag value or config, 1 when the port or the data directory
+    cannot be used, as Prometheus exits."""
     try:
         options = _options_from_args(args)
     except ValueError as exc:
-        return _fail(exc)
+        return _fail(exc, 2)
     _configure_logging(args.log_level, args.log_format)
     tune_malloc()  # the process is ours: keep query temporaries' memory between queries
     try:
         load_config(options.config_file)
     except ConfigError as exc:
-        return _fail(f"error loading config: {exc}")
+        return _fail(f"error loading config: {exc}", 2)
     # Bind before the store is opened, so a port in use creates nothing.
     try:
         http = CollectorHTTPServer((options.host, options.port), None)
     except OSError as exc:
-        return _fail(f"cannot listen on {args.listen}: {exc.strerror or exc}")
+        return _fail(f"cannot listen on {args.listen}: {exc.strerror or exc}", 1)
     try:
         server = CollectorServer(options, http=http)
     except ConfigError as exc:
         http.server_close()
-        return _fail(f"error loading config: {exc}")
+        return _fail(f"error loading config: {exc}", 2)
     except (StorageError, ValueError, OSError) as exc:
         http.server_close()
-        return _fail(f"cannot open storage at {options.data_dir}: {exc}")
+        return _fail(f"cannot open storage at {options.data_dir}: {exc}", 1)
     stop = server.quit_requested
 
     def on_hup(signum: int, frame: FrameType | None) -> None:

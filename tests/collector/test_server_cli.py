@@ -102,8 +102,9 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*COLLECTOR, *args], cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert result.returncode != 0
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str, status: int = 2) -> None:
+    # Exit statuses as Prometheus's: 2 for a bad flag or config, 1 for a port or data dir in use.
+    assert result.returncode == status
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n"), result.stderr
     for needle in needles:
@@ -146,7 +147,7 @@ def test_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = run_cli([f"--web.listen-address=127.0.0.1:{port}"], tmp_path)
-    assert_one_line_error(result, f"127.0.0.1:{port}", "in use")
+    assert_one_line_error(result, f"127.0.0.1:{port}", "in use", status=1)
     assert [p.name for p in tmp_path.iterdir()] == ["prometheus.yml"]
 
 
@@ -157,7 +158,7 @@ def test_locked_data_dir_is_one_line(tmp_path: Path) -> None:
         result = run_cli([f"--web.listen-address=127.0.0.1:{free_port()}"], tmp_path)
     finally:
         store.close()
-    assert_one_line_error(result, "data", "in use by another process")
+    assert_one_line_error(result, "data", "in use by another process", status=1)
 
 
 def test_version_and_help_show_prometheus_flags_with_defaults(tmp_path: Path) -> None:
