@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 import threading
@@ -183,6 +184,7 @@ class CollectorServer:
 
 
 KNOWN_FEATURES = frozenset({"promql-experimental-functions"})
+_SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)((?:[KMGTPE]i?)?B)?")
 _BYTE_UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "PB": 1 << 50, "EB": 1 << 60}
 
 
@@ -194,14 +196,15 @@ def _duration_ms(flag: str, text: str) -> int:
 
 
 def parse_retention_size(text: str) -> int:
-    """Prometheus's ``--storage.tsdb.retention.size``: a number and a unit, powers of 1024."""
-    digits = text.rstrip("KMGTPEB")
-    unit = text[len(digits):]
-    if not digits.isdigit() or unit not in _BYTE_UNITS:
+    """Prometheus's ``--storage.tsdb.retention.size``: a number and a unit, powers of
+    1024 (``512MB``, ``1.5GiB``, ``0B``); ``0`` turns it off."""
+    match = _SIZE_RE.fullmatch(text.strip())
+    if match is None:
         raise ValueError(
             f"--storage.tsdb.retention.size: not a valid size: {text!r} (use e.g. 0B, 512MB, 10GB)"
         )
-    return int(digits) * _BYTE_UNITS[unit]
+    number, unit = match.groups()
+    return int(float(number) * _BYTE_UNITS[(unit or "B").replace("i", "")])
 
 
 def route_prefix(external_url: str, prefix: str | None) -> str:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metricslib.collector.model import make_labels
 from metricslib.collector.storage import open_storage
@@ -293,3 +295,33 @@ def test_prometheus_flag_values_reach_the_server_options() -> None:
     defaults = options()
     assert (defaults.host, defaults.port, defaults.config_file) == ("127.0.0.1", 9090, "prometheus.yml")
     assert defaults.retention_bytes == 0 and defaults.route_prefix == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=10**6), st.sampled_from(["B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB"]))
+def test_retention_size_round_trip(n: int, unit: str) -> None:
+    from metricslib.collector.server import parse_retention_size
+
+    power = {"B": 0, "K": 1, "M": 2, "G": 3, "T": 4}[unit[0]]
+    assert parse_retention_size(f"{n}{unit}") == n * 1024**power
+
+
+@pytest.mark.parametrize("text", ["", "GB", "1XB", "-1GB", "1 GB", "1gb", "1.GB"])
+def test_bad_retention_sizes_name_the_flag(text: str) -> None:
+    from metricslib.collector.server import parse_retention_size
+
+    with pytest.raises(ValueError, match=r"--storage\.tsdb\.retention\.size"):
+        parse_retention_size(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=10**4), st.sampled_from(["ms", "s", "m", "h", "d", "w"]),
+       st.sampled_from(["+", "-"]))
+def test_relative_times_move_now_by_the_duration(n: int, unit: str, sign: str) -> None:
+    from metricslib.collector.config.durations import parse_duration
+    from metricslib.collector.querycli import resolve_time
+
+    resolved = resolve_time(f"now{sign}{n}{unit}", 1_000_000.0)
+    offset = int(parse_duration(f"{n}{unit}")) / 1000
+    assert resolved is not None
+    assert float(resolved) == pytest.approx(1_000_000.0 + (offset if sign == "+" else -offset), abs=1e-3)
