@@ -126,11 +126,19 @@ class _Connection(socketserver.StreamRequestHandler):
 
     def setup(self) -> None:
         wrap = self.server.wrap_connection
+        self._usable = True
         if wrap is not None:
-            self.request = wrap(self.request)
+            # Bounded like any read: a client that stalls its handshake is dropped.
+            self.request.settimeout(self.timeout)
+            try:
+                self.request = wrap(self.request)
+            except OSError:  # e.g. a failed TLS handshake: nothing can be answered
+                self._usable = False
         super().setup()
 
     def handle(self) -> None:
+        if not self._usable:
+            return
         try:
             while self._serve_one():
                 pass

@@ -251,3 +251,31 @@ def test_bound_server_without_routes_answers_503() -> None:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def test_wrap_connection_hook_sees_every_connection_and_a_failure_drops_only_that_one() -> None:
+    import threading
+
+    from metricslib.collector.web.server import CollectorHTTPServer
+
+    wrapped: list[int] = []
+
+    def wrap(sock: socket.socket) -> socket.socket:
+        wrapped.append(1)
+        if len(wrapped) == 1:
+            raise OSError("handshake failed")  # what ssl.SSLError (an OSError) looks like
+        return sock
+
+    httpd = CollectorHTTPServer(("127.0.0.1", 0), _routes(), wrap_connection=wrap)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = httpd.server_address[:2]
+        with pytest.raises(OSError):  # closed without an answer
+            http_get(f"http://{host}:{port}/-/healthy")
+        assert http_get(f"http://{host}:{port}/-/healthy")[0] == 200
+        assert len(wrapped) == 2
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
