@@ -32,7 +32,7 @@ def version_text() -> str:
         ours = version("metricslib")
     except Exception:  # not installed (running from a checkout)
         ours = "unknown"
-    return f"metricslib, version {ours} (Prometheus API {PROMETHEUS_COMPAT})\n  python: {sys.version.split()[0]}"
+    return f"metricslib, version {ours} (Prometheus API {PROMETHEUS_COMPAT}, python {sys.version.split()[0]})"
 
 
 def add_collector_arguments(col: argparse.ArgumentParser) -> None:
