@@ -10,30 +10,66 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-__all__ = ["build_parser", "main"]
+__all__ = ["add_collector_arguments", "build_parser", "main", "version_text"]
+
+#: The Prometheus release whose HTTP API and behaviour the collector follows.
+PROMETHEUS_COMPAT = "2.42.0"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="metricslib", description="Prometheus-compatible metrics toolkit."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (``prog: error: ...``), as Prometheus's kingpin prints them."""
 
-    col = sub.add_parser("collector", help="scrape targets, store samples, serve PromQL and a UI")
-    col.add_argument("--config", required=True, help="prometheus.yml to load")
-    col.add_argument("--data-dir", default="./data", help="where samples are stored")
-    col.add_argument(
-        "--listen", default="127.0.0.1:9090", help="HOST:PORT for the API and UI"
-    )
-    col.add_argument("--retention", default="15d", help="how long samples are kept")
-    col.add_argument(
-        "--flush-interval", default="5s", help="longest time a sample waits before it is on disk"
-    )
-    col.add_argument("--query-timeout", default="2m", help="longest time a query may run")
-    col.add_argument(
-        "--query-max-samples", type=int, default=50_000_000, help="most samples a query may load"
-    )
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def version_text() -> str:
+    try:
+        from importlib.metadata import version
+
+        ours = version("metricslib")
+    except Exception:  # not installed (running from a checkout)
+        ours = "unknown"
+    return f"metricslib, version {ours} (Prometheus API {PROMETHEUS_COMPAT}, python {sys.version.split()[0]})"
+
+
+def add_collector_arguments(col: argparse.ArgumentParser) -> None:
+    """``metricslib collector``'s flags: Prometheus's names first, ours as aliases."""
+    col.add_argument("--version", action="version", version=version_text())
+    col.add_argument("--config.file", "--config", dest="config", default="prometheus.yml",
+                     help="Prometheus configuration file path")
+    col.add_argument("--storage.tsdb.path", "--data-dir", dest="data_dir", default="data/",
+                     help="base path for metrics storage")
+    col.add_argument("--storage.tsdb.retention.time", "--retention", dest="retention", default="15d",
+                     help="how long to retain samples in storage")
+    col.add_argument("--storage.tsdb.retention.size", dest="retention_size", default="0B",
+                     help="most bytes of storage (units B, KB, MB, GB, TB, PB, EB; 0 means off); "
+                     "the oldest chunks go first")
+    col.add_argument("--web.listen-address", "--listen", dest="listen", default="127.0.0.1:9090",
+                     help="HOST:PORT to listen on for UI, API and telemetry")
+    col.add_argument("--web.external-url", dest="external_url", default="",
+                     help="the URL under which the collector is externally reachable; its path "
+                     "is the default --web.route-prefix")
+    col.add_argument("--web.route-prefix", dest="route_prefix", default=None,
+                     help="prefix for the internal routes of web endpoints (default: the path of "
+                     "--web.external-url)")
+    col.add_argument("--web.enable-lifecycle", dest="enable_lifecycle", action="store_true",
+                     help="enable shutdown and reload via HTTP request (/-/quit, /-/reload)")
+    col.add_argument("--web.enable-admin-api", dest="enable_admin_api", action="store_true",
+                     help="enable API endpoints for admin control actions (/api/v1/admin/tsdb/*)")
+    col.add_argument("--flush-interval", default="5s",
+                     help="longest time a sample waits before it is on disk")
+    col.add_argument("--query.timeout", "--query-timeout", dest="query_timeout", default="2m",
+                     help="maximum time a query may take before being aborted")
+    col.add_argument("--query.max-samples", "--query-max-samples", dest="query_max_samples",
+                     type=int, default=50_000_000,
+                     help="maximum number of samples a single query can load into memory")
+    col.add_argument("--query.lookback-delta", dest="lookback_delta", default="5m",
+                     help="how far back to look for a sample when evaluating an instant vector")
+    col.add_argument("--query.max-concurrency", dest="query_max_concurrency", type=int, default=20,
+                     help="maximum number of queries executed concurrently")
     col.add_argument(
         "--dashboards", action="append", default=[], metavar="DIR",
         help="load every *.json (Grafana) and *.yml dashboard in DIR; reloaded with the config (repeatable)",
@@ -46,7 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="as Prometheus: 'promql-experimental-functions' admits limitk, sort_by_label, "
         "duration expressions, ... (repeatable, or comma-separated)",
     )
+    col.add_argument("--log.level", dest="log_level", default="info",
+                     choices=("debug", "info", "warn", "error"), help="only log messages at or above this level")
+    col.add_argument("--log.format", dest="log_format", default="logfmt",
+                     choices=("logfmt", "json"), help="output format of log messages")
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="metricslib", description="Prometheus-compatible metrics toolkit.")
+    parser.add_argument("--version", action="version", version=version_text())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    col = sub.add_parser(
+        "collector",
+        help="scrape targets, store samples, serve PromQL and a UI",
+        description="Prometheus's flag names are accepted beside ours, as --flag=value or --flag value.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        # No prefix matching: an abbreviated or unknown Prometheus flag is an error naming it.
+        allow_abbrev=False,
+    )
+    add_collector_arguments(col)
     check = sub.add_parser("check", help="validate a config file or exposition text")
     check_sub = check.add_subparsers(dest="what", required=True, metavar="WHAT")
     cc = check_sub.add_parser("config", help="check a prometheus.yml")
@@ -68,16 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="run a PromQL query against a Prometheus-compatible API")
     q.add_argument("expr")
     q.add_argument("--url", default="http://127.0.0.1:9090")
-    q.add_argument("--time", default=None, help="instant query time (RFC 3339 or Unix)")
-    q.add_argument("--start", default=None)
-    q.add_argument("--end", default=None)
+    q.add_argument("--time", default=None, help="instant query time (RFC 3339, Unix, now or now-5m)")
+    q.add_argument("--start", default=None, help="range start (RFC 3339, Unix, or relative: now-1h)")
+    q.add_argument("--end", default=None, help="range end (RFC 3339, Unix, now or now-5m)")
     q.add_argument("--step", default=None)
     q.add_argument("--format", choices=("table", "json"), default="table")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        flag = extra[0].split("=", 1)[0]
+        where = f"{parser.prog} {args.command}"
+        if flag.startswith("-"):
+            parser.exit(2, f"{where}: error: unknown flag {flag} (not implemented; see {where} --help)\n")
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "collector":
         from metricslib.collector.server import run_collector_cli
 

@@ -1,7 +1,8 @@
 """``metricslib query``: run PromQL against any Prometheus-compatible HTTP API.
 
 Talks only HTTP, so it works against the collector, a real Prometheus or
-VictoriaMetrics alike.
+VictoriaMetrics alike. Times are RFC 3339, Unix seconds, or relative to the
+moment the command runs: ``now``, ``now-1h``, ``now+5m``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,26 @@ import urllib.parse
 import urllib.request
 from typing import Any, TextIO
 
-__all__ = ["format_table", "query_cli", "run_query"]
+from metricslib.collector.config.durations import parse_duration
+
+__all__ = ["format_table", "query_cli", "resolve_time", "run_query"]
+
+
+def resolve_time(text: str | None, now: float) -> str | None:
+    """``now`` and ``now±DURATION`` as Unix seconds; any other text is passed on as given."""
+    if text is None or not text.startswith("now"):
+        return text
+    rest = text[3:]
+    if not rest:
+        return f"{now:.3f}"
+    sign = rest[0]
+    if sign not in "+-":
+        raise ValueError(f"cannot parse time {text!r}: use now, now-1h, now+5m, RFC 3339 or Unix seconds")
+    try:
+        offset = int(parse_duration(rest[1:])) / 1000
+    except ValueError as exc:
+        raise ValueError(f"cannot parse time {text!r}: {exc}") from None
+    return f"{now + offset if sign == '+' else now - offset:.3f}"
 
 
 def run_query(
@@ -84,8 +104,14 @@ def format_table(data: dict[str, Any], out: TextIO) -> None:
 
 def query_cli(args: argparse.Namespace) -> int:
     try:
+        now = time.time()
         payload = run_query(
-            args.url, args.expr, time_=args.time, start=args.start, end=args.end, step=args.step
+            args.url,
+            args.expr,
+            time_=resolve_time(args.time, now),
+            start=resolve_time(args.start, now),
+            end=resolve_time(args.end, now),
+            step=args.step,
         )
     except (RuntimeError, ValueError) as exc:
         print(f"metricslib query: {exc}", file=sys.stderr)

@@ -7,15 +7,19 @@ interface it needs (the runtime an Appender, the engine a Querier).
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import re
 import signal
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 
+from metricslib.collector.config.config import load_config
 from metricslib.collector.config.durations import parse_duration
 from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher
@@ -25,12 +29,13 @@ from metricslib.collector.promql.parser.parse import parse_matchers
 from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.storage import open_storage
 from metricslib.collector.storage.remote.write import ForwardingStorage, RemoteWriteQueue
+from metricslib.collector.web.api.admin import AdminAPI
 from metricslib.collector.web.api.v1 import PrometheusAPI, Response
 from metricslib.collector.web.federate import make_federate_handler
 from metricslib.collector.web.selfmetrics import SelfMetrics
-from metricslib.collector.web.server import CollectorHTTPServer, Routes, serve
+from metricslib.collector.web.server import CollectorHTTPServer, Routes
 from metricslib.collector.web.ui.dashboards import DashboardSet
-from metricslib.errors import ConfigError
+from metricslib.errors import ConfigError, StorageError
 
 __all__ = ["CollectorServer", "ServerOptions", "parse_selector", "run_collector_cli"]
 
@@ -58,20 +63,37 @@ class ServerOptions:
     experimental_functions: bool = False
     flags: dict[str, str] = field(default_factory=dict)
     dashboard_dirs: tuple[str, ...] = ()
+    retention_bytes: int = 0
+    lookback_delta_ms: int = 300_000
+    #: Recorded from --query.max-concurrency; the query queue enforces it.
+    query_max_concurrency: int = 20
+    external_url: str = ""
+    route_prefix: str = ""
+    enable_lifecycle: bool = False
+    enable_admin_api: bool = False
 
 
 class CollectorServer:
     """The running collector: storage, scraping and HTTP, started and stopped as one."""
 
-    def __init__(self, options: ServerOptions, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        options: ServerOptions,
+        *,
+        clock: Callable[[], float] = time.time,
+        http: CollectorHTTPServer | None = None,
+    ) -> None:
+        """``http``: a server already bound (the CLI binds before creating anything on disk)."""
         self.options = options
-        # Read before anything is created: a bad board stops the start like a bad config.
+        # Read the config and the boards before anything is created: a typo must
+        # not leave a data dir behind.
+        load_config(options.config_file)
         self.dashboards = DashboardSet(options.dashboard_dirs) if options.dashboard_dirs else None
-        Path(options.data_dir).mkdir(parents=True, exist_ok=True)
         self.storage = open_storage(
             options.data_dir,
             retention_ms=options.retention_ms,
             flush_interval_s=options.flush_interval_s,
+            retention_bytes=options.retention_bytes,
         )
         try:
             self.ingest = ForwardingStorage(self.storage, [])
@@ -88,24 +110,30 @@ class CollectorServer:
             self.storage.close()
             raise
         self._clock = clock
-        self._http: CollectorHTTPServer | None = None
+        self._http: CollectorHTTPServer | None = http
         self._thread: threading.Thread | None = None
-        self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues,
-                                        parts=[self.notifier.metrics])
+        #: Set by /-/quit (with --web.enable-lifecycle): whoever runs the server stops it.
+        self.quit_requested = threading.Event()
+        build_info = {
+            "version": API_COMPAT_VERSION,
+            "revision": "metricslib",
+            "branch": "metricslib",
+            "buildUser": "metricslib",
+            "buildDate": "",
+            "goVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
+        }
+        self.self_metrics = SelfMetrics(
+            self.storage, self.collector, self.remote_queues,
+            build_info=build_info, max_concurrency=options.query_max_concurrency,
+            parts=[self.notifier.metrics],
+        )
         api = PrometheusAPI(
-            engine_factory=self._engine,
+            engine_factory=lambda timeout_ms: self.self_metrics.timed(self._engine(timeout_ms)),
             querier_factory=self.storage.querier,
             parse_selector=parse_selector,
             collector=self.collector,
             flags=options.flags,
-            build_info={
-                "version": API_COMPAT_VERSION,
-                "revision": "metricslib",
-                "branch": "metricslib",
-                "buildUser": "metricslib",
-                "buildDate": "",
-                "goVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
-            },
+            build_info=build_info,
             clock=clock,
             alertmanagers=self.notifier.alertmanagers,
         )
@@ -118,6 +146,10 @@ class CollectorServer:
             ready=lambda: self.collector.ready,
             own_metrics=self._own_metrics,
             dashboards=self.dashboards,
+            lifecycle=options.enable_lifecycle,
+            quit=self.quit_requested.set,
+            admin=AdminAPI(self.storage, parse_selector, enabled=options.enable_admin_api, clock=clock).handle,
+            route_prefix=options.route_prefix,
         )
 
     def reload(self) -> None:
@@ -147,6 +179,7 @@ class CollectorServer:
             timeout_s=timeout_s,
             max_samples=self.options.query_max_samples,
             enable_experimental=self.options.experimental_functions,
+            lookback_delta_ms=self.options.lookback_delta_ms,
         )
 
     def _own_metrics(self, accept: str) -> Response:
@@ -163,7 +196,13 @@ class CollectorServer:
         self.ingest.start()
         self.collector.start()
         self.notifier.start()
-        self._http, self._thread = serve(self.options.host, self.options.port, self.routes)
+        if self._http is None:
+            self._http = CollectorHTTPServer((self.options.host, self.options.port), self.routes)
+        else:
+            self._http.routes = self.routes
+        self._http.observe = self.self_metrics.observe_http
+        self._thread = threading.Thread(target=self._http.serve_forever, name="metricslib-http", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
         if self._http is not None:
@@ -175,50 +214,150 @@ class CollectorServer:
 
 
 KNOWN_FEATURES = frozenset({"promql-experimental-functions"})
+_SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)((?:[KMGTPE]i?)?B)?")
+_BYTE_UNITS = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40, "PB": 1 << 50, "EB": 1 << 60}
+
+
+def _duration_ms(flag: str, text: str) -> int:
+    try:
+        return int(parse_duration(text))
+    except ValueError as exc:
+        raise ValueError(f"--{flag}: {exc}") from None
+
+
+def parse_retention_size(text: str) -> int:
+    """Prometheus's ``--storage.tsdb.retention.size``: a number and a unit, powers of
+    1024 (``512MB``, ``1.5GiB``, ``0B``); ``0`` turns it off."""
+    match = _SIZE_RE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(
+            f"--storage.tsdb.retention.size: not a valid size: {text!r} (use e.g. 0B, 512MB, 10GB)"
+        )
+    number, unit = match.groups()
+    return int(float(number) * _BYTE_UNITS[(unit or "B").replace("i", "")])
+
+
+def route_prefix(external_url: str, prefix: str | None) -> str:
+    """The path every route is served under ("" for the root), as Prometheus derives it."""
+    if prefix is None:
+        prefix = urllib.parse.urlsplit(external_url).path if external_url else ""
+    prefix = "/" + prefix.strip("/")
+    return "" if prefix == "/" else prefix
 
 
 def _options_from_args(args: argparse.Namespace) -> ServerOptions:
-    host, _, port = str(args.listen).rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"--listen must be HOST:PORT, got {args.listen!r}")
+    host, sep, port = str(args.listen).rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"--web.listen-address must be HOST:PORT, got {args.listen!r}")
+    # ":9090" listens on every interface, as Go's (and so Prometheus's) listeners do.
+    host = host or "0.0.0.0"
+    if args.external_url and not urllib.parse.urlsplit(args.external_url).scheme:
+        raise ValueError(f"--web.external-url must be an absolute URL, got {args.external_url!r}")
+    if args.query_max_concurrency < 1:
+        raise ValueError(f"--query.max-concurrency must be at least 1, got {args.query_max_concurrency}")
     features = {f.strip() for value in args.enable_feature for f in value.split(",") if f.strip()}
     unknown = sorted(features - KNOWN_FEATURES)
     if unknown:
         # Prometheus only warns: a flag line shared with it must not stop us.
         print(f"metricslib collector: ignoring unknown --enable-feature {', '.join(unknown)}", file=sys.stderr)
+    retention_ms = _duration_ms("storage.tsdb.retention.time", args.retention)
+    if retention_ms <= 0:
+        raise ValueError(f"--storage.tsdb.retention.time must be positive, got {args.retention!r}")
+    prefix = route_prefix(args.external_url, args.route_prefix)
     return ServerOptions(
         config_file=args.config,
         data_dir=args.data_dir,
         host=host.strip("[]"),
         port=int(port),
-        retention_ms=parse_duration(args.retention),
-        flush_interval_s=parse_duration(args.flush_interval).seconds,
-        query_timeout_s=parse_duration(args.query_timeout).seconds,
+        retention_ms=retention_ms,
+        retention_bytes=parse_retention_size(args.retention_size),
+        flush_interval_s=_duration_ms("flush-interval", args.flush_interval) / 1000,
+        query_timeout_s=_duration_ms("query.timeout", args.query_timeout) / 1000,
         query_max_samples=args.query_max_samples,
+        lookback_delta_ms=_duration_ms("query.lookback-delta", args.lookback_delta),
+        query_max_concurrency=args.query_max_concurrency,
         experimental_functions="promql-experimental-functions" in features,
         dashboard_dirs=tuple(args.dashboards),
-        flags={
-            "config.file": args.config,
-            "storage.tsdb.path": args.data_dir,
-            "storage.tsdb.retention.time": args.retention,
-            "web.listen-address": args.listen,
-            "query.timeout": args.query_timeout,
-            "query.max-samples": str(args.query_max_samples),
-            "query.lookback-delta": "5m",
-            "enable-feature": ",".join(sorted(features)),
-        },
+        external_url=args.external_url,
+        route_prefix=prefix,
+        enable_lifecycle=args.enable_lifecycle,
+        enable_admin_api=args.enable_admin_api,
+        flags=_flags(args, features, prefix),
     )
 
 
+def _flags(args: argparse.Namespace, features: set[str], prefix: str) -> dict[str, str]:
+    """``/api/v1/status/flags``: every flag under Prometheus's name, values as given."""
+    return {
+        "config.file": args.config,
+        "storage.tsdb.path": args.data_dir,
+        "storage.tsdb.retention.time": args.retention,
+        "storage.tsdb.retention.size": args.retention_size,
+        "web.listen-address": args.listen,
+        "web.external-url": args.external_url,
+        "web.route-prefix": prefix or "/",
+        "web.enable-lifecycle": str(args.enable_lifecycle).lower(),
+        "web.enable-admin-api": str(args.enable_admin_api).lower(),
+        "query.timeout": args.query_timeout,
+        "query.max-samples": str(args.query_max_samples),
+        "query.lookback-delta": args.lookback_delta,
+        "query.max-concurrency": str(args.query_max_concurrency),
+        "enable-feature": ",".join(sorted(features)),
+        "log.level": args.log_level,
+        "log.format": args.log_format,
+        "flush-interval": args.flush_interval,
+    }
+
+
+class _JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"ts": self.formatTime(record), "level": record.levelname.lower(),
+                           "caller": record.name, "msg": record.getMessage()})
+
+
+def _configure_logging(level: str, fmt: str) -> None:
+    """``--log.level`` and ``--log.format`` for the standard logging tree, on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JSONFormatter())
+    else:
+        handler.setFormatter(logging.Formatter('ts=%(asctime)s level=%(levelname)s caller=%(name)s msg="%(message)s"'))
+    logging.basicConfig(level=level.upper().replace("WARN", "WARNING"), handlers=[handler])
+
+
+def _fail(message: object, status: int) -> int:
+    print(f"metricslib collector: {message}", file=sys.stderr)
+    return status
+
+
 def run_collector_cli(args: argparse.Namespace) -> int:
-    tune_malloc()  # the process is ours: keep query temporaries' memory between queries
+    """Each operational error is one line on stderr and a non-zero exit status:
+    2 for a bad flag value or config, 1 when the port or the data directory
+    cannot be used, as Prometheus exits."""
     try:
         options = _options_from_args(args)
-        server = CollectorServer(options)
-    except (ConfigError, ValueError, OSError) as exc:
-        print(f"metricslib collector: {exc}", file=sys.stderr)
-        return 2
-    stop = threading.Event()
+    except ValueError as exc:
+        return _fail(exc, 2)
+    _configure_logging(args.log_level, args.log_format)
+    tune_malloc()  # the process is ours: keep query temporaries' memory between queries
+    try:
+        load_config(options.config_file)
+    except ConfigError as exc:
+        return _fail(f"error loading config: {exc}", 2)
+    # Bind before the store is opened, so a port in use creates nothing.
+    try:
+        http = CollectorHTTPServer((options.host, options.port), None)
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.listen}: {exc.strerror or exc}", 1)
+    try:
+        server = CollectorServer(options, http=http)
+    except ConfigError as exc:
+        http.server_close()
+        return _fail(f"error loading config: {exc}", 2)
+    except (StorageError, ValueError, OSError) as exc:
+        http.server_close()
+        return _fail(f"cannot open storage at {options.data_dir}: {exc}", 1)
+    stop = server.quit_requested
 
     def on_hup(signum: int, frame: FrameType | None) -> None:
         try:
@@ -233,12 +372,7 @@ def run_collector_cli(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, on_hup)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
-    try:
-        server.start()
-    except OSError as exc:
-        print(f"metricslib collector: cannot listen on {args.listen}: {exc}", file=sys.stderr)
-        server.stop()
-        return 2
+    server.start()
     print(f"metricslib collector: serving on {server.url} (data in {options.data_dir})", file=sys.stderr, flush=True)
     try:
         while not stop.wait(1.0):

@@ -58,3 +58,30 @@ def test_format_table_handles_every_result_type(capsys) -> None:
     format_table({"resultType": "scalar", "result": [1.5, "2"]}, sys.stdout)
     format_table({"resultType": "matrix", "result": [{"metric": {"a": 'x"y'}, "values": [[1, "1"], [2, "2"]]}]}, sys.stdout)
     assert capsys.readouterr().out.splitlines() == ["scalar => 2 @[1.5]", '{a="x\\"y"} =>', "1 @[1]", "2 @[2]"]
+
+
+def test_relative_times_are_resolved_against_one_now(server, monkeypatch) -> None:
+    import time
+
+    url, engine = server
+    monkeypatch.setattr(time, "time", lambda: 10_000.0)
+    assert main(["query", "--url", url, "--start", "now-1h", "--end", "now", "--step", "1m", "up"]) == 0
+    assert main(["query", "--url", url, "--time", "now+90s", "up"]) == 0
+    assert engine.calls == [("range", "up", 6_400_000, 10_000_000, 60_000), ("instant", "up", 10_090_000)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("now", "500.000"), ("now-1m30s", "410.000"), ("now+1d", "86900.000"),
+    ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"), ("1700000000", "1700000000"), (None, None),
+])
+def test_resolve_time(text, expected) -> None:
+    from metricslib.collector.querycli import resolve_time
+
+    assert resolve_time(text, 500.0) == expected
+
+
+@pytest.mark.parametrize("text", ["now-", "now-1x", "now*2", "nowish"])
+def test_bad_relative_time_is_one_clear_line(text, capsys) -> None:
+    assert main(["query", "--url", "http://127.0.0.1:1", "--start", text, "--end", "now", "up"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot parse time {text!r}" in err

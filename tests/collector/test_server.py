@@ -95,7 +95,7 @@ def fleet(tmp_path: Path) -> Iterator[list[str]]:
 
 def collector_cmd(config: Path, data: Path, port: int) -> list[str]:
     return [PYTHON, "-m", "metricslib", "collector", "--config", str(config), "--data-dir", str(data),
-            "--listen", f"127.0.0.1:{port}", "--flush-interval", "1s"]
+            "--listen", f"127.0.0.1:{port}", "--flush-interval", "1s", "--web.enable-lifecycle"]
 
 
 def test_collector_scrapes_answers_reloads_and_keeps_data(tmp_path: Path, fleet: list[str]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +127,9 @@ class ServerPair:
 
 
 @contextmanager
-def backfilled_prometheus(tmp: Path, workload: Workload, *, prometheus: str, promtool: str) -> Iterator[str]:
+def backfilled_prometheus(
+    tmp: Path, workload: Workload, *, prometheus: str, promtool: str, flags: Sequence[str] = ()
+) -> Iterator[str]:
     """The workload backfilled with promtool into a real Prometheus serving on
     127.0.0.1 for the duration of the block; yields its base URL."""
     config = tmp / "prometheus.yml"
@@ -139,7 +141,7 @@ def backfilled_prometheus(tmp: Path, workload: Workload, *, prometheus: str, pro
     port = free_port()
     cmd = [
         prometheus, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'prom'}",
-        f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y",
+        f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=100y", *flags,
     ]
     url = f"http://127.0.0.1:{port}"
     with running(cmd, ready_url=f"{url}/-/ready", timeout=60):
@@ -148,7 +150,7 @@ def backfilled_prometheus(tmp: Path, workload: Workload, *, prometheus: str, pro
 
 @contextmanager
 def prometheus_and_collector(
-    tmp: Path, workload: Workload, *, prometheus: str, promtool: str
+    tmp: Path, workload: Workload, *, prometheus: str, promtool: str, flags: Sequence[str] = ()
 ) -> Iterator[ServerPair]:
     """The workload backfilled into a real Prometheus and imported into our collector,
     both serving their HTTP API on 127.0.0.1 for the duration of the block."""
@@ -159,10 +161,10 @@ def prometheus_and_collector(
     port = free_port()
     cmd = [
         sys.executable, "-m", "metricslib", "collector", "--config", str(tmp / "prometheus.yml"),
-        "--data-dir", str(tmp / "ours"), "--listen", f"127.0.0.1:{port}", "--retention", "100y",
+        "--data-dir", str(tmp / "ours"), "--listen", f"127.0.0.1:{port}", "--retention", "100y", *flags,
     ]
     our_url = f"http://127.0.0.1:{port}"
-    with backfilled_prometheus(tmp, workload, prometheus=prometheus, promtool=promtool) as prom_url, running(
+    with backfilled_prometheus(tmp, workload, prometheus=prometheus, promtool=promtool, flags=flags) as prom_url, running(
         cmd, ready_url=f"{our_url}/-/ready", timeout=60
     ):
         yield ServerPair(prom_url, our_url, workload)

@@ -43,6 +43,7 @@ from metricslib.collector.config.config import ScrapeConfig
 from metricslib.collector.model import STALE_NAN, Labels
 from metricslib.collector.scrape.labels import label_limit_error, sample_labels
 from metricslib.collector.scrape.parser import ExpositionParser, Parsed, ParserFn
+from metricslib.collector.scrape.stats import ScrapeStats
 from metricslib.collector.scrape.targets import Target
 from metricslib.collector.scrape.transport import BodyTooLarge, Transport
 from metricslib.collector.storage.base import Appender, Storage
@@ -141,6 +142,9 @@ class ScrapeLoop:
             name: tuple(sorted((*self._target_labels, ("__name__", name)))) for name in REPORT_NAMES
         }
         self.out_of_order = 0
+        #: Shared counters for the collector's /metrics (set by the manager).
+        self.stats: ScrapeStats | None = None
+        self._last_start: float | None = None
         self._column: _Column | None = None
         #: Set before stopping: write staleness markers when the loop exits.
         self.stale_on_exit = False
@@ -341,6 +345,10 @@ class ScrapeLoop:
         """Run one scrape now; True when it succeeded (``up`` 1)."""
         start_wall = self._clock()
         start = time.monotonic()
+        if self.stats is not None and self._last_start is not None:
+            self.stats.observe_interval(str(self.target.interval), start_wall - self._last_start)
+        self._last_start = start_wall
+        out_of_order_before = self.out_of_order
         t_ms = int(start_wall * 1000)
         total = added = series_added = 0
         error = ""
@@ -385,6 +393,8 @@ class ScrapeLoop:
         except Exception as exc:  # e.g. the store was closed under us: the loop lives on
             log.error("storing the scrape of %s failed: %s", self.target.url, exc)
             error = error or f"storage: {exc}"
+        if self.stats is not None:
+            self.stats.count_scrape(error, self.out_of_order - out_of_order_before)
         with self.target.lock:
             self.target.health = "down" if error else "up"
             self.target.last_error = error

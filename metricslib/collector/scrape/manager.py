@@ -42,6 +42,7 @@ from metricslib.collector.discovery.dns import make_resolver
 from metricslib.collector.discovery.manager import JobDiscovery
 from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.scrape.loop import ParserFn, ScrapeLoop
+from metricslib.collector.scrape.stats import ScrapeStats
 from metricslib.collector.scrape.targets import DroppedTarget, Target, build_targets, fnv64a
 from metricslib.collector.scrape.transport import HTTPTransport, Transport
 from metricslib.collector.storage.base import Storage
@@ -95,6 +96,13 @@ class _Pool:
         self.inherit: dict[object, _Running] | None = None
 
     def sync(self, groups: list[TargetGroup]) -> None:
+        started = time.monotonic()
+        try:
+            self._sync(groups)
+        finally:
+            self.owner.stats.observe_sync(self.config.job_name, time.monotonic() - started)
+
+    def _sync(self, groups: list[TargetGroup]) -> None:
         self.groups = groups
         targets, dropped = build_targets(self.config, groups)
         self.dropped = dropped
@@ -157,6 +165,8 @@ class Collector:
         self.reload_count = 0
         self.last_reload_success = True
         self.last_reload_time = clock()
+        self.last_reload_success_time = self.last_reload_time
+        self.stats = ScrapeStats()
         for warning in self._config.warnings:
             log.warning("%s", warning)
 
@@ -205,7 +215,7 @@ class Collector:
                 self._config = new
             self.reload_count += 1
             self.last_reload_success = True
-            self.last_reload_time = self._clock()
+            self.last_reload_time = self.last_reload_success_time = self._clock()
 
     @property
     def ready(self) -> bool:
@@ -254,6 +264,11 @@ class Collector:
             names = names[:limit]
         return {name: out[name] for name in names}
 
+    def pool_sizes(self) -> dict[str, tuple[int, int]]:
+        """Job name -> (active targets, dropped targets), for the collector's /metrics."""
+        with self._lock:
+            return {name: (len(p.loops), len(p.dropped)) for name, p in sorted(self._pools.items())}
+
     def active_targets(self) -> list[Target]:
         with self._lock:
             return [r.loop.target for p in self._pools.values() for r in p.loops.values()]
@@ -270,8 +285,10 @@ class Collector:
         return fnv64a(text.encode())
 
     def _new_loop(self, target: Target, config: ScrapeConfig) -> ScrapeLoop:
-        return ScrapeLoop(target, config, self._storage, self._transport, parser=self._parser,
+        loop = ScrapeLoop(target, config, self._storage, self._transport, parser=self._parser,
                           clock=self._clock)
+        loop.stats = self.stats
+        return loop
 
     def _resolver_for(self, config: ScrapeConfig) -> Any:
         if not config.dns_sd_configs:
@@ -297,6 +314,11 @@ class Collector:
             )
             pool = _Pool(self, sc, discovery)
             self._pools[name] = pool
+            with self.stats.lock:
+                if old is None:
+                    self.stats.pools_created += 1
+                else:
+                    self.stats.pool_reloads += 1
             if old is None:
                 continue
             if _scrape_settings(old.config) == _scrape_settings(sc):

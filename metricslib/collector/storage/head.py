@@ -34,6 +34,10 @@ class Head:
         self.wal_seq = 0
         self.max_t = NO_TIME
         self.out_of_order_dropped = 0
+        #: counters for the collector's /metrics (prometheus_tsdb_head_*)
+        self.samples_appended = 0
+        self.series_created = 0
+        self.series_removed = 0
         self.closed = False
         self._where = where
 
@@ -47,6 +51,7 @@ class Head:
         self.index.add(s.sid, s.labels)
 
     def unregister(self, s: MemSeries) -> None:
+        self.series_removed += 1
         self.by_labels.pop(s.labels, None)
         self.by_id.pop(s.sid, None)
         self.index.remove(s.sid, s.labels)
@@ -67,6 +72,7 @@ class Head:
             if s is None:
                 s = MemSeries(self.next_id, canonical)
                 self.next_id += 1
+                self.series_created += 1
                 self.register(s)
             return s.sid
 
@@ -98,6 +104,7 @@ class Head:
                     max_t = t
             self.max_t = max_t
             self.out_of_order_dropped += len(refused)
+            self.samples_appended += len(refs) - len(refused)
         return refused
 
     def queue_compaction(self, s: MemSeries) -> None:

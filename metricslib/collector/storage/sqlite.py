@@ -242,6 +242,18 @@ class Database:
         self._w.executescript("PRAGMA incremental_vacuum;")
         self._w.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def backup_to(self, dest: sqlite3.Connection) -> None:
+        """A consistent copy of the whole file into ``dest`` (SQLite's online backup)."""
+        self._w.backup(dest)
+
+    def chunk_sizes_oldest_first(self) -> list[tuple[int, int, int]]:
+        """(chunk id, series id, bytes) of every chunk, the oldest data first."""
+        cur = self._w.execute(
+            "SELECT c.id, c.series_id, length(d.data) FROM chunks c JOIN chunk_data d ON d.id = c.id "
+            "ORDER BY c.maxt, c.id"
+        )
+        return [(int(a), int(b), int(c)) for a, b, c in cur]
+
     def integrity_ok(self) -> bool:
         row = self._w.execute("PRAGMA integrity_check").fetchone()
         return bool(row and row[0] == "ok")

@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from metricslib.collector.model import Labels
-from metricslib.collector.storage import compaction, retention
+from metricslib.collector.model import Labels, Matcher
+from metricslib.collector.storage import admin, compaction, retention
 from metricslib.collector.storage.appender import StoreAppender
 from metricslib.collector.storage.cache import ChunkCache
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.flush import flush
 from metricslib.collector.storage.head import Head
-from metricslib.collector.storage.memseries import MemSeries
+from metricslib.collector.storage.memseries import NO_TIME, MemSeries
 from metricslib.collector.storage.querier import StoreQuerier
 from metricslib.collector.storage.sqlite import Database
 from metricslib.errors import StorageCorruptionError
@@ -51,6 +51,11 @@ class StoreStats:
     chunks: int
     bytes_on_disk: int
     out_of_order_dropped: int
+    samples_appended: int = 0
+    series_created: int = 0
+    series_removed: int = 0
+    #: newest sample time in ms (None: empty store)
+    max_time_ms: int | None = None
 
 
 class Store:
@@ -72,12 +77,15 @@ class Store:
         cache_samples: int = 4_000_000,
         retention_check_s: float = 300.0,
         background: bool = True,
+        retention_bytes: int = 0,
     ) -> None:
         if retention_ms <= 0:
             raise ValueError(f"retention_ms must be positive, got {retention_ms}")
         if flush_interval_s <= 0:
             raise ValueError(f"flush_interval_s must be positive, got {flush_interval_s}")
         self.retention_ms = retention_ms
+        #: --storage.tsdb.retention.size (0: no size limit)
+        self.retention_bytes = retention_bytes
         self.flush_interval_s = flush_interval_s
         self.head_chunk_samples = head_chunk_samples
         self.retention_check_s = retention_check_s
@@ -136,6 +144,10 @@ class Store:
             chunks=chunks,
             bytes_on_disk=self.db.size_bytes(),
             out_of_order_dropped=head.out_of_order_dropped,
+            samples_appended=head.samples_appended,
+            series_created=head.series_created,
+            series_removed=head.series_removed,
+            max_time_ms=None if head.max_t == NO_TIME else head.max_t,
         )
 
     def close(self) -> None:
@@ -198,7 +210,31 @@ class Store:
     def apply_retention(self, now_ms: int | None = None) -> int:
         """Delete chunks that ended before ``now - retention``; returns how many."""
         with self._writer_lock:
-            return retention.apply_retention(self.head, self.db, self.retention_ms, now_ms)
+            deleted = retention.apply_retention(self.head, self.db, self.retention_ms, now_ms)
+            if self.retention_bytes > 0:
+                deleted += admin.apply_size_retention(self.head, self.db, self.retention_bytes)
+            return deleted
+
+    # --- admin (/api/v1/admin/tsdb/*) -----------------------------------------------------
+
+    def delete_series(self, matcher_sets: Sequence[Sequence[Matcher]], mint_ms: int, maxt_ms: int) -> int:
+        """Remove the samples in [mint_ms, maxt_ms] of every matching series; returns
+        how many series matched."""
+        with self._writer_lock:
+            self.flush(cut_all=True)
+            return admin.delete_series(self.head, self.db, self.chunks, matcher_sets, mint_ms, maxt_ms)
+
+    def clean_tombstones(self) -> None:
+        """Deletions are applied at once; what is left is handing free pages back."""
+        with self._writer_lock:
+            self.db.shrink()
+
+    def snapshot(self, *, skip_head: bool = False) -> str:
+        """A consistent copy under ``<data dir>/snapshots/<name>``; returns the name."""
+        with self._writer_lock:
+            if not skip_head:
+                self.flush()
+            return admin.snapshot(self.db, skip_head=skip_head)
 
     def import_series(self, items: Iterable[tuple[Labels, I64, F64]]) -> int:
         """Backfill whole series (timestamps increasing) in one transaction.
@@ -254,3 +290,4 @@ def _load(head: Head, db: Database) -> None:
     head.wal_seq = max(head.wal_seq, db.max_wal_seq())
     for s in [s for s in head.by_id.values() if s.is_empty()]:
         head.unregister(s)
+    head.series_removed = 0  # counters start with the process, as Prometheus's

@@ -114,8 +114,9 @@ def format_response(
         f"HTTP/1.1 {status} {_REASONS.get(status, '')}",
         "Server: metricslib",
         f"Date: {_date()}",
-        f"Content-Length: {len(body)}",
     ]
+    if status != 204:  # RFC 9110: a 204 carries no Content-Length
+        lines.append(f"Content-Length: {len(body)}")
     lines += [f"{name}: {value}" for name, value in headers]
     if not keep_alive:
         lines.append("Connection: close")

@@ -1,17 +1,26 @@
 """The collector's HTTP server: a thin stdlib adapter over the sans-I/O handlers.
 
-Routes: ``/api/v1/*`` (api.py), ``/federate``, ``/-/healthy``, ``/-/ready``,
-``/-/reload`` (POST), ``/metrics`` (the collector's own metrics) and the web
-UI (``/``, ``/graph``, ``/targets``, ``/static/*``).
+Routes: ``/api/v1/*`` (api.py; ``/api/v1/admin/*`` in api/admin.py), ``/federate``,
+``/-/healthy``, ``/-/ready``, ``/-/reload`` and ``/-/quit`` (POST or PUT, only
+with ``--web.enable-lifecycle``), ``/metrics`` (the collector's own metrics)
+and the web UI (``/``, ``/graph``, ``/targets``, ``/static/*``), all under
+``--web.route-prefix`` when one is set.
+
+TLS and authentication plug in through two hooks of :class:`CollectorHTTPServer`:
+``wrap_connection`` (e.g. an ``SSLContext.wrap_socket``, run in the
+connection's own thread so a slow handshake blocks no one else) and
+``authorize`` (a request in, a refusal ``Response`` or None out).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import socket
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,9 +48,24 @@ class Routes:
     ready: Callable[[], bool]
     own_metrics: Callable[[str], Response]
     dashboards: DashboardSet | None = None
+    #: --web.enable-lifecycle: without it /-/reload and /-/quit answer 403 as Prometheus.
+    lifecycle: bool = False
+    quit: Callable[[], None] | None = None
+    admin: Callable[[Request], Response] | None = None
+    #: --web.route-prefix without its trailing slash ("" for the root)
+    route_prefix: str = ""
 
     def dispatch(self, request: Request, accept: str) -> Response:
         path = request.path
+        if self.route_prefix:
+            if path in ("/", self.route_prefix):
+                return Response(302, b"", "text/plain", {"Location": self.route_prefix + "/graph"})
+            if not path.startswith(self.route_prefix + "/"):
+                return Response(404, b"404 page not found\n", "text/plain; charset=utf-8")
+            path = path[len(self.route_prefix) :]
+            request = Request(request.method, path, request.params)
+        if path.startswith("/api/v1/admin/") and self.admin is not None:
+            return self.admin(request)
         if path.startswith("/api/v1/"):
             return self.api.handle(request)
         if path == "/api/ui/dashboards" or path.startswith("/api/ui/dashboards/"):
@@ -58,20 +82,36 @@ class Routes:
                 return Response(200, b"metricslib collector is Ready.\n", "text/plain; charset=utf-8")
             return Response(503, b"Service Unavailable\n", "text/plain; charset=utf-8")
         if path == "/-/reload":
-            return self._reload(request)
+            return self._lifecycle(request) or self._reload(request)
+        if path == "/-/quit":
+            return self._lifecycle(request) or self._quit()
         if path == "/metrics":
             return self.own_metrics(accept)
         page = ui.page(path)
         if page is not None:
             content_type, body = page
+            if self.route_prefix and content_type.startswith("text/html"):
+                # The page's links are absolute: put them under the prefix.
+                body = body.replace(b'="/', b'="' + self.route_prefix.encode() + b"/")
             return Response(200, body, content_type, {"Cache-Control": "no-cache"})
         if path == "/":
             return Response(302, b"", "text/plain", {"Location": "/graph"})
         return Response(404, b"404 page not found\n", "text/plain; charset=utf-8")
 
-    def _reload(self, request: Request) -> Response:
+    def _lifecycle(self, request: Request) -> Response | None:
+        """The refusal Prometheus gives before running a lifecycle action, or None."""
         if request.method not in ("POST", "PUT"):
-            return Response(405, b"Only POST or PUT requests allowed\n", "text/plain; charset=utf-8")
+            return Response(405, b"Only POST or PUT requests allowed", "text/plain; charset=utf-8")
+        if not self.lifecycle:
+            return Response(403, b"Lifecycle API is not enabled.", "text/plain; charset=utf-8")
+        return None
+
+    def _quit(self) -> Response:
+        if self.quit is not None:
+            self.quit()
+        return Response(200, b"Requesting termination... Goodbye!", "text/plain; charset=utf-8")
+
+    def _reload(self, request: Request) -> Response:
         try:
             self.reload()
         except ValueError as exc:  # ConfigError: the old configuration keeps running
@@ -91,7 +131,21 @@ class _Connection(socketserver.StreamRequestHandler):
     # --web.read-timeout (5 minutes).
     timeout = 300.0
 
+    def setup(self) -> None:
+        wrap = self.server.wrap_connection
+        self._usable = True
+        if wrap is not None:
+            # Bounded like any read: a client that stalls its handshake is dropped.
+            self.request.settimeout(self.timeout)
+            try:
+                self.request = wrap(self.request)
+            except OSError:  # e.g. a failed TLS handshake: nothing can be answered
+                self._usable = False
+        super().setup()
+
     def handle(self) -> None:
+        if not self._usable:
+            return
         try:
             while self._serve_one():
                 pass
@@ -122,20 +176,36 @@ class _Connection(socketserver.StreamRequestHandler):
         return self._answer(raw, _request(raw, body))
 
     def _answer(self, raw: RawRequest, request: Request) -> bool:
+        started = time.monotonic()
+        routes = self.server.routes
+        authorize = self.server.authorize
         try:
-            response = self.server.routes.dispatch(request, raw.headers.get("accept", ""))
+            refusal = authorize(raw) if authorize is not None else None
+            if refusal is not None:
+                response = refusal
+            elif routes is None:
+                response = Response(503, b"Service Unavailable\n", "text/plain; charset=utf-8")
+            else:
+                response = routes.dispatch(request, raw.headers.get("accept", ""))
         except Exception as exc:  # a bug must answer 500, not kill the connection silently
             self.server.log_error(f"{raw.method} {request.path}: {exc!r}")
             payload = {"status": "error", "errorType": "internal", "error": str(exc)}
             response = Response(500, json.dumps(payload).encode())
         body = response.body
-        headers = [("Content-Type", response.content_type)]
+        headers = [("Content-Type", response.content_type)] if response.content_type else []
         if "gzip" in raw.headers.get("accept-encoding", "") and len(body) >= _GZIP_MIN_BYTES:
             body = gzip.compress(body, compresslevel=5)
             headers.append(("Content-Encoding", "gzip"))
         headers += [(k, v) for k, v in response.headers.items() if k.lower() != "connection"]
         keep_alive = raw.keep_alive and response.headers.get("Connection", "").lower() != "close"
         self._write(response.status, headers, body, keep_alive, head_only=raw.method == "HEAD")
+        observe = self.server.observe
+        if observe is not None:
+            path = request.path
+            prefix = routes.route_prefix if routes is not None else ""
+            if prefix and path.startswith(prefix + "/"):
+                path = path[len(prefix) :]
+            observe(path, response.status, time.monotonic() - started, len(body))
         if self.server.access_log:
             client = self.client_address[0]
             print(f'{client} "{raw.method} {raw.target} {raw.version}" {response.status} {len(body)}', file=sys.stderr)
@@ -162,9 +232,22 @@ class CollectorHTTPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], routes: Routes, *, access_log: bool = False) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        routes: Routes | None,
+        *,
+        access_log: bool = False,
+        wrap_connection: Callable[[socket.socket], socket.socket] | None = None,
+        authorize: Callable[[RawRequest], Response | None] | None = None,
+    ) -> None:
+        """``routes`` None: bound but answering 503 until they are set (the CLI binds first)."""
         self.routes = routes
         self.access_log = access_log
+        self.wrap_connection = wrap_connection
+        self.authorize = authorize
+        #: (path without the route prefix, status, seconds, body bytes) of each answer
+        self.observe: Callable[[str, int, float, int], None] | None = None
         super().__init__(address, _Connection)
 
     def log_error(self, message: str) -> None:

@@ -5,7 +5,7 @@ import urllib.parse
 
 import pytest
 
-from metricslib.collector.web.api.v1 import PrometheusAPI, Response
+from metricslib.collector.web.api.v1 import PrometheusAPI, Request, Response
 from metricslib.collector.web.server import Routes, serve
 from tests.collector.fakes import RecordingEngine, sample_querier, simple_selector
 from tests.helpers import http_get
@@ -32,6 +32,7 @@ def server():
         reload=reload,
         ready=lambda: True,
         own_metrics=lambda accept: Response(200, b"# EOF\n" if "openmetrics" in accept else b"x 1\n", "text/plain"),
+        lifecycle=True,
     )
     httpd, thread = serve("127.0.0.1", 0, routes)
     host, port = httpd.server_address[:2]
@@ -163,3 +164,118 @@ def test_expect_continue_and_head_and_unknown_methods(server) -> None:
     head_answer = out.split(b"HTTP/1.1 200 OK")[2]
     assert b"Content-Length: 33" in head_answer and b"Healthy" not in head_answer
     assert b"HTTP/1.1 501 Not Implemented" in out
+
+
+def _routes(**kwargs: object) -> Routes:
+    api = PrometheusAPI(engine_factory=lambda t: RecordingEngine(), querier_factory=sample_querier,
+                        parse_selector=simple_selector)
+    reloads: list[str] = []
+    options: dict[str, object] = {
+        "api": api,
+        "federate": lambda req: Response(200, b"", "text/plain"),
+        "reload": lambda: reloads.append("reload"),
+        "ready": lambda: True,
+        "own_metrics": lambda accept: Response(200, b"x 1\n", "text/plain"),
+    }
+    options.update(kwargs)
+    return Routes(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", ["/-/reload", "/-/quit"])
+def test_lifecycle_is_refused_as_prometheus_does_without_the_flag(path: str) -> None:
+    quits: list[bool] = []
+    routes = _routes(quit=lambda: quits.append(True))
+    # Status and body as Prometheus 2.42 answers without --web.enable-lifecycle.
+    for method in ("POST", "PUT"):
+        response = routes.dispatch(Request(method, path), "")
+        assert (response.status, response.body) == (403, b"Lifecycle API is not enabled.")
+    response = routes.dispatch(Request("GET", path), "")
+    assert (response.status, response.body) == (405, b"Only POST or PUT requests allowed")
+    assert quits == []
+
+
+def test_quit_with_lifecycle_says_goodbye_and_asks_to_stop() -> None:
+    quits: list[bool] = []
+    routes = _routes(quit=lambda: quits.append(True), lifecycle=True)
+    response = routes.dispatch(Request("PUT", "/-/quit"), "")
+    assert (response.status, response.body) == (200, b"Requesting termination... Goodbye!")
+    assert quits == [True]
+
+
+def test_route_prefix_serves_everything_under_it() -> None:
+    routes = _routes(route_prefix="/prom")
+    assert routes.dispatch(Request("GET", "/prom/-/healthy"), "").status == 200
+    assert routes.dispatch(Request("GET", "/-/healthy"), "").status == 404
+    assert routes.dispatch(Request("GET", "/prom/api/v1/labels"), "").status == 200
+    redirect = routes.dispatch(Request("GET", "/"), "")
+    assert redirect.status == 302 and redirect.headers["Location"] == "/prom/graph"
+
+
+def test_authorize_hook_refuses_before_any_route_runs() -> None:
+    from metricslib.collector.web.server import CollectorHTTPServer
+
+    seen: list[str] = []
+
+    def authorize(raw: object) -> Response | None:
+        seen.append(getattr(raw, "target", ""))
+        return Response(401, b"Unauthorized\n", "text/plain", {"WWW-Authenticate": "Basic"})
+
+    httpd = CollectorHTTPServer(("127.0.0.1", 0), _routes(), authorize=authorize)
+    import threading
+
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = httpd.server_address[:2]
+        status, headers, body = http_get(f"http://{host}:{port}/api/v1/labels")
+        assert (status, body, headers.get("WWW-Authenticate")) == (401, b"Unauthorized\n", "Basic")
+        assert seen == ["/api/v1/labels"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def test_bound_server_without_routes_answers_503() -> None:
+    from metricslib.collector.web.server import CollectorHTTPServer
+
+    httpd = CollectorHTTPServer(("127.0.0.1", 0), None)
+    import threading
+
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = httpd.server_address[:2]
+        assert http_get(f"http://{host}:{port}/-/healthy")[0] == 503
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def test_wrap_connection_hook_sees_every_connection_and_a_failure_drops_only_that_one() -> None:
+    import threading
+
+    from metricslib.collector.web.server import CollectorHTTPServer
+
+    wrapped: list[int] = []
+
+    def wrap(sock: socket.socket) -> socket.socket:
+        wrapped.append(1)
+        if len(wrapped) == 1:
+            raise OSError("handshake failed")  # what ssl.SSLError (an OSError) looks like
+        return sock
+
+    httpd = CollectorHTTPServer(("127.0.0.1", 0), _routes(), wrap_connection=wrap)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = httpd.server_address[:2]
+        with pytest.raises(OSError):  # closed without an answer
+            http_get(f"http://{host}:{port}/-/healthy")
+        assert http_get(f"http://{host}:{port}/-/healthy")[0] == 200
+        assert len(wrapped) == 2
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)

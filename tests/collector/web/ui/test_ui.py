@@ -122,3 +122,24 @@ def test_targets_and_status_pages_escape_everything(browser: Any, base_url: str)
     config = wait_for(browser, "return document.getElementById('config')?.innerText")
     assert EVIL in config
     assert no_script_ran(browser)
+
+
+def test_ui_works_under_a_route_prefix(browser: Any) -> None:
+    api = PrometheusAPI(engine_factory=lambda t: EvilEngine(), querier_factory=sample_querier,
+                        parse_selector=simple_selector, collector=EvilCollector(), build_info={"version": "2.42.0"})
+    routes = Routes(api=api, federate=lambda r: Response(404, b""), reload=lambda: None,
+                    ready=lambda: True, own_metrics=lambda a: Response(200, b""), route_prefix="/prom")
+    httpd, _ = serve("127.0.0.1", 0, routes)
+    try:
+        host, port = httpd.server_address[:2]
+        browser.get(f"http://{host}:{port}/prom/graph?g0.expr=requests_total&g0.tab=1")
+        text = wait_for(browser, "const t = document.querySelector('.result-table'); return t && t.innerText;")
+        assert "42" in text
+        assert browser.execute_script("return location.pathname") == "/prom/graph"
+        links = browser.execute_script("return [...document.querySelectorAll('nav a')].map(a => a.getAttribute('href'))")
+        assert links == ["/prom/graph", "/prom/dashboards", "/prom/alerts", "/prom/targets", "/prom/service-discovery",
+                         "/prom/rules", "/prom/tsdb-status", "/prom/status"]
+        assert browser.execute_script("return document.styleSheets[0].cssRules.length") > 0  # CSS loaded
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
