@@ -98,14 +98,16 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
   const minus = h("button", { type: "button", class: "range-minus", title: "Shorter range" }, "−");
   const rangeIn = h("input", { class: "range-input", size: 6, value: formatDuration(state.range) });
   const plus = h("button", { type: "button", class: "range-plus", title: "Longer range" }, "+");
+  const earlier = h("button", { type: "button", class: "end-earlier", title: "Move the range back" }, "«");
   const endIn = h("input", { class: "end-input", size: 19, placeholder: "until now (UTC)", value: state.end === null ? "" : formatTime(state.end) });
+  const later = h("button", { type: "button", class: "end-later", title: "Move the range forward" }, "»");
   const stepIn = h("input", { class: "step-input", size: 6, placeholder: "res. (s)", value: state.step === null ? "" : String(state.step) });
   const stacked = h("input", { type: "checkbox", class: "stacked" });
   stacked.checked = state.stacked;
   const stats = h("span", { class: "muted stats" });
   const output = h("div", { class: "output" });
   const controls = h("div", { class: "controls" },
-    h("span", { class: "tabs" }, tabGraph, tabTable), minus, rangeIn, plus, endIn, stepIn,
+    h("span", { class: "tabs" }, tabGraph, tabTable), minus, rangeIn, plus, earlier, endIn, later, stepIn,
     h("label", {}, stacked, " stacked"), stats);
   el.append(h("div", { class: "editor-row" }, editorHost, exec, close), controls, output);
   let plot: uPlot | null = null;
@@ -190,6 +192,16 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
     endIn.classList.toggle("invalid", endIn.value.trim() !== "" && t === null);
     if (endIn.value.trim() === "" || t !== null) { state.end = t; void run(); }
   });
+  // As Prometheus: move the end by half the range; past now means "until now".
+  const shift = (dir: 1 | -1): void => {
+    const now = Date.now() / 1000;
+    const end = (state.end ?? now) + (dir * state.range) / 2;
+    state.end = end >= now ? null : Math.round(end);
+    endIn.value = state.end === null ? "" : formatTime(state.end);
+    void run();
+  };
+  earlier.addEventListener("click", () => shift(-1));
+  later.addEventListener("click", () => shift(1));
   stepIn.addEventListener("change", () => {
     const s = Number(stepIn.value);
     state.step = stepIn.value.trim() === "" || !(s > 0) ? null : s;

@@ -203,3 +203,14 @@ def test_completion_offers_a_scraped_metric_name(browser: Any, collector: str) -
     editor.send_keys("image_gal")
     options = wait_for(browser, "const o = [...document.querySelectorAll('.cm-tooltip-autocomplete li')]; return o.length && o.map(e => e.innerText)")
     assert any("image_gallery_requests_total" in o for o in options), options
+
+
+def test_earlier_and_later_move_the_end_by_half_the_range(browser: Any, collector: str) -> None:
+    browser.get(f"{collector}/graph?g0.expr=up&g0.range_input=1h&g0.end_input=2026-12-01%2010:00:00")
+    assert panel_series(browser, "") >= 0
+    browser.find_element("css selector", ".end-earlier").click()
+    assert wait_for(browser, "return document.querySelector('.end-input').value") == "2026-12-01 09:30:00"
+    browser.find_element("css selector", ".end-later").click()
+    browser.find_element("css selector", ".end-later").click()
+    assert wait_for(browser, "return document.querySelector('.end-input').value") == "2026-12-01 10:30:00"
+    assert "g0.end_input=2026-12-01+10%3A30%3A00" in browser.current_url
