@@ -6,7 +6,10 @@ one FastAPI app and three replicas of a plain WSGI access-log service on
 streams), runs ``metricslib collector`` on them with the scenario's board
 (``examples/dashboards/``), and prints the board's URL: requests with code 200
 summed without instance, in-flight requests, memory and access-log lines
-across replicas. Everything stops on Ctrl-C (or after ``--duration``),
+across replicas. A rule file (``examples/rules/``) records the error ratio and
+alerts when it passes 1%; when Debian's ``prometheus-alertmanager`` is
+installed the demo starts one on 127.0.0.1 and the collector sends it the
+alert. Everything stops on Ctrl-C (or after ``--duration``),
 each process by its PID. Samples are kept in ``demo-data/`` between runs.
 
     python examples/demo.py [--port 9090] [--duration SECONDS] [--data-dir demo-data]
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = 'sum(image_gallery_requests_total{code="200"}) without(instance)'
@@ -67,23 +72,50 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
     raise SystemExit(f"demo: {url} did not answer within {timeout}s")
 
 
-def write_config(path: Path, targets: dict[str, list[str]]) -> None:
+def write_config(path: Path, targets: dict[str, list[str]], alertmanager: str | None) -> None:
     lines = ["# Written by examples/demo.py: the fleet it started.", "global:", "  scrape_interval: 5s",
-             "scrape_configs:"]
+             "  evaluation_interval: 5s", "rule_files:", f'  - "{HERE / "rules" / "*.yml"}"']
+    if alertmanager:
+        lines += ["alerting:", "  alertmanagers:", "    - static_configs:", f'        - targets: ["{alertmanager}"]']
+    lines.append("scrape_configs:")
     for job, addresses in targets.items():
         listed = ", ".join(f'"{a}"' for a in addresses)
         lines += [f"  - job_name: {job}", "    static_configs:", f"      - targets: [{listed}]"]
     path.write_text("\n".join(lines) + "\n")
 
 
+def start_alertmanager(data_dir: Path, logs: Any, procs: list[subprocess.Popen[bytes]]) -> str | None:
+    """A real Alertmanager on 127.0.0.1 when Debian's prometheus-alertmanager is installed."""
+    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if binary is None:
+        return None
+    config = data_dir / "alertmanager.yml"
+    # One receiver that does nothing: the alerts are to be seen in Alertmanager's own UI.
+    config.write_text("route:\n  receiver: demo\n  group_wait: 5s\nreceivers:\n  - name: demo\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.path={data_dir / 'alertmanager'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=logs, stderr=logs,
+    )
+    procs.append(proc)
+    wait_ready(f"http://127.0.0.1:{port}/-/ready", proc)
+    return f"127.0.0.1:{port}"
+
+
 def traffic(targets: dict[str, list[str]], stop: threading.Event) -> None:
-    """A few requests a second to random replicas; errors are expected, not reported."""
+    """A few requests a second to random replicas; errors are expected, not reported.
+
+    Every 25th request fails on the image gallery, so its error ratio stays
+    above the demo rule's 1% and the alert fires within a minute."""
     rng = random.Random()
     paths = {job: p for job, _, _, p in FLEET}
+    sent = 0
     while not stop.wait(rng.uniform(0.02, 0.15)):
-        job = rng.choice(list(targets))
+        sent += 1
+        job = "image_gallery" if sent % 25 == 0 else rng.choice(list(targets))
         address = rng.choice(targets[job])
-        path = rng.choices(paths[job], weights=[8] + [3] * (len(paths[job]) - 3) + [1, 1])[0]
+        path = "/boom" if sent % 25 == 0 else rng.choices(paths[job], weights=[8] + [3] * (len(paths[job]) - 3) + [1, 1])[0]
         try:
             with urllib.request.urlopen(f"http://{address}{path}", timeout=5) as resp:
                 resp.read()
@@ -114,8 +146,9 @@ def main() -> int:
                 procs.append(proc)
                 wait_ready(f"http://127.0.0.1:{port}/metrics", proc)
                 targets.setdefault(job, []).append(f"127.0.0.1:{port}")
+        alertmanager = start_alertmanager(data_dir, logs, procs)
         config = data_dir / "prometheus.yml"
-        write_config(config, targets)
+        write_config(config, targets, alertmanager)
         port = free_port(args.port)
         collector = subprocess.Popen(
             [sys.executable, "-m", "metricslib", "collector", "--config", str(config),
@@ -128,6 +161,9 @@ def main() -> int:
         wait_ready(f"{base}/-/ready", collector)
         generator = threading.Thread(target=traffic, args=(targets, stop), daemon=True)
         generator.start()
+        alerting = (f"Alertmanager: http://{alertmanager}/#/alerts (receives the alerts)" if alertmanager else
+                    "Alertmanager: not installed; to see alerts delivered, install the Debian package "
+                    "prometheus-alertmanager and run the demo again")
         graph = f"{base}/graph?" + urllib.parse.urlencode({"g0.expr": SCENARIO, "g0.tab": "0", "g0.range_input": "15m"})
         print(f"""
 metricslib demo is running: {sum(len(v) for v in targets.values())} instrumented app replicas,
@@ -135,6 +171,8 @@ light traffic, and the collector scraping them every 5 s (data in {data_dir}).
 
   Open:     {base}/d/scenario   (the scenario's dashboard)
   Query:    {graph}
+  Alerts:   {base}/alerts   (ImageGalleryHighErrorRatio fires within a minute)
+  {alerting}
   Targets:  {base}/targets
   API:      {base}/api/v1/query?query=up   (point Grafana or promtool here)
   Config:   {config}
