@@ -1,9 +1,10 @@
-"""The store: head in memory, chunks and a write-ahead table in SQLite.
+"""The store: head in memory, a write-ahead log, chunks and a checkpoint table in SQLite.
 
-Life of a sample: an Appender queues it; ``commit`` puts it in its series'
-head buffer (visible to queries at once); the flush thread writes every new
-head sample into one ``wal`` row per flush (durable: a ``kill -9`` loses at
-most one flush interval); once a series has ``head_chunk_samples`` flushed
+Life of a sample: an Appender queues it; ``commit`` writes the batch to the
+write-ahead log (``wal.py``: a ``kill -9`` loses nothing committed) and puts
+it in its series' head buffer (visible to queries at once); the flush thread
+writes every new head sample into one ``wal`` row per flush, the checkpoint
+that lets the log drop its older segments; once a series has ``head_chunk_samples`` flushed
 samples, or its samples fall behind the current ``chunk_range_ms`` window,
 they are cut into an encoded chunk and the WAL rows nobody needs are deleted
 in the same transaction. Chunks of a finished window are merged into one
@@ -31,7 +32,9 @@ from metricslib.collector.storage.flush import flush
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.querier import StoreQuerier
+from metricslib.collector.storage.replay import ReplayStatus, replay_wal
 from metricslib.collector.storage.sqlite import Database
+from metricslib.collector.storage.wal import WAL_DIR, WriteAheadLog
 from metricslib.errors import StorageCorruptionError
 
 __all__ = ["Store", "StoreStats"]
@@ -72,6 +75,7 @@ class Store:
         cache_samples: int = 4_000_000,
         retention_check_s: float = 300.0,
         background: bool = True,
+        wal: bool = True,
     ) -> None:
         if retention_ms <= 0:
             raise ValueError(f"retention_ms must be positive, got {retention_ms}")
@@ -90,10 +94,23 @@ class Store:
         self._writer_lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: what the write-ahead log replay did at open (``/api/v1/status/walreplay``)
+        self.wal_replay = ReplayStatus()
+        self.wal: WriteAheadLog | None = None
         try:
             _load(self.head, self.db)
+            created = replay_wal(self.head, self.db.dir / WAL_DIR, self.wal_replay)
+            _drop_empty(self.head)
+            if wal:
+                self.wal = WriteAheadLog(self.db.dir)
+                for ref, labels in created:
+                    if ref in self.head.by_id:
+                        self.wal.log_series(ref, labels)
+                self.head.journal = self.wal
             self.apply_retention()
         except BaseException:
+            if self.wal is not None:
+                self.wal.close()
             self.db.close()
             raise
         if background:
@@ -152,6 +169,9 @@ class Store:
                 self.db.shrink()
         finally:
             self.head.closed = True
+            if self.wal is not None:
+                with self.head.lock:
+                    self.wal.close()
             self.db.close()
 
     def __enter__(self) -> Store:
@@ -181,7 +201,7 @@ class Store:
     def flush(self, *, cut_all: bool = False) -> None:
         """Write new samples durably; cut chunks that are due (all when ``cut_all``)."""
         with self._writer_lock:
-            flush(self.head, self.db, head_chunk_samples=self.head_chunk_samples, cut_all=cut_all)
+            flush(self.head, self.db, head_chunk_samples=self.head_chunk_samples, cut_all=cut_all, wal=self.wal)
 
     def compact(self, *, final: bool = False) -> None:
         """Merge the chunks of each finished window (all windows when ``final``)."""
@@ -252,5 +272,8 @@ def _load(head: Head, db: Database) -> None:
             s.last_v = float(v_part[newer][-1])
             head.max_t = max(head.max_t, s.last_t)
     head.wal_seq = max(head.wal_seq, db.max_wal_seq())
+
+
+def _drop_empty(head: Head) -> None:
     for s in [s for s in head.by_id.values() if s.is_empty()]:
         head.unregister(s)
