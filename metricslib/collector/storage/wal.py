@@ -106,8 +106,10 @@ def encode_samples(refs: list[int], ts: list[int], vs: list[float]) -> bytes:
     return _frame(b"".join((_COUNT.pack(b"A", len(refs)), array("q", refs), array("q", ts), array("d", vs))))
 
 
-def encode_column(refs: list[int], t: int, vs: list[float]) -> bytes:
-    return _frame(b"".join((_COLUMN.pack(b"C", len(refs), t), array("q", refs), array("d", vs))))
+def encode_column(refs: list[int], t: int, vs: list[float], refs_bytes: bytes | None = None) -> bytes:
+    """``refs_bytes``: ``refs`` already packed (a scrape target's refs repeat every scrape)."""
+    packed_refs = array("q", refs).tobytes() if refs_bytes is None else refs_bytes
+    return _frame(b"".join((_COLUMN.pack(b"C", len(refs), t), packed_refs, array("d", vs))))
 
 
 def _decode(payload: bytes) -> Record:
@@ -213,6 +215,9 @@ class WriteAheadLog:
         self._pending: list[bytes] = []
         # Series not yet in SQLite, by ref: logged again in each new segment.
         self._unpersisted: dict[int, bytes] = {}
+        # Packed refs of recent column commits: a target sends the same refs
+        # every scrape, and comparing a list is cheaper than packing it.
+        self._packed: dict[tuple[int, int, int], tuple[list[int], bytes]] = {}
         self._open_segment()
 
     def _open_segment(self) -> None:
@@ -235,7 +240,7 @@ class WriteAheadLog:
         """One commit, written before its samples become visible; raises StorageError
         (with nothing of the batch left in the log) when the write fails."""
         if ts and ts[0] == ts[-1] and ts.count(ts[0]) == len(ts):
-            rec = encode_column(refs, ts[0], vs)
+            rec = encode_column(refs, ts[0], vs, self._packed_refs(refs))
         else:
             rec = encode_samples(refs, ts, vs)
         if self._pending:
@@ -244,6 +249,18 @@ class WriteAheadLog:
         self._pending = []
         if self._size >= self._segment_max:
             self._cut()
+
+    def _packed_refs(self, refs: list[int]) -> bytes:
+        key = (len(refs), refs[0], refs[-1])
+        hit = self._packed.get(key)
+        if hit is not None and hit[0] == refs:
+            return hit[1]
+        packed = array("q", refs).tobytes()
+        if len(refs) >= 64:  # small batches (reports, stale markers) are cheap to pack
+            if len(self._packed) >= 4096:
+                self._packed.clear()
+            self._packed[key] = (list(refs), packed)
+        return packed
 
     def rotate(self, persisting: Iterable[int]) -> int:
         """Start a new segment for a flush that will write every sample logged
