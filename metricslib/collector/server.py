@@ -7,6 +7,7 @@ interface it needs (the runtime an Appender, the engine a Querier).
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -99,6 +100,7 @@ class CollectorServer:
                 "goVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
             },
             clock=clock,
+            wal_replay=self.storage.wal_replay.as_api,
         )
         self.routes = Routes(
             api=api,
@@ -180,6 +182,8 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
 
 
 def run_collector_cli(args: argparse.Namespace) -> int:
+    # Info level, as Prometheus logs by default: WAL replay progress, warnings.
+    logging.basicConfig(level=logging.INFO, format="metricslib collector: %(levelname)s %(name)s: %(message)s")
     tune_malloc()  # the process is ours: keep query temporaries' memory between queries
     try:
         options = _options_from_args(args)
