@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.storage.store import Store
 from metricslib.exposition import choose_encoder
 from metricslib.metric_families import CounterMetricFamily, GaugeMetricFamily
@@ -20,6 +21,9 @@ __all__ = ["SelfMetrics"]
 
 
 class _CollectorLike(Protocol):
+    @property
+    def scrape_counters(self) -> ScrapeCounters: ...
+
     def targets(self, state: str = "any") -> dict[str, object]: ...
 
 
@@ -55,6 +59,11 @@ class _Collector:
         for (pool, state), count in sorted(counts.items()):
             health.add_metric([pool, state], count)
         yield health
+        yield CounterMetricFamily(
+            "prometheus_target_scrapes_sample_duplicate_timestamp",
+            "Samples dropped because their series came earlier in the same scrape.",
+            value=self._collector.scrape_counters.duplicate_timestamp,
+        )
         if self._queues:
             sent = CounterMetricFamily(
                 "metricslib_remote_write_samples", "Samples handled by remote write.", labels=["remote", "outcome"]
