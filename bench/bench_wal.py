@@ -11,7 +11,7 @@ the flushes and the final close count as ingestion.
 Runs alternate, log on / log off, in the same process (A B A B ...); we
 report the median CPU microseconds per sample of each, and their ratio.
 
-Run: .venv/bin/python bench/bench_wal.py [--quick]
+Run: .venv/bin/python bench/bench_wal.py [--quick] [--rounds=N]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from metricslib.collector.storage.remote.write import ForwardingStorage  # noqa:
 QUICK = "--quick" in sys.argv
 N_ROUTES = 100 if QUICK else 400
 SCRAPES = 20 if QUICK else 40
-ROUNDS = 3 if QUICK else 7
+ROUNDS = next((int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--rounds=")), 3 if QUICK else 9)
 FLUSH_EVERY = 5
 
 CONFIG = """
