@@ -287,3 +287,25 @@ def test_samples_already_in_the_checkpoint_are_not_replayed_twice(tmp_path: Path
         assert again.out_of_order_dropped == 0
     finally:
         again.close()
+
+
+@given(cut=st.integers(0, 10**6), flip=st.one_of(st.none(), st.integers(0, 10**6)))
+def test_any_damage_leaves_a_prefix_of_the_records_and_never_raises(
+        tmp_path_factory: pytest.TempPathFactory, cut: int, flip: int | None) -> None:
+    d = tmp_path_factory.mktemp("wal")
+    wal = WriteAheadLog(d)
+    written: list[list[int]] = []
+    for k in range(6):
+        refs = list(range(k, k + 5 + k))
+        wal.log_samples(refs, [k] * len(refs) if k % 2 else list(range(len(refs))), [float(k)] * len(refs))
+        written.append(refs)
+    wal.close()
+    path = d / WAL_DIR / f"{wal.segment:08d}"
+    data = bytearray(path.read_bytes())
+    data = data[: cut % (len(data) + 1)]
+    if flip is not None and data:
+        data[flip % len(data)] ^= 0x5A
+    path.write_bytes(bytes(data))
+    got = [r.refs.tolist() for r in _records(d) if isinstance(r, SamplesRecord | ColumnRecord)]
+    assert got == written[: len(got)]
+    assert len(_records(d)) == len(got)  # the repaired file reads whole the next time
