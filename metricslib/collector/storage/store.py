@@ -60,8 +60,10 @@ class Store:
     """Implements ``Storage``; open it with :func:`open_storage`.
 
     The composition root of the storage stage: it owns the :class:`Head`,
-    the database and the chunk reader, hands them to the flush, compaction
-    and retention passes, and runs those passes on a background thread.
+    the database, the write-ahead log and the chunk reader, hands them to the
+    flush, compaction and retention passes, and runs those passes on a
+    background thread. ``wal=False`` leaves the log out (a crash then loses
+    up to one flush interval): for measuring what it costs, not for use.
     """
 
     def __init__(
