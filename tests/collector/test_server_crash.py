@@ -90,8 +90,6 @@ def _visible(base: str) -> tuple[set[int], set[tuple[int, float]]]:
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 def test_sigkill_during_ingestion_loses_no_committed_scrape(tmp_path: Path) -> None:
@@ -123,7 +121,8 @@ def test_sigkill_during_ingestion_loses_no_committed_scrape(tmp_path: Path) -> N
         kills = 0
         while kills < KILLS:
             assert time.monotonic() - start < BUDGET_S, f"only {kills} kills in {BUDGET_S}s {seed_note}"
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            with open(tmp_path / f"collector-{kills}.log", "wb") as out:
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
             try:
                 wait_for_http(f"{base}/-/ready", timeout=30, proc=proc)
                 # Everything seen before this kill must have survived the earlier ones.
@@ -155,6 +154,9 @@ def test_sigkill_during_ingestion_loses_no_committed_scrape(tmp_path: Path) -> N
     assert len(series) == SERIES
     for samples in series.values():
         assert samples == stored, f"a scrape stored in part {seed_note}"
+    # Each restart logged its replay (the first run had nothing to replay).
+    log_text = (tmp_path / f"collector-{kills - 1}.log").read_text()
+    assert "WAL segment loaded: segment=" in log_text and "WAL replay completed" in log_text, log_text
     payload: dict[str, Any] = json.loads(body)
     assert status == 200 and set(payload["data"]) == {"min", "max", "current"}
     assert payload["data"]["current"] == payload["data"]["max"] >= payload["data"]["min"] >= 1

@@ -309,3 +309,13 @@ def test_any_damage_leaves_a_prefix_of_the_records_and_never_raises(
     got = [r.refs.tolist() for r in _records(d) if isinstance(r, SamplesRecord | ColumnRecord)]
     assert got == written[: len(got)]
     assert len(_records(d)) == len(got)  # the repaired file reads whole the next time
+
+
+def test_a_segment_is_also_cut_at_its_size_limit_and_replay_crosses_segments(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path, segment_max_bytes=200)
+    for k in range(10):
+        wal.log_samples([1, 2, 3, 4, 5], [k] * 5, [float(k)] * 5)  # ~60 bytes a record
+    wal.close()
+    segments = list_segments(tmp_path / WAL_DIR)
+    assert len(segments) >= 3
+    assert [r.t for _, r in read_segments(tmp_path / WAL_DIR) if isinstance(r, ColumnRecord)] == list(range(10))
