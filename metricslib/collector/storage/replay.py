@@ -40,6 +40,8 @@ class ReplayStatus:
     series: int = 0
     #: samples whose series record was lost (e.g. to a truncated tail)
     unknown_series_samples: int = 0
+    #: damaged tails repaired (truncated) while reading
+    corruptions: int = 0
     seconds: float = 0.0
 
     def as_api(self) -> dict[str, int]:
@@ -58,7 +60,10 @@ def replay_wal(head: Head, wal_dir: Path, status: ReplayStatus) -> list[tuple[in
     alias: dict[int, MemSeries] = {}
     by_id = head.by_id
     dirty = head.dirty
-    for seg, record in read_segments(wal_dir):
+    def damaged(message: str) -> None:
+        status.corruptions += 1
+
+    for seg, record in read_segments(wal_dir, damaged):
         if seg != status.current:
             log.info("WAL segment loaded: segment=%d maxSegment=%d", status.current, status.max)
             status.current = seg

@@ -33,7 +33,7 @@ import os
 import struct
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,12 +152,14 @@ def list_segments(wal_dir: Path) -> list[int]:
     return sorted(int(p.name) for p in wal_dir.iterdir() if p.name.isdigit() and p.is_file())
 
 
-def read_segments(wal_dir: Path) -> Iterator[tuple[int, Record]]:
+def read_segments(
+    wal_dir: Path, on_damage: Callable[[str], None] | None = None
+) -> Iterator[tuple[int, Record]]:
     """Every record of every segment, in order, as ``(segment, record)``.
 
     A short or corrupt record ends the log: its segment is truncated before
     it and every later segment is deleted, with a warning naming what was
-    dropped. The caller is never refused."""
+    dropped (also passed to ``on_damage``). The caller is never refused."""
     segments = list_segments(wal_dir)
     for i, seg in enumerate(segments):
         path = wal_dir / _segment_name(seg)
@@ -186,11 +188,12 @@ def read_segments(wal_dir: Path) -> Iterator[tuple[int, Record]]:
             pos = end
         if problem:
             later = segments[i + 1 :]
-            log.warning(
-                "WAL segment %s: %s at byte %d of %d; truncating it there%s",
-                path, problem, pos, len(data),
-                f" and deleting {len(later)} later segment(s)" if later else "",
+            message = "WAL segment {}: {} at byte {} of {}; truncating it there{}".format(
+                path, problem, pos, len(data), f" and deleting {len(later)} later segment(s)" if later else ""
             )
+            log.warning("%s", message)
+            if on_damage is not None:
+                on_damage(message)
             os.truncate(path, pos)
             for n in later:
                 (wal_dir / _segment_name(n)).unlink(missing_ok=True)
@@ -211,6 +214,8 @@ class WriteAheadLog:
         self.segment = (existing[-1] if existing else 0) + 1
         self._fd = -1
         self._size = 0
+        #: commits refused because their record could not be written
+        self.writes_failed = 0
         # Series records waiting to go out with the next commit's write().
         self._pending: list[bytes] = []
         # Series not yet in SQLite, by ref: logged again in each new segment.
@@ -289,6 +294,7 @@ class WriteAheadLog:
                 n = os.write(self._fd, view)
                 view = view[n:]
         except OSError as exc:
+            self.writes_failed += 1
             # Leave no torn record behind for the next commit to follow.
             try:
                 os.ftruncate(self._fd, start)

@@ -43,6 +43,21 @@ class _Collector:
         yield GaugeMetricFamily(
             "metricslib_storage_size_bytes", "Bytes the store takes on disk.", value=stats.bytes_on_disk
         )
+        wal = self._store.wal
+        if wal is not None:
+            yield GaugeMetricFamily(
+                "metricslib_storage_wal_segment_current", "Write-ahead log segment being written.",
+                value=wal.segment,
+            )
+            yield CounterMetricFamily(
+                "metricslib_storage_wal_writes_failed", "Commits refused because the write-ahead log could not be written.",
+                value=wal.writes_failed,
+            )
+        yield CounterMetricFamily(
+            "metricslib_storage_wal_corruptions",
+            "Damaged write-ahead log tails truncated at start.",
+            value=self._store.wal_replay.corruptions,
+        )
         yield CounterMetricFamily(
             "metricslib_storage_out_of_order_samples",
             "Samples rejected because they were older than their series' newest.",

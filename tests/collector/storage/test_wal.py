@@ -133,6 +133,7 @@ def test_a_failed_log_write_fails_the_commit_and_leaves_no_trace(tmp_path: Path)
         os.write = real_write
     assert os.path.getsize(tmp_path / WAL_DIR / f"{store.wal.segment:08d}") == size
     assert _times(store, 0) == [1000]  # the batch never became visible
+    assert store.wal.writes_failed == 1
     _commit(store, 3000, range(2))
     _crash(store)
     again = _store(tmp_path)
@@ -213,6 +214,7 @@ def test_a_torn_tail_is_truncated_with_a_warning(tmp_path: Path, caplog: pytest.
         assert _times(again, 0) == [1000, 2000]
         assert any("torn record" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
         assert path.stat().st_size < len(data) - 5  # cut back to the last whole record
+        assert again.wal_replay.corruptions == 1
     finally:
         again.close()
 
