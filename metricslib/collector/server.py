@@ -136,6 +136,7 @@ class CollectorServer:
             build_info=build_info,
             clock=clock,
             alertmanagers=self.notifier.alertmanagers,
+            wal_replay=self.storage.wal_replay.as_api,
         )
         self.routes = Routes(
             api=api,

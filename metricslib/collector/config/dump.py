@@ -12,7 +12,9 @@ import yaml
 
 from metricslib.collector.config.alerting import AlertingConfig, AlertmanagerConfig
 from metricslib.collector.config.config import Config, ScrapeConfig
+from metricslib.collector.config.durations import format_duration
 from metricslib.collector.config.http_client import HTTPClientConfig
+from metricslib.collector.config.remote_write import RemoteWriteConfig
 from metricslib.collector.model.relabel import RelabelConfig
 
 __all__ = ["dump_config"]
@@ -42,6 +44,54 @@ def _relabel(rule: RelabelConfig) -> dict[str, Any]:
     return out
 
 
+def _http_client(http: HTTPClientConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if http.basic_auth is not None:
+        ba: dict[str, Any] = {"username": http.basic_auth.username}
+        if http.basic_auth.password:
+            ba["password"] = SECRET
+        if http.basic_auth.password_file:
+            ba["password_file"] = http.basic_auth.password_file
+        out["basic_auth"] = ba
+    if http.authorization is not None:
+        au: dict[str, Any] = {"type": http.authorization.type}
+        if http.authorization.credentials:
+            au["credentials"] = SECRET
+        if http.authorization.credentials_file:
+            au["credentials_file"] = http.authorization.credentials_file
+        out["authorization"] = au
+    tls = {k: v for k, v in vars(http.tls_config).items() if v}
+    out["tls_config"] = {"insecure_skip_verify": False, **tls}
+    out["follow_redirects"] = http.follow_redirects
+    return out
+
+
+def _seconds(value: float) -> str:
+    return format_duration(round(value * 1000))
+
+
+def _remote_write(rw: RemoteWriteConfig) -> dict[str, Any]:
+    # The URL's password shows as Go's url.Redacted shows it; header values
+    # may be API keys, so they are hidden like every other secret.
+    out: dict[str, Any] = {"url": rw.redacted_url, "remote_timeout": _seconds(rw.remote_timeout_s)}
+    if rw.headers:
+        out["headers"] = {name: SECRET for name, _ in rw.headers}
+    if rw.name:
+        out["name"] = rw.name
+    if rw.write_relabel_configs:
+        out["write_relabel_configs"] = [_relabel(r) for r in rw.write_relabel_configs]
+    out.update(_http_client(rw.http))
+    out["queue_config"] = {
+        "capacity": rw.capacity,
+        "max_samples_per_send": rw.max_samples_per_send,
+        "batch_send_deadline": _seconds(rw.batch_send_deadline_s),
+        "min_backoff": _seconds(rw.min_backoff_s),
+        "max_backoff": _seconds(rw.max_backoff_s),
+        "retry_on_http_429": rw.retry_on_http_429,
+    }
+    return out
+
+
 def _scrape(sc: ScrapeConfig) -> dict[str, Any]:
     out: dict[str, Any] = {
         "job_name": sc.job_name,
@@ -66,28 +116,6 @@ def _scrape(sc: ScrapeConfig) -> dict[str, Any]:
         out["relabel_configs"] = [_relabel(r) for r in sc.relabel_configs]
     if sc.metric_relabel_configs:
         out["metric_relabel_configs"] = [_relabel(r) for r in sc.metric_relabel_configs]
-    return out
-
-
-def _http_client(http: HTTPClientConfig) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if http.basic_auth is not None:
-        ba: dict[str, Any] = {"username": http.basic_auth.username}
-        if http.basic_auth.password:
-            ba["password"] = SECRET
-        if http.basic_auth.password_file:
-            ba["password_file"] = http.basic_auth.password_file
-        out["basic_auth"] = ba
-    if http.authorization is not None:
-        au: dict[str, Any] = {"type": http.authorization.type}
-        if http.authorization.credentials:
-            au["credentials"] = SECRET
-        if http.authorization.credentials_file:
-            au["credentials_file"] = http.authorization.credentials_file
-        out["authorization"] = au
-    tls = {k: v for k, v in vars(http.tls_config).items() if v}
-    out["tls_config"] = {"insecure_skip_verify": False, **tls}
-    out["follow_redirects"] = http.follow_redirects
     return out
 
 
@@ -125,6 +153,8 @@ def dump_config(config: Config) -> str:
     }
     if config.alerting.alertmanagers or config.alerting.alert_relabel_configs:
         doc["alerting"] = _alerting(config.alerting)
+    if config.remote_write:
+        doc["remote_write"] = [_remote_write(rw) for rw in config.remote_write]
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
 

@@ -17,13 +17,30 @@ from metricslib.collector.config.http_client import HTTPClientConfig, read_http_
 from metricslib.collector.config.yaml_reader import NodeReader
 from metricslib.collector.model.relabel import RelabelConfig
 
-__all__ = ["RemoteWriteConfig", "read_remote_writes"]
+__all__ = ["REDACTED_PASSWORD", "RemoteWriteConfig", "read_remote_writes", "redact_url"]
+
+#: What stands for a URL's password wherever the URL is shown (Go's ``url.Redacted``).
+REDACTED_PASSWORD = "xxxxx"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user info replaced, as Prometheus shows URLs."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:{REDACTED_PASSWORD}@{host}"))
+
 
 @dataclass(frozen=True)
 class RemoteWriteConfig:
-    """One ``remote_write`` entry of prometheus.yml (the keys we implement)."""
+    """One ``remote_write`` entry of prometheus.yml (the keys we implement).
 
-    url: str
+    ``url`` may carry credentials (``http://user:password@host/...``): show
+    ``redacted_url`` or ``display_name``, never ``url`` itself."""
+
+    url: str = field(repr=False)
     name: str = ""
     remote_timeout_s: float = 30.0
     headers: tuple[tuple[str, str], ...] = ()
@@ -37,8 +54,12 @@ class RemoteWriteConfig:
     retry_on_http_429: bool = True
 
     @property
+    def redacted_url(self) -> str:
+        return redact_url(self.url)
+
+    @property
     def display_name(self) -> str:
-        return self.name or urllib.parse.urlsplit(self.url).netloc
+        return self.name or urllib.parse.urlsplit(self.redacted_url).netloc
 
 
 

@@ -21,7 +21,9 @@ Any failure — connection, HTTP status, timeout, ``body_size_limit``,
 samples are rolled back, every series of the previous scrape gets a staleness
 marker, ``up`` is 0 and the error is kept for the targets API. Samples older
 than what is stored (``OutOfOrderSampleError``) are counted and skipped; they
-do not fail the scrape.
+do not fail the scrape. A series that appears again in the same body (without
+its own timestamp) keeps its first sample; the others are counted in
+``ScrapeCounters.duplicate_timestamp`` and logged, as Prometheus 3 does.
 
 The parser is injectable (``parser=``): a callable ``(body, content_type,
 known_keys) ->`` :class:`Parsed`. The default, :class:`ExpositionParser`,
@@ -41,6 +43,7 @@ from collections.abc import Callable
 
 from metricslib.collector.config.config import ScrapeConfig
 from metricslib.collector.model import STALE_NAN, Labels
+from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.labels import label_limit_error, sample_labels
 from metricslib.collector.scrape.parser import ExpositionParser, Parsed, ParserFn
 from metricslib.collector.scrape.stats import ScrapeStats
@@ -127,8 +130,10 @@ class ScrapeLoop:
         *,
         parser: ParserFn | None = None,
         clock: Callable[[], float] = time.time,
+        counters: ScrapeCounters | None = None,
     ) -> None:
         self.target = target
+        self.counters = counters if counters is not None else ScrapeCounters()
         self.config = config
         self._storage = storage
         self._transport = transport
@@ -223,7 +228,7 @@ class ScrapeLoop:
         out_of_order_before = self.out_of_order
         seen: dict[str, Labels] = {}
         prev = self._prev
-        total = added = series_added = 0
+        total = added = series_added = duplicates = 0
         for key, value, ts in parsed.samples:
             total += 1
             entry = cache.get(key)
@@ -239,6 +244,9 @@ class ScrapeLoop:
             if limit and added > limit:
                 continue  # keep counting; the whole scrape fails below
             t = ts if (honor_ts and ts is not None) else t_ms
+            if key in seen and (ts is None or not honor_ts):  # its own timestamp: not a duplicate
+                duplicates += 1
+                continue
             try:
                 if entry.ref is not None and append_ref is not None:
                     try:
@@ -258,6 +266,10 @@ class ScrapeLoop:
                 seen[key] = labels
                 if key not in prev:
                     series_added += 1
+        if duplicates:
+            self.counters.add_duplicates(duplicates)
+            log.warning("scrape of %s: %d samples dropped, their series came earlier in the same scrape "
+                        "(duplicate timestamp)", self.target.url, duplicates)
         if limit and added > limit:
             raise ScrapeFailed(f"sample limit exceeded (samples: {added}, limit: {limit})", (total, added))
         if len(cache) > 2 * total + 1000:  # forget series keys that stopped appearing

@@ -41,6 +41,7 @@ from metricslib.collector.config.dump import dump_config
 from metricslib.collector.discovery.dns import make_resolver
 from metricslib.collector.discovery.manager import JobDiscovery
 from metricslib.collector.discovery.targetgroup import TargetGroup
+from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.loop import ParserFn, ScrapeLoop
 from metricslib.collector.scrape.stats import ScrapeStats
 from metricslib.collector.scrape.targets import DroppedTarget, Target, build_targets, fnv64a
@@ -163,6 +164,8 @@ class Collector:
         self._ready = threading.Event()
         self._seed = self._seed_for(self._config)
         self.reload_count = 0
+        #: totals over every scrape loop, for the collector's own /metrics
+        self.scrape_counters = ScrapeCounters()
         self.last_reload_success = True
         self.last_reload_time = clock()
         self.last_reload_success_time = self.last_reload_time
@@ -286,7 +289,7 @@ class Collector:
 
     def _new_loop(self, target: Target, config: ScrapeConfig) -> ScrapeLoop:
         loop = ScrapeLoop(target, config, self._storage, self._transport, parser=self._parser,
-                          clock=self._clock)
+                          clock=self._clock, counters=self.scrape_counters)
         loop.stats = self.stats
         return loop
 

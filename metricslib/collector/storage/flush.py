@@ -4,7 +4,10 @@ One flush is one SQLite transaction holding every sample appended since the
 previous flush (one ``wal`` row), any new series, and the chunks that are
 due: a series' flushed samples once there are ``head_chunk_samples`` of them,
 and everything older than the current ``chunk_range_ms`` window. WAL rows
-that no head needs any more are deleted in the same transaction.
+that no head needs any more are deleted in the same transaction. This is the
+checkpoint of the write-ahead log (``wal.py``): the log rotates when the
+flush takes its snapshot, and its older segments are deleted once the
+transaction has committed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from metricslib.collector.storage.chunks import encode_chunk
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.sqlite import Database, encode_wal
+from metricslib.collector.storage.wal import WriteAheadLog
 
 __all__ = ["flush"]
 
@@ -27,13 +31,18 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 
-def flush(head: Head, db: Database, *, head_chunk_samples: int, cut_all: bool = False) -> None:
+def flush(
+    head: Head, db: Database, *, head_chunk_samples: int, cut_all: bool = False, wal: WriteAheadLog | None = None
+) -> None:
     """Write new samples durably; cut chunks that are due (all when ``cut_all``).
 
     The caller holds the writer lock (one flush, compaction or retention at a time)."""
     head.check_open()
     with head.lock:
         sids, counts, t_new, v_new, new_series, cuts, seq, pin = _plan_flush(head, head_chunk_samples, cut_all)
+        # Every sample logged so far is in this flush: the log starts a new
+        # segment, and the older ones go once this flush is on disk.
+        segment = wal.rotate(sid for sid, _ in new_series) if wal is not None and sids else None
     if not sids and not cuts:
         return
     try:
@@ -67,6 +76,8 @@ def flush(head: Head, db: Database, *, head_chunk_samples: int, cut_all: bool = 
             _unflush(head, sids, counts, seq)
         raise
     with head.lock:
+        if wal is not None and segment is not None:
+            wal.checkpoint(segment, [sid for sid, _ in new_series])
         for s, k, metas in added:
             del s.ts[:k]
             del s.vs[:k]

@@ -2,20 +2,33 @@
 
 One lock guards it all (the series maps, the postings index, each series'
 head buffers and chunk metadata); appenders, queries, flushes and retention
-take it for short critical sections only. The head does no I/O: flushing,
-compaction and retention are handed the head and the database they work on.
+take it for short critical sections only. The head does no I/O of its own:
+flushing, compaction and retention are handed the head and the database they
+work on, and new series and commits go to its ``journal`` (the write-ahead
+log, ``wal.py``) under the lock, before queries can see them.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Protocol
 
 from metricslib.collector.model import Labels, make_labels
 from metricslib.collector.storage.index import PostingsIndex
 from metricslib.collector.storage.memseries import NO_TIME, MemSeries, same_value
 from metricslib.errors import StorageError
 
-__all__ = ["Head"]
+__all__ = ["Head", "Journal"]
+
+
+class Journal(Protocol):
+    """Where the head logs what it is about to make visible (called under its lock)."""
+
+    def log_series(self, ref: int, labels: Labels) -> None: ...
+
+    def log_samples(self, refs: list[int], ts: list[int], vs: list[float]) -> None: ...
+
+    def forget(self, ref: int) -> None: ...
 
 
 class Head:
@@ -39,6 +52,8 @@ class Head:
         self.series_created = 0
         self.series_removed = 0
         self.closed = False
+        #: the write-ahead log, once the store has replayed it (None: not logged)
+        self.journal: Journal | None = None
         self._where = where
 
     def check_open(self) -> None:
@@ -56,6 +71,8 @@ class Head:
         self.by_id.pop(s.sid, None)
         self.index.remove(s.sid, s.labels)
         self.dirty.discard(s)
+        if self.journal is not None:
+            self.journal.forget(s.sid)
 
     def series_ref(self, labels: Labels) -> int:
         """The id ("ref") of the series with these labels, creating it if new."""
@@ -74,6 +91,8 @@ class Head:
                 self.next_id += 1
                 self.series_created += 1
                 self.register(s)
+                if self.journal is not None:
+                    self.journal.log_series(s.sid, canonical)
             return s.sid
 
     def commit(self, refs: list[int], ts: list[int], vs: list[float]) -> list[int]:
@@ -85,6 +104,9 @@ class Head:
         dirty = self.dirty
         refused: list[int] = []
         with self.lock:
+            if self.journal is not None:
+                # Logged as given: replay applies the same rules in the same order.
+                self.journal.log_samples(refs, ts, vs)
             max_t = self.max_t
             for ref, t, v in zip(refs, ts, vs, strict=False):
                 s = by_id.get(ref)

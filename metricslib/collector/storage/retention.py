@@ -46,5 +46,7 @@ def apply_retention(head: Head, db: Database, retention_ms: int, now_ms: int | N
                 head.unregister(s)
             else:
                 s.persisted = False  # its row is gone: the next flush writes it again
+                if head.journal is not None:
+                    head.journal.log_series(s.sid, s.labels)  # and the log names it till then
     db.shrink()
     return sum(len(ids) for _, ids in doomed)

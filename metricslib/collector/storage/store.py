@@ -1,9 +1,10 @@
-"""The store: head in memory, chunks and a write-ahead table in SQLite.
+"""The store: head in memory, a write-ahead log, chunks and a checkpoint table in SQLite.
 
-Life of a sample: an Appender queues it; ``commit`` puts it in its series'
-head buffer (visible to queries at once); the flush thread writes every new
-head sample into one ``wal`` row per flush (durable: a ``kill -9`` loses at
-most one flush interval); once a series has ``head_chunk_samples`` flushed
+Life of a sample: an Appender queues it; ``commit`` writes the batch to the
+write-ahead log (``wal.py``: a ``kill -9`` loses nothing committed) and puts
+it in its series' head buffer (visible to queries at once); the flush thread
+writes every new head sample into one ``wal`` row per flush, the checkpoint
+that lets the log drop its older segments; once a series has ``head_chunk_samples`` flushed
 samples, or its samples fall behind the current ``chunk_range_ms`` window,
 they are cut into an encoded chunk and the WAL rows nobody needs are deleted
 in the same transaction. Chunks of a finished window are merged into one
@@ -31,7 +32,9 @@ from metricslib.collector.storage.flush import flush
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import NO_TIME, MemSeries
 from metricslib.collector.storage.querier import StoreQuerier
+from metricslib.collector.storage.replay import ReplayStatus, replay_wal
 from metricslib.collector.storage.sqlite import Database
+from metricslib.collector.storage.wal import WAL_DIR, WriteAheadLog
 from metricslib.errors import StorageCorruptionError
 
 __all__ = ["Store", "StoreStats"]
@@ -62,8 +65,10 @@ class Store:
     """Implements ``Storage``; open it with :func:`open_storage`.
 
     The composition root of the storage stage: it owns the :class:`Head`,
-    the database and the chunk reader, hands them to the flush, compaction
-    and retention passes, and runs those passes on a background thread.
+    the database, the write-ahead log and the chunk reader, hands them to the
+    flush, compaction and retention passes, and runs those passes on a
+    background thread. ``wal=False`` leaves the log out (a crash then loses
+    up to one flush interval): for measuring what it costs, not for use.
     """
 
     def __init__(
@@ -78,6 +83,7 @@ class Store:
         retention_check_s: float = 300.0,
         background: bool = True,
         retention_bytes: int = 0,
+        wal: bool = True,
     ) -> None:
         if retention_ms <= 0:
             raise ValueError(f"retention_ms must be positive, got {retention_ms}")
@@ -98,10 +104,23 @@ class Store:
         self._writer_lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: what the write-ahead log replay did at open (``/api/v1/status/walreplay``)
+        self.wal_replay = ReplayStatus()
+        self.wal: WriteAheadLog | None = None
         try:
             _load(self.head, self.db)
+            created = replay_wal(self.head, self.db.dir / WAL_DIR, self.wal_replay)
+            _drop_empty(self.head)
+            if wal:
+                self.wal = WriteAheadLog(self.db.dir)
+                for ref, labels in created:
+                    if ref in self.head.by_id:
+                        self.wal.log_series(ref, labels)
+                self.head.journal = self.wal
             self.apply_retention()
         except BaseException:
+            if self.wal is not None:
+                self.wal.close()
             self.db.close()
             raise
         if background:
@@ -164,6 +183,9 @@ class Store:
                 self.db.shrink()
         finally:
             self.head.closed = True
+            if self.wal is not None:
+                with self.head.lock:
+                    self.wal.close()
             self.db.close()
 
     def __enter__(self) -> Store:
@@ -193,7 +215,7 @@ class Store:
     def flush(self, *, cut_all: bool = False) -> None:
         """Write new samples durably; cut chunks that are due (all when ``cut_all``)."""
         with self._writer_lock:
-            flush(self.head, self.db, head_chunk_samples=self.head_chunk_samples, cut_all=cut_all)
+            flush(self.head, self.db, head_chunk_samples=self.head_chunk_samples, cut_all=cut_all, wal=self.wal)
 
     def compact(self, *, final: bool = False) -> None:
         """Merge the chunks of each finished window (all windows when ``final``)."""
@@ -288,6 +310,9 @@ def _load(head: Head, db: Database) -> None:
             s.last_v = float(v_part[newer][-1])
             head.max_t = max(head.max_t, s.last_t)
     head.wal_seq = max(head.wal_seq, db.max_wal_seq())
+
+
+def _drop_empty(head: Head) -> None:
     for s in [s for s in head.by_id.values() if s.is_empty()]:
         head.unregister(s)
     head.series_removed = 0  # counters start with the process, as Prometheus's

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.stats import ScrapeStats, WindowQuantiles
 from metricslib.collector.storage.store import Store
 from metricslib.collector.web.api.v1 import EngineLike, QueryResultLike
@@ -61,6 +62,9 @@ class _CollectorLike(Protocol):
 
     @property
     def ready(self) -> bool: ...
+
+    @property
+    def scrape_counters(self) -> ScrapeCounters: ...
 
     def targets(self, state: str = "any") -> dict[str, object]: ...
 
@@ -195,6 +199,21 @@ class _StateCollector:
         yield GaugeMetricFamily(
             "metricslib_storage_size_bytes", "Bytes the store takes on disk.", value=stats.bytes_on_disk
         )
+        wal = self._store.wal
+        if wal is not None:
+            yield GaugeMetricFamily(
+                "metricslib_storage_wal_segment_current", "Write-ahead log segment being written.",
+                value=wal.segment,
+            )
+            yield CounterMetricFamily(
+                "metricslib_storage_wal_writes_failed", "Commits refused because the write-ahead log could not be written.",
+                value=wal.writes_failed,
+            )
+        yield CounterMetricFamily(
+            "metricslib_storage_wal_corruptions",
+            "Damaged write-ahead log tails truncated at start.",
+            value=self._store.wal_replay.corruptions,
+        )
         yield CounterMetricFamily(
             "metricslib_storage_out_of_order_samples",
             "Samples rejected because they were older than their series' newest.",
@@ -211,6 +230,11 @@ class _StateCollector:
         for (pool, state), count in sorted(counts.items()):
             health.add_metric([pool, state], count)
         yield health
+        yield CounterMetricFamily(
+            "prometheus_target_scrapes_sample_duplicate_timestamp",
+            "Samples dropped because their series came earlier in the same scrape.",
+            value=self._collector.scrape_counters.duplicate_timestamp,
+        )
         if self._queues:
             sent = CounterMetricFamily(
                 "metricslib_remote_write_samples", "Samples handled by remote write.", labels=["remote", "outcome"]

@@ -476,3 +476,23 @@ def test_staleness_property(rounds: list[set[str] | None]) -> None:
             else:
                 assert at_t == []
         previous = current
+
+
+def test_a_series_repeated_in_one_scrape_keeps_its_first_sample_and_is_counted(
+        env: tuple[FakeStorage, FakeTransport, Clock], caplog: pytest.LogCaptureFixture) -> None:
+    storage, transport, clock = env
+    # Prometheus 3 counts every repeat of a series without its own timestamp,
+    # same value or not, in prometheus_target_scrapes_sample_duplicate_timestamp_total.
+    transport.set_body(URL, 'a 1\na 2\nb{x="1"} 1\nb{x="1"} 1\nc 5\nd 1 1600000000000\nd 2 1600000001000\n')
+    loop = make_loop(job("honor_timestamps: true\n"), storage, transport, clock)
+    assert loop.scrape_once() is True
+    t_ms = int(clock.now * 1000)
+    assert storage.series("a") == [(t_ms, 1.0)] and storage.series("b") == [(t_ms, 1.0)]
+    assert storage.series("d") == [(1600000000000, 1.0), (1600000001000, 2.0)]  # own timestamps: no duplicates
+    assert loop.counters.duplicate_timestamp == 2
+    assert storage.last("scrape_samples_scraped") == 7.0
+    assert any("2 samples dropped" in r.getMessage() and URL in r.getMessage() for r in caplog.records)
+    clock.advance(10)
+    assert loop.scrape_once() is True  # the same body again: counted again
+    assert loop.counters.duplicate_timestamp == 4
+    assert storage.series("a") == [(t_ms, 1.0), (t_ms + 10_000, 1.0)]

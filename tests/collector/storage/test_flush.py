@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from metricslib.collector.storage import Store, open_storage
@@ -33,6 +35,9 @@ def test_failed_flush_is_retried_and_loses_nothing(store: Store, monkeypatch: py
     monkeypatch.setattr(fl, "encode_wal", real)
     store.flush()
     # Crash now: the retried flush must have put the sample on disk.
+    if store.wal is not None:
+        store.wal.close()
+        shutil.rmtree(store.db.dir / "wal")  # so only the flush can bring it back
     store.db.close()
     store.head.closed = True
     again = open_storage(store.db.dir, background=False, retention_ms=FOREVER)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -35,13 +36,19 @@ def _all(store: Store) -> dict[str, tuple[list[int], list[float]]]:
     return {dict(s.labels)["i"]: (s.timestamps.tolist(), s.values.tolist()) for s in got}
 
 
-def test_flushed_samples_survive_reopen_without_close(tmp_path: Path) -> None:
-    store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
-    _fill(store, 3, 1000, 50)
-    before = _all(store)
-    # Simulate a crash: drop the store without close(), only releasing the lock.
+def _crash(store: Store) -> None:
+    """Drop the store as a kill would: no flush, no close, only the descriptors go."""
+    if store.wal is not None:
+        os.close(store.wal._fd)
     store.db.close()
     store.head.closed = True
+
+
+def test_flushed_samples_survive_reopen_without_close(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER, wal=False)
+    _fill(store, 3, 1000, 50)
+    before = _all(store)
+    _crash(store)
     again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
     try:
         assert _all(again) == before
@@ -50,18 +57,37 @@ def test_flushed_samples_survive_reopen_without_close(tmp_path: Path) -> None:
         again.close()
 
 
-def test_unflushed_samples_are_lost_on_crash_but_nothing_else(tmp_path: Path) -> None:
-    store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+def test_without_the_log_unflushed_samples_are_lost_on_crash_but_nothing_else(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER, wal=False)
     _fill(store, 2, 1000, 10)
     app = store.appender()
     app.append(_labels(0), 10**6, 1.0)
     app.commit()
-    store.db.close()
-    store.head.closed = True
-    again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    _crash(store)
+    again = open_storage(tmp_path, background=False, retention_ms=FOREVER, wal=False)
     try:
         ts, _ = _all(again)["0"]
         assert ts[-1] < 10**6 and len(ts) == 10
+    finally:
+        again.close()
+
+
+def test_with_the_log_every_committed_sample_survives_a_crash(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    _fill(store, 2, 1000, 10)
+    app = store.appender()
+    app.append(_labels(0), 10**6, 1.0)
+    app.append(_labels(7), 10**6, 7.0)  # a series the database has never seen
+    app.commit()
+    app = store.appender()
+    app.append(_labels(1), 10**6 + 1, 2.0)
+    app.rollback()  # never committed: must not come back
+    before = _all(store)
+    _crash(store)
+    again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
+    try:
+        assert _all(again) == before
+        assert again.wal_replay.samples == 2
     finally:
         again.close()
 

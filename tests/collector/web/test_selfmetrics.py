@@ -1,4 +1,4 @@
-"""The collector's own /metrics: Prometheus's names over a real store, HTTP and query hooks."""
+"""The collector's own /metrics: Prometheus's names over a real store, HTTP and query hooks, secrets hidden."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from metricslib.collector.config.remote_write import RemoteWriteConfig
 from metricslib.collector.model import make_labels
+from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.stats import ScrapeStats
 from metricslib.collector.storage import open_storage
+from metricslib.collector.storage.remote.write import RemoteWriteQueue
 from metricslib.collector.textparse.formats import parse_families
 from metricslib.collector.web.selfmetrics import SelfMetrics, http_handler_label
 from tests.collector.fakes import RecordingEngine
@@ -20,6 +23,7 @@ class FakeCollector:
         self.last_reload_success = False
         self.last_reload_success_time = 1234.5
         self.ready = True
+        self.scrape_counters = ScrapeCounters()
 
     def targets(self, state: str = "any") -> dict[str, object]:
         return {"activeTargets": [{"scrapePool": "node", "health": "up"}]}
@@ -96,3 +100,25 @@ def test_http_and_query_hooks(metrics: SelfMetrics) -> None:
 ])
 def test_handler_labels_are_routes_not_raw_paths(path: str, status: int, label: str) -> None:
     assert http_handler_label(path, status) == label
+
+
+def test_duplicate_samples_and_redacted_remote_urls_are_exposed(tmp_path: Path) -> None:
+    collector = FakeCollector()
+    collector.scrape_counters.add_duplicates(3)
+    queues = [
+        RemoteWriteQueue(RemoteWriteConfig(url="http://alice:S3CRET%40x@127.0.0.1:1/api/v1/write")),
+        RemoteWriteQueue(RemoteWriteConfig(url="http://bob:S3CRET@127.0.0.1:2/w", name="named")),
+    ]
+    store = open_storage(tmp_path, background=False)
+    try:
+        body, _ = SelfMetrics(store, collector, queues).render("text/plain")
+    finally:
+        store.close()
+    text = body.decode()
+    assert "prometheus_target_scrapes_sample_duplicate_timestamp_total 3.0" in text
+    assert "S3CRET" not in text
+    assert 'outcome="sent",remote="alice:xxxxx@127.0.0.1:1"' in text
+    assert 'outcome="sent",remote="named"' in text
+    assert "metricslib_storage_wal_segment_current 1.0" in text
+    assert "metricslib_storage_wal_writes_failed_total 0.0" in text
+    assert "metricslib_storage_wal_corruptions_total 0.0" in text

@@ -55,7 +55,9 @@ class HTTPPoster:
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
         parts = urllib.parse.urlsplit(url)
         conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = conn_cls(parts.netloc, timeout=timeout)
+        # Credentials in the URL go in the Authorization header (see
+        # RemoteWriteQueue), never in the address, where errors would show them.
+        conn = conn_cls(parts.netloc.rpartition("@")[2], timeout=timeout)
         try:
             path = parts.path or "/"
             if parts.query:
@@ -106,6 +108,11 @@ class RemoteWriteQueue:
             headers["Authorization"] = f"Basic {token}"
         elif auth is not None:
             headers["Authorization"] = auth.header()
+        else:
+            parts = urllib.parse.urlsplit(self.config.url)
+            if parts.username is not None:  # as Go's client does with a URL's user info
+                pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+                headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         return headers
 
     # --- producer side (scrape threads) -----------------------------------------------

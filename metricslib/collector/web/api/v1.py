@@ -151,9 +151,11 @@ class PrometheusAPI:
         build_info: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         alertmanagers: Callable[[], Mapping[str, object]] | None = None,
+        wal_replay: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
         self._alertmanagers = alertmanagers
         self._engine_factory = engine_factory
+        self._wal_replay = wal_replay
         self._querier_factory = querier_factory
         self._parse_selector = parse_selector
         self._collector = collector
@@ -171,6 +173,7 @@ class PrometheusAPI:
             "/api/v1/status/config": self.status_config,
             "/api/v1/status/flags": self.status_flags,
             "/api/v1/status/runtimeinfo": self.runtimeinfo,
+            "/api/v1/status/walreplay": self.walreplay,
             "/api/v1/query_exemplars": self.query_exemplars,
             "/api/v1/rules": self.rules,
             "/api/v1/alerts": self.alerts,
@@ -341,6 +344,12 @@ class PrometheusAPI:
 
     def runtimeinfo(self, request: Request) -> Response:
         return Response(200, _envelope({"storageRetention": self._flags.get("storage.tsdb.retention.time", "")}))
+
+    def walreplay(self, request: Request) -> Response:
+        """Write-ahead log replay progress: first, last and current segment."""
+        if self._wal_replay is None:
+            return error_response("unavailable", "no write-ahead log to report on")
+        return Response(200, _envelope(dict(self._wal_replay())))
 
     def rules(self, request: Request) -> Response:
         # Recording and alerting rules are not evaluated; Grafana asks anyway.

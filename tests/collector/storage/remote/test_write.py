@@ -345,3 +345,43 @@ def test_collector_forwards_scraped_samples_to_victoriametrics(tmp_path) -> None
         assert series["value"][1] == "7"  # type: ignore[index]
         own = http_get(f"http://127.0.0.1:{our_port}/metrics")[2].decode()
         assert 'metricslib_remote_write_samples_total{remote="vm",outcome="sent"}' in own or 'outcome="sent",remote="vm"' in own
+
+
+def test_url_credentials_become_basic_auth_and_never_show_in_errors_or_logs(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import http.server
+    import threading
+
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(400)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"bad")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        cfg = RemoteWriteConfig(url=f"http://al%3Aice:S3CRET%40x@127.0.0.1:{port}/api/v1/write")
+        queue = RemoteWriteQueue(cfg, sleep=lambda s: None)
+        assert not queue.send([(make_labels({"__name__": "up"}), 1, 1.0)])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert seen == [("/api/v1/write", "Basic YWw6aWNlOlMzQ1JFVEB4")]  # al:ice:S3CRET@x
+    refused = RemoteWriteQueue(RemoteWriteConfig(url=f"http://u:S3CRET@127.0.0.1:{free_port()}/w"))
+    with pytest.raises(OSError) as failure:
+        refused.poster.post(refused.config.url, b"", {}, 2.0)
+    shown = " ".join([r.getMessage() for r in caplog.records] + [queue.stats.last_error, str(failure.value)])
+    assert "al%3Aice:xxxxx@127.0.0.1" in shown
+    assert "S3CRET" not in shown

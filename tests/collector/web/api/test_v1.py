@@ -167,3 +167,18 @@ def test_engine_results_are_written_as_json_text_inside_the_envelope() -> None:
         "data": {"resultType": "vector", "result": [{"metric": {"a": "é"}, "value": [1, "2"]}]},
         "warnings": ["w"],
     }
+
+
+def test_walreplay_reports_the_storage_progress_in_prometheus_shape() -> None:
+    api, _ = make_api()
+    status, body = call(api, "/api/v1/status/walreplay")
+    assert status == 503 and body["errorType"] == "unavailable"  # no storage to ask
+    api = PrometheusAPI(
+        engine_factory=lambda timeout_ms: RecordingEngine(),
+        querier_factory=sample_querier,
+        parse_selector=simple_selector,
+        wal_replay=lambda: {"min": 3, "max": 5, "current": 5},
+    )
+    assert call(api, "/api/v1/status/walreplay") == (
+        200, {"status": "success", "data": {"min": 3, "max": 5, "current": 5}}
+    )
