@@ -13,7 +13,9 @@ class TemplateError(ValueError):
     execution errors, so users see what Prometheus would have told them.
     """
 
-    def __init__(self, message: str, *, name: str = "", line: int = 0, col: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, name: str = "", line: int = 0, col: int | None = None
+    ) -> None:
         super().__init__(message)
         self.name = name
         self.line = line
