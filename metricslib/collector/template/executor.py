@@ -341,10 +341,7 @@ class _State:
             return fn.variadic
 
         if fn.lazy:
-            thunks: list[Callable[[], Any]] = [
-                (lambda a=a, i=i: self.eval_arg(dot, param(i), a))
-                for i, a in enumerate(given)  # type: ignore[misc]
-            ]
+            thunks = [self.thunk(dot, param(i), a) for i, a in enumerate(given)]
             if final is not _MISSING:
                 thunks.append(lambda: self.validate(final, param(len(given)), fn))
             return self.invoke(fn, node, name, thunks)
@@ -352,6 +349,9 @@ class _State:
         if final is not _MISSING:
             argv.append(self.validate(final, param(len(given)), fn))
         return self.invoke(fn, node, name, argv)
+
+    def thunk(self, dot: Any, typ: str, node: Node) -> Callable[[], Any]:
+        return lambda: self.eval_arg(dot, typ, node)
 
     def invoke(self, fn: GoFunc, node: Node, name: str, argv: list[Any]) -> Any:
         try:
