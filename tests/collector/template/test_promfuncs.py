@@ -92,7 +92,7 @@ def test_convert_to_float_accepts_what_prometheus_accepts() -> None:
     )
     with pytest.raises(ValueError, match=r'^strconv.ParseFloat: parsing "abc": invalid syntax$'):
         convert_to_float("abc")
-    with pytest.raises(ValueError, match="^can't convert bool to float$"):
+    with pytest.raises(ValueError, match=r"^can't convert bool to float$"):
         convert_to_float(True)
 
 
