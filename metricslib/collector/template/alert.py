@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from metricslib.collector.template.builtins import BUILTINS
 from metricslib.collector.template.errors import TemplateError
 from metricslib.collector.template.promfuncs import QueryFunc, prometheus_functions
 from metricslib.collector.template.template import Template, parse_template
@@ -33,8 +32,6 @@ ALERT_TEMPLATE_PREFIX = (
     "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
     "{{$externalURL := .ExternalURL}}{{$value := .Value}}"
 )
-# Names only: parsing checks that a function exists, not what it does.
-_FUNCTION_NAMES = frozenset(prometheus_functions()) | frozenset(BUILTINS)
 
 
 @dataclass
@@ -54,12 +51,10 @@ def alert_template_name(alertname: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _parsed(name: str, text: str) -> Template:
-    placeholders = {fname: _unbound for fname in _FUNCTION_NAMES if fname not in BUILTINS}
-    return parse_template(name, ALERT_TEMPLATE_PREFIX + text, placeholders, missing_zero=True)
-
-
-def _unbound(*args: object) -> object:  # pragma: no cover - replaced at execution
-    raise RuntimeError("template function used without an expander")
+    # The table has every function; the ones bound to an expansion are replaced at execution.
+    return parse_template(
+        name, ALERT_TEMPLATE_PREFIX + text, prometheus_functions(), missing_zero=True
+    )
 
 
 def check_alert_template(name: str, text: str) -> None:

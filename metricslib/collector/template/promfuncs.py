@@ -24,8 +24,16 @@ from metricslib.collector.template.gofmt import format_float, sprintf
 from metricslib.collector.template.gotime import GoDuration, GoTime
 from metricslib.collector.template.values import go_type
 
-__all__ = ["QueryFunc", "QueryResult", "SafeHTML", "TemplateSample", "convert_to_float",
-           "prometheus_functions", "split_host_port"]  # fmt: skip
+__all__ = [
+    "QueryFunc",
+    "QueryResult",
+    "SafeHTML",
+    "TemplateSample",
+    "bound_functions",
+    "convert_to_float",
+    "prometheus_functions",
+    "split_host_port",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -372,6 +380,34 @@ def _args(*values: Any) -> dict[str, Any]:
     return {f"arg{i}": v for i, v in enumerate(values)}
 
 
+_STATIC: dict[str, GoFunc] = {
+    "first": _fn(_first, _RESULT),
+    "label": _fn(_label, "string", _SAMPLE),
+    "value": _fn(_value, _SAMPLE),
+    "strvalue": _fn(_strvalue, _SAMPLE),
+    "args": _fn(_args, variadic="any"),
+    "reReplaceAll": _fn(re_replace_all, "string", "string", "string"),
+    "safeHtml": _fn(SafeHTML, "string"),
+    "match": _fn(match, "string", "string"),
+    "title": _fn(title, "string"),
+    "toUpper": _fn(str.upper, "string"),
+    "toLower": _fn(str.lower, "string"),
+    "graphLink": _fn(graph_link, "string"),
+    "tableLink": _fn(table_link, "string"),
+    "sortByLabel": _fn(_sort_by_label, "string", _RESULT),
+    "humanize": _fn(humanize, "any"),
+    "humanize1024": _fn(humanize1024, "any"),
+    "humanizeDuration": _fn(humanize_duration, "any"),
+    "humanizePercentage": _fn(humanize_percentage, "any"),
+    "humanizeTimestamp": _fn(humanize_timestamp, "any"),
+    "toTime": _fn(to_time, "any"),
+    "toDuration": _fn(to_duration, "any"),
+    "parseDuration": _fn(parse_duration, "string"),
+    "stripPort": _fn(strip_port, "string"),
+    "stripDomain": _fn(strip_domain, "string"),
+}
+
+
 def prometheus_functions(
     *, query: QueryFunc | None = None, external_url: str = "", path_prefix: str | None = None
 ) -> dict[str, GoFunc]:
@@ -380,6 +416,16 @@ def prometheus_functions(
     ``path_prefix`` defaults to the external URL's path, as Prometheus's
     ``pathPrefix`` does.
     """
+    return {
+        **_STATIC,
+        **bound_functions(query=query, external_url=external_url, path_prefix=path_prefix),
+    }
+
+
+def bound_functions(
+    *, query: QueryFunc | None = None, external_url: str = "", path_prefix: str | None = None
+) -> dict[str, GoFunc]:
+    """The functions bound to one expansion (its query and URLs); the rest never change."""
 
     def run_query(q: str) -> QueryResult:
         if query is None:
@@ -389,30 +435,6 @@ def prometheus_functions(
     prefix = urllib.parse.urlsplit(external_url).path if path_prefix is None else path_prefix
     return {
         "query": _fn(run_query, "string"),
-        "first": _fn(_first, _RESULT),
-        "label": _fn(_label, "string", _SAMPLE),
-        "value": _fn(_value, _SAMPLE),
-        "strvalue": _fn(_strvalue, _SAMPLE),
-        "args": _fn(_args, variadic="any"),
-        "reReplaceAll": _fn(re_replace_all, "string", "string", "string"),
-        "safeHtml": _fn(SafeHTML, "string"),
-        "match": _fn(match, "string", "string"),
-        "title": _fn(title, "string"),
-        "toUpper": _fn(str.upper, "string"),
-        "toLower": _fn(str.lower, "string"),
-        "graphLink": _fn(graph_link, "string"),
-        "tableLink": _fn(table_link, "string"),
-        "sortByLabel": _fn(_sort_by_label, "string", _RESULT),
-        "humanize": _fn(humanize, "any"),
-        "humanize1024": _fn(humanize1024, "any"),
-        "humanizeDuration": _fn(humanize_duration, "any"),
-        "humanizePercentage": _fn(humanize_percentage, "any"),
-        "humanizeTimestamp": _fn(humanize_timestamp, "any"),
-        "toTime": _fn(to_time, "any"),
-        "toDuration": _fn(to_duration, "any"),
-        "parseDuration": _fn(parse_duration, "string"),
         "pathPrefix": _fn(lambda: prefix),
         "externalURL": _fn(lambda: external_url),
-        "stripPort": _fn(strip_port, "string"),
-        "stripDomain": _fn(strip_domain, "string"),
     }

@@ -11,6 +11,7 @@ invalid value (what a missing key gives; it prints as ``<no value>``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,7 +58,12 @@ def go_fields(obj: Any) -> dict[str, str] | None:
     """Go field name -> Python attribute of a dataclass instance (None for other values)."""
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         return None
-    return {go_name(f.name): f.name for f in dataclasses.fields(obj)}
+    return _struct_fields(type(obj))
+
+
+@functools.lru_cache(maxsize=256)
+def _struct_fields(cls: type) -> dict[str, str]:
+    return {go_name(f.name): f.name for f in dataclasses.fields(cls)}
 
 
 def go_type(value: Any) -> str:
