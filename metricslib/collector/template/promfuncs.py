@@ -68,13 +68,54 @@ _ACCEPTS: dict[str, Callable[[Any], bool]] = {
     _SAMPLE: lambda v: v is None or isinstance(v, TemplateSample),
     _RESULT: lambda v: isinstance(v, list) and all(isinstance(s, TemplateSample) for s in v),
 }
+# A float64 literal as strconv reads it (sign and underscores handled apart):
+# decimal with optional fraction and exponent, or hexadecimal with a mandatory p exponent.
 _GO_FLOAT = re.compile(
-    r"[+-]?(?:(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?|\d+\.|inf|infinity|nan)", re.IGNORECASE
+    r"(?:[\d_]+\.?[\d_]*|\.[\d_]+)(?:[eE][+-]?[\d_]+)?|0[xX](?:[\da-fA-F_]+\.?[\da-fA-F_]*|\.[\da-fA-F_]+)[pP][+-]?[\d_]+"
 )
 
 
 def _fn(fn: Callable[..., Any], *params: str, variadic: str | None = None) -> GoFunc:
     return GoFunc(fn, tuple(params), variadic, accepts=_ACCEPTS)
+
+
+def _underscores_ok(text: str) -> bool:
+    """Go's rule: an underscore sits between digits, or between a base prefix and a digit."""
+    body = text[1:] if text[:1] in "+-" else text
+    saw, i, hexa = "^", 0, False
+    if len(body) >= 2 and body[0] == "0" and body[1].lower() in "box":
+        i, saw, hexa = 2, "0", body[1].lower() == "x"
+    for ch in body[i:]:
+        if ch.isdigit() or (hexa and ch.lower() in "abcdef"):
+            saw = "0"
+        elif ch == "_":
+            if saw != "0":
+                return False
+            saw = "_"
+        elif saw == "_":
+            return False
+        else:
+            saw = "!"
+    return saw != "_"
+
+
+def parse_go_float(text: str) -> float:
+    """Go's ``strconv.ParseFloat(text, 64)``, with its error texts."""
+    invalid = ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
+    body = text[1:] if text[:1] in "+-" else text
+    negative = text.startswith("-")
+    special = body.lower()
+    if special in ("inf", "infinity"):
+        return -math.inf if negative else math.inf
+    if special == "nan" and body == text:
+        return math.nan
+    if ("_" in body and not _underscores_ok(text)) or not _GO_FLOAT.fullmatch(body):
+        raise invalid
+    clean = body.replace("_", "")
+    value = float.fromhex(clean) if clean[:2].lower() == "0x" else float(clean)
+    if math.isinf(value):
+        raise ValueError(f'strconv.ParseFloat: parsing "{text}": value out of range')
+    return -value if negative else value
 
 
 def convert_to_float(value: Any) -> float:
@@ -84,18 +125,7 @@ def convert_to_float(value: Any) -> float:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        text = value
-        if _GO_FLOAT.fullmatch(text) and "__" not in text and not text.endswith("_"):
-            try:
-                return float(text.replace("_", ""))
-            except ValueError:
-                pass
-        if text.lower().lstrip("+-").startswith("0x"):
-            try:
-                return float.fromhex(text)
-            except ValueError:
-                pass
-        raise ValueError(f'strconv.ParseFloat: parsing "{text}": invalid syntax')
+        return parse_go_float(value)
     raise ValueError(f"can't convert {go_type(value)} to float")
 
 

@@ -302,6 +302,156 @@ EXPANSIONS: list[tuple[str, str]] = [
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:127: executing "__alert_A" at <5>: range can\'t iterate over 5>',
     ),
     (
+        "line1\n  {{- $labels.job -}}  \nline3\n{{ .Nope }}",
+        '<error expanding template: error executing template __alert_A: template: __alert_A:4:3: executing "__alert_A" at <.Nope>: can\'t evaluate field Nope in type struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }>',
+    ),
+    (
+        "a\n{{ range $k, $v := $labels }}\n  {{ $k }}: {{ $v }}\n{{- end }}\nz",
+        "a\n\n  __name__: m\n  instance: host1.dc1:9100\n  job: node\nz",
+    ),
+    (
+        '{{ define "x" }}{{ .job }}/{{ $.instance }}{{ end }}{{ template "x" $labels }}\n{{ template "x" . }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:131: executing "x" at <.job>: can\'t evaluate field job in type struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }>',
+    ),
+    ('{{ $x := 0.0 }}{{ range query "m" }}{{ $x = value . }}{{ end }}{{ $x }}', "1.2345675e+06"),
+    (
+        'x\n\n{{ humanize "bad" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:3:3: executing "__alert_A" at <humanize "bad">: error calling humanize: strconv.ParseFloat: parsing "bad": invalid syntax>',
+    ),
+    (
+        '{{ with query "nothing" }}some{{ else }}none{{ end }}|{{ if query "nothing" }}y{{ else }}n{{ end }}',
+        "none|n",
+    ),
+    (
+        '{{ printf "%s" $labels }}|{{ printf "%d" $labels }}|{{ printf "%v" (query "m") | len }}',
+        "map[__name__:m instance:host1.dc1:9100 job:node]|map[%!d(string=__name__):%!d(string=m) %!d(string=instance):%!d(string=host1.dc1:9100) %!d(string=job):%!d(string=node)]|27",
+    ),
+    (
+        '{{ $value | humanize }} {{ $value | printf "%.1f" }} {{ .Value | humanize1024 }}',
+        "123.4m 0.1 0.1234",
+    ),
+    (
+        '{{ range $i, $e := query "m" | sortByLabel "instance" }}{{ if $i }}, {{ end }}{{ $e.Labels.instance }}{{ end }}',
+        "host1.dc1:9100, host2.dc1:9100",
+    ),
+    ('{{ index $labels "instance" | stripPort | toUpper }}', "HOST1.DC1"),
+    ('{{ "x" | printf "%s %s" "a" }}{{ 3 | printf "%d" }}', "a x3"),
+    ('{{ template "y" }}{{ define "y" }}Y{{ $ }}Y{{ end }}', "Y<no value>Y"),
+    ('{{ $labels.job | len | printf "%05d" }}', "00004"),
+    (
+        '{{ humanizeDuration "90" }}|{{ humanizeTimestamp "1.5" }}|{{ humanize "1e3" }}|{{ humanize " 1" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:194: executing "__alert_A" at <humanize " 1">: error calling humanize: strconv.ParseFloat: parsing " 1": invalid syntax>',
+    ),
+    (
+        '{{ humanize "0x10" }}|{{ humanize "1_000" }}|{{ humanize "inf" }}|{{ humanize "-Infinity" }}|{{ humanize "nan" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "0x10">: error calling humanize: strconv.ParseFloat: parsing "0x10": invalid syntax>',
+    ),
+    ('{{ humanize "1_000" }}', "1k"),
+    (
+        '{{ humanize ".5" }}|{{ humanize "5." }}|{{ humanize "+5" }}|{{ humanize "1e" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:175: executing "__alert_A" at <humanize "1e">: error calling humanize: strconv.ParseFloat: parsing "1e": invalid syntax>',
+    ),
+    ('{{ humanize "1_000" }}', "1k"),
+    ('{{ humanize "inf" }}', "+Inf"),
+    ('{{ humanize "-Infinity" }}', "-Inf"),
+    ('{{ humanize "nan" }}', "NaN"),
+    (
+        '{{ humanize "+nan" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "+nan">: error calling humanize: strconv.ParseFloat: parsing "+nan": invalid syntax>',
+    ),
+    ('{{ humanize "NaN" }}', "NaN"),
+    (
+        '{{ humanize "-nan" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "-nan">: error calling humanize: strconv.ParseFloat: parsing "-nan": invalid syntax>',
+    ),
+    ('{{ humanize "0x1p4" }}', "16"),
+    ('{{ humanize "0x_1p4" }}', "16"),
+    ('{{ humanize "1e5_0" }}', "1e+26Y"),
+    ('{{ humanize "0x1.8p1" }}', "3"),
+    (
+        '{{ humanize "0x10" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "0x10">: error calling humanize: strconv.ParseFloat: parsing "0x10": invalid syntax>',
+    ),
+    (
+        '{{ humanize "1e400" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "1e400">: error calling humanize: strconv.ParseFloat: parsing "1e400": value out of range>',
+    ),
+    (
+        '{{ humanize "-1e400" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "-1e400">: error calling humanize: strconv.ParseFloat: parsing "-1e400": value out of range>',
+    ),
+    ('{{ humanize "1e-400" }}', "0"),
+    (
+        '{{ humanize "_1" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "_1">: error calling humanize: strconv.ParseFloat: parsing "_1": invalid syntax>',
+    ),
+    (
+        '{{ humanize "1_" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "1_">: error calling humanize: strconv.ParseFloat: parsing "1_": invalid syntax>',
+    ),
+    (
+        '{{ humanize "1__0" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "1__0">: error calling humanize: strconv.ParseFloat: parsing "1__0": invalid syntax>',
+    ),
+    (
+        '{{ humanize "1._5" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "1._5">: error calling humanize: strconv.ParseFloat: parsing "1._5": invalid syntax>',
+    ),
+    (
+        '{{ humanize "1_.5" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "1_.5">: error calling humanize: strconv.ParseFloat: parsing "1_.5": invalid syntax>',
+    ),
+    ('{{ humanize ".5" }}', "500m"),
+    (
+        '{{ humanize "." }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize ".">: error calling humanize: strconv.ParseFloat: parsing ".": invalid syntax>',
+    ),
+    (
+        '{{ humanize ".e5" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize ".e5">: error calling humanize: strconv.ParseFloat: parsing ".e5": invalid syntax>',
+    ),
+    ('{{ humanize "5." }}', "5"),
+    ('{{ humanize "+5" }}', "5"),
+    (
+        '{{ humanize "1e" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "1e">: error calling humanize: strconv.ParseFloat: parsing "1e": invalid syntax>',
+    ),
+    (
+        '{{ humanize "1e+" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "1e+">: error calling humanize: strconv.ParseFloat: parsing "1e+": invalid syntax>',
+    ),
+    (
+        '{{ humanize "0x" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "0x">: error calling humanize: strconv.ParseFloat: parsing "0x": invalid syntax>',
+    ),
+    (
+        '{{ humanize "0xp1" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "0xp1">: error calling humanize: strconv.ParseFloat: parsing "0xp1": invalid syntax>',
+    ),
+    ('{{ humanize "0x.8p1" }}', "1"),
+    ('{{ humanize "1E5" }}', "100k"),
+    ('{{ humanize "+Inf" }}', "+Inf"),
+    ('{{ humanize "INF" }}', "+Inf"),
+    (
+        '{{ humanize "infinity " }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "infinity ">: error calling humanize: strconv.ParseFloat: parsing "infinity ": invalid syntax>',
+    ),
+    (
+        '{{ humanize "0b101" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "0b101">: error calling humanize: strconv.ParseFloat: parsing "0b101": invalid syntax>',
+    ),
+    (
+        '{{ humanize "0o7" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize "0o7">: error calling humanize: strconv.ParseFloat: parsing "0o7": invalid syntax>',
+    ),
+    ('{{ humanize "0x1P-2" }}', "250m"),
+    ('{{ humanize "1.5e+3" }}', "1.5k"),
+    ('{{ humanize "9007199254740993" }}', "9.007P"),
+    (
+        '{{ humanize " 1" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize " 1">: error calling humanize: strconv.ParseFloat: parsing " 1": invalid syntax>',
+    ),
+    (
         "{{ $x = 1 }}",
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:120: executing "__alert_A" at <1>: undefined variable: $x>',
     ),
