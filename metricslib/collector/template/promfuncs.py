@@ -22,7 +22,7 @@ from metricslib.collector.model.regex import go_regex_error, go_regex_to_python
 from metricslib.collector.template.functions import GoFunc
 from metricslib.collector.template.gofmt import format_float, sprintf
 from metricslib.collector.template.gotime import GoDuration, GoTime
-from metricslib.collector.template.values import go_type
+from metricslib.collector.template.values import AnyMap, go_type
 
 __all__ = [
     "QueryFunc",
@@ -324,7 +324,7 @@ def _is_separator(ch: str) -> bool:
 def title(text: str) -> str:
     out, prev = [], " "
     for ch in text:
-        out.append(ch.upper() if _is_separator(prev) else ch)
+        out.append(_simple_case(ch, str.title) if _is_separator(prev) else ch)
         prev = ch
     return "".join(out)
 
@@ -390,24 +390,53 @@ def _first(result: list[TemplateSample]) -> TemplateSample:
     raise ValueError("first() called on vector with no elements")
 
 
+_NIL_POINTER = "runtime error: invalid memory address or nil pointer dereference"
+
+
+def _deref(sample: TemplateSample | None) -> TemplateSample:
+    # Prometheus dereferences the *sample without a check: nil is a recovered panic.
+    if sample is None:
+        raise ValueError(_NIL_POINTER)
+    return sample
+
+
 def _label(name: str, sample: TemplateSample | None) -> str:
-    return "" if sample is None else sample.labels.get(name, "")
+    return _deref(sample).labels.get(name, "")
 
 
 def _value(sample: TemplateSample | None) -> float:
-    return 0.0 if sample is None else float(sample.value)
+    return float(_deref(sample).value)
 
 
 def _strvalue(sample: TemplateSample | None) -> str:
-    return "" if sample is None else sample.labels.get("__value__", "")
+    return _deref(sample).labels.get("__value__", "")
 
 
 def _sort_by_label(name: str, result: list[TemplateSample]) -> QueryResult:
     return QueryResult(sorted(result, key=lambda s: s.labels.get(name, "")))
 
 
-def _args(*values: Any) -> dict[str, Any]:
-    return {f"arg{i}": v for i, v in enumerate(values)}
+def _args(*values: Any) -> AnyMap:
+    return AnyMap({f"arg{i}": v for i, v in enumerate(values)})
+
+
+def _simple_case(text: str, convert: Callable[[str], str]) -> str:
+    """Go maps each rune by Unicode's simple case mapping: one rune in, one rune out (ß stays ß)."""
+    out = []
+    for ch in text:
+        mapped = convert(ch)
+        if len(mapped) != 1:
+            mapped = "i" if ch == "\u0130" and convert is str.lower else ch
+        out.append(mapped)
+    return "".join(out)
+
+
+def to_upper(text: str) -> str:
+    return text.upper() if text.isascii() else _simple_case(text, str.upper)
+
+
+def to_lower(text: str) -> str:
+    return text.lower() if text.isascii() else _simple_case(text, str.lower)
 
 
 _STATIC: dict[str, GoFunc] = {
@@ -420,8 +449,8 @@ _STATIC: dict[str, GoFunc] = {
     "safeHtml": _fn(SafeHTML, "string"),
     "match": _fn(match, "string", "string"),
     "title": _fn(title, "string"),
-    "toUpper": _fn(str.upper, "string"),
-    "toLower": _fn(str.lower, "string"),
+    "toUpper": _fn(to_upper, "string"),
+    "toLower": _fn(to_lower, "string"),
     "graphLink": _fn(graph_link, "string"),
     "tableLink": _fn(table_link, "string"),
     "sortByLabel": _fn(_sort_by_label, "string", _RESULT),

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "NO_VALUE", "CompareError", "FieldError", "GoStringer", "NoValue", "compare", "equal",
+    "NO_VALUE", "AnyMap", "CompareError", "FieldError", "GoStringer", "NoValue", "compare", "equal",
     "go_fields", "go_name", "go_type", "is_true", "lookup_field",
 ]  # fmt: skip
 
@@ -38,6 +38,12 @@ class NoValue:
 
 
 NO_VALUE = NoValue()
+
+
+class AnyMap(dict[str, Any]):
+    """A Go ``map[string]interface{}``: a missing key is nil (``<no value>``), never ""."""
+
+    go_type_name = "map[string]interface {}"
 
 
 class GoStringer:
@@ -124,7 +130,7 @@ def lookup_field(receiver: Any, name: str, *, missing_zero: bool, has_args: bool
             raise FieldError(f"{name} is not a method but has arguments")
         if name in receiver:
             return receiver[name]
-        if not missing_zero:
+        if not missing_zero or isinstance(receiver, AnyMap):
             return NO_VALUE
         # The zero value of the map's element type: "" for map[string]string.
         return "" if all(isinstance(v, str) for v in receiver.values()) else NO_VALUE

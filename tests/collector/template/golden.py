@@ -452,6 +452,47 @@ EXPANSIONS: list[tuple[str, str]] = [
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize " 1">: error calling humanize: strconv.ParseFloat: parsing " 1": invalid syntax>',
     ),
     (
+        '{{ label "job" nil }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <label "job" nil>: error calling label: runtime error: invalid memory address or nil pointer dereference>',
+    ),
+    (
+        "{{ value nil }}",
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <value nil>: error calling value: runtime error: invalid memory address or nil pointer dereference>',
+    ),
+    (
+        "{{ strvalue nil }}",
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <strvalue nil>: error calling strvalue: runtime error: invalid memory address or nil pointer dereference>',
+    ),
+    (
+        '{{ toTime "x" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <toTime "x">: error calling toTime: strconv.ParseFloat: parsing "x": invalid syntax>',
+    ),
+    ("{{ toTime (0.0) }}", "1970-01-01 00:00:00 +0000 UTC"),
+    ("{{ (toTime 1.5).Unix }}|{{ (toTime 1.5).UnixMilli }}", "1|1500"),
+    ('{{ (toTime 1.5).Format "2006-01-02" }}', "1970-01-01"),
+    ('{{ toTime 1.5 | printf "%v" }}', "1970-01-01 00:00:01.5 +0000 UTC"),
+    ("{{ $t := toTime 1e9 }}{{ $t.Year }}", "2001"),
+    (
+        '{{ parseDuration "1x" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <parseDuration "1x">: error calling parseDuration: not a valid duration string: "1x">',
+    ),
+    (
+        '{{ parseDuration "" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <parseDuration "">: error calling parseDuration: empty duration string>',
+    ),
+    (
+        '{{ parseDuration "1h1h" }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <parseDuration "1h1h">: error calling parseDuration: not a valid duration string: "1h1h">',
+    ),
+    ('{{ parseDuration "5m30s" | humanizeDuration }}', "5m 30s"),
+    ('{{ sortByLabel "job" (query "m") | len }}', "2"),
+    ('{{ first (query "m") | printf "%T" }}', "*template.sample"),
+    ('{{ query "m" | printf "%T" }}', "template.queryResult"),
+    ('{{ safeHtml "<b>" | printf "%T %s" }}', "template.HTML %!s(MISSING)"),
+    ("{{ args | len }}", "0"),
+    ('{{ (args 1 "x").arg1 }}|{{ (args).arg0 }}', "x|<no value>"),
+    ('{{ title "" }}|{{ toUpper "ß" }}|{{ toLower "İ" }}|{{ title "ǆemal" }}', "|ß|i|ǅemal"),
+    (
         "{{ $x = 1 }}",
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:120: executing "__alert_A" at <1>: undefined variable: $x>',
     ),

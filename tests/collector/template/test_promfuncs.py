@@ -166,3 +166,11 @@ def test_humanize_of_large_numbers_reads_back_within_its_precision(value: float)
     }
     number, prefix = (text[:-1], text[-1]) if text[-1] in "kMGTPEZY" else (text, "")
     assert float(number) * scale[prefix] == pytest.approx(value, rel=1e-3)
+
+
+def test_case_mapping_is_go_s_rune_by_rune_mapping() -> None:
+    from metricslib.collector.template.promfuncs import to_lower, to_upper
+
+    assert (
+        to_upper("aBc ß") == "ABC ß" and to_lower("İ AbC") == "i abc" and title("ǆemal") == "ǅemal"
+    )
