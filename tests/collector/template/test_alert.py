@@ -8,10 +8,10 @@ from metricslib.collector.template import (
     AlertTemplateData,
     TemplateError,
     TemplateSample,
+    alert_template_name,
     check_alert_template,
     expand_alert_template,
 )
-from metricslib.collector.template.alert import alert_template_name
 from tests.collector.template.fixtures import alert_data, query
 from tests.collector.template.golden import EXPANSIONS, PARSE_ERRORS
 
@@ -124,3 +124,21 @@ def test_line_numbers_count_the_user_s_lines() -> None:
     got = expand("first\nsecond {{ .Nope }}")
     assert "template: __alert_A:2:10: executing" in got
     assert "can't evaluate field Nope in type struct" in got
+
+
+def test_the_example_in_docs_alerting() -> None:
+    data = AlertTemplateData({"job": "gallery"}, {}, "http://localhost:9090", 0.0731)
+    name = alert_template_name("HighErrorRatio")
+
+    def go(text: str) -> str:
+        return expand_alert_template(name, text, data, timestamp_s=1700000000.0)
+
+    assert (
+        go("{{ $labels.job }}: {{ humanizePercentage $value }} of requests fail")
+        == "gallery: 7.31% of requests fail"
+    )
+    assert go("{{ if gt $value 0.2 }}page{{ else }}ticket{{ end }}") == "ticket"
+    assert (
+        go('{{ $externalURL }}{{ graphLink "up" }}')
+        == "http://localhost:9090/graph?g0.expr=up&g0.tab=0"
+    )
