@@ -2,8 +2,9 @@
 
 Each expansion was produced by Prometheus for an alert on ``m{job="node"}``
 (labels ``__name__="m", instance="host1.dc1:9100", job="node"``, value 0.1234)
-with a second series ``m{instance="host2.dc1:9100", job="api"} 1234567.5``
-for ``query``. ``test_promtool_golden.py`` re-checks every case against the
+with a second series ``m{instance="host2.dc1:9100", job="api"} 1234567.5``;
+queries use ``sort(m)`` because promtool returns a plain selector's series
+in no fixed order. ``test_promtool_golden.py`` re-checks every case against the
 installed promtool; the unit tests check our expander against them.
 """
 
@@ -63,19 +64,22 @@ EXPANSIONS: list[tuple[str, str]] = [
         "<b>|/graph?g0.expr=rate%28x%5B5m%5D%29&g0.tab=0|/graph?g0.expr=up+%3D%3D+0&g0.tab=1",
     ),
     (
-        '{{ with query "m" }}{{ range . }}{{ .Labels.instance }}={{ .Value }};{{ end }}{{ end }}',
+        '{{ with query "sort(m)" }}{{ range . }}{{ .Labels.instance }}={{ .Value }};{{ end }}{{ end }}',
         "host1.dc1:9100=0.1234;host2.dc1:9100=1.2345675e+06;",
     ),
     (
-        '{{ query "m" | first | value }}|{{ query "m" | first | label "job" }}|{{ (query "m" | first).Value }}',
+        '{{ query "sort(m)" | first | value }}|{{ query "sort(m)" | first | label "job" }}|{{ (query "sort(m)" | first).Value }}',
         "0.1234|node|0.1234",
     ),
-    ('{{ range query "m" | sortByLabel "job" }}{{ label "job" . }} {{ end }}', "api node "),
+    ('{{ range query "sort(m)" | sortByLabel "job" }}{{ label "job" . }} {{ end }}', "api node "),
     (
         '{{ query "nothing" | first | value }}',
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:133: executing "__alert_A" at <first>: error calling first: first() called on vector with no elements>',
     ),
-    ('{{ range $i, $s := query "m" }}{{ $i }}:{{ $s.Labels.job }} {{ end }}', "0:node 1:api "),
+    (
+        '{{ range $i, $s := query "sort(m)" }}{{ $i }}:{{ $s.Labels.job }} {{ end }}',
+        "0:node 1:api ",
+    ),
     (
         '{{ printf "%.2f" $value }}|{{ printf "%d" 42 }}|{{ printf "%s" $labels.job }}|{{ printf "%5.1f|%-6s|%06.2f" 3.14159 "ab" -1.5 }}|{{ printf "%x %X %o %b %c %q %U" 255 255 8 5 65 65 65 }}',
         "0.12|42|node|  3.1|ab    |-01.50|ff FF 10 101 A 'A' U+0041",
@@ -165,7 +169,7 @@ EXPANSIONS: list[tuple[str, str]] = [
         "{{ printf }}",
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <printf>: wrong number of args for printf: want at least 1 got 0>',
     ),
-    ('{{ strvalue (query "m" | first) }}|{{ args 1 2 }}', "|map[arg0:1 arg1:2]"),
+    ('{{ strvalue (query "sort(m)" | first) }}|{{ args 1 2 }}', "|map[arg0:1 arg1:2]"),
     (
         "{{ humanize 1 2 }}",
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <humanize>: wrong number of args for humanize: want 1 got 2>',
@@ -187,7 +191,7 @@ EXPANSIONS: list[tuple[str, str]] = [
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:121: executing "__alert_A" at <"x">: can\'t handle "x" for arg of type *template.sample>',
     ),
     (
-        '{{ label 1 (query "m" | first) }}',
+        '{{ label 1 (query "sort(m)" | first) }}',
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:121: executing "__alert_A" at <1>: expected string; found 1>',
     ),
     (
@@ -200,9 +204,9 @@ EXPANSIONS: list[tuple[str, str]] = [
     ),
     ('{{ 1 | printf "%d %d" 2 }}', "2 1"),
     ('{{ $labels.job | printf "%s-%s" "x" }}', "x-node"),
-    ('{{ query "m" | len }}', "2"),
-    ('{{ index (query "m") 1 | value }}', "1.2345675e+06"),
-    ('{{ (index (query "m") 1).Labels.instance }}', "host2.dc1:9100"),
+    ('{{ query "sort(m)" | len }}', "2"),
+    ('{{ index (query "sort(m)") 1 | value }}', "1.2345675e+06"),
+    ('{{ (index (query "sort(m)") 1).Labels.instance }}', "host2.dc1:9100"),
     ("{{ with $x := $labels.job }}{{ $x }}{{ end }}", "node"),
     ("{{ with $labels.nope }}has{{ else }}none{{ end }}", "none"),
     (
@@ -226,18 +230,18 @@ EXPANSIONS: list[tuple[str, str]] = [
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <lt true false>: error calling lt: invalid type for comparison>',
     ),
     (
-        '{{ eq (query "m") 1 }}',
-        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <eq (query "m") 1>: error calling eq: incompatible types for comparison>',
+        '{{ eq (query "sort(m)") 1 }}',
+        '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <eq (query "sort(m)") 1>: error calling eq: incompatible types for comparison>',
     ),
     (
-        '{{ printf "%T %T %T %T %T" 1 1.5 "s" $labels (query "m" | first) }}',
+        '{{ printf "%T %T %T %T %T" 1 1.5 "s" $labels (query "sort(m)" | first) }}',
         "int float64 string map[string]string *template.sample",
     ),
     (
-        '{{ printf "%v" (query "m" | first) }}',
+        '{{ printf "%v" (query "sort(m)" | first) }}',
         "&{map[__name__:m instance:host1.dc1:9100 job:node] 0.1234}",
     ),
-    ('{{ query "m" | first }}', "{map[__name__:m instance:host1.dc1:9100 job:node] 0.1234}"),
+    ('{{ query "sort(m)" | first }}', "{map[__name__:m instance:host1.dc1:9100 job:node] 0.1234}"),
     ('{{ printf "%s" (toTime 1.5) }}|{{ (toTime 1.5).Unix }}', "1970-01-01 00:00:01.5 +0000 UTC|1"),
     (
         '{{ printf "%5t|%-5d|%+.2e|% d|%x" true 3 12345.678 5 "hi" }}',
@@ -313,7 +317,10 @@ EXPANSIONS: list[tuple[str, str]] = [
         '{{ define "x" }}{{ .job }}/{{ $.instance }}{{ end }}{{ template "x" $labels }}\n{{ template "x" . }}',
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:131: executing "x" at <.job>: can\'t evaluate field job in type struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }>',
     ),
-    ('{{ $x := 0.0 }}{{ range query "m" }}{{ $x = value . }}{{ end }}{{ $x }}', "1.2345675e+06"),
+    (
+        '{{ $x := 0.0 }}{{ range query "sort(m)" }}{{ $x = value . }}{{ end }}{{ $x }}',
+        "1.2345675e+06",
+    ),
     (
         'x\n\n{{ humanize "bad" }}',
         '<error expanding template: error executing template __alert_A: template: __alert_A:3:3: executing "__alert_A" at <humanize "bad">: error calling humanize: strconv.ParseFloat: parsing "bad": invalid syntax>',
@@ -323,15 +330,15 @@ EXPANSIONS: list[tuple[str, str]] = [
         "none|n",
     ),
     (
-        '{{ printf "%s" $labels }}|{{ printf "%d" $labels }}|{{ printf "%v" (query "m") | len }}',
-        "map[__name__:m instance:host1.dc1:9100 job:node]|map[%!d(string=__name__):%!d(string=m) %!d(string=instance):%!d(string=host1.dc1:9100) %!d(string=job):%!d(string=node)]|27",
+        '{{ printf "%s" $labels }}|{{ printf "%d" $labels }}',
+        "map[__name__:m instance:host1.dc1:9100 job:node]|map[%!d(string=__name__):%!d(string=m) %!d(string=instance):%!d(string=host1.dc1:9100) %!d(string=job):%!d(string=node)]",
     ),
     (
         '{{ $value | humanize }} {{ $value | printf "%.1f" }} {{ .Value | humanize1024 }}',
         "123.4m 0.1 0.1234",
     ),
     (
-        '{{ range $i, $e := query "m" | sortByLabel "instance" }}{{ if $i }}, {{ end }}{{ $e.Labels.instance }}{{ end }}',
+        '{{ range $i, $e := query "sort(m)" | sortByLabel "instance" }}{{ if $i }}, {{ end }}{{ $e.Labels.instance }}{{ end }}',
         "host1.dc1:9100, host2.dc1:9100",
     ),
     ('{{ index $labels "instance" | stripPort | toUpper }}', "HOST1.DC1"),
@@ -485,9 +492,9 @@ EXPANSIONS: list[tuple[str, str]] = [
         '<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing "__alert_A" at <parseDuration "1h1h">: error calling parseDuration: not a valid duration string: "1h1h">',
     ),
     ('{{ parseDuration "5m30s" | humanizeDuration }}', "5m 30s"),
-    ('{{ sortByLabel "job" (query "m") | len }}', "2"),
-    ('{{ first (query "m") | printf "%T" }}', "*template.sample"),
-    ('{{ query "m" | printf "%T" }}', "template.queryResult"),
+    ('{{ sortByLabel "job" (query "sort(m)") | len }}', "2"),
+    ('{{ first (query "sort(m)") | printf "%T" }}', "*template.sample"),
+    ('{{ query "sort(m)" | printf "%T" }}', "template.queryResult"),
     ('{{ safeHtml "<b>" | printf "%T %s" }}', "template.HTML %!s(MISSING)"),
     ("{{ args | len }}", "0"),
     ('{{ (args 1 "x").arg1 }}|{{ (args).arg0 }}', "x|<no value>"),
