@@ -12,17 +12,20 @@ templates are cached: the same few texts are expanded at every evaluation.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from metricslib.collector.template.errors import TemplateError
-from metricslib.collector.template.promfuncs import QueryFunc, prometheus_functions
+from metricslib.collector.template.promfuncs import QueryFunc, bound_functions, prometheus_functions
 from metricslib.collector.template.template import Template, parse_template
 
 __all__ = [
     "ALERT_TEMPLATE_PREFIX",
+    "EXPANSIONS",
     "AlertTemplateData",
+    "ExpansionCounts",
     "alert_template_name",
     "check_alert_template",
     "expand_alert_template",
@@ -32,6 +35,27 @@ ALERT_TEMPLATE_PREFIX = (
     "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
     "{{$externalURL := .ExternalURL}}{{$value := .Value}}"
 )
+
+
+class ExpansionCounts:
+    """How many templates were expanded and how many failed, for the collector's self-metrics.
+
+    Prometheus counts the same events as ``prometheus_template_text_expansions_total``
+    and ``prometheus_template_text_expansion_failures_total``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+        self.failures = 0
+
+    def add(self, *, failed: bool) -> None:
+        with self._lock:
+            self.total += 1
+            self.failures += failed
+
+
+EXPANSIONS = ExpansionCounts()
 
 
 @dataclass
@@ -83,20 +107,27 @@ def expand_alert_template(
     returns ``path_prefix`` or, when empty, the path of ``data.external_url``.
     """
     del timestamp_s  # the query function is bound to the evaluation time by its maker
+    error, result = _expand(name, text, data, query, path_prefix)
+    EXPANSIONS.add(failed=error is not None)
+    return result if error is None else f"<error expanding template: {error}>"
+
+
+def _expand(
+    name: str, text: str, data: AlertTemplateData, query: QueryFunc | None, path_prefix: str
+) -> tuple[str | None, str]:
+    """(None, text) or (why it failed in Prometheus's words, "")."""
     try:
         template = _parsed(name, text)
     except TemplateError as exc:
-        return f"<error expanding template: error parsing template {name}: {exc}>"
-    funcs = prometheus_functions(
+        return f"error parsing template {name}: {exc}", ""
+    funcs = bound_functions(
         query=query, external_url=data.external_url, path_prefix=path_prefix or None
     )
     if isinstance(data.value, int) and not isinstance(data.value, bool):
         data = dataclasses.replace(data, value=float(data.value))
     try:
-        return template.execute(data, funcs=funcs)
+        return None, template.execute(data, funcs=funcs)
     except TemplateError as exc:
-        return f"<error expanding template: error executing template {name}: {exc}>"
-    except (
-        Exception
-    ) as exc:  # a bug of ours must not lose the alert: Prometheus recovers panics too
-        return f"<error expanding template: panic expanding template {name}: {exc}>"
+        return f"error executing template {name}: {exc}", ""
+    except Exception as exc:
+        return f"panic expanding template {name}: {exc}", ""

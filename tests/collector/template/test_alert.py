@@ -142,3 +142,13 @@ def test_the_example_in_docs_alerting() -> None:
         go('{{ $externalURL }}{{ graphLink "up" }}')
         == "http://localhost:9090/graph?g0.expr=up&g0.tab=0"
     )
+
+
+def test_expansions_and_failures_are_counted() -> None:
+    from metricslib.collector.template.alert import EXPANSIONS
+
+    total, failures = EXPANSIONS.total, EXPANSIONS.failures
+    expand("{{ $value }}")
+    expand("{{ nope }}")
+    expand("{{ .Nope }}")
+    assert (EXPANSIONS.total - total, EXPANSIONS.failures - failures) == (3, 2)
