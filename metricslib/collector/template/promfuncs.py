@@ -119,13 +119,15 @@ def parse_go_float(text: str) -> float:
 
 
 def convert_to_float(value: Any) -> float:
-    """Prometheus's ``convertToFloat``: float64, ints and numeric strings; anything else is an error."""
+    """Prometheus's ``convertToFloat``: float64, ints, numeric strings and durations; anything else is an error."""
     if isinstance(value, bool) or value is None:
         raise ValueError(f"can't convert {'<nil>' if value is None else 'bool'} to float")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
         return parse_go_float(value)
+    if isinstance(value, GoDuration):  # Prometheus 3 reads a time.Duration as seconds
+        return value.ns / 1e9
     raise ValueError(f"can't convert {go_type(value)} to float")
 
 

@@ -174,3 +174,8 @@ def test_case_mapping_is_go_s_rune_by_rune_mapping() -> None:
     assert (
         to_upper("aBc ß") == "ABC ß" and to_lower("İ AbC") == "i abc" and title("ǆemal") == "ǅemal"
     )
+
+
+def test_durations_convert_to_seconds() -> None:
+    assert convert_to_float(to_duration(90)) == 90.0
+    assert humanize_duration(to_duration(3661)) == "1h 1m 1s"
