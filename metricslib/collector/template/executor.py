@@ -35,14 +35,14 @@ from metricslib.collector.template.nodes import (
     TemplateNode,
     TextNode,
     VariableNode,
-)  # fmt: skip
+)
 from metricslib.collector.template.values import (
     NO_VALUE,
     FieldError,
     go_type,
     is_true,
     lookup_field,
-)  # fmt: skip
+)
 
 __all__ = ["MAX_DEPTH", "execute"]
 
@@ -71,8 +71,15 @@ def _ideal(node: NumberNode) -> int | float:
 
 
 class _State:
-    def __init__(self, trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], parse_name: str,
-                 text: str, missing_zero: bool, name: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        trees: Mapping[str, ListNode],
+        funcs: Mapping[str, GoFunc],
+        parse_name: str,
+        text: str,
+        missing_zero: bool,
+        name: str,
+    ) -> None:
         self.trees = trees
         self.funcs = funcs
         self.parse_name = parse_name
@@ -286,8 +293,9 @@ class _State:
         receiver = self.eval_arg(dot, "any", node.node)
         return self.eval_field_chain(dot, receiver, node, node.fields, args or [node], final)
 
-    def eval_field_chain(self, dot: Any, receiver: Any, node: Node, ident: list[str], args: list[Node],
-                         final: Any) -> Any:  # fmt: skip
+    def eval_field_chain(
+        self, dot: Any, receiver: Any, node: Node, ident: list[str], args: list[Node], final: Any
+    ) -> Any:
         for name in ident[:-1]:
             receiver = self.eval_field(dot, name, node, [node], _MISSING, receiver)
         return self.eval_field(dot, ident[-1], node, args, final, receiver)
@@ -453,14 +461,24 @@ def _error_text(exc: Exception) -> str:
     return text or type(exc).__name__
 
 
-def execute(trees: Mapping[str, ListNode], funcs: Mapping[str, GoFunc], parse_name: str, text: str,
-            name: str, data: Any, *, missing_zero: bool) -> str:  # fmt: skip
+def execute(
+    trees: Mapping[str, ListNode],
+    funcs: Mapping[str, GoFunc],
+    parse_name: str,
+    text: str,
+    name: str,
+    data: Any,
+    *,
+    missing_zero: bool,
+) -> str:
     """Run template ``name`` of ``trees`` with ``.`` set to ``data``; errors are ``TemplateError``."""
     state = _State(trees, funcs, parse_name, text, missing_zero, name)
     tree = trees.get(name)
     if tree is None:
-        raise TemplateError(f"template: no template {_quote(name)} associated with template {_quote(parse_name)}",
-                            name=parse_name)  # fmt: skip
+        raise TemplateError(
+            f"template: no template {_quote(name)} associated with template {_quote(parse_name)}",
+            name=parse_name,
+        )
     state.push("$", data)
     try:
         state.walk(data, tree)

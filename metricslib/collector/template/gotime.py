@@ -36,16 +36,26 @@ class GoTime(GoStringer):
             "Format": GoFunc(self.format, ("string",)),
         }
         if when is not None:
-            self.go_methods.update({
-                "Year": GoFunc(lambda: when.year),
-                "Month": GoFunc(lambda: _Named(when.month, _MONTHS[when.month - 1], "time.Month")),
-                "Day": GoFunc(lambda: when.day),
-                "Hour": GoFunc(lambda: when.hour),
-                "Minute": GoFunc(lambda: when.minute),
-                "Second": GoFunc(lambda: when.second),
-                "YearDay": GoFunc(lambda: when.timetuple().tm_yday),
-                "Weekday": GoFunc(lambda: _Named((when.weekday() + 1) % 7, _DAYS[(when.weekday() + 1) % 7], "time.Weekday")),
-            })  # fmt: skip
+            self.go_methods.update(
+                {
+                    "Year": GoFunc(lambda: when.year),
+                    "Month": GoFunc(
+                        lambda: _Named(when.month, _MONTHS[when.month - 1], "time.Month")
+                    ),
+                    "Day": GoFunc(lambda: when.day),
+                    "Hour": GoFunc(lambda: when.hour),
+                    "Minute": GoFunc(lambda: when.minute),
+                    "Second": GoFunc(lambda: when.second),
+                    "YearDay": GoFunc(lambda: when.timetuple().tm_yday),
+                    "Weekday": GoFunc(
+                        lambda: _Named(
+                            (when.weekday() + 1) % 7,
+                            _DAYS[(when.weekday() + 1) % 7],
+                            "time.Weekday",
+                        )
+                    ),
+                }
+            )
 
     def _datetime(self) -> dt.datetime | None:
         try:
@@ -86,8 +96,20 @@ class _Named(int, GoStringer):
         return self.name
 
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]  # fmt: skip
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 # Go layout elements, longest first where one is a prefix of another (as Go's nextStdChunk reads them).
 _ZONES = (
@@ -103,9 +125,31 @@ _ZONES = (
     "Z07",
 )
 _ELEMENTS = (
-    "January", "Jan", "Monday", "Mon", "MST", "2006", "002", "__2", "_2", "01", "02", "03", "04", "05", "06",
-    "15", "1", "2", "3", "4", "5", "PM", "pm", *_ZONES,
-)  # fmt: skip
+    "January",
+    "Jan",
+    "Monday",
+    "Mon",
+    "MST",
+    "2006",
+    "002",
+    "__2",
+    "_2",
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "06",
+    "15",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "PM",
+    "pm",
+    *_ZONES,
+)
 
 
 def _format(when: dt.datetime, nanos: int, layout: str) -> str:
@@ -143,15 +187,30 @@ def _format(when: dt.datetime, nanos: int, layout: str) -> str:
 def _element(when: dt.datetime, element: str) -> str:
     hour12 = when.hour % 12 or 12
     values = {
-        "January": _MONTHS[when.month - 1], "Jan": _MONTHS[when.month - 1][:3],
-        "Monday": _DAYS[(when.weekday() + 1) % 7], "Mon": _DAYS[(when.weekday() + 1) % 7][:3], "MST": "UTC",
-        "2006": f"{when.year:04d}", "06": f"{when.year % 100:02d}", "002": f"{when.timetuple().tm_yday:03d}",
-        "__2": f"{when.timetuple().tm_yday:>3d}", "_2": f"{when.day:>2d}", "01": f"{when.month:02d}",
-        "02": f"{when.day:02d}", "03": f"{hour12:02d}", "04": f"{when.minute:02d}", "05": f"{when.second:02d}",
-        "15": f"{when.hour:02d}", "1": str(when.month), "2": str(when.day), "3": str(hour12),
-        "4": str(when.minute), "5": str(when.second), "PM": "PM" if when.hour >= 12 else "AM",
+        "January": _MONTHS[when.month - 1],
+        "Jan": _MONTHS[when.month - 1][:3],
+        "Monday": _DAYS[(when.weekday() + 1) % 7],
+        "Mon": _DAYS[(when.weekday() + 1) % 7][:3],
+        "MST": "UTC",
+        "2006": f"{when.year:04d}",
+        "06": f"{when.year % 100:02d}",
+        "002": f"{when.timetuple().tm_yday:03d}",
+        "__2": f"{when.timetuple().tm_yday:>3d}",
+        "_2": f"{when.day:>2d}",
+        "01": f"{when.month:02d}",
+        "02": f"{when.day:02d}",
+        "03": f"{hour12:02d}",
+        "04": f"{when.minute:02d}",
+        "05": f"{when.second:02d}",
+        "15": f"{when.hour:02d}",
+        "1": str(when.month),
+        "2": str(when.day),
+        "3": str(hour12),
+        "4": str(when.minute),
+        "5": str(when.second),
+        "PM": "PM" if when.hour >= 12 else "AM",
         "pm": "pm" if when.hour >= 12 else "am",
-    }  # fmt: skip
+    }
     if element in values:
         return values[element]
     if element.startswith("Z"):

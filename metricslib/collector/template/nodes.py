@@ -5,10 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
-    "ActionNode", "BoolNode", "BranchNode", "BreakNode", "ChainNode", "CommandNode", "ContinueNode",
-    "DotNode", "FieldNode", "IdentifierNode", "ListNode", "NilNode", "Node", "NumberNode",
-    "PipeNode", "StringNode", "TemplateNode", "TextNode", "VariableNode",
-]  # fmt: skip
+    "ActionNode",
+    "BoolNode",
+    "BranchNode",
+    "BreakNode",
+    "ChainNode",
+    "CommandNode",
+    "ContinueNode",
+    "DotNode",
+    "FieldNode",
+    "IdentifierNode",
+    "ListNode",
+    "NilNode",
+    "Node",
+    "NumberNode",
+    "PipeNode",
+    "StringNode",
+    "TemplateNode",
+    "TextNode",
+    "VariableNode",
+]
 
 
 @dataclass(eq=False)

@@ -32,14 +32,23 @@ from metricslib.collector.template.nodes import (
     TemplateNode,
     TextNode,
     VariableNode,
-)  # fmt: skip
+)
 
 __all__ = ["parse"]
 
 _OPERAND_START = {
-    Kind.BOOL, Kind.CHAR, Kind.DOT, Kind.FIELD, Kind.IDENT, Kind.NUMBER, Kind.NIL,
-    Kind.RAW_STRING, Kind.STRING, Kind.VARIABLE, Kind.LPAREN,
-}  # fmt: skip
+    Kind.BOOL,
+    Kind.CHAR,
+    Kind.DOT,
+    Kind.FIELD,
+    Kind.IDENT,
+    Kind.NUMBER,
+    Kind.NIL,
+    Kind.RAW_STRING,
+    Kind.STRING,
+    Kind.VARIABLE,
+    Kind.LPAREN,
+}
 
 
 class _End(Node):

@@ -33,7 +33,7 @@ __all__ = [
     "convert_to_float",
     "prometheus_functions",
     "split_host_port",
-]  # fmt: skip
+]
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,15 @@ class Template:
     ``""`` for labels) rather than the default ``<no value>``.
     """
 
-    def __init__(self, name: str, text: str, trees: Mapping[str, Any], funcs: Mapping[str, GoFunc],
-                 *, missing_zero: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        text: str,
+        trees: Mapping[str, Any],
+        funcs: Mapping[str, GoFunc],
+        *,
+        missing_zero: bool = False,
+    ) -> None:
         self.name = name
         self.text = text
         self.trees = dict(trees)
@@ -43,12 +50,24 @@ class Template:
         to one evaluation, such as ``query``); parsing checked their names.
         """
         table = self.funcs if funcs is None else {**self.funcs, **funcs}
-        return execute(self.trees, table, self.name, self.text, name or self.name, data,
-                       missing_zero=self.missing_zero)  # fmt: skip
+        return execute(
+            self.trees,
+            table,
+            self.name,
+            self.text,
+            name or self.name,
+            data,
+            missing_zero=self.missing_zero,
+        )
 
 
-def parse_template(name: str, text: str, funcs: Mapping[str, Callable[..., Any]] | None = None,
-                   *, missing_zero: bool = False) -> Template:  # fmt: skip
+def parse_template(
+    name: str,
+    text: str,
+    funcs: Mapping[str, Callable[..., Any]] | None = None,
+    *,
+    missing_zero: bool = False,
+) -> Template:
     """Parse ``text``; an unknown function or variable is a ``TemplateError`` here, not at execution.
 
     ``funcs`` adds to (and may replace) text/template's builtins: plain

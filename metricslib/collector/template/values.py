@@ -16,9 +16,20 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "NO_VALUE", "AnyMap", "CompareError", "FieldError", "GoStringer", "NoValue", "compare", "equal",
-    "go_fields", "go_name", "go_type", "is_true", "lookup_field",
-]  # fmt: skip
+    "NO_VALUE",
+    "AnyMap",
+    "CompareError",
+    "FieldError",
+    "GoStringer",
+    "NoValue",
+    "compare",
+    "equal",
+    "go_fields",
+    "go_name",
+    "go_type",
+    "is_true",
+    "lookup_field",
+]
 
 _INITIALISMS = {"url": "URL", "id": "ID", "http": "HTTP", "api": "API", "ip": "IP"}
 
