@@ -425,4 +425,9 @@ def _is_empty(body: ListNode) -> bool:
 
 def parse(name: str, text: str, has_function: Callable[[str], bool]) -> dict[str, ListNode]:
     """Parse ``text`` into its trees by name: ``name`` itself and every ``define``/``block``."""
-    return _Parser(name, text, has_function).parse()
+    parser = _Parser(name, text, has_function)
+    try:
+        return parser.parse()
+    except RecursionError:
+        # Go stops at 10000 nested expressions; Python's stack ends sooner, with the same message.
+        raise parser.error("max expression depth exceeded") from None

@@ -103,3 +103,10 @@ def test_action_positions_are_offsets_into_the_text() -> None:
     action = root.nodes[1]
     # As in Go, an action is placed at its first token (error columns count from there).
     assert isinstance(action, ActionNode) and action.line == 2 and action.pos == 6
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    with pytest.raises(TemplateError, match=r"^template: t:1: max expression depth exceeded$"):
+        parse("t", "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", BUILTINS.__contains__)
+    with pytest.raises(TemplateError, match="max expression depth exceeded"):
+        parse("t", "{{ if 1 }}" * 5000 + "{{ end }}" * 5000, BUILTINS.__contains__)
