@@ -8,6 +8,7 @@ newlines count as spaces (Go 1.16 and later).
 
 from __future__ import annotations
 
+import bisect
 import enum
 from dataclasses import dataclass
 
@@ -96,9 +97,11 @@ class _Lexer:
         self.pos = 0
         self.tokens: list[Token] = []
         self.paren_depth = 0
+        # Offsets of the newlines: a token's line is a binary search, not a count from the start.
+        self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
 
     def line_at(self, pos: int) -> int:
-        return self.text.count("\n", 0, pos) + 1
+        return bisect.bisect_left(self.newlines, pos) + 1
 
     def error(self, message: str, pos: int) -> _LexError:
         return _LexError(message, pos)
