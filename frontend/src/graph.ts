@@ -5,7 +5,7 @@
 import { queryInstant, queryRange, type Sample } from "./api";
 import { alignMatrix, drawChart } from "./chart";
 import { clear, errorBox, h } from "./dom";
-import { createEditor } from "./editor";
+import type { Editor } from "./editor";
 import { formatDuration, formatTime, parseDuration, parseTime, seriesName } from "./format";
 import { url } from "./paths";
 import type uPlot from "uplot";
@@ -18,6 +18,9 @@ interface PanelState {
   step: number | null; // seconds, null = automatic
   stacked: boolean;
 }
+
+// Fetched as soon as this module runs, in parallel with the first query.
+const editorModule = import("./editor");
 
 const RANGES = [60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 604800, 1209600, 2592000];
 const MAX_POINTS = 11000;
@@ -159,11 +162,15 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
       el.setAttribute("data-series", "0");
     }
   };
-  // The first query starts before the editor is built, so the request is in
-  // flight while CodeMirror sets itself up.
-  let editor: { value(): string } = { value: () => state.expr };
+  // Until the editor's chunk has loaded, the expression shows as plain text
+  // and the first query is already running.
+  let editor: Pick<Editor, "value"> = { value: () => state.expr };
+  editorHost.append(h("div", { class: "editor-loading" }, state.expr));
   if (state.expr) void run();
-  editor = createEditor(editorHost, state.expr, () => void run());
+  void editorModule.then(({ createEditor }) => {
+    clear(editorHost);
+    editor = createEditor(editorHost, state.expr, () => void run());
+  });
   exec.addEventListener("click", () => void run());
   close.addEventListener("click", () => {
     plot?.destroy();

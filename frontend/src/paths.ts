@@ -1,11 +1,13 @@
 // --web.route-prefix: every URL lives under the prefix the bundle was served from.
 
-function prefixOf(script: HTMLOrSVGScriptElement | null): string {
-  const src = script instanceof HTMLScriptElement ? script.src : "";
-  return src ? new URL(src).pathname.replace(/\/static\/dist\/app\.js$/, "") : "";
+/** The path before /static/dist/ in the URL this module was loaded from. */
+export function prefixOf(moduleUrl: string): string {
+  const path = new URL(moduleUrl).pathname;
+  const at = path.lastIndexOf("/static/dist/");
+  return at >= 0 ? path.slice(0, at) : "";
 }
 
-export const PREFIX = prefixOf(document.currentScript);
+export const PREFIX = prefixOf(import.meta.url);
 
 /** An absolute path of ours (`/api/v1/query`) under the prefix. */
 export function url(path: string): string {

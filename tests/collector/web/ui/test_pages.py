@@ -185,7 +185,7 @@ def test_prometheus_links_open_the_same_panels_and_round_trip(browser: Any, coll
     link = ("/graph?g0.expr=up&g0.tab=1&g0.range_input=30m"
             "&g1.expr=sum(image_gallery_requests_total)&g1.tab=0&g1.range_input=2h&g1.end_input=2026-12-01%2010:00:00&g1.step_input=30")
     browser.get(collector + link)
-    wait_for(browser, "return document.querySelectorAll('.query-panel[data-series]').length === 2")
+    wait_for(browser, "return document.querySelectorAll('.query-panel[data-series] .cm-content').length === 2")
     panels = browser.execute_script(
         "return [...document.querySelectorAll('.query-panel')].map(p => [p.querySelector('.cm-content').innerText,"
         " p.querySelector('.tabs .active').innerText, p.querySelector('.range-input').value,"
