@@ -141,7 +141,9 @@ def main() -> int:
         for job, script, replicas, _ in FLEET:
             for _ in range(replicas):
                 port = free_port()
-                proc = subprocess.Popen([sys.executable, str(HERE / script), "--port", str(port)],
+                # The gallery names its metrics as Go's promhttp does: the board's names.
+                extra = ["--preset", "promhttp"] if job == "image_gallery" else []
+                proc = subprocess.Popen([sys.executable, str(HERE / script), "--port", str(port), *extra],
                                         stdout=logs, stderr=logs)
                 procs.append(proc)
                 wait_ready(f"http://127.0.0.1:{port}/metrics", proc)

@@ -3,15 +3,20 @@
 Run it (binds 127.0.0.1; metrics at /metrics):
 
     python examples/flask_app.py --port 8001
+    python examples/flask_app.py --port 8001 --preset promhttp   # as the demo runs it
 
 or under gunicorn with one total across the workers:
 
-    gunicorn -c examples/gunicorn.conf.py -w 4 --chdir examples flask_app:app
+    gunicorn -c examples/gunicorn.conf.py -w 4 --chdir examples 'flask_app:create_app()'
 
 ``namespace="image_gallery"`` names the request metrics
 ``image_gallery_requests_total``, ``image_gallery_request_duration_seconds``,
 ... so ``sum(image_gallery_requests_total{code="200"}) without(instance)``
-is the gallery's successful request count across instances.
+is the gallery's successful request count across instances, one line per
+route template and method. With ``--preset promhttp`` the names and labels
+are Go promhttp's, as the demo's board expects:
+``image_gallery_requests_total{code,method}`` and
+``image_gallery_in_flight_requests``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ THUMBNAILS = Counter(
 )
 
 
-def create_app() -> Flask:
+def create_app(preset: str | None = None) -> Flask:
     app = Flask("image_gallery")
 
     @app.get("/")
@@ -71,21 +76,18 @@ def create_app() -> Flask:
         return jsonify(album=name, images=sorted(IMAGES))
 
     app.register_blueprint(api)
-    # promhttp naming: the board queries image_gallery_requests_total{code,method}
-    # and image_gallery_in_flight_requests, as Go services name them.
-    FlaskMetrics(app, namespace="image_gallery", preset="promhttp", exclude_paths=["/healthz"])
+    FlaskMetrics(app, namespace="image_gallery", preset=preset, exclude_paths=["/healthz"])
     return app
 
-
-app = create_app()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Instrumented Flask image gallery")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--preset", default=None, help="a naming preset of the middleware, e.g. promhttp")
     args = parser.parse_args()
-    app.run(host=args.host, port=args.port, threaded=True)
+    create_app(preset=args.preset).run(host=args.host, port=args.port, threaded=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """gunicorn settings for the Flask example with one metric total across workers.
 
-    gunicorn -c examples/gunicorn.conf.py -w 4 --chdir examples flask_app:app
+    gunicorn -c examples/gunicorn.conf.py -w 4 --chdir examples 'flask_app:create_app()'
 
 Each worker keeps its own counts; the worker that answers /metrics asks the
 others for theirs (metricslib.multiprocess), so every scrape sees the total.

@@ -118,7 +118,7 @@ def gunicorn_cmd(port: int, *extra: str) -> list[str]:
         "--graceful-timeout",
         "5",
         *extra,
-        "flask_app:app",
+        "flask_app:create_app()",
     ]
 
 
