@@ -396,10 +396,10 @@ def test_route_tree_is_walked_once_not_per_request(monkeypatch: pytest.MonkeyPat
     walks: list[int] = []
     real_walk = _asgi_routes._walk
 
-    def counting_walk(routes: Any, prefix: str, add: Any) -> None:
+    def counting_walk(routes: Any, prefix: str, add: Any, suffix: str) -> None:
         if prefix == "":
             walks.append(1)
-        real_walk(routes, prefix, add)
+        real_walk(routes, prefix, add, suffix)
 
     monkeypatch.setattr(_asgi_routes, "_walk", counting_walk)
     routes = [Route(f"/r{i}/{{x}}", ok) for i in range(300)]

@@ -107,3 +107,46 @@ def test_a_second_app_with_other_naming_for_the_namespace_is_refused() -> None:
     with pytest.raises(DuplicateMetricError, match="other options"):
         _gallery(registry)
     _gallery(registry, preset="promhttp")  # the same options share the set
+
+
+@pytest.mark.parametrize("option", [{"labels": ("code",)}, {"request_size": True}, {"response_size": True}])
+def test_an_incumbent_preset_refuses_options_that_would_change_its_set(option: dict[str, object]) -> None:
+    with pytest.raises(InvalidMetricError, match="preset 'starlette_exporter' reproduces that library's metric set"):
+        naming("http", "starlette_exporter", **option)  # type: ignore[arg-type]
+
+
+def test_names_override_a_preset_role_and_unknown_roles_name_the_preset() -> None:
+    scheme = naming("http", "fastapi_instrumentator", {"requests_total": "api_requests_total"})
+    assert scheme.name("requests_total") == "api_requests_total"
+    assert scheme.name("request_duration_highr_seconds") == "http_request_duration_highr_seconds"
+    with pytest.raises(InvalidMetricError, match="unknown metric 'requests_in_flight' for preset 'fastapi_instrumentator'"):
+        naming("http", "fastapi_instrumentator", {"requests_in_flight": "x"})
+
+
+def test_namespace_replaces_the_incumbents_prefix() -> None:
+    assert naming("shop", "prometheus_flask_exporter").name("requests_total") == "shop_http_request_total"
+    assert naming("shop", "starlette_exporter").name("requests_in_flight") == "shop_requests_in_progress"
+    assert naming("shop", "fastapi_instrumentator").name("requests_total") == "shop_http_requests_total"
+    assert naming("http", "fastapi_instrumentator").name("requests_total") == "http_requests_total"
+
+
+def test_starlette_exporter_preset_does_not_record_unmatched_requests_on_flask() -> None:
+    registry = Registry()
+    client = _gallery(registry, preset="starlette_exporter").test_client()
+    client.get("/images/1")
+    client.get("/nope")
+    client.post("/images/1")  # 405: the path matched, the method did not
+    labels = {"method": "GET", "path": "/images/<int:image_id>", "status_code": "200", "app_name": "starlette"}
+    assert registry.get_sample_value("image_gallery_requests_total", labels) == 1.0
+    text = generate_latest(registry).decode()
+    assert "/nope" not in text and 'status_code="405"' not in text
+    in_progress = {"method": "POST", "app_name": "starlette"}
+    assert registry.get_sample_value("image_gallery_requests_in_progress", in_progress) == 0.0
+
+
+def test_unmatched_route_renames_the_instrumentators_none() -> None:
+    registry = Registry()
+    client = _gallery(registry, preset="fastapi_instrumentator", unmatched_route="unknown").test_client()
+    client.get("/nope")
+    assert registry.get_sample_value(
+        "image_gallery_http_requests_total", {"method": "GET", "status": "4xx", "handler": "unknown"}) == 1.0
