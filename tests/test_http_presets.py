@@ -33,8 +33,8 @@ def _gallery(registry: Registry, **options: object) -> Flask:
 def test_promhttp_preset_gives_the_scenario_dashboard_its_names() -> None:
     registry = Registry()
     client = _gallery(registry, preset="promhttp").test_client()
-    client.get("/images/1").close()
-    client.get("/images/2").close()
+    client.get("/images/1")
+    client.get("/images/2")
     assert registry.get_sample_value("image_gallery_requests_total", {"code": "200", "method": "get"}) == 2.0
     assert registry.get_sample_value("image_gallery_in_flight_requests") == 0.0
     text = generate_latest(registry).decode()
@@ -48,7 +48,7 @@ def test_one_name_and_the_labels_overridden_in_one_line() -> None:
     client = _gallery(
         registry, names={"requests_in_flight": "image_gallery_in_flight_requests"}, labels=("code", "method"),
     ).test_client()
-    client.get("/images/1").close()
+    client.get("/images/1")
     assert registry.get_sample_value("image_gallery_requests_total", {"code": "200", "method": "GET"}) == 1.0
     assert registry.get_sample_value("image_gallery_in_flight_requests") == 0.0
 
@@ -62,7 +62,7 @@ def test_without_route_the_exceptions_counter_drops_it_too() -> None:
         raise RuntimeError("no")
 
     FlaskMetrics(app, registry=registry, namespace="svc", labels=("method", "code"))
-    app.test_client().get("/").close()
+    app.test_client().get("/")
     assert registry.get_sample_value(
         "svc_request_exceptions_total", {"method": "GET", "exception": "RuntimeError"}) == 1.0
 
