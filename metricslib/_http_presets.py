@@ -245,7 +245,9 @@ def naming(
                         f"preset {preset!r} reproduces that library's metric set as is; "
                         f"{option}= does not apply to it (rename single metrics with names=)"
                     )
-    if scheme.unmatched is not None and unmatched_route != "<unmatched>":
+    if unmatched_route != "<unmatched>":
+        # Also where the preset drops unmatched requests: they are then kept
+        # under this value (starlette_exporter's group_unhandled_paths).
         scheme = replace(scheme, unmatched=unmatched_route)
     if names:
         roles = {spec.role for spec in scheme.metrics}

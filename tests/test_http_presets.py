@@ -150,3 +150,11 @@ def test_unmatched_route_renames_the_instrumentators_none() -> None:
     client.get("/nope")
     assert registry.get_sample_value(
         "image_gallery_http_requests_total", {"method": "GET", "status": "4xx", "handler": "unknown"}) == 1.0
+
+
+def test_unmatched_route_keeps_what_starlette_exporter_would_drop() -> None:
+    registry = Registry()
+    client = _gallery(registry, preset="starlette_exporter", unmatched_route="__unknown__").test_client()
+    client.get("/nope")
+    labels = {"method": "GET", "path": "__unknown__", "status_code": "404", "app_name": "starlette"}
+    assert registry.get_sample_value("image_gallery_requests_total", labels) == 1.0
