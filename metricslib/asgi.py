@@ -136,8 +136,9 @@ class MetricsMiddleware:
         send_failed = False
         count_bytes = metrics.count_response_bytes
         size_header = metrics.size_from_header
-        # 0 unless the in-flight gauge is labelled by method.
-        slot = metrics.flight_slots.get(scope["method"], 0)
+        # 0 unless the in-flight gauge is labelled by method (the map is empty then).
+        slots = metrics.flight_slots
+        slot = slots.get(scope["method"], 0) if slots else 0
 
         def finish(code: int, exc: BaseException | None = None) -> None:
             nonlocal done

@@ -145,18 +145,19 @@ class _Call:
         "_done", "_headers", "_inner", "_mw", "_sent", "_slot", "_start", "_start_response", "environ", "status",
     )
     _inner: Iterable[bytes]
+    _headers: list[tuple[str, str]]
 
     def __init__(self, mw: MetricsMiddleware, environ: _Environ, start_response: StartResponse) -> None:
         self._mw = mw
         self.environ = environ
         self._start_response = start_response
         self.status = 0
-        self._headers: list[tuple[str, str]] | None = None
         self._sent = 0
         self._done = False
         metrics = mw.metrics
-        # 0 unless the in-flight gauge is labelled by method.
-        self._slot = slot = metrics.flight_slots.get(environ.get("REQUEST_METHOD", ""), 0)
+        # 0 unless the in-flight gauge is labelled by method (the map is empty then).
+        slots = metrics.flight_slots
+        self._slot = slot = slots.get(environ.get("REQUEST_METHOD", ""), 0) if slots else 0
         try:
             metrics.flight[get_ident()][slot] += 1
         except KeyError:
@@ -255,7 +256,10 @@ class _Call:
             if observe_req is not None:
                 observe_req(request_bytes)
             if observe_resp is not None:
-                observe_resp(_content_length(self._headers) if metrics.size_from_header else self._sent)
+                if metrics.size_from_header:  # unset when the app never started a response
+                    observe_resp(_content_length(getattr(self, "_headers", None)))
+                else:
+                    observe_resp(self._sent)
         finally:
             try:
                 metrics.flight[get_ident()][self._slot] -= 1

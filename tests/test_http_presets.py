@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ from flask import Flask
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from werkzeug.test import Client
 
 from metricslib._http_presets import naming
 from metricslib.asgi import MetricsMiddleware as ASGIMetrics
@@ -158,3 +160,25 @@ def test_unmatched_route_keeps_what_starlette_exporter_would_drop() -> None:
     client.get("/nope")
     labels = {"method": "GET", "path": "__unknown__", "status_code": "404", "app_name": "starlette"}
     assert registry.get_sample_value("image_gallery_requests_total", labels) == 1.0
+
+
+def test_instrumentator_sizes_on_plain_wsgi_come_from_content_length() -> None:
+    from metricslib.wsgi import MetricsMiddleware as WSGIMetrics
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        if environ["PATH_INFO"] == "/fail":
+            raise RuntimeError("before any response")
+        start_response("201 Created", [("Content-Length", "7")])
+        return [b"abc", b"defg"]
+
+    registry = Registry()
+    wrapped = WSGIMetrics(app, registry=registry, preset="fastapi_instrumentator")
+    client = Client(wrapped)
+    client.post("/", data=b"12345")
+    with pytest.raises(RuntimeError):
+        client.get("/fail")
+    handler = {"handler": "none"}
+    assert registry.get_sample_value("http_request_size_bytes_sum", handler) == 5.0
+    assert registry.get_sample_value("http_response_size_bytes_sum", handler) == 7.0  # the failure adds 0
+    assert registry.get_sample_value("http_response_size_bytes_count", handler) == 2.0
+    assert registry.get_sample_value("http_requests_total", {**handler, "method": "GET", "status": "5xx"}) == 1.0
