@@ -199,9 +199,10 @@ class HttpMetrics:
             assert spec is not None and self.in_flight is not None
             child = self.in_flight.labels(*_values(spec, {"method": self._method_label(method)}))
             child.set_function(self._in_flight_slot(self.flight_slots.get(method, 0)))
-        if self._drop_unmatched and (route == self.unmatched_route or status == 405):
-            # Not recorded, as the preset's library does: no route matched in
-            # full (a 405 is a path match with the wrong method).
+        if status == 405 and self.naming.unmatched_405:
+            route = self.unmatched_route  # the path matched, the method did not: no route matched in full
+        if self._drop_unmatched and route == self.unmatched_route:
+            # Not recorded, as the preset's library does.
             resolved: tuple[Any, ...] = (_noop, _noop, None, None)
         else:
             code = str(status)

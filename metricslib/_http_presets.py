@@ -72,6 +72,7 @@ class Naming:
     when such requests (and 405s) are not recorded at all.
     ``mount_suffix``: appended to a mount of a non-router app (Starlette).
     ``size_from_header``: response size is the Content-Length header, not the bytes sent.
+    ``unmatched_405``: a 405 counts as unmatched (the path matched, the method did not).
     """
 
     metrics: tuple[MetricSpec, ...]
@@ -80,6 +81,7 @@ class Naming:
     unmatched: str | None = "<unmatched>"
     mount_suffix: str = "/{path:path}"
     size_from_header: bool = False
+    unmatched_405: bool = False
 
     def spec(self, role: str) -> MetricSpec | None:
         for metric in self.metrics:
@@ -164,6 +166,7 @@ def _starlette_exporter(ns: str) -> Naming:
         ),
         unmatched=None,
         mount_suffix="",
+        unmatched_405=True,
     )
 
 

@@ -158,7 +158,10 @@ def test_unmatched_route_keeps_what_starlette_exporter_would_drop() -> None:
     registry = Registry()
     client = _gallery(registry, preset="starlette_exporter", unmatched_route="__unknown__").test_client()
     client.get("/nope")
+    client.post("/images/1")
     labels = {"method": "GET", "path": "__unknown__", "status_code": "404", "app_name": "starlette"}
+    assert registry.get_sample_value("image_gallery_requests_total", labels) == 1.0
+    labels = {**labels, "method": "POST", "status_code": "405"}
     assert registry.get_sample_value("image_gallery_requests_total", labels) == 1.0
 
 

@@ -208,14 +208,20 @@ def starlette_exporter_registry(monkeypatch: pytest.MonkeyPatch) -> CollectorReg
     return registry
 
 
-def test_starlette_exporter_preset_matches_the_library(starlette_exporter_registry: CollectorRegistry) -> None:
+@pytest.mark.parametrize(("their_options", "our_options"), [
+    ({}, {}),
+    ({"group_unhandled_paths": True, "filter_unhandled_paths": False}, {"unmatched_route": "__unknown__"}),
+])
+def test_starlette_exporter_preset_matches_the_library(
+    starlette_exporter_registry: CollectorRegistry, their_options: dict[str, Any], our_options: dict[str, Any],
+) -> None:
     from starlette_exporter import PrometheusMiddleware
 
     theirs = starlette_app()
-    theirs.add_middleware(PrometheusMiddleware)
+    theirs.add_middleware(PrometheusMiddleware, **their_options)
     ours_registry = Registry()
     ours = starlette_app()
-    ours.add_middleware(MetricsMiddleware, registry=ours_registry, preset="starlette_exporter")
+    ours.add_middleware(MetricsMiddleware, registry=ours_registry, preset="starlette_exporter", **our_options)
     run_asgi(theirs, STARLETTE_REQUESTS)
     run_asgi(ours, STARLETTE_REQUESTS)
     timed = ("starlette_request_duration_seconds",)
