@@ -153,7 +153,7 @@ class HttpMetrics:
         self._flight_width = 1 + len(self.flight_slots)
         self.flight: dict[int, list[int]] = {}
         self._flight_lock = threading.Lock()
-        self._flight_children: set[str] = set()
+        self._flight_children: set[int] = set()
         if self.in_flight is not None and not by_method:
             if flight_spec is not None and flight_spec.labels:
                 self.in_flight.labels(*_values(flight_spec, {})).set_function(self._in_flight_total)
@@ -178,6 +178,21 @@ class HttpMetrics:
         except KeyError:
             self.flight_cell()[slot] -= 1
 
+    def flight_slot(self, method: str) -> int:
+        """The in-flight slot of ``method`` when the gauge is labelled by method;
+        its series appears with the first request of that method, as it starts."""
+        slot = self.flight_slots.get(method, 0)
+        if slot not in self._flight_children:
+            with self._flight_lock:
+                if slot not in self._flight_children:
+                    spec = self.naming.spec("requests_in_flight")
+                    assert spec is not None and self.in_flight is not None
+                    label = self._method_label(method if slot else "other")
+                    child = self.in_flight.labels(*_values(spec, {"method": label}))
+                    child.set_function(self._in_flight_slot(slot))
+                    self._flight_children.add(slot)
+        return slot
+
     def _in_flight_total(self) -> float:
         # list() copies under the GIL, so a thread adding its cell meanwhile is harmless.
         return float(sum(sum(cell) for cell in list(self.flight.values())))
@@ -193,12 +208,6 @@ class HttpMetrics:
 
     def resolve(self, key: tuple[str, int, str]) -> tuple[Any, ...]:
         method, status, route = key
-        if self.flight_slots and method not in self._flight_children:
-            self._flight_children.add(method)
-            spec = self.naming.spec("requests_in_flight")
-            assert spec is not None and self.in_flight is not None
-            child = self.in_flight.labels(*_values(spec, {"method": self._method_label(method)}))
-            child.set_function(self._in_flight_slot(self.flight_slots.get(method, 0)))
         if status == 405 and self.naming.unmatched_405:
             route = self.unmatched_route  # the path matched, the method did not: no route matched in full
         if self._drop_unmatched and route == self.unmatched_route:

@@ -138,7 +138,7 @@ class MetricsMiddleware:
         size_header = metrics.size_from_header
         # 0 unless the in-flight gauge is labelled by method (the map is empty then).
         slots = metrics.flight_slots
-        slot = slots.get(scope["method"], 0) if slots else 0
+        slot = metrics.flight_slot(scope["method"]) if slots else 0
 
         def finish(code: int, exc: BaseException | None = None) -> None:
             nonlocal done

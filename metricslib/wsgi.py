@@ -157,7 +157,7 @@ class _Call:
         metrics = mw.metrics
         # 0 unless the in-flight gauge is labelled by method (the map is empty then).
         slots = metrics.flight_slots
-        self._slot = slot = slots.get(environ.get("REQUEST_METHOD", ""), 0) if slots else 0
+        self._slot = slot = metrics.flight_slot(environ.get("REQUEST_METHOD", "")) if slots else 0
         try:
             metrics.flight[get_ident()][slot] += 1
         except KeyError:

@@ -185,3 +185,24 @@ def test_instrumentator_sizes_on_plain_wsgi_come_from_content_length() -> None:
     assert registry.get_sample_value("http_response_size_bytes_sum", handler) == 7.0  # the failure adds 0
     assert registry.get_sample_value("http_response_size_bytes_count", handler) == 2.0
     assert registry.get_sample_value("http_requests_total", {**handler, "method": "GET", "status": "5xx"}) == 1.0
+
+
+def test_starlette_exporter_in_progress_by_method_while_a_request_runs() -> None:
+    registry = Registry()
+    app = Flask("slow")
+    seen: list[float | None] = []
+
+    @app.put("/items/<int:item>")
+    def put(item: int) -> str:
+        seen.append(registry.get_sample_value(
+            "starlette_requests_in_progress", {"method": "PUT", "app_name": "starlette"}))
+        return "ok"
+
+    FlaskMetrics(app, registry=registry, preset="starlette_exporter")
+    client = app.test_client()
+    client.put("/items/1")
+    client.open("/items/1", method="BREW")  # not a standard method: "other"
+    assert seen == [1.0]
+    assert registry.get_sample_value("starlette_requests_in_progress", {"method": "PUT", "app_name": "starlette"}) == 0.0
+    assert registry.get_sample_value("starlette_requests_in_progress", {"method": "other", "app_name": "starlette"}) == 0.0
+    assert registry.get_sample_value("starlette_requests_in_progress", {"method": "GET", "app_name": "starlette"}) is None
