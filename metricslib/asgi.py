@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from threading import get_ident
 from time import perf_counter
 from typing import Any
 
@@ -152,7 +153,11 @@ class MetricsMiddleware:
                 request_bytes = _content_length(scope) if metrics.track_request_size else 0
                 metrics.observe(method, code, route, duration, request_bytes, sent)
             finally:
-                metrics.stopped(slot)
+                # metrics.stopped(slot), inlined: this runs once per request.
+                try:
+                    metrics.flight[get_ident()][slot] -= 1
+                except KeyError:
+                    metrics.flight_cell()[slot] -= 1
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, sent, send_failed
@@ -178,7 +183,10 @@ class MetricsMiddleware:
                 # tasks that run after this are not part of the request.
                 finish(status)
 
-        metrics.started(slot)
+        try:  # metrics.started(slot), inlined
+            metrics.flight[get_ident()][slot] += 1
+        except KeyError:
+            metrics.flight_cell()[slot] += 1
         start = perf_counter()
         try:
             await app(scope, receive, send_wrapper)
