@@ -8,7 +8,10 @@ place is what guarantees that every framework exposes identical series.
 Hot-path design: the labelled children for a ``(method, status, route)``
 triple are resolved once and cached in a plain dict, so a finished request
 costs one dict lookup plus the child updates; the status is kept as an
-``int`` in the key so no string formatting happens per request.
+``int`` in the key so no string formatting happens per request. A preset
+(:mod:`metricslib._http_presets`) only changes what ``resolve`` binds on a
+cache miss (which metrics, which label values, no-ops for requests the
+preset does not record), never the per-request path.
 """
 
 from __future__ import annotations
