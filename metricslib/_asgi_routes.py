@@ -36,8 +36,10 @@ _Entry = str | _Ambiguous
 class RouteIndex:
     """Maps route and endpoint objects found in a scope to full route templates."""
 
-    def __init__(self, unmatched: str) -> None:
+    def __init__(self, unmatched: str, mount_suffix: str = "/{path:path}") -> None:
         self.unmatched = unmatched
+        # Appended to the mount path of a non-router app (StaticFiles, a WSGI app).
+        self.mount_suffix = mount_suffix
         self._entries: dict[int, _Entry] = {}
         # References keep the indexed objects alive, so their ids stay unique.
         self._keep: list[object] = []
@@ -94,7 +96,7 @@ class RouteIndex:
             if template not in templates:
                 templates.append(template)
 
-        _walk(routes, "", add)
+        _walk(routes, "", add, self.mount_suffix)
         for key, templates in found.items():
             self._keep.append(objects[key])
             if len(templates) == 1:
@@ -119,7 +121,7 @@ def _compile(template: str) -> re.Pattern[str]:
     return compile_path(template)[0]
 
 
-def _walk(routes: Iterable[Any], prefix: str, add: Any) -> None:
+def _walk(routes: Iterable[Any], prefix: str, add: Any, suffix: str) -> None:
     from starlette.routing import Host, Mount
 
     for route in routes:
@@ -131,8 +133,8 @@ def _walk(routes: Iterable[Any], prefix: str, add: Any) -> None:
                 original = getattr(ctx, "original_route", None)
                 starlette_route = getattr(ctx, "starlette_route", None)
                 if starlette_route is not None:
-                    _walk([starlette_route], prefix, add)
-                    add(original, _full(prefix, starlette_route))
+                    _walk([starlette_route], prefix, add, suffix)
+                    add(original, _full(prefix, starlette_route, suffix))
                 elif isinstance(getattr(ctx, "path", None), str) and ctx.path:
                     add(original, prefix + ctx.path)
                     add(getattr(ctx, "endpoint", None), prefix + ctx.path)
@@ -142,14 +144,14 @@ def _walk(routes: Iterable[Any], prefix: str, add: Any) -> None:
             if inner:
                 add(route, _ROUTER_MOUNT)
                 add(route.app, _ROUTER_MOUNT)
-                _walk(inner, prefix + route.path, add)
+                _walk(inner, prefix + route.path, add, suffix)
             else:
-                template = prefix + route.path + "/{path:path}"
+                template = prefix + route.path + suffix
                 add(route, template)
                 add(route.app, template)
         elif isinstance(route, Host):
             add(route, _ROUTER_MOUNT)
-            _walk(route.routes, prefix, add)
+            _walk(route.routes, prefix, add, suffix)
         else:
             path = getattr(route, "path", None)
             if isinstance(path, str):
@@ -157,9 +159,9 @@ def _walk(routes: Iterable[Any], prefix: str, add: Any) -> None:
                 add(getattr(route, "endpoint", None), prefix + path)
 
 
-def _full(prefix: str, route: Any) -> str:
+def _full(prefix: str, route: Any, suffix: str) -> str:
     from starlette.routing import Mount
 
     if isinstance(route, Mount):
-        return _ROUTER_MOUNT if route.routes else prefix + route.path + "/{path:path}"
+        return _ROUTER_MOUNT if route.routes else prefix + route.path + suffix
     return prefix + str(getattr(route, "path", ""))

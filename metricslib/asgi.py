@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from threading import get_ident
 from time import perf_counter
 from typing import Any
 
@@ -76,7 +77,11 @@ class MetricsMiddleware:
             names=names,
             labels=labels,
         )
-        self.routes = RouteIndex(self.metrics.unmatched_route)
+        self.routes = RouteIndex(self.metrics.unmatched_route, self.metrics.mount_suffix)
+        # Chosen once: the route template, or the raw path for presets that label by path.
+        self._route_of: Callable[[Scope, str], str] = (
+            _path_only if self.metrics.by_path else self.routes.resolve
+        )
         self.metrics_path = metrics_path
         self._excluded = frozenset(exclude_paths)
         self._metrics_app: ASGIApp | None = None
@@ -130,7 +135,11 @@ class MetricsMiddleware:
         sent = 0
         done = False
         send_failed = False
-        count_bytes = metrics.track_response_size
+        count_bytes = metrics.count_response_bytes
+        size_header = metrics.size_from_header
+        # 0 unless the in-flight gauge is labelled by method (the map is empty then).
+        slots = metrics.flight_slots
+        slot = metrics.flight_slot(scope["method"]) if slots else 0
 
         def finish(code: int, exc: BaseException | None = None) -> None:
             nonlocal done
@@ -138,13 +147,17 @@ class MetricsMiddleware:
             duration = perf_counter() - start
             method: str = scope["method"]
             try:
-                route = fixed_route or self.routes.resolve(scope, path)
+                route = fixed_route or self._route_of(scope, path)
                 if exc is not None:
                     metrics.exception(method, route, exc)
                 request_bytes = _content_length(scope) if metrics.track_request_size else 0
                 metrics.observe(method, code, route, duration, request_bytes, sent)
             finally:
-                metrics.stopped()
+                # metrics.stopped(slot), inlined: this runs once per request.
+                try:
+                    metrics.flight[get_ident()][slot] -= 1
+                except KeyError:
+                    metrics.flight_cell()[slot] -= 1
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, sent, send_failed
@@ -155,6 +168,8 @@ class MetricsMiddleware:
                 last = not message.get("more_body", False)
             elif kind == "http.response.start":
                 status = message["status"]
+                if size_header:
+                    sent = _header_length(message.get("headers", ()))
                 last = False
             else:  # pathsend (a whole file in one message), trailers, ...
                 last = kind == "http.response.pathsend"
@@ -168,7 +183,10 @@ class MetricsMiddleware:
                 # tasks that run after this are not part of the request.
                 finish(status)
 
-        metrics.started()
+        try:  # metrics.started(slot), inlined
+            metrics.flight[get_ident()][slot] += 1
+        except KeyError:
+            metrics.flight_cell()[slot] += 1
         start = perf_counter()
         try:
             await app(scope, receive, send_wrapper)
@@ -184,7 +202,7 @@ class MetricsMiddleware:
                 # Raised after the response was complete (a background task):
                 # the request stays as sent, the exception is still counted.
                 method: str = scope["method"]
-                metrics.exception(method, self.routes.resolve(scope, path), exc)
+                metrics.exception(method, self._route_of(scope, path), exc)
             raise
         if not done:
             # Returned without finishing the body: a stream cut short by a
@@ -193,10 +211,19 @@ class MetricsMiddleware:
 
 
 def _content_length(scope: Scope) -> int:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
+    return _header_length(scope.get("headers", ()))
+
+
+def _header_length(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    """The Content-Length among ASGI headers, 0 when absent or not a number."""
+    for name, value in headers:
+        if name.lower() == b"content-length":
             try:
                 return int(value)
             except ValueError:
                 return 0
     return 0
+
+
+def _path_only(scope: Scope, path: str) -> str:
+    return path

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import flask
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
 from metricslib._http_metrics import (
@@ -84,16 +85,22 @@ def _complete_bodies(base: type[flask.Response]) -> type[flask.Response]:
         def get_app_iter(self, environ: Any) -> Any:
             body = self.response
             status = self.status_code
-            if (
-                type(body) is list
-                and not self._on_close
-                and not self.direct_passthrough
-                and environ.get("REQUEST_METHOD") != "HEAD"
-                and not (100 <= status < 200 or status in (204, 304))
-                and all(type(chunk) is bytes for chunk in body)
-            ):
-                return body
+            if type(body) is list and not self._on_close and not self.direct_passthrough:
+                if environ.get("REQUEST_METHOD") == "HEAD" or 100 <= status < 200 or status in (204, 304):
+                    return []  # no body on the wire, as Werkzeug sends none
+                if all(type(chunk) is bytes for chunk in body):
+                    return body
             return super().get_app_iter(environ)
+
+        @classmethod
+        def force_type(cls, response: Any, environ: Any = None) -> Any:
+            # Flask turns an HTTPException (404, 405, a redirect, abort(...),
+            # the 500 page of a raising handler) into a response by running it
+            # as a WSGI app, which leaves an iterator body; its own response
+            # object has the page as a list, complete and recorded at once.
+            if isinstance(response, HTTPException) and environ is not None:
+                response = response.get_response(environ)
+            return super().force_type(response, environ)
 
     CompleteBodyResponse.__name__ = CompleteBodyResponse.__qualname__ = base.__name__
     CompleteBodyResponse.__module__ = base.__module__

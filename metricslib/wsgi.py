@@ -88,6 +88,9 @@ class MetricsMiddleware:
             labels=labels,
         )
         self.metrics_path = metrics_path
+        # Where the route label comes from, chosen once: the template the
+        # adapter recorded, or the raw path for presets that label by path.
+        self._route_key = "PATH_INFO" if self.metrics.by_path else ROUTE_KEY
         self._route_getter = route_getter
         self._excluded = frozenset(exclude_paths)
         self._metrics_app: WSGIApp | None = None
@@ -118,7 +121,7 @@ class MetricsMiddleware:
             raise
         if type(inner) is list and call.status:
             # A fully built body: nothing left to time, skip the wrapper.
-            if self.metrics.track_response_size:
+            if self.metrics.count_response_bytes:
                 call._sent = sum(len(chunk) for chunk in inner)
             call.finish(call.status)
             return inner
@@ -138,8 +141,11 @@ class _Call:
     it records when the wrapped body runs out (or is abandoned).
     """
 
-    __slots__ = ("_done", "_inner", "_mw", "_sent", "_start", "_start_response", "environ", "status")
+    __slots__ = (
+        "_done", "_headers", "_inner", "_mw", "_sent", "_slot", "_start", "_start_response", "environ", "status",
+    )
     _inner: Iterable[bytes]
+    _headers: list[tuple[str, str]]
 
     def __init__(self, mw: MetricsMiddleware, environ: _Environ, start_response: StartResponse) -> None:
         self._mw = mw
@@ -149,21 +155,25 @@ class _Call:
         self._sent = 0
         self._done = False
         metrics = mw.metrics
+        # 0 unless the in-flight gauge is labelled by method (the map is empty then).
+        slots = metrics.flight_slots
+        self._slot = slot = metrics.flight_slot(environ.get("REQUEST_METHOD", "")) if slots else 0
         try:
-            metrics.flight[get_ident()][0] += 1
+            metrics.flight[get_ident()][slot] += 1
         except KeyError:
-            metrics.flight_cell()[0] += 1
+            metrics.flight_cell()[slot] += 1
         self._start = perf_counter()
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None, /
     ) -> Any:
         self.status = int(status[:3])
+        self._headers = headers
         return self._start_response(status, headers, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            if self._mw.metrics.track_response_size:
+            if self._mw.metrics.count_response_bytes:
                 for chunk in self._inner:
                     self._sent += len(chunk)
                     yield chunk
@@ -220,7 +230,7 @@ class _Call:
         mw = self._mw
         metrics = mw.metrics
         environ = self.environ
-        route = environ.get(ROUTE_KEY)
+        route = environ.get(mw._route_key)
         if route is None:
             route = mw._route_getter(environ) if mw._route_getter is not None else None
             if route is None:
@@ -246,9 +256,23 @@ class _Call:
             if observe_req is not None:
                 observe_req(request_bytes)
             if observe_resp is not None:
-                observe_resp(self._sent)
+                if metrics.size_from_header:  # unset when the app never started a response
+                    observe_resp(_content_length(getattr(self, "_headers", None)))
+                else:
+                    observe_resp(self._sent)
         finally:
             try:
-                metrics.flight[get_ident()][0] -= 1
+                metrics.flight[get_ident()][self._slot] -= 1
             except KeyError:
-                metrics.flight_cell()[0] -= 1
+                metrics.flight_cell()[self._slot] -= 1
+
+
+def _content_length(headers: list[tuple[str, str]] | None) -> int:
+    """The response's Content-Length header, 0 when absent or not a number."""
+    for name, value in headers or ():
+        if name.lower() == "content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0

@@ -208,6 +208,43 @@ def test_stream_timed_to_last_chunk_excluding_background_task() -> None:
     assert reg.get_sample_value("http_request_duration_seconds_sum", labels) == 6.0
 
 
+@pytest.mark.parametrize("raise_server_exceptions", [False, True])
+def test_starlette_test_client_sees_counts_at_once_without_reading_the_body(raise_server_exceptions: bool) -> None:
+    """Starlette's own TestClient: 404s, error pages, raising handlers and streams, no `.content`."""
+    from starlette.exceptions import HTTPException
+    from starlette.testclient import TestClient
+
+    async def gone(request: Request) -> Response:
+        raise HTTPException(410)
+
+    app, reg = starlette_app()
+    app.router.routes.append(Route("/gone", gone))
+    with TestClient(app, raise_server_exceptions=raise_server_exceptions) as client:
+        assert client.get("/no/such").status_code == 404
+        assert client.get("/no/other").status_code == 404
+        assert requests_total(reg, "<unmatched>", "404") == 2  # two 404s share one series
+        assert client.get("/gone").status_code == 410
+        assert requests_total(reg, "/gone", "410") == 1
+        if raise_server_exceptions:
+            with pytest.raises(Boom):
+                client.get("/boom")
+        else:
+            assert client.get("/boom").status_code == 500
+        assert requests_total(reg, "/boom", "500") == 1
+        assert reg.get_sample_value(
+            "http_request_exceptions_total", {"method": "GET", "route": "/boom", "exception": "Boom"}
+        ) == 1
+        assert client.get("/stream").status_code == 200
+        labels = {"method": "GET", "code": "200", "route": "/stream"}
+        # Timed to the last chunk (3 x 2 s), not through the background task (100 s).
+        assert reg.get_sample_value("http_request_duration_seconds_sum", labels) == 6.0
+        with client.stream("GET", "/stream") as response:
+            assert response.status_code == 200
+        # Left before the body was produced: the client abandoned it.
+        assert requests_total(reg, "/stream", "499") == 1
+        assert reg.get_sample_value("http_requests_in_flight") == 0
+
+
 def test_background_task_exception_counted_without_changing_the_status() -> None:
     app, reg = starlette_app()
 
@@ -396,10 +433,10 @@ def test_route_tree_is_walked_once_not_per_request(monkeypatch: pytest.MonkeyPat
     walks: list[int] = []
     real_walk = _asgi_routes._walk
 
-    def counting_walk(routes: Any, prefix: str, add: Any) -> None:
+    def counting_walk(routes: Any, prefix: str, add: Any, suffix: str) -> None:
         if prefix == "":
             walks.append(1)
-        real_walk(routes, prefix, add)
+        real_walk(routes, prefix, add, suffix)
 
     monkeypatch.setattr(_asgi_routes, "_walk", counting_walk)
     routes = [Route(f"/r{i}/{{x}}", ok) for i in range(300)]

@@ -276,12 +276,9 @@ def test_method_not_allowed_and_slash_redirects_are_unmatched() -> None:
 
     reg = Registry()
     FlaskMetrics(app, registry=reg)
-    with app.test_client() as client:
-        for method, path, status in (("POST", "/items/1", 405), ("GET", "/albums", 308)):
-            resp = client.open(path, method=method)
-            resp.get_data()
-            resp.close()  # the server's close: the request is recorded now
-            assert resp.status_code == status  # 308: Flask's strict-slash redirect
+    client = app.test_client()
+    for method, path, status in (("POST", "/items/1", 405), ("GET", "/albums", 308)):
+        assert client.open(path, method=method).status_code == status  # 308: Flask's strict-slash redirect
     assert value(reg, "http_requests_total", method="POST", code="405", route="<unmatched>") == 1
     assert value(reg, "http_requests_total", method="GET", code="308", route="<unmatched>") == 1
 
@@ -298,9 +295,47 @@ def test_test_client_requests_count_when_only_the_status_is_read() -> None:
 
     client = app.test_client()
     assert client.get("/items/3").status_code == 200
-    # Werkzeug builds error pages as iterators: they are recorded once read (or closed).
-    assert client.get("/nope").data
     labels = {"method": "GET", "code": "200", "route": "/items/<int:item>"}
     assert registry.get_sample_value("http_requests_total", labels) == 1.0
     assert registry.get_sample_value("http_requests_total", {**labels, "code": "499"}) is None
-    assert registry.get_sample_value("http_requests_total", {"method": "GET", "code": "404", "route": "<unmatched>"}) == 1.0
+
+
+@pytest.mark.parametrize("testing", [False, True])
+def test_error_pages_404s_and_raising_handlers_count_at_once_without_reading_the_body(testing: bool) -> None:
+    """Werkzeug's error pages, redirects and HEAD answers: visible before any body is read."""
+    app = make_app(testing=testing)
+    reg = Registry()
+    FlaskMetrics(app, registry=reg)
+    client = app.test_client()
+    unmatched = {"method": "GET", "code": "404", "route": "<unmatched>"}
+    assert client.get("/nope").status_code == 404
+    assert value(reg, "http_requests_total", **unmatched) == 1
+    assert client.get("/nope/again").status_code == 404
+    assert value(reg, "http_requests_total", **unmatched) == 2  # two 404s share one series
+    assert value(reg, "http_request_duration_seconds_count", **unmatched) == 2
+    assert client.get("/gone").status_code == 410
+    assert value(reg, "http_requests_total", method="GET", code="410", route="/gone") == 1
+    assert client.head("/items/1").status_code == 200
+    assert value(reg, "http_requests_total", method="HEAD", code="200", route="/items/<int:item_id>") == 1
+    if testing:  # TESTING propagates the exception out of the app
+        with pytest.raises(Boom):
+            client.get("/boom")
+    else:
+        assert client.get("/boom").status_code == 500
+    assert value(reg, "http_requests_total", method="GET", code="500", route="/boom") == 1
+    assert value(reg, "http_request_exceptions_total", method="GET", route="/boom", exception="Boom") == 1
+    assert value(reg, "http_requests_in_flight") == 0
+
+
+def test_a_stream_not_read_is_not_recorded_until_the_client_closes_it(clock: FakeClock) -> None:
+    app = make_app(clock)
+    reg = Registry()
+    FlaskMetrics(app, registry=reg)
+    labels = {"method": "GET", "code": "200", "route": "/stream"}
+    response = app.test_client().get("/stream", buffered=False)
+    assert value(reg, "http_requests_in_flight") == 1  # still being produced
+    assert value(reg, "http_requests_total", **labels) is None
+    assert response.get_data() == b"chunk0\nchunk1\nchunk2\n"
+    response.close()
+    assert value(reg, "http_request_duration_seconds_sum", **labels) == 9.0  # to the last chunk
+    assert value(reg, "http_requests_in_flight") == 0
