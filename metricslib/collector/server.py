@@ -25,6 +25,7 @@ from metricslib.collector.promql.parser.parse import parse_matchers
 from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.storage import open_storage
 from metricslib.collector.storage.remote.write import ForwardingStorage, RemoteWriteQueue
+from metricslib.collector.web.api.runtimeinfo import RuntimeInfo
 from metricslib.collector.web.api.v1 import PrometheusAPI, Response
 from metricslib.collector.web.federate import make_federate_handler
 from metricslib.collector.web.selfmetrics import SelfMetrics
@@ -108,6 +109,13 @@ class CollectorServer:
             },
             clock=clock,
             alertmanagers=self.notifier.alertmanagers,
+            tsdb_status=self.storage.tsdb_status,
+            runtime_info=RuntimeInfo(
+                start_time=clock(),
+                retention_ms=options.retention_ms,
+                reload_state=lambda: (self.collector.last_reload_success, self.collector.last_reload_time),
+            ),
+            active_targets=self.collector.active_targets,
         )
         self.routes = Routes(
             api=api,

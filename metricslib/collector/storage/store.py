@@ -26,6 +26,7 @@ from metricslib.collector.model import Labels
 from metricslib.collector.storage import compaction, retention
 from metricslib.collector.storage.appender import StoreAppender
 from metricslib.collector.storage.cache import ChunkCache
+from metricslib.collector.storage.cardinality import tsdb_status
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.flush import flush
 from metricslib.collector.storage.head import Head
@@ -137,6 +138,10 @@ class Store:
             bytes_on_disk=self.db.size_bytes(),
             out_of_order_dropped=head.out_of_order_dropped,
         )
+
+    def tsdb_status(self, limit: int = 10) -> dict[str, object]:
+        """``/api/v1/status/tsdb``'s data: head stats and the top-``limit`` cardinality lists."""
+        return tsdb_status(self.head, limit)
 
     def close(self) -> None:
         """Flush everything into chunks, shrink the file and release the directory."""
