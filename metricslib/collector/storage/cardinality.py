@@ -1,8 +1,9 @@
 """Cardinality of the head, as Prometheus's TSDB status page reports it.
 
 Counts come from the postings index: series per metric name, distinct values
-per label name, label bytes per label name (each value's length times the
-series carrying it) and series per label pair. Each list is the top ``limit``,
+per label name, label bytes per label name (the lengths of its distinct values,
+each counted once as Prometheus 2.42 does: values live once in the symbol
+table) and series per label pair. Each list is the top ``limit``,
 largest first, ties by name. :func:`tsdb_status` adds the head's own numbers
 (``headStats``) and reads everything in one critical section of the head lock.
 """
@@ -35,7 +36,7 @@ def cardinality(postings: Mapping[str, Mapping[str, set[int]]], limit: int = 10)
         "seriesCountByMetricName": _top(((v, len(ids)) for v, ids in names.items()), limit),
         "labelValueCountByLabelName": _top(((n, len(values)) for n, values in postings.items()), limit),
         "memoryInBytesByLabelName": _top(
-            ((n, sum(len(v) * len(ids) for v, ids in values.items())) for n, values in postings.items()), limit),
+            ((n, sum(len(v) for v in values)) for n, values in postings.items()), limit),
         "seriesCountByLabelValuePair": _top(
             ((f"{n}={v}", len(ids)) for n, values in postings.items() for v, ids in values.items()), limit),
     }

@@ -22,8 +22,8 @@ def test_top_lists_count_series_values_bytes_and_pairs() -> None:
     stats = cardinality({n: index.values_of(n) for n in index.label_names()}, limit=2)
     assert stats["seriesCountByMetricName"] == [{"name": "up", "value": 3}, {"name": "http_requests_total", "value": 1}]
     assert stats["labelValueCountByLabelName"] == [{"name": "instance", "value": 3}, {"name": "__name__", "value": 2}]
-    # __name__: 3 x len("up") + 19; instance: 3 x 3; job: 3 x 3 + 2
-    assert stats["memoryInBytesByLabelName"] == [{"name": "__name__", "value": 25}, {"name": "job", "value": 11}]
+    # each distinct value once: __name__: len("up") + 19; instance: 3 x 3; job: 3 + 2
+    assert stats["memoryInBytesByLabelName"] == [{"name": "__name__", "value": 21}, {"name": "instance", "value": 9}]
     assert stats["seriesCountByLabelValuePair"] == [{"name": "__name__=up", "value": 3}, {"name": "job=api", "value": 3}]
 
 

@@ -1,7 +1,7 @@
 """``/api/v1/format_query`` and ``/api/v1/parse_query``: a query's canonical text and its tree.
 
-``format_query`` answers as Prometheus 2.42 does (the printer writes
-Prometheus's canonical spelling). ``parse_query`` is Prometheus 3's endpoint
+``format_query`` answers as Prometheus 2.42 does: its prettified text
+(``promql/parser/pretty.py``; ``printer.py`` holds Prometheus 3's spelling). ``parse_query`` is Prometheus 3's endpoint
 (2.42 answers 404 there), with the tree of ``ast_json.py``. A query that does
 not parse is ``bad_data`` with Prometheus's ``invalid parameter "query"``
 message; ValueError carries it to the API's error envelope.
@@ -13,7 +13,7 @@ from typing import Any
 
 from metricslib.collector.promql.parser.ast import Expr
 from metricslib.collector.promql.parser.parse import parse_expr
-from metricslib.collector.promql.parser.printer import format_expr
+from metricslib.collector.promql.parser.pretty import pretty
 from metricslib.collector.web.api.ast_json import ast_json
 
 __all__ = ["format_query", "parse_query"]
@@ -27,7 +27,7 @@ def _parse(query: str | None) -> Expr:
 
 
 def format_query(query: str | None) -> str:
-    return format_expr(_parse(query))
+    return pretty(_parse(query))
 
 
 def parse_query(query: str | None) -> Any:

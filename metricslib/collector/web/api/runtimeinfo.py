@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from metricslib.collector.config.durations import format_duration
+from metricslib.collector.promql.parser.pretty import go_duration
 
 __all__ = ["GO_NO_MEMORY_LIMIT", "RuntimeInfo", "rfc3339"]
 
@@ -67,7 +67,7 @@ class RuntimeInfo:
         reload_state: Callable[[], tuple[bool, float]],
     ) -> None:
         self._start_time = start_time
-        self._retention = format_duration(retention_ms)
+        self._retention = go_duration(retention_ms)
         self._reload_state = reload_state
 
     def __call__(self) -> dict[str, object]:

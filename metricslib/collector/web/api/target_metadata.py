@@ -2,7 +2,7 @@
 
 One entry per (target, metric) with the target's labels, as Prometheus 2.42
 answers: ``match_target`` selects targets by their labels, ``metric`` keeps one
-metric name, and ``limit`` is checked before each target: once that many
+metric name (and then the entries leave out ``metric``), and ``limit`` is checked before each target: once that many
 entries are collected no further target is read (so one target's entries are
 never split; a negative or absent limit means all, 0 an empty list).
 """
@@ -74,11 +74,9 @@ def target_metadata(
         for name, (mtype, help_text, unit) in items:
             if metric and name != metric:
                 continue
-            out.append({
-                "target": dict(labels),
-                "metric": name,
-                "type": "unknown" if mtype in ("", "untyped") else mtype,
-                "help": help_text,
-                "unit": unit,
-            })
+            entry: dict[str, object] = {"target": dict(labels), "metric": name}
+            if metric:  # Prometheus leaves out the name that was asked for
+                del entry["metric"]
+            entry.update(type="unknown" if mtype in ("", "untyped") else mtype, help=help_text, unit=unit)
+            out.append(entry)
     return out
