@@ -16,7 +16,6 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,6 +57,21 @@ FORMAT_QUERIES = [
     "count_values without() (\"v\", x)",
     "x[1h30m]",
     "0x1F + .5e3 - Inf",
+    "-x",
+    "-1 * 1e6 + 123456 + 0.00001 + 0.0001 - 1e21",
+    "x @ 1750003600.5 offset 1w",
+    "x[90d] offset 14d",
+    'x{b="1", a=~"2", c!="\\"\n"}',
+    "a / ignoring () group_left b",
+    "a + on () b",
+    "a > bool on (c) group_right (d, e) b",
+    # longer than 100 characters: split node by node
+    "topk(5, sum by (instance, job, route, code) (rate(http_requests_total{job=\"api\", code=~\"5..\"}[5m])))",
+    "histogram_quantile(0.99, sum by (le, instance) (rate(http_request_duration_seconds_bucket{job=\"api\"}[5m])))",
+    "-(sum by (instance) (rate(http_requests_total{job=\"api\"}[5m])) / sum by (instance) (rate(http_requests_total[5m])))",
+    "max_over_time((sum by (instance) (rate(http_requests_total{job=\"api\"}[5m])) + sum by (instance) (up))[1h:5m] @ end())",
+    "count_values without (instance) (\"value\", label_replace(up{job=\"prometheus\"}, \"dst\", \"$1\", \"instance\", \"(.*):.*\"))",
+    "label_join(up, \"foo\", \",\", \"instance\", \"job\", \"a_very_long_label_name_here\", \"another_rather_long_name\")",
 ]
 
 
