@@ -113,7 +113,7 @@ class CollectorServer:
             runtime_info=RuntimeInfo(
                 start_time=clock(),
                 retention_ms=options.retention_ms,
-                reload_state=lambda: (self.collector.last_reload_success, self.collector.last_reload_time),
+                reload_state=lambda: (self.collector.last_reload_success, self.collector.last_config_time),
             ),
             active_targets=self.collector.active_targets,
         )

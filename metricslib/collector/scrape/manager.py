@@ -11,6 +11,7 @@ Interface used by the HTTP server (``server.py``/``api.py``)::
     c.metadata("up", 10) # the "data" of /api/v1/metadata
     c.external_labels()  # for /federate and remote write (never added to stored samples)
     c.reload_count, c.last_reload_success, c.last_reload_time  # for status pages
+    c.last_config_time   # when the config in force was loaded (runtimeinfo's lastConfigTime)
     c.stop()
 
 Shutdown (:meth:`Collector.stop`) writes **no** staleness markers, as
@@ -157,6 +158,7 @@ class Collector:
         self.reload_count = 0
         self.last_reload_success = True
         self.last_reload_time = clock()
+        self.last_config_time = self.last_reload_time  # of the config in force (the last success)
         for warning in self._config.warnings:
             log.warning("%s", warning)
 
@@ -205,7 +207,7 @@ class Collector:
                 self._config = new
             self.reload_count += 1
             self.last_reload_success = True
-            self.last_reload_time = self._clock()
+            self.last_reload_time = self.last_config_time = self._clock()
 
     @property
     def ready(self) -> bool:

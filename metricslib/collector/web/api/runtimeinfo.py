@@ -29,9 +29,11 @@ GO_NO_MEMORY_LIMIT = 2**63 - 1
 
 
 def rfc3339(ts: float, *, nanos: bool = True) -> str:
-    """A Unix time as Go writes ``time.Time`` in JSON (UTC, ``Z``)."""
+    """A Unix time as Go writes ``time.Time`` in JSON (UTC, ``Z``, no trailing zeros in the fraction)."""
     moment = datetime.fromtimestamp(ts if nanos else int(ts), timezone.utc)
-    return moment.isoformat().replace("+00:00", "Z")
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return f"{text}.{fraction}Z" if fraction else f"{text}Z"
 
 
 def _cpus() -> int:
@@ -57,7 +59,8 @@ def _x_options() -> str:
 
 
 class RuntimeInfo:
-    """Called per request; ``reload_state`` gives (last reload succeeded, its Unix time)."""
+    """Called per request; ``reload_state`` gives (the last reload succeeded, Unix time the
+    config in force was loaded): Prometheus's ``lastConfigTime`` stays put on a failed reload."""
 
     def __init__(
         self,

@@ -69,7 +69,7 @@ def test_runtimeinfo_has_every_prometheus_field() -> None:
     assert status == 200
     assert set(data) == {"startTime", "CWD", "reloadConfigSuccess", "lastConfigTime", "corruptionCount",
                          "goroutineCount", "GOMAXPROCS", "GOMEMLIMIT", "GOGC", "GODEBUG", "storageRetention"}
-    assert data["startTime"] == "2025-06-15T15:06:40.250000Z"
+    assert data["startTime"] == "2025-06-15T15:06:40.25Z"
     assert data["lastConfigTime"] == "2025-06-15T15:08:20Z"
     assert data["reloadConfigSuccess"] is False
     assert data["storageRetention"] == "15d"
