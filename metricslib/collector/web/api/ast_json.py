@@ -7,16 +7,15 @@ for its UI's tree view, and this is that shape: every node has ``type``
 ``vectorSelector``), durations are milliseconds, ``@ <time>`` is
 ``timestamp`` (ms) and ``@ start()``/``@ end()`` is ``startOrEnd``. Number
 values are strings written in plain decimal notation, as Go's
-``FormatFloat(v, 'f', -1, 64)`` writes them.
+``FormatFloat(v, 'f', -1, 64)`` writes them (``model/value_text.py``).
 """
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal
 from typing import Any
 
 from metricslib.collector.model import Matcher
+from metricslib.collector.model.value_text import format_float
 from metricslib.collector.promql.parser.ast import (
     AggregateExpr,
     AtModifier,
@@ -33,19 +32,7 @@ from metricslib.collector.promql.parser.ast import (
 )
 from metricslib.collector.promql.parser.functions import FUNCTIONS
 
-__all__ = ["ast_json", "plain_number"]
-
-
-def plain_number(value: float) -> str:
-    """Shortest round-tripping digits, never in exponent form: ``1e+20`` -> ``100000000000000000000``."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    text = format(Decimal(repr(value)), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+__all__ = ["ast_json"]
 
 
 def _matchers(matchers: tuple[Matcher, ...]) -> list[dict[str, str]]:
@@ -90,7 +77,7 @@ def ast_json(expr: Expr | None) -> Any:
         return {"type": "subquery", "expr": ast_json(expr.expr), "range": expr.range_ms,
                 "offset": expr.offset_ms, "step": expr.step_ms, **_at(expr.at)}
     if isinstance(expr, NumberLiteral):
-        return {"type": "numberLiteral", "val": plain_number(expr.value)}
+        return {"type": "numberLiteral", "val": format_float(expr.value)}
     if isinstance(expr, ParenExpr):
         return {"type": "parenExpr", "expr": ast_json(expr.expr)}
     if isinstance(expr, StringLiteral):
