@@ -21,7 +21,8 @@ __all__ = ["format_query", "parse_query"]
 
 def _parse(query: str | None) -> Expr:
     try:
-        return parse_expr(query or "")
+        # Stock Prometheus's language: no experimental functions or duration expressions.
+        return parse_expr(query or "", enable_experimental=False)
     except ValueError as exc:
         raise ValueError(f'invalid parameter "query": {exc}') from None
 

@@ -16,6 +16,8 @@ def test_format_query_writes_prometheus_canonical_text() -> None:
     ("", 'invalid parameter "query": 1:1: parse error: no expression found in input'),
     (None, 'invalid parameter "query": 1:1: parse error: no expression found in input'),
     ("1+", 'invalid parameter "query": 1:3: parse error: unexpected end of input'),
+    ("x[step()]", 'invalid parameter "query": 1:3: parse error: unexpected <step> in range or subquery, '
+                  "expected duration"),
 ])
 def test_a_bad_query_is_named_with_its_position(query: str | None, message: str) -> None:
     with pytest.raises(ValueError) as info:
