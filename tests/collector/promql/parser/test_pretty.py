@@ -6,14 +6,21 @@ the same texts against a real Prometheus 2.42; these pin the rules offline.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Iterator
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from metricslib.collector.model import Matcher
+from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.parser.parse import parse_expr
 from metricslib.collector.promql.parser.pretty import go_duration, go_float, pretty
+from metricslib.collector.promql.parser.printer import format_expr
+from metricslib.model import LABEL_NAME_RE
+from tests.collector.promql.parser.test_printer import expressions, normalise
 
 
 @pytest.mark.parametrize(("query", "text"), [
@@ -62,3 +69,39 @@ def test_numbers_as_go_prints_float64(value: float, text: str) -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_go_floats_read_back(value: float) -> None:
     assert float(go_float(value)) == value
+
+
+def _nodes(node: object) -> Iterator[object]:
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _nodes(item)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        yield node
+        for f in dataclasses.fields(node):
+            yield from _nodes(getattr(node, f.name))
+
+
+def _spellable_in_242(tree: ast.Expr) -> bool:
+    """2.42 has no quoted (UTF-8) label names, and writes ``ignoring () group_left`` as nothing."""
+    for node in _nodes(tree):
+        names: tuple[str, ...] = ()
+        if isinstance(node, Matcher):
+            names = (node.name,)
+        elif isinstance(node, ast.AggregateExpr):
+            names = node.grouping
+        elif isinstance(node, ast.VectorMatching):
+            names = node.labels + node.include
+            if node.card in ("many-to-one", "one-to-many") and not node.labels and not node.on:
+                return False
+        if not all(LABEL_NAME_RE.fullmatch(n) for n in names):
+            return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(expressions())
+def test_pretty_text_parses_back_to_the_same_tree(expr: ast.Expr) -> None:
+    parsed = parse_expr(format_expr(expr))  # a tree as format_query gets it, parentheses included
+    assume(_spellable_in_242(parsed))
+    text = pretty(parsed)
+    assert repr(normalise(parse_expr(text))) == repr(normalise(parsed)), text
