@@ -31,14 +31,18 @@ def _top(items: Iterable[tuple[str, int]], limit: int) -> list[dict[str, Any]]:
 
 def cardinality(postings: Mapping[str, Mapping[str, set[int]]], limit: int = 10) -> dict[str, Any]:
     """The four top-``limit`` lists of ``/api/v1/status/tsdb``, from label name -> value -> series ids."""
-    names = postings.get("__name__", {})
+    return _top_lists({n: {v: len(ids) for v, ids in values.items()} for n, values in postings.items()}, limit)
+
+
+def _top_lists(counts: Mapping[str, Mapping[str, int]], limit: int) -> dict[str, Any]:
+    """The lists from label name -> value -> number of series."""
+    names = counts.get("__name__", {})
     return {
-        "seriesCountByMetricName": _top(((v, len(ids)) for v, ids in names.items()), limit),
-        "labelValueCountByLabelName": _top(((n, len(values)) for n, values in postings.items()), limit),
-        "memoryInBytesByLabelName": _top(
-            ((n, sum(len(v) for v in values)) for n, values in postings.items()), limit),
+        "seriesCountByMetricName": _top(names.items(), limit),
+        "labelValueCountByLabelName": _top(((n, len(values)) for n, values in counts.items()), limit),
+        "memoryInBytesByLabelName": _top(((n, sum(map(len, values))) for n, values in counts.items()), limit),
         "seriesCountByLabelValuePair": _top(
-            ((f"{n}={v}", len(ids)) for n, values in postings.items() for v, ids in values.items()), limit),
+            ((f"{n}={v}", c) for n, values in counts.items() for v, c in values.items()), limit),
     }
 
 
@@ -50,18 +54,23 @@ def tsdb_status(head: Head, limit: int = 10) -> dict[str, Any]:
     encoded chunks plus one open chunk per series with samples not yet cut,
     as Prometheus counts the open head chunk of each series.
     """
-    with head.lock:  # counting is one pass over the postings; no copy of them
-        postings = {n: head.index.values_of(n) for n in head.index.label_names()}
-        lists = cardinality(postings, limit)
-        pairs = sum(len(values) for values in postings.values())
-        firsts = [t for t in (s.first_t() for s in head.by_id.values()) if t is not None]
-        chunks = sum(len(s.c_ids) + (1 if s.ts else 0) for s in head.by_id.values())
+    min_t, chunks = EMPTY_MIN_TIME, 0
+    # Under the lock only counts are taken (appends wait for it); ranking happens after.
+    with head.lock:
+        index = head.index
+        counts = {n: {v: len(ids) for v, ids in index.values_of(n).items()} for n in index.label_names()}
+        for s in head.by_id.values():
+            first = s.first_t()
+            if first is not None and first < min_t:
+                min_t = first
+            chunks += len(s.c_ids) + (1 if s.ts else 0)
         series, max_t = len(head.by_id), head.max_t
+    empty = min_t == EMPTY_MIN_TIME
     head_stats = {
         "numSeries": series,
-        "numLabelPairs": pairs,
+        "numLabelPairs": sum(len(values) for values in counts.values()),
         "chunkCount": chunks,
-        "minTime": min(firsts) if firsts else EMPTY_MIN_TIME,
-        "maxTime": max_t if firsts and max_t != NO_TIME else EMPTY_MAX_TIME,
+        "minTime": min_t,
+        "maxTime": EMPTY_MAX_TIME if empty or max_t == NO_TIME else max_t,
     }
-    return {"headStats": head_stats, **lists}
+    return {"headStats": head_stats, **_top_lists(counts, limit)}
