@@ -30,6 +30,7 @@ from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.storage import open_storage
 from metricslib.collector.storage.remote.write import ForwardingStorage, RemoteWriteQueue
 from metricslib.collector.web.api.admin import AdminAPI
+from metricslib.collector.web.api.runtimeinfo import RuntimeInfo
 from metricslib.collector.web.api.v1 import PrometheusAPI, Response
 from metricslib.collector.web.federate import make_federate_handler
 from metricslib.collector.web.selfmetrics import SelfMetrics
@@ -137,6 +138,13 @@ class CollectorServer:
             clock=clock,
             alertmanagers=self.notifier.alertmanagers,
             wal_replay=self.storage.wal_replay.as_api,
+            tsdb_status=self.storage.tsdb_status,
+            runtime_info=RuntimeInfo(
+                start_time=clock(),
+                retention_ms=options.retention_ms,
+                reload_state=lambda: (self.collector.last_reload_success, self.collector.last_reload_success_time),
+            ),
+            active_targets=self.collector.active_targets,
         )
         self.routes = Routes(
             api=api,

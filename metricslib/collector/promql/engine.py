@@ -128,12 +128,14 @@ class Engine:
         ev = _Evaluator(self, t_ms, t_ms, 0)
         result = self._instant(ev, query, t_ms)
         result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
+        result.samples_loaded = ev.samples
         return result
 
     def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
         ev = _Evaluator(self, start_ms, end_ms, step_ms)
         result = self._range(ev, query, start_ms, end_ms, step_ms)
         result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
+        result.samples_loaded = ev.samples
         return result
 
     def _instant(self, ev: _Evaluator, query: str, t_ms: int) -> QueryResult:

@@ -244,6 +244,9 @@ class QueryResult:
     scalar_value: float | str = 0.0
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
+    #: samples the query loaded (the counter its ``max_samples`` budget is checked
+    #: against); ``stats=all`` reports it
+    samples_loaded: int = 0
 
     def to_api(self) -> dict[str, Any]:
         if self.result_type in ("scalar", "string"):

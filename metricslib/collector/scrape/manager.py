@@ -11,6 +11,7 @@ Interface used by the HTTP server (``server.py``/``api.py``)::
     c.metadata("up", 10) # the "data" of /api/v1/metadata
     c.external_labels()  # for /federate and remote write (never added to stored samples)
     c.reload_count, c.last_reload_success, c.last_reload_time  # for status pages
+    c.last_reload_success_time  # when the config in force was loaded (runtimeinfo's lastConfigTime)
     c.stop()
 
 Shutdown (:meth:`Collector.stop`) writes **no** staleness markers, as

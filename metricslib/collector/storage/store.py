@@ -27,6 +27,7 @@ from metricslib.collector.model import Labels, Matcher
 from metricslib.collector.storage import admin, compaction, retention
 from metricslib.collector.storage.appender import StoreAppender
 from metricslib.collector.storage.cache import ChunkCache
+from metricslib.collector.storage.cardinality import tsdb_status
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.flush import flush
 from metricslib.collector.storage.head import Head
@@ -168,6 +169,10 @@ class Store:
             series_removed=head.series_removed,
             max_time_ms=None if head.max_t == NO_TIME else head.max_t,
         )
+
+    def tsdb_status(self, limit: int = 10) -> dict[str, object]:
+        """``/api/v1/status/tsdb``'s data: head stats and the top-``limit`` cardinality lists."""
+        return tsdb_status(self.head, limit)
 
     def close(self) -> None:
         """Flush everything into chunks, shrink the file and release the directory."""

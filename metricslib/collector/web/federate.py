@@ -66,7 +66,8 @@ def make_federate_handler(
 ) -> Callable[[Request], Response]:
     def handle(request: Request) -> Response:
         try:
-            sets = matcher_sets(request, parse_selector, required=True)
+            # No match[] selects nothing: 200 with an empty body, as Prometheus answers.
+            sets = matcher_sets(request, parse_selector)
         except APIError as exc:
             return error_response(exc.error_type, str(exc))
         body = federate(querier_factory(), sets, round(clock() * 1000), external_labels=external_labels())

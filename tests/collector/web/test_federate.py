@@ -31,9 +31,10 @@ def test_external_labels_are_added_but_never_override() -> None:
     assert 'up{dc="eu",instance="a:1",job="api"} 0.0 16000' in body.decode()
 
 
-def test_handler_requires_match() -> None:
+def test_handler_without_match_answers_200_empty_as_prometheus() -> None:
     handler = make_federate_handler(querier, simple_selector, lambda: 20.0, lambda: {})
-    assert handler(Request("GET", "/federate", {})).status == 400
+    empty = handler(Request("GET", "/federate", {}))
+    assert (empty.status, empty.body) == (200, b"")
     resp = handler(Request("GET", "/federate", {"match[]": ["up"]}))
     assert resp.status == 200 and resp.content_type.startswith("text/plain; version=0.0.4")
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.engine import MAX_POINTS_PER_SERIES
+from metricslib.collector.promql.parser.parse import parse_expr
 from metricslib.collector.promql.values import QueryResult
 from metricslib.collector.storage.base import Querier
 from metricslib.collector.web.api.params import (
@@ -25,7 +26,15 @@ from metricslib.collector.web.api.params import (
     parse_duration_ms,
     parse_time_ms,
 )
+from metricslib.collector.web.api.query_stats import query_stats
+from metricslib.collector.web.api.query_text import format_query, parse_query
 from metricslib.collector.web.api.result_json import result_json
+from metricslib.collector.web.api.target_metadata import (
+    TargetWithMetadata,
+    parse_metadata_limit,
+    target_metadata,
+)
+from metricslib.collector.web.api.tsdb_status import tsdb_limit
 from metricslib.errors import QueryError
 from metricslib.model import LABEL_NAME_RE
 
@@ -94,17 +103,19 @@ class CollectorLike(Protocol):
     ) -> dict[str, list[dict[str, str]]]: ...
 
 
-def _result_envelope(result: QueryResultLike) -> bytes:
+def _result_envelope(result: QueryResultLike, stats: Mapping[str, object] | None = None) -> bytes:
     """The envelope around a query result, splicing in the result's JSON text written directly
-    when it is the engine's own :class:`QueryResult`."""
+    when it is the engine's own :class:`QueryResult`; ``stats`` goes into ``data``."""
     if not isinstance(result, QueryResult):
-        return _envelope(result.to_api(), result.warnings, result.infos)
+        return _envelope({**result.to_api(), **({"stats": stats} if stats else {})}, result.warnings, result.infos)
     tail = b""
     if result.warnings:
         tail += b',"warnings":' + json.dumps(list(result.warnings)).encode()
     if result.infos:
         tail += b',"infos":' + json.dumps(list(result.infos)).encode()
     data = result_json(result)
+    if stats:
+        data = data[:-1] + b',"stats":' + json.dumps(stats, separators=(",", ":")).encode() + b"}"
     return b'{"status":"success","data":' + data + tail + b"}"
 
 
@@ -152,7 +163,13 @@ class PrometheusAPI:
         clock: Callable[[], float] = time.time,
         alertmanagers: Callable[[], Mapping[str, object]] | None = None,
         wal_replay: Callable[[], Mapping[str, int]] | None = None,
+        tsdb_status: Callable[[int], Mapping[str, object]] | None = None,
+        runtime_info: Callable[[], Mapping[str, object]] | None = None,
+        active_targets: Callable[[], Iterable[TargetWithMetadata]] | None = None,
     ) -> None:
+        self._tsdb_status = tsdb_status
+        self._runtime_info = runtime_info
+        self._active_targets = active_targets
         self._alertmanagers = alertmanagers
         self._engine_factory = engine_factory
         self._wal_replay = wal_replay
@@ -178,6 +195,10 @@ class PrometheusAPI:
             "/api/v1/rules": self.rules,
             "/api/v1/alerts": self.alerts,
             "/api/v1/alertmanagers": self.alertmanagers,
+            "/api/v1/status/tsdb": self.status_tsdb,
+            "/api/v1/targets/metadata": self.targets_metadata,
+            "/api/v1/format_query": lambda r: Response(200, _envelope(format_query(r.get("query")))),
+            "/api/v1/parse_query": lambda r: Response(200, _envelope(parse_query(r.get("query")))),
         }
 
     # --- dispatch -----------------------------------------------------------------------
@@ -211,8 +232,9 @@ class PrometheusAPI:
             raise APIError("bad_data", 'invalid parameter "query": query must not be empty')
         raw_time = request.get("time")
         t_ms = round(self._clock() * 1000) if raw_time is None else parse_time_ms(raw_time, "time")
+        began = time.perf_counter()
         result = self._engine_factory(self._timeout_ms(request)).instant_query(expr, t_ms)
-        return Response(200, _result_envelope(result))
+        return Response(200, _result_envelope(result, self._stats(request, result, began)))
 
     def query_range(self, request: Request) -> Response:
         expr = request.get("query")
@@ -241,10 +263,20 @@ class PrometheusAPI:
             )
         if not expr:
             raise APIError("bad_data", 'invalid parameter "query": query must not be empty')
+        began = time.perf_counter()
         result = self._engine_factory(self._timeout_ms(request)).range_query(expr, start, end, step)
-        return Response(200, _result_envelope(result))
+        return Response(200, _result_envelope(result, self._stats(request, result, began)))
+
+    @staticmethod
+    def _stats(request: Request, result: QueryResultLike, began: float) -> dict[str, object] | None:
+        """Prometheus adds ``stats`` for any non-empty ``stats`` parameter."""
+        if not request.get("stats"):
+            return None
+        return query_stats(getattr(result, "samples_loaded", 0), time.perf_counter() - began)
 
     def query_exemplars(self, request: Request) -> Response:
+        self._range(request)
+        parse_expr(request.get("query") or "")  # as Prometheus: no query is bad_data
         # Exemplars are not stored; an empty answer keeps Grafana's panels working.
         return Response(200, _envelope([]))
 
@@ -322,6 +354,19 @@ class PrometheusAPI:
         data = self._collector.metadata(request.get("metric") or None, self._limit(request))
         return Response(200, _envelope(data))
 
+    def targets_metadata(self, request: Request) -> Response:
+        limit = parse_metadata_limit(request.get("limit"))
+        targets = self._active_targets() if self._active_targets is not None else ()
+        data = target_metadata(targets, match_target=request.get("match_target"),
+                               metric=request.get("metric"), limit=limit)
+        return Response(200, _envelope(data))
+
+    def status_tsdb(self, request: Request) -> Response:
+        limit = tsdb_limit(request.get("limit"))
+        if self._tsdb_status is None:
+            raise APIError("unavailable", "no storage")
+        return Response(200, _envelope(self._tsdb_status(limit)))
+
     # --- status -------------------------------------------------------------------------
 
     def targets(self, request: Request) -> Response:
@@ -343,6 +388,8 @@ class PrometheusAPI:
         return Response(200, _envelope(self._flags))
 
     def runtimeinfo(self, request: Request) -> Response:
+        if self._runtime_info is not None:
+            return Response(200, _envelope(self._runtime_info()))
         return Response(200, _envelope({"storageRetention": self._flags.get("storage.tsdb.retention.time", "")}))
 
     def walreplay(self, request: Request) -> Response:

@@ -214,3 +214,28 @@ def test_earlier_and_later_move_the_end_by_half_the_range(browser: Any, collecto
     browser.find_element("css selector", ".end-later").click()
     assert wait_for(browser, "return document.querySelector('.end-input').value") == "2026-12-01 10:30:00"
     assert "g0.end_input=2026-12-01+10%3A30%3A00" in browser.current_url
+
+
+def test_tsdb_status_page_shows_head_stats_and_top_lists(browser: Any, collector: str) -> None:
+    browser.get(f"{collector}/tsdb-status")
+    wait_for(browser, "return document.querySelector('#head-stats')")
+    expected = api(collector, "/api/v1/status/tsdb")
+    cells = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#head-stats tr')]"
+        ".map(tr => [tr.cells[0].innerText, tr.cells[1].innerText]))")
+    head = expected["headStats"]
+    assert cells["Number of series"] == str(head["numSeries"]) and head["numSeries"] > 0
+    assert cells["Number of chunks"] == str(head["chunkCount"])
+    assert cells["Number of label pairs"] == str(head["numLabelPairs"])
+    assert cells["Current min time"].startswith(time.strftime("%Y-", time.gmtime(head["minTime"] / 1000)))
+    for key in ("seriesCountByMetricName", "labelValueCountByLabelName", "memoryInBytesByLabelName",
+                "seriesCountByLabelValuePair"):
+        rows = browser.execute_script(
+            f"return [...document.querySelectorAll('[data-table={key}] tr')]"
+            ".map(tr => [tr.cells[0].innerText, Number(tr.cells[1].innerText)])")
+        assert rows == [[e["name"], e["value"]] for e in expected[key]], key
+    by_metric = dict(browser.execute_script(
+        "return [...document.querySelectorAll('[data-table=seriesCountByMetricName] tr')]"
+        ".map(tr => [tr.cells[0].innerText, Number(tr.cells[1].innerText)])"))
+    assert by_metric["up"] == 3 and by_metric["image_gallery_requests_total"] == 3  # one per target
+    assert browser.execute_script("return window.__pwned === undefined")  # label values with markup stay text
