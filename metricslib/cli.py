@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument(
         "--listen", default="127.0.0.1:9090", help="HOST:PORT for the API and UI"
     )
+    col.add_argument(
+        "--web.config.file", dest="web_config_file", default=None, metavar="FILE",
+        help="TLS, basic auth and response headers, in Prometheus's web config format "
+        "(docs/web-config.md); re-read for new connections when it changes",
+    )
     col.add_argument("--retention", default="15d", help="how long samples are kept")
     col.add_argument(
         "--flush-interval", default="5s", help="longest time a sample waits before it is on disk"

@@ -31,6 +31,7 @@ from metricslib.collector.web.selfmetrics import SelfMetrics
 from metricslib.collector.web.server import CollectorHTTPServer, Routes, serve
 from metricslib.collector.web.ui.dashboards import DashboardSet
 from metricslib.errors import ConfigError
+from metricslib.web_guard import WebConfigFile
 
 __all__ = ["CollectorServer", "ServerOptions", "parse_selector", "run_collector_cli"]
 
@@ -58,6 +59,7 @@ class ServerOptions:
     experimental_functions: bool = False
     flags: dict[str, str] = field(default_factory=dict)
     dashboard_dirs: tuple[str, ...] = ()
+    web_config_file: str | None = None  # --web.config.file: TLS, basic auth, headers
 
 
 class CollectorServer:
@@ -67,6 +69,7 @@ class CollectorServer:
         self.options = options
         # Read before anything is created: a bad board stops the start like a bad config.
         self.dashboards = DashboardSet(options.dashboard_dirs) if options.dashboard_dirs else None
+        self.web_config = WebConfigFile(options.web_config_file) if options.web_config_file else None
         Path(options.data_dir).mkdir(parents=True, exist_ok=True)
         self.storage = open_storage(
             options.data_dir,
@@ -157,13 +160,13 @@ class CollectorServer:
     def url(self) -> str:
         assert self._http is not None
         host, port = self._http.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._http.scheme}://{host!s}:{port}"
 
     def start(self) -> None:
         self.ingest.start()
         self.collector.start()
         self.notifier.start()
-        self._http, self._thread = serve(self.options.host, self.options.port, self.routes)
+        self._http, self._thread = serve(self.options.host, self.options.port, self.routes, self.web_config)
 
     def stop(self) -> None:
         if self._http is not None:
@@ -197,6 +200,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         query_max_samples=args.query_max_samples,
         experimental_functions="promql-experimental-functions" in features,
         dashboard_dirs=tuple(args.dashboards),
+        web_config_file=args.web_config_file,
         flags={
             "config.file": args.config,
             "storage.tsdb.path": args.data_dir,
@@ -206,6 +210,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
             "query.max-samples": str(args.query_max_samples),
             "query.lookback-delta": "5m",
             "enable-feature": ",".join(sorted(features)),
+            "web.config.file": args.web_config_file or "",
         },
     )
 

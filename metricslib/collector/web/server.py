@@ -20,6 +20,7 @@ from metricslib.collector.web import ui
 from metricslib.collector.web.api.v1 import PrometheusAPI, Request, Response
 from metricslib.collector.web.http11 import HTTPError, RawRequest, format_response, read_request
 from metricslib.collector.web.ui.dashboards import DashboardSet
+from metricslib.web_guard import GuardedConnection, GuardedServer, WebConfigFile, unauthorized
 
 __all__ = ["CollectorHTTPServer", "Routes", "serve"]
 
@@ -80,7 +81,7 @@ class Routes:
         return Response(200, b"", "text/plain; charset=utf-8")
 
 
-class _Connection(socketserver.StreamRequestHandler):
+class _Connection(GuardedConnection, socketserver.StreamRequestHandler):
     """One client connection: requests answered in turn while the client keeps it alive."""
 
     server: CollectorHTTPServer
@@ -116,6 +117,9 @@ class _Connection(socketserver.StreamRequestHandler):
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
             return False  # the client went away mid-body
+        if self.web is not None and not self.web.authorized(raw.headers.get("authorization")):
+            self._write(*unauthorized(), raw.keep_alive)
+            return raw.keep_alive
         if raw.method not in ("GET", "HEAD", "POST", "PUT"):
             self._write(501, [("Content-Type", "text/plain")], b"method not implemented\n", raw.keep_alive)
             return raw.keep_alive
@@ -144,6 +148,8 @@ class _Connection(socketserver.StreamRequestHandler):
     def _write(
         self, status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool, *, head_only: bool = False
     ) -> None:
+        if self.web is not None:
+            headers = headers + self.web.headers
         self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=head_only))
 
 
@@ -158,22 +164,35 @@ def _request(raw: RawRequest, body: bytes) -> Request:
     return Request("GET" if raw.method == "HEAD" else raw.method, url.path, params)
 
 
-class CollectorHTTPServer(socketserver.ThreadingTCPServer):
+class CollectorHTTPServer(GuardedServer, socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], routes: Routes, *, access_log: bool = False) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        routes: Routes,
+        *,
+        access_log: bool = False,
+        web_config: WebConfigFile | None = None,
+    ) -> None:
         self.routes = routes
         self.access_log = access_log
+        self.web_config = web_config
         super().__init__(address, _Connection)
 
     def log_error(self, message: str) -> None:
         print(f"metricslib collector: {message}", file=sys.stderr)
 
 
-def serve(host: str, port: int, routes: Routes) -> tuple[CollectorHTTPServer, threading.Thread]:
-    """Start serving in a daemon thread; ``server.shutdown()`` stops it."""
-    server = CollectorHTTPServer((host, port), routes)
+def serve(
+    host: str, port: int, routes: Routes, web_config: WebConfigFile | None = None
+) -> tuple[CollectorHTTPServer, threading.Thread]:
+    """Start serving in a daemon thread; ``server.shutdown()`` stops it.
+
+    ``web_config`` (``--web.config.file``) adds TLS, basic auth and headers.
+    """
+    server = CollectorHTTPServer((host, port), routes, web_config=web_config)
     thread = threading.Thread(target=server.serve_forever, name="metricslib-http", daemon=True)
     thread.start()
     return server, thread
