@@ -336,6 +336,8 @@ def _users(r: _Reader, node: Any) -> dict[str, str]:
         match = _BCRYPT.fullmatch(hashed)
         if match is None:
             raise r.fail(value, where, "is not a bcrypt hash ($2y$10$... as htpasswd -B makes)")
+        if hashed.startswith("$2$"):
+            raise r.fail(value, where, "the original $2$ bcrypt variant is not supported: hash the password again")
         if not 4 <= int(match.group(1)) <= 31:
             raise r.fail(value, where, f"bcrypt cost {int(match.group(1))} is outside 4..31")
         users[user] = hashed

@@ -159,11 +159,14 @@ class _BasicAuth:
             return cached[0]
         bcrypt = _bcrypt(file)
         with self._lock:
-            if hashed is None:
-                bcrypt.checkpw(password, self._decoy(bcrypt, users))
+            try:
+                if hashed is None:
+                    bcrypt.checkpw(password, self._decoy(bcrypt, users))
+                    ok = False
+                else:
+                    ok = bool(bcrypt.checkpw(password, hashed.encode()))
+            except ValueError:  # a hash bcrypt cannot read: nobody gets in with it
                 ok = False
-            else:
-                ok = bool(bcrypt.checkpw(password, hashed.encode()))
             if len(self._cache) >= AUTH_CACHE_MAX:
                 self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
                 if len(self._cache) >= AUTH_CACHE_MAX:

@@ -104,6 +104,7 @@ BAD = [
     ("http_server_config:\n  http2: 1\n", "http_server_config.http2", "must be true or false", 2),
     ("basic_auth_users:\n  alice: secret\n", "basic_auth_users.alice", "is not a bcrypt hash", 2),
     ("basic_auth_users:\n  alice: " + "$2y$99$" + "a" * 53 + "\n", "basic_auth_users.alice", "cost 99 is outside 4..31", 2),
+    ("basic_auth_users:\n  alice: '$2$10$" + "a" * 53 + "'\n", "basic_auth_users.alice", "$2$ bcrypt variant is not supported", 2),
     (f"basic_auth_users:\n  'a:b': '{HASH}'\n", "basic_auth_users.a:b", "cannot contain ':'", 2),
     (f"basic_auth_users:\n  alice: '{HASH}'\n  alice: '{HASH}'\n", "basic_auth_users.alice", "is given twice", 3),
     ("basic_auth_users: [alice]\n", "basic_auth_users", "must be a mapping", 1),

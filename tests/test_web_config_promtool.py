@@ -69,6 +69,7 @@ OURS_STRICTER = {
     TLS + "  min_version: TLS13\n  max_version: TLS12\n": "no TLS version is left: every handshake would fail",
     TLS + "  client_auth_type: RequireAnyClientCert\n": "Python's ssl cannot require a certificate it does not verify",
     f"basic_auth_users:\n  'a:b': '{HASH}'\n": "a user name with ':' can never log in with basic auth",
+    "basic_auth_users:\n  alice: '$2$10$" + "a" * 53 + "'\n": "the bcrypt package cannot check $2$ hashes",
 }
 
 
