@@ -29,6 +29,7 @@ import os
 import socket
 import socketserver
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -336,6 +337,14 @@ class GuardedServer(socketserver.BaseServer):
             super().finish_request(request, client_address)
         except HandshakeFailed as exc:
             log.debug("TLS handshake with %s failed: %s", client_address, exc)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A TLS client that hangs up without closing the session is no server error."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ssl.SSLError, ConnectionError)):
+            log.debug("connection from %s ended: %s", client_address, exc)
+            return
+        super().handle_error(request, client_address)
 
     @property
     def scheme(self) -> str:

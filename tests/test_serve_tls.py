@@ -190,3 +190,25 @@ def test_prometheus_scrapes_over_tls_with_basic_auth(tmp_path: Path, pki: PKI, s
         (orders,) = query(base, 'orders_total{job="app"}')
         assert float(orders["value"][1]) == 7.0  # type: ignore[index]
         assert query(base, 'orders_total{job!="app"}') == []
+
+
+def test_clients_that_hang_up_mid_session_leave_no_traceback(
+    tmp_path: Path, pki: PKI, serve: list[MetricsHTTPServer], capfd: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import ssl
+
+    web = tmp_path / "web.yml"
+    write(web, f"tls_server_config:\n  cert_file: {pki.server_cert}\n  key_file: {pki.server_key}\n")
+    url = start(serve, web)
+    port = int(urllib.parse.urlsplit(url).port or 0)
+    ctx = ssl.create_default_context(cafile=str(pki.ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        conn = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        conn.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        os.close(conn.detach())  # gone without a TLS close_notify, the answer unread
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        raw.sendall(b"\x16\x03\x01\x00\x05hello")  # a broken handshake
+    assert curl(url, "--cacert", pki.ca, tmp=tmp_path).status == 200  # still serving
+    time.sleep(0.5)  # let the server threads of the two bad clients finish
+    assert "Traceback" not in capfd.readouterr().err
