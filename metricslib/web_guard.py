@@ -40,6 +40,7 @@ from .errors import ConfigError
 from .web_config import WebConfig, parse_web_config
 
 __all__ = [
+    "PLAIN_HTTP_ANSWER",
     "GuardedConnection",
     "GuardedServer",
     "HandshakeFailed",
@@ -300,6 +301,34 @@ class HandshakeFailed(Exception):
     """The client did not complete a TLS handshake: the connection is dropped."""
 
 
+PLAIN_HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+
+
+def _plain_http(sock: socket.socket) -> bool:
+    """Whether the client's first bytes are an HTTP request line, not a TLS record (peeked, not read)."""
+    first = sock.recv(5, socket.MSG_PEEK)
+    method = first.split(b" ", 1)[0]
+    return method.isalpha() and method.isupper()  # a TLS record starts with 0x16
+
+
+def _answer_and_close(sock: socket.socket, answer: bytes) -> None:
+    """Send ``answer`` and close, reading what the client sent meanwhile.
+
+    Closing with unread request bytes would reset the connection, and the
+    client could lose the answer."""
+    try:
+        sock.sendall(answer)
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(1.0)
+        for _ in range(64):  # at most 256 kB, then give up on the client
+            if not sock.recv(4096):
+                break
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
 class GuardedConnection(socketserver.StreamRequestHandler):
     """Mixin for a connection handler: TLS handshake and this connection's ``web`` snapshot."""
 
@@ -312,6 +341,10 @@ class GuardedConnection(socketserver.StreamRequestHandler):
             sock: socket.socket = self.request
             sock.settimeout(HANDSHAKE_TIMEOUT_S)
             try:
+                if _plain_http(sock):
+                    # As Go's server: tell a plain-HTTP client what went wrong, in plain HTTP.
+                    _answer_and_close(sock, PLAIN_HTTP_ANSWER)
+                    raise HandshakeFailed("a plain HTTP request to the TLS port")
                 self.request = self.web.ssl_context.wrap_socket(sock, server_side=True)
             except (OSError, ssl.SSLError) as exc:
                 sock.close()

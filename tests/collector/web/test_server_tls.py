@@ -133,3 +133,9 @@ def test_bad_web_config_stops_the_start_with_one_line(tmp_path: Path) -> None:
         "($2y$10$... as htpasswd -B makes) (line 2)"
     ]
     assert not data.exists()  # nothing created before the web config was read
+
+
+def test_plain_http_to_the_tls_port_is_told_so(collector: tuple[str, Path]) -> None:
+    base, tmp = collector
+    plain = curl(base.replace("https:", "http:") + "/api/v1/query?query=up", "-u", "alice:wonderland", tmp=tmp)
+    assert plain.status == 400 and plain.body == b"Client sent an HTTP request to an HTTPS server.\n"
