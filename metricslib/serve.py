@@ -304,6 +304,7 @@ class _Handler(GuardedConnection, BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def _serve(self, method: str) -> None:
+        self.refresh_web()
         if self.web is not None and not self.web.authorized(self.headers.get("Authorization")):
             status, headers, body = unauthorized()
             headers.append(("Content-Length", str(len(body))))

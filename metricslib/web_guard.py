@@ -1,7 +1,8 @@
 """Applying a web config file to a thread-per-connection server: TLS, basic auth, headers.
 
 ``WebConfigFile`` reads the file at start (a bad file stops the start) and
-again for each new connection, as exporter-toolkit does — but only when the
+again for each new connection (TLS) and request (users, headers), as
+exporter-toolkit does — but only when the
 file, or a certificate, key or CA file it names, changed (mtime, size,
 inode), so the common case costs a few ``stat`` calls. A file that turns bad
 keeps the server on the last good config and logs why, once per change.
@@ -330,7 +331,7 @@ def _answer_and_close(sock: socket.socket, answer: bytes) -> None:
 
 
 class GuardedConnection(socketserver.StreamRequestHandler):
-    """Mixin for a connection handler: TLS handshake and this connection's ``web`` snapshot."""
+    """Mixin for a connection handler: TLS handshake and the ``web`` snapshot requests are answered with."""
 
     web: Snapshot | None = None
 
@@ -351,6 +352,15 @@ class GuardedConnection(socketserver.StreamRequestHandler):
                 raise HandshakeFailed(str(exc)) from exc
             self.connection = self.request
         super().setup()
+
+    def refresh_web(self) -> None:
+        """Take the file's current users and headers for the next request.
+
+        exporter-toolkit checks basic auth against the file as it is at each
+        request; TLS settings stay as the connection began."""
+        guard: WebConfigFile | None = getattr(self.server, "web_config", None)
+        if guard is not None:
+            self.web = guard.current()
 
     def finish(self) -> None:
         try:

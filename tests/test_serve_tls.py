@@ -212,3 +212,32 @@ def test_clients_that_hang_up_mid_session_leave_no_traceback(
     assert curl(url, "--cacert", pki.ca, tmp=tmp_path).status == 200  # still serving
     time.sleep(0.5)  # let the server threads of the two bad clients finish
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_kept_alive_connection_sees_new_users(tmp_path: Path, pki: PKI, serve: list[MetricsHTTPServer]) -> None:
+    import base64
+    import http.client
+    import ssl
+
+    web = tmp_path / "web.yml"
+    tls = f"tls_server_config:\n  cert_file: {pki.server_cert}\n  key_file: {pki.server_key}\n"
+    write(web, tls + f"basic_auth_users:\n  alice: '{HASH}'\n")
+    port = int(urllib.parse.urlsplit(start(serve, web)).port or 0)
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=10, context=ssl.create_default_context(cafile=str(pki.ca)))
+    alice = {"Authorization": "Basic " + base64.b64encode(b"alice:wonderland").decode()}
+
+    def get() -> int:
+        conn.request("GET", "/metrics", headers=alice)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+
+    try:
+        assert get() == 200
+        sock = conn.sock
+        write(web, tls + "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+              + f"basic_auth_users:\n  bob: '{HASH}'\n")
+        assert get() == 401  # as exporter-toolkit: users are checked against the file at each request
+        assert conn.sock is sock  # on the same connection
+    finally:
+        conn.close()

@@ -117,6 +117,7 @@ class _Connection(GuardedConnection, socketserver.StreamRequestHandler):
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
             return False  # the client went away mid-body
+        self.refresh_web()
         if self.web is not None and not self.web.authorized(raw.headers.get("authorization")):
             self._write(*unauthorized(), raw.keep_alive)
             return raw.keep_alive
