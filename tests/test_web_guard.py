@@ -13,10 +13,12 @@ from typing import Any
 
 import bcrypt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metricslib.errors import ConfigError
 from metricslib.web_config import parse_web_config
-from metricslib.web_guard import WebConfigFile, build_ssl_context
+from metricslib.web_guard import WebConfigFile, _basic_credentials, build_ssl_context
 from tests.helpers import REPO_ROOT
 from tests.tls_pki import PKI, make_pki
 
@@ -237,3 +239,18 @@ def test_a_replaced_certificate_is_picked_up(pki: PKI, tmp_path: Path) -> None:
     assert guard.current() is first
     os.utime(cert, ns=(1, 1))  # a rotated certificate: same file name, new mtime
     assert guard.current() is not first
+
+
+@settings(max_examples=300, deadline=None)
+@given(user=st.text(max_size=20).filter(lambda u: ":" not in u), password=st.binary(max_size=40),
+       scheme=st.sampled_from(["Basic", "basic", "BASIC"]))
+def test_basic_credentials_round_trip(user: str, password: bytes, scheme: str) -> None:
+    header = f"{scheme} " + base64.b64encode(user.encode() + b":" + password).decode()
+    assert _basic_credentials(header) == (user, password)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_authorization_header_is_read_or_refused(header: str) -> None:
+    result = _basic_credentials(header)
+    assert result is None or (isinstance(result[0], str) and isinstance(result[1], bytes))
