@@ -241,3 +241,31 @@ def test_a_kept_alive_connection_sees_new_users(tmp_path: Path, pki: PKI, serve:
         assert conn.sock is sock  # on the same connection
     finally:
         conn.close()
+
+
+def test_client_certificate_if_given(tmp_path: Path, pki: PKI, serve: list[MetricsHTTPServer]) -> None:
+    web = tmp_path / "web.yml"
+    write(
+        web,
+        f"tls_server_config:\n  cert_file: {pki.server_cert}\n  key_file: {pki.server_key}\n"
+        f"  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: {pki.ca}\n",
+    )
+    url = start(serve, web)
+    assert curl(url, "--cacert", pki.ca, tmp=tmp_path).status == 200
+    assert curl(url, "--cacert", pki.ca, "--cert", pki.client_cert, "--key", pki.client_key, tmp=tmp_path).status == 200
+    stranger = curl(url, "--cacert", pki.ca, "--cert", pki.other_client_cert, "--key", pki.other_client_key, tmp=tmp_path)
+    assert stranger.exit_code != 0 and stranger.status == 0
+
+
+def test_cipher_suites_from_the_file(tmp_path: Path, pki: PKI, serve: list[MetricsHTTPServer]) -> None:
+    web = tmp_path / "web.yml"
+    write(
+        web,
+        f"tls_server_config:\n  cert_file: {pki.server_cert}\n  key_file: {pki.server_key}\n"
+        "  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n",
+    )
+    url = start(serve, web)
+    allowed = curl(url, "--cacert", pki.ca, "--ciphers", "ECDHE-ECDSA-AES256-GCM-SHA384", tmp=tmp_path)
+    assert allowed.status == 200
+    other = curl(url, "--cacert", pki.ca, "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256", tmp=tmp_path)
+    assert other.exit_code != 0 and other.status == 0
