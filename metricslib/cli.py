@@ -55,6 +55,9 @@ def add_collector_arguments(col: argparse.ArgumentParser) -> None:
     col.add_argument("--web.route-prefix", dest="route_prefix", default=None,
                      help="prefix for the internal routes of web endpoints (default: the path of "
                      "--web.external-url)")
+    col.add_argument("--web.config.file", dest="web_config_file", default=None, metavar="FILE",
+                     help="TLS, basic auth and response headers, in Prometheus's web config format "
+                     "(docs/web-config.md); re-read for new connections when it changes")
     col.add_argument("--web.enable-lifecycle", dest="enable_lifecycle", action="store_true",
                      help="enable shutdown and reload via HTTP request (/-/quit, /-/reload)")
     col.add_argument("--web.enable-admin-api", dest="enable_admin_api", action="store_true",

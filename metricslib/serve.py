@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import exposition
 from . import multiprocess as _mp
+from .web_guard import GuardedConnection, GuardedServer, WebConfigFile, unauthorized
 
 __all__ = [
     "MetricsHTTPServer",
@@ -261,8 +262,12 @@ def make_asgi_app(registry: Any = None) -> ASGIApp:
 # --- standalone server --------------------------------------------------------------------
 
 
-class MetricsHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server whose request threads never block interpreter exit."""
+class MetricsHTTPServer(GuardedServer, ThreadingHTTPServer):
+    """A threading HTTP server whose request threads never block interpreter exit.
+
+    With ``web_config`` set (a ``--web.config.file``), connections get its TLS,
+    basic auth and headers.
+    """
 
     daemon_threads = True
     registry: Any = None
@@ -293,21 +298,28 @@ def write_whole_response(
     handler.wfile.write(head if handler.command == "HEAD" else head + body)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(GuardedConnection, BaseHTTPRequestHandler):
     server: MetricsHTTPServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
     def _serve(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        status, headers, body = _dispatch(
-            self.server.registry,
-            method,
-            parts.path,
-            self.headers.get("Accept"),
-            self.headers.get("Accept-Encoding"),
-            parts.query,
-        )
+        self.refresh_web()
+        if self.web is not None and not self.web.authorized(self.headers.get("Authorization")):
+            status, headers, body = unauthorized()
+            headers.append(("Content-Length", str(len(body))))
+        else:
+            parts = urlsplit(self.path)
+            status, headers, body = _dispatch(
+                self.server.registry,
+                method,
+                parts.path,
+                self.headers.get("Accept"),
+                self.headers.get("Accept-Encoding"),
+                parts.query,
+            )
+        if self.web is not None:
+            headers = headers + self.web.headers
         write_whole_response(self, status, headers, body)
 
     def do_GET(self) -> None:
@@ -330,20 +342,32 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def start_http_server(
-    port: int, addr: str = "127.0.0.1", registry: Any = None
+    port: int,
+    addr: str = "127.0.0.1",
+    registry: Any = None,
+    *,
+    web_config_file: str | None = None,
 ) -> tuple[MetricsHTTPServer, threading.Thread]:
     """Serve ``/metrics`` (and ``/``) from a daemon thread; returns ``(server, thread)``.
 
     Binds 127.0.0.1 unless told otherwise (prometheus_client binds 0.0.0.0):
     pass ``addr="0.0.0.0"`` to let another host scrape. ``port=0`` picks a free
     port (``server.server_port``). Stop with ``server.shutdown(); server.server_close()``.
+
+    ``web_config_file`` is a ``--web.config.file`` as Prometheus and the
+    exporters read it (docs/web-config.md): TLS, basic auth, response headers.
+    It is read now (a bad file raises ``ConfigError`` before anything listens)
+    and again for new connections after it changed.
     """
     import socket
+
+    web_config = WebConfigFile(web_config_file) if web_config_file else None
 
     class _Server(MetricsHTTPServer):
         address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
 
     server = _Server((addr, port), _Handler)
+    server.web_config = web_config
     server.registry = registry if registry is not None else _default_registry()
     thread = threading.Thread(
         target=server.serve_forever, name=f"metricslib-http-{server.server_port}", daemon=True

@@ -37,6 +37,7 @@ from metricslib.collector.web.selfmetrics import SelfMetrics
 from metricslib.collector.web.server import CollectorHTTPServer, Routes
 from metricslib.collector.web.ui.dashboards import DashboardSet
 from metricslib.errors import ConfigError, StorageError
+from metricslib.web_guard import WebConfigFile
 
 __all__ = ["CollectorServer", "ServerOptions", "parse_selector", "run_collector_cli"]
 
@@ -72,6 +73,7 @@ class ServerOptions:
     route_prefix: str = ""
     enable_lifecycle: bool = False
     enable_admin_api: bool = False
+    web_config_file: str | None = None  # --web.config.file: TLS, basic auth, headers
 
 
 class CollectorServer:
@@ -90,6 +92,7 @@ class CollectorServer:
         # not leave a data dir behind.
         load_config(options.config_file)
         self.dashboards = DashboardSet(options.dashboard_dirs) if options.dashboard_dirs else None
+        self.web_config = WebConfigFile(options.web_config_file) if options.web_config_file else None
         self.storage = open_storage(
             options.data_dir,
             retention_ms=options.retention_ms,
@@ -199,16 +202,18 @@ class CollectorServer:
     def url(self) -> str:
         assert self._http is not None
         host, port = self._http.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._http.scheme}://{host!s}:{port}"
 
     def start(self) -> None:
         self.ingest.start()
         self.collector.start()
         self.notifier.start()
         if self._http is None:
-            self._http = CollectorHTTPServer((self.options.host, self.options.port), self.routes)
+            self._http = CollectorHTTPServer((self.options.host, self.options.port), self.routes,
+                                             web_config=self.web_config)
         else:
             self._http.routes = self.routes
+            self._http.web_config = self.web_config
         self._http.observe = self.self_metrics.observe_http
         self._thread = threading.Thread(target=self._http.serve_forever, name="metricslib-http", daemon=True)
         self._thread.start()
@@ -291,6 +296,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         route_prefix=prefix,
         enable_lifecycle=args.enable_lifecycle,
         enable_admin_api=args.enable_admin_api,
+        web_config_file=args.web_config_file,
         flags=_flags(args, features, prefix),
     )
 
@@ -307,6 +313,7 @@ def _flags(args: argparse.Namespace, features: set[str], prefix: str) -> dict[st
         "web.route-prefix": prefix or "/",
         "web.enable-lifecycle": str(args.enable_lifecycle).lower(),
         "web.enable-admin-api": str(args.enable_admin_api).lower(),
+        "web.config.file": args.web_config_file or "",
         "query.timeout": args.query_timeout,
         "query.max-samples": str(args.query_max_samples),
         "query.lookback-delta": args.lookback_delta,

@@ -6,17 +6,16 @@ with ``--web.enable-lifecycle``), ``/metrics`` (the collector's own metrics)
 and the web UI (``/``, ``/graph``, ``/targets``, ``/static/*``), all under
 ``--web.route-prefix`` when one is set.
 
-TLS and authentication plug in through two hooks of :class:`CollectorHTTPServer`:
-``wrap_connection`` (e.g. an ``SSLContext.wrap_socket``, run in the
-connection's own thread so a slow handshake blocks no one else) and
-``authorize`` (a request in, a refusal ``Response`` or None out).
+TLS, basic auth and response headers come from ``--web.config.file``
+(:mod:`metricslib.web_guard`): the TLS handshake runs in the connection's own
+thread, so a slow client blocks no one else, and credentials are checked
+before any route answers.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import socket
 import socketserver
 import sys
 import threading
@@ -29,6 +28,7 @@ from metricslib.collector.web import ui
 from metricslib.collector.web.api.v1 import PrometheusAPI, Request, Response
 from metricslib.collector.web.http11 import HTTPError, RawRequest, format_response, read_request
 from metricslib.collector.web.ui.dashboards import DashboardSet
+from metricslib.web_guard import GuardedConnection, GuardedServer, WebConfigFile, unauthorized
 
 __all__ = ["CollectorHTTPServer", "Routes", "serve"]
 
@@ -120,7 +120,7 @@ class Routes:
         return Response(200, b"", "text/plain; charset=utf-8")
 
 
-class _Connection(socketserver.StreamRequestHandler):
+class _Connection(GuardedConnection, socketserver.StreamRequestHandler):
     """One client connection: requests answered in turn while the client keeps it alive."""
 
     server: CollectorHTTPServer
@@ -131,21 +131,7 @@ class _Connection(socketserver.StreamRequestHandler):
     # --web.read-timeout (5 minutes).
     timeout = 300.0
 
-    def setup(self) -> None:
-        wrap = self.server.wrap_connection
-        self._usable = True
-        if wrap is not None:
-            # Bounded like any read: a client that stalls its handshake is dropped.
-            self.request.settimeout(self.timeout)
-            try:
-                self.request = wrap(self.request)
-            except OSError:  # e.g. a failed TLS handshake: nothing can be answered
-                self._usable = False
-        super().setup()
-
     def handle(self) -> None:
-        if not self._usable:
-            return
         try:
             while self._serve_one():
                 pass
@@ -170,6 +156,10 @@ class _Connection(socketserver.StreamRequestHandler):
         body = self.rfile.read(length) if length else b""
         if len(body) < length:
             return False  # the client went away mid-body
+        self.refresh_web()
+        if self.web is not None and not self.web.authorized(raw.headers.get("authorization")):
+            self._write(*unauthorized(), raw.keep_alive)
+            return raw.keep_alive
         if raw.method not in ("GET", "HEAD", "POST", "PUT"):
             self._write(501, [("Content-Type", "text/plain")], b"method not implemented\n", raw.keep_alive)
             return raw.keep_alive
@@ -178,12 +168,8 @@ class _Connection(socketserver.StreamRequestHandler):
     def _answer(self, raw: RawRequest, request: Request) -> bool:
         started = time.monotonic()
         routes = self.server.routes
-        authorize = self.server.authorize
         try:
-            refusal = authorize(raw) if authorize is not None else None
-            if refusal is not None:
-                response = refusal
-            elif routes is None:
+            if routes is None:
                 response = Response(503, b"Service Unavailable\n", "text/plain; charset=utf-8")
             else:
                 response = routes.dispatch(request, raw.headers.get("accept", ""))
@@ -214,6 +200,8 @@ class _Connection(socketserver.StreamRequestHandler):
     def _write(
         self, status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool, *, head_only: bool = False
     ) -> None:
+        if self.web is not None:
+            headers = headers + self.web.headers
         self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=head_only))
 
 
@@ -228,7 +216,7 @@ def _request(raw: RawRequest, body: bytes) -> Request:
     return Request("GET" if raw.method == "HEAD" else raw.method, url.path, params)
 
 
-class CollectorHTTPServer(socketserver.ThreadingTCPServer):
+class CollectorHTTPServer(GuardedServer, socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
@@ -238,14 +226,14 @@ class CollectorHTTPServer(socketserver.ThreadingTCPServer):
         routes: Routes | None,
         *,
         access_log: bool = False,
-        wrap_connection: Callable[[socket.socket], socket.socket] | None = None,
-        authorize: Callable[[RawRequest], Response | None] | None = None,
+        web_config: WebConfigFile | None = None,
     ) -> None:
-        """``routes`` None: bound but answering 503 until they are set (the CLI binds first)."""
+        """``routes`` None: bound but answering 503 until they are set (the CLI binds first).
+
+        ``web_config`` (``--web.config.file``) adds TLS, basic auth and headers."""
         self.routes = routes
         self.access_log = access_log
-        self.wrap_connection = wrap_connection
-        self.authorize = authorize
+        self.web_config = web_config
         #: (path without the route prefix, status, seconds, body bytes) of each answer
         self.observe: Callable[[str, int, float, int], None] | None = None
         super().__init__(address, _Connection)
@@ -254,9 +242,14 @@ class CollectorHTTPServer(socketserver.ThreadingTCPServer):
         print(f"metricslib collector: {message}", file=sys.stderr)
 
 
-def serve(host: str, port: int, routes: Routes) -> tuple[CollectorHTTPServer, threading.Thread]:
-    """Start serving in a daemon thread; ``server.shutdown()`` stops it."""
-    server = CollectorHTTPServer((host, port), routes)
+def serve(
+    host: str, port: int, routes: Routes, web_config: WebConfigFile | None = None
+) -> tuple[CollectorHTTPServer, threading.Thread]:
+    """Start serving in a daemon thread; ``server.shutdown()`` stops it.
+
+    ``web_config`` (``--web.config.file``) adds TLS, basic auth and headers.
+    """
+    server = CollectorHTTPServer((host, port), routes, web_config=web_config)
     thread = threading.Thread(target=server.serve_forever, name="metricslib-http", daemon=True)
     thread.start()
     return server, thread
