@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     check_sub = check.add_subparsers(dest="what", required=True, metavar="WHAT")
     cc = check_sub.add_parser("config", help="check a prometheus.yml")
     cc.add_argument("file")
+    cr = check_sub.add_parser("rules", help="check rule files as promtool check rules does")
+    cr.add_argument("--lint", choices=("all", "duplicate-rules", "none"), default="duplicate-rules")
+    cr.add_argument("--lint-fatal", action="store_true", help="exit 3 on lint findings")
+    cr.add_argument("--utf8-names", action="store_true", help="Prometheus 3's UTF-8 metric and label names")
+    cr.add_argument("files", nargs="+", metavar="FILE")
     cm = check_sub.add_parser("metrics", help="check exposition text (file or - for stdin)")
     cm.add_argument("--format", choices=("text", "openmetrics"), default=None)
     cm.add_argument("file", nargs="?", default="-")
@@ -82,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from metricslib.collector.config.config import check_config_cli
 
         return check_config_cli(args.file)
+    if args.command == "check" and args.what == "rules":
+        from metricslib.collector.rules.check import check_rules_cli
+
+        return check_rules_cli(args.files, lint=args.lint, lint_fatal=args.lint_fatal, utf8_names=args.utf8_names)
     if args.command == "check":
         from metricslib.collector.textparse.formats import check_metrics_cli
 
