@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["ExpandRequest", "Expander", "TemplateCheck", "check_template", "default_expander", "engine_available"]
 
@@ -47,14 +48,25 @@ def _engine() -> Any:
 
 
 def engine_available() -> bool:
-    return _engine() is not None
+    """Whether templates are checked and expanded (the engine is present and complete)."""
+    engine = _engine()
+    if engine is None:
+        return False
+    try:
+        engine.check_alert_template("__probe", "{{ 1 }}")
+    except NotImplementedError:
+        return False
+    return True
 
 
 def check_template(name: str, text: str) -> None:
     """Raise the template engine's error for a bad template (no-op without the engine)."""
     engine = _engine()
     if engine is not None:
-        engine.check_alert_template(name, text)
+        try:
+            engine.check_alert_template(name, text)
+        except NotImplementedError:  # an engine still being built checks nothing yet
+            return
 
 
 def default_expander(request: ExpandRequest) -> str:
@@ -74,8 +86,11 @@ def default_expander(request: ExpandRequest) -> str:
     )
     try:
         return str(engine.expand_alert_template(
-            request.name, request.text, data, query=query, timestamp_s=request.timestamp_s
+            request.name, request.text, data, query=query, timestamp_s=request.timestamp_s,
+            path_prefix=urlsplit(request.external_url).path.rstrip("/"),
         ))
+    except NotImplementedError:
+        return request.text
     except engine.TemplateError as exc:
         # Prometheus puts the error in the label/annotation and logs it.
         return f"<error expanding template: {exc}>"
