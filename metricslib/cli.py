@@ -43,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
         "duration expressions, ... (repeatable, or comma-separated)",
     )
 
+    col.add_argument("--web.external-url", dest="external_url", default="",
+                     help="URL alerts link back to (default http://HOST:PORT of --listen)")
+    col.add_argument("--rules.alert.for-outage-tolerance", dest="outage_tolerance", default="1h",
+                     help="longest outage after which 'for' state is still restored")
+    col.add_argument("--rules.alert.for-grace-period", dest="grace_period", default="10m",
+                     help="least time between a restart and a restored alert firing")
+    col.add_argument("--rules.alert.resend-delay", dest="resend_delay", default="1m",
+                     help="how often a firing alert is re-sent to Alertmanager")
+
     check = sub.add_parser("check", help="validate a config file or exposition text")
     check_sub = check.add_subparsers(dest="what", required=True, metavar="WHAT")
     cc = check_sub.add_parser("config", help="check a prometheus.yml")

@@ -16,11 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from metricslib.collector.config.config import load_config
 from metricslib.collector.config.durations import parse_duration
 from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher
+from metricslib.collector.notifier.alert import Alert
 from metricslib.collector.promql.engine import Engine
 from metricslib.collector.promql.parser.parse import parse_matchers
+from metricslib.collector.rules.manager import ManagerOptions, RuleManager
+from metricslib.collector.rules.metrics import RuleMetrics
+from metricslib.collector.rules.query import engine_query
 from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.storage import open_storage
 from metricslib.collector.storage.remote.write import ForwardingStorage, RemoteWriteQueue
@@ -55,12 +60,24 @@ class ServerOptions:
     query_max_samples: int = 50_000_000
     experimental_functions: bool = False
     flags: dict[str, str] = field(default_factory=dict)
+    #: Where alerts' generatorURL points ("" = http://HOST:PORT of --listen).
+    external_url: str = ""
+    rules_outage_tolerance_ms: int = 3_600_000
+    rules_grace_period_ms: int = 600_000
+    rules_resend_delay_ms: int = 60_000
 
 
 class CollectorServer:
     """The running collector: storage, scraping and HTTP, started and stopped as one."""
 
-    def __init__(self, options: ServerOptions, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        options: ServerOptions,
+        *,
+        clock: Callable[[], float] = time.time,
+        notify: Callable[[Sequence[Alert]], None] | None = None,
+    ) -> None:
+        """``notify`` receives each batch of alerts due to Alertmanager (the notifier's queue)."""
         self.options = options
         Path(options.data_dir).mkdir(parents=True, exist_ok=True)
         self.storage = open_storage(
@@ -77,13 +94,28 @@ class CollectorServer:
                 for rw in self.collector.config.remote_write
             ]
             self.ingest.queues.extend(self.remote_queues)
+            self.rules = RuleManager(
+                query=engine_query(lambda: self._engine(None)),
+                appender=self.ingest.appender,
+                querier=self.storage.querier,
+                notify=notify,
+                options=ManagerOptions(
+                    outage_tolerance_ms=options.rules_outage_tolerance_ms,
+                    grace_period_ms=options.rules_grace_period_ms,
+                    resend_delay_ms=options.rules_resend_delay_ms,
+                    external_url=options.external_url or f"http://{options.host}:{options.port}",
+                ),
+                clock=clock,
+            )
+            self.rules.update(self.collector.config)
         except BaseException:
             self.storage.close()
             raise
         self._clock = clock
         self._http: CollectorHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues)
+        self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues,
+                                        rules=RuleMetrics(self.rules.groups))
         api = PrometheusAPI(
             engine_factory=self._engine,
             querier_factory=self.storage.querier,
@@ -99,13 +131,14 @@ class CollectorServer:
                 "goVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
             },
             clock=clock,
+            rule_groups=self.rules.groups,
         )
         self.routes = Routes(
             api=api,
             federate=make_federate_handler(
                 self.storage.querier, parse_selector, clock, self.collector.external_labels
             ),
-            reload=self.collector.reload,
+            reload=self.reload,
             ready=lambda: self.collector.ready,
             own_metrics=self._own_metrics,
         )
@@ -121,6 +154,12 @@ class CollectorServer:
             enable_experimental=self.options.experimental_functions,
         )
 
+    def reload(self) -> None:
+        """Scrape config and rules from the config file; a bad rule file changes nothing."""
+        self.rules.build_groups(load_config(self.options.config_file))  # raises before anything changes
+        self.collector.reload()
+        self.rules.update(self.collector.config)
+
     def _own_metrics(self, accept: str) -> Response:
         body, content_type = self.self_metrics.render(accept)
         return Response(200, body, content_type)
@@ -134,12 +173,14 @@ class CollectorServer:
     def start(self) -> None:
         self.ingest.start()
         self.collector.start()
+        self.rules.start()
         self._http, self._thread = serve(self.options.host, self.options.port, self.routes)
 
     def stop(self) -> None:
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+        self.rules.stop()
         self.collector.stop()
         self.ingest.close()  # sends what the remote queues hold, then closes the store
 
@@ -166,6 +207,10 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         query_timeout_s=parse_duration(args.query_timeout).seconds,
         query_max_samples=args.query_max_samples,
         experimental_functions="promql-experimental-functions" in features,
+        external_url=getattr(args, "external_url", "") or "",
+        rules_outage_tolerance_ms=parse_duration(getattr(args, "outage_tolerance", "1h")),
+        rules_grace_period_ms=parse_duration(getattr(args, "grace_period", "10m")),
+        rules_resend_delay_ms=parse_duration(getattr(args, "resend_delay", "1m")),
         flags={
             "config.file": args.config,
             "storage.tsdb.path": args.data_dir,
@@ -175,6 +220,9 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
             "query.max-samples": str(args.query_max_samples),
             "query.lookback-delta": "5m",
             "enable-feature": ",".join(sorted(features)),
+            "rules.alert.for-outage-tolerance": getattr(args, "outage_tolerance", "1h"),
+            "rules.alert.for-grace-period": getattr(args, "grace_period", "10m"),
+            "rules.alert.resend-delay": getattr(args, "resend_delay", "1m"),
         },
     )
 
@@ -191,7 +239,7 @@ def run_collector_cli(args: argparse.Namespace) -> int:
 
     def on_hup(signum: int, frame: FrameType | None) -> None:
         try:
-            server.collector.reload()
+            server.reload()
             print("metricslib collector: configuration reloaded", file=sys.stderr)
         except ConfigError as exc:
             print(f"metricslib collector: reload failed, keeping the old config: {exc}", file=sys.stderr)

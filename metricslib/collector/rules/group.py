@@ -38,6 +38,7 @@ class GroupStats:
     iterations: int = 0
     last_duration_s: float = 0.0
     last_evaluation_s: float = 0.0  # Unix seconds of the evaluation timestamp; 0 = never
+    last_evaluation_wall_s: float = 0.0  # when that evaluation started, by the wall clock
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Group:
     query_offset_ms: int = 0
     limit: int = 0
     timer: Callable[[], float] = time.perf_counter
+    wall: Callable[[], float] = time.time
     resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS
     stats: GroupStats = field(default_factory=GroupStats)
 
@@ -67,19 +69,19 @@ class Group:
     def eval(self, t_ms: int, query: QueryFunc, appender: Callable[[], Appender],
              notify: Callable[[Sequence[Alert]], None] | None = None) -> None:
         """Evaluate every rule at the aligned time ``t_ms`` (queries run at ``t_ms`` - query_offset)."""
-        started = self.timer()
+        started, started_wall = self.timer(), self.wall()
         at_ms = t_ms - self.query_offset_ms
         for index, rule in enumerate(self.rules):
-            rule_started = self.timer()
+            rule_started, rule_wall = self.timer(), self.wall()
             self.stats.evaluations += 1
             try:
                 samples = rule.eval(at_ms, query, self.limit)
             except Exception as exc:  # a rule's failure is its health, not the group's end
                 self.stats.failures += 1
-                rule.status.record(exc, t_ms / 1000, self.timer() - rule_started)
+                rule.status.record(exc, rule_wall, self.timer() - rule_started)
                 continue
             error = self._write(index, samples, at_ms, appender)
-            rule.status.record(error, t_ms / 1000, self.timer() - rule_started)
+            rule.status.record(error, rule_wall, self.timer() - rule_started)
             if isinstance(rule, AlertingRule) and notify is not None:
                 due = alerts_to_send(rule, t_ms, self.interval_ms, self.resend_delay_ms)
                 if due:
@@ -87,6 +89,7 @@ class Group:
         self.stats.iterations += 1
         self.stats.last_duration_s = self.timer() - started
         self.stats.last_evaluation_s = t_ms / 1000
+        self.stats.last_evaluation_wall_s = started_wall
 
     def _write(self, index: int, samples: list[tuple[Labels, int, float]], at_ms: int,
                appender: Callable[[], Appender]) -> Exception | None:

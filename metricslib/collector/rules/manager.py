@@ -138,7 +138,7 @@ class RuleManager:
                 offset = spec.query_offset_ms if spec.query_offset_ms is not None else int(glob.rule_query_offset)
                 rules = [self._make_rule(r, spec, external) for r in spec.rules]
                 group = Group(spec.name, path, rules, interval, query_offset_ms=offset, limit=spec.limit,
-                              resend_delay_ms=self.options.resend_delay_ms)
+                              resend_delay_ms=self.options.resend_delay_ms, wall=self.clock)
                 built.append((group, (spec, interval, offset, tuple(sorted(external.items())))))
         if problems:
             raise RuleFileError(problems[0].partition(": ")[0], problems)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from metricslib.collector.rules.metrics import RuleMetrics
 from metricslib.collector.storage.store import Store
 from metricslib.exposition import choose_encoder
 from metricslib.metric_families import CounterMetricFamily, GaugeMetricFamily
@@ -70,10 +71,13 @@ class _Collector:
 class SelfMetrics:
     """A private registry with process metrics and the collector's own state."""
 
-    def __init__(self, store: Store, collector: _CollectorLike, queues: Sequence[object] = ()) -> None:
+    def __init__(self, store: Store, collector: _CollectorLike, queues: Sequence[object] = (),
+                 rules: RuleMetrics | None = None) -> None:
         self.registry = Registry()
         register_default_collectors(self.registry)
         self.registry.register(_Collector(store, collector, queues))
+        if rules is not None:
+            self.registry.register(rules)
 
     def render(self, accept: str) -> tuple[bytes, str]:
         encoder, content_type = choose_encoder(accept)

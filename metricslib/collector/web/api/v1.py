@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.engine import MAX_POINTS_PER_SERIES
 from metricslib.collector.promql.values import QueryResult
+from metricslib.collector.rules.group import Group
 from metricslib.collector.storage.base import Querier
 from metricslib.collector.web.api.params import (
     MAX_TIME_MS,
@@ -26,6 +27,7 @@ from metricslib.collector.web.api.params import (
     parse_time_ms,
 )
 from metricslib.collector.web.api.result_json import result_json
+from metricslib.collector.web.api.rules_json import RuleFilter, alerts_data, rules_data
 from metricslib.errors import QueryError
 from metricslib.model import LABEL_NAME_RE
 
@@ -150,7 +152,9 @@ class PrometheusAPI:
         flags: Mapping[str, str] | None = None,
         build_info: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        rule_groups: Callable[[], Sequence[Group]] | None = None,
     ) -> None:
+        self._rule_groups = rule_groups or (lambda: ())
         self._engine_factory = engine_factory
         self._querier_factory = querier_factory
         self._parse_selector = parse_selector
@@ -340,9 +344,10 @@ class PrometheusAPI:
         return Response(200, _envelope({"storageRetention": self._flags.get("storage.tsdb.retention.time", "")}))
 
     def rules(self, request: Request) -> Response:
-        # Recording and alerting rules are not evaluated; Grafana asks anyway.
-        return Response(200, _envelope({"groups": []}))
+        wanted = RuleFilter(request.get("type"), request.get_all("rule_name[]"), request.get_all("rule_group[]"),
+                            request.get_all("file[]"))
+        return Response(200, _envelope(rules_data(self._rule_groups(), wanted)))
 
     def alerts(self, request: Request) -> Response:
-        return Response(200, _envelope({"alerts": []}))
+        return Response(200, _envelope(alerts_data(self._rule_groups())))
 
