@@ -15,7 +15,7 @@ from typing import Any
 from metricslib.collector.rules.alerting import ActiveAlert, AlertingRule
 from metricslib.collector.rules.group import Group
 
-__all__ = ["RuleFilter", "alert_json", "alerts_data", "go_float_e", "go_time", "rules_data"]
+__all__ = ["RuleFilter", "alert_json", "alerts_data", "go_float_e", "go_number", "go_time", "rules_data"]
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -24,7 +24,7 @@ def go_time(unix_s: float) -> str:
     """Go's RFC3339Nano for a UTC time (0 = Go's zero time)."""
     if unix_s == 0:
         return _ZERO_TIME
-    ns = round(unix_s * 1e9)
+    ns = round(unix_s * 1e6) * 1000  # a float of Unix seconds holds microseconds, not nanoseconds
     seconds, frac = divmod(ns, 1_000_000_000)
     text = datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     if frac:
@@ -43,6 +43,11 @@ def go_float_e(value: float) -> str:
         if float(text) == value:
             return text
     return f"{value:.16e}"
+
+
+def go_number(value: float) -> float | int:
+    """A float as Go's JSON writes it: 2.0 is ``2``."""
+    return int(value) if value.is_integer() else value
 
 
 def alert_json(alert: ActiveAlert) -> dict[str, Any]:
@@ -79,8 +84,8 @@ def _rule_json(rule: Any) -> dict[str, Any]:
             "state": rule.state(),
             "name": rule.name,
             "query": rule.query,
-            "duration": rule.hold_ms / 1000,
-            "keepFiringFor": rule.keep_firing_for_ms / 1000,
+            "duration": go_number(rule.hold_ms / 1000),
+            "keepFiringFor": go_number(rule.keep_firing_for_ms / 1000),
             "labels": dict(sorted(rule.labels.items())),
             "annotations": dict(sorted(rule.annotations.items())),
             "alerts": [alert_json(a) for a in rule.active_alerts()],
@@ -93,7 +98,7 @@ def _rule_json(rule: Any) -> dict[str, Any]:
         out["health"] = status.health
     if status.last_error:
         out["lastError"] = status.last_error
-    out["evaluationTime"] = status.evaluation_seconds
+    out["evaluationTime"] = go_number(status.evaluation_seconds)
     out["lastEvaluation"] = go_time(status.last_evaluation_s)
     out["type"] = rule.kind
     return out
@@ -115,9 +120,9 @@ def rules_data(groups: Sequence[Group], wanted: RuleFilter) -> dict[str, Any]:
             "name": group.name,
             "file": group.file,
             "rules": rules,
-            "interval": group.interval_ms / 1000,
+            "interval": go_number(group.interval_ms / 1000),
             "limit": group.limit,
-            "evaluationTime": group.stats.last_duration_s,
+            "evaluationTime": go_number(group.stats.last_duration_s),
             "lastEvaluation": go_time(group.stats.last_evaluation_wall_s),
         })
     return {"groups": out}
