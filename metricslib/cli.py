@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--format", choices=("text", "openmetrics"), default=None)
     cm.add_argument("file", nargs="?", default="-")
 
+    test = sub.add_parser("test", help="run rule unit tests (promtool test rules format)")
+    test_sub = test.add_subparsers(dest="what", required=True, metavar="WHAT")
+    tr = test_sub.add_parser("rules", help="run promtool rule unit-test files")
+    tr.add_argument("--run", action="append", default=[], metavar="REGEX",
+                    help="only test groups whose name matches (repeatable)")
+    tr.add_argument("--ignore-unknown-fields", action="store_true", help="ignore unknown fields in rule files")
+    tr.add_argument("files", nargs="+", metavar="FILE")
+
     imp = sub.add_parser("import", help="backfill an OpenMetrics or text file into the store")
     imp.add_argument("--data-dir", default="./data")
     imp.add_argument("--format", choices=("text", "openmetrics"), default=None)
@@ -96,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from metricslib.collector.config.config import check_config_cli
 
         return check_config_cli(args.file)
+    if args.command == "test":
+        from metricslib.collector.rules.unittest import test_rules_cli
+
+        return test_rules_cli(args.files, run=args.run, ignore_unknown_fields=args.ignore_unknown_fields)
     if args.command == "check" and args.what == "rules":
         from metricslib.collector.rules.check import check_rules_cli
 

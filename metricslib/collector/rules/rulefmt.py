@@ -130,7 +130,8 @@ def load_rule_file(
 
 
 def parse_rule_file_at(
-    path: str, *, template_check: TemplateCheck | None = None, utf8_names: bool = False
+    path: str, *, template_check: TemplateCheck | None = None, utf8_names: bool = False,
+    ignore_unknown_fields: bool = False,
 ) -> tuple[RuleFile | None, list[str]]:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -139,11 +140,13 @@ def parse_rule_file_at(
         return None, [f"{path}: open {path}: {(exc.strerror or str(exc)).lower()}"]
     except UnicodeDecodeError as exc:
         return None, [f"{path}: file is not UTF-8: {exc}"]
-    return parse_rule_file(text, path, template_check=template_check, utf8_names=utf8_names)
+    return parse_rule_file(text, path, template_check=template_check, utf8_names=utf8_names,
+                           ignore_unknown_fields=ignore_unknown_fields)
 
 
 def parse_rule_file(
-    text: str, path: str = "", *, template_check: TemplateCheck | None = None, utf8_names: bool = False
+    text: str, path: str = "", *, template_check: TemplateCheck | None = None, utf8_names: bool = False,
+    ignore_unknown_fields: bool = False,
 ) -> tuple[RuleFile | None, list[str]]:
     """The file's groups and its problems; each problem starts with ``path: ``."""
     prefix = f"{path}: " if path else ""
@@ -156,6 +159,7 @@ def parse_rule_file(
     except yaml.YAMLError as exc:
         return None, [f"{prefix}yaml: {exc}"]
     reader = _Reader(utf8_names, template_check, merged)
+    reader.ignore_unknown = ignore_unknown_fields
     groups = reader.read(root)
     if reader.decode_errors:
         # Prometheus decodes strictly first and validates only what decoded.
@@ -284,6 +288,7 @@ class _Reader:
 
     def __init__(self, utf8_names: bool, template_check: TemplateCheck | None, merged: dict[int, int]) -> None:
         self.merged = merged
+        self.ignore_unknown = False
         self.utf8 = utf8_names
         self.template_check = template_check
         self.decode_errors: list[str] = []
@@ -314,6 +319,8 @@ class _Reader:
                 continue
             seen[key] = line
             if key not in known:
+                if self.ignore_unknown:
+                    continue
                 self.decode_errors.append(f"line {line}: field {key} not found in type {type_name}")
                 continue
             out[key] = value_node
