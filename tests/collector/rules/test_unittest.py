@@ -171,3 +171,17 @@ def test_histogram_groups_are_skipped_and_named(tmp_path: Path) -> None:
     err = io.StringIO()
     assert run_tests([path], out=io.StringIO(), err=err) == 0
     assert 'SKIPPED test group hist: {__name__="h"}: native histogram' in err.getvalue()
+
+
+def test_the_worked_example_in_the_docs_passes(tmp_path: Path) -> None:
+    import re
+
+    if not engine_available():
+        pytest.skip("the example's annotation needs the template engine (metricslib.collector.template)")
+    doc = (Path(__file__).parents[3] / "docs" / "rules.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "gallery.yml").write_text(blocks[1])
+    (tmp_path / "tests.yml").write_text(blocks[2])
+    err = io.StringIO()
+    assert run_tests([str(tmp_path / "tests.yml")], out=io.StringIO(), err=err) == 0, err.getvalue()
