@@ -8,6 +8,7 @@ keeps its previous series (no markers) and the group carries on.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class Group:
     wall: Callable[[], float] = time.time
     resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS
     stats: GroupStats = field(default_factory=GroupStats)
+    #: Held while evaluating; readers (the API) take it for a consistent view.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.hash = group_hash(self.file, self.name)

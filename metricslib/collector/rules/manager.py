@@ -65,7 +65,6 @@ class GroupRunner:
     should_restore: bool = False
     last_ns: int | None = None
     next_ns: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
     stop_event: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -83,7 +82,7 @@ class GroupRunner:
             self.next_ns, missed = next_evaluation(self.last_ns, now_ns, self.interval_ns)
             self.group.stats.iterations_missed += missed
         ts_ms = self.next_ns // _NS_PER_MS
-        with self.lock:
+        with self.group.lock:
             self.group.eval(ts_ms, manager.query, manager.appender, manager.notify)
             if self.should_restore:
                 self.group.restore_for_state(ts_ms, manager.last_for_state, manager.options.outage_tolerance_ms,
@@ -172,7 +171,7 @@ class RuleManager:
                     for rule in group.alerting_rules():
                         rule.restored = False
                 if previous is not None:
-                    with previous.lock:
+                    with previous.group.lock:
                         group.carry_over(previous.group)
                 runner.schedule_from(now_ns)
                 new[group.key] = runner
@@ -183,7 +182,7 @@ class RuleManager:
                     continue
                 self._stop_runner(runner)
                 if key not in new:
-                    with runner.lock:
+                    with runner.group.lock:
                         runner.group.mark_all_stale(int(self.clock() * 1000), self.appender)
             if self._running:
                 for runner in new.values():

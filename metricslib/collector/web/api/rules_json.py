@@ -109,11 +109,12 @@ def rules_data(groups: Sequence[Group], wanted: RuleFilter) -> dict[str, Any]:
     for group in groups:
         if (wanted.groups and group.name not in wanted.groups) or (wanted.files and group.file not in wanted.files):
             continue
-        rules = [
-            _rule_json(rule) for rule in group.rules
-            if (wanted.alerts if isinstance(rule, AlertingRule) else wanted.records)
-            and (not wanted.names or rule.name in wanted.names)
-        ]
+        with group.lock:  # not half-way through an evaluation
+            rules = [
+                _rule_json(rule) for rule in group.rules
+                if (wanted.alerts if isinstance(rule, AlertingRule) else wanted.records)
+                and (not wanted.names or rule.name in wanted.names)
+            ]
         if wanted.active and not rules:
             continue  # everything in it was filtered out
         out.append({
@@ -129,4 +130,8 @@ def rules_data(groups: Sequence[Group], wanted: RuleFilter) -> dict[str, Any]:
 
 
 def alerts_data(groups: Sequence[Group]) -> dict[str, Any]:
-    return {"alerts": [alert_json(a) for g in groups for r in g.alerting_rules() for a in r.active_alerts()]}
+    alerts = []
+    for group in groups:
+        with group.lock:
+            alerts += [alert_json(a) for r in group.alerting_rules() for a in r.active_alerts()]
+    return {"alerts": alerts}
