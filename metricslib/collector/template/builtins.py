@@ -8,7 +8,7 @@ from typing import Any
 
 from metricslib.collector.template.functions import GoFunc
 from metricslib.collector.template.gofmt import sprint, sprintf, sprintln
-from metricslib.collector.template.values import NO_VALUE, compare, equal, go_type, is_true
+from metricslib.collector.template.values import NO_VALUE, AnyMap, compare, equal, go_type, is_true
 
 __all__ = ["BUILTINS"]
 
@@ -65,7 +65,10 @@ def _index(item: Any, *indexes: Any) -> Any:
             if index in item:
                 item = item[index]
             else:
-                item = "" if all(isinstance(v, str) for v in item.values()) else NO_VALUE
+                string_map = not isinstance(item, AnyMap) and all(
+                    isinstance(v, str) for v in item.values()
+                )
+                item = "" if string_map else NO_VALUE
         elif isinstance(item, str):
             item = item.encode()[_index_of(index, len(item.encode()))]
         elif isinstance(item, (list, tuple)):

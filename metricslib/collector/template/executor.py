@@ -92,8 +92,6 @@ class _State:
         line = self.text.count("\n", 0, node.pos) + 1
         col = len(self.text[line_start : node.pos].encode())  # Go counts bytes
         context = str(node)
-        if len(context) > 20:
-            context = context[:20] + "..."
         raise TemplateError(
             f"template: {self.parse_name}:{line}:{col}: executing {_quote(self.name)} at <{context}>: {message}",
             name=self.parse_name,
@@ -184,8 +182,7 @@ class _State:
             items = list(enumerate(value))
         elif value is None or value is NO_VALUE:
             items = []
-        else:
-            self.node = node
+        else:  # reported at the node evaluated last, as Go does
             self.fail(f"range can't iterate over {print_value(value)}")
         try:
             for index, elem in items:
@@ -250,7 +247,7 @@ class _State:
         if isinstance(first, ChainNode):
             return self.eval_chain(dot, first, cmd.args, final)
         if isinstance(first, IdentifierNode):
-            return self.eval_function(dot, first, cmd.args, final)
+            return self.eval_function(dot, first, cmd.args, final, cmd)
         if isinstance(first, PipeNode):
             self.node = first
             self.not_a_function(cmd.args, final)
@@ -301,26 +298,38 @@ class _State:
         has_args = len(args) > 1 or final is not _MISSING
         try:
             value = lookup_field(receiver, name, missing_zero=self.missing_zero, has_args=has_args)
-        except FieldError as exc:
-            self.node = node
+        except FieldError as exc:  # at the node the caller is evaluating, as in Go
             self.fail(str(exc))
         if isinstance(value, GoFunc):  # a method
             return self.call(dot, value, node, name, args, final)
         if has_args:
-            self.node = node
             self.fail(f"{name} has arguments but cannot be invoked as function")
         return value
 
-    def eval_function(self, dot: Any, node: IdentifierNode, args: list[Node], final: Any) -> Any:
+    def eval_function(
+        self, dot: Any, node: IdentifierNode, args: list[Node], final: Any, cmd: Node | None = None
+    ) -> Any:
         self.node = node
         fn = self.funcs.get(node.name)
         if fn is None:
             self.fail(f"{_quote(node.name)} is not a defined function")
-        return self.call(dot, fn, node, node.name, args, final)
+        return self.call(dot, fn, node, node.name, args, final, cmd or node)
 
     def call(
-        self, dot: Any, fn: GoFunc, node: Node, name: str, args: list[Node], final: Any
+        self,
+        dot: Any,
+        fn: GoFunc,
+        node: Node,
+        name: str,
+        args: list[Node],
+        final: Any,
+        cmd: Node | None = None,
     ) -> Any:
+        """Check the arguments against ``fn``'s signature, evaluate them, call it.
+
+        Errors about the arguments point at the function name; an error the
+        function returns points at the whole command (``cmd``), as in Go.
+        """
         given = args[1:]
         count = len(given) + (final is not _MISSING)
         fixed = len(fn.params)
@@ -344,11 +353,11 @@ class _State:
             thunks = [self.thunk(dot, param(i), a) for i, a in enumerate(given)]
             if final is not _MISSING:
                 thunks.append(lambda: self.validate(final, param(len(given)), fn))
-            return self.invoke(fn, node, name, thunks)
+            return self.invoke(fn, cmd or node, name, thunks)
         argv = [self.eval_arg(dot, param(i), a, fn) for i, a in enumerate(given)]
         if final is not _MISSING:
             argv.append(self.validate(final, param(len(given)), fn))
-        return self.invoke(fn, node, name, argv)
+        return self.invoke(fn, cmd or node, name, argv)
 
     def thunk(self, dot: Any, typ: str, node: Node) -> Callable[[], Any]:
         return lambda: self.eval_arg(dot, typ, node)

@@ -35,6 +35,9 @@ class GoFunc:
     lazy: bool = False
     accepts: Mapping[str, Callable[[Any], bool]] | None = None
 
+    def __call__(self, *args: Any) -> Any:
+        return self.fn(*args)
+
 
 def as_go_func(value: GoFunc | Callable[..., Any]) -> GoFunc:
     """A ``GoFunc`` as is; any other callable as ``func(...interface{}) (interface{}, error)``."""

@@ -354,8 +354,8 @@ def sprintf(fmt: str, args: Sequence[Any]) -> str:
             continue
         value = args[argn]
         argn += 1
-        if verb == "v" and spec.plus and not isinstance(value, (int, float)):
-            spec.plus = False
+        if verb == "v":  # fmt reads %+v and %#v as struct-field and Go syntax, not as flags
+            spec.plus = spec.sharp = False
         out.append(_format(value, verb, spec))
     if not reordered and argn < len(args):
         extra = ", ".join(

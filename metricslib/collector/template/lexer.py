@@ -11,8 +11,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from metricslib.collector.template.errors import TemplateError
-
 __all__ = ["KEYWORDS", "Kind", "Token", "lex"]
 
 
@@ -39,6 +37,8 @@ class Kind(enum.Enum):
     COMMA = ","
     KEYWORD = "keyword"
     COMMENT = "comment"
+    CHAR_OTHER = "character"  # any other printable ASCII: the parser reports it as unexpected
+    ERROR = "error"  # a lexical error, reported when the parser reaches it (Go lexes lazily)
     EOF = "EOF"
 
 
@@ -61,7 +61,9 @@ class Token:
         """How Go's parser names a token in ``unexpected X`` messages."""
         if self.kind is Kind.EOF:
             return "EOF"
-        if self.kind is Kind.KEYWORD:
+        if self.kind is Kind.ERROR:
+            return self.value
+        if self.kind in (Kind.KEYWORD, Kind.DOT, Kind.NIL):  # Go's "keyword" items
             return f"<{self.value}>"
         if len(self.value) > 10:
             return f"{_go_quote(self.value[:10])}..."
@@ -80,6 +82,13 @@ def _is_alnum(ch: str) -> bool:
     return ch == "_" or ch.isalnum()
 
 
+class _LexError(Exception):
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
 class _Lexer:
     def __init__(self, name: str, text: str) -> None:
         self.name = name
@@ -91,14 +100,21 @@ class _Lexer:
     def line_at(self, pos: int) -> int:
         return self.text.count("\n", 0, pos) + 1
 
-    def error(self, message: str, pos: int) -> TemplateError:
-        line = self.line_at(pos)
-        return TemplateError(f"template: {self.name}:{line}: {message}", name=self.name, line=line)
+    def error(self, message: str, pos: int) -> _LexError:
+        return _LexError(message, pos)
 
     def emit(self, kind: Kind, start: int, end: int) -> None:
         self.tokens.append(Token(kind, self.text[start:end], start, self.line_at(start)))
 
     def run(self) -> list[Token]:
+        try:
+            return self.lex_all()
+        except _LexError as exc:
+            self.tokens.append(Token(Kind.ERROR, exc.message, exc.pos, self.line_at(exc.pos)))
+            self.tokens.append(Token(Kind.EOF, "", len(self.text), self.line_at(len(self.text))))
+            return self.tokens
+
+    def lex_all(self) -> list[Token]:
         text = self.text
         trim_next = False
         while True:
@@ -197,9 +213,7 @@ class _Lexer:
             self.emit(Kind.LPAREN, start, self.pos)
             return
         if ch == ")":
-            self.paren_depth -= 1
-            if self.paren_depth < 0:
-                raise self.error("unexpected right paren", start)
+            self.paren_depth -= 1  # an unmatched one is the parser's "unexpected" error
             self.pos = start + 1
             self.emit(Kind.RPAREN, start, self.pos)
             return
@@ -239,15 +253,8 @@ class _Lexer:
                 or (ch != "." and text[start + 1 : start + 2] == ".")
             )
         ):
-            end = start + 1
-            while end < len(text) and (
-                _is_alnum(text[end])
-                or text[end] == "."
-                or (text[end] in "+-" and text[end - 1] in "eEpP")
-            ):
-                end += 1
-            self.pos = end
-            self.emit(Kind.NUMBER, start, end)
+            self.pos = self.scan_number(start)
+            self.emit(Kind.NUMBER, start, self.pos)
             return
         if _is_alnum(ch):
             end = start
@@ -265,7 +272,47 @@ class _Lexer:
                 kind = Kind.IDENT
             self.emit(kind, start, end)
             return
-        raise self.error(f"unexpected bad character U+{ord(ch):04X} '{ch}' in command", start)
+        if ch.isascii() and ch.isprintable():
+            self.pos = start + 1
+            self.emit(Kind.CHAR_OTHER, start, self.pos)
+            return
+        raise self.error(f"unrecognized character in action: U+{ord(ch):04X} '{ch}'", start)
+
+    def scan_number(self, start: int) -> int:
+        """Go's scanNumber: sign, base prefix, digits, fraction, exponent; then no letter may follow."""
+        text, i = self.text, start
+
+        def run(chars: str, i: int) -> int:
+            while i < len(text) and text[i] in chars:
+                i += 1
+            return i
+
+        if text[i : i + 1] in ("+", "-"):
+            i += 1
+        digits = "0123456789_"
+        if text[i : i + 1] == "0":
+            i += 1
+            prefix = text[i : i + 1]
+            if prefix in ("x", "X"):
+                digits, i = "0123456789abcdefABCDEF_", i + 1
+            elif prefix in ("o", "O"):
+                digits, i = "01234567_", i + 1
+            elif prefix in ("b", "B"):
+                digits, i = "01_", i + 1
+        i = run(digits, i)
+        if text[i : i + 1] == ".":
+            i = run(digits, i + 1)
+        exponent = "eE" if len(digits) == 11 else ("pP" if len(digits) == 23 else "")
+        if exponent and text[i : i + 1] and text[i] in exponent:
+            i += 1
+            if text[i : i + 1] in ("+", "-"):
+                i += 1
+            i = run("0123456789_", i)
+        if text[i : i + 1] == "i":
+            i += 1
+        if i < len(text) and _is_alnum(text[i]):
+            raise self.error(f'bad number syntax: "{text[start : i + 1]}"', start)
+        return i
 
     def scan_quoted(self, start: int, quote: str, unterminated: str) -> int:
         text, i = self.text, start + 1

@@ -69,6 +69,8 @@ class _Parser:
 
     def next(self) -> Token:
         token = self.tokens[self.i]
+        if token.kind is Kind.ERROR:
+            raise self.error(token.value, token)
         if token.kind is not Kind.EOF:
             self.i += 1
         return token
@@ -245,7 +247,7 @@ class _Parser:
         if self.next_non_space().kind is not Kind.RIGHT:
             self.i -= 1
             pipe = self.pipeline(context, Kind.RIGHT)
-        return TemplateNode(token.pos, token.line, name, pipe)
+        return TemplateNode(name_token.pos, name_token.line, name, pipe)
 
     def block_control(self, token: Token) -> TemplateNode:
         context = "block clause"
@@ -260,7 +262,7 @@ class _Parser:
         if not isinstance(end, _End):
             raise self.error(f"unexpected {end} in {context}")
         self.add_tree(name, body)
-        return TemplateNode(token.pos, token.line, name, pipe)
+        return TemplateNode(name_token.pos, name_token.line, name, pipe)
 
     # -- pipelines ----------------------------------------------------------
     def pipeline(self, context: str, end: Kind) -> PipeNode:
@@ -277,8 +279,6 @@ class _Parser:
                 self.next_non_space()
                 pipe.is_assign = nxt.kind is Kind.ASSIGN
                 pipe.decl.append(VariableNode(var.pos, var.line, [var.value]))
-                if pipe.is_assign and var.value not in self.vars:
-                    raise self.error(f"undefined variable {_quote(var.value)}", var)
                 self.vars.append(var.value)
                 break
             if nxt.kind is Kind.COMMA:
@@ -337,16 +337,18 @@ class _Parser:
         if node is None:
             return None
         if self.peek().kind is Kind.FIELD:
+            # Go gives the whole chain the position of its first field (error columns show it).
+            pos, line = self.peek().pos, self.peek().line
             fields: list[str] = []
             while self.peek().kind is Kind.FIELD:
                 fields.append(self.next().value[1:])
             if isinstance(node, FieldNode):
-                return FieldNode(node.pos, node.line, node.ident + fields)
+                return FieldNode(pos, line, node.ident + fields)
             if isinstance(node, VariableNode):
-                return VariableNode(node.pos, node.line, node.ident + fields)
+                return VariableNode(pos, line, node.ident + fields)
             if isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
                 raise self.error(f"unexpected . after term {_quote(str(node))}")
-            return ChainNode(node.pos, node.line, node, fields)
+            return ChainNode(pos, line, node, fields)
         return node
 
     def term(self) -> Node | None:
@@ -379,7 +381,13 @@ class _Parser:
 
     def number(self, token: Token) -> NumberNode:
         if token.kind is Kind.CHAR:
-            code = ord(self.unquote(token))
+            try:
+                char = unquote(token.value)
+            except ValueError:
+                if token.value.startswith("'\\") or len(token.value) <= 3:
+                    raise self.error("invalid syntax", token) from None
+                raise self.error(f"malformed character constant: {token.value}", token) from None
+            code = ord(char)
             return NumberNode(
                 token.pos, token.line, token.value, True, True, code, float(code), True
             )

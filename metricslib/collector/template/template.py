@@ -34,9 +34,16 @@ class Template:
         """Names of the templates this text defines, the main one included, sorted."""
         return sorted(self.trees)
 
-    def execute(self, data: Any, *, name: str | None = None) -> str:
-        """The text with ``.`` set to ``data``; an execution error is a ``TemplateError``."""
-        return execute(self.trees, self.funcs, self.name, self.text, name or self.name, data,
+    def execute(
+        self, data: Any, *, name: str | None = None, funcs: Mapping[str, GoFunc] | None = None
+    ) -> str:
+        """The text with ``.`` set to ``data``; an execution error is a ``TemplateError``.
+
+        ``funcs`` replaces functions for this execution only (functions bound
+        to one evaluation, such as ``query``); parsing checked their names.
+        """
+        table = self.funcs if funcs is None else {**self.funcs, **funcs}
+        return execute(self.trees, table, self.name, self.text, name or self.name, data,
                        missing_zero=self.missing_zero)  # fmt: skip
 
 

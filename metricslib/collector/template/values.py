@@ -11,11 +11,12 @@ invalid value (what a missing key gives; it prints as ``<no value>``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "NO_VALUE", "CompareError", "FieldError", "GoStringer", "NoValue", "compare", "equal",
+    "NO_VALUE", "AnyMap", "CompareError", "FieldError", "GoStringer", "NoValue", "compare", "equal",
     "go_fields", "go_name", "go_type", "is_true", "lookup_field",
 ]  # fmt: skip
 
@@ -39,6 +40,12 @@ class NoValue:
 NO_VALUE = NoValue()
 
 
+class AnyMap(dict[str, Any]):
+    """A Go ``map[string]interface{}``: a missing key is nil (``<no value>``), never ""."""
+
+    go_type_name = "map[string]interface {}"
+
+
 class GoStringer:
     """A value with a Go ``String()`` method: fmt prints ``go_string()`` for ``%v`` and ``%s``."""
 
@@ -57,7 +64,12 @@ def go_fields(obj: Any) -> dict[str, str] | None:
     """Go field name -> Python attribute of a dataclass instance (None for other values)."""
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         return None
-    return {go_name(f.name): f.name for f in dataclasses.fields(obj)}
+    return _struct_fields(type(obj))
+
+
+@functools.lru_cache(maxsize=256)
+def _struct_fields(cls: type) -> dict[str, str]:
+    return {go_name(f.name): f.name for f in dataclasses.fields(cls)}
 
 
 def go_type(value: Any) -> str:
@@ -118,7 +130,7 @@ def lookup_field(receiver: Any, name: str, *, missing_zero: bool, has_args: bool
             raise FieldError(f"{name} is not a method but has arguments")
         if name in receiver:
             return receiver[name]
-        if not missing_zero:
+        if not missing_zero or isinstance(receiver, AnyMap):
             return NO_VALUE
         # The zero value of the map's element type: "" for map[string]string.
         return "" if all(isinstance(v, str) for v in receiver.values()) else NO_VALUE
