@@ -6,10 +6,10 @@ recording rules, each aggregating a rate over the 100 series of one ``path``
 (so one evaluation reads every series once; promtool's test engine refuses
 queries loading more than 10,000 samples, so one rule cannot read all 10,000
 series). A run evaluating
-the rules at 0, 5, 10 and 15 minutes is compared with a run evaluating them
-only at 0 (where ``rate`` has one point and produces nothing): the difference
-in child CPU seconds (user + system), divided by the 3 full evaluations, is
-the CPU per evaluation, with loading and start-up subtracted. Runs alternate
+the rules every minute from 0 to 15 minutes is compared with a run evaluating
+them only at 0 (where ``rate`` has one point and produces nothing): the
+difference in child CPU seconds (user + system), divided by the 15 more
+evaluations, is the CPU per evaluation, with loading and start-up subtracted. Runs alternate
 ours / promtool, and the median of ``--repeat`` pairs is reported.
 
     .venv/bin/python bench/bench_rules.py [--repeat N] [--series N] [--rules N]
@@ -37,7 +37,7 @@ def write_files(directory: Path, series: int, rules: int, evaluate_until: str) -
         rule_lines += [f"      - record: bench:requests:rate5m_{r}",
                        f'        expr: sum by ({grouping}) (rate(bench_requests_total{{path="/p{r % 100}"}}[5m]))']
     (directory / "rules.yml").write_text("\n".join(rule_lines) + "\n")
-    test = ["rule_files: [rules.yml]", "evaluation_interval: 5m", "tests:", "  - interval: 15s",
+    test = ["rule_files: [rules.yml]", "evaluation_interval: 1m", "tests:", "  - interval: 15s",
             "    input_series:"]
     for s in range(series):
         labels = f'job="j{s % 10}", path="/p{s % 100}", shard="s{s % 7}", instance="i{s}"'
@@ -79,8 +79,8 @@ def main() -> int:
             for name, cmd in (("ours", ours), ("promtool", [promtool, "test", "rules"])):
                 cpu_full = child_cpu([*cmd, full.name], directory)
                 cpu_base = child_cpu([*cmd, base.name], directory)
-                per_eval[name].append((cpu_full - cpu_base) / 3)
-                print(f"round {round_ + 1} {name}: {cpu_full:.2f}s (4 evaluations) - {cpu_base:.2f}s (1) "
+                per_eval[name].append((cpu_full - cpu_base) / 15)
+                print(f"round {round_ + 1} {name}: {cpu_full:.2f}s (16 evaluations) - {cpu_base:.2f}s (1) "
                       f"-> {per_eval[name][-1]:.3f} CPU s per evaluation", flush=True)
     ours_s, theirs_s = statistics.median(per_eval["ours"]), statistics.median(per_eval["promtool"])
     print(f"median CPU per evaluation of {args.rules} rules over {args.series} series: "
