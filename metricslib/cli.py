@@ -73,6 +73,12 @@ def add_collector_arguments(col: argparse.ArgumentParser) -> None:
                      help="how far back to look for a sample when evaluating an instant vector")
     col.add_argument("--query.max-concurrency", dest="query_max_concurrency", type=int, default=20,
                      help="maximum number of queries executed concurrently")
+    col.add_argument("--rules.alert.for-outage-tolerance", dest="outage_tolerance", default="1h",
+                     help="longest outage after which 'for' state is still restored")
+    col.add_argument("--rules.alert.for-grace-period", dest="grace_period", default="10m",
+                     help="least time between a restart and a restored alert firing")
+    col.add_argument("--rules.alert.resend-delay", dest="resend_delay", default="1m",
+                     help="how often a firing alert is re-sent to Alertmanager")
     col.add_argument(
         "--dashboards", action="append", default=[], metavar="DIR",
         help="load every *.json (Grafana) and *.yml dashboard in DIR; reloaded with the config (repeatable)",
@@ -109,9 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
     check_sub = check.add_subparsers(dest="what", required=True, metavar="WHAT")
     cc = check_sub.add_parser("config", help="check a prometheus.yml")
     cc.add_argument("file")
+    cr = check_sub.add_parser("rules", help="check rule files as promtool check rules does")
+    cr.add_argument("--lint", choices=("all", "duplicate-rules", "none"), default="duplicate-rules")
+    cr.add_argument("--lint-fatal", action="store_true", help="exit 3 on lint findings")
+    cr.add_argument("--utf8-names", action="store_true", help="Prometheus 3's UTF-8 metric and label names")
+    cr.add_argument("files", nargs="+", metavar="FILE")
     cm = check_sub.add_parser("metrics", help="check exposition text (file or - for stdin)")
     cm.add_argument("--format", choices=("text", "openmetrics"), default=None)
     cm.add_argument("file", nargs="?", default="-")
+
+    test = sub.add_parser("test", help="run rule unit tests (promtool test rules format)")
+    test_sub = test.add_subparsers(dest="what", required=True, metavar="WHAT")
+    tr = test_sub.add_parser("rules", help="run promtool rule unit-test files")
+    tr.add_argument("--run", action="append", default=[], metavar="REGEX",
+                    help="only test groups whose name matches (repeatable)")
+    tr.add_argument("--ignore-unknown-fields", action="store_true", help="ignore unknown fields in rule files")
+    tr.add_argument("files", nargs="+", metavar="FILE")
 
     imp = sub.add_parser("import", help="backfill an OpenMetrics or text file into the store")
     imp.add_argument("--data-dir", default="./data")
@@ -151,6 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from metricslib.collector.config.config import check_config_cli
 
         return check_config_cli(args.file)
+    if args.command == "test":
+        from metricslib.collector.rules.unittest import test_rules_cli
+
+        return test_rules_cli(args.files, run=args.run, ignore_unknown_fields=args.ignore_unknown_fields)
+    if args.command == "check" and args.what == "rules":
+        from metricslib.collector.rules.check import check_rules_cli
+
+        return check_rules_cli(args.files, lint=args.lint, lint_fatal=args.lint_fatal, utf8_names=args.utf8_names)
     if args.command == "check":
         from metricslib.collector.textparse.formats import check_metrics_cli
 

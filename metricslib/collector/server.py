@@ -23,9 +23,13 @@ from metricslib.collector.config.config import load_config
 from metricslib.collector.config.durations import parse_duration
 from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher
+from metricslib.collector.notifier.alert import Alert
 from metricslib.collector.notifier.manager import NotifierManager
 from metricslib.collector.promql.engine import Engine
 from metricslib.collector.promql.parser.parse import parse_matchers
+from metricslib.collector.rules.manager import ManagerOptions, RuleManager
+from metricslib.collector.rules.metrics import RuleMetrics
+from metricslib.collector.rules.query import engine_query
 from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.storage import open_storage
 from metricslib.collector.storage.remote.write import ForwardingStorage, RemoteWriteQueue
@@ -74,6 +78,9 @@ class ServerOptions:
     enable_lifecycle: bool = False
     enable_admin_api: bool = False
     web_config_file: str | None = None  # --web.config.file: TLS, basic auth, headers
+    rules_outage_tolerance_ms: int = 3_600_000
+    rules_grace_period_ms: int = 600_000
+    rules_resend_delay_ms: int = 60_000
 
 
 class CollectorServer:
@@ -85,8 +92,12 @@ class CollectorServer:
         *,
         clock: Callable[[], float] = time.time,
         http: CollectorHTTPServer | None = None,
+        notify: Callable[[Sequence[Alert]], None] | None = None,
     ) -> None:
-        """``http``: a server already bound (the CLI binds before creating anything on disk)."""
+        """``http``: a server already bound (the CLI binds before creating anything on disk).
+
+        ``notify`` receives each batch of alerts due to Alertmanager; by default
+        the notifier built from the config's ``alerting`` section."""
         self.options = options
         # Read the config and the boards before anything is created: a typo must
         # not leave a data dir behind.
@@ -110,6 +121,20 @@ class CollectorServer:
             self.ingest.queues.extend(self.remote_queues)
             # The rules manager sends alerts through ``self.notifier.send``.
             self.notifier = NotifierManager(self.collector.config)
+            self.rules = RuleManager(
+                query=engine_query(lambda: self._engine(None)),
+                appender=self.ingest.appender,
+                querier=self.storage.querier,
+                notify=notify or self.notifier.send,
+                options=ManagerOptions(
+                    outage_tolerance_ms=options.rules_outage_tolerance_ms,
+                    grace_period_ms=options.rules_grace_period_ms,
+                    resend_delay_ms=options.rules_resend_delay_ms,
+                    external_url=options.external_url or f"http://{options.host}:{options.port}",
+                ),
+                clock=clock,
+            )
+            self.rules.update(self.collector.config)
         except BaseException:
             self.storage.close()
             raise
@@ -130,6 +155,7 @@ class CollectorServer:
             self.storage, self.collector, self.remote_queues,
             build_info=build_info, max_concurrency=options.query_max_concurrency,
             parts=[self.notifier.metrics],
+            rules=RuleMetrics(self.rules.groups),
         )
         api = PrometheusAPI(
             engine_factory=lambda timeout_ms: self.self_metrics.timed(self._engine(timeout_ms)),
@@ -148,6 +174,7 @@ class CollectorServer:
                 reload_state=lambda: (self.collector.last_reload_success, self.collector.last_reload_success_time),
             ),
             active_targets=self.collector.active_targets,
+            rule_groups=self.rules.groups,
         )
         self.routes = Routes(
             api=api,
@@ -178,9 +205,12 @@ class CollectorServer:
             raise ConfigError("; ".join(problems))
 
     def _reload_config(self) -> None:
-        """On ConfigError every part keeps the running config."""
+        """Scraping, rules and notifier from the config file; on ConfigError (a bad
+        config or rule file) every part keeps what it runs."""
+        self.rules.build_groups(load_config(self.options.config_file))  # raises before anything changes
         self.collector.reload()
         self.notifier.apply_config(self.collector.config)
+        self.rules.update(self.collector.config)
 
     def _engine(self, timeout_ms: int | None) -> Engine:
         timeout_s = self.options.query_timeout_s
@@ -208,6 +238,7 @@ class CollectorServer:
         self.ingest.start()
         self.collector.start()
         self.notifier.start()
+        self.rules.start()
         if self._http is None:
             self._http = CollectorHTTPServer((self.options.host, self.options.port), self.routes,
                                              web_config=self.web_config)
@@ -222,6 +253,7 @@ class CollectorServer:
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
+        self.rules.stop()
         self.collector.stop()
         self.notifier.stop()  # after the rule side stopped sending; drains for a few seconds
         self.ingest.close()  # sends what the remote queues hold, then closes the store
@@ -298,6 +330,9 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         enable_admin_api=args.enable_admin_api,
         web_config_file=args.web_config_file,
         flags=_flags(args, features, prefix),
+        rules_outage_tolerance_ms=parse_duration(args.outage_tolerance),
+        rules_grace_period_ms=parse_duration(args.grace_period),
+        rules_resend_delay_ms=parse_duration(args.resend_delay),
     )
 
 
@@ -322,6 +357,9 @@ def _flags(args: argparse.Namespace, features: set[str], prefix: str) -> dict[st
         "log.level": args.log_level,
         "log.format": args.log_format,
         "flush-interval": args.flush_interval,
+        "rules.alert.for-outage-tolerance": args.outage_tolerance,
+        "rules.alert.for-grace-period": args.grace_period,
+        "rules.alert.resend-delay": args.resend_delay,
     }
 
 

@@ -64,18 +64,18 @@ __all__ = [
     "parse_config",
 ]
 
-_TOP_KEYS = ("global", "scrape_configs", "remote_write", "alerting")
+_TOP_KEYS = ("global", "scrape_configs", "remote_write", "alerting", "rule_files")
 _TOP_IGNORED = (
-    "rule_files",
     "remote_read",
     "storage",
     "tracing",
     "scrape_config_files",
 )
-_GLOBAL_KEYS = ("scrape_interval", "scrape_timeout", "evaluation_interval", "external_labels")
+_GLOBAL_KEYS = ("scrape_interval", "scrape_timeout", "evaluation_interval", "external_labels",
+                "rule_query_offset")
 _GLOBAL_IGNORED = ("query_log_file", "body_size_limit", "sample_limit", "label_limit",
                    "label_name_length_limit", "label_value_length_limit", "target_limit",
-                   "keep_dropped_targets", "scrape_protocols", "rule_query_offset")
+                   "keep_dropped_targets", "scrape_protocols")
 _SCRAPE_KEYS = (
     "job_name", "metrics_path", "scheme", "params", "scrape_interval", "scrape_timeout",
     "honor_labels", "honor_timestamps", "sample_limit", "label_limit", "label_name_length_limit",
@@ -99,6 +99,7 @@ _BYTES_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTPE]?i?B)")
 
 _ONE_MINUTE = Duration(60_000)
 _TEN_SECONDS = Duration(10_000)
+_ZERO = Duration(0)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class GlobalConfig:
     evaluation_interval: Duration = _ONE_MINUTE
     #: Kept for federation and remote write; never added to stored samples.
     external_labels: LabelPairs = ()
+    #: Default ``query_offset`` of rule groups (Prometheus 3's ``rule_query_offset``).
+    rule_query_offset: Duration = _ZERO
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,8 @@ class Config:
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     #: Sections and keys that were accepted but are not implemented.
     warnings: tuple[str, ...] = ()
+    #: ``rule_files`` globs, made absolute against the config file's directory.
+    rule_files: tuple[str, ...] = ()
 
     def scrape_config(self, job_name: str) -> ScrapeConfig | None:
         return next((sc for sc in self.scrape_configs if sc.job_name == job_name), None)
@@ -227,6 +232,7 @@ def _parse(text: str, file: str, base_dir: str | None) -> tuple[Config | None, l
     scrape_configs: list[ScrapeConfig] = []
     remote: tuple[RemoteWriteConfig, ...] = ()
     alerting = AlertingConfig()
+    rule_files: list[str] = []
     if root is not None:
         top = r.mapping(root, "", _TOP_KEYS, _TOP_IGNORED)
         if "global" in top:
@@ -249,16 +255,32 @@ def _parse(text: str, file: str, base_dir: str | None) -> tuple[Config | None, l
             remote = read_remote_writes(r, *top["remote_write"], base, read_relabels)
         if "alerting" in top:
             alerting = read_alerting(r, *top["alerting"], base)
+        if "rule_files" in top:
+            rule_files = _read_rule_files(r, *top["rule_files"], base)
     if r.problems:
         return None, r.problems
     return Config(glob_cfg, tuple(scrape_configs), file, remote_write=remote,
-                  warnings=tuple(r.warnings), alerting=alerting), []
+                  warnings=tuple(r.warnings), alerting=alerting, rule_files=tuple(rule_files)), []
+
+
+def _read_rule_files(r: NodeReader, node: yaml.Node, path: str, base: str) -> list[str]:
+    """Globs as Prometheus checks them (a bad pattern is an error), joined to ``base``."""
+    out = []
+    for pattern, item, item_path in r.string_list(node, path):
+        # Go's filepath.Match rejects an unclosed class or a trailing backslash.
+        if pattern.count("[") > pattern.count("]") or pattern.endswith("\\"):
+            r.error(item, item_path, f"invalid rule file path {pattern!r}")
+            continue
+        out.append(os.path.join(base, pattern))
+    return out
 
 
 def _read_global(r: NodeReader, node: yaml.Node, path: str) -> GlobalConfig:
     m = r.mapping(node, path, _GLOBAL_KEYS, _GLOBAL_IGNORED)
     defaults = GlobalConfig()
     values: dict[str, Duration] = {}
+    if "rule_query_offset" in m:
+        values["rule_query_offset"] = r.duration(*m["rule_query_offset"]) or _ZERO
     for key in ("scrape_interval", "scrape_timeout", "evaluation_interval"):
         if key in m:
             d = r.duration(*m[key])
@@ -286,6 +308,7 @@ def _read_global(r: NodeReader, node: yaml.Node, path: str) -> GlobalConfig:
         scrape_timeout=timeout,
         evaluation_interval=values.get("evaluation_interval", defaults.evaluation_interval),
         external_labels=external,
+        rule_query_offset=values.get("rule_query_offset", _ZERO),
     )
 
 

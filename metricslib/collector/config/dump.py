@@ -149,6 +149,7 @@ def dump_config(config: Config) -> str:
             "evaluation_interval": str(g.evaluation_interval),
             **({"external_labels": dict(g.external_labels)} if g.external_labels else {}),
         },
+        **({"rule_files": list(config.rule_files)} if config.rule_files else {}),
         "scrape_configs": [_scrape(sc) for sc in config.scrape_configs],
     }
     if config.alerting.alertmanagers or config.alerting.alert_relabel_configs:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from metricslib.collector.rules.metrics import RuleMetrics
 from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.stats import ScrapeStats, WindowQuantiles
 from metricslib.collector.storage.store import Store
@@ -292,6 +293,7 @@ class SelfMetrics:
         build_info: Mapping[str, str] | None = None,
         max_concurrency: int = 20,
         parts: Sequence[SupportsCollect] = (),
+        rules: RuleMetrics | None = None,
     ) -> None:
         self.registry = Registry()
         self.lock = threading.Lock()
@@ -309,6 +311,8 @@ class SelfMetrics:
         self.registry.register(_StateCollector(self, store, collector, queues))
         for part in parts:  # stages with metrics of their own (the notifier's prometheus_notifications_*)
             self.registry.register(part)
+        if rules is not None:
+            self.registry.register(rules)
 
     def observe_http(self, path: str, status: int, seconds: float, size: int) -> None:
         """One answered request (the HTTP server's ``observe`` hook)."""

@@ -86,11 +86,22 @@ def test_full_file_loads_every_feature() -> None:
 
 def test_unimplemented_sections_are_accepted_with_warnings() -> None:
     warnings = "\n".join(load_config(FULL).warnings)
-    for name in ("rule_files", "http_sd_configs"):
-        assert name in warnings
-    assert "line 11" in warnings  # rule_files
+    assert "http_sd_configs" in warnings
     assert "alerting" not in warnings  # read by config/alerting.py
+    assert "rule_files" not in warnings  # read here, loaded by the rules stage
     assert load_config(FULL).alerting.alertmanagers[0].static_configs[0].targets == ("127.0.0.1:9093",)
+
+
+def test_rule_files_are_globs_relative_to_the_config_file(tmp_path: Path) -> None:
+    assert load_config(FULL).rule_files == (str(DATA / "rules" / "*.yml"),)
+    cfg = load_config(write(tmp_path, "global:\n  rule_query_offset: 30s\nrule_files: [a.yml, /abs/*.yml]\n"))
+    assert cfg.rule_files == (str(tmp_path / "a.yml"), "/abs/*.yml")
+    assert cfg.global_config.rule_query_offset == 30_000
+
+
+def test_a_bad_rule_files_glob_names_its_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"invalid rule file path 'r\[.yml'.*line 3"):
+        load_config(write(tmp_path, "rule_files:\n  - ok.yml\n  - r[.yml\n"))
 
 
 def test_remote_write_section_is_read_by_the_remote_write_reader() -> None:

@@ -19,6 +19,7 @@ from metricslib.collector.model import Matcher
 from metricslib.collector.promql.engine import MAX_POINTS_PER_SERIES
 from metricslib.collector.promql.parser.parse import parse_expr
 from metricslib.collector.promql.values import QueryResult
+from metricslib.collector.rules.group import Group
 from metricslib.collector.storage.base import Querier
 from metricslib.collector.web.api.params import (
     MAX_TIME_MS,
@@ -29,6 +30,7 @@ from metricslib.collector.web.api.params import (
 from metricslib.collector.web.api.query_stats import query_stats
 from metricslib.collector.web.api.query_text import format_query, parse_query
 from metricslib.collector.web.api.result_json import result_json
+from metricslib.collector.web.api.rules_json import RuleFilter, alerts_data, rules_data
 from metricslib.collector.web.api.target_metadata import (
     TargetWithMetadata,
     parse_metadata_limit,
@@ -166,7 +168,9 @@ class PrometheusAPI:
         tsdb_status: Callable[[int], Mapping[str, object]] | None = None,
         runtime_info: Callable[[], Mapping[str, object]] | None = None,
         active_targets: Callable[[], Iterable[TargetWithMetadata]] | None = None,
+        rule_groups: Callable[[], Sequence[Group]] | None = None,
     ) -> None:
+        self._rule_groups = rule_groups or (lambda: ())
         self._tsdb_status = tsdb_status
         self._runtime_info = runtime_info
         self._active_targets = active_targets
@@ -399,11 +403,12 @@ class PrometheusAPI:
         return Response(200, _envelope(dict(self._wal_replay())))
 
     def rules(self, request: Request) -> Response:
-        # Recording and alerting rules are not evaluated; Grafana asks anyway.
-        return Response(200, _envelope({"groups": []}))
+        wanted = RuleFilter(request.get("type"), request.get_all("rule_name[]"), request.get_all("rule_group[]"),
+                            request.get_all("file[]"))
+        return Response(200, _envelope(rules_data(self._rule_groups(), wanted)))
 
     def alerts(self, request: Request) -> Response:
-        return Response(200, _envelope({"alerts": []}))
+        return Response(200, _envelope(alerts_data(self._rule_groups())))
 
     def alertmanagers(self, request: Request) -> Response:
         if self._alertmanagers is None:
