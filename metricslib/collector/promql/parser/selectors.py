@@ -8,7 +8,6 @@ import math
 from dataclasses import replace
 
 from metricslib.collector.model import METRIC_NAME, Matcher, MatchOp
-from metricslib.collector.model.regex import go_regex_error
 from metricslib.collector.promql.parser.ast import (
     AtModifier,
     DurationExpr,
@@ -95,7 +94,7 @@ class SelectorParser(TokenStream):
         try:
             return Matcher(label, op, value)
         except ValueError as exc:
-            self.error(pos, f"error parsing regexp: {go_regex_error(value, exc)}")
+            self.error(pos, f"error parsing regexp: {exc}")
 
     def parse_duration(self, context: str, *, allow_sign: bool = False) -> int:
         """A duration token, or a number of seconds (Prometheus 3), as milliseconds."""

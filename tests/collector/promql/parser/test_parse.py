@@ -276,7 +276,7 @@ def test_errors_read_like_prometheus(query: str, error: str) -> None:
 def test_invalid_regex_points_at_the_matcher_with_go_wording() -> None:
     with pytest.raises(PromQLParseError) as info:
         parse_expr('foo{a=~"(x"}')
-    assert str(info.value) == "1:5: parse error: error parsing regexp: missing closing ): `(x`"
+    assert str(info.value) == "1:5: parse error: error parsing regexp: missing closing ): `^(?:(x)$`"
     assert info.value.position == 4
 
 
