@@ -59,6 +59,7 @@ from metricslib.errors import (
     QueryTimeoutError,
     TooManySamplesError,
 )
+from metricslib.model import LABEL_NAME_RE
 
 __all__ = ["Engine", "QueryResult"]
 
@@ -440,16 +441,24 @@ class _Evaluator:
             param = p
         if expr.op == "count_values":
             assert isinstance(param, str)
-            if not valid_label_name(param):
+            # As Prometheus 2.42: the output label must be a classic label name.
+            if not valid_label_name(param) or not LABEL_NAME_RE.fullmatch(param):
                 raise QueryExecutionError(f"invalid label name {go_quote(param)}")
         value = self.eval(expr.expr, times)
         if not isinstance(value, Block):
             raise QueryExecutionError(f"expected instant vector in aggregation {expr.op}")
         return aggregate(expr.op, value, expr.grouping, expr.without, param, self.notes)
 
-    def _binary(self, expr: ast.BinaryExpr, times: IntArray) -> Value:
-        lhs = self.eval(expr.lhs, times)
-        rhs = self.eval(expr.rhs, times)
+    def _binary(self, top: ast.BinaryExpr, times: IntArray) -> Value:
+        # A left-deep chain (a or b or ...) is folded in a loop, not recursively.
+        spine = ast.left_spine(top)
+        acc = self.eval(spine[-1].lhs, times)
+        for expr in reversed(spine):
+            acc = self._binary_node(expr, acc, self.eval(expr.rhs, times))
+        return acc
+
+    def _binary_node(self, expr: ast.BinaryExpr, lhs: Value, rhs: Value) -> Value:
+        self.check_deadline()
         if isinstance(lhs, str) or isinstance(rhs, str):
             raise QueryExecutionError("binary expressions are not defined on strings")
         if isinstance(lhs, np.ndarray) and isinstance(rhs, np.ndarray):

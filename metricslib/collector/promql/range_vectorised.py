@@ -334,7 +334,9 @@ def _flat_quantile(
         windows = np.where(idx < chi[:, :, None], vals[np.minimum(idx, last)], np.inf)
         windows.sort(axis=2)
         n = (chi - clo).astype(np.float64)
-        rank = q[None, :] * (n - 1)
+        # NaN and out-of-range q are answered below; rank them as 0 so indexes stay finite.
+        q_in = np.where(np.isnan(q) | (q < 0) | (q > 1), 0.0, q)
+        rank = q_in[None, :] * (n - 1)
         lower = np.maximum(0.0, np.floor(rank))
         upper = np.minimum(n - 1, lower + 1)
         weight = rank - np.floor(rank)

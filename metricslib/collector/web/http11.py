@@ -23,7 +23,7 @@ class LineReader(Protocol):
     def readline(self, size: int = -1, /) -> bytes: ...
 
 
-MAX_LINE = 64 * 1024  # request line or one header line
+MAX_LINE = 1024 * 1024  # request line or one header line: Go's DefaultMaxHeaderBytes, as Prometheus (long GET queries)
 MAX_HEADERS = 100
 
 

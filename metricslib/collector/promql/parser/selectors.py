@@ -24,7 +24,7 @@ from metricslib.collector.promql.parser.duration_expr import (
     parse_full_duration,
     to_ms,
 )
-from metricslib.collector.promql.parser.lexer import parse_duration_ms, unquote
+from metricslib.collector.promql.parser.lexer import MAX_DURATION_MS, parse_duration_ms, unquote
 from metricslib.collector.promql.parser.tokens import TokenStream
 
 __all__ = ["SelectorParser"]
@@ -109,7 +109,7 @@ class SelectorParser(TokenStream):
                 self.error(tok.pos, str(exc))
         if tok.kind == "NUMBER":
             seconds = self.number_value(tok)
-            if not math.isfinite(seconds):
+            if not math.isfinite(seconds) or abs(seconds) * 1000 > MAX_DURATION_MS:
                 self.error(tok.pos, f"duration out of range: {tok.text}")
             return sign * go_round(seconds * 1000)
         self.unexpected(tok, context, "duration")
@@ -188,7 +188,10 @@ class SelectorParser(TokenStream):
             if tok.kind == "NUMBER":
                 seconds = sign * self.number_value(tok)
             elif tok.kind == "DURATION":
-                seconds = sign * parse_duration_ms(tok.text) / 1000.0
+                try:
+                    seconds = sign * parse_duration_ms(tok.text) / 1000.0
+                except ValueError as exc:
+                    self.error(tok.pos, str(exc))
             elif tok.kind == "IDENT" and tok.text.lower() in ("inf", "nan"):
                 seconds = math.nan
             else:
