@@ -66,6 +66,11 @@ __all__ = ["Engine", "QueryResult"]
 Value = Block | FloatArray | str
 
 MAX_POINTS_PER_SERIES = 11_000
+#: Series x steps cells a selector resolves at once (its work arrays take ~40 bytes a cell).
+CELLS_PER_CHUNK = 1_000_000
+#: Subquery steps evaluated at once: the first slice, and the most once the series are known.
+SUBQUERY_FIRST_SLICE = 11_000
+SUBQUERY_MAX_SLICE = 1_000_000
 
 
 @lru_cache(maxsize=256)
@@ -95,6 +100,19 @@ def _unwrap(expr: ast.Expr) -> ast.Expr:
     while isinstance(expr, ast.ParenExpr):
         expr = expr.expr
     return expr
+
+
+def _join(parts: list[Any]) -> Any:
+    """The parts as one array, releasing each once copied (peak: the result and one part)."""
+    if len(parts) == 1:
+        return parts[0]
+    out = np.empty(sum(len(p) for p in parts), dtype=parts[0].dtype)
+    at = 0
+    for k, part in enumerate(parts):
+        out[at : at + len(part)] = part
+        at += len(part)
+        parts[k] = None
+    return out
 
 
 def _is_stale(values: FloatArray) -> np.ndarray:
@@ -239,11 +257,13 @@ class _Evaluator:
     def matrix_result(self, rng: RangeArg) -> QueryResult:
         out: list[ResultSeries] = []
         for s in rng.series:
+            self.check_deadline()
             lo, hi = rng.bounds(s)
             a, b = int(lo[0]), int(hi[0])
             if b > a:
                 labels = drop_metric_name(s.labels) if s.drop_name else s.labels
-                out.append(ResultSeries(labels, s.timestamps[a:b].tolist(), s.values[a:b].tolist()))
+                # Views, not lists: a big matrix must not become millions of Python objects.
+                out.append(ResultSeries(labels, s.timestamps[a:b], s.values[a:b]))
         out.sort(key=lambda r: r.labels)
         seen: set[Labels] = set()
         for r in out:
@@ -320,15 +340,52 @@ class _Evaluator:
         batch = self.select(sel.matchers, mint, maxt)
         if not len(batch):
             return Block.empty(n)
-        ts, values = batch.timestamps, batch.values
-        first = batch.offsets[:-1, None]
-        # The newest sample at or before each time, for every series with one searchsorted.
+        ts = batch.timestamps
         shifted = batch.sorted_keys(min(int(ts.min()), int(ends.min())), max(int(ts.max()), int(ends.max())))
+        # Series are resolved a few rows at a time, so the series x steps work arrays stay
+        # small, and each chunk's samples are counted (and the deadline checked) before
+        # the next is computed: a query over the limit stops long before the whole
+        # series x steps block would have been allocated.
+        rows = len(batch)
+        chunk = max(1, CELLS_PER_CHUNK // n)
+        labels: list[Labels] = []
+        row_parts: list[FloatArray] = []
+        present_parts: list[np.ndarray] = []
+        for lo in range(0, rows, chunk):
+            self.check_deadline()
+            hi = min(rows, lo + chunk)
+            keep, present, rows_out = self._resolve_rows(batch, shifted, ends, lo, hi, sample_times)
+            if not len(keep):
+                continue
+            self.count_samples(int(present.sum()))
+            labels += [batch.labels[i] for i in (keep + lo).tolist()]
+            row_parts.append(rows_out)
+            present_parts.append(present)
+        if not labels:
+            return Block.empty(n)
+        if len(row_parts) == 1:
+            return Block(labels, row_parts[0], present_parts[0], [False] * len(labels))
+        return Block(labels, np.concatenate(row_parts), np.concatenate(present_parts), [False] * len(labels))
+
+    def _resolve_rows(
+        self,
+        batch: SeriesBatch,
+        shifted: tuple[IntArray, IntArray] | None,
+        ends: IntArray,
+        lo: int,
+        hi: int,
+        sample_times: bool,
+    ) -> tuple[IntArray, np.ndarray, FloatArray]:
+        """For series ``lo:hi``: the rows with any sample in the lookback of some
+        time, their presence mask and their values (or sample times)."""
+        ts, values = batch.timestamps, batch.values
+        first = batch.offsets[lo:hi, None]
+        # The newest sample at or before each time, for every series with one searchsorted.
         if shifted is not None:
             keyed, row_shift = shifted
-            idx = keyed.searchsorted(ends[None, :] + row_shift, side="right") - 1
+            idx = keyed.searchsorted(ends[None, :] + row_shift[lo:hi], side="right") - 1
         else:  # time spans too wide to shift into int64: one search per series
-            bounds = batch.offsets.tolist()
+            bounds = batch.offsets[lo : hi + 1].tolist()
             idx = np.array([ts[a:b].searchsorted(ends, side="right") - 1 + a for a, b in pairwise(bounds)])
         valid = idx >= first  # a hit in the previous series means "no sample yet"
         safe = np.where(valid, idx, 0)
@@ -337,12 +394,8 @@ class _Evaluator:
         valid &= sample_t > ends[None, :] - self.lookback
         valid &= ~_is_stale(vals)
         keep = valid.any(axis=1).nonzero()[0]
-        if not len(keep):
-            return Block.empty(n)
-        present = valid[keep]
-        self.count_samples(int(present.sum()))
         rows = sample_t[keep].astype(np.float64) / 1000.0 if sample_times else vals[keep]
-        return Block([batch.labels[i] for i in keep.tolist()], rows, present, [False] * len(keep))
+        return keep, valid[keep], rows
 
     def eval_range(self, expr: ast.Expr, times: IntArray) -> RangeArg:
         expr = _unwrap(expr)
@@ -369,16 +422,45 @@ class _Evaluator:
         step = expr.step_ms or self.subquery_default_step
         lowest = int(ends.min()) - expr.range_ms
         first = -((-lowest) // step) * step  # first multiple of step at or after lowest
-        inner_times = _steps(first, int(ends.max()), step)
-        value = self.eval(expr.expr, inner_times) if len(inner_times) else Block.empty(0)
-        if isinstance(value, np.ndarray):
-            value = Block([()], value[None, :], np.ones((1, len(inner_times)), dtype=bool), [False])
-        if isinstance(value, str):
-            raise QueryExecutionError("subquery is only allowed on instant vector")
+        last = int(ends.max())
+        total = max((last - first) // step + 1, 0)
+        # The inner steps are evaluated a slice at a time (steps are independent) and
+        # only the points present are kept: x[1d:1ms] never holds a series x 86.4M
+        # block, and its points count against the sample limit as they are made.
+        parts: dict[tuple[Labels, bool, int], tuple[list[IntArray], list[FloatArray]]] = {}
+        done = 0
+        width = SUBQUERY_FIRST_SLICE
+        while done < total:
+            self.check_deadline()
+            count = min(width, total - done)
+            inner_times = first + (done + np.arange(count, dtype=np.int64)) * step
+            done += count
+            before = self.samples
+            value = self.eval(expr.expr, inner_times)
+            if isinstance(value, str):
+                raise QueryExecutionError("subquery is only allowed on instant vector")
+            if isinstance(value, np.ndarray):
+                value = Block([()], value[None, :], np.ones((1, count), dtype=bool), [False])
+            # As in Prometheus, the slice's intermediate samples are released and
+            # the points the subquery keeps are counted instead.
+            self.samples = before
+            self.count_samples(int(value.present.sum()))
+            seen: dict[tuple[Labels, bool], int] = {}
+            for i, lbl in enumerate(value.labels):
+                mask = value.present[i]
+                if not mask.any():
+                    continue
+                drop = value.drop_name[i]
+                nth = seen.get((lbl, drop), 0)  # a label set twice in one slice stays two series
+                seen[(lbl, drop)] = nth + 1
+                t_parts, v_parts = parts.setdefault((lbl, drop, nth), ([], []))
+                t_parts.append(inner_times[mask])
+                v_parts.append(value.values[i, mask])
+            # Size later slices to the series the expression yields.
+            width = min(SUBQUERY_MAX_SLICE, max(SUBQUERY_FIRST_SLICE, CELLS_PER_CHUNK * 4 // max(1, len(value))))
         out = [
-            RangeSeries(lbl, inner_times[value.present[i]], value.values[i, value.present[i]], value.drop_name[i])
-            for i, lbl in enumerate(value.labels)
-            if value.present[i].any()
+            RangeSeries(lbl, _join(t_parts), _join(v_parts), drop)
+            for (lbl, drop, _), (t_parts, v_parts) in parts.items()
         ]
         return RangeArg(out, ends, expr.range_ms)
 
@@ -389,6 +471,7 @@ class _Evaluator:
         args: list[Any] = []
         ctx = CallContext(times, expr.args, notes=self.notes, check=self.check_deadline)
         range_index = RANGE_FUNCTIONS.get(name)
+        before = self.samples
         for i, arg in enumerate(expr.args):
             if i == range_index:
                 args.append(self.eval_range(arg, times))
@@ -399,7 +482,36 @@ class _Evaluator:
                 ctx.sample_times = True
             else:
                 args.append(self.eval(arg, times))
-        return call_function(name, args, ctx)
+        if range_index is None:
+            return call_function(name, args, ctx)
+        return self._range_call(name, args, range_index, ctx, before)
+
+    def _range_call(self, name: str, args: list[Any], range_index: int, ctx: CallContext, before: int) -> Value:
+        """A range function, a slice of series at a time when its windows would make a
+        big series x steps block; its output points are counted as they are made
+        (and the loaded samples released afterwards, as Prometheus accounts them)."""
+        rng: RangeArg = args[range_index]
+        n = len(ctx.times)
+        chunk = max(1, CELLS_PER_CHUNK // max(1, n))
+        rows = len(rng.batch)
+        if name == "absent_over_time" or rows <= chunk:
+            out = call_function(name, args, ctx)
+            blocks = [out] if isinstance(out, Block) else []
+            self.count_samples(sum(int(b.present.sum()) for b in blocks))
+        else:
+            blocks = []
+            for lo in range(0, rows, chunk):
+                self.check_deadline()
+                part_args = list(args)
+                part_args[range_index] = rng.rows(lo, lo + chunk)
+                part = call_function(name, part_args, ctx)
+                assert isinstance(part, Block)
+                self.count_samples(int(part.present.sum()))
+                blocks.append(part)
+            out = Block.concat(blocks, n)
+        self.samples = before
+        self.count_samples(sum(int(b.present.sum()) for b in blocks))
+        return out
 
     def _info(self, expr: ast.Call, times: IntArray) -> Block:
         """info(v, {__name__="target_info", data=~"..."}): add info series' data labels."""

@@ -81,6 +81,20 @@ class Block:
     def n_times(self) -> int:
         return int(self.values.shape[1])
 
+    @classmethod
+    def concat(cls, blocks: list[Block], n_times: int) -> Block:
+        """The rows of ``blocks`` one after another."""
+        if len(blocks) == 1:
+            return blocks[0]
+        if not blocks:
+            return cls.empty(n_times)
+        return cls(
+            [lbl for b in blocks for lbl in b.labels],
+            np.concatenate([b.values for b in blocks]),
+            np.concatenate([b.present for b in blocks]),
+            [d for b in blocks for d in b.drop_name],
+        )
+
     def take(self, rows: list[int] | npt.NDArray[np.intp]) -> Block:
         idx = np.asarray(rows, dtype=np.intp)
         return Block(
@@ -187,6 +201,13 @@ class RangeArg:
         """Per series of :attr:`batch`, whether its name is dropped at the end."""
         return self._flat()[1]
 
+    def rows(self, lo: int, hi: int) -> RangeArg:
+        """The non-empty series ``lo:hi`` of :attr:`batch`, with the same windows."""
+        batch, drop_name = self._flat()
+        part = RangeArg.of_batch(batch.rows(lo, hi), self.ends, self.range_ms)
+        part._drop_name = drop_name[lo:hi]
+        return part
+
     def bounds(self, s: RangeSeries) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """Index ``[lo, hi)`` of each window in ``s``; windows are open on the left."""
         lo = np.searchsorted(s.timestamps, self.ends - self.range_ms, side="right")
@@ -228,8 +249,8 @@ def format_g(value: float) -> str:
 @dataclass(slots=True)
 class ResultSeries:
     labels: Labels
-    timestamps: list[int]
-    values: list[float] | FloatArray  # range results keep the engine's numpy row
+    timestamps: list[int] | IntArray  # matrices keep the engine's numpy arrays
+    values: list[float] | FloatArray
 
 
 @dataclass(slots=True)
@@ -267,7 +288,7 @@ class QueryResult:
                 )
             else:
                 stamps = []
-                for t in s.timestamps:
+                for t in np.asarray(s.timestamps, dtype=np.int64).tolist():
                     ft = times.get(t)
                     if ft is None:
                         ft = times[t] = format_time(t)
