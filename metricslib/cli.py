@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--query-max-samples", type=int, default=50_000_000, help="most samples a query may load"
     )
     col.add_argument(
+        "--query-max-concurrency", "--query.max-concurrency", type=int, default=20,
+        help="most queries run at once; more wait in line (as Prometheus's --query.max-concurrency)",
+    )  # fmt: skip
+    col.add_argument(
         "--enable-feature",
         action="append",
         default=[],

@@ -20,6 +20,7 @@ from metricslib.collector.config.durations import parse_duration
 from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.engine import Engine
+from metricslib.collector.promql.gate import DEFAULT_MAX_CONCURRENCY, QueryGate
 from metricslib.collector.promql.parser.parse import parse_matchers
 from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.storage import open_storage
@@ -53,6 +54,7 @@ class ServerOptions:
     flush_interval_s: float = 5.0
     query_timeout_s: float = 120.0
     query_max_samples: int = 50_000_000
+    query_max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     experimental_functions: bool = False
     flags: dict[str, str] = field(default_factory=dict)
 
@@ -81,6 +83,7 @@ class CollectorServer:
             self.storage.close()
             raise
         self._clock = clock
+        self.query_gate = QueryGate(options.query_max_concurrency)
         self._http: CollectorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues)
@@ -118,6 +121,7 @@ class CollectorServer:
             self.storage.querier(),
             timeout_s=timeout_s,
             max_samples=self.options.query_max_samples,
+            gate=self.query_gate,
             enable_experimental=self.options.experimental_functions,
         )
 
@@ -165,6 +169,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         flush_interval_s=parse_duration(args.flush_interval).seconds,
         query_timeout_s=parse_duration(args.query_timeout).seconds,
         query_max_samples=args.query_max_samples,
+        query_max_concurrency=args.query_max_concurrency,
         experimental_functions="promql-experimental-functions" in features,
         flags={
             "config.file": args.config,
@@ -173,6 +178,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
             "web.listen-address": args.listen,
             "query.timeout": args.query_timeout,
             "query.max-samples": str(args.query_max_samples),
+            "query.max-concurrency": str(args.query_max_concurrency),
             "query.lookback-delta": "5m",
             "enable-feature": ",".join(sorted(features)),
         },

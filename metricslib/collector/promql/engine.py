@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -39,6 +40,7 @@ from metricslib.collector.promql.functions import (
     info_enrich,
     valid_label_name,
 )
+from metricslib.collector.promql.gate import QueryGate
 from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.parser.duration_expr import resolve_durations
 from metricslib.collector.promql.values import (
@@ -131,12 +133,14 @@ class Engine:
         lookback_delta_ms: int = 300_000,
         default_subquery_step_ms: int = 60_000,
         enable_experimental: bool = True,
+        gate: QueryGate | None = None,
     ) -> None:
         """``enable_experimental`` admits what Prometheus 3 gates behind
         ``--enable-feature=promql-experimental-functions`` (``limitk``,
         ``sort_by_label``, duration expressions, ...); the collector turns it off
         unless asked, so queries that work here work on a stock Prometheus."""
         self.querier = querier
+        self.gate = gate  # shared by a server's queries: at most so many run at once
         self.enable_experimental = enable_experimental
         self.timeout_s = timeout_s
         self.max_samples = max_samples
@@ -145,15 +149,21 @@ class Engine:
 
     def instant_query(self, query: str, t_ms: int) -> QueryResult:
         ev = _Evaluator(self, t_ms, t_ms, 0)
-        result = self._instant(ev, query, t_ms)
+        with self._slot(ev):
+            result = self._instant(ev, query, t_ms)
         result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
         return result
 
     def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
         ev = _Evaluator(self, start_ms, end_ms, step_ms)
-        result = self._range(ev, query, start_ms, end_ms, step_ms)
+        with self._slot(ev):
+            result = self._range(ev, query, start_ms, end_ms, step_ms)
         result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
         return result
+
+    def _slot(self, ev: _Evaluator) -> AbstractContextManager[None]:
+        # The wait in line counts against the query's timeout, as in Prometheus.
+        return nullcontext() if self.gate is None else self.gate.slot(ev.deadline)
 
     def _instant(self, ev: _Evaluator, query: str, t_ms: int) -> QueryResult:
         expr = _parse(query, 0, self.enable_experimental)

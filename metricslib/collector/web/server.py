@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import socketserver
 import sys
 import threading
@@ -20,7 +21,7 @@ from metricslib.collector.web import ui
 from metricslib.collector.web.api.v1 import PrometheusAPI, Request, Response
 from metricslib.collector.web.http11 import HTTPError, RawRequest, format_response, read_request
 
-__all__ = ["CollectorHTTPServer", "Routes", "serve"]
+__all__ = ["CollectorHTTPServer", "Routes", "listen_backlog", "serve"]
 
 # Form bodies larger than this are refused: queries are short, and an unbounded
 # read would let one client exhaust memory.
@@ -151,9 +152,20 @@ def _request(raw: RawRequest, body: bytes) -> Request:
     return Request("GET" if raw.method == "HEAD" else raw.method, url.path, params)
 
 
+def listen_backlog() -> int:
+    """The OS's largest accept queue (``net.core.somaxconn``), as Go's net package
+    (and so Prometheus) listens with; socketserver's default of 5 refuses bursts."""
+    try:
+        with open("/proc/sys/net/core/somaxconn", encoding="ascii") as fh:
+            return max(int(fh.read().strip()), 5)
+    except (OSError, ValueError):
+        return socket.SOMAXCONN
+
+
 class CollectorHTTPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = listen_backlog()
 
     def __init__(self, address: tuple[str, int], routes: Routes, *, access_log: bool = False) -> None:
         self.routes = routes
