@@ -52,9 +52,8 @@ def test_no_more_than_the_limit_run_at_once() -> None:
 def test_waiting_counts_against_the_timeout() -> None:
     gate = QueryGate(1)
     with gate.slot(time.monotonic() + 30):
-        with pytest.raises(QueryTimeoutError, match="^query timed out in query queue$"):
-            with gate.slot(time.monotonic()):
-                pass  # pragma: no cover - never entered
+        with pytest.raises(QueryTimeoutError, match=r"^query timed out in query queue$"), gate.slot(time.monotonic()):
+            pass  # pragma: no cover - never entered
         assert gate.waiting == 0
     with gate.slot(time.monotonic()):  # a free slot needs no waiting
         assert gate.running == 1

@@ -204,7 +204,7 @@ def test_healthy_answers_while_the_heaviest_query_runs() -> None:
 
     def heavy() -> None:
         q = urllib.parse.urlencode({"query": "max_over_time(up[1d:1ms])", "time": "86400", "timeout": "8s"})
-        status, _, body = http_get(f"{url}/api/v1/query?{q}", timeout=60)
+        status, _, _ = http_get(f"{url}/api/v1/query?{q}", timeout=60)
         answers.append(status)
         heavy_done.set()
 
