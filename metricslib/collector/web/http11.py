@@ -120,4 +120,5 @@ def format_response(
     if not keep_alive:
         lines.append("Connection: close")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head if head_only else head + body
+    # join, not +: a join of big buffers lets other threads run while it copies.
+    return head if head_only else b"".join((head, body))

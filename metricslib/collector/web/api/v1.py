@@ -105,7 +105,8 @@ def _result_envelope(result: QueryResultLike) -> bytes:
     if result.infos:
         tail += b',"infos":' + json.dumps(list(result.infos)).encode()
     data = result_json(result)
-    return b'{"status":"success","data":' + data + tail + b"}"
+    # join, not +: a join of big buffers lets other threads (/-/healthy, scrapes) run.
+    return b"".join((b'{"status":"success","data":', data, tail, b"}"))
 
 
 def _envelope(data: object, warnings: Sequence[str] = (), infos: Sequence[str] = ()) -> bytes:
