@@ -50,7 +50,6 @@ from metricslib.collector.promql.values import (
     IntArray,
     QueryResult,
     RangeArg,
-    RangeSeries,
     ResultSeries,
     drop_metric_name,
 )
@@ -104,17 +103,12 @@ def _unwrap(expr: ast.Expr) -> ast.Expr:
     return expr
 
 
-def _join(parts: list[Any]) -> Any:
-    """The parts as one array, releasing each once copied (peak: the result and one part)."""
-    if len(parts) == 1:
-        return parts[0]
-    out = np.empty(sum(len(p) for p in parts), dtype=parts[0].dtype)
-    at = 0
+def _fill(out: np.ndarray, at: int, parts: list[Any]) -> None:
+    """Copy ``parts`` one after another into ``out`` from ``at``, releasing each once copied."""
     for k, part in enumerate(parts):
         out[at : at + len(part)] = part
         at += len(part)
         parts[k] = None
-    return out
 
 
 def _is_stale(values: FloatArray) -> np.ndarray:
@@ -468,11 +462,18 @@ class _Evaluator:
                 v_parts.append(value.values[i, mask])
             # Size later slices to the series the expression yields.
             width = min(SUBQUERY_MAX_SLICE, max(SUBQUERY_FIRST_SLICE, CELLS_PER_CHUNK * 4 // max(1, len(value))))
-        out = [
-            RangeSeries(lbl, _join(t_parts), _join(v_parts), drop)
-            for (lbl, drop, _), (t_parts, v_parts) in parts.items()
-        ]
-        return RangeArg(out, ends, expr.range_ms)
+        # One flat batch, filled part by part (each freed once copied): the points
+        # are held once, not once per series and again as the batch functions read.
+        sizes = [sum(len(p) for p in t_parts) for t_parts, _ in parts.values()]
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        flat_t = np.empty(int(offsets[-1]), dtype=np.int64)
+        flat_v = np.empty(int(offsets[-1]), dtype=np.float64)
+        for k, (t_parts, v_parts) in enumerate(parts.values()):
+            _fill(flat_t, int(offsets[k]), t_parts)
+            _fill(flat_v, int(offsets[k]), v_parts)
+        batch = SeriesBatch([lbl for lbl, _, _ in parts], flat_t, flat_v, offsets)
+        return RangeArg.of_batch(batch, ends, expr.range_ms, [drop for _, drop, _ in parts])
 
     def _call(self, expr: ast.Call, times: IntArray) -> Value:
         name = expr.func

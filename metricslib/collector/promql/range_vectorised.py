@@ -201,6 +201,11 @@ def _window_extremes(name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray
     reduce = np.fmin if name == "min_over_time" else np.fmax
     count = hi - lo
     width = int(count.max())
+    if int(count.sum()) <= 4 * len(vals):
+        # Windows that barely overlap (an instant query, or a long subquery such as
+        # x[1d:1ms]): one pass over them, where the table would take len(vals) x
+        # log2(width) floats (4 GB for 22M points).
+        return _direct_extremes(reduce, vals, lo, hi, count)
     levels = [vals]
     span = 1
     while span * 2 <= width:
@@ -216,6 +221,15 @@ def _window_extremes(name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray
             right = table[hi[at] - (1 << level)]
             out[at] = reduce(left, right)
     return out
+
+
+def _direct_extremes(reduce: np.ufunc, vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray) -> FloatArray:
+    """``reduce`` over each window with one ``reduceat``: it reduces ``vals[lo:hi]`` for
+    each pair of bounds (every other result; the ones between are discarded)."""
+    padded = np.append(vals, np.nan)  # a window may end at len(vals)
+    bounds = np.stack([lo.ravel(), hi.ravel()], axis=1).ravel()
+    out = reduce.reduceat(padded, bounds)[::2].reshape(count.shape)
+    return np.where(count > 0, out, np.nan)
 
 
 def _flat_over_time(

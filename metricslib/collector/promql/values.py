@@ -169,9 +169,12 @@ class RangeArg:
         self.range_ms = range_ms
 
     @classmethod
-    def of_batch(cls, batch: SeriesBatch, ends: IntArray, range_ms: int) -> RangeArg:
+    def of_batch(
+        cls, batch: SeriesBatch, ends: IntArray, range_ms: int, drop_name: list[bool] | None = None
+    ) -> RangeArg:
         rng = cls([], ends, range_ms)
-        rng._series, rng._batch, rng._drop_name = None, batch, [False] * len(batch)
+        rng._series, rng._batch = None, batch
+        rng._drop_name = [False] * len(batch) if drop_name is None else drop_name
         return rng
 
     @property
