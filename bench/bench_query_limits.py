@@ -7,7 +7,9 @@ imported into our store. Both servers run with the same sample limit
 (``--query.max-samples`` / ``--query-max-samples``); every case goes to
 both, alternating (ours, Prometheus, ours, Prometheus, ...). While a query
 runs, the server's resident memory is read from /proc every 20 ms and
-``/-/healthy`` is asked every 50 ms on another connection.
+``/-/healthy`` is asked every 50 ms on another connection; each server also
+scrapes its own /metrics every second, and the longest gap between those
+scrapes during the query shows whether scraping kept its schedule.
 
     .venv/bin/python bench/bench_query_limits.py [--repeat N] [--max-samples N]
 """
@@ -29,6 +31,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,6 +58,7 @@ class Run:
     error: str
     peak_rss_mb: float
     healthy_ms: list[float] = field(default_factory=list)
+    scrape_gap_s: float = float("nan")
 
 
 def write_data(path: Path, series: int) -> None:
@@ -105,32 +109,57 @@ def run_once(base: str, pid: int, case: Case) -> Run:
     watchers = [threading.Thread(target=watch_memory), threading.Thread(target=watch_health)]
     for w in watchers:
         w.start()
-    t0 = time.perf_counter()
+    t0, wall0 = time.perf_counter(), time.time()
     status, body = get(f"{base}{case.path}?{urllib.parse.urlencode(case.params)}")
     seconds = time.perf_counter() - t0
     done.set()
     for w in watchers:
         w.join()
+    time.sleep(1.5)  # let the scrape after the query land
+    gap = scrape_gap_s(base, wall0, wall0 + seconds)
     error = ""
     if status != 200:
         try:
             error = json.loads(body).get("error", "")[:60]
         except ValueError:
             error = body[:60].decode("utf-8", "replace")
-    return Run(seconds, status, error, peak[0], healthy)
+    return Run(seconds, status, error, peak[0], healthy, gap)
+
+
+def self_scrape_config(path: Path, port: int) -> Path:
+    """Each server scrapes its own /metrics every second: the gaps between its
+    ``up`` samples show whether scrapes keep their schedule during a query."""
+    path.write_text(
+        EMPTY_CONFIG + "scrape_configs:\n  - job_name: self\n    scrape_interval: 1s\n    scrape_timeout: 1s\n"
+        f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+    )
+    return path
+
+
+def scrape_gap_s(base: str, since_s: float, until_s: float) -> float:
+    """The longest time between two self-scrapes (``up`` samples) in [since, until]."""
+    window = max(2, int(until_s - since_s) + 3)
+    params = {"query": f'up{{job="self"}}[{window}s]', "time": f"{until_s + 1:.3f}"}
+    status, body = get(f"{base}/api/v1/query?{urllib.parse.urlencode(params)}", timeout=60)
+    if status != 200:
+        return float("nan")
+    result = json.loads(body)["data"]["result"]
+    times = sorted(float(t) for series in result for t, _ in series["values"])
+    times = [t for t in times if t >= since_s - 1.5]
+    return max((b - a for a, b in pairwise(times)), default=float("nan"))
 
 
 @contextmanager
 def servers(tmp: Path, max_samples: int) -> Iterator[tuple[tuple[str, int], tuple[str, int]]]:
-    config = tmp / "prometheus.yml"
-    config.write_text(EMPTY_CONFIG)
     ours_port, prom_port = free_port(), free_port()
+    config = self_scrape_config(tmp / f"ours-{ours_port}.yml", ours_port)
+    prom_config = self_scrape_config(tmp / f"prom-{prom_port}.yml", prom_port)
     ours_cmd = [
         sys.executable, "-m", "metricslib", "collector", "--config", str(config), "--data-dir", str(tmp / "ours"),
         "--listen", f"127.0.0.1:{ours_port}", "--retention", "100y", "--query-max-samples", str(max_samples),
     ]  # fmt: skip
     prom_cmd = [
-        "prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp / 'prom'}",
+        "prometheus", f"--config.file={prom_config}", f"--storage.tsdb.path={tmp / 'prom'}",
         f"--web.listen-address=127.0.0.1:{prom_port}", "--storage.tsdb.retention.time=100y",
         f"--query.max-samples={max_samples}",
     ]  # fmt: skip
@@ -179,8 +208,9 @@ def main() -> int:
                        check=True, capture_output=True, timeout=1800)  # fmt: skip
         subprocess.run([sys.executable, "-m", "metricslib", "import", "--no-progress", "--data-dir", str(tmp / "ours"),
                         str(data)], check=True, capture_output=True, timeout=1800)  # fmt: skip
-        print("| case | server | time (s) | answer | peak RSS (MB) | /-/healthy during it (ms, median / max) |")
-        print("|---|---|---|---|---|---|")
+        print("| case | server | time (s) | answer | peak RSS (MB) | /-/healthy meanwhile (ms, median / max) "
+              "| longest gap between 1 s self-scrapes (s) |")
+        print("|---|---|---|---|---|---|---|")
         for limited, limit in ((False, 50_000_000), (True, args.max_samples)):
             with servers(tmp, limit) as ((ours, ours_pid), (prom, prom_pid)):
                 for case in cases(limited, limit):
@@ -199,7 +229,8 @@ def run_case(case: Case, repeat: int, ours: str, ours_pid: int, prom: str, prom_
         answer = ", ".join(sorted({f"{r.status} {r.error}".strip() for r in rs}))
         healthy = [h for r in rs for h in r.healthy_ms]
         h = f"{statistics.median(healthy):.1f} / {max(healthy):.1f}" if healthy else "n/a (query too short)"
-        print(f"| {case.name} | {who} | {secs:.2f} | {answer} | {peak:.0f} | {h} |", flush=True)
+        gap = max(r.scrape_gap_s for r in rs)
+        print(f"| {case.name} | {who} | {secs:.2f} | {answer} | {peak:.0f} | {h} | {gap:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
