@@ -27,6 +27,7 @@ __all__ = ["CollectorHTTPServer", "Routes", "listen_backlog", "serve"]
 # read would let one client exhaust memory.
 MAX_BODY_BYTES = 1 << 20
 _GZIP_MIN_BYTES = 1024
+_SEPARATE_BODY_BYTES = 1 << 20
 
 
 @dataclass
@@ -138,6 +139,13 @@ class _Connection(socketserver.StreamRequestHandler):
     def _write(
         self, status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool, *, head_only: bool = False
     ) -> None:
+        if len(body) > _SEPARATE_BODY_BYTES and not head_only:
+            # A big body is written after the head rather than copied behind it: a
+            # query answer of hundreds of MB is not held twice (Nagle is off, and
+            # such a body takes many segments anyway).
+            self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=True))
+            self.wfile.write(body)
+            return
         self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=head_only))
 
 

@@ -223,3 +223,30 @@ def test_healthy_answers_while_the_heaviest_query_runs() -> None:
     assert healthy == [200] * 5
     assert still_running, "the heavy query ended before /-/healthy was asked"
     assert answers in ([503], [422])  # timed out, or over the sample limit
+
+
+def test_big_bodies_are_written_after_the_head_intact() -> None:
+    # Bodies over 1 MiB are written separately from the head (not copied behind
+    # it); the answer must be byte for byte the same, and keep-alive must work.
+    import http.client
+
+    big = bytes(range(256)) * 9000  # 2.3 MB
+    routes = Routes(api=PrometheusAPI(engine_factory=lambda t: RecordingEngine(), querier_factory=sample_querier,
+                                      parse_selector=simple_selector),
+                    federate=lambda req: Response(200, big, "application/octet-stream"), reload=lambda: None,
+                    ready=lambda: True, own_metrics=lambda accept: Response(200, b"x 1\n", "text/plain"))  # fmt: skip
+    httpd, thread = serve("127.0.0.1", 0, routes)
+    try:
+        conn = http.client.HTTPConnection(*httpd.server_address[:2], timeout=10)
+        for path in ("/federate", "/metrics", "/federate"):
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            body = resp.read()
+            assert resp.status == 200
+            assert body == (big if path == "/federate" else b"x 1\n")
+            assert int(resp.headers["Content-Length"]) == len(body)
+        conn.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
