@@ -87,6 +87,7 @@ class CollectorServer:
         self._http: CollectorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.self_metrics = SelfMetrics(self.storage, self.collector, self.remote_queues)
+        self.self_metrics.registry.register(self.query_gate)
         api = PrometheusAPI(
             engine_factory=self._engine,
             querier_factory=self.storage.querier,

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from metricslib.errors import QueryTimeoutError
+from metricslib.metric_families import GaugeMetricFamily
+from metricslib.model import MetricFamily
 
 __all__ = ["DEFAULT_MAX_CONCURRENCY", "QueryGate"]
 
@@ -54,3 +56,16 @@ class QueryGate:
             with self._lock:
                 self.running -= 1
             self._slots.release()
+
+    def collect(self) -> Iterable[MetricFamily]:
+        """Prometheus's own gauges for the queue, for the collector's ``/metrics``."""
+        yield GaugeMetricFamily(
+            "prometheus_engine_queries",
+            "The current number of queries being executed or waiting.",
+            value=self.running + self.waiting,
+        )
+        yield GaugeMetricFamily(
+            "prometheus_engine_queries_concurrent_max",
+            "The max number of concurrent queries.",
+            value=self.max_concurrency,
+        )

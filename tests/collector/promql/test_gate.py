@@ -68,3 +68,16 @@ def test_engine_takes_a_slot_for_each_query() -> None:
         with pytest.raises(QueryTimeoutError, match="query queue"):
             engine.range_query("vector(1)", 0, 1000, 1000)
     assert Engine(MemoryQuerier(), gate=gate).instant_query("vector(1)", 0).result_type == "vector"
+
+
+def test_gate_reports_prometheus_s_engine_gauges() -> None:
+    from metricslib.exposition import generate_latest
+    from metricslib.registry import Registry
+
+    gate = QueryGate(3)
+    registry = Registry()
+    registry.register(gate)
+    with gate.slot(time.monotonic() + 30):
+        text = generate_latest(registry).decode()
+    assert "prometheus_engine_queries 1.0" in text
+    assert "prometheus_engine_queries_concurrent_max 3.0" in text
