@@ -71,8 +71,9 @@ def add_collector_arguments(col: argparse.ArgumentParser) -> None:
                      help="maximum number of samples a single query can load into memory")
     col.add_argument("--query.lookback-delta", dest="lookback_delta", default="5m",
                      help="how far back to look for a sample when evaluating an instant vector")
-    col.add_argument("--query.max-concurrency", dest="query_max_concurrency", type=int, default=20,
-                     help="maximum number of queries executed concurrently")
+    col.add_argument("--query.max-concurrency", "--query-max-concurrency", dest="query_max_concurrency",
+                     type=int, default=20,
+                     help="maximum number of queries executed concurrently; more wait in line within their timeout")
     col.add_argument("--rules.alert.for-outage-tolerance", dest="outage_tolerance", default="1h",
                      help="longest outage after which 'for' state is still restored")
     col.add_argument("--rules.alert.for-grace-period", dest="grace_period", default="10m",

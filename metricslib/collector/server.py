@@ -26,6 +26,7 @@ from metricslib.collector.model import Matcher
 from metricslib.collector.notifier.alert import Alert
 from metricslib.collector.notifier.manager import NotifierManager
 from metricslib.collector.promql.engine import Engine
+from metricslib.collector.promql.gate import DEFAULT_MAX_CONCURRENCY, QueryGate
 from metricslib.collector.promql.parser.parse import parse_matchers
 from metricslib.collector.rules.manager import ManagerOptions, RuleManager
 from metricslib.collector.rules.metrics import RuleMetrics
@@ -66,13 +67,12 @@ class ServerOptions:
     flush_interval_s: float = 5.0
     query_timeout_s: float = 120.0
     query_max_samples: int = 50_000_000
+    query_max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     experimental_functions: bool = False
     flags: dict[str, str] = field(default_factory=dict)
     dashboard_dirs: tuple[str, ...] = ()
     retention_bytes: int = 0
     lookback_delta_ms: int = 300_000
-    #: Recorded from --query.max-concurrency; the query queue enforces it.
-    query_max_concurrency: int = 20
     external_url: str = ""
     route_prefix: str = ""
     enable_lifecycle: bool = False
@@ -139,6 +139,7 @@ class CollectorServer:
             self.storage.close()
             raise
         self._clock = clock
+        self.query_gate = QueryGate(options.query_max_concurrency)
         self._http: CollectorHTTPServer | None = http
         self._thread: threading.Thread | None = None
         #: Set by /-/quit (with --web.enable-lifecycle): whoever runs the server stops it.
@@ -153,10 +154,11 @@ class CollectorServer:
         }
         self.self_metrics = SelfMetrics(
             self.storage, self.collector, self.remote_queues,
-            build_info=build_info, max_concurrency=options.query_max_concurrency,
+            build_info=build_info,
             parts=[self.notifier.metrics],
             rules=RuleMetrics(self.rules.groups),
         )
+        self.self_metrics.registry.register(self.query_gate)
         api = PrometheusAPI(
             engine_factory=lambda timeout_ms: self.self_metrics.timed(self._engine(timeout_ms)),
             querier_factory=self.storage.querier,
@@ -220,6 +222,7 @@ class CollectorServer:
             self.storage.querier(),
             timeout_s=timeout_s,
             max_samples=self.options.query_max_samples,
+            gate=self.query_gate,
             enable_experimental=self.options.experimental_functions,
             lookback_delta_ms=self.options.lookback_delta_ms,
         )

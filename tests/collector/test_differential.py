@@ -184,6 +184,35 @@ def test_errors_match_prometheus_error_types(pair: ServerPair, query: str) -> No
     assert actual["_http_status"] == expected["_http_status"]
 
 
+# The issue's hostile queries (issue 13): each must answer as Prometheus does,
+# a value or the same 4xx error, never a 500.
+HOSTILE = [
+    "quantile_over_time(NaN, vector(1)[1m:1m])",
+    "quantile_over_time(Inf, vector(1)[1m:1m])",
+    "quantile_over_time(-Inf, room_temperature_celsius[5m])",
+    "up[99999999999999999999y]",
+    "up offset 9999999999999y",
+    "room_temperature_celsius offset 292y",
+    'count_values("1x", room_temperature_celsius)',
+    'room_temperature_celsius{room=~"a{1001}"}',
+    'room_temperature_celsius{room=~"(?=x)"}',
+    'room_temperature_celsius{room=~"(a)\\1"}',
+    'label_replace(room_temperature_celsius, "x", "$1", "room", "(?<n>a)")',
+    'label_replace(label_replace(vector(1),"a","aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!","",""),"b","$1","a","(a+)+")',
+    " or ".join(["room_temperature_celsius"] * 3000),
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE, ids=lambda q: q[:60])
+def test_hostile_queries_answer_as_prometheus(pair: ServerPair, query: str) -> None:
+    t = f"{pair.workload.start_s + 3607.5:.3f}"
+    expected = api(pair.prometheus, "/api/v1/query", query=query, time=t, timeout="5s")
+    actual = api(pair.ours, "/api/v1/query", query=query, time=t, timeout="5s")
+    assert actual["_http_status"] == expected["_http_status"], f"{actual.get('error')} vs {expected.get('error')}"
+    assert actual.get("errorType") == expected.get("errorType")
+    assert_same(expected, actual, query[:60])
+
+
 def test_series_labels_and_values_endpoints_match(pair: ServerPair) -> None:
     start, end = f"{pair.workload.start_s:.0f}", f"{pair.workload.end_s:.0f}"
     for path, params in (

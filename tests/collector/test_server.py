@@ -140,6 +140,7 @@ def test_collector_scrapes_answers_reloads_and_keeps_data(tmp_path: Path, fleet:
 
         wait_until(lambda: healthy_targets() == 1.0, what="self metrics count the healthy target")
         assert "metricslib_storage_series " in own_metrics()
+        assert "prometheus_engine_queries_concurrent_max 20.0" in own_metrics()  # --query.max-concurrency
         before = float(query(base, f'max_over_time(image_gallery_requests_total{{code="200",instance="{fleet[1]}"}}[1h])')[0]["value"][1])
 
     # Samples older than the flush interval survive a restart.

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from metricslib.collector.model.regex import go_regex_to_python
+from metricslib.collector.model.regex import GoRegex, compile_go_regex
 
 __all__ = ["MatchOp", "Matcher"]
 
@@ -15,26 +14,22 @@ MatchOp = Literal["=", "!=", "=~", "!~"]
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
-    """A label matcher as in ``{job=~"api|web"}``. Regexes are read with Go's RE2
-    syntax, as Prometheus reads them, and fully anchored; ``value`` keeps the
-    text as written."""
+    """A label matcher as in ``{job=~"api|web"}``. Regexes are compiled by RE2
+    (linear time) with Go's syntax, as Prometheus reads them, and fully
+    anchored; ``value`` keeps the text as written."""
 
     name: str
     op: MatchOp
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: GoRegex | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.op not in ("=", "!=", "=~", "!~"):
             raise ValueError(f"unknown matcher operator {self.op!r} for label {self.name!r}")
         if self.op in ("=~", "!~"):
-            try:
-                # DOTALL: Go's RE2 lets "." match newlines in Prometheus's anchored form.
-                pattern = re.compile(f"(?s:{go_regex_to_python(self.value)})")
-            except re.error as exc:
-                raise ValueError(
-                    f"invalid regular expression {self.value!r} for label {self.name!r}: {exc}"
-                ) from exc
+            # "." matches newlines in matchers, as in Prometheus 3's ^(?s:...)$.
+            # A bad pattern raises GoRegexError (a ValueError) with Go's reason.
+            pattern = compile_go_regex(self.value, dot_matches_newline=True)
             object.__setattr__(self, "_regex", pattern)
 
     def matches(self, value: str) -> bool:
@@ -44,7 +39,7 @@ class Matcher:
         if op == "!=":
             return value != self.value
         assert self._regex is not None
-        hit = self._regex.fullmatch(value) is not None
+        hit = self._regex.matches(value)
         return hit if op == "=~" else not hit
 
     def matches_empty(self) -> bool:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from metricslib.collector.model.regex import go_regex_to_python
+from metricslib.collector.model.regex import GoMatch, GoRegex, GoRegexError, compile_go_regex
 from metricslib.model import LABEL_NAME_RE
 
 __all__ = [
@@ -47,16 +47,15 @@ ACTIONS = (
 )
 DEFAULT_REGEX = "(.*)"
 # What Prometheus accepts as a templated target label or labelmap replacement.
-_TEMPLATE_TARGET_RE = re.compile(r"(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+")
+# Nested repeats: RE2 keeps them linear where Python's re would backtrack.
+_TEMPLATE_TARGET_RE = compile_go_regex(r"(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+")
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_]+")
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    # Prometheus anchors with ^(?:...)$ and RE2 syntax; fullmatch() is the exact
-    # both-ends anchor in Python (its "$" would also match before a final newline),
-    # and the RE2 rewrite makes e.g. "(?i)foo", "a(?i)b", "[[:alpha:]]" and "\z" mean
-    # what they mean to Prometheus. (A pure function; it lives with PromQL's matchers.)
-    return re.compile(go_regex_to_python(pattern))
+def _compile(pattern: str) -> GoRegex:
+    # Prometheus compiles ^(?:...)$ with Go's RE2: the same syntax, rejections and
+    # linear-time matching, so a hostile rule cannot stall scrapes.
+    return compile_go_regex(pattern)
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class RelabelConfig:
     target_label: str = ""
     replacement: str = "$1"
     action: str = "replace"
-    compiled: re.Pattern[str] = field(
+    compiled: GoRegex = field(
         default_factory=lambda: _compile(DEFAULT_REGEX), compare=False, repr=False
     )
 
@@ -92,8 +91,8 @@ class RelabelConfig:
             raise ValueError(f"unknown relabel action {action!r} (one of {', '.join(ACTIONS)})")
         try:
             compiled = _compile(regex)
-        except re.error as exc:
-            raise ValueError(f"invalid regex {regex!r}: {exc}") from exc
+        except GoRegexError as exc:
+            raise ValueError(f"invalid regex {regex!r}: error parsing regexp: {exc}") from exc
         for name in source_labels:
             if not LABEL_NAME_RE.fullmatch(name):
                 raise ValueError(f"{name!r} is not a valid label name in source_labels")
@@ -104,11 +103,11 @@ class RelabelConfig:
         needs_target = ("replace", "hashmod", "lowercase", "uppercase", "keepequal", "dropequal")
         if action in needs_target and not target_label:
             raise ValueError(f"relabel configuration for {action} action requires 'target_label' value")
-        if action == "replace" and not _TEMPLATE_TARGET_RE.fullmatch(target_label):
+        if action == "replace" and not _TEMPLATE_TARGET_RE.matches(target_label):
             raise ValueError(f"{target_label!r} is invalid 'target_label' for {action} action")
         if action in needs_target and action != "replace" and not LABEL_NAME_RE.fullmatch(target_label):
             raise ValueError(f"{target_label!r} is invalid 'target_label' for {action} action")
-        if action == "labelmap" and not _TEMPLATE_TARGET_RE.fullmatch(replacement):
+        if action == "labelmap" and not _TEMPLATE_TARGET_RE.matches(replacement):
             raise ValueError(f"{replacement!r} is invalid 'replacement' for {action} action")
         if action in ("labeldrop", "labelkeep") and (
             source_labels or target_label or modulus or separator != ";" or replacement != "$1"
@@ -138,7 +137,7 @@ def hashmod(value: str, modulus: int) -> int:
     return int.from_bytes(digest[8:], "big") % modulus
 
 
-def expand_template(template: str, match: re.Match[str]) -> str:
+def expand_template(template: str, match: GoMatch) -> str:
     """Go's ``Regexp.ExpandString``: unknown or unmatched groups expand to ""."""
     if "$" not in template:
         return template
@@ -182,7 +181,7 @@ def _template_name(template: str, start: int) -> tuple[str | None, int]:
     return m.group(0), m.end()
 
 
-def _group(match: re.Match[str], name: str) -> str:
+def _group(match: GoMatch, name: str) -> str:
     try:
         value = match.group(int(name)) if name.isdigit() else match.group(name)
     except IndexError:  # no such group: Go expands it to nothing
@@ -202,10 +201,10 @@ def relabel(labels: Mapping[str, str], rules: Sequence[RelabelConfig]) -> dict[s
         action = rule.action
         regex = rule.compiled
         if action == "drop":
-            if regex.fullmatch(val):
+            if regex.matches(val):
                 return None
         elif action == "keep":
-            if not regex.fullmatch(val):
+            if not regex.matches(val):
                 return None
         elif action == "dropequal":
             if lb.get(rule.target_label, "") == val:
@@ -239,10 +238,10 @@ def relabel(labels: Mapping[str, str], rules: Sequence[RelabelConfig]) -> dict[s
                 if m is not None:
                     _set(lb, expand_template(rule.replacement, m), value)
         elif action == "labeldrop":
-            for name in [n for n in lb if regex.fullmatch(n)]:
+            for name in [n for n in lb if regex.matches(n)]:
                 del lb[name]
         elif action == "labelkeep":
-            for name in [n for n in lb if not regex.fullmatch(n)]:
+            for name in [n for n in lb if not regex.matches(n)]:
                 del lb[name]
     return lb
 

@@ -75,6 +75,12 @@ class SeriesBatch:
         offsets = np.searchsorted(idx, self.offsets).astype(np.int64)  # far faster than a cumsum
         return SeriesBatch(self.labels, self.timestamps[idx], self.values[idx], offsets).without_empty()
 
+    def rows(self, lo: int, hi: int) -> SeriesBatch:
+        """Series ``lo:hi`` (views of the flat arrays)."""
+        hi = min(hi, len(self.labels))
+        a, b = int(self.offsets[lo]), int(self.offsets[hi])
+        return SeriesBatch(self.labels[lo:hi], self.timestamps[a:b], self.values[a:b], self.offsets[lo : hi + 1] - a)
+
     def without_empty(self) -> SeriesBatch:
         sizes = self.sizes
         if sizes.all():

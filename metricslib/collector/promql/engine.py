@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -39,6 +40,7 @@ from metricslib.collector.promql.functions import (
     info_enrich,
     valid_label_name,
 )
+from metricslib.collector.promql.gate import QueryGate
 from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.parser.duration_expr import resolve_durations
 from metricslib.collector.promql.values import (
@@ -48,7 +50,6 @@ from metricslib.collector.promql.values import (
     IntArray,
     QueryResult,
     RangeArg,
-    RangeSeries,
     ResultSeries,
     drop_metric_name,
 )
@@ -59,12 +60,18 @@ from metricslib.errors import (
     QueryTimeoutError,
     TooManySamplesError,
 )
+from metricslib.model import LABEL_NAME_RE
 
 __all__ = ["Engine", "QueryResult"]
 
 Value = Block | FloatArray | str
 
 MAX_POINTS_PER_SERIES = 11_000
+#: Series x steps cells a selector resolves at once (its work arrays take ~40 bytes a cell).
+CELLS_PER_CHUNK = 1_000_000
+#: Subquery steps evaluated at once: the first slice, and the most once the series are known.
+SUBQUERY_FIRST_SLICE = 11_000
+SUBQUERY_MAX_SLICE = 1_000_000
 
 
 @lru_cache(maxsize=256)
@@ -96,6 +103,14 @@ def _unwrap(expr: ast.Expr) -> ast.Expr:
     return expr
 
 
+def _fill(out: np.ndarray, at: int, parts: list[Any]) -> None:
+    """Copy ``parts`` one after another into ``out`` from ``at``, releasing each once copied."""
+    for k, part in enumerate(parts):
+        out[at : at + len(part)] = part
+        at += len(part)
+        parts[k] = None
+
+
 def _is_stale(values: FloatArray) -> np.ndarray:
     return np.asarray(values.view(np.uint64) == np.uint64(STALE_NAN_BITS))
 
@@ -112,12 +127,14 @@ class Engine:
         lookback_delta_ms: int = 300_000,
         default_subquery_step_ms: int = 60_000,
         enable_experimental: bool = True,
+        gate: QueryGate | None = None,
     ) -> None:
         """``enable_experimental`` admits what Prometheus 3 gates behind
         ``--enable-feature=promql-experimental-functions`` (``limitk``,
         ``sort_by_label``, duration expressions, ...); the collector turns it off
         unless asked, so queries that work here work on a stock Prometheus."""
         self.querier = querier
+        self.gate = gate  # shared by a server's queries: at most so many run at once
         self.enable_experimental = enable_experimental
         self.timeout_s = timeout_s
         self.max_samples = max_samples
@@ -126,17 +143,23 @@ class Engine:
 
     def instant_query(self, query: str, t_ms: int) -> QueryResult:
         ev = _Evaluator(self, t_ms, t_ms, 0)
-        result = self._instant(ev, query, t_ms)
+        with self._slot(ev):
+            result = self._instant(ev, query, t_ms)
         result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
         result.samples_loaded = ev.samples
         return result
 
     def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
         ev = _Evaluator(self, start_ms, end_ms, step_ms)
-        result = self._range(ev, query, start_ms, end_ms, step_ms)
+        with self._slot(ev):
+            result = self._range(ev, query, start_ms, end_ms, step_ms)
         result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
         result.samples_loaded = ev.samples
         return result
+
+    def _slot(self, ev: _Evaluator) -> AbstractContextManager[None]:
+        # The wait in line counts against the query's timeout, as in Prometheus.
+        return nullcontext() if self.gate is None else self.gate.slot(ev.deadline)
 
     def _instant(self, ev: _Evaluator, query: str, t_ms: int) -> QueryResult:
         expr = _parse(query, 0, self.enable_experimental)
@@ -240,11 +263,13 @@ class _Evaluator:
     def matrix_result(self, rng: RangeArg) -> QueryResult:
         out: list[ResultSeries] = []
         for s in rng.series:
+            self.check_deadline()
             lo, hi = rng.bounds(s)
             a, b = int(lo[0]), int(hi[0])
             if b > a:
                 labels = drop_metric_name(s.labels) if s.drop_name else s.labels
-                out.append(ResultSeries(labels, s.timestamps[a:b].tolist(), s.values[a:b].tolist()))
+                # Views, not lists: a big matrix must not become millions of Python objects.
+                out.append(ResultSeries(labels, s.timestamps[a:b], s.values[a:b]))
         out.sort(key=lambda r: r.labels)
         seen: set[Labels] = set()
         for r in out:
@@ -321,15 +346,52 @@ class _Evaluator:
         batch = self.select(sel.matchers, mint, maxt)
         if not len(batch):
             return Block.empty(n)
-        ts, values = batch.timestamps, batch.values
-        first = batch.offsets[:-1, None]
-        # The newest sample at or before each time, for every series with one searchsorted.
+        ts = batch.timestamps
         shifted = batch.sorted_keys(min(int(ts.min()), int(ends.min())), max(int(ts.max()), int(ends.max())))
+        # Series are resolved a few rows at a time, so the series x steps work arrays stay
+        # small, and each chunk's samples are counted (and the deadline checked) before
+        # the next is computed: a query over the limit stops long before the whole
+        # series x steps block would have been allocated.
+        rows = len(batch)
+        chunk = max(1, CELLS_PER_CHUNK // n)
+        labels: list[Labels] = []
+        row_parts: list[FloatArray] = []
+        present_parts: list[np.ndarray] = []
+        for lo in range(0, rows, chunk):
+            self.check_deadline()
+            hi = min(rows, lo + chunk)
+            keep, present, rows_out = self._resolve_rows(batch, shifted, ends, lo, hi, sample_times)
+            if not len(keep):
+                continue
+            self.count_samples(int(present.sum()))
+            labels += [batch.labels[i] for i in (keep + lo).tolist()]
+            row_parts.append(rows_out)
+            present_parts.append(present)
+        if not labels:
+            return Block.empty(n)
+        if len(row_parts) == 1:
+            return Block(labels, row_parts[0], present_parts[0], [False] * len(labels))
+        return Block(labels, np.concatenate(row_parts), np.concatenate(present_parts), [False] * len(labels))
+
+    def _resolve_rows(
+        self,
+        batch: SeriesBatch,
+        shifted: tuple[IntArray, IntArray] | None,
+        ends: IntArray,
+        lo: int,
+        hi: int,
+        sample_times: bool,
+    ) -> tuple[IntArray, np.ndarray, FloatArray]:
+        """For series ``lo:hi``: the rows with any sample in the lookback of some
+        time, their presence mask and their values (or sample times)."""
+        ts, values = batch.timestamps, batch.values
+        first = batch.offsets[lo:hi, None]
+        # The newest sample at or before each time, for every series with one searchsorted.
         if shifted is not None:
             keyed, row_shift = shifted
-            idx = keyed.searchsorted(ends[None, :] + row_shift, side="right") - 1
+            idx = keyed.searchsorted(ends[None, :] + row_shift[lo:hi], side="right") - 1
         else:  # time spans too wide to shift into int64: one search per series
-            bounds = batch.offsets.tolist()
+            bounds = batch.offsets[lo : hi + 1].tolist()
             idx = np.array([ts[a:b].searchsorted(ends, side="right") - 1 + a for a, b in pairwise(bounds)])
         valid = idx >= first  # a hit in the previous series means "no sample yet"
         safe = np.where(valid, idx, 0)
@@ -338,12 +400,8 @@ class _Evaluator:
         valid &= sample_t > ends[None, :] - self.lookback
         valid &= ~_is_stale(vals)
         keep = valid.any(axis=1).nonzero()[0]
-        if not len(keep):
-            return Block.empty(n)
-        present = valid[keep]
-        self.count_samples(int(present.sum()))
         rows = sample_t[keep].astype(np.float64) / 1000.0 if sample_times else vals[keep]
-        return Block([batch.labels[i] for i in keep.tolist()], rows, present, [False] * len(keep))
+        return keep, valid[keep], rows
 
     def eval_range(self, expr: ast.Expr, times: IntArray) -> RangeArg:
         expr = _unwrap(expr)
@@ -370,18 +428,54 @@ class _Evaluator:
         step = expr.step_ms or self.subquery_default_step
         lowest = int(ends.min()) - expr.range_ms
         first = -((-lowest) // step) * step  # first multiple of step at or after lowest
-        inner_times = _steps(first, int(ends.max()), step)
-        value = self.eval(expr.expr, inner_times) if len(inner_times) else Block.empty(0)
-        if isinstance(value, np.ndarray):
-            value = Block([()], value[None, :], np.ones((1, len(inner_times)), dtype=bool), [False])
-        if isinstance(value, str):
-            raise QueryExecutionError("subquery is only allowed on instant vector")
-        out = [
-            RangeSeries(lbl, inner_times[value.present[i]], value.values[i, value.present[i]], value.drop_name[i])
-            for i, lbl in enumerate(value.labels)
-            if value.present[i].any()
-        ]
-        return RangeArg(out, ends, expr.range_ms)
+        last = int(ends.max())
+        total = max((last - first) // step + 1, 0)
+        # The inner steps are evaluated a slice at a time (steps are independent) and
+        # only the points present are kept: x[1d:1ms] never holds a series x 86.4M
+        # block, and its points count against the sample limit as they are made.
+        parts: dict[tuple[Labels, bool, int], tuple[list[IntArray], list[FloatArray]]] = {}
+        done = 0
+        width = SUBQUERY_FIRST_SLICE
+        while done < total:
+            self.check_deadline()
+            count = min(width, total - done)
+            inner_times = first + (done + np.arange(count, dtype=np.int64)) * step
+            done += count
+            before = self.samples
+            value = self.eval(expr.expr, inner_times)
+            if isinstance(value, str):
+                raise QueryExecutionError("subquery is only allowed on instant vector")
+            if isinstance(value, np.ndarray):
+                value = Block([()], value[None, :], np.ones((1, count), dtype=bool), [False])
+            # As in Prometheus, the slice's intermediate samples are released and
+            # the points the subquery keeps are counted instead.
+            self.samples = before
+            self.count_samples(int(value.present.sum()))
+            seen: dict[tuple[Labels, bool], int] = {}
+            for i, lbl in enumerate(value.labels):
+                mask = value.present[i]
+                if not mask.any():
+                    continue
+                drop = value.drop_name[i]
+                nth = seen.get((lbl, drop), 0)  # a label set twice in one slice stays two series
+                seen[(lbl, drop)] = nth + 1
+                t_parts, v_parts = parts.setdefault((lbl, drop, nth), ([], []))
+                t_parts.append(inner_times[mask])
+                v_parts.append(value.values[i, mask])
+            # Size later slices to the series the expression yields.
+            width = min(SUBQUERY_MAX_SLICE, max(SUBQUERY_FIRST_SLICE, CELLS_PER_CHUNK * 4 // max(1, len(value))))
+        # One flat batch, filled part by part (each freed once copied): the points
+        # are held once, not once per series and again as the batch functions read.
+        sizes = [sum(len(p) for p in t_parts) for t_parts, _ in parts.values()]
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        flat_t = np.empty(int(offsets[-1]), dtype=np.int64)
+        flat_v = np.empty(int(offsets[-1]), dtype=np.float64)
+        for k, (t_parts, v_parts) in enumerate(parts.values()):
+            _fill(flat_t, int(offsets[k]), t_parts)
+            _fill(flat_v, int(offsets[k]), v_parts)
+        batch = SeriesBatch([lbl for lbl, _, _ in parts], flat_t, flat_v, offsets)
+        return RangeArg.of_batch(batch, ends, expr.range_ms, [drop for _, drop, _ in parts])
 
     def _call(self, expr: ast.Call, times: IntArray) -> Value:
         name = expr.func
@@ -390,6 +484,7 @@ class _Evaluator:
         args: list[Any] = []
         ctx = CallContext(times, expr.args, notes=self.notes, check=self.check_deadline)
         range_index = RANGE_FUNCTIONS.get(name)
+        before = self.samples
         for i, arg in enumerate(expr.args):
             if i == range_index:
                 args.append(self.eval_range(arg, times))
@@ -400,7 +495,36 @@ class _Evaluator:
                 ctx.sample_times = True
             else:
                 args.append(self.eval(arg, times))
-        return call_function(name, args, ctx)
+        if range_index is None:
+            return call_function(name, args, ctx)
+        return self._range_call(name, args, range_index, ctx, before)
+
+    def _range_call(self, name: str, args: list[Any], range_index: int, ctx: CallContext, before: int) -> Value:
+        """A range function, a slice of series at a time when its windows would make a
+        big series x steps block; its output points are counted as they are made
+        (and the loaded samples released afterwards, as Prometheus accounts them)."""
+        rng: RangeArg = args[range_index]
+        n = len(ctx.times)
+        chunk = max(1, CELLS_PER_CHUNK // max(1, n))
+        rows = len(rng.batch)
+        if name == "absent_over_time" or rows <= chunk:
+            out = call_function(name, args, ctx)
+            blocks = [out] if isinstance(out, Block) else []
+            self.count_samples(sum(int(b.present.sum()) for b in blocks))
+        else:
+            blocks = []
+            for lo in range(0, rows, chunk):
+                self.check_deadline()
+                part_args = list(args)
+                part_args[range_index] = rng.rows(lo, lo + chunk)
+                part = call_function(name, part_args, ctx)
+                assert isinstance(part, Block)
+                self.count_samples(int(part.present.sum()))
+                blocks.append(part)
+            out = Block.concat(blocks, n)
+        self.samples = before
+        self.count_samples(sum(int(b.present.sum()) for b in blocks))
+        return out
 
     def _info(self, expr: ast.Call, times: IntArray) -> Block:
         """info(v, {__name__="target_info", data=~"..."}): add info series' data labels."""
@@ -442,16 +566,24 @@ class _Evaluator:
             param = p
         if expr.op == "count_values":
             assert isinstance(param, str)
-            if not valid_label_name(param):
+            # As Prometheus 2.42: the output label must be a classic label name.
+            if not valid_label_name(param) or not LABEL_NAME_RE.fullmatch(param):
                 raise QueryExecutionError(f"invalid label name {go_quote(param)}")
         value = self.eval(expr.expr, times)
         if not isinstance(value, Block):
             raise QueryExecutionError(f"expected instant vector in aggregation {expr.op}")
         return aggregate(expr.op, value, expr.grouping, expr.without, param, self.notes)
 
-    def _binary(self, expr: ast.BinaryExpr, times: IntArray) -> Value:
-        lhs = self.eval(expr.lhs, times)
-        rhs = self.eval(expr.rhs, times)
+    def _binary(self, top: ast.BinaryExpr, times: IntArray) -> Value:
+        # A left-deep chain (a or b or ...) is folded in a loop, not recursively.
+        spine = ast.left_spine(top)
+        acc = self.eval(spine[-1].lhs, times)
+        for expr in reversed(spine):
+            acc = self._binary_node(expr, acc, self.eval(expr.rhs, times))
+        return acc
+
+    def _binary_node(self, expr: ast.BinaryExpr, lhs: Value, rhs: Value) -> Value:
+        self.check_deadline()
         if isinstance(lhs, str) or isinstance(rhs, str):
             raise QueryExecutionError("binary expressions are not defined on strings")
         if isinstance(lhs, np.ndarray) and isinstance(rhs, np.ndarray):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from metricslib.collector.model import METRIC_NAME, Labels
-from metricslib.collector.model.regex import go_regex_error, go_regex_to_python
+from metricslib.collector.model.regex import GoMatch, GoRegexError, compile_go_regex
 from metricslib.collector.promql.values import Block
 from metricslib.errors import QueryExecutionError
 
@@ -22,7 +22,7 @@ __all__ = [
 _GO_TEMPLATE = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
 
 
-def _expand(template: str, match: re.Match[str]) -> str:
+def _expand(template: str, match: GoMatch) -> str:
     """Go's ``Regexp.ExpandString``: ``$1``, ``${1}``, ``$name``; unknown groups expand to ""."""
 
     def sub(m: re.Match[str]) -> str:
@@ -31,14 +31,11 @@ def _expand(template: str, match: re.Match[str]) -> str:
         name = m.group(1) or m.group(2)
         try:
             value = match.group(int(name)) if name.isdigit() else match.group(name)
-        except error_types:
+        except IndexError:
             return ""
         return value or ""
 
     return _GO_TEMPLATE.sub(sub, template)
-
-
-error_types = (IndexError, KeyError, re.error)
 
 
 def go_quote(text: str) -> str:
@@ -89,12 +86,11 @@ def _set_label(labels: Labels, name: str, value: str) -> Labels:
 
 def label_replace(block: Block, dst: str, repl: str, src: str, regex: str) -> Block:
     try:
-        # Prometheus anchors the regex and reads it as Go's RE2 does.
-        pattern = re.compile(f"(?s:{go_regex_to_python(regex)})")
-    except re.error as exc:
+        # Prometheus anchors the regex and compiles it with Go's RE2 (linear time).
+        pattern = compile_go_regex(regex, dot_matches_newline=True)
+    except GoRegexError as exc:
         raise QueryExecutionError(
-            "invalid regular expression in label_replace(): error parsing regexp: "
-            + go_regex_error(regex, exc)
+            f"invalid regular expression in label_replace(): error parsing regexp: {exc}"
         ) from exc
     if not valid_label_name(dst):
         raise QueryExecutionError(f"invalid destination label name in label_replace(): {dst}")

@@ -201,6 +201,11 @@ def _window_extremes(name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray
     reduce = np.fmin if name == "min_over_time" else np.fmax
     count = hi - lo
     width = int(count.max())
+    if int(count.sum()) <= 4 * len(vals):
+        # Windows that barely overlap (an instant query, or a long subquery such as
+        # x[1d:1ms]): one pass over them, where the table would take len(vals) x
+        # log2(width) floats (4 GB for 22M points).
+        return _direct_extremes(reduce, vals, lo, hi, count)
     levels = [vals]
     span = 1
     while span * 2 <= width:
@@ -216,6 +221,15 @@ def _window_extremes(name: str, vals: FloatArray, lo: np.ndarray, hi: np.ndarray
             right = table[hi[at] - (1 << level)]
             out[at] = reduce(left, right)
     return out
+
+
+def _direct_extremes(reduce: np.ufunc, vals: FloatArray, lo: np.ndarray, hi: np.ndarray, count: np.ndarray) -> FloatArray:
+    """``reduce`` over each window with one ``reduceat``: it reduces ``vals[lo:hi]`` for
+    each pair of bounds (every other result; the ones between are discarded)."""
+    padded = np.append(vals, np.nan)  # a window may end at len(vals)
+    bounds = np.stack([lo.ravel(), hi.ravel()], axis=1).ravel()
+    out = reduce.reduceat(padded, bounds)[::2].reshape(count.shape)
+    return np.where(count > 0, out, np.nan)
 
 
 def _flat_over_time(
@@ -334,7 +348,9 @@ def _flat_quantile(
         windows = np.where(idx < chi[:, :, None], vals[np.minimum(idx, last)], np.inf)
         windows.sort(axis=2)
         n = (chi - clo).astype(np.float64)
-        rank = q[None, :] * (n - 1)
+        # NaN and out-of-range q are answered below; rank them as 0 so indexes stay finite.
+        q_in = np.where(np.isnan(q) | (q < 0) | (q > 1), 0.0, q)
+        rank = q_in[None, :] * (n - 1)
         lower = np.maximum(0.0, np.floor(rank))
         upper = np.minimum(n - 1, lower + 1)
         weight = rank - np.floor(rank)

@@ -81,6 +81,20 @@ class Block:
     def n_times(self) -> int:
         return int(self.values.shape[1])
 
+    @classmethod
+    def concat(cls, blocks: list[Block], n_times: int) -> Block:
+        """The rows of ``blocks`` one after another."""
+        if len(blocks) == 1:
+            return blocks[0]
+        if not blocks:
+            return cls.empty(n_times)
+        return cls(
+            [lbl for b in blocks for lbl in b.labels],
+            np.concatenate([b.values for b in blocks]),
+            np.concatenate([b.present for b in blocks]),
+            [d for b in blocks for d in b.drop_name],
+        )
+
     def take(self, rows: list[int] | npt.NDArray[np.intp]) -> Block:
         idx = np.asarray(rows, dtype=np.intp)
         return Block(
@@ -155,9 +169,12 @@ class RangeArg:
         self.range_ms = range_ms
 
     @classmethod
-    def of_batch(cls, batch: SeriesBatch, ends: IntArray, range_ms: int) -> RangeArg:
+    def of_batch(
+        cls, batch: SeriesBatch, ends: IntArray, range_ms: int, drop_name: list[bool] | None = None
+    ) -> RangeArg:
         rng = cls([], ends, range_ms)
-        rng._series, rng._batch, rng._drop_name = None, batch, [False] * len(batch)
+        rng._series, rng._batch = None, batch
+        rng._drop_name = [False] * len(batch) if drop_name is None else drop_name
         return rng
 
     @property
@@ -186,6 +203,13 @@ class RangeArg:
     def drop_name(self) -> list[bool]:
         """Per series of :attr:`batch`, whether its name is dropped at the end."""
         return self._flat()[1]
+
+    def rows(self, lo: int, hi: int) -> RangeArg:
+        """The non-empty series ``lo:hi`` of :attr:`batch`, with the same windows."""
+        batch, drop_name = self._flat()
+        part = RangeArg.of_batch(batch.rows(lo, hi), self.ends, self.range_ms)
+        part._drop_name = drop_name[lo:hi]
+        return part
 
     def bounds(self, s: RangeSeries) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """Index ``[lo, hi)`` of each window in ``s``; windows are open on the left."""
@@ -228,8 +252,8 @@ def format_g(value: float) -> str:
 @dataclass(slots=True)
 class ResultSeries:
     labels: Labels
-    timestamps: list[int]
-    values: list[float] | FloatArray  # range results keep the engine's numpy row
+    timestamps: list[int] | IntArray  # matrices keep the engine's numpy arrays
+    values: list[float] | FloatArray
 
 
 @dataclass(slots=True)
@@ -270,7 +294,7 @@ class QueryResult:
                 )
             else:
                 stamps = []
-                for t in s.timestamps:
+                for t in np.asarray(s.timestamps, dtype=np.int64).tolist():
                     ft = times.get(t)
                     if ft is None:
                         ft = times[t] = format_time(t)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from metricslib.collector.model.regex import go_regex_error, go_regex_to_python
+from metricslib.collector.model.regex import GoMatch, GoRegexError, GoSearch, compile_go_search
 from metricslib.collector.template.functions import GoFunc
 from metricslib.collector.template.gofmt import format_float, sprintf
 from metricslib.collector.template.gotime import GoDuration, GoTime
@@ -254,17 +254,17 @@ def parse_duration(text: str) -> float:
     return ms / 1000
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
+def _compile(pattern: str) -> GoSearch:
     try:
-        return re.compile(go_regex_to_python(pattern))
-    except (re.error, ValueError) as exc:
-        raise ValueError(f"error parsing regexp: {go_regex_error(pattern, exc)}") from None
+        return compile_go_search(pattern)
+    except GoRegexError as exc:
+        raise ValueError(f"error parsing regexp: {exc}") from None
 
 
 _REPL_TOKEN = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")
 
 
-def _expand(m: re.Match[str], repl: str) -> str:
+def _expand(m: GoMatch, repl: str) -> str:
     """Go's ``Regexp.Expand``: ``$1``, ``${1}``, ``$name``, ``$$``; unknown or unmatched groups are empty.
 
     As in Go, ``$1x`` names group ``1x`` (empty), not group 1 followed by x.
@@ -285,24 +285,13 @@ def _expand(m: re.Match[str], repl: str) -> str:
 
 def re_replace_all(pattern: str, repl: str, text: str) -> str:
     try:
-        compiled = re.compile(go_regex_to_python(pattern))
-    except (re.error, ValueError) as exc:
+        compiled = compile_go_search(pattern)
+    except GoRegexError as exc:
         # regexp.MustCompile panics; text/template reports the panic as the call's error.
-        detail = go_regex_error(pattern, exc)
         raise ValueError(
-            f"regexp: Compile({_backquote(pattern)}): error parsing regexp: {detail}"
+            f"regexp: Compile({_backquote(pattern)}): error parsing regexp: {exc}"
         ) from None
-    out: list[str] = []
-    last = 0
-    prev_end = -1
-    for m in compiled.finditer(text):
-        if m.start() == m.end() == prev_end:
-            continue  # Go ignores an empty match right after a match
-        out.append(text[last : m.start()])
-        out.append(_expand(m, repl))
-        last = prev_end = m.end()
-    out.append(text[last:])
-    return "".join(out)
+    return compiled.replace_all(text, lambda m: _expand(m, repl))
 
 
 def _backquote(text: str) -> str:
@@ -310,7 +299,7 @@ def _backquote(text: str) -> str:
 
 
 def match(pattern: str, text: str) -> bool:
-    return _compile(pattern).search(text) is not None
+    return _compile(pattern).search(text)
 
 
 def _is_separator(ch: str) -> bool:

@@ -23,7 +23,7 @@ class LineReader(Protocol):
     def readline(self, size: int = -1, /) -> bytes: ...
 
 
-MAX_LINE = 64 * 1024  # request line or one header line
+MAX_LINE = 1024 * 1024  # request line or one header line: Go's DefaultMaxHeaderBytes, as Prometheus (long GET queries)
 MAX_HEADERS = 100
 
 
@@ -121,4 +121,5 @@ def format_response(
     if not keep_alive:
         lines.append("Connection: close")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head if head_only else head + body
+    # join, not +: a join of big buffers lets other threads run while it copies.
+    return head if head_only else b"".join((head, body))

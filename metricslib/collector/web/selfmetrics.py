@@ -165,14 +165,11 @@ class _StateCollector:
 
     def _engine(self) -> Iterable[MetricFamily]:
         owner = self._owner
+        # prometheus_engine_queries and _concurrent_max come from the query gate
+        # (promql/gate.py), which is what actually holds queries back.
         with owner.lock:
-            running = owner.queries_running
             yield _summary("prometheus_engine_query_duration_seconds", "Query timings", ["slice"],
                            [(["inner_eval"], owner.query_durations)])
-        yield GaugeMetricFamily("prometheus_engine_queries", "The current number of queries being executed or "
-                                "waiting.", value=running)
-        yield GaugeMetricFamily("prometheus_engine_queries_concurrent_max", "The max number of concurrent "
-                                "queries.", value=owner.max_concurrency)
 
     def _config(self) -> Iterable[MetricFamily]:
         c = self._collector
@@ -249,7 +246,7 @@ class _StateCollector:
 
 
 class _TimedEngine:
-    """An engine whose queries are counted and timed into the owner's metrics."""
+    """An engine whose queries are timed into the owner's metrics."""
 
     def __init__(self, owner: SelfMetrics, engine: EngineLike) -> None:
         self._owner = owner
@@ -270,14 +267,11 @@ class _Running:
         self._start = 0.0
 
     def __enter__(self) -> None:
-        with self._owner.lock:
-            self._owner.queries_running += 1
         self._start = time.monotonic()
 
     def __exit__(self, *exc: object) -> None:
         elapsed = time.monotonic() - self._start
         with self._owner.lock:
-            self._owner.queries_running -= 1
             self._owner.query_durations.observe(elapsed)
 
 
@@ -291,15 +285,12 @@ class SelfMetrics:
         queues: Sequence[object] = (),
         *,
         build_info: Mapping[str, str] | None = None,
-        max_concurrency: int = 20,
         parts: Sequence[SupportsCollect] = (),
         rules: RuleMetrics | None = None,
     ) -> None:
         self.registry = Registry()
         self.lock = threading.Lock()
         self.build_info = dict(build_info or {})
-        self.max_concurrency = max_concurrency
-        self.queries_running = 0
         self.query_durations = WindowQuantiles()
         register_default_collectors(self.registry)
         self._requests = Counter("prometheus_http_requests", "Counter of HTTP requests.", ["code", "handler"],

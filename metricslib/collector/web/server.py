@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import socketserver
 import sys
 import threading
@@ -30,12 +31,13 @@ from metricslib.collector.web.http11 import HTTPError, RawRequest, format_respon
 from metricslib.collector.web.ui.dashboards import DashboardSet
 from metricslib.web_guard import GuardedConnection, GuardedServer, WebConfigFile, unauthorized
 
-__all__ = ["CollectorHTTPServer", "Routes", "serve"]
+__all__ = ["CollectorHTTPServer", "Routes", "listen_backlog", "serve"]
 
 # Form bodies larger than this are refused: queries are short, and an unbounded
 # read would let one client exhaust memory.
 MAX_BODY_BYTES = 1 << 20
 _GZIP_MIN_BYTES = 1024
+_SEPARATE_BODY_BYTES = 1 << 20
 
 
 @dataclass
@@ -202,6 +204,13 @@ class _Connection(GuardedConnection, socketserver.StreamRequestHandler):
     ) -> None:
         if self.web is not None:
             headers = headers + self.web.headers
+        if len(body) > _SEPARATE_BODY_BYTES and not head_only:
+            # A big body is written after the head rather than copied behind it: a
+            # query answer of hundreds of MB is not held twice (Nagle is off, and
+            # such a body takes many segments anyway).
+            self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=True))
+            self.wfile.write(body)
+            return
         self.wfile.write(format_response(status, headers, body, keep_alive=keep_alive, head_only=head_only))
 
 
@@ -216,9 +225,20 @@ def _request(raw: RawRequest, body: bytes) -> Request:
     return Request("GET" if raw.method == "HEAD" else raw.method, url.path, params)
 
 
+def listen_backlog() -> int:
+    """The OS's largest accept queue (``net.core.somaxconn``), as Go's net package
+    (and so Prometheus) listens with; socketserver's default of 5 refuses bursts."""
+    try:
+        with open("/proc/sys/net/core/somaxconn", encoding="ascii") as fh:
+            return max(int(fh.read().strip()), 5)
+    except (OSError, ValueError):
+        return socket.SOMAXCONN
+
+
 class CollectorHTTPServer(GuardedServer, socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = listen_backlog()
 
     def __init__(
         self,

@@ -144,11 +144,28 @@ def test_dot_does_not_match_newline_like_go() -> None:
         ({"regex": "(", "target_label": "a"}, "invalid regex"),
         ({"action": "labelmap", "replacement": "bad-name"}, "invalid 'replacement'"),
         ({"source_labels": ["bad-name"], "target_label": "a"}, "not a valid label name"),
+        # Prometheus 2.42 refuses PCRE-only syntax (Go's RE2), with Go's reason.
+        ({"regex": "(?=x)", "target_label": "a"}, "error parsing regexp: invalid or unsupported Perl syntax: `(?=`"),
+        ({"regex": "(a)\\1", "target_label": "a"}, "error parsing regexp: invalid escape sequence: `\\1`"),
+        ({"regex": "a{1001}", "action": "drop"}, "error parsing regexp: invalid repeat count: `{1001}`"),
     ],
 )
 def test_invalid_rules_are_rejected_with_reason(kw: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         rule(**kw)
+
+
+def test_hostile_regex_and_target_label_are_linear() -> None:
+    # Both are exponential under a backtracking engine; RE2 answers at once.
+    bomb = rule(source_labels=["a"], regex="(a+)+", action="drop")
+    assert relabel({"a": "a" * 3000 + "!"}, [bomb]) == {"a": "a" * 3000 + "!"}
+    with pytest.raises(ValueError, match="invalid 'target_label'"):
+        rule(target_label="a" * 3000 + "!")
+
+
+def test_lone_surrogates_do_not_crash() -> None:
+    assert relabel({"a": "x\ud800"}, [rule(source_labels=["a"], regex="y.*", action="keep")]) is None
+    assert relabel({"a": "x\ud800"}, [rule(source_labels=["a"], regex="y.*", action="drop")]) == {"a": "x\ud800"}
 
 
 def test_action_is_case_insensitive() -> None:

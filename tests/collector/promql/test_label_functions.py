@@ -29,6 +29,15 @@ def test_label_replace_expands_groups_and_preserves_on_no_match() -> None:
     assert out.drop_name == [True, True]
 
 
+def test_label_replace_regex_bomb_is_linear_and_pcre_is_refused() -> None:
+    # The bomb: exponential in Python's re, linear in RE2.
+    b = _vec([L(a="a" * 3000 + "!")])
+    out = label_replace(b, "b", "$1", "a", "(a+)+")
+    assert out.labels == [L(a="a" * 3000 + "!")]
+    with pytest.raises(QueryExecutionError, match=r"error parsing regexp: invalid or unsupported Perl syntax: `\(\?=`"):
+        label_replace(b, "b", "$1", "a", "(?=x)")
+
+
 def test_label_replace_setting_name_keeps_it() -> None:
     b = _vec([L(__name__="up", job="x")])
     out = label_replace(b, "__name__", "new_$1", "__name__", "(.*)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -196,3 +198,23 @@ def test_windows_of_evenly_spaced_steps_reuse_earlier_ends(
         row = fast.labels.index(s.labels)
         assert fast.present[row].tolist() == mask.tolist()
         np.testing.assert_allclose(fast.values[row][mask], want[mask], rtol=1e-9, atol=1e-9)
+
+
+@given(
+    st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(math.nan)), min_size=1, max_size=60),
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 20)), min_size=1, max_size=12),
+)
+def test_window_extremes_one_pass_equals_the_sparse_table(values: list[float], windows: list[tuple[int, int]]) -> None:
+    # Barely overlapping windows take one reduceat instead of a table of
+    # len(values) x log2(width) (4 GB for max_over_time(up[1d:1ms])); same answers.
+    from metricslib.collector.promql import range_vectorised as rv
+
+    vals = np.array(values)
+    lo = np.array([[min(a, len(vals)) for a, _ in windows]])
+    hi = np.minimum(lo + np.array([[w for _, w in windows]]), len(vals))
+    for reduce in (np.fmin, np.fmax):
+        name = "min_over_time" if reduce is np.fmin else "max_over_time"
+        expected = np.array([[reduce.reduce(vals[a:b]) if b > a else np.nan for a, b in zip(lo[0], hi[0], strict=True)]])
+        assert np.array_equal(rv._direct_extremes(reduce, vals, lo, hi, hi - lo), expected, equal_nan=True)
+        if (hi - lo).max() > 0:
+            assert np.array_equal(rv._window_extremes(name, vals, lo, hi), expected, equal_nan=True)

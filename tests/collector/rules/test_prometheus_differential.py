@@ -115,7 +115,7 @@ def shape(value: Any) -> Any:
 
 def collector_cmd(config_file: Path, data: Path, port: int, *extra: str) -> list[str]:
     return [PYTHON, "-m", "metricslib", "collector", "--config", str(config_file), "--data-dir", str(data),
-            "--listen", f"127.0.0.1:{port}", "--flush-interval", "1s", *extra]
+            "--listen", f"127.0.0.1:{port}", "--flush-interval", "1s", "--web.enable-lifecycle", *extra]
 
 
 @pytest.fixture

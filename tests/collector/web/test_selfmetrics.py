@@ -51,7 +51,7 @@ def metrics(tmp_path: Path):  # type: ignore[no-untyped-def]
     collector = FakeCollector()
     collector.stats.observe_interval("15s", 15.0)
     collector.stats.count_scrape("sample limit exceeded (samples: 3, limit: 2)", 0)
-    yield SelfMetrics(store, collector, build_info={"version": "2.42.0"}, max_concurrency=7)
+    yield SelfMetrics(store, collector, build_info={"version": "2.42.0"})
     store.close()
 
 
@@ -69,7 +69,6 @@ def test_state_is_exposed_under_prometheus_names(metrics: SelfMetrics) -> None:
     assert v[("prometheus_sd_discovered_targets", (("config", "node"), ("name", "scrape")))] == 3
     assert v[("prometheus_config_last_reload_successful", ())] == 0
     assert v[("prometheus_config_last_reload_success_timestamp_seconds", ())] == 1234.5
-    assert v[("prometheus_engine_queries_concurrent_max", ())] == 7
     assert ("prometheus_build_info", (("branch", ""), ("goversion", ""), ("revision", ""), ("tags", ""),
                                       ("version", "2.42.0"))) in v
     assert v[("metricslib_scrape_targets", (("health", "up"), ("pool", "node")))] == 1
@@ -88,7 +87,6 @@ def test_http_and_query_hooks(metrics: SelfMetrics) -> None:
     assert v[("prometheus_http_request_duration_seconds_bucket", (("handler", "/api/v1/query"), ("le", "0.4")))] == 1
     assert v[("prometheus_http_requests_total", (("code", "200"), ("handler", "/api/v1/label/:name/values")))] == 1
     assert v[("prometheus_engine_query_duration_seconds_count", (("slice", "inner_eval"),))] == 2
-    assert v[("prometheus_engine_queries", ())] == 0
 
 
 @pytest.mark.parametrize(("path", "status", "label"), [

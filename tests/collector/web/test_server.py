@@ -226,3 +226,90 @@ def test_bound_server_without_routes_answers_503() -> None:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def test_listen_backlog_is_the_os_maximum() -> None:
+    from metricslib.collector.web.server import CollectorHTTPServer, listen_backlog
+
+    with open("/proc/sys/net/core/somaxconn") as fh:
+        assert listen_backlog() == int(fh.read()) == CollectorHTTPServer.request_queue_size
+    assert listen_backlog() > 5  # socketserver's default refused bursts of connections
+
+
+def test_healthy_answers_while_the_heaviest_query_runs() -> None:
+    # A query that runs until its timeout (the scenario: one query must not
+    # freeze the server) on a real engine; /-/healthy is asked meanwhile and must
+    # answer while the query is still running. The latency is measured in
+    # bench/bench_query_limits.py, not asserted here.
+    import threading
+
+    from metricslib.collector.model import make_labels
+    from metricslib.collector.promql.engine import Engine
+    from metricslib.collector.promql.gate import QueryGate
+    from tests.collector.promql.memstore import MemoryQuerier
+
+    querier = MemoryQuerier()
+    for i in range(50):
+        querier.add_series(make_labels({"__name__": "up", "instance": f"i{i}"}), ((t, 1.0) for t in range(0, 86_400_000, 15_000)))
+    gate = QueryGate(20)
+    api = PrometheusAPI(
+        engine_factory=lambda t: Engine(querier, timeout_s=(t or 120_000) / 1000, gate=gate),
+        querier_factory=lambda: querier,
+        parse_selector=simple_selector,
+    )
+    routes = Routes(api=api, federate=lambda req: Response(200, b"", "text/plain"), reload=lambda: None,
+                    ready=lambda: True, own_metrics=lambda accept: Response(200, b"", "text/plain"))  # fmt: skip
+    httpd, thread = serve("127.0.0.1", 0, routes)
+    host, port = httpd.server_address[:2]
+    url = f"http://{host}:{port}"
+    answers: list[int] = []
+    heavy_done = threading.Event()
+
+    def heavy() -> None:
+        q = urllib.parse.urlencode({"query": "max_over_time(up[1d:1ms])", "time": "86400", "timeout": "8s"})
+        status, _, _ = http_get(f"{url}/api/v1/query?{q}", timeout=60)
+        answers.append(status)
+        heavy_done.set()
+
+    try:
+        worker = threading.Thread(target=heavy)
+        worker.start()
+        while gate.running == 0 and not heavy_done.is_set():
+            heavy_done.wait(0.001)
+        healthy = [http_get(f"{url}/-/healthy", timeout=30)[0] for _ in range(5)]
+        still_running = not heavy_done.is_set()
+        worker.join(60)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+    assert healthy == [200] * 5
+    assert still_running, "the heavy query ended before /-/healthy was asked"
+    assert answers in ([503], [422])  # timed out, or over the sample limit
+
+
+def test_big_bodies_are_written_after_the_head_intact() -> None:
+    # Bodies over 1 MiB are written separately from the head (not copied behind
+    # it); the answer must be byte for byte the same, and keep-alive must work.
+    import http.client
+
+    big = bytes(range(256)) * 9000  # 2.3 MB
+    routes = Routes(api=PrometheusAPI(engine_factory=lambda t: RecordingEngine(), querier_factory=sample_querier,
+                                      parse_selector=simple_selector),
+                    federate=lambda req: Response(200, big, "application/octet-stream"), reload=lambda: None,
+                    ready=lambda: True, own_metrics=lambda accept: Response(200, b"x 1\n", "text/plain"))  # fmt: skip
+    httpd, thread = serve("127.0.0.1", 0, routes)
+    try:
+        conn = http.client.HTTPConnection(*httpd.server_address[:2], timeout=10)
+        for path in ("/federate", "/metrics", "/federate"):
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            body = resp.read()
+            assert resp.status == 200
+            assert body == (big if path == "/federate" else b"x 1\n")
+            assert int(resp.headers["Content-Length"]) == len(body)
+        conn.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)

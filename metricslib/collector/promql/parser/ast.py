@@ -62,6 +62,7 @@ __all__ = [
     "ValueType",
     "VectorMatching",
     "VectorSelector",
+    "left_spine",
     "value_type",
 ]
 
@@ -237,6 +238,20 @@ def value_type(expr: Expr, function_return_types: dict[str, ValueType] | None = 
         if function_return_types is None:
             raise ValueError("value_type of a Call needs the function table")
         return function_return_types[expr.func]
-    lhs = value_type(expr.lhs, function_return_types)
-    rhs = value_type(expr.rhs, function_return_types)
-    return "scalar" if lhs == "scalar" and rhs == "scalar" else "vector"
+    spine = left_spine(expr)
+    sides = [spine[-1].lhs, *(node.rhs for node in spine)]
+    if all(value_type(side, function_return_types) == "scalar" for side in sides):
+        return "scalar"
+    return "vector"
+
+
+def left_spine(expr: BinaryExpr) -> list[BinaryExpr]:
+    """``expr`` and the binary expressions down its left operands, top first.
+
+    A chain such as ``a or b or ... or z`` parses into a left-deep tree as
+    deep as it is long; walkers loop over this list instead of recursing per
+    term, so only real nesting costs recursion depth."""
+    spine = [expr]
+    while isinstance(spine[-1].lhs, BinaryExpr):
+        spine.append(spine[-1].lhs)
+    return spine

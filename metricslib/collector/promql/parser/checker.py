@@ -24,6 +24,7 @@ from metricslib.collector.promql.parser.ast import (
     ValueType,
     VectorMatching,
     VectorSelector,
+    left_spine,
     value_type,
 )
 from metricslib.collector.promql.parser.functions import FUNCTIONS, RETURN_TYPES, documented_type
@@ -118,11 +119,21 @@ class Checker:
             self.check(arg)
             self.expect_type(arg, sig.arg_type(i), f'call to function "{call.func}"')
 
-    def check_binary(self, expr: BinaryExpr) -> None:
-        self.check(expr.lhs)
-        self.check(expr.rhs)
+    def check_binary(self, top: BinaryExpr) -> None:
+        # A left-deep chain (a or b or ...) is checked bottom-up in a loop, each
+        # node's type from its operands', so long chains cost neither recursion
+        # nor quadratic time.
+        spine = left_spine(top)
+        self.check(spine[-1].lhs)
+        lt = type_of(spine[-1].lhs)
+        for expr in reversed(spine):
+            self.check(expr.rhs)
+            rt = type_of(expr.rhs)
+            self._check_binary_node(expr, lt, rt)
+            lt = "scalar" if lt == "scalar" and rt == "scalar" else "vector"
+
+    def _check_binary_node(self, expr: BinaryExpr, lt: ValueType, rt: ValueType) -> None:
         op_pos = self.op_positions.get(id(expr), expr.pos)
-        lt, rt = type_of(expr.lhs), type_of(expr.rhs)
         if expr.return_bool and expr.op not in COMPARISON_OPS:
             self.error(op_pos, "bool modifier can only be used on comparison operators")
         if expr.op in COMPARISON_OPS and not expr.return_bool and lt == "scalar" and rt == "scalar":

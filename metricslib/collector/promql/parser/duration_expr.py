@@ -29,8 +29,9 @@ from metricslib.collector.promql.parser.ast import (
     SubqueryExpr,
     UnaryExpr,
     VectorSelector,
+    left_spine,
 )
-from metricslib.collector.promql.parser.lexer import Token, parse_duration_ms
+from metricslib.collector.promql.parser.lexer import Token, check_duration_range, parse_duration_ms
 
 __all__ = ["evaluate", "go_round", "needs_step", "parse_duration_term", "parse_full_duration", "resolve_durations", "to_ms"]
 
@@ -50,6 +51,8 @@ class TokenSource(Protocol):
     def unexpected(self, tok: Token, context: str = "", expected: str = "") -> NoReturn: ...
 
     def number_value(self, tok: Token) -> float: ...
+
+    def error(self, pos: int, message: str) -> NoReturn: ...
 
 
 def parse_full_duration(p: TokenSource, context: str = _CONTEXT) -> DurationExpr:
@@ -100,7 +103,10 @@ def _atom(p: TokenSource, context: str = _CONTEXT) -> DurationExpr:
     if tok.kind == "NUMBER":
         return DurationExpr("number", seconds=p.number_value(tok))
     if tok.kind == "DURATION":
-        return DurationExpr("number", seconds=parse_duration_ms(tok.text) / 1000.0)
+        try:
+            return DurationExpr("number", seconds=parse_duration_ms(tok.text) / 1000.0)
+        except ValueError as exc:
+            p.error(tok.pos, str(exc))
     if tok.kind == "OP" and tok.text == "(":
         inner = _binary(p, 1)
         p.expect_op(")", _CONTEXT)
@@ -155,7 +161,7 @@ def to_ms(seconds: float) -> int:
     """Milliseconds, or ValueError when the value is not a finite duration."""
     if not math.isfinite(seconds):
         raise ValueError(f"duration expression evaluates to {seconds}")
-    return go_round(seconds * 1000)
+    return check_duration_range(go_round(seconds * 1000))
 
 
 def go_round(x: float) -> int:
@@ -201,5 +207,10 @@ def resolve_durations(expr: Expr, step_ms: int) -> Expr:
         param = None if expr.param is None else resolve_durations(expr.param, step_ms)
         return replace(expr, expr=resolve_durations(expr.expr, step_ms), param=param)
     if isinstance(expr, BinaryExpr):
-        return replace(expr, lhs=resolve_durations(expr.lhs, step_ms), rhs=resolve_durations(expr.rhs, step_ms))
+        # Left-deep chains are rebuilt bottom-up in a loop, not recursively.
+        spine = left_spine(expr)
+        lhs = resolve_durations(spine[-1].lhs, step_ms)
+        for node in reversed(spine):
+            lhs = replace(node, lhs=lhs, rhs=resolve_durations(node.rhs, step_ms))
+        return lhs
     return expr

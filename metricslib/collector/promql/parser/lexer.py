@@ -103,6 +103,16 @@ _UNITS_MS = {
 DURATION_RE = re.compile(r"(?:[0-9]+(?:ms|[smhdwy]))+")
 _DURATION_PART = re.compile(r"([0-9]+)(ms|[smhdwy])")
 _UNIT_ORDER = ["y", "w", "d", "h", "m", "s", "ms"]
+#: The longest duration Prometheus accepts: Go's time.Duration (int64 nanoseconds), ~292 years.
+MAX_DURATION_MS = (2**63 - 1) // 1_000_000
+DURATION_OUT_OF_RANGE = "duration out of range"
+
+
+def check_duration_range(ms: int) -> int:
+    """``ms``, or ValueError("duration out of range") as Prometheus says past ~292 years."""
+    if abs(ms) > MAX_DURATION_MS:
+        raise ValueError(DURATION_OUT_OF_RANGE)
+    return ms
 
 
 def parse_duration_ms(text: str) -> int:
@@ -117,7 +127,7 @@ def parse_duration_ms(text: str) -> int:
             raise ValueError(f"not a valid duration string: {text!r}")
         last = rank
         total += int(number) * _UNITS_MS[unit]
-    return total
+    return check_duration_range(total)
 
 
 _DURATION_TOKEN_RE = re.compile(r"(?:[0-9]+(?:ms|[smhdwy]))+(?![A-Za-z0-9_])")
@@ -370,8 +380,10 @@ def _lex_number(query: str, i: int, tokens: list[Token]) -> int:
         if kind == "DURATION":
             try:
                 parse_duration_ms(m.group())
-            except ValueError:
-                raise _error(query, i, f"not a valid duration string: {go_quote(m.group())}") from None
+            except ValueError as exc:
+                # Out of range is the parser's error, at the duration's position.
+                if str(exc) != DURATION_OUT_OF_RANGE:
+                    raise _error(query, i, f"not a valid duration string: {go_quote(m.group())}") from None
         tokens.append(Token(kind, m.group(), i))  # type: ignore[arg-type]
         return end
     raise _error(query, i, f"bad number or duration syntax: {go_quote(query[i])}")

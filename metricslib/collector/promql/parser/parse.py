@@ -107,13 +107,21 @@ _TOO_DEEP = f"expression is nested too deeply (more than {MAX_DEPTH} levels)"
 
 
 def _check_depth(query: str, expr: Expr) -> None:
+    """Refuse real nesting (parentheses, calls, aggregations) deeper than MAX_DEPTH.
+
+    A binary expression as the left operand of another does not count: a flat
+    chain such as ``a or b or ... or z`` is written without nesting, and
+    Prometheus accepts thousands of terms (the later stages walk such chains
+    without recursing per term; see ``ast.left_spine``). Right-nested chains
+    (``a ^ b ^ ...``) still count."""
     stack: list[tuple[Expr, int]] = [(expr, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise PromQLParseError(format_error(query, node.pos, _TOO_DEEP), node.pos)
         for child in _children(node):
-            stack.append((child, depth + 1))
+            flat = isinstance(node, BinaryExpr) and child is node.lhs and isinstance(child, BinaryExpr)
+            stack.append((child, depth if flat else depth + 1))
 
 
 def _children(node: Expr) -> tuple[Expr, ...]:
@@ -227,7 +235,10 @@ class _Parser(SelectorParser):
             return NumberLiteral(self.number_value(tok), pos=tok.pos)
         if tok.kind == "DURATION":
             self.advance()
-            return NumberLiteral(parse_duration_ms(tok.text) / 1000.0, pos=tok.pos)
+            try:
+                return NumberLiteral(parse_duration_ms(tok.text) / 1000.0, pos=tok.pos)
+            except ValueError as exc:
+                self.error(tok.pos, str(exc))
         if tok.kind == "STRING":
             self.advance()
             return StringLiteral(unquote(tok.text, self.query, tok.pos), pos=tok.pos)

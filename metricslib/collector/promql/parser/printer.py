@@ -27,6 +27,7 @@ from metricslib.collector.promql.parser.ast import (
     UnaryExpr,
     VectorMatching,
     VectorSelector,
+    left_spine,
 )
 from metricslib.collector.promql.parser.functions import AGGREGATORS
 from metricslib.collector.promql.parser.lexer import go_quote
@@ -152,14 +153,15 @@ def _matching(m: VectorMatching | None) -> str:
     return text
 
 
+def _needs_parens(expr: BinaryExpr, parent_prec: int, right_side: bool, parent_op: str) -> bool:
+    prec = _PRECEDENCE[expr.op]
+    return prec < parent_prec or (prec == parent_prec and (right_side != (parent_op == "^")))
+
+
 def _operand(expr: Expr, parent_prec: int, right_side: bool, parent_op: str) -> str:
     text = format_expr(expr)
     if isinstance(expr, BinaryExpr):
-        prec = _PRECEDENCE[expr.op]
-        needs = prec < parent_prec or (
-            prec == parent_prec and (right_side != (parent_op == "^"))
-        )
-        return f"({text})" if needs else text
+        return f"({text})" if _needs_parens(expr, parent_prec, right_side, parent_op) else text
     if parent_op == "^" and not right_side and (
         isinstance(expr, UnaryExpr) or (isinstance(expr, NumberLiteral) and _signed(expr.value))
     ):
@@ -202,15 +204,7 @@ def format_expr(expr: Expr) -> str:
             grouping = f" {'without' if expr.without else 'by'} {_grouping(expr.grouping)} "
         return f"{expr.op}{grouping}({', '.join(args)})"
     if isinstance(expr, BinaryExpr):
-        prec = _PRECEDENCE[expr.op]
-        lhs = _operand(expr.lhs, prec, False, expr.op)
-        rhs = _operand(expr.rhs, prec, True, expr.op)
-        modifier = " bool" if expr.return_bool else ""
-        matching = _matching(expr.matching)
-        if matching.endswith(("group_left", "group_right")) and rhs.startswith("("):
-            # Otherwise "group_left (rhs...)" would read the right side as its label list.
-            matching += " ()"
-        return f"{lhs} {expr.op}{modifier}{matching} {rhs}"
+        return _binary(expr)
     if isinstance(expr, UnaryExpr):
         inner = format_expr(expr.expr)
         if (isinstance(expr.expr, BinaryExpr) and _PRECEDENCE[expr.expr.op] < _PRECEDENCE["^"]) or isinstance(expr.expr, UnaryExpr | NumberLiteral):
@@ -219,3 +213,24 @@ def format_expr(expr: Expr) -> str:
     if isinstance(expr, ParenExpr):
         return f"({format_expr(expr.expr)})"
     raise TypeError(f"not a PromQL expression: {expr!r}")
+
+
+def _binary(top: BinaryExpr) -> str:
+    # Left-deep chains (a or b or ...) are printed bottom-up in a loop, not recursively.
+    spine = left_spine(top)
+    bottom = spine[-1]
+    text = _operand(bottom.lhs, _PRECEDENCE[bottom.op], False, bottom.op)
+    below: BinaryExpr | None = None
+    for expr in reversed(spine):
+        prec = _PRECEDENCE[expr.op]
+        if below is not None and _needs_parens(below, prec, False, expr.op):
+            text = f"({text})"
+        rhs = _operand(expr.rhs, prec, True, expr.op)
+        modifier = " bool" if expr.return_bool else ""
+        matching = _matching(expr.matching)
+        if matching.endswith(("group_left", "group_right")) and rhs.startswith("("):
+            # Otherwise "group_left (rhs...)" would read the right side as its label list.
+            matching += " ()"
+        text = f"{text} {expr.op}{modifier}{matching} {rhs}"
+        below = expr
+    return text

@@ -8,7 +8,6 @@ import math
 from dataclasses import replace
 
 from metricslib.collector.model import METRIC_NAME, Matcher, MatchOp
-from metricslib.collector.model.regex import go_regex_error
 from metricslib.collector.promql.parser.ast import (
     AtModifier,
     DurationExpr,
@@ -25,7 +24,7 @@ from metricslib.collector.promql.parser.duration_expr import (
     parse_full_duration,
     to_ms,
 )
-from metricslib.collector.promql.parser.lexer import parse_duration_ms, unquote
+from metricslib.collector.promql.parser.lexer import MAX_DURATION_MS, parse_duration_ms, unquote
 from metricslib.collector.promql.parser.tokens import TokenStream
 
 __all__ = ["SelectorParser"]
@@ -95,7 +94,7 @@ class SelectorParser(TokenStream):
         try:
             return Matcher(label, op, value)
         except ValueError as exc:
-            self.error(pos, f"error parsing regexp: {go_regex_error(value, exc)}")
+            self.error(pos, f"error parsing regexp: {exc}")
 
     def parse_duration(self, context: str, *, allow_sign: bool = False) -> int:
         """A duration token, or a number of seconds (Prometheus 3), as milliseconds."""
@@ -110,7 +109,7 @@ class SelectorParser(TokenStream):
                 self.error(tok.pos, str(exc))
         if tok.kind == "NUMBER":
             seconds = self.number_value(tok)
-            if not math.isfinite(seconds):
+            if not math.isfinite(seconds) or abs(seconds) * 1000 > MAX_DURATION_MS:
                 self.error(tok.pos, f"duration out of range: {tok.text}")
             return sign * go_round(seconds * 1000)
         self.unexpected(tok, context, "duration")
@@ -189,7 +188,10 @@ class SelectorParser(TokenStream):
             if tok.kind == "NUMBER":
                 seconds = sign * self.number_value(tok)
             elif tok.kind == "DURATION":
-                seconds = sign * parse_duration_ms(tok.text) / 1000.0
+                try:
+                    seconds = sign * parse_duration_ms(tok.text) / 1000.0
+                except ValueError as exc:
+                    self.error(tok.pos, str(exc))
             elif tok.kind == "IDENT" and tok.text.lower() in ("inf", "nan"):
                 seconds = math.nan
             else:

@@ -11,11 +11,12 @@ import json
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from metricslib.collector.model import Labels
 from metricslib.collector.model.value_text import format_float, format_time, format_value_row
-from metricslib.collector.promql.values import QueryResult
+from metricslib.collector.promql.values import QueryResult, ResultSeries
 
 __all__ = ["labels_json", "result_json"]
 
@@ -24,7 +25,7 @@ def labels_json(labels: Labels) -> bytes:
     return orjson.dumps(dict(labels))
 
 
-def _points_template(times: Sequence[int]) -> bytes:
+def _points_template(times: Sequence[int] | npt.NDArray[np.int64]) -> bytes:
     """``[t,"%s"],...`` for the given times: a ``%`` template over the value texts."""
     # API timestamps are seconds with millisecond precision, printed like values
     # (whole seconds as integers).
@@ -47,24 +48,59 @@ def result_json(result: QueryResult) -> bytes:
         parts.append(b"]}")
         return b"".join(parts)
     parts = [b'{"resultType":"matrix","result":[']
-    series = result.series
-    # Values are classified and printed for the whole result at once: numpy calls on
-    # one row at a time would cost more than the printing.
+    shared: list[object] = [None, b""]  # the engine hands every fully present series one step list
+    group: list[ResultSeries] = []
+    points = 0
+    for s in result.series:
+        n = len(s.timestamps)
+        if group and points + n > _SLICE_POINTS:
+            _series_json(parts, group, shared)
+            group, points = [], 0
+        group.append(s)
+        points += n
+    _series_json(parts, group, shared)
+    parts.append(b"]}")
+    return b"".join(parts)  # joins of big buffers let other threads run
+
+
+#: Points printed at once. Values are classified and printed for many series
+#: at once (numpy calls on one row at a time would cost more than the
+#: printing), but in slices: one C call over millions of values would hold the
+#: GIL (and /-/healthy) for a second, and their texts would all be alive.
+_SLICE_POINTS = 200_000
+
+
+def _series_json(parts: list[bytes], series: Sequence[ResultSeries], shared: list[object]) -> None:
+    if len(series) == 1 and len(series[0].timestamps) > _SLICE_POINTS:  # a long series is a group of its own
+        _long_series_json(parts, series[0], len(parts) > 1)
+        return
     rows = [s.values for s in series if len(s.timestamps)]
     texts = format_value_row(np.concatenate(rows) if rows else ())
-    shared: object = None  # the engine hands every fully present series one step list
-    template = b""
     offset = 0
-    for i, s in enumerate(series):
-        if i:
+    for s in series:
+        if len(parts) > 1:
             parts.append(b",")
         parts += (b'{"metric":', labels_json(s.labels), b',"values":[')
         n = len(s.timestamps)
         if n:
-            if s.timestamps is not shared:
-                shared, template = s.timestamps, _points_template(s.timestamps)
+            if s.timestamps is not shared[0]:
+                shared[0], shared[1] = s.timestamps, _points_template(s.timestamps)
+            template = shared[1]
+            assert isinstance(template, bytes)
             parts.append(template % tuple(texts[offset : offset + n]))
             offset += n
         parts.append(b"]}")
+
+
+def _long_series_json(parts: list[bytes], s: ResultSeries, comma: bool) -> None:
+    if comma:
+        parts.append(b",")
+    parts += (b'{"metric":', labels_json(s.labels), b',"values":[')
+    times = np.asarray(s.timestamps, dtype=np.int64)
+    values = np.asarray(s.values, dtype=np.float64)
+    for lo in range(0, len(times), _SLICE_POINTS):
+        if lo:
+            parts.append(b",")
+        hi = lo + _SLICE_POINTS
+        parts.append(_points_template(times[lo:hi]) % tuple(format_value_row(values[lo:hi])))
     parts.append(b"]}")
-    return b"".join(parts)

@@ -118,7 +118,8 @@ def _result_envelope(result: QueryResultLike, stats: Mapping[str, object] | None
     data = result_json(result)
     if stats:
         data = data[:-1] + b',"stats":' + json.dumps(stats, separators=(",", ":")).encode() + b"}"
-    return b'{"status":"success","data":' + data + tail + b"}"
+    # join, not +: a join of big buffers lets other threads (/-/healthy, scrapes) run.
+    return b"".join((b'{"status":"success","data":', data, tail, b"}"))
 
 
 def _envelope(data: object, warnings: Sequence[str] = (), infos: Sequence[str] = ()) -> bytes:

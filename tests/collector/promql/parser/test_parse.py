@@ -276,7 +276,7 @@ def test_errors_read_like_prometheus(query: str, error: str) -> None:
 def test_invalid_regex_points_at_the_matcher_with_go_wording() -> None:
     with pytest.raises(PromQLParseError) as info:
         parse_expr('foo{a=~"(x"}')
-    assert str(info.value) == "1:5: parse error: error parsing regexp: missing closing ): `(x`"
+    assert str(info.value) == "1:5: parse error: error parsing regexp: missing closing ): `^(?:(x)$`"
     assert info.value.position == 4
 
 
@@ -397,7 +397,7 @@ def test_anchored_and_smoothed_only_when_asked_for() -> None:
 
 
 @pytest.mark.parametrize(
-    "make", [lambda d: "(" * d + "1" + ")" * d, lambda d: "-" * d + "x", lambda d: "1" + " + 1" * d,
+    "make", [lambda d: "(" * d + "1" + ")" * d, lambda d: "-" * d + "x", lambda d: "1 + (1" * d + ")" * d,
              lambda d: "x" + " ^ x" * d, lambda d: "abs(" * d + "x" + ")" * d],
 )  # fmt: skip
 def test_absurd_nesting_is_a_parse_error_not_a_crash(make: Any) -> None:
@@ -405,3 +405,47 @@ def test_absurd_nesting_is_a_parse_error_not_a_crash(make: Any) -> None:
     for depth in (MAX_DEPTH + 1, 5000):
         with pytest.raises(PromQLParseError, match="nested too deeply"):
             parse_expr(make(depth))
+
+
+@pytest.mark.parametrize("op", ["or", "+", "and on (job)", "> bool", "unless"])
+def test_flat_chains_are_not_nesting(op: str) -> None:
+    # Prometheus 2.42 accepts a chain of 3,000 terms (the issue's reproduction):
+    # a left-deep chain is written flat, so it does not count towards MAX_DEPTH,
+    # and checking and printing it loop instead of recursing per term.
+    query = f" {op} ".join(["up"] * 3000)
+    expr = parse_expr(query)
+    assert isinstance(expr, BinaryExpr)
+    assert format_expr(expr) == query
+    assert parse_expr("abs(" * 50 + f"sum({query})" + ")" * 50) is not None
+    with pytest.raises(PromQLParseError, match="nested too deeply"):
+        parse_expr("(" * MAX_DEPTH + query + ")" * MAX_DEPTH)
+
+
+def test_flat_chain_type_errors_are_still_found() -> None:
+    with pytest.raises(PromQLParseError, match='set operator "or" not allowed in binary scalar expression'):
+        parse_expr(" + ".join(["1"] * 2000) + " or 1")
+    with pytest.raises(PromQLParseError, match="binary expression must contain only scalar and instant vector types"):
+        parse_expr(" or ".join(["up"] * 2000) + ' or "x"')
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    # Prometheus 2.42's answers (promtool check rules); Go's durations end at ~292 years.
+    [("up[99999999999999999999y]", "1:4: parse error: duration out of range"),
+     ("up offset 9999999999999y", "1:11: parse error: duration out of range"),
+     ("up[293y]", "1:4: parse error: duration out of range"),
+     ("up offset 293y", "1:11: parse error: duration out of range"),
+     ("rate(up[5m])[99999999999999999999y:1m]", "1:14: parse error: duration out of range"),
+     ("rate(up[5m])[5m:9999999999999y]", "1:17: parse error: duration out of range")],
+)  # fmt: skip
+def test_durations_out_of_range_are_parse_errors(query: str, message: str) -> None:
+    with pytest.raises(PromQLParseError) as info:
+        parse_expr(query)
+    assert str(info.value) == message
+
+
+def test_longest_durations_still_parse() -> None:
+    assert parse_expr("up[292y]") is not None
+    assert parse_expr("up offset 292y") is not None
+    with pytest.raises(PromQLParseError, match="duration out of range"):
+        parse_expr("up[1e20]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -80,3 +81,23 @@ def test_api_json_with_series_sharing_one_timestamp_list() -> None:
         ResultSeries((("i", "3"),), steps, [4.0, 5.5, 6.0]),
     ])
     assert _json_of(result) == result.to_api()
+
+
+def test_a_matrix_printed_in_slices_is_the_same_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Big matrices are printed a slice of points at a time (so one C call never
+    # holds the GIL for long); the text must not depend on the slicing.
+    import numpy as np
+
+    from metricslib.collector.web.api import result_json as module
+
+    steps = np.arange(0, 50_000, 1000, dtype=np.int64)
+    series = [ResultSeries((("i", str(k)),), steps, np.linspace(-1.5, 1e6, len(steps)) * k) for k in range(7)]
+    series.insert(3, ResultSeries((("i", "long"),), np.arange(0, 40_000, 250, dtype=np.int64), np.full(160, math.nan)))
+    series.append(ResultSeries((("i", "short"),), [5], [2.0]))
+    result = QueryResult("matrix", series)
+    whole = result_json(result)
+    monkeypatch.setattr(module, "_SLICE_POINTS", 60)
+    assert result_json(result) == whole
+    monkeypatch.setattr(module, "_SLICE_POINTS", 7)
+    assert result_json(result) == whole
+    assert json.loads(whole) == result.to_api()
