@@ -93,6 +93,7 @@ class CollectorServer:
         clock: Callable[[], float] = time.time,
         http: CollectorHTTPServer | None = None,
         notify: Callable[[Sequence[Alert]], None] | None = None,
+        web_config: WebConfigFile | None = None,
     ) -> None:
         """``http``: a server already bound (the CLI binds before creating anything on disk).
 
@@ -103,7 +104,9 @@ class CollectorServer:
         # not leave a data dir behind.
         load_config(options.config_file)
         self.dashboards = DashboardSet(options.dashboard_dirs) if options.dashboard_dirs else None
-        self.web_config = WebConfigFile(options.web_config_file) if options.web_config_file else None
+        if web_config is None and options.web_config_file:
+            web_config = WebConfigFile(options.web_config_file)
+        self.web_config = web_config
         self.storage = open_storage(
             options.data_dir,
             retention_ms=options.retention_ms,
@@ -209,7 +212,11 @@ class CollectorServer:
     def _reload_config(self) -> None:
         """Scraping, rules and notifier from the config file; on ConfigError (a bad
         config or rule file) every part keeps what it runs."""
-        self.rules.build_groups(load_config(self.options.config_file))  # raises before anything changes
+        try:
+            self.rules.build_groups(load_config(self.options.config_file))  # raises before anything changes
+        except ConfigError:
+            self.collector.reload_failed()  # a bad config or rule file fails the reload as a whole
+            raise
         self.collector.reload()
         self.notifier.apply_config(self.collector.config)
         self.rules.update(self.collector.config)
@@ -401,13 +408,17 @@ def run_collector_cli(args: argparse.Namespace) -> int:
         load_config(options.config_file)
     except ConfigError as exc:
         return _fail(f"error loading config: {exc}", 2)
+    try:  # the message names the web config file and key
+        web_config = WebConfigFile(options.web_config_file) if options.web_config_file else None
+    except ConfigError as exc:
+        return _fail(exc, 2)
     # Bind before the store is opened, so a port in use creates nothing.
     try:
         http = CollectorHTTPServer((options.host, options.port), None)
     except OSError as exc:
         return _fail(f"cannot listen on {args.listen}: {exc.strerror or exc}", 1)
     try:
-        server = CollectorServer(options, http=http)
+        server = CollectorServer(options, http=http, web_config=web_config)
     except ConfigError as exc:
         http.server_close()
         return _fail(f"error loading config: {exc}", 2)

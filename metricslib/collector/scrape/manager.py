@@ -207,8 +207,7 @@ class Collector:
             try:
                 new = load_config(self.config_path)
             except ConfigError:
-                self.last_reload_success = False
-                self.last_reload_time = self._clock()
+                self.reload_failed()
                 raise
             for warning in new.warnings:
                 log.warning("%s", warning)
@@ -220,6 +219,11 @@ class Collector:
             self.reload_count += 1
             self.last_reload_success = True
             self.last_reload_time = self.last_reload_success_time = self._clock()
+
+    def reload_failed(self) -> None:
+        """Record a reload that was refused (here, or by another part reading the same file)."""
+        self.last_reload_success = False
+        self.last_reload_time = self._clock()
 
     @property
     def ready(self) -> bool:
