@@ -200,15 +200,15 @@ class _StateCollector:
         wal = self._store.wal
         if wal is not None:
             yield GaugeMetricFamily(
-                "metricslib_storage_wal_segment_current", "Write-ahead log segment being written.",
+                "prometheus_tsdb_wal_segment_current", "Write-ahead log segment being written.",
                 value=wal.segment,
             )
             yield CounterMetricFamily(
-                "metricslib_storage_wal_writes_failed", "Commits refused because the write-ahead log could not be written.",
+                "prometheus_tsdb_wal_writes_failed", "Commits refused because the write-ahead log could not be written.",
                 value=wal.writes_failed,
             )
         yield CounterMetricFamily(
-            "metricslib_storage_wal_corruptions",
+            "prometheus_tsdb_wal_corruptions",
             "Damaged write-ahead log tails truncated at start.",
             value=self._store.wal_replay.corruptions,
         )

@@ -117,6 +117,6 @@ def test_duplicate_samples_and_redacted_remote_urls_are_exposed(tmp_path: Path) 
     assert "S3CRET" not in text
     assert 'outcome="sent",remote="alice:xxxxx@127.0.0.1:1"' in text
     assert 'outcome="sent",remote="named"' in text
-    assert "metricslib_storage_wal_segment_current 1.0" in text
-    assert "metricslib_storage_wal_writes_failed_total 0.0" in text
-    assert "metricslib_storage_wal_corruptions_total 0.0" in text
+    assert "prometheus_tsdb_wal_segment_current 1.0" in text
+    assert "prometheus_tsdb_wal_writes_failed_total 0.0" in text
+    assert "prometheus_tsdb_wal_corruptions_total 0.0" in text
