@@ -19,8 +19,15 @@ interface PanelState {
   stacked: boolean;
 }
 
-// Fetched as soon as this module runs, in parallel with the first query.
-const editorModule = import("./editor");
+// The editor (CodeMirror and the PromQL language) is most of the bundle; it is
+// fetched and built only once the first charts are on screen.
+let editorModule: Promise<typeof import("./editor")> | null = null;
+const loadEditor = (): Promise<typeof import("./editor")> => (editorModule ??= import("./editor"));
+
+/** ``then`` after the browser has painted the current frame. */
+function afterPaint(then: () => void): void {
+  requestAnimationFrame(() => setTimeout(then, 0));
+}
 
 const RANGES = [60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 604800, 1209600, 2592000];
 const MAX_POINTS = 11000;
@@ -166,11 +173,13 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
   // and the first query is already running.
   let editor: Pick<Editor, "value"> = { value: () => state.expr };
   editorHost.append(h("div", { class: "editor-loading" }, state.expr));
-  if (state.expr) void run();
-  void editorModule.then(({ createEditor }) => {
-    clear(editorHost);
-    editor = createEditor(editorHost, state.expr, () => void run());
-  });
+  const mountEditor = (): void =>
+    afterPaint(() => void loadEditor().then(({ createEditor }) => {
+      clear(editorHost);
+      editor = createEditor(editorHost, state.expr, () => void run());
+    }));
+  if (state.expr) void run().finally(mountEditor);
+  else mountEditor();
   exec.addEventListener("click", () => void run());
   close.addEventListener("click", () => {
     plot?.destroy();
