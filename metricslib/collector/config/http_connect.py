@@ -3,11 +3,13 @@ context, ``tls_config.server_name``, and a deadline for the whole exchange.
 
 The scraper's transport (GET) and the notifier's poster (POST) both open their
 connections here, so a TLS setting means the same to a scrape target and to an
-Alertmanager.
+Alertmanager; they, and remote write, take the Authorization header from
+:func:`auth_headers`.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.client
 import socket
@@ -16,9 +18,21 @@ import time
 from collections.abc import Callable
 from urllib.parse import SplitResult
 
-from metricslib.collector.config.http_client import TLSConfig
+from metricslib.collector.config.http_client import HTTPClientConfig, TLSConfig
 
-__all__ = ["HTTPSConnection", "open_connection", "request_target", "ssl_context", "time_left"]
+__all__ = ["HTTPSConnection", "auth_headers", "open_connection", "request_target", "ssl_context", "time_left"]
+
+
+def auth_headers(client: HTTPClientConfig) -> dict[str, str]:
+    """The Authorization header of ``basic_auth`` / ``authorization`` (files read on every call,
+    so rotated credentials are picked up); OSError when such a file cannot be read."""
+    if client.basic_auth is not None:
+        basic = client.basic_auth
+        token = base64.b64encode(f"{basic.username}:{basic.resolve_password()}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+    if client.authorization is not None:
+        return {"Authorization": client.authorization.header()}
+    return {}
 
 
 @functools.lru_cache(maxsize=64)

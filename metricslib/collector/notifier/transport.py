@@ -8,7 +8,6 @@ Alertmanager that accepts the connection and then hangs costs at most the
 
 from __future__ import annotations
 
-import base64
 import http.client
 import time
 from collections.abc import Mapping
@@ -16,7 +15,12 @@ from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 from metricslib.collector.config.http_client import HTTPClientConfig, TLSConfig
-from metricslib.collector.config.http_connect import open_connection, request_target, time_left
+from metricslib.collector.config.http_connect import (
+    auth_headers,
+    open_connection,
+    request_target,
+    time_left,
+)
 
 __all__ = ["HTTPPoster", "Poster", "auth_headers"]
 
@@ -32,17 +36,6 @@ class Poster(Protocol):
 
         Raises OSError (TimeoutError included) or http.client.HTTPException on failure."""
         ...
-
-
-def auth_headers(client: HTTPClientConfig) -> dict[str, str]:
-    """The Authorization header of ``basic_auth`` / ``authorization`` (files read on every send)."""
-    if client.basic_auth is not None:
-        basic = client.basic_auth
-        token = base64.b64encode(f"{basic.username}:{basic.resolve_password()}".encode()).decode()
-        return {"Authorization": f"Basic {token}"}
-    if client.authorization is not None:
-        return {"Authorization": client.authorization.header()}
-    return {}
 
 
 def _left(deadline: float, url: str) -> float:
