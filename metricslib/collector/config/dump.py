@@ -44,22 +44,23 @@ def _relabel(rule: RelabelConfig) -> dict[str, Any]:
     return out
 
 
+def _with_secret(out: dict[str, Any], key: str, secret: str, file: str) -> dict[str, Any]:
+    """A secret shows as :data:`SECRET`, never as itself; the file it is read from shows as is."""
+    if secret:
+        out[key] = SECRET
+    if file:
+        out[f"{key}_file"] = file
+    return out
+
+
 def _http_client(http: HTTPClientConfig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if http.basic_auth is not None:
-        ba: dict[str, Any] = {"username": http.basic_auth.username}
-        if http.basic_auth.password:
-            ba["password"] = SECRET
-        if http.basic_auth.password_file:
-            ba["password_file"] = http.basic_auth.password_file
-        out["basic_auth"] = ba
+        ba = http.basic_auth
+        out["basic_auth"] = _with_secret({"username": ba.username}, "password", ba.password, ba.password_file)
     if http.authorization is not None:
-        au: dict[str, Any] = {"type": http.authorization.type}
-        if http.authorization.credentials:
-            au["credentials"] = SECRET
-        if http.authorization.credentials_file:
-            au["credentials_file"] = http.authorization.credentials_file
-        out["authorization"] = au
+        au = http.authorization
+        out["authorization"] = _with_secret({"type": au.type}, "credentials", au.credentials, au.credentials_file)
     tls = {k: v for k, v in vars(http.tls_config).items() if v}
     out["tls_config"] = {"insecure_skip_verify": False, **tls}
     out["follow_redirects"] = http.follow_redirects

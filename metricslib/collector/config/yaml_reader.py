@@ -17,7 +17,7 @@ import yaml
 from metricslib.collector.config.durations import Duration, parse_duration
 from metricslib.errors import ConfigError
 
-__all__ = ["NodeReader", "compose"]
+__all__ = ["NodeReader", "compose", "compose_merged"]
 
 T = TypeVar("T")
 # libyaml's composer when PyYAML was built with it: about ten times faster.
@@ -30,19 +30,27 @@ def compose(text: str, file: str) -> tuple[yaml.Node | None, dict[int, int]]:
 
     Also returns, per mapping node id, how many leading pairs came from a merge:
     keys given explicitly may override those, as YAML's merge rules say."""
-    loader = _Loader(text)
-    merged: dict[int, int] = {}
     try:
-        node = loader.get_single_node()
-        if node is not None:
-            _flatten(loader, node, merged)
-        return node, merged
+        return compose_merged(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f" (line {mark.line + 1})" if mark is not None else ""
         raise ConfigError(f"invalid YAML: {exc.problem}{line}", file) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file) from exc
+
+
+def compose_merged(text: str, loader_class: Callable[[str], Any] = _Loader) -> tuple[yaml.Node | None, dict[int, int]]:
+    """:func:`compose` without the wording: YAML errors are raised as PyYAML raises them,
+    for callers (the rule file reader) that word them their own way; ``loader_class``
+    lets such a caller compose with its own loader."""
+    loader = loader_class(text)
+    merged: dict[int, int] = {}
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _flatten(loader, node, merged)
+        return node, merged
     finally:
         loader.dispose()
 

@@ -121,11 +121,8 @@ class GoMatch:
         return self._groups[key]
 
 
-class GoRegex:
-    """A compiled Go regex in Prometheus's anchored form. ``matches`` answers
-    yes/no; ``fullmatch`` also returns the groups (for ``$1`` templates). Both
-    search the anchored form, as Go's ``MatchString`` does, so even a pattern
-    such as ``a)|(b`` means what it means to Prometheus."""
+class _Compiled:
+    """What both forms keep: the pattern as written, the RE2 program, and the group names."""
 
     __slots__ = ("_groupindex", "_regex", "pattern")
 
@@ -133,6 +130,19 @@ class GoRegex:
         self.pattern = pattern
         self._regex = regex
         self._groupindex = {_decode(k) if isinstance(k, bytes) else k: v for k, v in regex.groupindex.items()}
+
+    def _match(self, m: re2._Match[bytes]) -> GoMatch:
+        groups = tuple(None if g is None else _decode(g) for g in (m.group(0), *m.groups()))
+        return GoMatch(groups, self._groupindex)
+
+
+class GoRegex(_Compiled):
+    """A compiled Go regex in Prometheus's anchored form. ``matches`` answers
+    yes/no; ``fullmatch`` also returns the groups (for ``$1`` templates). Both
+    search the anchored form, as Go's ``MatchString`` does, so even a pattern
+    such as ``a)|(b`` means what it means to Prometheus."""
+
+    __slots__ = ()
 
     def matches(self, text: str) -> bool:
         return self._regex.search(_encode(text)) is not None
@@ -141,21 +151,15 @@ class GoRegex:
         m = self._regex.search(_encode(text))
         if m is None:
             return None
-        groups = tuple(None if g is None else _decode(g) for g in (m.group(0), *m.groups()))
-        return GoMatch(groups, self._groupindex)
+        return self._match(m)
 
 
-class GoSearch:
+class GoSearch(_Compiled):
     """A compiled Go regex used as Go's ``regexp`` is used unanchored: the
     template functions ``match`` (``MatchString``) and ``reReplaceAll``
     (``ReplaceAllString``)."""
 
-    __slots__ = ("_groupindex", "_regex", "pattern")
-
-    def __init__(self, pattern: str, regex: re2._Regexp[bytes]) -> None:
-        self.pattern = pattern
-        self._regex = regex
-        self._groupindex = {_decode(k) if isinstance(k, bytes) else k: v for k, v in regex.groupindex.items()}
+    __slots__ = ()
 
     def search(self, text: str) -> bool:
         return self._regex.search(_encode(text)) is not None
@@ -170,8 +174,7 @@ class GoSearch:
             if m.start() == m.end() == prev_end:
                 continue
             out.append(data[last : m.start()])
-            groups = tuple(None if g is None else _decode(g) for g in (m.group(0), *m.groups()))
-            out.append(_encode(expand(GoMatch(groups, self._groupindex))))
+            out.append(_encode(expand(self._match(m))))
             last = prev_end = m.end()
         out.append(data[last:])
         return _decode(b"".join(out))

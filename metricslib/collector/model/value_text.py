@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-__all__ = ["format_float", "format_time", "format_value_row"]
+__all__ = ["format_float", "format_time", "format_value_row", "go_float_e"]
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 FloatArray = npt.NDArray[np.float64]
@@ -41,6 +41,20 @@ def format_float(value: float) -> str:
     # repr() gives the shortest round-tripping digits; Decimal lays them out
     # without an exponent. normalize() drops the ".0" that repr adds.
     return format(Decimal(text).normalize(), "f")
+
+
+def go_float_e(value: float, verb: str = "e") -> str:
+    """Go's ``strconv.FormatFloat(v, 'e', -1, 64)``: the shortest digits that read back
+    exactly, in exponent form (``1e+00``); ``verb="E"`` for Go's ``%E`` (``1E+00``)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    for digits in range(17):
+        text = f"{value:.{digits}{verb}}"
+        if float(text) == value:
+            return text
+    return f"{value:.16{verb}}"
 
 
 def format_time(t_ms: int) -> float | int:

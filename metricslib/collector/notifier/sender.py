@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from metricslib.collector.config.alerting import AlertmanagerConfig
+from metricslib.collector.config.http_connect import auth_headers
 from metricslib.collector.notifier.alert import Alert
 from metricslib.collector.notifier.payload import encode_alerts
-from metricslib.collector.notifier.transport import Poster, auth_headers
+from metricslib.collector.notifier.transport import Poster
 
 __all__ = ["MAX_BATCH_SIZE", "USER_AGENT", "SendStats", "Sender"]
 

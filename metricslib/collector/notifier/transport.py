@@ -8,17 +8,19 @@ Alertmanager that accepts the connection and then hangs costs at most the
 
 from __future__ import annotations
 
-import base64
-import functools
 import http.client
-import socket
-import ssl
 import time
 from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 from metricslib.collector.config.http_client import HTTPClientConfig, TLSConfig
+from metricslib.collector.config.http_connect import (
+    auth_headers,
+    open_connection,
+    request_target,
+    time_left,
+)
 
 __all__ = ["HTTPPoster", "Poster", "auth_headers"]
 
@@ -36,47 +38,8 @@ class Poster(Protocol):
         ...
 
 
-def auth_headers(client: HTTPClientConfig) -> dict[str, str]:
-    """The Authorization header of ``basic_auth`` / ``authorization`` (files read on every send)."""
-    if client.basic_auth is not None:
-        basic = client.basic_auth
-        token = base64.b64encode(f"{basic.username}:{basic.resolve_password()}".encode()).decode()
-        return {"Authorization": f"Basic {token}"}
-    if client.authorization is not None:
-        return {"Authorization": client.authorization.header()}
-    return {}
-
-
-@functools.lru_cache(maxsize=32)
-def _ssl_context(tls: TLSConfig) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=tls.ca_file or None)
-    if tls.cert_file:
-        ctx.load_cert_chain(tls.cert_file, tls.key_file or None)
-    if tls.insecure_skip_verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 def _left(deadline: float, url: str) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError(f"Post {url!r}: context deadline exceeded")
-    return left
-
-
-class _HTTPSConnection(http.client.HTTPSConnection):
-    """Lets ``tls_config.server_name`` differ from the host we connect to."""
-
-    def __init__(self, host: str, port: int | None, timeout: float, context: ssl.SSLContext,
-                 server_name: str) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._server_name = server_name or host
-        self._ctx = context
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._ctx.wrap_socket(sock, server_hostname=self._server_name)
+    return time_left(deadline, f"Post {url!r}: context deadline exceeded")
 
 
 class HTTPPoster:
@@ -95,15 +58,8 @@ class HTTPPoster:
     def _once(self, url: str, body: bytes, headers: Mapping[str, str], deadline: float,
               tls: TLSConfig) -> tuple[int, str, bytes]:
         parts = urlsplit(url)
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            conn = _HTTPSConnection(parts.hostname or "", parts.port, _left(deadline, url),
-                                    _ssl_context(tls), tls.server_name)
-        elif parts.scheme == "http":
-            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=_left(deadline, url))
-        else:
-            raise http_client_error(f"unsupported URL scheme {parts.scheme!r}")
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn = open_connection(parts, lambda: _left(deadline, url), tls)
+        path = request_target(parts)
         try:
             conn.request("POST", path, body=body, headers=dict(headers))
             if conn.sock is not None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
 from metricslib.collector.model.value_text import format_float
+from metricslib.collector.promql.parser.functions import AGGREGATORS
 from metricslib.collector.promql.topk import go_heap_k, go_sorted_best_first, k_best_columns
 from metricslib.collector.promql.values import (
     Annotations,
@@ -27,10 +28,7 @@ from metricslib.errors import QueryExecutionError
 
 __all__ = ["AGGREGATIONS", "aggregate", "compensated_sum", "group_key", "kahan_sum_inc", "quantile", "running_sums"]
 
-AGGREGATIONS = frozenset(
-    {"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk",
-     "quantile", "count_values", "limitk", "limit_ratio"}
-)
+AGGREGATIONS = AGGREGATORS  # the parser's table: one list of names
 
 
 def kahan_sum_inc(inc: FloatArray, total: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -4,10 +4,9 @@ expansion and quoting, and the label-name grammar they check.
 
 from __future__ import annotations
 
-import re
-
 from metricslib.collector.model import METRIC_NAME, Labels
-from metricslib.collector.model.regex import GoMatch, GoRegexError, compile_go_regex
+from metricslib.collector.model.regex import GoRegexError, compile_go_regex
+from metricslib.collector.model.relabel import expand_template
 from metricslib.collector.promql.values import Block
 from metricslib.errors import QueryExecutionError
 
@@ -17,25 +16,6 @@ __all__ = [
     "label_replace",
     "valid_label_name",
 ]
-
-
-_GO_TEMPLATE = re.compile(r"\$(?:\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
-
-
-def _expand(template: str, match: GoMatch) -> str:
-    """Go's ``Regexp.ExpandString``: ``$1``, ``${1}``, ``$name``; unknown groups expand to ""."""
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group(1) or m.group(2)
-        try:
-            value = match.group(int(name)) if name.isdigit() else match.group(name)
-        except IndexError:
-            return ""
-        return value or ""
-
-    return _GO_TEMPLATE.sub(sub, template)
 
 
 def go_quote(text: str) -> str:
@@ -100,7 +80,7 @@ def label_replace(block: Block, dst: str, repl: str, src: str, regex: str) -> Bl
         if m is None:
             rows.append((lbl, drop))
             continue
-        rows.append((_set_label(lbl, dst, _expand(repl, m)), drop and dst != METRIC_NAME))
+        rows.append((_set_label(lbl, dst, expand_template(repl, m)), drop and dst != METRIC_NAME))
     return _relabel(block, rows)
 
 

@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 
 from metricslib.collector.config.durations import parse_duration
+from metricslib.collector.config.yaml_reader import compose_merged
 from metricslib.collector.promql.parser.parse import parse_expr
 from metricslib.collector.rules.templates import TemplateCheck
 from metricslib.errors import ConfigError
@@ -151,7 +152,7 @@ def parse_rule_file(
     """The file's groups and its problems; each problem starts with ``path: ``."""
     prefix = f"{path}: " if path else ""
     try:
-        root, merged = _compose(text)
+        root, merged = compose_merged(text, _Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -189,35 +190,6 @@ class _Loader(yaml.SafeLoader):
                 return copy
             return node
         return super().compose_node(parent, index)
-
-
-def _compose(text: str) -> tuple[yaml.Node | None, dict[int, int]]:
-    """The node tree with merge keys resolved, and per mapping how many leading pairs were merged in."""
-    loader = _Loader(text)
-    merged: dict[int, int] = {}
-    try:
-        node = loader.get_single_node()
-        if node is not None:
-            _flatten(loader, node, merged)
-        return node, merged
-    finally:
-        loader.dispose()
-
-
-def _flatten(loader: _Loader, node: yaml.Node, merged: dict[int, int]) -> None:
-    if id(node) in merged:
-        return
-    merged[id(node)] = 0
-    if isinstance(node, yaml.MappingNode):
-        explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-        loader.flatten_mapping(node)
-        merged[id(node)] = len(node.value) - explicit
-        for key, value in node.value:
-            _flatten(loader, key, merged)
-            _flatten(loader, value, merged)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _flatten(loader, item, merged)
 
 
 def _pos(node: yaml.Node | None) -> str:

@@ -28,6 +28,7 @@ import yaml
 
 from metricslib.collector.config.durations import format_duration, parse_duration
 from metricslib.collector.model import Labels
+from metricslib.collector.model.value_text import go_float_e
 from metricslib.collector.promql.engine import Engine
 from metricslib.collector.rules.alerting import STATE_FIRING, AlertingRule
 from metricslib.collector.rules.group import AnyRule, Group
@@ -54,18 +55,6 @@ class _Skip(Exception):
 class _Outcome:
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-
-def _go_e(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    for digits in range(17):
-        text = f"{value:.{digits}E}"
-        if float(text) == value:
-            return text
-    return f"{value:.16E}"
 
 
 def _labels_text(labels: Labels | dict[str, str]) -> str:
@@ -243,7 +232,7 @@ def _check_expr(case: dict[str, Any], t_ms: int, at: int, query: Any, fuzzy: boo
         return []
 
     def show(samples: list[tuple[Labels, float]]) -> str:
-        return ", ".join(f"{_labels_text(lbls)} {_go_e(v)}" for lbls, v in samples)
+        return ", ".join(f"{_labels_text(lbls)} {go_float_e(v, 'E')}" for lbls, v in samples)
 
     return [f"{prefix}{where},\n        exp: {show(expected)}\n        got: {show(got)}"]
 

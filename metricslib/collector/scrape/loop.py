@@ -33,7 +33,6 @@ label cache as the set of known series keys, so known lines take its fast path.
 
 from __future__ import annotations
 
-import base64
 import logging
 import socket
 import threading
@@ -42,6 +41,7 @@ import zlib
 from collections.abc import Callable
 
 from metricslib.collector.config.config import ScrapeConfig
+from metricslib.collector.config.http_connect import auth_headers
 from metricslib.collector.model import STALE_NAN, Labels
 from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.labels import label_limit_error, sample_labels
@@ -165,11 +165,7 @@ class ScrapeLoop:
         }
         http = self.config.http
         try:
-            if http.basic_auth is not None:
-                pair = f"{http.basic_auth.username}:{http.basic_auth.resolve_password()}"
-                headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-            elif http.authorization is not None:
-                headers["Authorization"] = http.authorization.header()
+            headers.update(auth_headers(http))
         except OSError as exc:
             raise ScrapeFailed(f"cannot read credentials file: {exc}") from exc
         return headers

@@ -12,16 +12,14 @@ the body passes the limit instead of buffering all of it first.
 
 from __future__ import annotations
 
-import functools
 import http.client
-import socket
-import ssl
 import time
 from collections.abc import Mapping
 from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 from metricslib.collector.config.http_client import TLSConfig
+from metricslib.collector.config.http_connect import open_connection, request_target, time_left
 
 __all__ = ["BodyTooLarge", "HTTPTransport", "Transport", "TransportResponse"]
 
@@ -53,31 +51,6 @@ class Transport(Protocol):
         ...
 
 
-@functools.lru_cache(maxsize=64)
-def _ssl_context(tls: TLSConfig) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=tls.ca_file or None)
-    if tls.cert_file:
-        ctx.load_cert_chain(tls.cert_file, tls.key_file or None)
-    if tls.insecure_skip_verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-class _HTTPSConnection(http.client.HTTPSConnection):
-    """Lets ``tls_config.server_name`` differ from the host we connect to."""
-
-    def __init__(self, host: str, port: int | None, timeout: float, context: ssl.SSLContext,
-                 server_name: str) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._server_name = server_name or host
-        self._ctx = context
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._ctx.wrap_socket(sock, server_hostname=self._server_name)
-
-
 class HTTPTransport:
     """The default transport: one short-lived connection per scrape."""
 
@@ -106,18 +79,8 @@ class HTTPTransport:
     ) -> TransportResponse:
         parts = urlsplit(url)
         remaining = _remaining(deadline)
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            cfg = tls or TLSConfig()
-            conn = _HTTPSConnection(parts.hostname or "", parts.port, remaining, _ssl_context(cfg),
-                                    cfg.server_name)
-        elif parts.scheme == "http":
-            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=remaining)
-        else:
-            raise http.client.HTTPException(f"unsupported URL scheme {parts.scheme!r}")
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
+        conn = open_connection(parts, lambda: remaining, tls or TLSConfig())
+        path = request_target(parts)
         try:
             conn.request("GET", path, headers=dict(headers))
             _set_timeout(conn, deadline)
@@ -142,10 +105,7 @@ class HTTPTransport:
 
 
 def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError("context deadline exceeded")
-    return left
+    return time_left(deadline, "context deadline exceeded")
 
 
 def _set_timeout(conn: http.client.HTTPConnection, deadline: float) -> None:

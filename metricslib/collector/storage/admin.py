@@ -25,6 +25,7 @@ from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.chunks import encode_chunk
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries
+from metricslib.collector.storage.retention import drop_chunks
 from metricslib.collector.storage.sqlite import DB_FILE, Database
 from metricslib.errors import StorageCorruptionError, StorageError
 
@@ -86,11 +87,7 @@ def delete_series(
         with db.transaction() as conn:
             Database.delete_series(conn, [s.sid for s in gone if s.persisted])
         with head.lock:
-            for s in gone:
-                if s.is_empty():  # an appender may have added a sample meanwhile
-                    head.unregister(s)
-                else:
-                    s.persisted = False  # its row is gone: the next flush writes it again
+            head.forget_deleted(gone)
     return len(targets)
 
 
@@ -144,18 +141,6 @@ def apply_size_retention(head: Head, db: Database, max_bytes: int) -> int:
         excess -= size
     with head.lock:
         series = [(head.by_id[sid], ids) for sid, ids in doomed.items() if sid in head.by_id]
-        emptied = [s for s, ids in series if len(ids) == len(s.c_ids) and not s.ts]
-    with db.transaction() as conn:
-        Database.delete_chunks(conn, [c for ids in doomed.values() for c in ids])
-        Database.delete_series(conn, [s.sid for s in emptied])
-    with head.lock:
-        for s, ids in series:
-            s.drop_chunks(set(ids))
-        for s in emptied:
-            if s.is_empty():
-                head.unregister(s)
-            else:
-                s.persisted = False
-    db.shrink()
-    return sum(len(ids) for ids in doomed.values())
+    unknown = [c for sid, ids in doomed.items() if sid not in head.by_id for c in ids]
+    return drop_chunks(head, db, series, unknown)
 

@@ -74,6 +74,19 @@ class Head:
         if self.journal is not None:
             self.journal.forget(s.sid)
 
+    def forget_deleted(self, gone: list[MemSeries]) -> None:
+        """Series whose rows were just deleted from the database (the caller holds the lock).
+
+        An appender may have added samples meanwhile: such a series stays, the next
+        flush writes its row again, and the log names it till then."""
+        for s in gone:
+            if s.is_empty():
+                self.unregister(s)
+            else:
+                s.persisted = False
+                if self.journal is not None:
+                    self.journal.log_series(s.sid, s.labels)
+
     def series_ref(self, labels: Labels) -> int:
         """The id ("ref") of the series with these labels, creating it if new."""
         s = self.by_labels.get(labels)

@@ -10,12 +10,13 @@ shrinks rather than only stopping to grow.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.sqlite import Database
 
-__all__ = ["apply_retention"]
+__all__ = ["apply_retention", "drop_chunks"]
 
 
 def apply_retention(head: Head, db: Database, retention_ms: int, now_ms: int | None = None) -> int:
@@ -31,22 +32,26 @@ def apply_retention(head: Head, db: Database, retention_ms: int, now_ms: int | N
             if s.c_maxt and s.c_maxt[0] < cutoff:
                 ids = [c for c, mx in zip(s.c_ids, s.c_maxt, strict=True) if mx < cutoff]
                 doomed.append((s, ids))
-    if not doomed:
+    return drop_chunks(head, db, doomed)
+
+
+def drop_chunks(head: Head, db: Database, doomed: list[tuple[MemSeries, list[int]]],
+                unknown: Sequence[int] = ()) -> int:
+    """Delete these chunks of these series, and the series they leave empty; returns
+    how many chunks went. Time and size retention both end here.
+
+    ``unknown`` are stored chunks of series the head does not hold (size retention
+    counts every stored chunk): they go too. The caller holds the writer lock."""
+    if not doomed and not unknown:
         return 0
-    with db.transaction() as conn:
-        Database.delete_chunks(conn, [c for _, ids in doomed for c in ids])
+    with head.lock:
         gone = [s for s, ids in doomed if len(ids) == len(s.c_ids) and not s.ts]
+    with db.transaction() as conn:
+        Database.delete_chunks(conn, [c for _, ids in doomed for c in ids] + list(unknown))
         Database.delete_series(conn, [s.sid for s in gone])
     with head.lock:
         for s, ids in doomed:
             s.drop_chunks(set(ids))
-        for s in gone:
-            # An appender may have added samples meanwhile: then it stays.
-            if s.is_empty():
-                head.unregister(s)
-            else:
-                s.persisted = False  # its row is gone: the next flush writes it again
-                if head.journal is not None:
-                    head.journal.log_series(s.sid, s.labels)  # and the log names it till then
+        head.forget_deleted(gone)
     db.shrink()
-    return sum(len(ids) for _, ids in doomed)
+    return sum(len(ids) for _, ids in doomed) + len(unknown)

@@ -271,6 +271,11 @@ def sprintln(args: Sequence[Any]) -> str:
     return " ".join(to_text(a, top=True) for a in args) + "\n"
 
 
+def _int_arg(args: Sequence[Any], argn: int) -> bool:
+    """Whether a ``*`` width or precision has its int operand (Go's ``intFromArg``; a bool is not one)."""
+    return argn < len(args) and isinstance(args[argn], int) and not isinstance(args[argn], bool)
+
+
 def sprintf(fmt: str, args: Sequence[Any]) -> str:
     """Go's ``fmt.Sprintf``, including its ``%!verb(...)`` texts for mistakes."""
     out: list[str] = []
@@ -306,11 +311,7 @@ def sprintf(fmt: str, args: Sequence[Any]) -> str:
                 i = close + 1
         if i < n and fmt[i] == "*":
             i += 1
-            if (
-                argn < len(args)
-                and isinstance(args[argn], int)
-                and not isinstance(args[argn], bool)
-            ):
+            if _int_arg(args, argn):
                 spec.width = args[argn]
                 if spec.width < 0:
                     spec.minus, spec.width = True, -spec.width
@@ -327,11 +328,7 @@ def sprintf(fmt: str, args: Sequence[Any]) -> str:
             i += 1
             if i < n and fmt[i] == "*":
                 i += 1
-                if (
-                    argn < len(args)
-                    and isinstance(args[argn], int)
-                    and not isinstance(args[argn], bool)
-                ):
+                if _int_arg(args, argn):
                     spec.prec = args[argn] if args[argn] >= 0 else None
                 else:
                     out.append("%!(BADPREC)")

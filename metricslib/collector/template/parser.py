@@ -133,11 +133,19 @@ class _Parser:
 
     def parse_definition(self) -> None:
         context = "define clause"
+        _, name = self.template_name(context)
+        self.expect(Kind.RIGHT, context)
+        self.definition_body(name, context)
+
+    def template_name(self, context: str) -> tuple[Token, str]:
+        """The quoted name a ``define`` or ``block`` starts with."""
         token = self.next_non_space()
         if token.kind not in (Kind.STRING, Kind.RAW_STRING):
             raise self.unexpected(token, context)
-        name = self.unquote(token)
-        self.expect(Kind.RIGHT, context)
+        return token, self.unquote(token)
+
+    def definition_body(self, name: str, context: str) -> None:
+        """A ``define``'s or ``block``'s body up to its ``end``, with a fresh ``$``, added as template ``name``."""
         outer_vars, self.vars = self.vars, ["$"]
         body, end = self.item_list()
         self.vars = outer_vars
@@ -260,17 +268,9 @@ class _Parser:
 
     def block_control(self, token: Token) -> TemplateNode:
         context = "block clause"
-        name_token = self.next_non_space()
-        if name_token.kind not in (Kind.STRING, Kind.RAW_STRING):
-            raise self.unexpected(name_token, context)
-        name = self.unquote(name_token)
+        name_token, name = self.template_name(context)
         pipe = self.pipeline(context, Kind.RIGHT)
-        outer_vars, self.vars = self.vars, ["$"]
-        body, end = self.item_list()
-        self.vars = outer_vars
-        if not isinstance(end, _End):
-            raise self.error(f"unexpected {end} in {context}")
-        self.add_tree(name, body)
+        self.definition_body(name, context)
         return TemplateNode(name_token.pos, name_token.line, name, pipe)
 
     # -- pipelines ----------------------------------------------------------

@@ -56,6 +56,27 @@ def test_remote_write_is_dumped_with_every_secret_hidden() -> None:
     assert "SECRETPW" not in repr(cfg.remote_write)
 
 
+def test_scrape_credentials_hide_secrets_and_show_their_files(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("t0ken\n")
+    cfg = parse_config(textwrap.dedent(
+        f"""
+        scrape_configs:
+          - job_name: a
+            basic_auth: {{username: bob, password: hunter2}}
+            static_configs: [{{targets: ["127.0.0.1:9"]}}]
+          - job_name: b
+            authorization: {{type: Bearer, credentials_file: {token}}}
+            static_configs: [{{targets: ["127.0.0.1:9"]}}]
+        """
+    ), str(tmp_path / "p.yml"))
+    text = dump_config(cfg)
+    assert "hunter2" not in text and "t0ken" not in text
+    jobs = yaml.safe_load(text)["scrape_configs"]
+    assert jobs[0]["basic_auth"] == {"username": "bob", "password": "<secret>"}
+    assert jobs[1]["authorization"] == {"type": "Bearer", "credentials_file": str(token)}
+
+
 @pytest.mark.integration
 def test_remote_write_urls_and_secrets_show_as_prometheus_shows_them(tmp_path: Path) -> None:
     binary = require_tool("prometheus", "prometheus")

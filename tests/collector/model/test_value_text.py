@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metricslib.collector.model.value_text import format_float, format_time, format_value_row
+from metricslib.collector.model.value_text import (
+    format_float,
+    format_time,
+    format_value_row,
+    go_float_e,
+)
 
 
 @given(st.lists(st.one_of(st.integers(-(10**16), 10**16).map(float), st.floats()), max_size=40))
@@ -59,3 +64,13 @@ def test_format_time_keeps_millisecond_precision() -> None:
     assert format_time(1435781451781) == 1435781451.781
     assert format_time(1435781451000) == 1435781451
     assert isinstance(format_time(5000), int)
+
+
+@pytest.mark.parametrize(("value", "lower", "upper"), [
+    (0.0, "0e+00", "0E+00"), (1234.5, "1.2345e+03", "1.2345E+03"), (-2.5e-300, "-2.5e-300", "-2.5E-300"),
+    (1 / 3, "3.333333333333333e-01", "3.333333333333333E-01"), (float("-inf"), "-Inf", "-Inf"),
+])
+def test_go_float_e_in_both_cases(value: float, lower: str, upper: str) -> None:
+    # /api/v1/alerts writes %e; promtool test rules writes %E.
+    assert go_float_e(value) == lower
+    assert go_float_e(value, "E") == upper

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from metricslib.collector.model import Matcher, make_labels
 from metricslib.collector.storage import open_storage
+from metricslib.collector.storage.head import Head
+from metricslib.collector.storage.memseries import MemSeries
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -65,3 +67,35 @@ def test_retention_keeps_recent_data_and_straddling_chunks(tmp_path: Path) -> No
         assert store.stats().series == 0  # wall clock is decades past "now"
     finally:
         store.close()
+
+
+class _Journal:
+    def __init__(self) -> None:
+        self.logged: list[int] = []
+        self.forgotten: list[int] = []
+
+    def log_series(self, ref: int, labels: object) -> None:
+        self.logged.append(ref)
+
+    def log_samples(self, refs: list[int], ts: list[int], vs: list[float]) -> None:
+        raise AssertionError("no samples are logged here")
+
+    def forget(self, ref: int) -> None:
+        self.forgotten.append(ref)
+
+
+def test_a_deleted_series_refilled_meanwhile_stays_and_the_log_names_it_again() -> None:
+    # Time retention, size retention and delete_series all end in Head.forget_deleted.
+    head = Head(2 * HOUR, where="test")
+    journal = _Journal()
+    head.journal = journal
+    empty, refilled = MemSeries(1, make_labels({"__name__": "a"})), MemSeries(2, make_labels({"__name__": "b"}))
+    for s in (empty, refilled):
+        head.register(s)
+        s.persisted = True
+    refilled.ts.append(5)
+    refilled.vs.append(1.0)
+    with head.lock:
+        head.forget_deleted([empty, refilled])
+    assert list(head.by_id) == [2] and journal.forgotten == [1]
+    assert refilled.persisted is False and journal.logged == [2]

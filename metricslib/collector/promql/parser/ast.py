@@ -48,6 +48,7 @@ from typing import Literal
 from metricslib.collector.model import Matcher
 
 __all__ = [
+    "BINARY_PRECEDENCE",
     "AggregateExpr",
     "BinaryExpr",
     "Call",
@@ -220,6 +221,21 @@ Expr = (
 
 COMPARISON_OPS = frozenset({"==", "!=", ">", "<", ">=", "<="})
 SET_OPS = frozenset({"and", "or", "unless"})
+
+#: Binding power of each binary operator (higher binds tighter); the parser and the printer both use it.
+BINARY_PRECEDENCE: dict[str, int] = {
+    "or": 1,
+    "and": 2,
+    "unless": 2,
+    **{op: 3 for op in COMPARISON_OPS},
+    "+": 4,
+    "-": 4,
+    "*": 5,
+    "/": 5,
+    "%": 5,
+    "atan2": 5,
+    "^": 6,
+}
 
 
 def value_type(expr: Expr, function_return_types: dict[str, ValueType] | None = None) -> ValueType:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from metricslib.collector.promql.parser.functions import AGGREGATORS
 from metricslib.errors import PromQLParseError
 
 __all__ = [
@@ -49,7 +50,7 @@ class Token:
         if self.kind == "IDENT":
             if word in _WORD_OPERATORS:
                 return f"<op:{self.text}>"
-            if word in _AGGREGATOR_WORDS:
+            if word in AGGREGATORS:
                 return f"<aggr:{self.text}>"
             if word in _KEYWORDS:
                 return f"<{self.text}>"
@@ -68,10 +69,6 @@ def _short(text: str) -> str:
 
 _PUNCTUATION = frozenset({"(", ")", "{", "}", "[", "]", ",", "=", ":"})
 _WORD_OPERATORS = frozenset({"and", "or", "unless", "atan2"})
-_AGGREGATOR_WORDS = frozenset(
-    {"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk",
-     "quantile", "count_values", "limitk", "limit_ratio"}
-)  # fmt: skip
 _KEYWORDS = frozenset(
     {"offset", "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
      "start", "end", "step"}

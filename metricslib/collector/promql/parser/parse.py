@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from metricslib.collector.promql.parser.ast import (
-    COMPARISON_OPS,
+    BINARY_PRECEDENCE,
     AggregateExpr,
     BinaryExpr,
     Call,
@@ -52,21 +52,7 @@ from metricslib.errors import PromQLParseError
 
 __all__ = ["BINARY_PRECEDENCE", "MAX_DEPTH", "parse_expr", "parse_matchers", "resolve_durations", "type_of"]
 
-#: Binding power of each binary operator (higher binds tighter).
-BINARY_PRECEDENCE: dict[str, int] = {
-    "or": 1,
-    "and": 2,
-    "unless": 2,
-    **{op: 3 for op in COMPARISON_OPS},
-    "+": 4,
-    "-": 4,
-    "*": 5,
-    "/": 5,
-    "%": 5,
-    "atan2": 5,
-    "^": 6,
-}
-_POW_PRECEDENCE = 6
+_POW_PRECEDENCE = BINARY_PRECEDENCE["^"]
 _KEYWORD_OPS = frozenset({"and", "or", "unless", "atan2"})
 # Keywords that can never stand where an expression starts ...
 _NOT_NAMES = frozenset({"bool", "on", "ignoring", "group_left", "group_right", "atan2"})

@@ -33,13 +33,13 @@ from metricslib.collector.promql.parser.ast import (
     VectorMatching,
     VectorSelector,
 )
+from metricslib.collector.promql.parser.functions import AGGREGATORS_WITH_PARAM
 from metricslib.collector.promql.parser.lexer import go_quote
 
 __all__ = ["MAX_LINE", "go_duration", "go_float", "pretty", "text_242"]
 
 MAX_LINE = 100
 _INDENT = "  "
-_PARAM_AGGREGATORS = frozenset({"topk", "bottomk", "quantile", "count_values", "limitk", "limit_ratio"})
 _UNITS = ((("y", 31_536_000_000, True)), ("w", 604_800_000, True), ("d", 86_400_000, False),
           ("h", 3_600_000, False), ("m", 60_000, False), ("s", 1000, False), ("ms", 1, False))  # fmt: skip
 
@@ -150,7 +150,7 @@ def text_242(e: Expr) -> str:
     if isinstance(e, Call):
         return f"{e.func}({', '.join(text_242(a) for a in e.args)})"
     if isinstance(e, AggregateExpr):
-        param = f"{text_242(e.param)}, " if e.param is not None and e.op in _PARAM_AGGREGATORS else ""
+        param = f"{text_242(e.param)}, " if e.param is not None and e.op in AGGREGATORS_WITH_PARAM else ""
         return f"{_agg_op(e)}({param}{text_242(e.expr)})"
     return f"{text_242(e.lhs)} {_matching(e.op, e.return_bool, e.matching)} {text_242(e.rhs)}"
 
@@ -172,7 +172,7 @@ def pretty(e: Expr, level: int = 0) -> str:
         args = ",\n".join(pretty(a, level + 1) for a in e.args)
         return f"{pad}{e.func}(\n{args}\n{pad})"
     if isinstance(e, AggregateExpr):
-        param = f"{pretty(e.param, level + 1)},\n" if e.param is not None and e.op in _PARAM_AGGREGATORS else ""
+        param = f"{pretty(e.param, level + 1)},\n" if e.param is not None and e.op in AGGREGATORS_WITH_PARAM else ""
         return f"{pad}{_agg_op(e)}(\n{param}{pretty(e.expr, level + 1)}\n{pad})"
     assert isinstance(e, BinaryExpr)
     return (f"{pretty(e.lhs, level + 1)}\n{pad}{_matching(e.op, e.return_bool, e.matching)}\n"

@@ -13,6 +13,7 @@ import re
 
 from metricslib.collector.model import METRIC_NAME, Matcher
 from metricslib.collector.promql.parser.ast import (
+    BINARY_PRECEDENCE,
     AggregateExpr,
     AtModifier,
     BinaryExpr,
@@ -34,10 +35,6 @@ from metricslib.collector.promql.parser.lexer import go_quote
 
 __all__ = ["format_duration", "format_duration_expr", "format_expr", "format_number"]
 
-_PRECEDENCE = {
-    "or": 1, "and": 2, "unless": 2, "==": 3, "!=": 3, "<=": 3, "<": 3, ">=": 3, ">": 3,
-    "+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "atan2": 5, "^": 6,
-}  # fmt: skip
 _METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 # Words the parser treats specially where a metric name could stand.
@@ -154,7 +151,7 @@ def _matching(m: VectorMatching | None) -> str:
 
 
 def _needs_parens(expr: BinaryExpr, parent_prec: int, right_side: bool, parent_op: str) -> bool:
-    prec = _PRECEDENCE[expr.op]
+    prec = BINARY_PRECEDENCE[expr.op]
     return prec < parent_prec or (prec == parent_prec and (right_side != (parent_op == "^")))
 
 
@@ -207,7 +204,7 @@ def format_expr(expr: Expr) -> str:
         return _binary(expr)
     if isinstance(expr, UnaryExpr):
         inner = format_expr(expr.expr)
-        if (isinstance(expr.expr, BinaryExpr) and _PRECEDENCE[expr.expr.op] < _PRECEDENCE["^"]) or isinstance(expr.expr, UnaryExpr | NumberLiteral):
+        if (isinstance(expr.expr, BinaryExpr) and BINARY_PRECEDENCE[expr.expr.op] < BINARY_PRECEDENCE["^"]) or isinstance(expr.expr, UnaryExpr | NumberLiteral):
             inner = f"({inner})"
         return f"{expr.op}{inner}"
     if isinstance(expr, ParenExpr):
@@ -219,10 +216,10 @@ def _binary(top: BinaryExpr) -> str:
     # Left-deep chains (a or b or ...) are printed bottom-up in a loop, not recursively.
     spine = left_spine(top)
     bottom = spine[-1]
-    text = _operand(bottom.lhs, _PRECEDENCE[bottom.op], False, bottom.op)
+    text = _operand(bottom.lhs, BINARY_PRECEDENCE[bottom.op], False, bottom.op)
     below: BinaryExpr | None = None
     for expr in reversed(spine):
-        prec = _PRECEDENCE[expr.op]
+        prec = BINARY_PRECEDENCE[expr.op]
         if below is not None and _needs_parens(below, prec, False, expr.op):
             text = f"({text})"
         rhs = _operand(expr.rhs, prec, True, expr.op)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from metricslib.collector.config.http_connect import auth_headers, request_target
 from metricslib.collector.config.remote_write import RemoteWriteConfig
 from metricslib.collector.model import Labels
 from metricslib.collector.model.relabel import relabel
@@ -59,10 +60,7 @@ class HTTPPoster:
         # RemoteWriteQueue), never in the address, where errors would show them.
         conn = conn_cls(parts.netloc.rpartition("@")[2], timeout=timeout)
         try:
-            path = parts.path or "/"
-            if parts.query:
-                path += "?" + parts.query
-            conn.request("POST", path, body=body, headers=dict(headers))
+            conn.request("POST", request_target(parts), body=body, headers=dict(headers))
             resp = conn.getresponse()
             return resp.status, resp.read(4096)
         finally:
@@ -102,12 +100,9 @@ class RemoteWriteQueue:
             "User-Agent": "metricslib-collector",
         }
         headers.update(self.config.headers)
-        basic, auth = self.config.http.basic_auth, self.config.http.authorization
-        if basic is not None:
-            token = base64.b64encode(f"{basic.username}:{basic.resolve_password()}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        elif auth is not None:
-            headers["Authorization"] = auth.header()
+        auth = auth_headers(self.config.http)
+        if auth:
+            headers.update(auth)
         else:
             parts = urllib.parse.urlsplit(self.config.url)
             if parts.username is not None:  # as Go's client does with a URL's user info

@@ -7,11 +7,11 @@ value is Go's ``%e`` shortest form (``"1e+00"``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from metricslib.collector.model.value_text import go_float_e
 from metricslib.collector.rules.alerting import ActiveAlert, AlertingRule
 from metricslib.collector.rules.group import Group
 
@@ -30,19 +30,6 @@ def go_time(unix_s: float) -> str:
     if frac:
         text += "." + f"{frac:09d}".rstrip("0")
     return text + "Z"
-
-
-def go_float_e(value: float) -> str:
-    """strconv.FormatFloat(v, 'e', -1, 64): the shortest digits that read back exactly."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    for digits in range(17):
-        text = f"{value:.{digits}e}"
-        if float(text) == value:
-            return text
-    return f"{value:.16e}"
 
 
 def go_number(value: float) -> float | int:
