@@ -22,6 +22,7 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -74,7 +75,8 @@ class Scheduler:
         self._lock = threading.Lock()
         self._due = threading.Condition(self._lock)  # the timer waits here
         self._work = threading.Condition(self._lock)  # idle workers wait here
-        self._heap: list[tuple[int, int, Scheduled]] = []
+        # (monotonic deadline, tie-break, slot time in ms, target)
+        self._heap: list[tuple[float, int, int, Scheduled]] = []
         self._seq = itertools.count()  # ties on the due time: first come, first served
         self._queue: deque[Scheduled] = deque()
         self._workers: list[threading.Thread] = []
@@ -138,10 +140,15 @@ class Scheduler:
 
     def _push(self, entry: Scheduled) -> None:
         """Put ``entry`` on the heap at its next slot (lock held)."""
-        slot, due_ms = next_slot(self._clock() * 1000, entry.offset_ms, entry.interval_ms, entry.last_slot)
+        now = self._clock()
+        # The wait is in monotonic time, as ScrapeLoop.run's is: a clock that jumps
+        # (or a fake one) shifts the slots, never stalls the schedule. Read after
+        # the clock, so the deadline is never before the slot.
+        deadline = time.monotonic()
+        slot, due_ms = next_slot(now * 1000, entry.offset_ms, entry.interval_ms, entry.last_slot)
         entry.last_slot = slot
-        heapq.heappush(self._heap, (due_ms, next(self._seq), entry))
-        if self._heap[0][2] is entry:
+        heapq.heappush(self._heap, (deadline + due_ms / 1000 - now, next(self._seq), due_ms, entry))
+        if self._heap[0][3] is entry:
             self._due.notify()
 
     def _run_timer(self) -> None:
@@ -150,11 +157,11 @@ class Scheduler:
                 if not self._heap:
                     self._due.wait()
                     continue
-                due_ms, _, entry = self._heap[0]
+                deadline, _, due_ms, entry = self._heap[0]
                 if entry.stopped:
                     heapq.heappop(self._heap)
                     continue
-                delay = due_ms / 1000 - self._clock()
+                delay = deadline - time.monotonic()
                 if delay > 0:
                     self._due.wait(delay)
                     continue

@@ -102,6 +102,20 @@ def test_every_loop_is_scraped_at_its_offset_in_every_interval(scheduler: Schedu
         assert loop.stale_marks == []
 
 
+def test_a_clock_that_stands_still_does_not_stall_the_schedule() -> None:
+    """The waits run in monotonic time, as ScrapeLoop.run's do; the clock only names the slots."""
+    scheduler = Scheduler(lambda: 1000.25, max_workers=1)
+    loop = FakeLoop("t", 0)
+    handle = scheduler.add(loop, seed=0)  # type: ignore[arg-type]
+    try:
+        handle.start()
+        wait_for(lambda: len(loop.scrapes) >= 2)
+    finally:
+        handle.stop(stale=False)
+        scheduler.close()
+    assert [due for due, _ in loop.scrapes[:2]] == [1_001_000, 1_002_000]
+
+
 def test_a_target_stopped_mid_scrape_gets_its_markers_after_that_scrape(scheduler: Scheduler) -> None:
     gate = threading.Event()
     loop = FakeLoop("slow", 0, gate=gate)
