@@ -236,22 +236,26 @@ def config_text(ports: list[int], interval: float) -> str:
 
 def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) -> list[Phase]:
     n = series // SERIES_PER_TARGET
-    ports = [free_port() for _ in range(n)]
+    ports: list[int] = []
+    while len(ports) < n + 2:  # distinct: the kernel may hand out a freed port again
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    prom_port, our_port = ports.pop(), ports.pop()
     interval = args.interval
     (tmp / "prometheus.yml").write_text(config_text(ports, interval))
     reqlog = tmp / "requests.log"
     reqlog.write_text("")
-    prom_port, our_port = free_port(), free_port()
     urls = {"ours": f"http://127.0.0.1:{our_port}", "prometheus": f"http://127.0.0.1:{prom_port}"}
     phases: list[Phase] = []
     with ExitStack() as stack:
-        stack.enter_context(process(
+        targets = stack.enter_context(process(
             [sys.executable, __file__, "--serve-targets", ",".join(map(str, ports)), str(reqlog)],
             tmp / "targets.out"))
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not Path(str(reqlog) + ".ready").exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the targets did not start")
+            if time.monotonic() > deadline or targets.poll() is not None:
+                raise RuntimeError(f"the targets did not start:\n{(tmp / 'targets.out').read_text()}")
             time.sleep(0.1)
         procs = {
             "prometheus": stack.enter_context(process(
@@ -362,10 +366,12 @@ def main() -> int:
     print(f"load average {load1:.1f} on {os.cpu_count()} CPUs; interval {args.interval:g}s, "
           f"phases of {args.phase:g}s, {args.rounds} round(s)", flush=True)
     phases: list[Phase] = []
-    for series in sizes:
-        with tempfile.TemporaryDirectory(prefix="bench_capacity.") as tmpdir:
-            phases += run_size(series, args, prometheus, Path(tmpdir))
-    print_table(phases, args.interval)
+    try:
+        for series in sizes:
+            with tempfile.TemporaryDirectory(prefix="bench_capacity.") as tmpdir:
+                phases += run_size(series, args, prometheus, Path(tmpdir))
+    finally:
+        print_table(phases, args.interval)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
