@@ -13,7 +13,9 @@ next slot after it ends rather than bunching up.
 
 Workers are started on demand: a collector with three targets runs a thread
 or two, one with a thousand runs ``max_workers``. A target that hangs holds
-one worker for at most its ``scrape_timeout``.
+one worker for at most its ``scrape_timeout``; while more than
+``max_workers`` targets hang at once, the others' scrapes wait for a free
+worker and start late (the price of the bound; Prometheus has none).
 """
 
 from __future__ import annotations
