@@ -53,7 +53,7 @@ from metricslib.collector.storage.base import Appender, Storage
 from metricslib.collector.textparse.formats import ACCEPT_HEADER
 from metricslib.errors import OutOfOrderSampleError, StorageError
 
-__all__ = ["ACCEPT_HEADER", "ExpositionParser", "Parsed", "ParserFn", "ScrapeFailed", "ScrapeLoop"]
+__all__ = ["ACCEPT_HEADER", "ExpositionParser", "Parsed", "ParserFn", "ScrapeFailed", "ScrapeLoop", "next_slot"]
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,8 @@ class ScrapeLoop:
         self._column: _Column | None = None
         #: Set before stopping: write staleness markers when the loop exits.
         self.stale_on_exit = False
+        #: The slot time (ms) the current or last scheduled scrape was due at.
+        self.due_ms: int | None = None
 
     # --- one scrape ---------------------------------------------------------------------
 
@@ -445,19 +447,26 @@ class ScrapeLoop:
         last_slot = None
         while True:
             now_ms = self._clock() * 1000
-            slot = (now_ms - offset) // interval
-            delay_ms = offset + (slot + 1) * interval - now_ms
-            if last_slot is not None and slot + 1 <= last_slot:
-                delay_ms += interval * (last_slot - slot)
-            if stop.wait(delay_ms / 1000):
+            last_slot, due_ms = next_slot(now_ms, offset, interval, last_slot)
+            if stop.wait((due_ms - now_ms) / 1000):
                 if self.stale_on_exit:
                     self.mark_stale()
                 return
-            last_slot = slot + 1
+            self.due_ms = due_ms
             try:
                 self.scrape_once()
             except Exception:  # never let one bad scrape end this target's loop
                 log.exception("scrape loop of %s", self.target.url)
+
+
+def next_slot(now_ms: float, offset_ms: int, interval_ms: int, last_slot: int | None) -> tuple[int, int]:
+    """The next scrape of a target: (slot, its time in ms). Slot ``n`` is at
+    ``offset_ms + n * interval_ms``; the next is the first after ``now_ms`` and
+    never one already used (``last_slot``), should the clock step back."""
+    slot = int((now_ms - offset_ms) // interval_ms) + 1
+    if last_slot is not None and slot <= last_slot:
+        slot = last_slot + 1
+    return slot, offset_ms + slot * interval_ms
 
 
 def _describe(exc: BaseException, address: str) -> str:

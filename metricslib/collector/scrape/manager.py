@@ -3,7 +3,7 @@
 Interface used by the HTTP server (``server.py``/``api.py``)::
 
     c = Collector("prometheus.yml", storage, transport=None, dns_resolver=None, clock=time.time)
-    c.start()            # discovery thread + one scrape thread per target
+    c.start()            # discovery thread + a scrape timer and a bounded worker pool
     c.reload()           # re-read the file; ConfigError keeps the running config
     c.ready              # True once started and the first discovery round is done
     c.config_text        # running config as YAML (defaults filled, secrets hidden)
@@ -44,6 +44,7 @@ from metricslib.collector.discovery.manager import JobDiscovery
 from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.loop import ParserFn, ScrapeLoop
+from metricslib.collector.scrape.scheduler import DEFAULT_MAX_WORKERS, Scheduled, Scheduler
 from metricslib.collector.scrape.stats import ScrapeStats
 from metricslib.collector.scrape.targets import DroppedTarget, Target, build_targets, fnv64a
 from metricslib.collector.scrape.transport import HTTPTransport, Transport
@@ -55,27 +56,6 @@ __all__ = ["Collector"]
 log = logging.getLogger(__name__)
 
 _DISCOVERY_TICK_S = 0.25
-
-
-class _Running:
-    """One scrape loop and the thread running it."""
-
-    def __init__(self, loop: ScrapeLoop, seed: int) -> None:
-        self.loop = loop
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(
-            target=loop.run,
-            args=(self.stop_event, seed),
-            name=f"scrape {loop.target.scrape_pool} {loop.target.labels.get('instance', '')}",
-            daemon=True,
-        )
-
-    def stop(self, stale: bool) -> None:
-        """Stop the loop; with ``stale`` its series get markers once its last scrape is done."""
-        self.loop.stale_on_exit = stale
-        self.stop_event.set()
-        if stale and not self.thread.is_alive() and self.thread.ident is None:
-            self.loop.mark_stale()  # never started: nothing can race with us
 
 
 def _scrape_settings(sc: ScrapeConfig) -> ScrapeConfig:
@@ -91,11 +71,11 @@ class _Pool:
         self.config = config
         self.discovery = discovery
         self.groups: list[TargetGroup] = []
-        self.loops: dict[object, _Running] = {}
+        self.loops: dict[object, Scheduled] = {}
         self.dropped: list[DroppedTarget] = []
         # Loops of the previous config, already stopped: targets found again take
         # over their staleness bookkeeping; the others get markers at the first sync.
-        self.inherit: dict[object, _Running] | None = None
+        self.inherit: dict[object, Scheduled] | None = None
 
     def sync(self, groups: list[TargetGroup]) -> None:
         started = time.monotonic()
@@ -122,17 +102,15 @@ class _Pool:
             previous = inherit.get(key)
             if previous is not None:
                 loop.inherit(previous.loop)
-            running = _Running(loop, self.owner._seed)
+            running = self.owner._scheduler.add(loop, self.owner._seed)
             self.loops[key] = running
             if self.owner._started:
-                running.thread.start()
+                running.start()
 
-    def stop(self, stale: bool) -> list[threading.Thread]:
-        threads = []
+    def stop(self, stale: bool) -> list[Scheduled]:
         for running in self.loops.values():
             running.stop(stale)
-            threads.append(running.thread)
-        return threads
+        return list(self.loops.values())
 
 
 class Collector:
@@ -147,6 +125,7 @@ class Collector:
         dns_resolver: object | None = None,
         clock: Callable[[], float] = time.time,
         parser: ParserFn | None = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
     ) -> None:
         self.config_path = config_path
         self._config: Config = load_config(config_path)
@@ -156,6 +135,7 @@ class Collector:
         self._resolver: Any = None
         self._clock = clock
         self._parser = parser  # None: one ExpositionParser per loop
+        self._scheduler = Scheduler(clock, max_workers)
         self._lock = threading.RLock()  # guards pools; never held while scraping
         self._reload_lock = threading.RLock()  # RLock: a SIGHUP handler may interrupt a reload
         self._pools: dict[str, _Pool] = {}
@@ -192,14 +172,14 @@ class Collector:
         if self._thread is not None:
             self._thread.join(timeout=10)
         with self._lock:
-            threads = [t for pool in self._pools.values() for t in pool.stop(stale=False)]
+            loops = [r for pool in self._pools.values() for r in pool.stop(stale=False)]
             longest = max((p.config.scrape_timeout.seconds for p in self._pools.values()), default=0)
             self._started = False
         # A loop in the middle of a scrape finishes it (bounded by its timeout) first.
         deadline = time.monotonic() + longest + 1
-        for t in threads:
-            if t.is_alive():
-                t.join(timeout=max(0.0, deadline - time.monotonic()))
+        for r in loops:
+            r.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._scheduler.close(timeout=max(1.0, deadline - time.monotonic()))
 
     def reload(self) -> None:
         """Re-read the config file; on ConfigError the running config stays in force."""

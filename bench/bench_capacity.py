@@ -1,0 +1,380 @@
+"""Collector capacity: our collector process against a real Prometheus 2.42, scraping
+the same targets at the same time.
+
+Both servers run as users run them (``python -m metricslib collector`` and
+``prometheus``), on 127.0.0.1 with fresh data directories and the same config.
+The targets are one separate asyncio process listening on N ports, each port
+one target of 2,000 counter series ``x{series="i"}`` (bodies rendered once at
+start, so the targets cost next to nothing); it logs the time and the
+scraper's User-Agent of every request.
+
+For each series count the run warms up, then alternates a quiet phase and a
+phase with ``sum(rate(x[5m])) by (job)`` sent in a loop to both servers (one
+client thread each, keep-alive). Per phase and server:
+
+- CPU per ingested sample: utime+stime from ``/proc/PID/stat`` over the
+  phase, divided by the samples the targets served to that scraper in it
+  (quiet phases only: under query load the CPU is mostly the queries');
+- scrapes on schedule: from the request log, each interval slot of each
+  target counts once; it is on schedule when the gap from the previous
+  request is within 10 % of the interval (a missed slot counts as late);
+- RSS per active series: ``VmRSS`` at the end of the phase over the active
+  series (targets x (2,000 + 5 report series));
+- the query's median latency (load phases).
+
+    .venv/bin/python bench/bench_capacity.py [--series 10000,50000] [--big]
+        [--interval 5] [--phase 60] [--rounds 1]
+
+``--big`` adds 200k series. Every process is stopped by its PID; the whole
+run is bounded by ``--max-minutes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.keepalive import KeepAlive
+from tests.helpers import free_port, wait_for_http
+
+SERIES_PER_TARGET = 2000
+REPORT_SERIES = 5  # up, scrape_duration_seconds, scrape_samples_*, scrape_series_added
+QUERY = "sum(rate(x[5m])) by (job)"
+BODIES = 64  # counters grow for BODIES scrapes, then reset once
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SERVERS = ("ours", "prometheus")
+
+
+# --- the targets (a child process) ------------------------------------------------------
+
+
+def _bodies() -> list[bytes]:
+    head = "# HELP x A synthetic counter.\n# TYPE x counter\n"
+    return [
+        (head + "".join(f'x{{series="{i}"}} {k * (i % 7 + 1)}\n' for i in range(SERIES_PER_TARGET))).encode()
+        for k in range(BODIES)
+    ]
+
+
+def serve_targets(ports: list[int], log_path: str) -> None:
+    """Answer every port with the next body of that port; log each request."""
+    bodies = _bodies()
+    log: list[str] = []
+    count: dict[tuple[int, str], int] = defaultdict(int)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                now = time.time()
+                kind = "prometheus" if b"User-Agent: Prometheus/" in head else "ours"
+                n = count[port, kind]
+                count[port, kind] = n + 1
+                log.append(f"{port} {kind} {now:.4f}\n")
+                body = bodies[n % BODIES]
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body))
+                writer.write(body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def flush() -> None:
+        with open(log_path, "a") as f:
+            while True:
+                await asyncio.sleep(0.5)
+                if log:
+                    f.writelines(log)
+                    log.clear()
+                    f.flush()
+
+    async def main() -> None:
+        for port in ports:
+            await asyncio.start_server(lambda r, w, p=port: handle(r, w, p), "127.0.0.1", port)
+        Path(log_path + ".ready").touch()
+        await flush()
+
+    asyncio.run(main())
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def read_log(path: Path) -> dict[str, dict[int, list[float]]]:
+    """Scraper -> port -> request times."""
+    out: dict[str, dict[int, list[float]]] = {s: defaultdict(list) for s in SERVERS}
+    for line in path.read_text().splitlines():
+        port, kind, t = line.split()
+        out[kind][int(port)].append(float(t))
+    return out
+
+
+def schedule(times: dict[int, list[float]], t0: float, t1: float, interval: float) -> tuple[int, int]:
+    """(slots on schedule, slots) for the requests that arrived in [t0, t1)."""
+    good = slots = 0
+    for stamps in times.values():
+        stamps = sorted(stamps)
+        for a, b in itertools.pairwise(stamps):
+            if not t0 <= b < t1:
+                continue
+            gap = b - a
+            slots += max(1, round(gap / interval))
+            good += abs(gap - interval) <= 0.1 * interval
+    return good, slots
+
+
+def served(times: dict[int, list[float]], t0: float, t1: float) -> int:
+    return sum(t0 <= t < t1 for stamps in times.values() for t in stamps) * SERIES_PER_TARGET
+
+
+@dataclass
+class Phase:
+    series: int
+    load: bool
+    cpu_us_per_sample: dict[str, float] = field(default_factory=dict)
+    on_schedule: dict[str, float] = field(default_factory=dict)
+    rss_per_series: dict[str, float] = field(default_factory=dict)
+    query_median_ms: dict[str, float] = field(default_factory=dict)
+    queries: dict[str, int] = field(default_factory=dict)
+
+
+class QueryLoad:
+    """One client per server sending QUERY in a loop until stopped."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.stop = threading.Event()
+        self.times: dict[str, list[float]] = {s: [] for s in urls}
+        self.errors: dict[str, int] = {s: 0 for s in urls}
+        path = "/api/v1/query?" + urllib.parse.urlencode({"query": QUERY})
+        self.threads = [threading.Thread(target=self._run, args=(s, u, path), daemon=True) for s, u in urls.items()]
+
+    def _run(self, server: str, url: str, path: str) -> None:
+        conn = KeepAlive(url)
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.times[server].append(conn.timed_get(path))
+                except Exception:
+                    self.errors[server] += 1
+                    conn.close()
+                    conn = KeepAlive(url)
+                    self.stop.wait(0.5)
+        finally:
+            conn.close()
+
+    def __enter__(self) -> QueryLoad:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=120)
+
+
+# --- processes ---------------------------------------------------------------------------
+
+
+@contextmanager
+def process(cmd: list[str], log: Path, ready_url: str | None = None, stop_timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        if ready_url is not None:
+            wait_for_http(ready_url, timeout=120, proc=None)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=stop_timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+def config_text(ports: list[int], interval: float) -> str:
+    targets = ", ".join(f"'127.0.0.1:{p}'" for p in ports)
+    return (
+        f"global:\n  scrape_interval: {interval:g}s\n  scrape_timeout: {min(interval, 10):g}s\n"
+        f"scrape_configs:\n  - job_name: capacity\n    static_configs:\n      - targets: [{targets}]\n"
+    )
+
+
+def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) -> list[Phase]:
+    n = series // SERIES_PER_TARGET
+    ports: list[int] = []
+    while len(ports) < n + 2:  # distinct: the kernel may hand out a freed port again
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    prom_port, our_port = ports.pop(), ports.pop()
+    interval = args.interval
+    (tmp / "prometheus.yml").write_text(config_text(ports, interval))
+    reqlog = tmp / "requests.log"
+    reqlog.write_text("")
+    urls = {"ours": f"http://127.0.0.1:{our_port}", "prometheus": f"http://127.0.0.1:{prom_port}"}
+    phases: list[Phase] = []
+    with ExitStack() as stack:
+        targets = stack.enter_context(process(
+            [sys.executable, __file__, "--serve-targets", ",".join(map(str, ports)), str(reqlog)],
+            tmp / "targets.out"))
+        deadline = time.monotonic() + 120
+        while not Path(str(reqlog) + ".ready").exists():
+            if time.monotonic() > deadline or targets.poll() is not None:
+                raise RuntimeError(f"the targets did not start:\n{(tmp / 'targets.out').read_text()}")
+            time.sleep(0.1)
+        procs = {
+            "prometheus": stack.enter_context(process(
+                [prometheus, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'prom'}",
+                 f"--web.listen-address=127.0.0.1:{prom_port}"],
+                tmp / "prometheus.out", f"{urls['prometheus']}/-/ready")),
+            "ours": stack.enter_context(process(
+                [sys.executable, "-m", "metricslib", "collector", "--config", str(tmp / "prometheus.yml"),
+                 "--data-dir", str(tmp / "ours"), "--listen", f"127.0.0.1:{our_port}"],
+                tmp / "ours.out", f"{urls['ours']}/-/ready")),
+        }
+        time.sleep(args.warmup)
+        active = n * (SERIES_PER_TARGET + REPORT_SERIES)
+        for _ in range(args.rounds):
+            for load in (False, True):
+                phase = Phase(series, load)
+                t0 = time.time()
+                cpu0 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
+                if load:
+                    with QueryLoad(urls) as q:
+                        time.sleep(args.phase)
+                        cpu1 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
+                        t1 = time.time()
+                    for s in SERVERS:
+                        phase.queries[s] = len(q.times[s])
+                        if q.times[s]:
+                            phase.query_median_ms[s] = statistics.median(q.times[s]) * 1000
+                else:
+                    time.sleep(args.phase)
+                    cpu1 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
+                    t1 = time.time()
+                time.sleep(1.5)  # let the target flush its log past t1
+                log = read_log(reqlog)
+                for s, p in procs.items():
+                    if p.poll() is not None:
+                        raise RuntimeError(f"{s} exited with {p.returncode}; see {tmp}/{s}.out")
+                    samples = served(log[s], t0, t1)
+                    if samples and not load:
+                        phase.cpu_us_per_sample[s] = (cpu1[s] - cpu0[s]) / samples * 1e6
+                    good, slots = schedule(log[s], t0, t1, interval)
+                    phase.on_schedule[s] = good / slots if slots else 0.0
+                    phase.rss_per_series[s] = rss_bytes(p.pid) / active
+                phases.append(phase)
+                print_phase(phase, flush=True)
+    return phases
+
+
+def _ratio(phase_values: dict[str, float]) -> str:
+    if "ours" in phase_values and phase_values.get("prometheus"):
+        return f"{phase_values['ours'] / phase_values['prometheus']:.2f}"
+    return "—"
+
+
+def print_phase(p: Phase, flush: bool = False) -> None:
+    label = f"{p.series // 1000}k {'query load' if p.load else 'quiet'}"
+    cpu = p.cpu_us_per_sample
+    cpu_s = (f"CPU/sample {cpu['ours']:.2f} / {cpu['prometheus']:.2f} µs = {_ratio(cpu)}"
+             if len(cpu) == 2 else "CPU/sample —")
+    sched = p.on_schedule
+    rss = p.rss_per_series
+    line = (f"{label:16} {cpu_s:36} on schedule {sched['ours']:.3f} / {sched['prometheus']:.3f}   "
+            f"RSS/series {rss['ours']:.0f} / {rss['prometheus']:.0f} B = {_ratio(rss)}")
+    if p.load:
+        q = p.query_median_ms
+        line += (f"   query median {q.get('ours', float('nan')):.0f} / {q.get('prometheus', float('nan')):.0f} ms"
+                 f" = {_ratio(q)} (n={p.queries.get('ours', 0)}/{p.queries.get('prometheus', 0)})")
+    print(line, flush=flush)
+
+
+def print_table(phases: list[Phase], interval: float) -> None:
+    print()
+    print("| series x interval | phase | CPU per sample, ours / Prometheus (µs) | ratio "
+          "| on schedule, ours / Prometheus | RSS per series, ours / Prometheus | ratio | query median, ours / Prometheus | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for p in phases:
+        cpu, sched, rss, q = p.cpu_us_per_sample, p.on_schedule, p.rss_per_series, p.query_median_ms
+        cpu_s = f"{cpu['ours']:.2f} / {cpu['prometheus']:.2f}" if len(cpu) == 2 else "—"
+        q_s = f"{q['ours']:.0f} / {q['prometheus']:.0f} ms" if len(q) == 2 else "—"
+        print(f"| {p.series // 1000}k x {interval:g}s | {'query load' if p.load else 'quiet'} | {cpu_s} | {_ratio(cpu)} "
+              f"| {sched['ours']:.3f} / {sched['prometheus']:.3f} | {rss['ours'] / 1000:.1f} / {rss['prometheus'] / 1000:.1f} kB "
+              f"| {_ratio(rss)} | {q_s} | {_ratio(q)} |")
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-targets":
+        serve_targets([int(p) for p in sys.argv[2].split(",")], sys.argv[3])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--series", default="10000,50000", help="comma-separated series counts")
+    parser.add_argument("--big", action="store_true", help="add 200,000 series")
+    parser.add_argument("--interval", type=float, default=5.0, help="scrape interval, seconds")
+    parser.add_argument("--phase", type=float, default=60.0, help="seconds per measured phase")
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds before the first phase")
+    parser.add_argument("--rounds", type=int, default=1, help="quiet + query-load phase pairs per size")
+    parser.add_argument("--max-minutes", type=float, default=60.0, help="stop the whole run after this")
+    args = parser.parse_args()
+    prometheus = shutil.which("prometheus")
+    if not prometheus:
+        print("needs the Debian package 'prometheus'")
+        return 1
+    sizes = [int(s) for s in args.series.split(",") if s]
+    if args.big:
+        sizes.append(200_000)
+    # Bounded in time: SIGALRM raises in the main thread, and the ExitStacks stop every process.
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("--max-minutes reached")))
+    signal.alarm(int(args.max_minutes * 60))
+    load1 = os.getloadavg()[0]
+    print(f"load average {load1:.1f} on {os.cpu_count()} CPUs; interval {args.interval:g}s, "
+          f"phases of {args.phase:g}s, {args.rounds} round(s)", flush=True)
+    phases: list[Phase] = []
+    try:
+        for series in sizes:
+            with tempfile.TemporaryDirectory(prefix="bench_capacity.") as tmpdir:
+                phases += run_size(series, args, prometheus, Path(tmpdir))
+    finally:
+        print_table(phases, args.interval)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
