@@ -37,6 +37,10 @@ __all__ = ["CollectorHTTPServer", "Routes", "listen_backlog", "serve"]
 # read would let one client exhaust memory.
 MAX_BODY_BYTES = 1 << 20
 _GZIP_MIN_BYTES = 1024
+# Level 1: a 10 MB range-query answer compresses in a third of level 5's time
+# and comes out about a tenth larger; the answer reaches the client sooner on
+# any link faster than a few hundred Mbit/s.
+_GZIP_LEVEL = 1
 _SEPARATE_BODY_BYTES = 1 << 20
 
 
@@ -182,7 +186,7 @@ class _Connection(GuardedConnection, socketserver.StreamRequestHandler):
         body = response.body
         headers = [("Content-Type", response.content_type)] if response.content_type else []
         if "gzip" in raw.headers.get("accept-encoding", "") and len(body) >= _GZIP_MIN_BYTES:
-            body = gzip.compress(body, compresslevel=5)
+            body = gzip.compress(body, compresslevel=_GZIP_LEVEL)
             headers.append(("Content-Encoding", "gzip"))
         headers += [(k, v) for k, v in response.headers.items() if k.lower() != "connection"]
         keep_alive = raw.keep_alive and response.headers.get("Connection", "").lower() != "close"
