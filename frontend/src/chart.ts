@@ -109,8 +109,9 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
           stroke: "#555",
           grid: { stroke: "#eee" },
           values: (_u, splits) => splits.map(fmt),
-          // Wide enough for the longest tick label ("47.68 MiB") at 12px.
-          size: (_u, values) => Math.max(40, ...(values ?? []).map((v) => String(v).length * 7 + 18)),
+          // Wide enough for the longest tick label ("47.68 MiB", "500m") at 12px;
+          // uPlot may ask before it has formatted the labels, so format here too.
+          size: (_u, values) => Math.max(48, ...(values ?? []).map((v) => (typeof v === "number" ? fmt(v) : String(v)).length * 8 + 18)),
         },
       ],
       hooks: {
