@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
-from metricslib.collector.config.config import load_config
+from metricslib.collector.config.config import Config, load_config
 from metricslib.collector.config.durations import parse_duration
 from metricslib.collector.malloc import tune_malloc
 from metricslib.collector.model import Matcher
@@ -94,15 +94,18 @@ class CollectorServer:
         http: CollectorHTTPServer | None = None,
         notify: Callable[[Sequence[Alert]], None] | None = None,
         web_config: WebConfigFile | None = None,
+        config: Config | None = None,
     ) -> None:
-        """``http``: a server already bound (the CLI binds before creating anything on disk).
+        """``http``: a server already bound (the CLI binds before creating anything on disk);
+        ``web_config`` and ``config``: the files already read by the caller.
 
         ``notify`` receives each batch of alerts due to Alertmanager; by default
         the notifier built from the config's ``alerting`` section."""
         self.options = options
         # Read the config and the boards before anything is created: a typo must
         # not leave a data dir behind.
-        load_config(options.config_file)
+        if config is None:
+            config = load_config(options.config_file)
         self.dashboards = DashboardSet(options.dashboard_dirs) if options.dashboard_dirs else None
         if web_config is None and options.web_config_file:
             web_config = WebConfigFile(options.web_config_file)
@@ -115,7 +118,7 @@ class CollectorServer:
         )
         try:
             self.ingest = ForwardingStorage(self.storage, [])
-            self.collector = Collector(options.config_file, self.ingest, clock=clock)
+            self.collector = Collector(options.config_file, self.ingest, clock=clock, config=config)
             # Remote write is read once at start: changing receivers needs a restart.
             self.remote_queues = [
                 RemoteWriteQueue(rw, external_labels=self.collector.external_labels)
@@ -213,13 +216,14 @@ class CollectorServer:
         """Scraping, rules and notifier from the config file; on ConfigError (a bad
         config or rule file) every part keeps what it runs."""
         try:
-            self.rules.build_groups(load_config(self.options.config_file))  # raises before anything changes
+            config = load_config(self.options.config_file)
+            groups = self.rules.build_groups(config)  # raises before anything changes
         except ConfigError:
             self.collector.reload_failed()  # a bad config or rule file fails the reload as a whole
             raise
-        self.collector.reload()
-        self.notifier.apply_config(self.collector.config)
-        self.rules.update(self.collector.config)
+        self.collector.reload(config)
+        self.notifier.apply_config(config)
+        self.rules.apply(groups)
 
     def _engine(self, timeout_ms: int | None) -> Engine:
         timeout_s = self.options.query_timeout_s
@@ -405,7 +409,7 @@ def run_collector_cli(args: argparse.Namespace) -> int:
     _configure_logging(args.log_level, args.log_format)
     tune_malloc()  # the process is ours: keep query temporaries' memory between queries
     try:
-        load_config(options.config_file)
+        config = load_config(options.config_file)
     except ConfigError as exc:
         return _fail(f"error loading config: {exc}", 2)
     try:  # the message names the web config file and key
@@ -418,7 +422,7 @@ def run_collector_cli(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot listen on {args.listen}: {exc.strerror or exc}", 1)
     try:
-        server = CollectorServer(options, http=http, web_config=web_config)
+        server = CollectorServer(options, http=http, web_config=web_config, config=config)
     except ConfigError as exc:
         http.server_close()
         return _fail(f"error loading config: {exc}", 2)

@@ -121,7 +121,8 @@ class RuleManager:
     # --- loading -----------------------------------------------------------------------------
 
     def build_groups(self, config: Config) -> list[tuple[Group, tuple[object, ...]]]:
-        """Every group of ``config``'s rule files; raises RuleFileError naming every bad file."""
+        """Every group of ``config``'s rule files, for :meth:`apply`; raises RuleFileError
+        naming every bad file (and keeps it as ``last_error``)."""
         glob = config.global_config
         external = dict(glob.external_labels)
         problems: list[str] = []
@@ -140,7 +141,10 @@ class RuleManager:
                               resend_delay_ms=self.options.resend_delay_ms, wall=self.clock)
                 built.append((group, (spec, interval, offset, tuple(sorted(external.items())))))
         if problems:
-            raise RuleFileError(problems[0].partition(": ")[0], problems)
+            error = RuleFileError(problems[0].partition(": ")[0], problems)
+            self.last_error = str(error)
+            raise error
+        self.last_error = ""
         return built
 
     def _make_rule(self, rule: Rule, spec: RuleGroup, external: Mapping[str, str]) -> AnyRule:
@@ -151,12 +155,11 @@ class RuleManager:
 
     def update(self, config: Config) -> None:
         """Load ``config``'s rules and swap them in; on any bad file raise and keep the old ones."""
-        try:
-            built = self.build_groups(config)
-        except RuleFileError as exc:
-            self.last_error = str(exc)
-            raise
-        self.last_error = ""
+        self.apply(self.build_groups(config))
+
+    def apply(self, built: list[tuple[Group, tuple[object, ...]]]) -> None:
+        """Swap in groups from :meth:`build_groups`: unchanged ones keep running, changed
+        ones take over alert state, removed ones write staleness markers."""
         now_ns = int(self.clock() * 1e9)
         with self._lock:
             old = self._runners

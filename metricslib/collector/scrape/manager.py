@@ -126,9 +126,11 @@ class Collector:
         clock: Callable[[], float] = time.time,
         parser: ParserFn | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        config: Config | None = None,
     ) -> None:
+        """``config``: ``config_path`` already loaded by the caller (read once)."""
         self.config_path = config_path
-        self._config: Config = load_config(config_path)
+        self._config: Config = config if config is not None else load_config(config_path)
         self._storage = storage
         self._transport: Transport = transport if transport is not None else HTTPTransport()
         self._dns_resolver = dns_resolver
@@ -181,11 +183,12 @@ class Collector:
             r.join(timeout=max(0.0, deadline - time.monotonic()))
         self._scheduler.close(timeout=max(1.0, deadline - time.monotonic()))
 
-    def reload(self) -> None:
-        """Re-read the config file; on ConfigError the running config stays in force."""
+    def reload(self, config: Config | None = None) -> None:
+        """Re-read the config file (or take ``config``, already read from it); on
+        ConfigError the running config stays in force."""
         with self._reload_lock:  # SIGHUP and POST /-/reload may race
             try:
-                new = load_config(self.config_path)
+                new = config if config is not None else load_config(self.config_path)
             except ConfigError:
                 self.reload_failed()
                 raise
