@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.collector.web.ui.browsing import chromium
 from tests.collector.workload import Workload, prometheus_and_collector
 
 DAY = 86_400
@@ -99,23 +100,6 @@ def link(expr: str, range_s: int, step_s: int) -> str:
     })
 
 
-def browser() -> object:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='bench-ui-')}")
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_script_timeout(180)
-    driver.set_page_load_timeout(180)
-    return driver
-
-
 def draw_time(driver: object, base: str, which: str, path: str, want: int) -> float:
     driver.get("about:blank")  # type: ignore[attr-defined]
     driver.get(base + path)  # type: ignore[attr-defined]
@@ -137,22 +121,21 @@ def main() -> int:
         tmp = Path(tmpdir)
         workload = write_data(tmp / "ui.om")
         print(f"data: {workload.series} series, {workload.samples} samples", flush=True)
-        with prometheus_and_collector(tmp, workload, prometheus=prometheus, promtool=promtool) as pair:
-            driver = browser()
-            try:
-                for name, expr, series, range_s, step_s in CASES:
-                    path = link(expr, range_s, step_s)
-                    # One unmeasured load each: the browser's and the servers' caches warm alike.
-                    draw_time(driver, pair.ours, "ours", path, series)
-                    draw_time(driver, pair.prometheus, "prometheus", path, series)
-                    ours, theirs = [], []
-                    for _ in range(args.repeat):
-                        ours.append(draw_time(driver, pair.ours, "ours", path, series))
-                        theirs.append(draw_time(driver, pair.prometheus, "prometheus", path, series))
-                    o, t = statistics.median(ours), statistics.median(theirs)
-                    print(f"{name:26} ours {o:8.0f} ms  prometheus {t:8.0f} ms  ratio {o / t:5.2f}", flush=True)
-            finally:
-                driver.quit()  # type: ignore[attr-defined]
+        with (
+            prometheus_and_collector(tmp, workload, prometheus=prometheus, promtool=promtool) as pair,
+            chromium(window="1400,1000", timeout_s=180) as driver,
+        ):
+            for name, expr, series, range_s, step_s in CASES:
+                path = link(expr, range_s, step_s)
+                # One unmeasured load each: the browser's and the servers' caches warm alike.
+                draw_time(driver, pair.ours, "ours", path, series)
+                draw_time(driver, pair.prometheus, "prometheus", path, series)
+                ours, theirs = [], []
+                for _ in range(args.repeat):
+                    ours.append(draw_time(driver, pair.ours, "ours", path, series))
+                    theirs.append(draw_time(driver, pair.prometheus, "prometheus", path, series))
+                o, t = statistics.median(ours), statistics.median(theirs)
+                print(f"{name:26} ours {o:8.0f} ms  prometheus {t:8.0f} ms  ratio {o / t:5.2f}", flush=True)
     return 0
 
 

@@ -2,9 +2,8 @@
 // textbox, and their substitution into expressions ($var, ${var}, [[var]]),
 // with Grafana's Prometheus formatting of multi-value and "All".
 
-import { labelValues, queryInstant, type Sample } from "./api";
+import { getJSON, labelValues, queryInstant, type Sample } from "./api";
 import { formatDuration, parseDuration } from "./format";
-import { url } from "./paths";
 
 export interface VariableModel {
   name: string;
@@ -76,8 +75,7 @@ export async function queryOptions(expr: string, time: TimeContext): Promise<str
     return names.filter((n) => re.test(n));
   }
   if (/^label_names\(\s*\)$/.test(expr)) {
-    const resp = await fetch(url(`/api/v1/labels?start=${time.start}&end=${time.end}`));
-    return ((await resp.json()) as { data: string[] }).data;
+    return getJSON<string[]>("/api/v1/labels", { start: String(time.start), end: String(time.end) });
   }
   m = /^query_result\(\s*(.+)\s*\)$/.exec(expr);
   if (m) {
