@@ -253,15 +253,17 @@ class _TimedEngine:
         self._engine = engine
 
     def instant_query(self, query: str, t_ms: int) -> QueryResultLike:
-        with self._owner.query_running():
+        with self._owner.query_timer():
             return self._engine.instant_query(query, t_ms)
 
     def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResultLike:
-        with self._owner.query_running():
+        with self._owner.query_timer():
             return self._engine.range_query(query, start_ms, end_ms, step_ms)
 
 
-class _Running:
+class _QueryTimer:
+    """Times one query into ``prometheus_engine_query_duration_seconds``."""
+
     def __init__(self, owner: SelfMetrics) -> None:
         self._owner = owner
         self._start = 0.0
@@ -316,8 +318,8 @@ class SelfMetrics:
         """``engine`` with its queries counted in ``prometheus_engine_*``."""
         return _TimedEngine(self, engine)
 
-    def query_running(self) -> _Running:
-        return _Running(self)
+    def query_timer(self) -> _QueryTimer:
+        return _QueryTimer(self)
 
     def render(self, accept: str) -> tuple[bytes, str]:
         encoder, content_type = choose_encoder(accept)
