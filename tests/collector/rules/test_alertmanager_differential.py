@@ -76,6 +76,8 @@ RULES = textwrap.dedent(
             annotations:
               summary: "{{{{ $labels.device }}}} on {{{{ $labels.instance }}}} has errors"
               value: "{{{{ $value }}}} ({{{{ $value | humanize }}}})"
+              detail: '{{{{ $labels.device | toUpper }}}} {{{{ printf "%.1f" $value }}}}, up {{{{ with query "up" }}}}{{{{ . | first | value }}}}{{{{ end }}}}'
+              sender: "sent by {{{{ $externalLabels.sender }}}}"
     """
 )
 
@@ -159,8 +161,10 @@ def test_alertmanager_receives_the_same_alerts_from_prometheus_and_the_collector
         assert without_sender(mine["labels"]) == without_sender(theirs["labels"]) == {
             "alertname": "DiskErrors", "device": "sda", "device_copy": "sda", "instance": target, "job": "disks",
             "severity": "page"}
-        assert mine["annotations"] == theirs["annotations"] == {
-            "summary": f"sda on {target} has errors", "value": "1234.5 (1.234k)"}
+        assert without_sender(mine["annotations"]) == without_sender(theirs["annotations"]) == {
+            "summary": f"sda on {target} has errors", "value": "1234.5 (1.234k)", "detail": "SDA 1234.5, up 1"}
+        assert (mine["annotations"]["sender"], theirs["annotations"]["sender"]) == (
+            "sent by metricslib", "sent by prometheus")
         assert abs(parse_time(mine["startsAt"]) - parse_time(theirs["startsAt"])) <= EVALUATION_INTERVAL_S
         # A firing alert is valid for four resend delays (1m) from its last send.
         assert abs(parse_time(mine["endsAt"]) - parse_time(theirs["endsAt"])) <= EVALUATION_INTERVAL_S
