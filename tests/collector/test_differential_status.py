@@ -63,6 +63,8 @@ FORMAT_QUERIES = [
     "x[90d] offset 14d",
     'x{b="1", a=~"2", c!="\\"\n"}',
     "a / ignoring () group_left b",
+    "a / ignoring(path) group_left b",  # 2.42 writes "group_left ()" for an empty label list
+    "a * on(c) group_right b",
     "a + on () b",
     "a > bool on (c) group_right (d, e) b",
     # longer than 100 characters: split node by node

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field, replace
 from metricslib.collector.model import Labels
 from metricslib.collector.model.labels import METRIC_NAME
 from metricslib.collector.rules.recording import RuleEvalError
-from metricslib.collector.rules.rule import QueryFunc, RuleStatus, Sample, canonical_expr
+from metricslib.collector.rules.rule import (
+    QueryFunc,
+    RuleStatus,
+    Sample,
+    canonical_expr,
+    shown_expr,
+)
 from metricslib.collector.rules.rulefmt import Rule
 from metricslib.collector.rules.templates import Expander, ExpandRequest, default_expander
 
@@ -75,7 +81,8 @@ class AlertingRule:
 
     def __post_init__(self) -> None:
         self.name = self.rule.alert
-        self.query = canonical_expr(self.rule.expr)
+        self.query = shown_expr(self.rule.expr)  # shown in the API and linked from alerts
+        self.expr = canonical_expr(self.rule.expr)  # run
         self.hold_ms = self.rule.for_ms
         self.keep_firing_for_ms = self.rule.keep_firing_for_ms
         self.labels: dict[str, str] = {**self.group_labels, **dict(self.rule.labels)}
@@ -112,7 +119,7 @@ class AlertingRule:
 
     def eval(self, t_ms: int, query: QueryFunc, limit: int = 0) -> list[Sample]:
         fresh: dict[Labels, ActiveAlert] = {}
-        for series, value in query(self.query, t_ms):
+        for series, value in query(self.expr, t_ms):
             plain = {k: v for k, v in series if k != METRIC_NAME}
             labels = dict(plain)
             for name, text in self.labels.items():

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 
 from metricslib.collector.model import Labels
 from metricslib.collector.model.labels import METRIC_NAME
-from metricslib.collector.rules.rule import QueryFunc, RuleStatus, Sample, canonical_expr
+from metricslib.collector.rules.rule import (
+    QueryFunc,
+    RuleStatus,
+    Sample,
+    canonical_expr,
+    shown_expr,
+)
 from metricslib.collector.rules.rulefmt import Rule
 
 __all__ = ["RecordingRule", "RuleEvalError"]
@@ -24,7 +30,8 @@ class RecordingRule:
     def __init__(self, rule: Rule, group_labels: Mapping[str, str] | None = None) -> None:
         self.rule = rule
         self.name = rule.record
-        self.query = canonical_expr(rule.expr)
+        self.query = shown_expr(rule.expr)  # shown in the API
+        self.expr = canonical_expr(rule.expr)  # run
         # Group labels first: a rule's own label of the same name wins.
         self.labels: dict[str, str] = {**(group_labels or {}), **dict(rule.labels)}
         self.status = RuleStatus()
@@ -36,7 +43,7 @@ class RecordingRule:
     def eval(self, t_ms: int, query: QueryFunc, limit: int = 0) -> list[Sample]:
         out: list[Sample] = []
         seen: set[Labels] = set()
-        for labels, value in query(self.query, t_ms):
+        for labels, value in query(self.expr, t_ms):
             merged = {k: v for k, v in labels if k != METRIC_NAME}
             merged.update(self.labels)
             merged[METRIC_NAME] = self.name

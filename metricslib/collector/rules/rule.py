@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from metricslib.collector.model import Labels
 from metricslib.collector.promql.parser.parse import parse_expr
+from metricslib.collector.promql.parser.pretty import text_242
 from metricslib.collector.promql.parser.printer import format_expr
 
-__all__ = ["HEALTH_BAD", "HEALTH_OK", "HEALTH_UNKNOWN", "QueryFunc", "RuleStatus", "Sample", "canonical_expr"]
+__all__ = ["HEALTH_BAD", "HEALTH_OK", "HEALTH_UNKNOWN", "QueryFunc", "RuleStatus", "Sample", "canonical_expr", "shown_expr"]
 
 #: (expression, evaluation time in ms) → the instant vector, as (labels, value).
 #: A scalar result is one sample with no labels. Raises on a failing query.
@@ -21,8 +22,14 @@ HEALTH_UNKNOWN, HEALTH_OK, HEALTH_BAD = "unknown", "ok", "err"
 
 
 def canonical_expr(text: str) -> str:
-    """The expression as Prometheus prints it (what it queries and shows in the API)."""
+    """The expression in the canonical spelling of ``printer.py``: what a rule queries."""
     return format_expr(parse_expr(text, enable_experimental=False))
+
+
+def shown_expr(text: str) -> str:
+    """The expression as Prometheus 2.42 shows a rule's (its ``String()``): in ``/api/v1/rules``
+    and in the ``generatorURL`` of the rule's alerts, e.g. ``group_left ()`` and ``1e+06``."""
+    return text_242(parse_expr(text, enable_experimental=False))
 
 
 @dataclass

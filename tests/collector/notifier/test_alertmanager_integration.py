@@ -7,15 +7,11 @@ stops listing an alert once it is resolved.
 
 from __future__ import annotations
 
-import datetime
-import http.server
 import json
 import socket
 import textwrap
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,94 +20,31 @@ import pytest
 from metricslib.collector.config.config import parse_config
 from metricslib.collector.notifier.alert import Alert
 from metricslib.collector.notifier.manager import NotifierManager
+from tests.collector.alertmanager import (
+    Webhook,
+    am_alerts,
+    parse_time,
+    running_alertmanager,
+    wait_for,
+    webhook_receiver,
+)
 from tests.collector.discovery.test_dns_integration import ZONE, Dnsmasq
-from tests.helpers import free_port, http_get, require_tool, running
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.integration
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-def parse_time(text: str) -> float:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-@dataclass
-class Webhook:
-    """Collects what Alertmanager's webhook receiver posts."""
-
-    url: str = ""
-    payloads: list[dict[str, Any]] = field(default_factory=list)
-
-    def alerts(self, status: str) -> list[dict[str, Any]]:
-        return [a for p in list(self.payloads) for a in p["alerts"] if a["status"] == status]
-
-
 @pytest.fixture
 def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            hook.payloads.append(json.loads(body))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    hook.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
+    with webhook_receiver() as hook:
         yield hook
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
 def alertmanager(tmp_path: Path, webhook: Webhook) -> Iterator[str]:
     """A real Alertmanager (clustering off) whose one receiver is the test's webhook; yields host:port."""
-    binary = require_tool("prometheus-alertmanager", "prometheus-alertmanager")
-    config = tmp_path / "alertmanager.yml"
-    config.write_text(textwrap.dedent(f"""\
-        route:
-          receiver: hook
-          group_by: [alertname]
-          group_wait: 0s
-          group_interval: 1s
-          repeat_interval: 1h
-        receivers:
-        - name: hook
-          webhook_configs:
-          - url: {webhook.url}
-            send_resolved: true
-        """))
-    (tmp_path / "am-data").mkdir()
-    address = f"127.0.0.1:{free_port()}"
-    cmd = [binary, f"--config.file={config}", f"--web.listen-address={address}",
-           "--cluster.listen-address=", f"--storage.path={tmp_path / 'am-data'}"]
-    with running(cmd, ready_url=f"http://{address}/-/ready", timeout=30):
+    with running_alertmanager(tmp_path, webhook.url) as address:
         yield address
-
-
-def am_alerts(address: str) -> list[dict[str, Any]]:
-    status, _, body = http_get(f"http://{address}/api/v2/alerts")
-    assert status == 200
-    result: list[dict[str, Any]] = json.loads(body)
-    return result
 
 
 def notifier(text: str, **kw: Any) -> NotifierManager:

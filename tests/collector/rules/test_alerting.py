@@ -124,6 +124,19 @@ def test_generator_url_escapes_the_expression() -> None:
         "http://h:9/p/graph?g0.expr=rate%28x%7Ba%3D%22b%22%7D%5B5m%5D%29+%3E+1&g0.tab=1")
 
 
+def test_generator_url_and_query_show_the_expression_as_prometheus_2_42_does() -> None:
+    rule = make("- alert: Join\n  expr: 'x{job=\"a\", instance=~\"b.*\"} * on(job) group_left sum by(job)(y) > 1e6'")
+    # What 2.42 shows in /api/v1/rules and links from the alert: sorted matchers, "group_left ()", "1e+06".
+    shown = 'x{instance=~"b.*",job="a"} * on (job) group_left () sum by (job) (y) > 1e+06'
+    assert rule.query == shown
+    query = ScriptedQuery({0: [(UP, 1.0)]})
+    rule.eval(0, query)
+    (sent,) = alerts_to_send(rule, 0, 15_000)
+    assert sent.generator_url == generator_url("http://127.0.0.1:9090", shown)
+    # The query that runs is the canonical text, which parses back to the same tree.
+    assert query.calls == [('x{job="a", instance=~"b.*"} * on (job) group_left sum by (job) (y) > 1000000', 0)]
+
+
 @pytest.mark.parametrize(("down_at", "active_at", "now", "expected_active", "expected_state"), [
     # firing when the server died: keeps activeAt and fires again at once
     (10 * MIN, 0, 12 * MIN, 0, STATE_FIRING),

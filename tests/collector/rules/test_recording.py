@@ -37,3 +37,11 @@ def test_limit() -> None:
 def test_scalar_result_becomes_one_unlabelled_series() -> None:
     rule = RecordingRule(one_rule("- record: r\n  expr: '1'"))
     assert rule.eval(5, ScriptedQuery({5: [((), 1.0)]})) == [(lbl(__name__="r"), 5, 1.0)]
+
+
+def test_query_is_shown_as_prometheus_2_42_shows_it() -> None:
+    rule = RecordingRule(one_rule("- record: r\n  expr: x / ignoring(path) group_left y"))
+    assert rule.query == "x / ignoring (path) group_left () y"  # /api/v1/rules
+    query = ScriptedQuery()
+    rule.eval(0, query)
+    assert query.calls == [("x / ignoring (path) group_left y", 0)]
