@@ -145,18 +145,26 @@ def test_recorded_series_and_alerts_match_prometheus(tmp_path: Path, target: str
         at = time.time()
         # Compare once both stores hold the full 10s window of input (+1s for scrape timing).
         full = 16_000 + max(min(t for p in raw(base, "requests_total", at).values() for t in p) for base in (prom, ours))
-        # The premise: both stores hold the same input samples.
+        # Rules must agree where both stores hold the same input. A scrape delayed past
+        # a second under load can leave one store without a sample: the evaluations
+        # whose windows reach such a sample are set aside, not compared.
         inputs = [raw(base, "requests_total", at) for base in (prom, ours)]
-        for key, points in inputs[0].items():
-            window = range(full - 16_000, round(at * 1000) - 4000)
-            assert {t: v for t, v in points.items() if t in window} == {
-                t: v for t, v in inputs[1][key].items() if t in window}, key
+        assert set(inputs[0]) == set(inputs[1])
+        window = range(full - 16_000, round(at * 1000) - 4000)
+        differing = sorted({
+            t for key, points in inputs[0].items()
+            for t, _ in set(points.items()) ^ set(inputs[1][key].items()) if t in window})
+        assert len(differing) <= 6, differing  # the premise holds apart from a few late scrapes
+
+        def comparable(t: int) -> bool:
+            return not any(t - 16_000 <= d <= t - 4_000 for d in differing)
+
         for name in ("job:requests:rate10s", "path:requests:ratio"):
             theirs, mine = raw(prom, name, at), raw(ours, name, at)
             assert set(theirs) == set(mine), name
             for key, points in theirs.items():
-                common = sorted(t for t in set(points) & set(mine[key]) if t >= full)
-                assert len(common) >= 10, (name, key, sorted(points), sorted(mine[key]))
+                common = sorted(t for t in set(points) & set(mine[key]) if t >= full and comparable(t))
+                assert len(common) >= 10, (name, key, sorted(points), sorted(mine[key]), differing)
                 for t in common:
                     assert mine[key][t] == pytest.approx(points[t], rel=1e-6), (name, key, t)
         theirs_alerts, my_alerts = raw(prom, "ALERTS", at), raw(ours, "ALERTS", at)
