@@ -16,7 +16,7 @@ const out = join(here, "..", "metricslib", "collector", "web", "ui", "static", "
 mkdirSync(out, { recursive: true });
 for (const old of readdirSync(out)) rmSync(join(out, old), { recursive: true });
 
-const common = { bundle: true, minify: true, target: "es2020", outdir: out, entryNames: "[name]-[hash]",
+const common = { bundle: true, minify: true, target: "es2022", outdir: out, entryNames: "[name]-[hash]",
   legalComments: "none", metafile: true, logLevel: "warning" };
 // ES modules split in two: the page and its charts load first; the query
 // editor (CodeMirror and the PromQL language, most of the bytes) is a chunk

@@ -126,7 +126,7 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
   const mountEditor = (): void =>
     afterPaint(() => void loadEditor().then(({ createEditor }) => {
       clear(editorHost);
-      editor = createEditor(editorHost, state.expr, () => void run());
+      editor = createEditor(editorHost, state.expr, () => void run(), location.origin + url(""));
     }));
   // The first query of a panel the link opened is already on its way (boot.ts),
   // asked for at the boot script's "now".
