@@ -41,6 +41,4 @@ function start(): void {
   else renderGraphPage(main);
 }
 
-// boot.ts imports this module; the shell is tiny, but it may not all be parsed yet.
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
-else start();
+start();
