@@ -39,6 +39,8 @@ const boot = await build({ ...common, entryPoints: { boot: join(here, "src", "bo
 const bootCode = boot.outputFiles[0].text.trim().replaceAll('="/', '="\\/');
 new Function(bootCode); // parses only
 if (/<\/script/i.test(bootCode)) throw new Error("boot.ts: its code would end the <script> element it is inlined in");
+const bootName = `boot-${createHash("sha256").update(bootCode).digest("hex").slice(0, 8).toUpperCase()}.js`;
+writeFileSync(join(out, bootName), bootCode);
 
 const outputs = (result) => Object.entries(result.metafile.outputs);
 const entry = (result) => outputs(result).find(([, o]) => o.entryPoint)[0];
@@ -56,6 +58,7 @@ writeFileSync(join(out, cssName), css);
 
 const names = {
   boot: bootCode,
+  "boot.js": bootName,
   "app.js": basename(appJs),
   "app.css": cssName,
   modulepreload: [appJs, ...staticImports]

@@ -41,4 +41,6 @@ function start(): void {
   else renderGraphPage(main);
 }
 
-start();
+// boot.ts imports this module: the shell is tiny, but it may not all be parsed yet.
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
+else start();

@@ -43,6 +43,11 @@ interface Boot {
 const KEY = "__metricslibBoot";
 type WithBoot = { [KEY]?: Boot };
 
+/** Whether the boot script has run in this page. */
+export function booted(): boolean {
+  return (window as WithBoot)[KEY] !== undefined;
+}
+
 /** Called once by the boot script. */
 export function startBoot(now: number): Boot {
   const boot: Boot = { now, answers: new Map() };
