@@ -45,7 +45,7 @@ writeFileSync(join(out, bootName), bootCode);
 const outputs = (result) => Object.entries(result.metafile.outputs);
 const entry = (result) => outputs(result).find(([, o]) => o.entryPoint)[0];
 const appJs = entry(app);
-// The chunks the page imports up front: fetched beside it instead of after it.
+// The chunks the page's code imports up front (none today): fetched beside it instead of after it.
 const staticImports = app.metafile.outputs[appJs].imports.filter((i) => i.kind === "import-statement").map((i) => i.path);
 
 // One stylesheet: uPlot's, then ours (ours wins where both set a rule).
@@ -61,7 +61,9 @@ const names = {
   "boot.js": bootName,
   "app.js": basename(appJs),
   "app.css": cssName,
-  modulepreload: [appJs, ...staticImports]
+  // Not the page's code itself: the boot script imports it at once, and a
+  // preload would hold the page's load event until it has arrived.
+  modulepreload: staticImports
     .map((p) => `<link rel="modulepreload" href="/static/dist/${basename(p)}">`).join("\n"),
 };
 const shell = readFileSync(join(here, "index.html"), "utf8").replace(/\{\{([a-z.]+)\}\}/g, (m, key) => {
