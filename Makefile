@@ -4,8 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .PHONY: demo test lint typecheck unit bench clean ui ui-check screenshots
-UI_DIST := metricslib/collector/web/ui/static/dist/app.js
-UI_SRC := $(wildcard frontend/src/*) frontend/build.mjs frontend/package-lock.json
+UI_DIST := metricslib/collector/web/ui/static/dist/index.html
+UI_SRC := $(wildcard frontend/src/*) frontend/index.html frontend/build.mjs frontend/package-lock.json
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -1,38 +1,79 @@
 // Bundles src/ into the Python package's static folder (run by `make ui`),
-// with the licences of every npm package that went into the bundle beside it.
+// with the licences of every npm package that went into the bundle beside it,
+// and writes the page shell (index.html) that loads them.
+//
+// Every script and stylesheet has its content hash in its name, so the server
+// lets browsers keep them for good (ui/__init__.py) and a page load asks for
+// nothing but the shell and the data.
 import { build } from "esbuild";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "metricslib", "collector", "web", "ui", "static", "dist");
 mkdirSync(out, { recursive: true });
-for (const old of readdirSync(out)) if (old.startsWith("chunk-")) rmSync(join(out, old));
+for (const old of readdirSync(out)) rmSync(join(out, old), { recursive: true });
+
+const common = { bundle: true, minify: true, target: "es2022", outdir: out, entryNames: "[name]-[hash]",
+  legalComments: "none", metafile: true, logLevel: "warning" };
 // ES modules split in two: the page and its charts load first; the query
 // editor (CodeMirror and the PromQL language, most of the bytes) is a chunk
-// the page imports while it is already fetching and drawing.
-const result = await build({
+// the page imports once the first charts are drawn.
+const app = await build({
+  ...common,
   entryPoints: { app: join(here, "src", "main.ts") },
-  bundle: true,
   splitting: true,
-  minify: true,
   format: "esm",
-  target: "es2020",
-  outdir: out,
   chunkNames: "chunk-[hash]",
-  legalComments: "none",
-  metafile: true,
-  logLevel: "warning",
 });
+// The boot script: a classic script of a few kB, inlined in the page shell,
+// that sends the query page's first queries before the page's code has loaded
+// (src/boot.ts).
+const boot = await build({ ...common, entryPoints: { boot: join(here, "src", "boot.ts") }, format: "iife", write: false });
+// The server puts the shell's `="/...` attributes under --web.route-prefix by
+// rewriting them: in the inlined code such a string (`x==="/graph"`) is written
+// `"\/graph"`, the same string. Were that `"` to close a string instead, the
+// backslash would be a syntax error, which the check below catches.
+const bootCode = boot.outputFiles[0].text.trim().replaceAll('="/', '="\\/');
+new Function(bootCode); // parses only
+if (/<\/script/i.test(bootCode)) throw new Error("boot.ts: its code would end the <script> element it is inlined in");
+const bootName = `boot-${createHash("sha256").update(bootCode).digest("hex").slice(0, 8).toUpperCase()}.js`;
+writeFileSync(join(out, bootName), bootCode);
+
+const outputs = (result) => Object.entries(result.metafile.outputs);
+const entry = (result) => outputs(result).find(([, o]) => o.entryPoint)[0];
+const appJs = entry(app);
+// The chunks the page's code imports up front (none today): fetched beside it instead of after it.
+const staticImports = app.metafile.outputs[appJs].imports.filter((i) => i.kind === "import-statement").map((i) => i.path);
+
 // One stylesheet: uPlot's, then ours (ours wins where both set a rule).
-writeFileSync(join(out, "app.css"), [
+const css = [
   readFileSync(join(here, "node_modules", "uplot", "dist", "uPlot.min.css"), "utf8"),
   readFileSync(join(here, "src", "style.css"), "utf8"),
-].join("\n"));
+].join("\n");
+const cssName = `app-${createHash("sha256").update(css).digest("hex").slice(0, 8).toUpperCase()}.css`;
+writeFileSync(join(out, cssName), css);
+
+const names = {
+  boot: bootCode,
+  "boot.js": bootName,
+  "app.js": basename(appJs),
+  "app.css": cssName,
+  // Not the page's code itself: the boot script imports it at once, and a
+  // preload would hold the page's load event until it has arrived.
+  modulepreload: staticImports
+    .map((p) => `<link rel="modulepreload" href="/static/dist/${basename(p)}">`).join("\n"),
+};
+const shell = readFileSync(join(here, "index.html"), "utf8").replace(/\{\{([a-z.]+)\}\}/g, (m, key) => {
+  if (!(key in names)) throw new Error(`index.html: unknown placeholder ${m}`);
+  return names[key];
+});
+writeFileSync(join(out, "index.html"), shell);
 
 const packages = new Set();
-for (const input of Object.keys(result.metafile.inputs)) {
+for (const input of [...Object.keys(app.metafile.inputs), ...Object.keys(boot.metafile.inputs)]) {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
   if (m) packages.add(m[1]);
 }
@@ -44,4 +85,4 @@ const notices = [...packages].sort().map((name) => {
   return `${name} ${meta.version}\n${"-".repeat(name.length + meta.version.length + 1)}\n${text}\n`;
 });
 writeFileSync(join(out, "THIRD_PARTY_LICENSES.txt"),
-  `The UI bundle (app.js, app.css) contains these npm packages:\n\n${notices.join("\n")}`);
+  `The UI bundle (app-*.js, chunk-*.js, app-*.css) contains these npm packages:\n\n${notices.join("\n")}`);

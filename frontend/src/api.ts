@@ -1,6 +1,7 @@
 // The collector's HTTP API (Prometheus's /api/v1 plus the UI's dashboards).
 
 import { url as prefixed } from "./paths";
+import { apiPath, readJSON, takeEarly, type Params } from "./request";
 
 export interface Sample {
   metric: Record<string, string>;
@@ -23,20 +24,12 @@ interface Envelope<T> {
 
 export class ApiError extends Error {}
 
-export async function getJSON<T>(path: string, params?: Record<string, string | string[]>): Promise<T> {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(params ?? {})) {
-    for (const one of Array.isArray(v) ? v : [v]) qs.append(k, one);
-  }
-  const url = prefixed(qs.toString() ? `${path}?${qs.toString()}` : path);
-  const resp = await fetch(url, { headers: { Accept: "application/json" } });
-  let body: Envelope<T>;
-  try {
-    body = (await resp.json()) as Envelope<T>;
-  } catch {
-    throw new ApiError(`${resp.status} ${resp.statusText} from ${path}`);
-  }
-  if (body.status !== "success") throw new ApiError(body.error ?? `${resp.status} from ${path}`);
+export async function getJSON<T>(path: string, params?: Params): Promise<T> {
+  const url = prefixed(apiPath(path, params));
+  const { status, statusText, body: parsed } = await (takeEarly(url) ?? readJSON(url));
+  if (parsed === undefined) throw new ApiError(`${status} ${statusText} from ${path}`);
+  const body = parsed as Envelope<T>;
+  if (body.status !== "success") throw new ApiError(body.error ?? `${status} from ${path}`);
   return body.data;
 }
 

@@ -9,11 +9,15 @@ import { lintGutter } from "@codemirror/lint";
 import { EditorState, Prec } from "@codemirror/state";
 import { EditorView, keymap, placeholder } from "@codemirror/view";
 import { PromQLExtension } from "@prometheus-io/codemirror-promql";
-import { PREFIX } from "./paths";
 
-const promql = new PromQLExtension().setComplete({
-  remote: { url: window.location.origin + PREFIX, httpMethod: "GET", cache: { maxAge: 60_000 } },
-});
+// The API's address comes from the page rather than from ./paths: a module
+// this chunk shared with the page's code would be a chunk of its own, one more
+// file the page waits for before it starts.
+let promql: PromQLExtension | null = null;
+const language = (apiBase: string): PromQLExtension =>
+  (promql ??= new PromQLExtension().setComplete({
+    remote: { url: apiBase, httpMethod: "GET", cache: { maxAge: 60_000 } },
+  }));
 
 export interface Editor {
   view: EditorView;
@@ -21,8 +25,9 @@ export interface Editor {
   set(text: string): void;
 }
 
-/** An editor in `parent`; Enter runs `onRun`, Shift+Enter inserts a new line. */
-export function createEditor(parent: HTMLElement, text: string, onRun: () => void): Editor {
+/** An editor in `parent`; Enter runs `onRun`, Shift+Enter inserts a new line.
+ * `apiBase`: the origin and --web.route-prefix the completion asks. */
+export function createEditor(parent: HTMLElement, text: string, onRun: () => void, apiBase: string): Editor {
   const run = Prec.highest(
     keymap.of([{ key: "Enter", run: () => { onRun(); return true; } }]),
   );
@@ -41,7 +46,7 @@ export function createEditor(parent: HTMLElement, text: string, onRun: () => voi
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap]),
         placeholder("Expression (press Shift+Enter for newlines)"),
         EditorView.lineWrapping,
-        promql.asExtension(),
+        language(apiBase).asExtension(),
       ],
     }),
   });

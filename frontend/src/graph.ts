@@ -2,22 +2,15 @@
 // Graph tabs, range, end time, resolution and stacking, kept in the URL in
 // Prometheus's `g0.expr=...&g0.range_input=1h` form so its links open here.
 
-import { queryInstant, queryRange, type Sample } from "./api";
+import { getJSON, type QueryData, type Sample } from "./api";
 import { alignMatrix, drawChart } from "./chart";
 import { clear, errorBox, h } from "./dom";
 import type { Editor } from "./editor";
 import { formatDuration, formatTime, parseDuration, parseTime, seriesName } from "./format";
+import { emptyPanel, panelRequest, readPanels, writePanels, type PanelState } from "./panel_state";
 import { url } from "./paths";
+import { bootNow } from "./request";
 import type uPlot from "uplot";
-
-interface PanelState {
-  expr: string;
-  tab: "graph" | "table";
-  range: number; // seconds
-  end: number | null; // seconds, null = now
-  step: number | null; // seconds, null = automatic
-  stacked: boolean;
-}
 
 // The editor (CodeMirror and the PromQL language) is most of the bundle; it is
 // fetched and built only once the first charts are on screen.
@@ -30,49 +23,9 @@ function afterPaint(then: () => void): void {
 }
 
 const RANGES = [60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 604800, 1209600, 2592000];
-const MAX_POINTS = 11000;
 
-function readPanels(params: URLSearchParams): PanelState[] {
-  const panels: PanelState[] = [];
-  for (let i = 0; params.has(`g${i}.expr`) || params.has(`g${i}.range_input`); i++) {
-    const p = (k: string): string | null => params.get(`g${i}.${k}`);
-    panels.push({
-      expr: p("expr") ?? "",
-      tab: p("tab") === "1" ? "table" : "graph",
-      range: parseDuration(p("range_input") ?? "") ?? 3600,
-      end: p("end_input") ? parseTime(p("end_input") ?? "") : null,
-      step: p("step_input") ? Number(p("step_input")) || null : null,
-      stacked: p("stacked") === "1",
-    });
-  }
-  // The collector's older links: /graph?expr=...&tab=table&range=15m
-  if (!panels.length && params.has("expr")) {
-    panels.push({
-      expr: params.get("expr") ?? "",
-      tab: params.get("tab") === "table" ? "table" : "graph",
-      range: parseDuration(params.get("range") ?? "") ?? 3600,
-      end: null, step: null, stacked: false,
-    });
-  }
-  return panels.length ? panels : [{ expr: "", tab: "graph", range: 3600, end: null, step: null, stacked: false }];
-}
-
-function writePanels(panels: PanelState[]): void {
-  const params = new URLSearchParams();
-  panels.forEach((p, i) => {
-    params.set(`g${i}.expr`, p.expr);
-    params.set(`g${i}.tab`, p.tab === "table" ? "1" : "0");
-    params.set(`g${i}.stacked`, p.stacked ? "1" : "0");
-    params.set(`g${i}.range_input`, formatDuration(p.range));
-    if (p.end !== null) params.set(`g${i}.end_input`, formatTime(p.end));
-    if (p.step !== null) params.set(`g${i}.step_input`, String(p.step));
-  });
-  history.replaceState(null, "", url(`/graph?${params.toString()}`));
-}
-
-/** Prometheus's default resolution: about 250 points over the range, at least 1 s. */
-export function autoStep(range: number): number {
-  return Math.max(Math.floor(range / 250), 1);
+function savePanels(panels: PanelState[]): void {
+  history.replaceState(null, "", url(`/graph?${writePanels(panels).toString()}`));
 }
 
 export function renderGraphPage(root: HTMLElement): void {
@@ -80,7 +33,7 @@ export function renderGraphPage(root: HTMLElement): void {
   const list = h("div", { class: "panels" });
   const add = h("button", { type: "button", id: "add-panel" }, "Add panel");
   root.append(list, add);
-  const save = (): void => writePanels(states);
+  const save = (): void => savePanels(states);
   const states: PanelState[] = [];
   const mount = (state: PanelState): void => {
     states.push(state);
@@ -93,7 +46,7 @@ export function renderGraphPage(root: HTMLElement): void {
   };
   panels.forEach(mount);
   add.addEventListener("click", () => {
-    mount({ expr: "", tab: "graph", range: 3600, end: null, step: null, stacked: false });
+    mount(emptyPanel());
     save();
   });
 }
@@ -122,7 +75,7 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
   el.append(h("div", { class: "editor-row" }, editorHost, exec, close), controls, output);
   let plot: uPlot | null = null;
 
-  const run = async (): Promise<void> => {
+  const run = async (now = Date.now() / 1000): Promise<void> => {
     state.expr = editor.value().trim();
     save();
     tabGraph.classList.toggle("active", state.tab === "graph");
@@ -132,20 +85,17 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
     clear(output);
     el.removeAttribute("data-series");
     if (!state.expr) return;
-    const end = state.end ?? Date.now() / 1000;
+    const request = panelRequest(state, now);
     const began = performance.now();
     try {
+      const data = await getJSON<QueryData>(request.path, request.params);
       if (state.tab === "table") {
-        const data = await queryInstant(state.expr, end);
         const n = renderTable(output, data.resultType, data.result);
         el.setAttribute("data-series", String(n));
         stats.textContent = `${n} result${n === 1 ? "" : "s"}, ${Math.round(performance.now() - began)} ms`;
         return;
       }
-      let step = state.step ?? autoStep(state.range);
-      step = Math.max(step, Math.ceil(state.range / MAX_POINTS));
-      const start = end - state.range;
-      const data = await queryRange(state.expr, start, end, step);
+      const { start, end, step } = request;
       performance.mark("metricslib:query-answered");
       const result = data.resultType === "matrix" ? (data.result as Sample[]) : [];
       const chart = alignMatrix(result, start, end, step, seriesName);
@@ -176,9 +126,11 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
   const mountEditor = (): void =>
     afterPaint(() => void loadEditor().then(({ createEditor }) => {
       clear(editorHost);
-      editor = createEditor(editorHost, state.expr, () => void run());
+      editor = createEditor(editorHost, state.expr, () => void run(), location.origin + url(""));
     }));
-  if (state.expr) void run().finally(mountEditor);
+  // The first query of a panel the link opened is already on its way (boot.ts),
+  // asked for at the boot script's "now".
+  if (state.expr) void run(bootNow()).finally(mountEditor);
   else mountEditor();
   exec.addEventListener("click", () => void run());
   close.addEventListener("click", () => {

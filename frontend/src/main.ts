@@ -19,6 +19,7 @@ const NAV: [string, string][] = [
 ];
 
 function start(): void {
+  performance.mark("metricslib:app-start");
   const path = pagePath();
   const nav = h("nav", {});
   for (const [href, text] of NAV) {
@@ -40,4 +41,6 @@ function start(): void {
   else renderGraphPage(main);
 }
 
-start();
+// boot.ts imports this module: the shell is tiny, but it may not all be parsed yet.
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
+else start();

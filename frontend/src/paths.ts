@@ -1,11 +1,8 @@
 // --web.route-prefix: every URL lives under the prefix the bundle was served from.
 
-/** The path before /static/dist/ in the URL this module was loaded from. */
-export function prefixOf(moduleUrl: string): string {
-  const path = new URL(moduleUrl).pathname;
-  const at = path.lastIndexOf("/static/dist/");
-  return at >= 0 ? path.slice(0, at) : "";
-}
+import { prefixOf, withoutPrefix } from "./prefix";
+
+export { prefixOf };
 
 export const PREFIX = prefixOf(import.meta.url);
 
@@ -16,6 +13,5 @@ export function url(path: string): string {
 
 /** The page's own path with the prefix taken off (`/prom/graph` -> `/graph`). */
 export function pagePath(): string {
-  const p = location.pathname;
-  return PREFIX && p.startsWith(PREFIX) ? p.slice(PREFIX.length) || "/" : p;
+  return withoutPrefix(PREFIX, location.pathname);
 }

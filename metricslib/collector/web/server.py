@@ -99,7 +99,7 @@ class Routes:
             if self.route_prefix and content_type.startswith("text/html"):
                 # The page's links are absolute: put them under the prefix.
                 body = body.replace(b'="/', b'="' + self.route_prefix.encode() + b"/")
-            return Response(200, body, content_type, {"Cache-Control": "no-cache"})
+            return Response(200, body, content_type, {"Cache-Control": ui.cache_control(path)})
         if path == "/":
             return Response(302, b"", "text/plain", {"Location": "/graph"})
         return Response(404, b"404 page not found\n", "text/plain; charset=utf-8")

@@ -1,5 +1,6 @@
 import gzip
 import json
+import re
 import socket
 import urllib.parse
 
@@ -80,9 +81,15 @@ def test_health_ready_and_reload(server) -> None:
     assert status == 500 and b"scrape_configs[0]" in body
 
 
+def _shell_names(body: bytes, suffix: str) -> list[str]:
+    """The files of the bundle the page shell names, such as app-5F8CA264.js."""
+    return sorted(set(re.findall(rb"/static/dist/([a-z]+-[A-Z0-9]{8}\." + suffix.encode() + rb")\"", body)))
+
+
 def test_large_answers_are_gzipped_when_asked(server) -> None:
     url, _, _ = server
-    status, headers, body = http_get(f"{url}/static/dist/app.js", {"Accept-Encoding": "gzip"})
+    app = _shell_names(http_get(f"{url}/graph")[2], "js")[0].decode()
+    status, headers, body = http_get(f"{url}/static/dist/{app}", {"Accept-Encoding": "gzip"})
     assert status == 200 and headers.get("Content-Encoding") == "gzip"
     assert b"textContent" in gzip.decompress(body)
 
@@ -90,9 +97,32 @@ def test_large_answers_are_gzipped_when_asked(server) -> None:
 def test_ui_pages_and_unknown_paths(server) -> None:
     url, _, _ = server
     status, headers, body = http_get(f"{url}/graph")
-    assert status == 200 and headers["Content-Type"].startswith("text/html") and b"/static/dist/app.js" in body
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert _shell_names(body, "js") and _shell_names(body, "css")
     assert http_get(f"{url}/static/../server.py")[0] == 404
     assert http_get(f"{url}/nope")[0] == 404
+
+
+def test_the_shell_is_revalidated_and_hashed_files_are_kept_for_good(server) -> None:
+    url, _, _ = server
+    status, headers, shell = http_get(f"{url}/graph")
+    assert status == 200 and headers["Cache-Control"] == "no-cache"
+    names = _shell_names(shell, "js") + _shell_names(shell, "css")
+    assert len(names) >= 2  # the page's code and the stylesheet
+    for name in names:
+        status, headers, _ = http_get(f"{url}/static/dist/{name.decode()}")
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable", name
+    # A name without a content hash may change under the same URL.
+    status, headers, _ = http_get(f"{url}/static/dist/THIRD_PARTY_LICENSES.txt")
+    assert status == 200 and headers["Cache-Control"] == "no-cache"
+
+
+def test_the_shell_carries_the_boot_script_inline(server) -> None:
+    url, _, _ = server
+    shell = http_get(f"{url}/graph")[2]
+    boot = re.search(rb'<script data-app="/static/dist/app-[A-Z0-9]{8}\.js">(.+?)</script>', shell, re.S)
+    assert boot is not None and b"__metricslibBoot" in boot.group(1)
+    assert b'="/' not in boot.group(1)  # the route-prefix rewrite leaves the code alone
 
 
 def test_own_metrics_negotiates_on_accept(server) -> None:
@@ -178,7 +208,7 @@ def _routes(**kwargs: object) -> Routes:
         "own_metrics": lambda accept: Response(200, b"x 1\n", "text/plain"),
     }
     options.update(kwargs)
-    return Routes(**options)  # type: ignore[arg-type]
+    return Routes(**options)
 
 
 @pytest.mark.parametrize("path", ["/-/reload", "/-/quit"])
@@ -209,6 +239,8 @@ def test_route_prefix_serves_everything_under_it() -> None:
     assert routes.dispatch(Request("GET", "/prom/api/v1/labels"), "").status == 200
     redirect = routes.dispatch(Request("GET", "/"), "")
     assert redirect.status == 302 and redirect.headers["Location"] == "/prom/graph"
+    shell = routes.dispatch(Request("GET", "/prom/graph"), "").body
+    assert b'="/static/' not in shell and b'data-app="/prom/static/dist/app-' in shell
 
 
 def test_bound_server_without_routes_answers_503() -> None:

@@ -1,9 +1,14 @@
-"""The collector's web UI: one page and one script bundle that talk to the JSON API.
+"""The collector's web UI: one page shell and one script bundle that talk to the JSON API.
 
-The bundle (``static/dist``) is built from ``frontend/`` by ``make ui``; it is a
-build output that the wheel ships and git ignores. The script builds every
-element with ``textContent``/``setAttribute`` and never assigns HTML strings,
-so label values and error messages cannot inject markup.
+The bundle and the shell (``static/dist``, ``index.html`` among them) are built
+from ``frontend/`` by ``make ui``; they are a build output that the wheel ships
+and git ignores. The script builds every element with
+``textContent``/``setAttribute`` and never assigns HTML strings, so label values
+and error messages cannot inject markup.
+
+The bundle's scripts and stylesheet carry their content hash in their names
+(``app-5F8CA264.css``): browsers may keep them for good, so a page load fetches
+only the shell (revalidated every time) and the data.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["page"]
+__all__ = ["cache_control", "page"]
 
 _PAGES = {"/graph", "/targets", "/status", "/dashboards", "/alerts", "/rules", "/service-discovery", "/tsdb-status"}
 # Grafana's links: /d/<uid> and /d/<uid>/<slug>
@@ -24,6 +29,8 @@ _STATIC_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".svg": "image/svg+xml",
 }
+# esbuild's [hash]: 8 characters of A-Z and 0-9.
+_HASHED = re.compile(r"^dist/[a-z]+-[A-Z0-9]{8}\.(js|css)$")
 _NOT_BUILT = (
     b"<!doctype html><title>metricslib collector</title><p>The web UI has not been built. "
     b"From a source checkout run <code>make ui</code> (it needs Node.js 18+ and npm); "
@@ -36,14 +43,26 @@ def _read(name: str) -> bytes:
     return resources.files(__package__).joinpath("static").joinpath(name).read_bytes()
 
 
-def _built() -> bool:
-    return resources.files(__package__).joinpath("static").joinpath("dist").joinpath("app.js").is_file()
+def _shell() -> bytes | None:
+    """The page shell, read afresh each time: after a rebuild it names the new files."""
+    try:
+        return resources.files(__package__).joinpath("static").joinpath("dist").joinpath("index.html").read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def cache_control(path: str) -> str:
+    """The ``Cache-Control`` of a UI answer: content-hashed files for good, the rest revalidated."""
+    if path.startswith("/static/") and _HASHED.match(path[len("/static/") :]):
+        return "public, max-age=31536000, immutable"
+    return "no-cache"
 
 
 def page(path: str) -> tuple[str, bytes] | None:
     """``(content type, body)`` for a UI path, or None when the path is not the UI's."""
     if path in _PAGES or _BOARD.match(path):
-        return _STATIC_TYPES[".html"], _read("index.html") if _built() else _NOT_BUILT
+        shell = _shell()
+        return _STATIC_TYPES[".html"], _NOT_BUILT if shell is None else shell
     if path.startswith("/static/"):
         name = path[len("/static/") :]
         if name.startswith("dist/"):

@@ -143,3 +143,58 @@ def test_ui_works_under_a_route_prefix(browser: Any) -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+QUERIES_SENT = """return performance.getEntriesByType('resource').map(e => new URL(e.name))
+  .filter(u => u.pathname.endsWith('/api/v1/query_range') || u.pathname.endsWith('/api/v1/query'))
+  .map(u => [u.pathname, Object.fromEntries(u.searchParams)])"""
+
+
+QUERIES_SENT_AT = """return [performance.getEntriesByName('metricslib:queries-sent')[0].startTime,
+  performance.getEntriesByType('navigation')[0].domInteractive,
+  performance.getEntriesByName('metricslib:app-start')[0].startTime]"""
+
+
+def test_the_first_queries_leave_before_the_page_code_and_are_sent_once(browser: Any, base_url: str) -> None:
+    # Two panels, "until now": the shell's boot script asks for both at the time it took
+    # as "now"; the page's code takes those answers instead of asking again.
+    browser.get(f"{base_url}/graph?g0.expr=a&g0.tab=0&g0.range_input=15m&g1.expr=requests_total&g1.tab=1")
+    wait_for(browser, "return document.querySelectorAll('.query-panel[data-series]').length === 2")
+    assert browser.execute_script("return [...document.querySelectorAll('.query-panel')].map(p => p.dataset.series)") == ["3", "1"]
+    now = browser.execute_script("return window.__metricslibBoot.now")
+    sent = browser.execute_script(QUERIES_SENT)
+    assert sorted(sent) == [
+        ["/api/v1/query", {"query": "requests_total", "time": str(now)}],
+        ["/api/v1/query_range", {"query": "a", "start": str(now - 900), "end": str(now), "step": "3"}],
+    ]  # (both languages write a float's shortest round-trip form; a whole one comes back as an int)
+    # Sent by the shell's inline copy of the boot script, while the page was still being parsed.
+    sent_at, parsed_at, started_at = browser.execute_script(QUERIES_SENT_AT)
+    assert sent_at < parsed_at < started_at
+    # Running the panel again asks afresh: an early answer serves once.
+    browser.find_element("css selector", ".query-panel .execute").click()
+    wait_for(browser, f"return ({QUERIES_SENT[len('return '):]}).length === 3")
+    assert wait_for(browser, "return document.querySelector('.query-panel')?.getAttribute('data-series')") == "3"
+
+
+def test_the_page_works_when_a_content_security_policy_refuses_inline_scripts(browser: Any, tmp_path: Any) -> None:
+    from metricslib.web_guard import WebConfigFile
+
+    config = tmp_path / "web.yml"
+    config.write_text("http_server_config:\n  headers:\n    Content-Security-Policy: \"script-src 'self'\"\n")
+    api = PrometheusAPI(engine_factory=lambda t: EvilEngine(), querier_factory=sample_querier,
+                        parse_selector=simple_selector, collector=EvilCollector(), build_info={"version": "2.42.0"})
+    routes = Routes(api=api, federate=lambda r: Response(404, b""), reload=lambda: None,
+                    ready=lambda: True, own_metrics=lambda a: Response(200, b""))
+    httpd, _ = serve("127.0.0.1", 0, routes, WebConfigFile(str(config)))
+    try:
+        host, port = httpd.server_address[:2]
+        browser.get(f"http://{host}:{port}/graph?g0.expr=a&g0.tab=0&g0.range_input=15m")
+        assert wait_for(browser, "return document.querySelector('[data-series]')?.getAttribute('data-series')") == "3"
+        # The inline copy was refused; the same script as a module file (run once the
+        # page is parsed) sent the query instead, and only once.
+        sent_at, parsed_at, started_at = browser.execute_script(QUERIES_SENT_AT)
+        assert parsed_at <= sent_at < started_at
+        assert [path for path, _ in browser.execute_script(QUERIES_SENT)] == ["/api/v1/query_range"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
