@@ -8,13 +8,13 @@ compaction, import), the select simply runs again.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
 
-from metricslib.collector.model import Labels, Matcher, Series, SeriesBatch
+from metricslib.collector.model import Matcher, Series, SeriesBatch
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries, merge_samples
@@ -24,6 +24,9 @@ __all__ = ["StoreQuerier"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+#: what ``_chunk_parts`` hands ``_interleave``: rows with chunks, their sizes, the pieces, a head mask
+Parts = tuple[list[int], list[int], list[I64], list[F64], Mask | None]
 _MIN = -(2**63)
 _MAX = 2**63 - 1
 _ATTEMPTS = 5
@@ -48,29 +51,60 @@ class StoreQuerier:
     def _try_select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch | None:
         head = self._head
         head.check_open()
-        # (sort key, labels, chunk ids, first chunk's mint, last chunk's maxt, head samples)
-        plan: list[tuple[str, Labels, list[int], int, int, I64, F64]] = []
+        # Under the lock: the selected series (cached, already sorted), every one's head
+        # samples joined into one buffer by C code, and the chunk ids of the few series
+        # whose chunks reach into the range. No per-series numpy call, no tuple per series.
+        chunked: list[tuple[int, list[int], int, int]] = []
         with head.lock:
-            by_id = head.by_id
-            for sid in head.index.select(matchers):
-                s = by_id[sid]
-                read = s.read_plan(mint, maxt)
-                if read is not None:
-                    plan.append((s.sort_key(), s.labels, *read))
-        if not plan:
-            return SeriesBatch.empty()
-        plan.sort(key=itemgetter(0))
-        wanted = [cid for p in plan for cid in p[2]]
-        arrays = self._chunks.arrays(wanted) if wanted else {}
+            sel = head.selections.get(head.index, head.by_id, matchers)
+            series = sel.series
+            if not series:
+                return SeriesBatch.empty()
+            labels = list(sel.labels)
+            tss = [s.ts for s in series]
+            lens = np.fromiter(map(len, tss), dtype=np.int64, count=len(tss))
+            t_all: I64 = np.frombuffer(bytearray().join(tss), dtype=np.int64)
+            v_all: F64 = np.frombuffer(bytearray().join([s.vs for s in series]), dtype=np.float64)
+            c_last = np.array([s.c_maxt[-1] if s.c_maxt else _MIN for s in series], dtype=np.int64)
+            for k in np.flatnonzero(c_last >= mint).tolist():
+                s = series[k]
+                lo = bisect_left(s.c_maxt, mint)
+                hi = bisect_right(s.c_mint, maxt)
+                if lo < hi:
+                    chunked.append((k, s.c_ids[lo:hi].tolist(), s.c_mint[lo], s.c_maxt[hi - 1]))
+        h_offs = np.zeros(len(series) + 1, dtype=np.int64)
+        np.cumsum(lens, out=h_offs[1:])
+        ht, hv, h_offs = _trim(t_all, v_all, h_offs, mint, maxt)
+        if chunked:
+            parts = self._chunk_parts(chunked, ht, hv, h_offs, mint, maxt)
+            if parts is None:
+                return None
+            ht, hv, h_offs = _interleave(parts, ht, hv, h_offs)
+        # The arrays are fresh (joined, masked or interleaved here): callers never hold
+        # a view of a cached chunk. Series with nothing in the range are dropped.
+        return SeriesBatch(labels, ht, hv, h_offs).without_empty()
+
+    def _chunk_parts(
+        self, chunked: list[tuple[int, list[int], int, int]], ht: I64, hv: F64, h_offs: I64, mint: int, maxt: int
+    ) -> Parts | None:
+        """Each chunked series' samples in the range (index, size), the pieces in series
+        order, and a head mask when a series' head overlapped its chunks; None when a
+        chunk was rewritten meanwhile (the select then runs again)."""
+        wanted = [cid for p in chunked for cid in p[1]]
+        arrays = self._chunks.arrays(wanted)
         if len(arrays) < len(set(wanted)):
             return None
+        rows: list[int] = []
+        sizes: list[int] = []
         parts_t: list[I64] = []
         parts_v: list[F64] = []
-        ends: list[int] = []
-        n = 0
+        head_keep: Mask | None = None
         edges = np.array([mint, maxt + 1], dtype=np.int64)
-        for _, _, ids, first_mint, last_maxt, ht, hv in plan:
+        bounds = h_offs.tolist()
+        for k, ids, first_mint, last_maxt in chunked:
             last = len(ids) - 1
+            size = 0
+            mark = len(parts_t)
             for j, c in enumerate(ids):
                 t, v = arrays[c]
                 # Only the chunks at the edges of the range reach past it; slicing them
@@ -80,26 +114,22 @@ class StoreQuerier:
                     t, v = t[lo:hi], v[lo:hi]
                 parts_t.append(t)
                 parts_v.append(v)
-                n += t.shape[0]
-            if ht.size:
-                if ids and ht[0] <= last_maxt:
-                    # Only if an import ran while this series was being appended:
-                    # head and chunks then overlap and must be merged, not joined.
-                    k = len(ids)
-                    n -= sum(p.shape[0] for p in parts_t[-k:])
-                    t, v = merge_samples([*zip(parts_t[-k:], parts_v[-k:], strict=True), (ht, hv)])
-                    del parts_t[-k:], parts_v[-k:]
-                    ht, hv = t, v
-                parts_t.append(ht)
-                parts_v.append(hv)
-                n += ht.shape[0]
-            ends.append(n)
-        offsets = np.zeros(len(ends) + 1, dtype=np.int64)
-        offsets[1:] = ends
-        # Concatenation makes fresh arrays: callers never hold a view of a shared cached
-        # chunk. A chunk can overlap the range without a sample inside it: drop such series.
-        batch = SeriesBatch([p[1] for p in plan], np.concatenate(parts_t), np.concatenate(parts_v), offsets)
-        return batch.without_empty()
+                size += t.shape[0]
+            a, b = bounds[k], bounds[k + 1]
+            if a < b and ht[a] <= last_maxt:
+                # Only if an import ran while this series was being appended: head and
+                # chunks then overlap and must be merged, not joined.
+                t, v = merge_samples([*zip(parts_t[mark:], parts_v[mark:], strict=True), (ht[a:b], hv[a:b])])
+                del parts_t[mark:], parts_v[mark:]
+                parts_t.append(t)
+                parts_v.append(v)
+                size = t.shape[0]
+                if head_keep is None:
+                    head_keep = np.ones(ht.shape[0], dtype=bool)
+                head_keep[a:b] = False
+            rows.append(k)
+            sizes.append(size)
+        return rows, sizes, parts_t, parts_v, head_keep
 
     def _matching(
         self, matchers: Sequence[Matcher], mint: int | None, maxt: int | None
@@ -147,3 +177,51 @@ class StoreQuerier:
                 if k == name:
                     values.add(v)
         return sorted(values)
+
+
+def _trim(t: I64, v: F64, offs: I64, mint: int, maxt: int) -> tuple[I64, F64, I64]:
+    """Only the samples in [mint, maxt] of flat per-series runs, with their new offsets."""
+    keep = (t >= mint) & (t <= maxt)
+    if keep.all():
+        return t, v, offs
+    return t[keep], v[keep], _kept_offsets(keep, offs)
+
+
+def _interleave(
+    parts: Parts,
+    ht: I64,
+    hv: F64,
+    h_offs: I64,
+) -> tuple[I64, F64, I64]:
+    """Each series' chunk samples, then its head samples, in one pair of flat arrays."""
+    rows, sizes, parts_t, parts_v, head_keep = parts
+    if head_keep is not None:
+        ht, hv, h_offs = ht[head_keep], hv[head_keep], _kept_offsets(head_keep, h_offs)
+    n = h_offs.shape[0] - 1
+    c_sizes = np.zeros(n, dtype=np.int64)
+    c_sizes[rows] = sizes
+    h_sizes = h_offs[1:] - h_offs[:-1]
+    offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(c_sizes + h_sizes, out=offs[1:])
+    c_offs = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(c_sizes, out=c_offs[1:])
+    total = int(offs[-1])
+    out_t = np.empty(total, dtype=np.int64)
+    out_v = np.empty(total, dtype=np.float64)
+    # Where each sample goes: its place in its own flat run, shifted by its series'
+    # start in the output (chunks first, then the head).
+    if parts_t:
+        dest = np.arange(int(c_offs[-1]), dtype=np.int64) + np.repeat(offs[:-1] - c_offs[:-1], c_sizes)
+        out_t[dest] = np.concatenate(parts_t)
+        out_v[dest] = np.concatenate(parts_v)
+    if ht.shape[0]:
+        dest = np.arange(ht.shape[0], dtype=np.int64) + np.repeat(offs[:-1] + c_sizes - h_offs[:-1], h_sizes)
+        out_t[dest] = ht
+        out_v[dest] = hv
+    return out_t, out_v, offs
+
+
+def _kept_offsets(keep: Mask, offs: I64) -> I64:
+    cum = np.zeros(keep.shape[0] + 1, dtype=np.int64)
+    np.cumsum(keep, out=cum[1:])
+    return cum[offs]
