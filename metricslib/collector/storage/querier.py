@@ -25,8 +25,6 @@ __all__ = ["StoreQuerier"]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
-#: what ``_chunk_parts`` hands ``_interleave``: rows with chunks, their sizes, the pieces, a head mask
-Parts = tuple[list[int], list[int], list[I64], list[F64], Mask | None]
 _MIN = -(2**63)
 _MAX = 2**63 - 1
 _ATTEMPTS = 5
@@ -76,34 +74,41 @@ class StoreQuerier:
         np.cumsum(lens, out=h_offs[1:])
         ht, hv, h_offs = _trim(t_all, v_all, h_offs, mint, maxt)
         if chunked:
-            parts = self._chunk_parts(chunked, ht, hv, h_offs, mint, maxt)
-            if parts is None:
+            joined = self._chunk_parts(chunked, ht, hv, h_offs, mint, maxt)
+            if joined is None:
                 return None
-            ht, hv, h_offs = _interleave(parts, ht, hv, h_offs)
+            ht, hv, h_offs = joined
         # The arrays are fresh (joined, masked or interleaved here): callers never hold
         # a view of a cached chunk. Series with nothing in the range are dropped.
         return SeriesBatch(labels, ht, hv, h_offs).without_empty()
 
     def _chunk_parts(
         self, chunked: list[tuple[int, list[int], int, int]], ht: I64, hv: F64, h_offs: I64, mint: int, maxt: int
-    ) -> Parts | None:
-        """Each chunked series' samples in the range (index, size), the pieces in series
-        order, and a head mask when a series' head overlapped its chunks; None when a
-        chunk was rewritten meanwhile (the select then runs again)."""
+    ) -> tuple[I64, F64, I64] | None:
+        """The selected samples, each chunked series' chunk samples placed before its head
+        samples; None when a chunk was rewritten meanwhile (the select then runs again).
+
+        Runs of series without chunks stay one slice of the head arrays, so the Python
+        work is per chunk, never per series."""
         wanted = [cid for p in chunked for cid in p[1]]
         arrays = self._chunks.arrays(wanted)
         if len(arrays) < len(set(wanted)):
             return None
-        rows: list[int] = []
-        sizes: list[int] = []
         parts_t: list[I64] = []
         parts_v: list[F64] = []
-        head_keep: Mask | None = None
+        # extra[k]: samples series k gains over its head samples (its chunks, less the
+        # head samples a merge absorbed)
+        extra = np.zeros(h_offs.shape[0] - 1, dtype=np.int64)
         edges = np.array([mint, maxt + 1], dtype=np.int64)
         bounds = h_offs.tolist()
+        pos = 0  # head samples before this are placed
         for k, ids, first_mint, last_maxt in chunked:
+            a, b = bounds[k], bounds[k + 1]
+            if pos < a:
+                parts_t.append(ht[pos:a])
+                parts_v.append(hv[pos:a])
+            pos = a
             last = len(ids) - 1
-            size = 0
             mark = len(parts_t)
             for j, c in enumerate(ids):
                 t, v = arrays[c]
@@ -114,8 +119,6 @@ class StoreQuerier:
                     t, v = t[lo:hi], v[lo:hi]
                 parts_t.append(t)
                 parts_v.append(v)
-                size += t.shape[0]
-            a, b = bounds[k], bounds[k + 1]
             if a < b and ht[a] <= last_maxt:
                 # Only if an import ran while this series was being appended: head and
                 # chunks then overlap and must be merged, not joined.
@@ -123,13 +126,16 @@ class StoreQuerier:
                 del parts_t[mark:], parts_v[mark:]
                 parts_t.append(t)
                 parts_v.append(v)
-                size = t.shape[0]
-                if head_keep is None:
-                    head_keep = np.ones(ht.shape[0], dtype=bool)
-                head_keep[a:b] = False
-            rows.append(k)
-            sizes.append(size)
-        return rows, sizes, parts_t, parts_v, head_keep
+                pos = b
+                extra[k] = t.shape[0] - (b - a)
+            else:
+                extra[k] = sum(p.shape[0] for p in parts_t[mark:])
+        if pos < ht.shape[0]:
+            parts_t.append(ht[pos:])
+            parts_v.append(hv[pos:])
+        offs = h_offs.copy()
+        offs[1:] += np.cumsum(extra)
+        return np.concatenate(parts_t), np.concatenate(parts_v), offs
 
     def _matching(
         self, matchers: Sequence[Matcher], mint: int | None, maxt: int | None
@@ -185,40 +191,6 @@ def _trim(t: I64, v: F64, offs: I64, mint: int, maxt: int) -> tuple[I64, F64, I6
     if keep.all():
         return t, v, offs
     return t[keep], v[keep], _kept_offsets(keep, offs)
-
-
-def _interleave(
-    parts: Parts,
-    ht: I64,
-    hv: F64,
-    h_offs: I64,
-) -> tuple[I64, F64, I64]:
-    """Each series' chunk samples, then its head samples, in one pair of flat arrays."""
-    rows, sizes, parts_t, parts_v, head_keep = parts
-    if head_keep is not None:
-        ht, hv, h_offs = ht[head_keep], hv[head_keep], _kept_offsets(head_keep, h_offs)
-    n = h_offs.shape[0] - 1
-    c_sizes = np.zeros(n, dtype=np.int64)
-    c_sizes[rows] = sizes
-    h_sizes = h_offs[1:] - h_offs[:-1]
-    offs = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(c_sizes + h_sizes, out=offs[1:])
-    c_offs = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(c_sizes, out=c_offs[1:])
-    total = int(offs[-1])
-    out_t = np.empty(total, dtype=np.int64)
-    out_v = np.empty(total, dtype=np.float64)
-    # Where each sample goes: its place in its own flat run, shifted by its series'
-    # start in the output (chunks first, then the head).
-    if parts_t:
-        dest = np.arange(int(c_offs[-1]), dtype=np.int64) + np.repeat(offs[:-1] - c_offs[:-1], c_sizes)
-        out_t[dest] = np.concatenate(parts_t)
-        out_v[dest] = np.concatenate(parts_v)
-    if ht.shape[0]:
-        dest = np.arange(ht.shape[0], dtype=np.int64) + np.repeat(offs[:-1] + c_sizes - h_offs[:-1], h_sizes)
-        out_t[dest] = ht
-        out_v[dest] = hv
-    return out_t, out_v, offs
 
 
 def _kept_offsets(keep: Mask, offs: I64) -> I64:
