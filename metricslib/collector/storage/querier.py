@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,10 @@ Mask = npt.NDArray[np.bool_]
 _MIN = -(2**63)
 _MAX = 2**63 - 1
 _ATTEMPTS = 5
+# attrgetter in map() reads an attribute of many series without a Python frame per series
+_TS = attrgetter("ts")
+_VS = attrgetter("vs")
+_C_END = attrgetter("c_end")
 
 
 class StoreQuerier:
@@ -59,12 +64,12 @@ class StoreQuerier:
             if not series:
                 return SeriesBatch.empty()
             labels = list(sel.labels)
-            tss = [s.ts for s in series]
+            tss = list(map(_TS, series))
             lens = np.fromiter(map(len, tss), dtype=np.int64, count=len(tss))
             t_all: I64 = np.frombuffer(bytearray().join(tss), dtype=np.int64)
-            v_all: F64 = np.frombuffer(bytearray().join([s.vs for s in series]), dtype=np.float64)
-            c_last = np.array([s.c_maxt[-1] if s.c_maxt else _MIN for s in series], dtype=np.int64)
-            for k in np.flatnonzero(c_last >= mint).tolist():
+            v_all: F64 = np.frombuffer(bytearray().join(map(_VS, series)), dtype=np.float64)
+            c_end = np.fromiter(map(_C_END, series), dtype=np.int64, count=len(series))
+            for k in np.flatnonzero(c_end >= mint).tolist():
                 s = series[k]
                 lo = bisect_left(s.c_maxt, mint)
                 hi = bisect_right(s.c_mint, maxt)
