@@ -98,12 +98,26 @@ class PostingsIndex:
         """Ids of the series matching every matcher (all series when none)."""
         if not matchers:
             return set(self._all)
-        # Cheapest, most selective first: exact equality, then the rest.
-        ordered = sorted(matchers, key=lambda m: 0 if (m.op == "=" and m.value) else 1)
+        # Exact equalities first, smallest posting set first, read in place (not
+        # copied): {__name__="x", path="/p"} walks the few series of the path,
+        # not the many of the name. Then the rest.
+        exact: list[set[int]] = []
+        rest: list[Matcher] = []
+        for m in matchers:
+            if m.op == "=" and m.value:
+                ids = self._postings.get(m.name, {}).get(m.value)
+                if not ids:
+                    return set()
+                exact.append(ids)
+            else:
+                rest.append(m)
         result: set[int] | None = None
-        for m in ordered:
+        if exact:
+            exact.sort(key=len)
+            result = exact[0].intersection(*exact[1:])
+        for m in rest:
+            if not result and result is not None:
+                return set()
             ids = self._matching(m)
             result = ids if result is None else result & ids
-            if not result:
-                return set()
         return result if result is not None else set()
