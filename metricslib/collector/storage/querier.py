@@ -29,6 +29,8 @@ Mask = npt.NDArray[np.bool_]
 _MIN = -(2**63)
 _MAX = 2**63 - 1
 _ATTEMPTS = 5
+#: edge chunks longer than this are sliced one by one; shorter ones are masked in bulk
+_SLICE_ABOVE = 512
 # attrgetter in map() reads an attribute of many series without a Python frame per series
 _TS = attrgetter("ts")
 _VS = attrgetter("vs")
@@ -107,6 +109,7 @@ class StoreQuerier:
         edges = np.array([mint, maxt + 1], dtype=np.int64)
         bounds = h_offs.tolist()
         pos = 0  # head samples before this are placed
+        untrimmed = False
         for k, ids, first_mint, last_maxt in chunked:
             a, b = bounds[k], bounds[k + 1]
             if pos < a:
@@ -117,11 +120,15 @@ class StoreQuerier:
             mark = len(parts_t)
             for j, c in enumerate(ids):
                 t, v = arrays[c]
-                # Only the chunks at the edges of the range reach past it; slicing them
-                # copies far less than concatenating whole chunks and masking.
+                # Only the chunks at the edges of the range reach past it. A big one is
+                # sliced here; small ones (the head's cuts) are kept whole and trimmed
+                # with everything else by one mask below, not one searchsorted each.
                 if (j == 0 and first_mint < mint) or (j == last and last_maxt > maxt):
-                    lo, hi = t.searchsorted(edges).tolist()
-                    t, v = t[lo:hi], v[lo:hi]
+                    if t.shape[0] > _SLICE_ABOVE:
+                        lo, hi = t.searchsorted(edges).tolist()
+                        t, v = t[lo:hi], v[lo:hi]
+                    else:
+                        untrimmed = True
                 parts_t.append(t)
                 parts_v.append(v)
             if a < b and ht[a] <= last_maxt:
@@ -140,7 +147,10 @@ class StoreQuerier:
             parts_v.append(hv[pos:])
         offs = h_offs.copy()
         offs[1:] += np.cumsum(extra)
-        return np.concatenate(parts_t), np.concatenate(parts_v), offs
+        t_all, v_all = np.concatenate(parts_t), np.concatenate(parts_v)
+        if untrimmed:
+            return _trim(t_all, v_all, offs, mint, maxt)
+        return t_all, v_all, offs
 
     def _matching(
         self, matchers: Sequence[Matcher], mint: int | None, maxt: int | None

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metricslib.collector.model import STALE_NAN, STALE_NAN_BITS, Labels, Matcher, make_labels
-from metricslib.collector.storage import Store, open_storage
+from metricslib.collector.storage import Store, open_storage, querier
 
 
 def _add(store: Store, labels: dict[str, str], points: list[tuple[int, float]]) -> None:
@@ -119,12 +119,25 @@ _VALUE = st.one_of(st.integers(-1000, 1000).map(float), st.floats(allow_nan=True
     ),
     flush_every=st.integers(1, 30),
     ranges=st.lists(st.tuples(st.integers(-10_000, 80_000), st.integers(0, 90_000)), min_size=1, max_size=5),
+    slice_each=st.booleans(),
 )
 def test_select_equals_a_scan_of_every_sample(
-    series: list[list[tuple[int, float]]], flush_every: int, ranges: list[tuple[int, int]]
+    series: list[list[tuple[int, float]]],
+    flush_every: int,
+    ranges: list[tuple[int, int]],
+    slice_each: bool,
 ) -> None:
     # Samples reach the chunks (small cuts, then flushes at random points) and the head in
-    # every mix; each select must return exactly what a scan of all samples would.
+    # every mix; each select must return exactly what a scan of all samples would, whether
+    # edge chunks are sliced one by one or trimmed by the final mask.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(querier, "_SLICE_ABOVE", 0 if slice_each else 10**9)
+        _check_against_scan(series, flush_every, ranges)
+
+
+def _check_against_scan(
+    series: list[list[tuple[int, float]]], flush_every: int, ranges: list[tuple[int, int]]
+) -> None:
     model: dict[Labels, list[tuple[int, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         store = open_storage(tmp, background=False, retention_ms=10**15, head_chunk_samples=3)
@@ -205,3 +218,17 @@ def test_head_samples_overlapping_chunks_are_merged_chunk_first(store: Store) ->
     got = store.querier().select([Matcher("__name__", "=", "m")], 5, 100)[0]
     assert got.timestamps.tolist() == [10, 15, 20, 30]
     assert got.values.tolist() == [2.0, 9.0, 3.0, 9.0]
+
+
+def test_long_chunks_are_sliced_at_both_edges(store: Store) -> None:
+    labels = make_labels({"__name__": "m"})
+    ts = np.arange(3000, dtype=np.int64) * 1000
+    store.import_series([(labels, ts, ts.astype(np.float64))])
+    _add(store, {"__name__": "m"}, [(3_000_000, 1.0), (3_001_000, 2.0)])
+    s = store.head.by_labels[labels]
+    assert max(s.c_n) > querier._SLICE_ABOVE and len(s.ts) == 2
+    q = store.querier()
+    got = q.select([Matcher("__name__", "=", "m")], 1_000_500, 1_010_000)[0]
+    assert got.timestamps.tolist() == list(range(1_001_000, 1_010_001, 1000))
+    got = q.select([Matcher("__name__", "=", "m")], 2_999_000, 3_000_000)[0]
+    assert got.values.tolist() == [2_999_000.0, 1.0]
