@@ -1,15 +1,17 @@
 """Select path CPU in process: the store's select and the queries that sit on it.
 
 N counter series ``x{job, series}`` hold ``--hours`` of samples every
-``--interval`` seconds: all but the newest ``--head-minutes`` as chunks (the
-store's own 120-sample cuts, then merged per 2 h window as compaction does), the
-rest in the head. Reported, in CPU seconds of this thread (``time.thread_time``,
-so other load on the machine counts little): a cold and a warm select of every
-series over the last 5 minutes, ``sum(rate(x[5m])) by (job)`` and a 1 h range
-query of it at a 60 s step. No anchor: this is for profiling and for before /
+``--interval`` seconds. By default all but the newest ``--head-minutes`` are
+imported (one chunk per series and 2 h window, as compaction leaves them) and
+the rest is in the head; with ``--live`` every sample is appended and the store
+flushed every 12 scrapes, so the chunks are its own 120-sample cuts, as in a
+collector running for less than one window. Reported, in CPU seconds of this
+thread (``time.thread_time``, so other load on the machine counts little):
+a cold and a warm select of every series over the last 5 minutes,
+``sum(rate(x[5m])) by (job)`` and a 1 h range query of it at a 60 s step. No anchor: this is for profiling and for before /
 after comparisons of our own code (run both trees, interleaved).
 
-    .venv/bin/python bench/bench_select.py [--series 10000] [--hours 1] [--repeat 3]
+    .venv/bin/python bench/bench_select.py [--series 10000] [--hours 1] [--repeat 3] [--live]
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ from metricslib.collector.storage.store import Store
 T0 = 1_700_000_000_000
 
 
-def build(store: Store, series: int, hours: float, interval_s: float, head_minutes: float) -> int:
+def build(store: Store, series: int, hours: float, interval_s: float, head_minutes: float, live: bool) -> int:
     """Fill the store; returns the newest sample's time."""
     step = int(interval_s * 1000)
     total = int(hours * 3_600_000 // step)
-    in_head = min(total, int(head_minutes * 60_000 // step))
+    in_head = total if live else min(total, int(head_minutes * 60_000 // step))
     times = T0 + np.arange(total, dtype=np.int64) * step
     labels = [make_labels({"__name__": "x", "job": f"j{i % 20}", "series": str(i)}) for i in range(series)]
     cut = total - in_head
@@ -55,9 +57,11 @@ def build(store: Store, series: int, hours: float, interval_s: float, head_minut
     slope_list = [float(i % 7 + 1) for i in range(series)]
     for k in range(cut, total):
         app.append_column(refs, int(times[k]), [k * s for s in slope_list])
-        if k % 50 == 0:
+        if k % 50 == 0 or live:
             app.commit()
             app = store.appender()
+        if live and k % 12 == 0:
+            store.flush()  # as the flush thread would: 120-sample cuts, as a live collector has
     app.commit()
     return int(times[-1])
 
@@ -76,12 +80,14 @@ def main() -> int:
     parser.add_argument("--head-minutes", type=float, default=8.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cache-samples", type=int, default=4_000_000)
+    parser.add_argument("--live", action="store_true",
+                        help="append everything and flush every 12 samples (the store's own 120-sample chunks)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-select-") as tmp:
         store = open_storage(tmp, background=False, wal=False, cache_samples=args.cache_samples)
         try:
             t_build = time.monotonic()
-            now = build(store, args.series, args.hours, args.interval, args.head_minutes)
+            now = build(store, args.series, args.hours, args.interval, args.head_minutes, args.live)
             print(f"{args.series} series, {args.hours:g} h every {args.interval:g} s "
                   f"({args.head_minutes:g} min in the head): built in {time.monotonic() - t_build:.0f} s",
                   flush=True)
