@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -47,17 +47,22 @@ class ChunkCache:
         return found, missing
 
     def put(self, cid: int, arrays: Arrays) -> None:
-        n = int(arrays[0].shape[0])
-        if n > self.max_samples:
-            return
-        # Cached arrays are shared between queries: make accidental writes fail loudly.
-        arrays[0].flags.writeable = False
-        arrays[1].flags.writeable = False
+        self.put_many({cid: arrays})
+
+    def put_many(self, decoded: Mapping[int, Arrays]) -> None:
+        """Add decoded chunks (one lock for all); the oldest entries make room."""
+        for t, v in decoded.values():
+            # Cached arrays are shared between queries: make accidental writes fail loudly.
+            t.flags.writeable = False
+            v.flags.writeable = False
         with self._lock:
-            if cid in self._items:
-                return
-            self._items[cid] = arrays
-            self._samples += n
+            items = self._items
+            for cid, arrays in decoded.items():
+                n = int(arrays[0].shape[0])
+                if n > self.max_samples or cid in items:
+                    continue
+                items[cid] = arrays
+                self._samples += n
             while self._samples > self.max_samples:
-                _, old = self._items.popitem(last=False)
+                _, old = items.popitem(last=False)
                 self._samples -= int(old[0].shape[0])

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.storage.cache import ChunkCache
-from metricslib.collector.storage.chunks import decode_chunk
+from metricslib.collector.storage.chunks import decode_chunks
 from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.sqlite import Database
 
@@ -28,13 +28,10 @@ class ChunkReader:
         out, missing = self.cache.get_many(ids)
         if missing:
             blobs = self.db.fetch_chunks(missing)
-            for cid in missing:
-                blob = blobs.get(cid)
-                if blob is None:
-                    continue
-                arrs = decode_chunk(blob)
-                self.cache.put(cid, arrs)
-                out[cid] = arrs
+            found = [cid for cid in missing if cid in blobs]
+            decoded = dict(zip(found, decode_chunks([blobs[cid] for cid in found]), strict=True))
+            self.cache.put_many(decoded)
+            out.update(decoded)
         return out
 
     def last_value(self, s: MemSeries) -> float | None:

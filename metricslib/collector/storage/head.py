@@ -16,6 +16,7 @@ from typing import Protocol
 from metricslib.collector.model import Labels, make_labels
 from metricslib.collector.storage.index import PostingsIndex
 from metricslib.collector.storage.memseries import NO_TIME, MemSeries, same_value
+from metricslib.collector.storage.selection import SelectionCache
 from metricslib.errors import StorageError
 
 __all__ = ["Head", "Journal"]
@@ -38,6 +39,8 @@ class Head:
         self.by_labels: dict[Labels, MemSeries] = {}
         self.by_id: dict[int, MemSeries] = {}
         self.index = PostingsIndex()
+        #: the series each recently queried matcher set selects (kept by the querier)
+        self.selections = SelectionCache()
         #: series with samples appended since the last flush
         self.dirty: set[MemSeries] = set()
         #: (series id, window) pairs where a series has more than one chunk

@@ -4,15 +4,23 @@ Selecting series for ``{job="api", code=~"5.."}`` intersects the posting sets
 of the matching values instead of testing every series, and matchers that
 also match the empty string (``{a=""}``, ``{a!="x"}``) include the series that
 lack the label, as Prometheus does.
+
+``version`` counts the series added and removed, and a short log of those
+changes lets a cached selection (``selection.py``) catch up instead of
+starting over.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 from metricslib.collector.model import Labels, Matcher
 
 __all__ = ["PostingsIndex"]
+
+#: how many changes the log keeps; an older cached selection is recomputed
+_LOG = 4096
 
 
 class PostingsIndex:
@@ -21,17 +29,33 @@ class PostingsIndex:
     def __init__(self) -> None:
         self._postings: dict[str, dict[str, set[int]]] = {}
         self._all: set[int] = set()
+        #: bumped by every add and remove
+        self.version = 0
+        #: (series id, added?) of the last _LOG changes; entry k is change version - len + k + 1
+        self._log: deque[tuple[int, bool]] = deque(maxlen=_LOG)
 
     def __len__(self) -> int:
         return len(self._all)
 
+    def changes_since(self, version: int) -> list[tuple[int, bool]] | None:
+        """The (series id, added?) changes after ``version``, oldest first; None when
+        the log no longer reaches back that far."""
+        behind = self.version - version
+        if behind < 0 or behind > len(self._log):
+            return None
+        return list(self._log)[len(self._log) - behind :]
+
     def add(self, sid: int, labels: Labels) -> None:
         self._all.add(sid)
+        self.version += 1
+        self._log.append((sid, True))
         for name, value in labels:
             self._postings.setdefault(name, {}).setdefault(value, set()).add(sid)
 
     def remove(self, sid: int, labels: Labels) -> None:
         self._all.discard(sid)
+        self.version += 1
+        self._log.append((sid, False))
         for name, value in labels:
             values = self._postings.get(name)
             if values is None:
@@ -74,12 +98,26 @@ class PostingsIndex:
         """Ids of the series matching every matcher (all series when none)."""
         if not matchers:
             return set(self._all)
-        # Cheapest, most selective first: exact equality, then the rest.
-        ordered = sorted(matchers, key=lambda m: 0 if (m.op == "=" and m.value) else 1)
+        # Exact equalities first, smallest posting set first, read in place (not
+        # copied): {__name__="x", path="/p"} walks the few series of the path,
+        # not the many of the name. Then the rest.
+        exact: list[set[int]] = []
+        rest: list[Matcher] = []
+        for m in matchers:
+            if m.op == "=" and m.value:
+                ids = self._postings.get(m.name, {}).get(m.value)
+                if not ids:
+                    return set()
+                exact.append(ids)
+            else:
+                rest.append(m)
         result: set[int] | None = None
-        for m in ordered:
+        if exact:
+            exact.sort(key=len)
+            result = exact[0].intersection(*exact[1:])
+        for m in rest:
+            if not result and result is not None:
+                return set()
             ids = self._matching(m)
             result = ids if result is None else result & ids
-            if not result:
-                return set()
         return result if result is not None else set()

@@ -33,6 +33,7 @@ def same_value(a: float, b: float) -> bool:
 
 class MemSeries:
     __slots__ = (
+        "c_end",
         "c_ids",
         "c_maxt",
         "c_mint",
@@ -70,6 +71,9 @@ class MemSeries:
         self.c_mint = _NO_Q
         self.c_maxt = _NO_Q
         self.c_n = _NO_L
+        #: the newest chunk's maxt (NO_TIME: no chunk), so a select tells which series
+        #: reach into its range without touching their chunk arrays
+        self.c_end = NO_TIME
 
     def sort_key(self) -> str:
         """A string that sorts as ``labels`` does (tuple order), compared far faster.
@@ -98,12 +102,14 @@ class MemSeries:
             self.c_mint.append(mint)
             self.c_maxt.append(maxt)
             self.c_n.append(n)
+            self.c_end = maxt
             return
         i = bisect_left(self.c_mint, mint)
         self.c_ids.insert(i, cid)
         self.c_mint.insert(i, mint)
         self.c_maxt.insert(i, maxt)
         self.c_n.insert(i, n)
+        self.c_end = self.c_maxt[-1]
 
     def drop_chunks(self, ids: set[int]) -> None:
         keep = [i for i, cid in enumerate(self.c_ids) if cid not in ids]
@@ -111,6 +117,7 @@ class MemSeries:
         self.c_mint = array("q", [self.c_mint[i] for i in keep])
         self.c_maxt = array("q", [self.c_maxt[i] for i in keep])
         self.c_n = array("l", [self.c_n[i] for i in keep])
+        self.c_end = self.c_maxt[-1] if self.c_maxt else NO_TIME
 
     def chunks_in(self, mint: int, maxt: int) -> list[int]:
         lo = bisect_left(self.c_maxt, mint)

@@ -8,13 +8,14 @@ compaction, import), the select simply runs again.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from operator import itemgetter
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
 
-from metricslib.collector.model import Labels, Matcher, Series, SeriesBatch
+from metricslib.collector.model import Matcher, Series, SeriesBatch
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries, merge_samples
@@ -24,9 +25,16 @@ __all__ = ["StoreQuerier"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 _MIN = -(2**63)
 _MAX = 2**63 - 1
 _ATTEMPTS = 5
+#: edge chunks longer than this are sliced one by one; shorter ones are masked in bulk
+_SLICE_ABOVE = 512
+# attrgetter in map() reads an attribute of many series without a Python frame per series
+_TS = attrgetter("ts")
+_VS = attrgetter("vs")
+_C_END = attrgetter("c_end")
 
 
 class StoreQuerier:
@@ -48,58 +56,101 @@ class StoreQuerier:
     def _try_select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch | None:
         head = self._head
         head.check_open()
-        # (sort key, labels, chunk ids, first chunk's mint, last chunk's maxt, head samples)
-        plan: list[tuple[str, Labels, list[int], int, int, I64, F64]] = []
+        # Under the lock: the selected series (cached, already sorted), every one's head
+        # samples joined into one buffer by C code, and the chunk ids of the few series
+        # whose chunks reach into the range. No per-series numpy call, no tuple per series.
+        chunked: list[tuple[int, list[int], int, int]] = []
         with head.lock:
-            by_id = head.by_id
-            for sid in head.index.select(matchers):
-                s = by_id[sid]
-                read = s.read_plan(mint, maxt)
-                if read is not None:
-                    plan.append((s.sort_key(), s.labels, *read))
-        if not plan:
-            return SeriesBatch.empty()
-        plan.sort(key=itemgetter(0))
-        wanted = [cid for p in plan for cid in p[2]]
-        arrays = self._chunks.arrays(wanted) if wanted else {}
+            sel = head.selections.get(head.index, head.by_id, matchers)
+            series = sel.series
+            if not series:
+                return SeriesBatch.empty()
+            labels = list(sel.labels)
+            tss = list(map(_TS, series))
+            lens = np.fromiter(map(len, tss), dtype=np.int64, count=len(tss))
+            t_all: I64 = np.frombuffer(bytearray().join(tss), dtype=np.int64)
+            v_all: F64 = np.frombuffer(bytearray().join(map(_VS, series)), dtype=np.float64)
+            c_end = np.fromiter(map(_C_END, series), dtype=np.int64, count=len(series))
+            for k in np.flatnonzero(c_end >= mint).tolist():
+                s = series[k]
+                lo = bisect_left(s.c_maxt, mint)
+                hi = bisect_right(s.c_mint, maxt)
+                if lo < hi:
+                    chunked.append((k, s.c_ids[lo:hi].tolist(), s.c_mint[lo], s.c_maxt[hi - 1]))
+        h_offs = np.zeros(len(series) + 1, dtype=np.int64)
+        np.cumsum(lens, out=h_offs[1:])
+        ht, hv, h_offs = _trim(t_all, v_all, h_offs, mint, maxt)
+        if chunked:
+            joined = self._chunk_parts(chunked, ht, hv, h_offs, mint, maxt)
+            if joined is None:
+                return None
+            ht, hv, h_offs = joined
+        # The arrays are fresh (joined, masked or interleaved here): callers never hold
+        # a view of a cached chunk. Series with nothing in the range are dropped.
+        return SeriesBatch(labels, ht, hv, h_offs).without_empty()
+
+    def _chunk_parts(
+        self, chunked: list[tuple[int, list[int], int, int]], ht: I64, hv: F64, h_offs: I64, mint: int, maxt: int
+    ) -> tuple[I64, F64, I64] | None:
+        """The selected samples, each chunked series' chunk samples placed before its head
+        samples; None when a chunk was rewritten meanwhile (the select then runs again).
+
+        Runs of series without chunks stay one slice of the head arrays, so the Python
+        work is per chunk, never per series."""
+        wanted = [cid for p in chunked for cid in p[1]]
+        arrays = self._chunks.arrays(wanted)
         if len(arrays) < len(set(wanted)):
             return None
         parts_t: list[I64] = []
         parts_v: list[F64] = []
-        ends: list[int] = []
-        n = 0
+        # extra[k]: samples series k gains over its head samples (its chunks, less the
+        # head samples a merge absorbed)
+        extra = np.zeros(h_offs.shape[0] - 1, dtype=np.int64)
         edges = np.array([mint, maxt + 1], dtype=np.int64)
-        for _, _, ids, first_mint, last_maxt, ht, hv in plan:
+        bounds = h_offs.tolist()
+        pos = 0  # head samples before this are placed
+        untrimmed = False
+        for k, ids, first_mint, last_maxt in chunked:
+            a, b = bounds[k], bounds[k + 1]
+            if pos < a:
+                parts_t.append(ht[pos:a])
+                parts_v.append(hv[pos:a])
+            pos = a
             last = len(ids) - 1
+            mark = len(parts_t)
             for j, c in enumerate(ids):
                 t, v = arrays[c]
-                # Only the chunks at the edges of the range reach past it; slicing them
-                # copies far less than concatenating whole chunks and masking.
+                # Only the chunks at the edges of the range reach past it. A big one is
+                # sliced here; small ones (the head's cuts) are kept whole and trimmed
+                # with everything else by one mask below, not one searchsorted each.
                 if (j == 0 and first_mint < mint) or (j == last and last_maxt > maxt):
-                    lo, hi = t.searchsorted(edges).tolist()
-                    t, v = t[lo:hi], v[lo:hi]
+                    if t.shape[0] > _SLICE_ABOVE:
+                        lo, hi = t.searchsorted(edges).tolist()
+                        t, v = t[lo:hi], v[lo:hi]
+                    else:
+                        untrimmed = True
                 parts_t.append(t)
                 parts_v.append(v)
-                n += t.shape[0]
-            if ht.size:
-                if ids and ht[0] <= last_maxt:
-                    # Only if an import ran while this series was being appended:
-                    # head and chunks then overlap and must be merged, not joined.
-                    k = len(ids)
-                    n -= sum(p.shape[0] for p in parts_t[-k:])
-                    t, v = merge_samples([*zip(parts_t[-k:], parts_v[-k:], strict=True), (ht, hv)])
-                    del parts_t[-k:], parts_v[-k:]
-                    ht, hv = t, v
-                parts_t.append(ht)
-                parts_v.append(hv)
-                n += ht.shape[0]
-            ends.append(n)
-        offsets = np.zeros(len(ends) + 1, dtype=np.int64)
-        offsets[1:] = ends
-        # Concatenation makes fresh arrays: callers never hold a view of a shared cached
-        # chunk. A chunk can overlap the range without a sample inside it: drop such series.
-        batch = SeriesBatch([p[1] for p in plan], np.concatenate(parts_t), np.concatenate(parts_v), offsets)
-        return batch.without_empty()
+            if a < b and ht[a] <= last_maxt:
+                # Only if an import ran while this series was being appended: head and
+                # chunks then overlap and must be merged, not joined.
+                t, v = merge_samples([*zip(parts_t[mark:], parts_v[mark:], strict=True), (ht[a:b], hv[a:b])])
+                del parts_t[mark:], parts_v[mark:]
+                parts_t.append(t)
+                parts_v.append(v)
+                pos = b
+                extra[k] = t.shape[0] - (b - a)
+            else:
+                extra[k] = sum(p.shape[0] for p in parts_t[mark:])
+        if pos < ht.shape[0]:
+            parts_t.append(ht[pos:])
+            parts_v.append(hv[pos:])
+        offs = h_offs.copy()
+        offs[1:] += np.cumsum(extra)
+        t_all, v_all = np.concatenate(parts_t), np.concatenate(parts_v)
+        if untrimmed:
+            return _trim(t_all, v_all, offs, mint, maxt)
+        return t_all, v_all, offs
 
     def _matching(
         self, matchers: Sequence[Matcher], mint: int | None, maxt: int | None
@@ -147,3 +198,17 @@ class StoreQuerier:
                 if k == name:
                     values.add(v)
         return sorted(values)
+
+
+def _trim(t: I64, v: F64, offs: I64, mint: int, maxt: int) -> tuple[I64, F64, I64]:
+    """Only the samples in [mint, maxt] of flat per-series runs, with their new offsets."""
+    keep = (t >= mint) & (t <= maxt)
+    if keep.all():
+        return t, v, offs
+    return t[keep], v[keep], _kept_offsets(keep, offs)
+
+
+def _kept_offsets(keep: Mask, offs: I64) -> I64:
+    cum = np.zeros(keep.shape[0] + 1, dtype=np.int64)
+    np.cumsum(keep, out=cum[1:])
+    return cum[offs]

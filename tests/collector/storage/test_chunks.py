@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metricslib.collector.model import STALE_NAN, STALE_NAN_BITS
-from metricslib.collector.storage.chunks import decode_chunk, encode_chunk
+from metricslib.collector.storage.chunks import decode_chunk, decode_chunks, encode_chunk
 from metricslib.errors import StorageCorruptionError
 
 
@@ -103,3 +103,59 @@ def test_damaged_blobs_raise_corruption_error(mangle: object) -> None:
     blob = encode_chunk(np.arange(50, dtype=np.int64), np.arange(50, dtype=np.float64))
     with pytest.raises(StorageCorruptionError):
         decode_chunk(mangle(blob))  # type: ignore[operator]
+
+
+def _series(start: int, gaps: list[int], values: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    ts = np.array([start, *(start + np.cumsum(gaps, dtype=np.int64)).tolist()], dtype=np.int64)
+    return ts, np.array(values[: ts.size], dtype=np.float64)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    shapes=st.lists(
+        st.tuples(st.integers(-(2**40), 2**45), st.integers(0, 40), st.sampled_from([1, 15_000, 15_001])),
+        min_size=1,
+        max_size=12,
+    ),
+    values=st.data(),
+)
+def test_bulk_decoding_equals_one_by_one(shapes: list[tuple[int, int, int]], values: st.DataObject) -> None:
+    # Few distinct sizes and steps, so many chunks share a shape and are decoded as one group;
+    # jittered steps, NaN, staleness markers and raw bit patterns take the other paths.
+    blobs = []
+    for start, n, step in shapes:
+        jitter = values.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+        vs = values.draw(st.lists(any_float | st.integers(0, 10**6).map(float), min_size=n + 1, max_size=n + 1))
+        ts, v = _series(start, [step + j for j in jitter], vs)
+        blobs.append(encode_chunk(ts, v))
+    got = decode_chunks(blobs)
+    assert len(got) == len(blobs)
+    for blob, (t, v) in zip(blobs, got, strict=True):
+        t1, v1 = decode_chunk(blob)
+        assert np.array_equal(t, t1)
+        assert np.array_equal(_bits(v), _bits(v1))
+
+
+def test_bulk_decoding_groups_same_shaped_chunks_and_keeps_exceptions() -> None:
+    ts = np.arange(120, dtype=np.int64) * 15_000
+    blobs = []
+    for k in range(5):
+        vs = np.arange(120, dtype=np.float64) * (k + 1)
+        if k == 2:
+            vs[7] = STALE_NAN
+        blobs.append(encode_chunk(ts + k, vs))
+    got = decode_chunks(blobs)
+    for k, (t, v) in enumerate(got):
+        assert t.tolist() == (ts + k).tolist()
+        if k == 2:
+            assert int(v.view(np.uint64)[7]) == STALE_NAN_BITS
+            assert v[8] == 8 * 3
+        else:
+            assert v.tolist() == (np.arange(120) * (k + 1.0)).tolist()
+
+
+def test_bulk_decoding_reports_damaged_blobs() -> None:
+    good = encode_chunk(np.arange(10, dtype=np.int64), np.arange(10, dtype=np.float64))
+    with pytest.raises(StorageCorruptionError):
+        decode_chunks([good, good[:-3]])
+    assert decode_chunks([]) == []
