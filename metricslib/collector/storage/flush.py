@@ -8,12 +8,17 @@ that no head needs any more are deleted in the same transaction. This is the
 checkpoint of the write-ahead log (``wal.py``): the log rotates when the
 flush takes its snapshot, and its older segments are deleted once the
 transaction has committed.
+
+A flush can be abandoned before its transaction (``stop`` set, e.g. by
+``Store.close``): nothing reaches SQLite, the samples stay in the head and
+in the log, and the next open replays them (:class:`FlushAborted`).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from threading import Event
 
 import numpy as np
 import numpy.typing as npt
@@ -25,18 +30,30 @@ from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.sqlite import Database, encode_wal
 from metricslib.collector.storage.wal import WriteAheadLog
 
-__all__ = ["flush"]
+__all__ = ["FlushAborted", "flush"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 
+class FlushAborted(Exception):
+    """``stop`` was set before the flush's transaction began; nothing was written."""
+
+
 def flush(
-    head: Head, db: Database, *, head_chunk_samples: int, cut_all: bool = False, wal: WriteAheadLog | None = None
+    head: Head,
+    db: Database,
+    *,
+    head_chunk_samples: int,
+    cut_all: bool = False,
+    wal: WriteAheadLog | None = None,
+    stop: Event | None = None,
 ) -> None:
     """Write new samples durably; cut chunks that are due (all when ``cut_all``).
 
-    The caller holds the writer lock (one flush, compaction or retention at a time)."""
+    The caller holds the writer lock (one flush, compaction or retention at a time).
+    Raises :class:`FlushAborted` when ``stop`` is set while chunks are being encoded:
+    a cut of many series takes seconds, and a shutdown must not wait for it."""
     head.check_open()
     with head.lock:
         sids, counts, t_new, v_new, new_series, cuts, seq, pin = _plan_flush(head, head_chunk_samples, cut_all)
@@ -46,10 +63,11 @@ def flush(
     if not sids and not cuts:
         return
     try:
-        encoded = [
-            (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
-            for s, k, pieces in cuts
-        ]
+        encoded = []
+        for i, (s, k, pieces) in enumerate(cuts):
+            if stop is not None and i % 256 == 0 and stop.is_set():
+                raise FlushAborted("store closing")
+            encoded.append((s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces]))
         # WAL rows older than every remaining head's oldest flushed sample
         # are no longer needed to rebuild the head after a crash.
         keep_from = pin if pin is not None else head.wal_seq + 1

@@ -92,25 +92,46 @@ def test_with_the_log_every_committed_sample_survives_a_crash(tmp_path: Path) ->
         again.close()
 
 
-def test_close_cuts_everything_into_one_chunk_per_window(tmp_path: Path) -> None:
+def test_close_leaves_the_head_to_the_log_and_reopen_rebuilds_it(tmp_path: Path) -> None:
     store = open_storage(tmp_path, background=False, head_chunk_samples=20, retention_ms=FOREVER)
     start = 10 * HOUR
     _fill(store, 4, start, 2000)  # 10000 s: windows [10h,12h) and [12h,14h)
+    for k in range(2000, 2011):
+        app = store.appender()
+        for i in range(4):
+            app.append(_labels(i), start + k * 5000, -1.0)
+        app.commit()
+        if k == 2009:
+            store.flush()  # ten samples a series in the checkpoint, one only in the log
     before = _all(store)
+    chunks_before = store.stats().chunks
+    in_head = store.stats().head_samples
+    assert in_head == 44
     store.close()
+    conn = sqlite3.connect(tmp_path / DB_FILE)
+    try:
+        # Nothing was cut or merged on the way out.
+        assert conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == chunks_before
+    finally:
+        conn.close()
+    again = open_storage(tmp_path, background=False, head_chunk_samples=20, retention_ms=FOREVER)
+    try:
+        assert _all(again) == before
+        st = again.stats()
+        assert (st.samples, st.head_samples, st.chunks) == (8044, in_head, chunks_before)
+        assert again.wal_replay.samples == 4  # the rest came from the checkpoint
+        # The next flush takes over as usual: cut, then merged once the window is done.
+        again.flush(cut_all=True)
+        again.compact(final=True)
+        assert _all(again) == before
+    finally:
+        again.close()
     conn = sqlite3.connect(tmp_path / DB_FILE)
     try:
         per_series = conn.execute("SELECT series_id, COUNT(*) FROM chunks GROUP BY series_id").fetchall()
         assert {n for _, n in per_series} == {2}
-        assert conn.execute("SELECT COUNT(*) FROM wal").fetchone()[0] == 0
     finally:
         conn.close()
-    again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
-    try:
-        assert _all(again) == before
-        assert again.stats().samples == 8000
-    finally:
-        again.close()
 
 
 def test_second_store_on_same_directory_is_refused(store: Store) -> None:
@@ -134,6 +155,7 @@ def test_garbage_file_is_reported_as_corruption(tmp_path: Path) -> None:
 def test_damaged_chunk_is_reported_on_read(tmp_path: Path) -> None:
     store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
     _fill(store, 1, 0, 30)
+    store.flush(cut_all=True)
     store.close()
     conn = sqlite3.connect(tmp_path / DB_FILE)
     conn.execute("UPDATE chunk_data SET data = x'01020304'")
