@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+import threading
+from pathlib import Path
 
 import pytest
 
 from metricslib.collector.storage import Store, open_storage
+from metricslib.collector.storage.sqlite import DB_FILE
 from tests.collector.storage.test_store import FOREVER, _all, _fill, _labels
 
 
@@ -46,3 +50,44 @@ def test_failed_flush_is_retried_and_loses_nothing(store: Store, monkeypatch: py
     finally:
         again.close()
     assert calls["n"] == 1
+
+
+def test_close_during_a_background_cut_abandons_it_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metricslib.collector.storage.flush as fl
+
+    store = open_storage(tmp_path, flush_interval_s=0.05, head_chunk_samples=5, retention_ms=FOREVER)
+    entered = threading.Event()
+    real = fl.encode_chunk
+
+    def slow(t: object, v: object) -> bytes:
+        entered.set()
+        store._stop.wait(10)  # hold the cut until close() asks the thread to stop
+        return real(t, v)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fl, "encode_chunk", slow)
+    app = store.appender()  # one commit: the first flush sees all of it and cuts every series
+    for i in range(300):
+        for k in range(6):
+            app.append(_labels(i), 1000 + k * 5000, float(k * i))
+    app.commit()
+    assert entered.wait(10)
+    before = _all(store)
+    store.close()
+    monkeypatch.setattr(fl, "encode_chunk", real)
+    conn = sqlite3.connect(tmp_path / DB_FILE)
+    try:
+        # Abandoned before its transaction: neither the chunks nor the checkpoint row.
+        assert conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM wal").fetchone()[0] == 0
+    finally:
+        conn.close()
+    again = open_storage(tmp_path, background=False, head_chunk_samples=5, retention_ms=FOREVER)
+    try:
+        assert _all(again) == before
+        assert again.wal_replay.samples == 1800
+        again.flush()  # the cut that was abandoned happens now
+        assert again.stats().chunks == 300 and _all(again) == before
+    finally:
+        again.close()

@@ -190,3 +190,46 @@ def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="flush_interval_s"):
         open_storage(tmp_path, flush_interval_s=-1)
 
+
+
+def test_checkpoint_rows_load_with_the_row_by_row_rule(tmp_path: Path) -> None:
+    """Rows regrouped by series still keep only samples newer than all before them."""
+    import numpy as np
+
+    from metricslib.collector.storage.sqlite import Database, encode_wal
+
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER, wal=False)
+    app = store.appender()
+    a = app.append(_labels(0), 1000, 1.0)
+    b = app.append(_labels(1), 1000, 1.0)
+    for t in range(6000, 50_001, 5000):
+        app.append_ref(b, t, 1.0)
+    app.commit()
+    store.flush(cut_all=True)  # chunks: a up to 1000, b up to 46000
+    store.close()
+    rows = [
+        (100, [a, b], [2, 2], [10_000, 20_000, 5_000, 60_000], [2.0, 3.0, -1.0, 6.0]),
+        (101, [a, b], [2, 1], [15_000, 30_000, 70_000], [-1.0, 4.0, 7.0]),
+        (102, [b], [3], [80_000, 75_000, 78_000], [8.0, -1.0, -1.0]),
+    ]
+    db = Database(tmp_path)
+    try:
+        with db.transaction() as conn:
+            for seq, sids, counts, ts, vs in rows:
+                batch = (np.array(sids, dtype=np.int64), np.array(counts, dtype=np.int64),
+                         np.array(ts, dtype=np.int64), np.array(vs, dtype=np.float64))
+                conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
+    finally:
+        db.close()
+    again = open_storage(tmp_path, background=False, retention_ms=FOREVER, wal=False)
+    try:
+        got = _all(again)
+        assert got["0"] == ([1000, 10_000, 20_000, 30_000], [1.0, 2.0, 3.0, 4.0])
+        assert got["1"][0][-4:] == [46_000, 60_000, 70_000, 80_000]
+        assert got["1"][1][-3:] == [6.0, 7.0, 8.0] and -1.0 not in got["1"][1]
+        head = again.head
+        assert (head.by_id[a].head_seq, head.by_id[b].head_seq, head.wal_seq) == (100, 100, 102)
+        assert (head.by_id[a].last_t, head.by_id[a].last_v) == (30_000, 4.0)
+        assert head.max_t == 80_000
+    finally:
+        again.close()
