@@ -30,16 +30,27 @@ F64 = npt.NDArray[np.float64]
 
 
 def run_compaction(
-    head: Head, db: Database, chunks: ChunkReader, *, final: bool, stop: Event | None = None
+    head: Head,
+    db: Database,
+    chunks: ChunkReader,
+    *,
+    final: bool,
+    stop: Event | None = None,
+    max_jobs: int | None = None,
 ) -> None:
     """Merge the chunks of each finished window (all windows when ``final``).
 
     When ``stop`` is set before the merged chunks are written, the pass gives up
     and the windows stay queued (a shutdown must not wait for a window's worth
-    of decoding and encoding)."""
+    of decoding and encoding). ``max_jobs`` merges at most that many (series,
+    window) pairs and leaves the rest queued: every series finishes a window at
+    the same moment, and merging them all in one pass would take the
+    interpreter for minutes at 200k series."""
     with head.lock:
         current = head.max_t // head.chunk_range_ms
         due = [(sid, w) for sid, w in head.compaction_due if final or w < current]
+        if max_jobs is not None:
+            due = due[:max_jobs]
         jobs: list[tuple[MemSeries, list[int]]] = []
         for sid, w in due:
             head.compaction_due.discard((sid, w))

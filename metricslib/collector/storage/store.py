@@ -47,6 +47,11 @@ log = logging.getLogger(__name__)
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 DAY_MS = 86_400_000
+#: Work the background thread does per pass at most (explicit calls do it all):
+#: series scraped together reach a cut, and finish a window, together; spread
+#: over passes, that work no longer takes the interpreter from the scrapes.
+CUTS_PER_PASS = 2048
+MERGES_PER_PASS = 256
 
 
 @dataclass(frozen=True)
@@ -220,8 +225,9 @@ class Store:
             try:
                 with self._writer_lock:
                     flush(self.head, self.db, head_chunk_samples=self.head_chunk_samples, wal=self.wal,
-                          stop=self._stop)
-                    compaction.run_compaction(self.head, self.db, self.chunks, final=False, stop=self._stop)
+                          stop=self._stop, max_cuts=CUTS_PER_PASS)
+                    compaction.run_compaction(self.head, self.db, self.chunks, final=False, stop=self._stop,
+                                              max_jobs=MERGES_PER_PASS)
                 if time.monotonic() - last_retention >= self.retention_check_s:
                     last_retention = time.monotonic()
                     self.apply_retention()

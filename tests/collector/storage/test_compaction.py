@@ -65,3 +65,21 @@ def test_a_stopped_compaction_writes_nothing_and_keeps_the_windows_queued(store:
     assert store.stats().chunks < chunks
     ts, _ = _all(store)["2"]
     assert ts == list(range(0, 1500 * 5000, 5000))
+
+
+def test_a_pass_merges_at_most_max_jobs_windows(store: Store) -> None:
+    from metricslib.collector.storage import compaction
+
+    store.head_chunk_samples = 10
+    _fill(store, 6, 0, 1500)
+    store.head.compaction_due = {p for p in store.head.compaction_due if p[1] == 0}  # the finished window
+    assert len(store.head.compaction_due) == 6
+    merged = []
+    for _ in range(3):
+        compaction.run_compaction(store.head, store.db, store.chunks, final=False, max_jobs=2)
+        merged.append(6 - len(store.head.compaction_due))
+    assert merged == [2, 4, 6]
+    for i in range(6):
+        s = store.head.by_id[store.series_ref(_labels(i))]
+        assert len([m for m in s.c_mint if m < 2 * HOUR]) == 1
+        assert _all(store)[str(i)][0] == list(range(0, 1500 * 5000, 5000))
