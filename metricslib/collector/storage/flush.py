@@ -60,7 +60,7 @@ def flush(
     ``max_cuts`` spreads a burst of due cuts over several flushes (the
     background thread's passes): series scraped together reach
     ``head_chunk_samples`` together, and all cross a window boundary together.
-    At least an eighth of the due series are cut each time, so the heads stay
+    At least a thirty-second of the due series are cut each time, so the heads stay
     bounded whatever the series count."""
     head.check_open()
     with head.lock:
@@ -188,7 +188,7 @@ def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_c
             due.append((s, k))
         elif pin is None or s.head_seq < pin:
             pin = s.head_seq
-    budget = len(due) if max_cuts is None else max(max_cuts, len(due) // 8)
+    budget = len(due) if max_cuts is None else max(max_cuts, len(due) // 32)
     for s, _ in due[budget:]:  # left for a later flush
         if pin is None or s.head_seq < pin:
             pin = s.head_seq

@@ -125,7 +125,7 @@ def test_due_cuts_are_spread_over_flushes_and_lose_nothing(tmp_path: Path) -> No
     app.commit()
     before = _all(store)
     cut = []
-    for _ in range(5):  # 40 due; at most max(8, 40 // 8) = 8 a flush
+    for _ in range(5):  # 40 due; at most max(8, 40 // 32) = 8 a flush
         fl.flush(store.head, store.db, head_chunk_samples=10, wal=store.wal, max_cuts=8)
         cut.append(sum(1 for s in store.head.by_id.values() if s.c_ids))
     assert cut == [8, 16, 24, 32, 40]
