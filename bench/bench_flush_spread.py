@@ -4,14 +4,15 @@ once against the work spread over passes (``CUTS_PER_PASS``, ``MERGES_PER_PASS``
 In process, no scraping: N series get one sample every 5 s (one
 ``append_column`` commit per step), and after each step one background pass
 runs exactly as the flush thread runs it (a flush, then a compaction pass).
-The first 100 steps fill the end of a 2 h window, so step 100 crosses the
-boundary: every series' head must be cut and every finished window merged,
-the moment that took the interpreter for tens of seconds at 200k series.
+The first ``--before`` steps (250: two 120-sample cuts) fill the end of a
+2 h window, so that step crosses the boundary: every series' head must be cut
+and every series' chunks of the finished window merged, the moment that took
+the interpreter for tens of seconds at 200k series.
 Each pass's CPU time (``time.process_time``) is recorded; the run prints the
 longest passes and the total for both modes, one after the other in one
 process.
 
-    .venv/bin/python bench/bench_flush_spread.py [--series 50000] [--steps 170]
+    .venv/bin/python bench/bench_flush_spread.py [--series 50000] [--before 250] [--after 50]
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ WINDOW_MS = 7_200_000
 STEP_MS = 5000
 
 
-def run(series: int, steps: int, spread: bool, data_dir: Path) -> list[float]:
+def run(series: int, before: int, steps: int, spread: bool, data_dir: Path) -> list[float]:
     store = open_storage(data_dir, background=False, retention_ms=10**15)
     try:
         refs = [store.series_ref((("__name__", "x"), ("series", str(i)))) for i in range(series)]
-        t0 = 100 * WINDOW_MS - 100 * STEP_MS  # the window flips at step 100
+        t0 = 100 * WINDOW_MS - before * STEP_MS  # the window flips at step ``before``
         passes: list[float] = []
         for k in range(steps):
             app = store.appender()
@@ -57,14 +58,15 @@ def run(series: int, steps: int, spread: bool, data_dir: Path) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--series", type=int, default=50_000)
-    parser.add_argument("--steps", type=int, default=170)
+    parser.add_argument("--before", type=int, default=250, help="steps before the window boundary")
+    parser.add_argument("--after", type=int, default=50, help="steps after it")
     args = parser.parse_args()
     print("| mode | longest pass, CPU s | 2nd | 5th | median | passes over 0.5 s | total CPU s |")
     print("|---|---|---|---|---|---|---|")
     for spread in (False, True):
         tmp = Path(tempfile.mkdtemp(prefix="bench_flush_spread."))
         try:
-            passes = run(args.series, args.steps, spread, tmp)
+            passes = run(args.series, args.before, args.before + args.after, spread, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         s = sorted(passes, reverse=True)
