@@ -43,14 +43,14 @@ def run_compaction(
     When ``stop`` is set before the merged chunks are written, the pass gives up
     and the windows stay queued (a shutdown must not wait for a window's worth
     of decoding and encoding). ``max_jobs`` merges at most that many (series,
-    window) pairs and leaves the rest queued: every series finishes a window at
-    the same moment, and merging them all in one pass would take the
-    interpreter for minutes at 200k series."""
+    window) pairs, or a 512th of those due, and leaves the rest queued: every
+    series finishes a window at the same moment, and merging them all in one
+    pass would take the interpreter for minutes at 200k series."""
     with head.lock:
         current = head.max_t // head.chunk_range_ms
         due = [(sid, w) for sid, w in head.compaction_due if final or w < current]
-        if max_jobs is not None:
-            due = due[:max_jobs]
+        if max_jobs is not None:  # a share of the backlog too, so it drains at any series count
+            due = due[: max(max_jobs, len(due) // 512)]
         jobs: list[tuple[MemSeries, list[int]]] = []
         for sid, w in due:
             head.compaction_due.discard((sid, w))
