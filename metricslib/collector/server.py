@@ -7,6 +7,7 @@ interface it needs (the runtime an Appender, the engine a Querier).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import re
@@ -260,7 +261,9 @@ class CollectorServer:
             self._http.routes = self.routes
             self._http.web_config = self.web_config
         self._http.observe = self.self_metrics.observe_http
-        self._thread = threading.Thread(target=self._http.serve_forever, name="metricslib-http", daemon=True)
+        # A short poll: shutdown() waits for the loop to notice, and SIGTERM should exit promptly.
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="metricslib-http", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -421,6 +424,7 @@ def run_collector_cli(args: argparse.Namespace) -> int:
         http = CollectorHTTPServer((options.host, options.port), None)
     except OSError as exc:
         return _fail(f"cannot listen on {args.listen}: {exc.strerror or exc}", 1)
+    gc.disable()  # until the head is rebuilt and frozen, below
     try:
         server = CollectorServer(options, http=http, web_config=web_config, config=config)
     except ConfigError as exc:
@@ -429,6 +433,11 @@ def run_collector_cli(args: argparse.Namespace) -> int:
     except (StorageError, ValueError, OSError) as exc:
         http.server_close()
         return _fail(f"cannot open storage at {options.data_dir}: {exc}", 1)
+    # What exists now (the head rebuilt from disk above all: millions of objects at
+    # 200k series) lives as long as the process. Frozen, the cyclic GC never walks
+    # it again; otherwise its first passes would land on the first queries.
+    gc.freeze()
+    gc.enable()
     stop = server.quit_requested
 
     def on_hup(signum: int, frame: FrameType | None) -> None:
@@ -451,4 +460,7 @@ def run_collector_cli(args: argparse.Namespace) -> int:
             pass
     finally:
         server.stop()
+        # The interpreter's last collection at exit would walk every series
+        # created since start (half a second at 200k); none of it is garbage.
+        gc.freeze()
     return 0

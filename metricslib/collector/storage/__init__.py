@@ -35,6 +35,7 @@ def open_storage(
 
     ``tuning`` passes the advanced knobs of :class:`Store` (``chunk_range_ms``,
     ``head_chunk_samples``, ``cache_samples``, ``retention_check_s``,
-    ``background``, ``retention_bytes``, ``wal``). Close it (or use ``with``) to flush and release the directory.
+    ``background``, ``retention_bytes``, ``wal``). Close it (or use ``with``) to stop the flush thread,
+    close the write-ahead log and release the directory (the next open rebuilds the head from it).
     """
     return Store(data_dir, retention_ms=retention_ms, flush_interval_s=flush_interval_s, **tuning)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ transaction, so a crash leaves either the old chunks or the new ones.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from threading import Event
 
 import numpy as np
 import numpy.typing as npt
@@ -28,11 +29,28 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 
-def run_compaction(head: Head, db: Database, chunks: ChunkReader, *, final: bool) -> None:
-    """Merge the chunks of each finished window (all windows when ``final``)."""
+def run_compaction(
+    head: Head,
+    db: Database,
+    chunks: ChunkReader,
+    *,
+    final: bool,
+    stop: Event | None = None,
+    max_jobs: int | None = None,
+) -> None:
+    """Merge the chunks of each finished window (all windows when ``final``).
+
+    When ``stop`` is set before the merged chunks are written, the pass gives up
+    and the windows stay queued (a shutdown must not wait for a window's worth
+    of decoding and encoding). ``max_jobs`` merges at most that many (series,
+    window) pairs, or a 512th of those due, and leaves the rest queued: every
+    series finishes a window at the same moment, and merging them all in one
+    pass would take the interpreter for minutes at 200k series."""
     with head.lock:
         current = head.max_t // head.chunk_range_ms
         due = [(sid, w) for sid, w in head.compaction_due if final or w < current]
+        if max_jobs is not None:  # a share of the backlog too, so it drains at any series count
+            due = due[: max(max_jobs, len(due) // 512)]
         jobs: list[tuple[MemSeries, list[int]]] = []
         for sid, w in due:
             head.compaction_due.discard((sid, w))
@@ -45,15 +63,27 @@ def run_compaction(head: Head, db: Database, chunks: ChunkReader, *, final: bool
                 jobs.append((s, ids))
     if not jobs:
         return
-    rewrite_chunks(head, db, chunks, [(s, ids, []) for s, ids in jobs])
+    if not rewrite_chunks(head, db, chunks, [(s, ids, []) for s, ids in jobs], stop=stop):
+        with head.lock:
+            head.compaction_due.update(due)
 
 def rewrite_chunks(
-    head: Head, db: Database, chunks: ChunkReader, jobs: Sequence[tuple[MemSeries, list[int], list[tuple[I64, F64]]]]
-) -> None:
+    head: Head,
+    db: Database,
+    chunks: ChunkReader,
+    jobs: Sequence[tuple[MemSeries, list[int], list[tuple[I64, F64]]]],
+    *,
+    stop: Event | None = None,
+) -> bool:
     """Replace chunks by one chunk per window holding their union with ``extra``
-    sample runs; at equal timestamps existing samples win. One transaction."""
+    sample runs; at equal timestamps existing samples win. One transaction.
+
+    Returns False, having written nothing, when ``stop`` was set before the
+    transaction began."""
     writes: list[tuple[MemSeries, list[int], list[tuple[bytes, int, int, int]]]] = []
-    for s, ids, extra in jobs:
+    for i, (s, ids, extra) in enumerate(jobs):
+        if stop is not None and i % 64 == 0 and stop.is_set():
+            return False
         arrays = chunks.arrays(ids)
         if len(arrays) != len(ids):
             raise StorageCorruptionError(f"chunks of series {s.labels} vanished during rewrite")
@@ -86,6 +116,7 @@ def rewrite_chunks(
                 if maxt >= s.last_t:
                     s.last_t, s.last_v = maxt, None
                 head.max_t = max(head.max_t, maxt)
+    return True
 
 def import_series(head: Head, db: Database, chunks: ChunkReader, items: Iterable[tuple[Labels, I64, F64]]) -> int:
     """Backfill whole series (timestamps increasing) in one transaction.

@@ -8,12 +8,17 @@ that no head needs any more are deleted in the same transaction. This is the
 checkpoint of the write-ahead log (``wal.py``): the log rotates when the
 flush takes its snapshot, and its older segments are deleted once the
 transaction has committed.
+
+A flush can be abandoned before its transaction (``stop`` set, e.g. by
+``Store.close``): nothing reaches SQLite, the samples stay in the head and
+in the log, and the next open replays them (:class:`FlushAborted`).
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from threading import Event
 
 import numpy as np
 import numpy.typing as npt
@@ -25,31 +30,56 @@ from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.sqlite import Database, encode_wal
 from metricslib.collector.storage.wal import WriteAheadLog
 
-__all__ = ["flush"]
+__all__ = ["FlushAborted", "flush"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 
+class FlushAborted(Exception):
+    """``stop`` was set before the flush's transaction began; nothing was written."""
+
+
 def flush(
-    head: Head, db: Database, *, head_chunk_samples: int, cut_all: bool = False, wal: WriteAheadLog | None = None
+    head: Head,
+    db: Database,
+    *,
+    head_chunk_samples: int,
+    cut_all: bool = False,
+    wal: WriteAheadLog | None = None,
+    stop: Event | None = None,
+    max_cuts: int | None = None,
 ) -> None:
     """Write new samples durably; cut chunks that are due (all when ``cut_all``).
 
-    The caller holds the writer lock (one flush, compaction or retention at a time)."""
+    The caller holds the writer lock (one flush, compaction or retention at a time).
+    Raises :class:`FlushAborted` when ``stop`` is set before the transaction
+    begins: at 200k series planning and encoding take a second or more, and a
+    shutdown must not wait for them.
+
+    ``max_cuts`` spreads a burst of due cuts over several flushes (the
+    background thread's passes): series scraped together reach
+    ``head_chunk_samples`` together, and all cross a window boundary together.
+    At least a thirty-second of the due series are cut each time, so the heads stay
+    bounded whatever the series count."""
     head.check_open()
     with head.lock:
-        sids, counts, t_new, v_new, new_series, cuts, seq, pin = _plan_flush(head, head_chunk_samples, cut_all)
+        sids, counts, t_new, v_new, new_series, cuts, seq, pin = _plan_flush(
+            head, head_chunk_samples, cut_all, stop, max_cuts
+        )
         # Every sample logged so far is in this flush: the log starts a new
         # segment, and the older ones go once this flush is on disk.
         segment = wal.rotate(sid for sid, _ in new_series) if wal is not None and sids else None
     if not sids and not cuts:
         return
     try:
-        encoded = [
-            (s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces])
-            for s, k, pieces in cuts
-        ]
+        encoded = []
+        for i, (s, k, pieces) in enumerate(cuts):
+            if stop is not None and i % 256 == 0 and stop.is_set():
+                raise FlushAborted("store closing")
+            encoded.append((s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces]))
+        if stop is not None and stop.is_set():
+            raise FlushAborted("store closing")
         # WAL rows older than every remaining head's oldest flushed sample
         # are no longer needed to rebuild the head after a crash.
         keep_from = pin if pin is not None else head.wal_seq + 1
@@ -102,19 +132,23 @@ def _unflush(head: Head, sids: list[int], counts: list[int], seq: int) -> None:
             series.head_seq = 0
         head.dirty.add(series)
 
-def _plan_flush(head: Head, limit: int, cut_all: bool) -> tuple[
+def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_cuts: int | None) -> tuple[
     list[int], list[int], array[int], array[float], list[tuple[int, Labels]],
     list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int, int | None,
 ]:
     """Under the lock: take the unflushed samples, choose what to cut, and
-    find the oldest WAL row a head still needs (None: no row is needed)."""
+    find the oldest WAL row a head still needs (None: no row is needed).
+    Raises FlushAborted, with the head as it was, when ``stop`` is set."""
     sids: list[int] = []
     counts: list[int] = []
     t_new = array("q")
     v_new = array("d")
     new_series: list[tuple[int, Labels]] = []
     seq = head.wal_seq + 1
-    for s in head.dirty:
+    for i, s in enumerate(head.dirty):
+        if stop is not None and i % 4096 == 4095 and stop.is_set():
+            _unflush(head, sids, counts, seq)
+            raise FlushAborted("store closing")
         k0, k1 = s.flushed, len(s.ts)
         if k1 <= k0:
             continue
@@ -135,7 +169,11 @@ def _plan_flush(head: Head, limit: int, cut_all: bool) -> tuple[
     window_start = (head.max_t // rng) * rng
     cuts: list[tuple[MemSeries, int, list[tuple[I64, F64]]]] = []
     pin: int | None = None
-    for s in head.by_id.values():
+    due: list[tuple[MemSeries, int]] = []
+    for i, s in enumerate(head.by_id.values()):
+        if stop is not None and i % 4096 == 4095 and stop.is_set():
+            _unflush(head, sids, counts, seq)
+            raise FlushAborted("store closing")
         f = s.flushed
         if not f:
             continue
@@ -146,10 +184,17 @@ def _plan_flush(head: Head, limit: int, cut_all: bool) -> tuple[
         else:
             # Idle or lagging series: cut what lies before the current window.
             k = min(bisect_left(s.ts, window_start), f)
-        if k < f and (pin is None or s.head_seq < pin):
+        if k:
+            due.append((s, k))
+        elif pin is None or s.head_seq < pin:
             pin = s.head_seq
-        if k == 0:
-            continue
+    budget = len(due) if max_cuts is None else max(max_cuts, len(due) // 32)
+    for s, _ in due[budget:]:  # left for a later flush
+        if pin is None or s.head_seq < pin:
+            pin = s.head_seq
+    for s, k in due[:budget]:
+        if k < s.flushed and (pin is None or s.head_seq < pin):
+            pin = s.head_seq
         ts = np.frombuffer(s.ts[:k], dtype=np.int64)
         vs = np.frombuffer(s.vs[:k], dtype=np.float64)
         # A chunk never spans two windows, so window compaction stays local.

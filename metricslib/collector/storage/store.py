@@ -9,14 +9,18 @@ samples, or its samples fall behind the current ``chunk_range_ms`` window,
 they are cut into an encoded chunk and the WAL rows nobody needs are deleted
 in the same transaction. Chunks of a finished window are merged into one
 per series, which is what makes the file small (see docs/storage.md).
+Closing only closes the log: the next open rebuilds the head from the
+checkpoint and the log, as after a crash.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +33,7 @@ from metricslib.collector.storage.appender import StoreAppender
 from metricslib.collector.storage.cache import ChunkCache
 from metricslib.collector.storage.cardinality import tsdb_status
 from metricslib.collector.storage.chunk_reader import ChunkReader
-from metricslib.collector.storage.flush import flush
+from metricslib.collector.storage.flush import FlushAborted, flush
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import NO_TIME, MemSeries
 from metricslib.collector.storage.querier import StoreQuerier
@@ -45,6 +49,11 @@ log = logging.getLogger(__name__)
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 DAY_MS = 86_400_000
+#: Work the background thread does per pass at most (explicit calls do it all):
+#: series scraped together reach a cut, and finish a window, together; spread
+#: over passes, that work no longer takes the interpreter from the scrapes.
+CUTS_PER_PASS = 2048
+MERGES_PER_PASS = 256
 
 
 @dataclass(frozen=True)
@@ -109,9 +118,11 @@ class Store:
         self.wal_replay = ReplayStatus()
         self.wal: WriteAheadLog | None = None
         try:
-            _load(self.head, self.db)
-            created = replay_wal(self.head, self.db.dir / WAL_DIR, self.wal_replay)
-            _drop_empty(self.head)
+            with _gc_paused():
+                _load(self.head, self.db)
+                created = replay_wal(self.head, self.db.dir / WAL_DIR, self.wal_replay)
+                _drop_empty(self.head)
+                _sort_keys(self.head)
             if wal:
                 self.wal = WriteAheadLog(self.db.dir)
                 for ref, labels in created:
@@ -175,21 +186,30 @@ class Store:
         return tsdb_status(self.head, limit)
 
     def close(self) -> None:
-        """Flush everything into chunks, shrink the file and release the directory."""
+        """Stop the flush thread, close the write-ahead log and release the directory.
+
+        The head is not written to chunks: everything committed is in the log
+        or in the checkpoint already, and the next open rebuilds the head from
+        them, as after a crash (Prometheus closes its WAL the same way). A
+        background pass under way is abandoned before its transaction, so
+        closing does not grow with the head (milliseconds, or one flush
+        transaction that had already begun). Without a log
+        (``wal=False``) the head's new samples are written to the checkpoint first.
+        """
         if self.head.closed:
             return
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
         try:
+            # An import, a deletion or a retention pass on another thread ends first.
             with self._writer_lock:
-                self.flush(cut_all=True)
-                self.compact(final=True)
-                self.db.shrink()
+                if self.wal is None:
+                    self.flush()
         finally:
-            self.head.closed = True
-            if self.wal is not None:
-                with self.head.lock:
+            with self.head.lock:
+                self.head.closed = True
+                if self.wal is not None:
                     self.wal.close()
             self.db.close()
 
@@ -207,11 +227,16 @@ class Store:
         while not self._stop.wait(max(0.0, deadline - time.monotonic())):
             deadline = max(deadline + self.flush_interval_s, time.monotonic())
             try:
-                self.flush()
-                self.compact(final=False)
+                with self._writer_lock:
+                    flush(self.head, self.db, head_chunk_samples=self.head_chunk_samples, wal=self.wal,
+                          stop=self._stop, max_cuts=CUTS_PER_PASS)
+                    compaction.run_compaction(self.head, self.db, self.chunks, final=False, stop=self._stop,
+                                              max_jobs=MERGES_PER_PASS)
                 if time.monotonic() - last_retention >= self.retention_check_s:
                     last_retention = time.monotonic()
                     self.apply_retention()
+            except FlushAborted:  # close() is waiting: what was not written is in the log
+                return
             except Exception:  # keep flushing: a full disk may clear up
                 log.exception("storage flush failed; will retry in %.1fs", self.flush_interval_s)
 
@@ -273,6 +298,20 @@ class Store:
             return compaction.import_series(self.head, self.db, self.chunks, items)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic collection while the head is rebuilt: it only allocates (series,
+    label tuples, buffers), none of it garbage, and each collection would walk
+    everything allocated so far (about a third of parsing 200k label sets)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _load(head: Head, db: Database) -> None:
     """Rebuild the head from the database: series, chunk metadata, then the WAL rows."""
     for sid, labels in db.load_series():
@@ -289,32 +328,83 @@ def _load(head: Head, db: Database) -> None:
         head.max_t = max(head.max_t, maxt)
     for s in head.by_id.values():
         head.queue_compaction(s)
-    # Replay: WAL rows can still hold samples that were already cut into
-    # chunks (rows are deleted lazily), so anything not newer is skipped.
-    for seq, (sids, counts, ts, vs) in db.load_wal():
-        head.wal_seq = max(head.wal_seq, seq)
-        pos = 0
-        for sid, cnt in zip(sids.tolist(), counts.tolist(), strict=False):
-            found = head.by_id.get(sid)
-            if found is None:
-                raise StorageCorruptionError(f"WAL record {seq} names unknown series {sid}")
-            s = found
-            t_part = ts[pos : pos + cnt]
-            v_part = vs[pos : pos + cnt]
-            pos += cnt
-            newer = t_part > s.last_t
-            if not newer.any():
-                continue
-            t_new = t_part[newer]
-            s.ts.frombytes(t_new.tobytes())
-            s.vs.frombytes(v_part[newer].tobytes())
-            s.flushed = len(s.ts)
-            if s.head_seq == 0:
-                s.head_seq = seq
-            s.last_t = int(t_new[-1])
-            s.last_v = float(v_part[newer][-1])
-            head.max_t = max(head.max_t, s.last_t)
+    _load_wal_rows(head, db)
+
+
+def _load_wal_rows(head: Head, db: Database) -> None:
+    """The checkpoint's ``wal`` rows into the head buffers, as flushed samples.
+
+    Rows can still hold samples that were already cut into chunks (rows are
+    deleted lazily), so a sample not newer than its series' newest is
+    skipped. All rows are regrouped by series in one stable sort, so the
+    Python work is per series, not per series and row (a head of ten
+    minutes is a hundred rows)."""
+    parts = list(db.load_wal())
     head.wal_seq = max(head.wal_seq, db.max_wal_seq())
+    if not parts:
+        return
+    sid_all = np.concatenate([np.repeat(sids, counts) for _, (sids, counts, _, _) in parts])
+    seq_all = np.concatenate([np.full(b[2].size, seq, dtype=np.int64) for seq, b in parts])
+    order = np.argsort(sid_all, kind="stable")  # rows come in seq order: each series keeps log order
+    sid_s = sid_all[order]
+    t_s = np.concatenate([b[2] for _, b in parts])[order]
+    v_s = np.concatenate([b[3] for _, b in parts])[order]
+    seq_s = seq_all[order]
+    n = int(sid_s.size)
+    if n == 0:
+        return
+    same = sid_s[1:] == sid_s[:-1]
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    ends = np.append(starts[1:], n)
+    owners: list[MemSeries] = []
+    for sid, a in zip(sid_s[starts].tolist(), starts.tolist(), strict=True):
+        found = head.by_id.get(sid)
+        if found is None:
+            raise StorageCorruptionError(f"WAL record {int(seq_s[a])} names unknown series {sid}")
+        owners.append(found)
+    # A sample is kept when newer than everything before it: the series'
+    # newest chunk sample and the samples earlier in the log. Times increase
+    # within a series' log order, except in a damaged or hand-made file.
+    keep = t_s > np.repeat(np.array([s.last_t for s in owners], dtype=np.int64), ends - starts)
+    backwards = np.flatnonzero(same & (t_s[1:] <= t_s[:-1])) + 1
+    for g in np.unique(np.searchsorted(starts, backwards, side="right") - 1).tolist():
+        newest = owners[g].last_t
+        for j in range(int(starts[g]), int(ends[g])):
+            t = int(t_s[j])
+            keep[j] = t > newest
+            newest = max(newest, t)
+    if not keep.all():
+        t_s, v_s, seq_s = t_s[keep], v_s[keep], seq_s[keep]
+        kept = np.add.reduceat(keep.astype(np.int64), starts)
+        owners = [s for s, k in zip(owners, kept.tolist(), strict=True) if k]
+        kept = kept[kept > 0]
+        ends = np.cumsum(kept)
+        starts = ends - kept
+    t_bytes = np.ascontiguousarray(t_s).data.cast("B")
+    v_bytes = np.ascontiguousarray(v_s).data.cast("B")
+    last_ts = t_s[ends - 1].tolist()
+    last_vs = v_s[ends - 1].tolist()
+    first_seqs = seq_s[starts].tolist()
+    for s, a, b, last_t, last_v, first_seq in zip(
+        owners, starts.tolist(), ends.tolist(), last_ts, last_vs, first_seqs, strict=True
+    ):
+        s.ts.frombytes(t_bytes[8 * a : 8 * b])
+        s.vs.frombytes(v_bytes[8 * a : 8 * b])
+        s.flushed = len(s.ts)
+        if s.head_seq == 0:
+            s.head_seq = first_seq
+        s.last_t = last_t
+        s.last_v = last_v
+    if last_ts:
+        head.max_t = max(head.max_t, max(last_ts))
+
+
+def _sort_keys(head: Head) -> None:
+    """Build every series' sort key now rather than in the first query after a
+    restart, which would otherwise pay for all of them (0.4 s at 200k series);
+    Prometheus orders its postings after replay for the same reason."""
+    for s in head.by_id.values():
+        s.sort_key()
 
 
 def _drop_empty(head: Head) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from metricslib.collector.storage import Store
@@ -44,3 +46,40 @@ def test_select_merges_when_an_import_overlaps_the_head(store: Store) -> None:
     ts, vs = _all(store)["0"]
     assert ts == list(range(100, 260, 10))  # sorted, each timestamp once
     assert len(vs) == len(ts)
+
+
+def test_a_stopped_compaction_writes_nothing_and_keeps_the_windows_queued(store: Store) -> None:
+    from metricslib.collector.storage import compaction
+
+    store.head_chunk_samples = 10
+    _fill(store, 3, 0, 1500)  # the first 2 h window is complete, in chunks of 10
+    due = set(store.head.compaction_due)
+    chunks = store.stats().chunks
+    assert due
+    stop = threading.Event()
+    stop.set()
+    compaction.run_compaction(store.head, store.db, store.chunks, final=False, stop=stop)
+    assert store.stats().chunks == chunks
+    assert store.head.compaction_due == due
+    store.compact(final=False)  # the next pass does the work
+    assert store.stats().chunks < chunks
+    ts, _ = _all(store)["2"]
+    assert ts == list(range(0, 1500 * 5000, 5000))
+
+
+def test_a_pass_merges_at_most_max_jobs_windows(store: Store) -> None:
+    from metricslib.collector.storage import compaction
+
+    store.head_chunk_samples = 10
+    _fill(store, 6, 0, 1500)
+    store.head.compaction_due = {p for p in store.head.compaction_due if p[1] == 0}  # the finished window
+    assert len(store.head.compaction_due) == 6
+    merged = []
+    for _ in range(3):
+        compaction.run_compaction(store.head, store.db, store.chunks, final=False, max_jobs=2)
+        merged.append(6 - len(store.head.compaction_due))
+    assert merged == [2, 4, 6]
+    for i in range(6):
+        s = store.head.by_id[store.series_ref(_labels(i))]
+        assert len([m for m in s.c_mint if m < 2 * HOUR]) == 1
+        assert _all(store)[str(i)][0] == list(range(0, 1500 * 5000, 5000))

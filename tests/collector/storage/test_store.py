@@ -92,25 +92,46 @@ def test_with_the_log_every_committed_sample_survives_a_crash(tmp_path: Path) ->
         again.close()
 
 
-def test_close_cuts_everything_into_one_chunk_per_window(tmp_path: Path) -> None:
+def test_close_leaves_the_head_to_the_log_and_reopen_rebuilds_it(tmp_path: Path) -> None:
     store = open_storage(tmp_path, background=False, head_chunk_samples=20, retention_ms=FOREVER)
     start = 10 * HOUR
     _fill(store, 4, start, 2000)  # 10000 s: windows [10h,12h) and [12h,14h)
+    for k in range(2000, 2011):
+        app = store.appender()
+        for i in range(4):
+            app.append(_labels(i), start + k * 5000, -1.0)
+        app.commit()
+        if k == 2009:
+            store.flush()  # ten samples a series in the checkpoint, one only in the log
     before = _all(store)
+    chunks_before = store.stats().chunks
+    in_head = store.stats().head_samples
+    assert in_head == 44
     store.close()
+    conn = sqlite3.connect(tmp_path / DB_FILE)
+    try:
+        # Nothing was cut or merged on the way out.
+        assert conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == chunks_before
+    finally:
+        conn.close()
+    again = open_storage(tmp_path, background=False, head_chunk_samples=20, retention_ms=FOREVER)
+    try:
+        assert _all(again) == before
+        st = again.stats()
+        assert (st.samples, st.head_samples, st.chunks) == (8044, in_head, chunks_before)
+        assert again.wal_replay.samples == 4  # the rest came from the checkpoint
+        # The next flush takes over as usual: cut, then merged once the window is done.
+        again.flush(cut_all=True)
+        again.compact(final=True)
+        assert _all(again) == before
+    finally:
+        again.close()
     conn = sqlite3.connect(tmp_path / DB_FILE)
     try:
         per_series = conn.execute("SELECT series_id, COUNT(*) FROM chunks GROUP BY series_id").fetchall()
         assert {n for _, n in per_series} == {2}
-        assert conn.execute("SELECT COUNT(*) FROM wal").fetchone()[0] == 0
     finally:
         conn.close()
-    again = open_storage(tmp_path, background=False, retention_ms=FOREVER)
-    try:
-        assert _all(again) == before
-        assert again.stats().samples == 8000
-    finally:
-        again.close()
 
 
 def test_second_store_on_same_directory_is_refused(store: Store) -> None:
@@ -134,6 +155,7 @@ def test_garbage_file_is_reported_as_corruption(tmp_path: Path) -> None:
 def test_damaged_chunk_is_reported_on_read(tmp_path: Path) -> None:
     store = open_storage(tmp_path, background=False, retention_ms=FOREVER)
     _fill(store, 1, 0, 30)
+    store.flush(cut_all=True)
     store.close()
     conn = sqlite3.connect(tmp_path / DB_FILE)
     conn.execute("UPDATE chunk_data SET data = x'01020304'")
@@ -168,3 +190,46 @@ def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="flush_interval_s"):
         open_storage(tmp_path, flush_interval_s=-1)
 
+
+
+def test_checkpoint_rows_load_with_the_row_by_row_rule(tmp_path: Path) -> None:
+    """Rows regrouped by series still keep only samples newer than all before them."""
+    import numpy as np
+
+    from metricslib.collector.storage.sqlite import Database, encode_wal
+
+    store = open_storage(tmp_path, background=False, retention_ms=FOREVER, wal=False)
+    app = store.appender()
+    a = app.append(_labels(0), 1000, 1.0)
+    b = app.append(_labels(1), 1000, 1.0)
+    for t in range(6000, 50_001, 5000):
+        app.append_ref(b, t, 1.0)
+    app.commit()
+    store.flush(cut_all=True)  # chunks: a up to 1000, b up to 46000
+    store.close()
+    rows = [
+        (100, [a, b], [2, 2], [10_000, 20_000, 5_000, 60_000], [2.0, 3.0, -1.0, 6.0]),
+        (101, [a, b], [2, 1], [15_000, 30_000, 70_000], [-1.0, 4.0, 7.0]),
+        (102, [b], [3], [80_000, 75_000, 78_000], [8.0, -1.0, -1.0]),
+    ]
+    db = Database(tmp_path)
+    try:
+        with db.transaction() as conn:
+            for seq, sids, counts, ts, vs in rows:
+                batch = (np.array(sids, dtype=np.int64), np.array(counts, dtype=np.int64),
+                         np.array(ts, dtype=np.int64), np.array(vs, dtype=np.float64))
+                conn.execute("INSERT INTO wal(seq, data) VALUES (?, ?)", (seq, encode_wal(batch)))
+    finally:
+        db.close()
+    again = open_storage(tmp_path, background=False, retention_ms=FOREVER, wal=False)
+    try:
+        got = _all(again)
+        assert got["0"] == ([1000, 10_000, 20_000, 30_000], [1.0, 2.0, 3.0, 4.0])
+        assert got["1"][0][-4:] == [46_000, 60_000, 70_000, 80_000]
+        assert got["1"][1][-3:] == [6.0, 7.0, 8.0] and -1.0 not in got["1"][1]
+        head = again.head
+        assert (head.by_id[a].head_seq, head.by_id[b].head_seq, head.wal_seq) == (100, 100, 102)
+        assert (head.by_id[a].last_t, head.by_id[a].last_v) == (30_000, 4.0)
+        assert head.max_t == 80_000
+    finally:
+        again.close()
