@@ -255,6 +255,22 @@ class WriteAheadLog:
         if self._size >= self._segment_max:
             self._cut()
 
+    def log_commit(self, column: tuple[list[int], int, list[float]],
+                   refs: list[int], ts: list[int], vs: list[float]) -> None:
+        """A commit holding a column and other samples: their records go out in
+        one ``write()``, so a kill leaves both or neither (see ``log_samples``)."""
+        crefs, t, cvs = column
+        parts = [*self._pending, encode_column(crefs, t, cvs, self._packed_refs(crefs))]
+        if refs:
+            if ts[0] == ts[-1] and ts.count(ts[0]) == len(ts):
+                parts.append(encode_column(refs, ts[0], vs))
+            else:
+                parts.append(encode_samples(refs, ts, vs))
+        self._write(b"".join(parts))
+        self._pending = []
+        if self._size >= self._segment_max:
+            self._cut()
+
     def _packed_refs(self, refs: list[int]) -> bytes:
         key = (len(refs), refs[0], refs[-1])
         hit = self._packed.get(key)
