@@ -116,15 +116,15 @@ def _plan_flush(head: Head, limit: int, cut_all: bool) -> tuple[
     seq = head.wal_seq + 1
     add_t, add_v, add_count = t_new.append, v_new.append, counts.append
     for s in head.dirty:
-        ts = s.ts
-        k0, k1 = s.flushed, len(ts)
+        s_ts = s.ts
+        k0, k1 = s.flushed, len(s_ts)
         if k1 - k0 == 1:  # the usual case (a flush per scrape interval): no slices
-            add_t(ts[k0])
+            add_t(s_ts[k0])
             add_v(s.vs[k0])
             add_count(1)
         elif k1 > k0:
             # array slices and extend stay in C; numpy sees one buffer at the end.
-            t_new.extend(ts[k0:k1])
+            t_new.extend(s_ts[k0:k1])
             v_new.extend(s.vs[k0:k1])
             add_count(k1 - k0)
         else:
