@@ -28,8 +28,11 @@ __all__ = ["BodyShape"]
 _SEPARATORS = b" \n"
 _OTHER_WHITESPACE = (b"\t", b"\r", b"\x0b", b"\x0c")
 _DOUBLES = (b"  ", b" \n", b"\n ", b"\n\n")
-_NOT_SEPARATOR = bytes(c for c in range(256) if c not in _SEPARATORS)
-_VALUE_CHARS = b"0123456789.eE+-"
+_WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.split() splits on
+_FIRST_BYTES = tuple(bytes([c]) for c in _WHITESPACE)
+_NOT_WHITESPACE = bytes(c for c in range(256) if c not in _WHITESPACE)
+_DIGITS = b"0123456789"
+_NUMBER_EXTRAS = b".eE+-"
 
 
 def _picker(positions: Sequence[int]) -> Callable[[list[bytes]], tuple[bytes, ...]]:
@@ -87,27 +90,36 @@ class BodyShape:
         words = body.split()
         if len(words) != word:
             return None
-        shape = cls(content_type, body.translate(None, _NOT_SEPARATOR), word, fixed, (), values)
-        shape._fixed_words = shape._fixed(words) if fixed else ()
+        shape = cls(content_type, body.translate(None, _NOT_WHITESPACE), word, fixed, (), values)
+        shape._fixed_words = shape._fixed(words)
         return shape
 
     def values(self, body: bytes, content_type: str) -> list[float] | None:
         """The sample values of ``body`` when it has this shape, else None."""
-        if content_type != self.content_type or not _simple_layout(body):
+        if content_type != self.content_type:
             return None
-        if body.translate(None, _NOT_SEPARATOR) != self._separators:
+        separators = body.translate(None, _NOT_WHITESPACE)
+        if separators != self._separators:  # the same whitespace characters in the same order...
             return None
         words = body.split()
         if len(words) != self._n_words:
             return None
-        if self._fixed_words and self._fixed(words) != self._fixed_words:
+        # ...and each run of them one character long: n words, no leading run,
+        # n - 1 runs between them and maybe one after, as many as characters.
+        if body[:1] in _FIRST_BYTES or len(words) - 1 + (body[-1:] in _FIRST_BYTES) != len(separators):
+            return None
+        if self._fixed(words) != self._fixed_words:
             return None
         tokens = self._values(words)
-        if b"".join(tokens).translate(None, _VALUE_CHARS):
-            return None  # NaN, Inf, "_" and the like: the grammar judges those line by line
+        others = b"".join(tokens).translate(None, _DIGITS)
         try:
-            values = list(map(float, tokens))
-        except ValueError:
+            if not others:  # unsigned integers (counters, mostly): int() is twice as fast
+                values = list(map(float, map(int, tokens)))
+            elif others.translate(None, _NUMBER_EXTRAS):
+                return None  # NaN, Inf, "_" and the like: the grammar judges those line by line
+            else:
+                values = list(map(float, tokens))
+        except (ValueError, OverflowError):
             return None
         total = sum(values)
         if total - total != 0.0:

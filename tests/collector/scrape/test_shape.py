@@ -89,14 +89,24 @@ def test_openmetrics_body_with_eof() -> None:
     assert shape.values(body.replace("# EOF\n", "").encode(), OM) is None
 
 
+def test_integer_values_read_as_float_reads_them() -> None:
+    shape = BodyShape.of(b"a 1\nb 2\n", TEXT, ["a", "b"])
+    assert shape is not None
+    got = shape.values(b"a 9007199254740993\nb 007\n", TEXT)
+    assert got == [float("9007199254740993"), 7.0]
+    assert shape.values(b"a " + b"1" * 400 + b"\nb 1\n", TEXT) is None  # too big for a float
+    neg = shape.values(b"a -0\nb 1\n", TEXT)
+    assert neg is not None and struct.pack("<d", neg[0]) == struct.pack("<d", -0.0)
+
+
 def test_a_single_sample_body() -> None:
     shape = BodyShape.of(b"up 1\n", TEXT, ["up"])
     assert shape is not None
     assert shape.values(b"up 0\n", TEXT) == [0.0]
 
 
-_TOKENS = ["0", "1", "-1", "2.5", "1e3", "+4", "-0", ".5", "5.", "1e999", "NaN", "Inf", "-Inf", "1_0", "0x1",
-           "1e", "", "--1", "1 2", "3\t", "٣"]
+_TOKENS = ["0", "1", "-1", "2.5", "1e3", "+4", "-0", "-00", ".5", "5.", "1e999", "NaN", "Inf", "-Inf", "1_0", "0x1",
+           "1e", "", "--1", "1 2", "3\t", "٣", "007", "9007199254740993", "1" * 400, "\u00a0"]
 
 
 @settings(max_examples=200, deadline=None)
