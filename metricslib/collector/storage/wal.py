@@ -8,8 +8,9 @@ Files ``DATA_DIR/wal/00000001``, ``00000002``, ... (segments) hold records::
             | b"C" <u32 n> <i64 time> <i64 refs * n> <f64 values * n>        one commit, one time
 
 A commit is one ``write()`` of its record (plus the records of series created
-since the last commit), made under the head lock before the samples enter
-the head: once ``commit()`` returns, a process kill cannot lose the batch
+since the last commit; a commit with a column is a "C" record for the column
+and one for its other samples), made under the head lock before the samples
+enter the head: once ``commit()`` returns, a process kill cannot lose the batch
 (the bytes are in the OS page cache). There is no fsync per commit, as in
 Prometheus; a power loss can lose what the OS had not written back, like the
 SQLite checkpoint under ``synchronous=NORMAL``.
