@@ -98,7 +98,7 @@ class _Column:
     the staleness map that scrape produced and, once a body has repeated the
     keys, that body's shape (values read without the line parser)."""
 
-    __slots__ = ("body_shape", "keep", "kept", "keys", "refs", "seen")
+    __slots__ = ("body_shape", "keep", "kept", "keys", "refs", "seen", "shape_tried")
 
     def __init__(self, keys: tuple[str, ...], kept: list[int] | None, refs: list[int],
                  seen: dict[str, Labels]) -> None:
@@ -111,6 +111,7 @@ class _Column:
         self.refs = ColumnRefs(refs)  # the store caches their series in it
         self.seen = seen
         self.body_shape: BodyShape | None = None
+        self.shape_tried = False  # once per column: a body without a shape costs a pass over its lines
 
 
 def _keeper(kept: list[int]) -> Callable[[list[float]], list[float]]:
@@ -325,7 +326,8 @@ class ScrapeLoop:
         """After the keys repeated, remember the body's shape for the next scrapes
         (not earlier: a target whose series change every time never pays for it)."""
         column = self._column
-        if column is not None and column.body_shape is None and isinstance(self._parser, ExpositionParser):
+        if column is not None and not column.shape_tried and isinstance(self._parser, ExpositionParser):
+            column.shape_tried = True
             column.body_shape = BodyShape.of(body, content_type, column.keys)
 
     def _shape(self, app: Appender, parsed: Parsed, seen: dict[str, Labels],

@@ -16,6 +16,7 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.model import STALE_NAN, Matcher, make_labels
 from metricslib.collector.scrape.loop import ScrapeLoop
 from metricslib.collector.scrape.parser import ExpositionParser, Parsed
+from metricslib.collector.scrape.shape import BodyShape
 from metricslib.collector.scrape.targets import build_targets
 from metricslib.collector.storage import Store, open_storage
 from metricslib.collector.storage.base import Appender, Querier
@@ -334,3 +336,21 @@ def test_two_bodies_with_the_same_series_alternating(tmp_path: Path) -> None:
     data, _, _, used = _run(tmp_path, _job(), bodies, parsed=parsed)
     assert used == 5
     assert _values(data, "a") == [1.0] * 6
+
+
+def test_a_body_without_a_shape_is_not_measured_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Timestamps ignored (honor_timestamps: false) keep the column, but a line's
+    # last word is then its timestamp: no shape, and no new attempt per scrape.
+    calls: list[int] = []
+    real = BodyShape.of.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[BodyShape], *args: object) -> BodyShape | None:
+        calls.append(1)
+        return real(cls, *args)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(BodyShape, "of", classmethod(counting))
+    bodies = [f"a {i} {1_000_000 + i}\n" for i in range(6)]
+    parsed: list[int] = []
+    _, _, _, used = _run(tmp_path, _job("honor_timestamps: false\n"), bodies, parsed=parsed)
+    assert used == 5 and parsed == [6]
+    assert len(calls) == 1
