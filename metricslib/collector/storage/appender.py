@@ -12,8 +12,9 @@ no per-sample check before commit. Commit still refuses a sample that is not
 newer than its series' newest (or whose series is gone) and reports how many
 it refused in ``refused`` (their refs), so the caller can go back to the checked path.
 When ``refs`` is a :class:`~metricslib.collector.storage.columns.ColumnRefs`
-kept from one commit to the next, the head appends the whole column in a few
-C-level passes (``Head._append_column``) and the WAL logs it as one record.
+kept from one commit to the next, the head appends the whole column without
+a lookup or check per sample (``Head._append_column``) and the WAL logs it as
+one record.
 """
 
 from __future__ import annotations

@@ -2,16 +2,15 @@
 
 A scrape target sends the same series every scrape. The scrape loop keeps
 their refs in one :class:`ColumnRefs` and hands it to ``append_column`` each
-time; the head fills the slots below on first use (the series objects and
-their sample arrays), so a later commit of the column appends its values
-without looking any ref up again. The cache is the caller's object: it goes
+time; the head fills the slots below on first use (the series objects), so
+a later commit of the column appends its values without looking any ref up
+again. The cache is the caller's object: it goes
 away with the loop's column, and the head's ``generation`` (bumped whenever
 a series is deleted) tells a stale cache from a valid one.
 """
 
 from __future__ import annotations
 
-from array import array
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,12 +22,10 @@ __all__ = ["ColumnRefs"]
 class ColumnRefs(list[int]):
     """Series refs in a fixed order; never mutate it once handed to an appender."""
 
-    __slots__ = ("generation", "series", "ts_arrays", "vs_arrays")
+    __slots__ = ("generation", "series")
 
     def __init__(self, refs: list[int]) -> None:
         super().__init__(refs)
         #: head generation the cache below was resolved at (-1: not resolved)
         self.generation = -1
         self.series: list[MemSeries] = []
-        self.ts_arrays: list[array[int]] = []
-        self.vs_arrays: list[array[float]] = []

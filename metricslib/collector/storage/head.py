@@ -11,10 +11,6 @@ log, ``wal.py``) under the lock, before queries can see them.
 from __future__ import annotations
 
 import threading
-from array import array
-from collections import deque
-from itertools import repeat
-from operator import attrgetter
 from typing import Protocol
 
 from metricslib.collector.model import Labels, make_labels
@@ -27,7 +23,6 @@ __all__ = ["Column", "Head", "Journal"]
 
 #: ``append_column``'s batch: refs, the one timestamp, values (as many as refs).
 Column = tuple[list[int], int, list[float]]
-_LAST_T = attrgetter("last_t")
 
 
 class Journal(Protocol):
@@ -178,8 +173,9 @@ class Head:
         """All of a column at once, when every series exists and is older than
         ``t`` (the usual scrape); False, with nothing changed, otherwise.
 
-        Each step is one C-level pass (``map`` drained by a zero-length deque)
-        instead of a Python loop per sample."""
+        The series are looked up once per column (cached in the ``ColumnRefs``),
+        so each sample costs two appends and two attribute stores. (Plain loops:
+        ``map`` over ``setattr`` or ``array.append`` measured slower on 3.11.)"""
         if not isinstance(refs, ColumnRefs) or not refs:
             return False
         if refs.generation != self.generation:
@@ -187,16 +183,16 @@ class Head:
             if None in found or len(set(refs)) != len(refs):
                 return False
             refs.series = [s for s in found if s is not None]
-            refs.ts_arrays = [s.ts for s in refs.series]
-            refs.vs_arrays = [s.vs for s in refs.series]
             refs.generation = self.generation
         series = refs.series
-        if max(map(_LAST_T, series)) >= t:
-            return False  # some sample is old or a duplicate: judge each one
-        deque(map(array.append, refs.ts_arrays, repeat(t)), 0)
-        deque(map(array.append, refs.vs_arrays, vs), 0)
-        deque(map(setattr, series, repeat("last_t"), repeat(t)), 0)
-        deque(map(setattr, series, repeat("last_v"), vs), 0)
+        for s in series:
+            if s.last_t >= t:
+                return False  # some sample is old or a duplicate: judge each one
+        for s, v in zip(series, vs, strict=True):
+            s.ts.append(t)
+            s.vs.append(v)
+            s.last_t = t
+            s.last_v = v
         self.dirty.update(series)
         if t > self.max_t:
             self.max_t = t
