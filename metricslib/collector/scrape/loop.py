@@ -39,6 +39,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from operator import itemgetter
 
 from metricslib.collector.config.config import ScrapeConfig
 from metricslib.collector.config.http_connect import auth_headers
@@ -46,10 +47,12 @@ from metricslib.collector.model import STALE_NAN, Labels
 from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.labels import label_limit_error, sample_labels
 from metricslib.collector.scrape.parser import ExpositionParser, Parsed, ParserFn
+from metricslib.collector.scrape.shape import BodyShape
 from metricslib.collector.scrape.stats import ScrapeStats
 from metricslib.collector.scrape.targets import Target
 from metricslib.collector.scrape.transport import BodyTooLarge, Transport
 from metricslib.collector.storage.base import Appender, Storage
+from metricslib.collector.storage.columns import ColumnRefs
 from metricslib.collector.textparse.formats import ACCEPT_HEADER
 from metricslib.errors import OutOfOrderSampleError, StorageError
 
@@ -92,16 +95,32 @@ def _gunzip(body: bytes, limit: int) -> bytes:
 class _Column:
     """A successful scrape's shape, for the bulk path: the series keys in body
     order, which positions were kept after relabelling, their refs in order,
-    and the staleness map that scrape produced."""
+    the staleness map that scrape produced and, once a body has repeated the
+    keys, that body's shape (values read without the line parser)."""
 
-    __slots__ = ("kept", "keys", "refs", "seen")
+    __slots__ = ("body_shape", "keep", "kept", "keys", "refs", "seen", "shape_tried")
 
     def __init__(self, keys: tuple[str, ...], kept: list[int] | None, refs: list[int],
                  seen: dict[str, Labels]) -> None:
         self.keys = keys
         self.kept = kept  # None: every position
-        self.refs = refs
+        #: the kept positions' values, in one C-level pass (None: keep all)
+        self.keep: Callable[[list[float]], list[float]] | None = None
+        if kept is not None:
+            self.keep = _keeper(kept)
+        self.refs = ColumnRefs(refs)  # the store caches their series in it
         self.seen = seen
+        self.body_shape: BodyShape | None = None
+        self.shape_tried = False  # once per column: a body without a shape costs a pass over its lines
+
+
+def _keeper(kept: list[int]) -> Callable[[list[float]], list[float]]:
+    if not kept:
+        return lambda values: []
+    if len(kept) == 1:
+        return lambda values: [values[kept[0]]]
+    pick = itemgetter(*kept)
+    return lambda values: list(pick(values))
 
 
 class _Series:
@@ -290,11 +309,26 @@ class ScrapeLoop:
             return None
         if self.config.honor_timestamps and stamps.count(None) != len(stamps):
             return None
-        if column.kept is None:
+        if column.keep is None:
             append_column(column.refs, t_ms, list(values))
         else:
-            append_column(column.refs, t_ms, [values[i] for i in column.kept])
+            append_column(column.refs, t_ms, column.keep(list(values)))
         return len(keys), len(column.refs), 0, column.seen
+
+    def _bulk_values(self, body: bytes, content_type: str) -> list[float] | None:
+        """The values of a body shaped as the last one read line by line, or None."""
+        column = self._column
+        if column is None or column.body_shape is None:
+            return None
+        return column.body_shape.values(body, content_type)
+
+    def _learn_shape(self, body: bytes, content_type: str) -> None:
+        """After the keys repeated, remember the body's shape for the next scrapes
+        (not earlier: a target whose series change every time never pays for it)."""
+        column = self._column
+        if column is not None and not column.shape_tried and isinstance(self._parser, ExpositionParser):
+            column.shape_tried = True
+            column.body_shape = BodyShape.of(body, content_type, column.keys)
 
     def _shape(self, app: Appender, parsed: Parsed, seen: dict[str, Labels],
                out_of_order_before: int) -> _Column | None:
@@ -366,14 +400,26 @@ class ScrapeLoop:
         app = self._storage.appender()
         try:
             body, content_type = self._fetch()
-            try:
-                parsed = self._parser(body, content_type, self._cache)
-            except ValueError as exc:  # ParseError and friends
-                raise ScrapeFailed(str(exc)) from exc
-            total, added, series_added, seen = self._append_samples(app, parsed, t_ms)
-            self._append_stale(app, self._gone(seen), t_ms)
-            self._prev = seen
-            metadata = {name: (m.type, m.help, m.unit) for name, m in parsed.metadata.items()}
+            values = self._bulk_values(body, content_type)
+            if values is not None:
+                # The last body's series and comments, new values: one column,
+                # no staleness, and the metadata is what it was.
+                column = self._column
+                assert column is not None
+                app.append_column(column.refs, t_ms,  # type: ignore[attr-defined]
+                                  values if column.keep is None else column.keep(values))
+                total, added = len(values), len(column.refs)
+            else:
+                try:
+                    parsed = self._parser(body, content_type, self._cache)
+                except ValueError as exc:  # ParseError and friends
+                    raise ScrapeFailed(str(exc)) from exc
+                total, added, series_added, seen = self._append_samples(app, parsed, t_ms)
+                if seen is self._prev and self._column is not None:  # the keys repeated: bulk from now on
+                    self._learn_shape(body, content_type)
+                self._append_stale(app, self._gone(seen), t_ms)
+                self._prev = seen
+                metadata = {name: (m.type, m.help, m.unit) for name, m in parsed.metadata.items()}
         except ScrapeFailed as exc:
             error = str(exc)
             total, added = exc.counts

@@ -182,6 +182,9 @@ class Collector:
         for r in loops:
             r.join(timeout=max(0.0, deadline - time.monotonic()))
         self._scheduler.close(timeout=max(1.0, deadline - time.monotonic()))
+        close = getattr(self._transport, "close", None)
+        if close is not None:  # kept-alive connections to the targets
+            close()
 
     def reload(self, config: Config | None = None) -> None:
         """Re-read the config file (or take ``config``, already read from it); on

@@ -11,6 +11,10 @@ whose series are the same as last time: one timestamp for the whole column,
 no per-sample check before commit. Commit still refuses a sample that is not
 newer than its series' newest (or whose series is gone) and reports how many
 it refused in ``refused`` (their refs), so the caller can go back to the checked path.
+When ``refs`` is a :class:`~metricslib.collector.storage.columns.ColumnRefs`
+kept from one commit to the next, the head appends the whole column without
+a lookup or check per sample (``Head._append_column``) and the WAL logs it as
+one record.
 """
 
 from __future__ import annotations
@@ -35,11 +39,13 @@ class StoreAppender:
         self._vs: list[float] = []
         # Newest queued sample per series, so a batch is checked against itself too.
         self._pending: dict[int, tuple[int, float]] = {}
+        # The first column of the batch, kept apart for the head's bulk append.
+        self._column: tuple[list[int], int, list[float]] | None = None
         #: Refs of the samples the last commit refused (out of order, or series gone).
         self.refused: list[int] = []
 
     def __len__(self) -> int:
-        return len(self._refs)
+        return len(self._refs) + (len(self._column[0]) if self._column is not None else 0)
 
     def append(self, labels: Labels, t_ms: int, value: float) -> int:
         """Queue one sample; returns the series ref for later ``append_ref`` calls."""
@@ -78,6 +84,11 @@ class StoreAppender:
 
     def append_column(self, refs: list[int], t_ms: int, values: list[float]) -> None:
         """Queue one sample per ref, all at ``t_ms``; checked at commit only."""
+        if len(values) != len(refs):
+            raise ValueError(f"append_column: {len(refs)} refs but {len(values)} values")
+        if self._column is None and not self._refs:
+            self._column = (refs, int(t_ms), values)
+            return
         self._refs.extend(refs)
         self._ts.extend([int(t_ms)] * len(refs))
         self._vs.extend(values)
@@ -90,7 +101,10 @@ class StoreAppender:
 
     def commit(self) -> None:
         """Make the queued samples visible to queries; durable at the next flush."""
-        self.refused = self._head.commit(self._refs, self._ts, self._vs) if self._refs else []
+        if self._refs or self._column is not None:
+            self.refused = self._head.commit(self._refs, self._ts, self._vs, self._column)
+        else:
+            self.refused = []
         self.rollback()
 
     def rollback(self) -> None:
@@ -98,3 +112,4 @@ class StoreAppender:
         self._ts = []
         self._vs = []
         self._pending = {}
+        self._column = None

@@ -145,18 +145,25 @@ def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_c
     v_new = array("d")
     new_series: list[tuple[int, Labels]] = []
     seq = head.wal_seq + 1
+    add_t, add_v, add_count = t_new.append, v_new.append, counts.append
     for i, s in enumerate(head.dirty):
         if stop is not None and i % 4096 == 4095 and stop.is_set():
             _unflush(head, sids, counts, seq)
             raise FlushAborted("store closing")
-        k0, k1 = s.flushed, len(s.ts)
-        if k1 <= k0:
+        s_ts = s.ts
+        k0, k1 = s.flushed, len(s_ts)
+        if k1 - k0 == 1:  # the usual case (a flush per scrape interval): no slices
+            add_t(s_ts[k0])
+            add_v(s.vs[k0])
+            add_count(1)
+        elif k1 > k0:
+            # array slices and extend stay in C; numpy sees one buffer at the end.
+            t_new.extend(s_ts[k0:k1])
+            v_new.extend(s.vs[k0:k1])
+            add_count(k1 - k0)
+        else:
             continue
         sids.append(s.sid)
-        counts.append(k1 - k0)
-        # array slices and extend stay in C; numpy sees one buffer at the end.
-        t_new.extend(s.ts[k0:k1])
-        v_new.extend(s.vs[k0:k1])
         s.flushed = k1
         if s.head_seq == 0:
             s.head_seq = seq

@@ -8,8 +8,9 @@ Files ``DATA_DIR/wal/00000001``, ``00000002``, ... (segments) hold records::
             | b"C" <u32 n> <i64 time> <i64 refs * n> <f64 values * n>        one commit, one time
 
 A commit is one ``write()`` of its record (plus the records of series created
-since the last commit), made under the head lock before the samples enter
-the head: once ``commit()`` returns, a process kill cannot lose the batch
+since the last commit; a commit with a column is a "C" record for the column
+and one for its other samples), made under the head lock before the samples
+enter the head: once ``commit()`` returns, a process kill cannot lose the batch
 (the bytes are in the OS page cache). There is no fsync per commit, as in
 Prometheus; a power loss can lose what the OS had not written back, like the
 SQLite checkpoint under ``synchronous=NORMAL``.
@@ -251,6 +252,22 @@ class WriteAheadLog:
         if self._pending:
             rec = b"".join((*self._pending, rec))
         self._write(rec)
+        self._pending = []
+        if self._size >= self._segment_max:
+            self._cut()
+
+    def log_commit(self, column: tuple[list[int], int, list[float]],
+                   refs: list[int], ts: list[int], vs: list[float]) -> None:
+        """A commit holding a column and other samples: their records go out in
+        one ``write()``, so a kill leaves both or neither (see ``log_samples``)."""
+        crefs, t, cvs = column
+        parts = [*self._pending, encode_column(crefs, t, cvs, self._packed_refs(crefs))]
+        if refs:
+            if ts[0] == ts[-1] and ts.count(ts[0]) == len(ts):
+                parts.append(encode_column(refs, ts[0], vs))
+            else:
+                parts.append(encode_samples(refs, ts, vs))
+        self._write(b"".join(parts))
         self._pending = []
         if self._size >= self._segment_max:
             self._cut()

@@ -142,3 +142,56 @@ def test_https_verifies_certificates_by_default() -> None:
     with server(respond(b"secure 1\n"), tls=True) as (port, _), pytest.raises(ssl.SSLError):
         HTTPTransport().fetch(f"https://127.0.0.1:{port}/", {}, 5.0,
                               tls=TLSConfig(ca_file=str(SECRETS / "ca.crt"), server_name="wrong.name"))
+
+
+def test_connection_is_kept_alive_between_fetches() -> None:
+    """Two scrapes, one TCP connection, as Prometheus does (the server answers both on it)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(5)
+    accepted: list[int] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        accepted.append(1)
+        with conn:
+            conn.settimeout(5)
+            for n in range(2):
+                _read_request(conn)
+                respond(f"n {n}\n".encode())(conn, b"")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    transport = HTTPTransport()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/metrics"
+        assert transport.fetch(url, {}, 5.0)[2] == b"n 0\n"
+        assert transport.fetch(url, {}, 5.0)[2] == b"n 1\n"
+    finally:
+        transport.close()
+        thread.join(timeout=5)
+        listener.close()
+    assert accepted == [1]
+
+
+def test_kept_connection_closed_by_the_server_is_replaced() -> None:
+    # This server closes every connection after one answer: the second fetch
+    # finds its kept connection dead and sends the request again on a new one.
+    with server(respond(b"up 1\n")) as (port, requests):
+        transport = HTTPTransport()
+        try:
+            for _ in range(3):
+                assert transport.fetch(f"http://127.0.0.1:{port}/m", {}, 5.0)[2] == b"up 1\n"
+        finally:
+            transport.close()
+    assert len(requests) == 3
+
+
+def test_connection_close_is_honoured() -> None:
+    with server(respond(b"x 1\n", extra="Connection: close\r\n")) as (port, requests):
+        transport = HTTPTransport()
+        for _ in range(2):
+            assert transport.fetch(f"http://127.0.0.1:{port}/m", {}, 5.0)[2] == b"x 1\n"
+        assert not transport._idle  # nothing kept for a server that said close
+    assert len(requests) == 2

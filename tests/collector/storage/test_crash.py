@@ -3,7 +3,9 @@
 The child prints each commit's time after ``commit()`` returns, so every
 printed time must survive; the one commit a kill can land between
 ``commit()`` and the print may survive too (it was committed), and nothing
-else may appear."""
+else may appear. In "column" mode each commit is the scrape loop's bulk
+shape: one ``append_column`` of kept ``ColumnRefs`` plus a sample by labels,
+logged as two records in one write."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from metricslib.collector.model import Matcher
 from metricslib.collector.storage import open_storage
@@ -27,7 +30,7 @@ SERIES = 150
 CHILD = r"""
 import sys, time
 from metricslib.collector.storage import open_storage
-data_dir, flush_s = sys.argv[1], float(sys.argv[2])
+data_dir, flush_s, mode = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 # Small chunks and windows so cutting, WAL trimming and window merges all
 # happen during the few seconds this runs.
 store = open_storage(data_dir, flush_interval_s=flush_s, head_chunk_samples=25,
@@ -38,11 +41,17 @@ from metricslib.collector.model import Matcher
 kept = store.querier().select([Matcher("i", "=", "0")], 0, 2**62)
 i = len(kept[0]) if kept else 0
 last = int(kept[0].timestamps[-1]) if kept else 0
+from metricslib.collector.storage.columns import ColumnRefs
+refs = ColumnRefs([store.series_ref(lab) for lab in labels[:-1]])
 while True:
     t = max(int(time.time() * 1000), last + 1)
     app = store.appender()
-    for lab in labels:
-        app.append(lab, t, float(i))
+    if mode == "column":
+        app.append_column(refs, t, [float(i)] * len(refs))
+        app.append(labels[-1], t, float(i))
+    else:
+        for lab in labels:
+            app.append(lab, t, float(i))
     app.commit()
     print(t, flush=True)
     last = t
@@ -51,9 +60,9 @@ while True:
 """.replace("SERIES", str(SERIES))
 
 
-def _ingest_then_kill(data_dir: Path, run_s: float) -> list[int]:
+def _ingest_then_kill(data_dir: Path, run_s: float, mode: str = "samples") -> list[int]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(data_dir), str(FLUSH_S)],
+        [sys.executable, "-c", CHILD, str(data_dir), str(FLUSH_S), mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -96,8 +105,9 @@ def _check(data_dir: Path, committed: list[int]) -> None:
         store.close()
 
 
-def test_sigkill_mid_ingestion_loses_no_committed_sample(tmp_path: Path) -> None:
-    committed = _ingest_then_kill(tmp_path, run_s=3.5)
+@pytest.mark.parametrize("mode", ["samples", "column"])
+def test_sigkill_mid_ingestion_loses_no_committed_sample(tmp_path: Path, mode: str) -> None:
+    committed = _ingest_then_kill(tmp_path, run_s=3.5, mode=mode)
     _check(tmp_path, committed)
 
 
