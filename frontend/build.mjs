@@ -18,9 +18,11 @@ for (const old of readdirSync(out)) rmSync(join(out, old), { recursive: true });
 
 const common = { bundle: true, minify: true, target: "es2022", outdir: out, entryNames: "[name]-[hash]",
   legalComments: "none", metafile: true, logLevel: "warning" };
-// ES modules split in two: the page and its charts load first; the query
+// ES modules, split: the query page's code (app-*.js) with the chunks it
+// imports up front (uPlot and the charts; the helpers every page shares); each
+// other page's code is a chunk imported only on that page (main.ts); the query
 // editor (CodeMirror and the PromQL language, most of the bytes) is a chunk
-// the page imports once the first charts are drawn.
+// the query page imports once the first charts are drawn.
 const app = await build({
   ...common,
   entryPoints: { app: join(here, "src", "main.ts") },
@@ -45,8 +47,17 @@ writeFileSync(join(out, bootName), bootCode);
 const outputs = (result) => Object.entries(result.metafile.outputs);
 const entry = (result) => outputs(result).find(([, o]) => o.entryPoint)[0];
 const appJs = entry(app);
-// The chunks the page's code imports up front (none today): fetched beside it instead of after it.
-const staticImports = app.metafile.outputs[appJs].imports.filter((i) => i.kind === "import-statement").map((i) => i.path);
+// The chunks the page's code imports up front, and theirs: the boot script
+// imports them beside the page's code instead of after it.
+const staticImports = [];
+const walk = (file) => {
+  for (const i of app.metafile.outputs[file].imports) {
+    if (i.kind !== "import-statement" || staticImports.includes(i.path)) continue;
+    staticImports.push(i.path);
+    walk(i.path);
+  }
+};
+walk(appJs);
 
 // One stylesheet: uPlot's, then ours (ours wins where both set a rule).
 const css = [
@@ -61,10 +72,10 @@ const names = {
   "boot.js": bootName,
   "app.js": basename(appJs),
   "app.css": cssName,
-  // Not the page's code itself: the boot script imports it at once, and a
-  // preload would hold the page's load event until it has arrived.
-  modulepreload: staticImports
-    .map((p) => `<link rel="modulepreload" href="/static/dist/${basename(p)}">`).join("\n"),
+  // No modulepreload: the boot script imports these at once, and a preload
+  // would hold the page's load event until they had arrived. Names relative
+  // to the page's code, so --web.route-prefix needs no rewriting here.
+  "app.deps": staticImports.map((p) => basename(p)).join(" "),
 };
 const shell = readFileSync(join(here, "index.html"), "utf8").replace(/\{\{([a-z.]+)\}\}/g, (m, key) => {
   if (!(key in names)) throw new Error(`index.html: unknown placeholder ${m}`);

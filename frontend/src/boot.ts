@@ -25,10 +25,15 @@ function sendFirstQueries(appUrl: string, now: number): void {
   }
 }
 
-const app = document.querySelector<HTMLScriptElement>("script[data-app]")?.dataset.app;
+const shell = document.querySelector<HTMLScriptElement>("script[data-app]");
+const app = shell?.dataset.app;
 if (app && !booted()) {
   const appUrl = new URL(app, location.href).href;
   sendFirstQueries(appUrl, Date.now() / 1000);
   performance.mark("metricslib:queries-sent");
   void import(appUrl);
+  // The chunks the page's code imports up front (uPlot and the helpers the
+  // other pages share), named beside it: asked for now, with the page's code,
+  // rather than once it has been parsed. The browser fetches each module once.
+  for (const dep of (shell.dataset.deps ?? "").split(" ").filter(Boolean)) void import(new URL(dep, appUrl).href);
 }

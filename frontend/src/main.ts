@@ -1,10 +1,9 @@
-// Entry point: one bundle, one page per path.
+// Entry point, one page per path. The query page (the one that has to draw
+// fast) is in this file; every other page's code is a chunk fetched only when
+// that page is opened, so /graph neither downloads nor parses it.
 
-import { renderDashboard, renderDashboardList } from "./dashboard";
 import { h } from "./dom";
 import { renderGraphPage } from "./graph";
-import { renderStatus, renderTargets } from "./pages";
-import { renderAlerts, renderRules, renderServiceDiscovery, renderTSDBStatus } from "./status_pages";
 import { pagePath, url } from "./paths";
 
 const NAV: [string, string][] = [
@@ -30,14 +29,14 @@ function start(): void {
   const main = h("main", {});
   document.body.append(main);
   const board = /^\/d\/([^/]+)/.exec(path);
-  if (board) void renderDashboard(main, decodeURIComponent(board[1]));
-  else if (path === "/dashboards") void renderDashboardList(main);
-  else if (path === "/targets") void renderTargets(main);
-  else if (path === "/status") void renderStatus(main);
-  else if (path === "/service-discovery") void renderServiceDiscovery(main);
-  else if (path === "/rules") void renderRules(main);
-  else if (path === "/alerts") void renderAlerts(main);
-  else if (path === "/tsdb-status") void renderTSDBStatus(main);
+  if (board) void import("./dashboard").then((m) => m.renderDashboard(main, decodeURIComponent(board[1])));
+  else if (path === "/dashboards") void import("./dashboard").then((m) => m.renderDashboardList(main));
+  else if (path === "/targets") void import("./pages").then((m) => m.renderTargets(main));
+  else if (path === "/status") void import("./pages").then((m) => m.renderStatus(main));
+  else if (path === "/service-discovery") void import("./status_pages").then((m) => m.renderServiceDiscovery(main));
+  else if (path === "/rules") void import("./status_pages").then((m) => m.renderRules(main));
+  else if (path === "/alerts") void import("./status_pages").then((m) => m.renderAlerts(main));
+  else if (path === "/tsdb-status") void import("./status_pages").then((m) => m.renderTSDBStatus(main));
   else renderGraphPage(main);
 }
 

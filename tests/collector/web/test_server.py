@@ -120,9 +120,15 @@ def test_the_shell_is_revalidated_and_hashed_files_are_kept_for_good(server) -> 
 def test_the_shell_carries_the_boot_script_inline(server) -> None:
     url, _, _ = server
     shell = http_get(f"{url}/graph")[2]
-    boot = re.search(rb'<script data-app="/static/dist/app-[A-Z0-9]{8}\.js">(.+?)</script>', shell, re.S)
-    assert boot is not None and b"__metricslibBoot" in boot.group(1)
-    assert b'="/' not in boot.group(1)  # the route-prefix rewrite leaves the code alone
+    boot = re.search(rb'<script data-app="/static/dist/app-[A-Z0-9]{8}\.js" data-deps="([^"]*)">(.+?)</script>', shell, re.S)
+    assert boot is not None and b"__metricslibBoot" in boot.group(2)
+    assert b'="/' not in boot.group(2)  # the route-prefix rewrite leaves the code alone
+    # The chunks the page's code imports up front, named relative to it: hashed files too.
+    deps = boot.group(1).split()
+    assert deps and all(re.fullmatch(rb"chunk-[A-Z0-9]{8}\.js", d) for d in deps)
+    for name in deps:
+        status, headers, _ = http_get(f"{url}/static/dist/{name.decode()}")
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable", name
 
 
 def test_own_metrics_negotiates_on_accept(server) -> None:

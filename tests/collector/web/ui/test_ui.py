@@ -176,6 +176,34 @@ def test_the_first_queries_leave_before_the_page_code_and_are_sent_once(browser:
     assert wait_for(browser, "return document.querySelector('.query-panel')?.getAttribute('data-series')") == "3"
 
 
+SCRIPTS_LOADED = """return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)
+  .filter(p => p.endsWith('.js')).map(p => p.split('/').pop())"""
+
+
+def test_each_page_loads_only_its_own_code(browser: Any, base_url: str) -> None:
+    # The query page: its code, the chunks the shell names beside it (fetched at once by
+    # the boot script), the boot script's file, and once the chart is drawn the editor.
+    browser.get(f"{base_url}/graph?g0.expr=a&g0.tab=0&g0.range_input=15m")
+    assert wait_for(browser, "return document.querySelector('[data-series]')?.getAttribute('data-series')") == "3"
+    wait_for(browser, "return document.querySelector('.cm-editor') !== null")
+    app, deps = browser.execute_script("const s = document.querySelector('script[data-app]'); return [s.dataset.app, s.dataset.deps]")
+    up_front = {app.split("/")[-1], *deps.split()}
+    assert len(up_front) >= 2 and all(name.endswith(".js") for name in up_front)
+    graph = browser.execute_script(SCRIPTS_LOADED)
+    assert len(graph) == len(set(graph))  # each fetched once
+    later = set(graph) - up_front - {n for n in graph if n.startswith("boot-")}
+    assert len(later) == 1 and next(iter(later)).startswith("chunk-")  # the editor
+    # Every other page fetches its own chunk, which the query page did not.
+    own: dict[str, str] = {}
+    for page in ["/dashboards", "/targets", "/tsdb-status"]:
+        browser.get(base_url + page)
+        wait_for(browser, "return document.querySelector('main')?.children.length > 0")
+        chunks = set(browser.execute_script(SCRIPTS_LOADED)) - set(graph)
+        assert len(chunks) == 1 and next(iter(chunks)).startswith("chunk-"), (page, chunks)
+        own[page] = chunks.pop()
+    assert len(set(own.values())) == 3
+
+
 def test_the_page_works_when_a_content_security_policy_refuses_inline_scripts(browser: Any, tmp_path: Any) -> None:
     from metricslib.web_guard import WebConfigFile
 
