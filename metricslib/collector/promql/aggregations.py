@@ -174,7 +174,7 @@ def aggregate(
     groups = group_rows(block.labels, grouping, without)
     if not groups:
         return Block.empty(n_times)
-    labels = groups.keys
+    labels = list(groups.keys)
     drop_rows = np.fromiter(block.drop_name, dtype=bool, count=len(block.drop_name))[groups.rows]
     drop = np.logical_or.reduceat(drop_rows, groups.starts).tolist()
     # Lay the groups side by side as columns: (k-th member of each group) x (group, time).

@@ -5,7 +5,8 @@ every evaluation. Building a series' group key (a filtered label tuple) is
 Python work per series and per query; here it is done once per label set and
 grouping, and remembered as a small integer, so a repeated aggregation costs a
 dict lookup per row (in C, through ``map``) and a few numpy calls to sort the
-rows into groups. The memo is bounded: a grouping's memo is started afresh
+rows into groups; the same rows (the same label tuples, as a cached selection
+returns them) grouped the same way again cost one lookup. The memo is bounded: a grouping's memo is started afresh
 when it holds too many label sets (series churn), and the least recently used
 groupings are forgotten.
 """
@@ -95,8 +96,34 @@ class Groups:
         return len(self.keys)
 
 
+_MAX_BLOCKS = 2048  # remembered (grouping, rows) results
+_MAX_BLOCK_ROWS = 50_000  # larger blocks are grouped afresh each time
+_blocks: OrderedDict[tuple[tuple[str, ...], bool, tuple[int, ...]], tuple[list[Labels], Groups]] = OrderedDict()
+
+
 def group_rows(labels: list[Labels], grouping: tuple[str, ...], without: bool) -> Groups:
-    """The groups of ``labels`` under ``by (grouping)`` / ``without (grouping)``."""
+    """The groups of ``labels`` under ``by (grouping)`` / ``without (grouping)`` (do not mutate)."""
+    n = len(labels)
+    if n > _MAX_BLOCK_ROWS:
+        return _group_rows(labels, grouping, without)
+    # The store hands back the same label tuples at every evaluation, so the same rows
+    # are recognised by identity. The entry holds those tuples, so no other object can
+    # take their ids while it lives.
+    name = (grouping, without, tuple(map(id, labels)))
+    with _lock:
+        found = _blocks.get(name)
+        if found is not None:
+            _blocks.move_to_end(name)
+            return found[1]
+    groups = _group_rows(labels, grouping, without)
+    with _lock:
+        _blocks[name] = (list(labels), groups)
+        while len(_blocks) > _MAX_BLOCKS:
+            _blocks.popitem(last=False)
+    return groups
+
+
+def _group_rows(labels: list[Labels], grouping: tuple[str, ...], without: bool) -> Groups:
     n = len(labels)
     memo = _memo(grouping, without, n)
     # A replaced memo is still whole: this call keeps using the one it took.
@@ -121,4 +148,6 @@ def group_rows(labels: list[Labels], grouping: tuple[str, ...], without: bool) -
     starts = np.zeros(sizes.shape[0], dtype=np.intp)
     np.cumsum(sizes[:-1], out=starts[1:])
     keys = memo.keys
+    for array in (rows, starts, sizes):
+        array.flags.writeable = False  # shared by every query over the same rows
     return Groups([keys[u] for u in unique[order].tolist()], rows, starts, sizes)

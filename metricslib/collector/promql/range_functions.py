@@ -19,6 +19,7 @@ from metricslib.collector.promql.function_context import (
     warn_bad_quantiles,
 )
 from metricslib.collector.promql.label_functions import go_quote
+from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.range_vectorised import vectorised_range_function
 from metricslib.collector.promql.values import Block, FloatArray, RangeArg
 from metricslib.collector.promql.window_functions import series_windows
@@ -31,8 +32,16 @@ __all__ = [
 _FIRST = itemgetter(0)
 
 
-def _metric_names(labels: list[Labels]) -> list[str]:
-    """The distinct metric names of ``labels`` in order of first appearance ("" for none)."""
+def _metric_names(labels: list[Labels], arg: Any) -> list[str]:
+    """The distinct metric names of ``labels`` (the series ``arg`` selected) in order of
+    first appearance ("" for none)."""
+    while isinstance(arg, ast.ParenExpr):
+        arg = arg.expr
+    if isinstance(arg, ast.MatrixSelector) and labels:
+        # A selector with a fixed name selects only series of that name.
+        for m in arg.vector.matchers:
+            if m.name == METRIC_NAME and m.op == "=":
+                return [m.value]
     # Label sets are sorted, so the name is usually the first pair: the distinct first
     # pairs, gathered in C, settle it unless some series starts with another label.
     if all(labels):
@@ -49,7 +58,7 @@ def range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
     if name == "quantile_over_time":
         warn_bad_quantiles(args[0], ctx.notes)
     if name in ("rate", "increase"):
-        for metric in _metric_names(rng.batch.labels):
+        for metric in _metric_names(rng.batch.labels, ctx.args[idx] if idx < len(ctx.args) else None):
             if metric and not metric.endswith(("_total", "_sum", "_count", "_bucket")):
                 ctx.notes.info(
                     "metric might not be a counter, name does not end in "
