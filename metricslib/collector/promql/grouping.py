@@ -98,6 +98,8 @@ class Groups:
 
 _MAX_BLOCKS = 2048  # remembered (grouping, rows) results
 _MAX_BLOCK_ROWS = 50_000  # larger blocks are grouped afresh each time
+_MAX_HELD_ROWS = 1_000_000  # rows held by all remembered results together
+_held = 0
 _blocks: OrderedDict[tuple[tuple[str, ...], bool, tuple[int, ...]], tuple[list[Labels], Groups]] = OrderedDict()
 
 
@@ -116,10 +118,14 @@ def group_rows(labels: list[Labels], grouping: tuple[str, ...], without: bool) -
             _blocks.move_to_end(name)
             return found[1]
     groups = _group_rows(labels, grouping, without)
+    global _held
     with _lock:
-        _blocks[name] = (list(labels), groups)
-        while len(_blocks) > _MAX_BLOCKS:
-            _blocks.popitem(last=False)
+        if name not in _blocks:
+            _blocks[name] = (list(labels), groups)
+            _held += n
+        while len(_blocks) > _MAX_BLOCKS or _held > _MAX_HELD_ROWS:
+            _, (rows, _groups) = _blocks.popitem(last=False)
+            _held -= len(rows)
     return groups
 
 
