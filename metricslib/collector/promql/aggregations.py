@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from metricslib.collector.model import METRIC_NAME, Labels
+from metricslib.collector.model import Labels
 from metricslib.collector.model.value_text import format_float
+from metricslib.collector.promql.grouping import group_rows, key_function
 from metricslib.collector.promql.parser.functions import AGGREGATORS
 from metricslib.collector.promql.topk import go_heap_k, go_sorted_best_first, k_best_columns
 from metricslib.collector.promql.values import (
@@ -135,12 +136,7 @@ def quantile(q: float, values: list[float] | FloatArray) -> float:
 
 
 def _key_function(grouping: tuple[str, ...], without: bool) -> Callable[[Labels], Labels]:
-    """The group key of a label set; the name set is built once per aggregation, not per series."""
-    if without:
-        dropped = frozenset((*grouping, METRIC_NAME))
-        return lambda labels: tuple([p for p in labels if p[0] not in dropped])
-    kept = frozenset(grouping)
-    return lambda labels: tuple([p for p in labels if p[0] in kept])
+    return key_function(grouping, without)
 
 
 def group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
@@ -175,21 +171,23 @@ def aggregate(
         assert isinstance(param, str)
         return _count_values(block, grouping, without, param)
     n_times = block.n_times
-    groups = _groups(block, grouping, without)
+    groups = group_rows(block.labels, grouping, without)
     if not groups:
         return Block.empty(n_times)
-    labels = list(groups)
-    drop = [any(block.drop_name[r] for r in rows) for rows in groups.values()]
+    labels = list(groups.keys)
+    drop_rows = np.fromiter(block.drop_name, dtype=bool, count=len(block.drop_name))[groups.rows]
+    drop = np.logical_or.reduceat(drop_rows, groups.starts).tolist()
     # Lay the groups side by side as columns: (k-th member of each group) x (group, time).
     # One pass over k then reduces every group at every time at once, and each group
     # still adds its members in input order (what Kahan summation's result depends on).
     n_groups = len(groups)
-    depth = max(len(rows) for rows in groups.values())
+    depth = int(groups.sizes.max())
     idx = np.zeros((depth, n_groups), dtype=np.intp)
     member = np.zeros((depth, n_groups), dtype=bool)
-    for g, rows in enumerate(groups.values()):
-        idx[: len(rows), g] = rows
-        member[: len(rows), g] = True
+    group_of = np.repeat(np.arange(n_groups), groups.sizes)
+    position = np.arange(groups.rows.shape[0]) - np.repeat(groups.starts, groups.sizes)
+    idx[position, group_of] = groups.rows
+    member[position, group_of] = True
     vals = block.values[idx].reshape(depth, n_groups * n_times)
     mask = (block.present[idx] & member[:, :, None]).reshape(depth, n_groups * n_times)
     count = mask.sum(axis=0)

@@ -173,10 +173,12 @@ class Engine:
         if isinstance(value, np.ndarray):
             return QueryResult("scalar", scalar_time_ms=t_ms, scalar_value=float(value[0]))
         block = ev.finish(value)
+        # Whole columns to Python at once, not one numpy scalar per series.
         series = [
-            ResultSeries(lbl, [t_ms], [float(block.values[i, 0])])
-            for i, lbl in enumerate(block.labels)
-            if block.present[i, 0]
+            ResultSeries(lbl, [t_ms], [value])
+            for lbl, value, present in zip(
+                block.labels, block.values[:, 0].tolist(), block.present[:, 0].tolist(), strict=True)
+            if present
         ]
         return QueryResult("vector", series)
 

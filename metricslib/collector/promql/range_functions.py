@@ -5,6 +5,7 @@ vectorised path when it applies, else the per-window reference.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from metricslib.collector.promql.function_context import (
     warn_bad_quantiles,
 )
 from metricslib.collector.promql.label_functions import go_quote
+from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.range_vectorised import vectorised_range_function
 from metricslib.collector.promql.values import Block, FloatArray, RangeArg
 from metricslib.collector.promql.window_functions import series_windows
@@ -27,6 +29,28 @@ __all__ = [
 ]
 
 
+_FIRST = itemgetter(0)
+
+
+def _metric_names(labels: list[Labels], arg: Any) -> list[str]:
+    """The distinct metric names of ``labels`` (the series ``arg`` selected) in order of
+    first appearance ("" for none)."""
+    while isinstance(arg, ast.ParenExpr):
+        arg = arg.expr
+    if isinstance(arg, ast.MatrixSelector) and labels:
+        # A selector with a fixed name selects only series of that name.
+        for m in arg.vector.matchers:
+            if m.name == METRIC_NAME and m.op == "=":
+                return [m.value]
+    # Label sets are sorted, so the name is usually the first pair: the distinct first
+    # pairs, gathered in C, settle it unless some series starts with another label.
+    if all(labels):
+        firsts = dict.fromkeys(map(_FIRST, labels))
+        if all(k == METRIC_NAME for k, _ in firsts):
+            return [v for _, v in firsts]
+    return list(dict.fromkeys(labels_get(lbl, METRIC_NAME) for lbl in labels))
+
+
 def range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
     idx = RANGE_FUNCTIONS[name]
     rng: RangeArg = args[idx]
@@ -34,16 +58,7 @@ def range_function(name: str, args: Sequence[Any], ctx: CallContext) -> Block:
     if name == "quantile_over_time":
         warn_bad_quantiles(args[0], ctx.notes)
     if name in ("rate", "increase"):
-        seen: set[str] = set()
-        for series_labels in rng.batch.labels:
-            # Label sets are sorted, so the name is usually first: one check per metric, not per series.
-            if series_labels and series_labels[0][0] == METRIC_NAME:
-                metric = series_labels[0][1]
-            else:
-                metric = labels_get(series_labels, METRIC_NAME)
-            if metric in seen:
-                continue
-            seen.add(metric)
+        for metric in _metric_names(rng.batch.labels, ctx.args[idx] if idx < len(ctx.args) else None):
             if metric and not metric.endswith(("_total", "_sum", "_count", "_bucket")):
                 ctx.notes.info(
                     "metric might not be a counter, name does not end in "

@@ -1,7 +1,8 @@
 """A rule group: its rules evaluated in order at one timestamp, results written as they come.
 
-Each rule's samples are committed before the next rule runs, so a rule sees
-the output of the rules above it in the same evaluation. A series a rule
+A rule sees the output of the rules above it in the same evaluation: their
+samples are committed before it runs when it may read them (see
+``dependencies``), else they wait for the next commit. A series a rule
 wrote last time and not this time gets a staleness marker. A failing rule
 keeps its previous series (no markers) and the group carries on.
 """
@@ -17,6 +18,7 @@ from metricslib.collector.model import Labels
 from metricslib.collector.model.staleness import STALE_NAN
 from metricslib.collector.notifier.alert import Alert
 from metricslib.collector.rules.alerting import AlertingRule
+from metricslib.collector.rules.dependencies import ANYTHING, selected_names
 from metricslib.collector.rules.recording import RecordingRule
 from metricslib.collector.rules.rule import QueryFunc
 from metricslib.collector.rules.schedule import group_hash
@@ -27,6 +29,8 @@ from metricslib.errors import OutOfOrderSampleError
 __all__ = ["AnyRule", "Group", "GroupStats"]
 
 AnyRule = RecordingRule | AlertingRule
+
+_ALERT_SERIES = frozenset(("ALERTS", "ALERTS_FOR_STATE"))
 
 
 @dataclass
@@ -61,6 +65,9 @@ class Group:
         self.hash = group_hash(self.file, self.name)
         #: Per rule: the series it wrote at its last successful evaluation.
         self.previous: list[dict[Labels, None]] = [{} for _ in self.rules]
+        # Per rule: the metric names it may read (ANYTHING: any) and the names it writes.
+        self._reads = [ANYTHING if isinstance(r, AlertingRule) else selected_names(r.expr) for r in self.rules]
+        self._writes = [_ALERT_SERIES if isinstance(r, AlertingRule) else frozenset((r.name,)) for r in self.rules]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -74,7 +81,13 @@ class Group:
         """Evaluate every rule at the aligned time ``t_ms`` (queries run at ``t_ms`` - query_offset)."""
         started, started_wall = self.timer(), self.wall()
         at_ms = t_ms - self.query_offset_ms
+        app: Appender | None = None
+        pending: set[str] = set()  # metric names written but not committed yet
         for index, rule in enumerate(self.rules):
+            reads = self._reads[index]
+            if app is not None and pending and (reads is ANYTHING or not reads.isdisjoint(pending)):
+                app.commit()  # this rule may read what the rules above it wrote
+                app, pending = None, set()
             rule_started, rule_wall = self.timer(), self.wall()
             self.stats.evaluations += 1
             try:
@@ -83,20 +96,25 @@ class Group:
                 self.stats.failures += 1
                 rule.status.record(exc, rule_wall, self.timer() - rule_started)
                 continue
-            error = self._write(index, samples, at_ms, appender)
+            if app is None:
+                app = appender()
+            error = self._write(index, samples, at_ms, app)
+            pending |= self._writes[index]
             rule.status.record(error, rule_wall, self.timer() - rule_started)
             if isinstance(rule, AlertingRule) and notify is not None:
                 due = alerts_to_send(rule, t_ms, self.interval_ms, self.resend_delay_ms)
                 if due:
                     notify(due)
+        if app is not None:
+            app.commit()
         self.stats.iterations += 1
         self.stats.last_duration_s = self.timer() - started
         self.stats.last_evaluation_s = t_ms / 1000
         self.stats.last_evaluation_wall_s = started_wall
 
     def _write(self, index: int, samples: list[tuple[Labels, int, float]], at_ms: int,
-               appender: Callable[[], Appender]) -> Exception | None:
-        app = appender()
+               app: Appender) -> Exception | None:
+        """Queue a rule's samples and its staleness markers (the caller commits)."""
         written: dict[Labels, None] = {}
         error: Exception | None = None
         for labels, ts, value in samples:
@@ -112,7 +130,6 @@ class Group:
                     app.append(labels, at_ms, STALE_NAN)
                 except OutOfOrderSampleError:
                     pass  # a newer sample is already there: nothing to mark
-        app.commit()
         self.previous[index] = written
         return error
 

@@ -18,6 +18,9 @@ from metricslib.collector.rules.rulefmt import Rule
 __all__ = ["RecordingRule", "RuleEvalError"]
 
 
+_MAX_REMEMBERED = 100_000  # relabelled label sets per rule; forgotten all at once beyond this
+
+
 class RuleEvalError(Exception):
     """A rule evaluated but its result cannot be stored (duplicates, limit)."""
 
@@ -35,23 +38,33 @@ class RecordingRule:
         # Group labels first: a rule's own label of the same name wins.
         self.labels: dict[str, str] = {**(group_labels or {}), **dict(rule.labels)}
         self.status = RuleStatus()
+        #: Query result label set -> recorded label set, kept between evaluations.
+        self._renamed: dict[Labels, Labels] = {}
 
     def same_definition(self, other: object) -> bool:
         return isinstance(other, RecordingRule) and (self.name, self.query, self.labels) == (
             other.name, other.query, other.labels)
 
     def eval(self, t_ms: int, query: QueryFunc, limit: int = 0) -> list[Sample]:
-        out: list[Sample] = []
-        seen: set[Labels] = set()
-        for labels, value in query(self.expr, t_ms):
-            merged = {k: v for k, v in labels if k != METRIC_NAME}
-            merged.update(self.labels)
-            merged[METRIC_NAME] = self.name
-            key = tuple(sorted((k, v) for k, v in merged.items() if v != ""))
-            if key in seen:
-                raise RuleEvalError("vector contains metrics with the same labelset after applying rule labels")
-            seen.add(key)
-            out.append((key, t_ms, value))
-        if 0 < limit < len(out):
-            raise RuleEvalError(f"exceeded limit of {limit} with {len(out)} series")
-        return out
+        results = query(self.expr, t_ms)
+        # The same series come back at every evaluation: relabel each label set once.
+        renamed = self._renamed
+        if len(renamed) > _MAX_REMEMBERED:
+            renamed.clear()
+        keys: list[Labels] = []
+        for labels, _ in results:
+            key = renamed.get(labels)
+            if key is None:
+                key = renamed[labels] = self._relabel(labels)
+            keys.append(key)
+        if len(set(keys)) != len(keys):
+            raise RuleEvalError("vector contains metrics with the same labelset after applying rule labels")
+        if 0 < limit < len(keys):
+            raise RuleEvalError(f"exceeded limit of {limit} with {len(keys)} series")
+        return [(key, t_ms, value) for key, (_, value) in zip(keys, results, strict=True)]
+
+    def _relabel(self, labels: Labels) -> Labels:
+        merged = {k: v for k, v in labels if k != METRIC_NAME}
+        merged.update(self.labels)
+        merged[METRIC_NAME] = self.name
+        return tuple(sorted((k, v) for k, v in merged.items() if v != ""))

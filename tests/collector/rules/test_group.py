@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from metricslib.collector.model import make_labels
+from metricslib.collector.model import Labels, make_labels
 from metricslib.collector.model.staleness import is_stale_nan
 from metricslib.collector.notifier.alert import Alert
 from metricslib.collector.promql.engine import Engine
@@ -17,6 +17,7 @@ from metricslib.collector.rules.query import engine_query
 from metricslib.collector.rules.recording import RecordingRule
 from metricslib.collector.rules.rule import HEALTH_BAD, HEALTH_OK
 from metricslib.collector.storage import Store, open_storage
+from metricslib.collector.storage.base import Appender
 from tests.collector.rules.fakes import one_rule
 
 MIN = 60_000
@@ -131,3 +132,48 @@ def test_removed_group_marks_its_series_stale(store: Store) -> None:
     group.mark_all_stale(2 * MIN, store.appender)
     (points,) = samples(store, "copy").values()
     assert points[0] == (MIN, 1.0) and points[1][0] == 2 * MIN and is_stale_nan(points[1][1])
+
+
+class _CountingAppenders:
+    """The store's appenders, counting commits."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.commits = 0
+
+    def __call__(self) -> _CountedAppender:
+        return _CountedAppender(self.store.appender(), self)
+
+
+class _CountedAppender:
+    def __init__(self, inner: Appender, owner: _CountingAppenders) -> None:
+        self.inner = inner
+        self.owner = owner
+
+    def append(self, labels: Labels, t_ms: int, value: float) -> object:
+        return self.inner.append(labels, t_ms, value)
+
+    def commit(self) -> None:
+        self.owner.commits += 1
+        self.inner.commit()
+
+    def rollback(self) -> None:
+        self.inner.rollback()
+
+
+def test_output_is_committed_before_a_rule_that_may_read_it_and_batched_otherwise(store: Store) -> None:
+    put(store, 0, a__x=1.0, b__x=2.0, a__y=5.0)
+    group = group_of(
+        RecordingRule(one_rule("- record: s:x\n  expr: sum(x)")),
+        RecordingRule(one_rule("- record: s:y\n  expr: sum(y)")),
+        RecordingRule(one_rule("- record: s:both\n  expr: s:x + s:y")),  # needs both: a commit first
+        RecordingRule(one_rule("- record: s:x2\n  expr: s:x * 2")),  # s:both pending, not read: no commit
+        RecordingRule(one_rule('- record: s:any\n  expr: count({__name__=~"s:.*"})')),  # may read anything
+    )
+    appenders = _CountingAppenders(store)
+    group.eval(MIN, engine_query(lambda: Engine(store.querier())), appenders)
+    assert appenders.commits == 3
+    assert samples(store, "s:both") == {(("__name__", "s:both"),): [(MIN, 8.0)]}
+    assert samples(store, "s:x2") == {(("__name__", "s:x2"),): [(MIN, 6.0)]}
+    assert samples(store, "s:any") == {(("__name__", "s:any"),): [(MIN, 4.0)]}
+    assert all(r.status.health == HEALTH_OK for r in group.rules)
