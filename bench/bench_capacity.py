@@ -226,6 +226,25 @@ def process(cmd: list[str], log: Path, ready_url: str | None = None, stop_timeou
                 proc.wait(timeout=10)
 
 
+def distinct_ports(count: int) -> list[int]:
+    """``count`` free ports, all different (the kernel may hand out a freed port again)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def wait_for_targets(targets: subprocess.Popen[bytes], reqlog: Path, out: Path) -> None:
+    """Until ``serve_targets`` has bound every port (it touches ``<reqlog>.ready``)."""
+    deadline = time.monotonic() + 120
+    while not Path(str(reqlog) + ".ready").exists():
+        if time.monotonic() > deadline or targets.poll() is not None:
+            raise RuntimeError(f"the targets did not start:\n{out.read_text()}")
+        time.sleep(0.1)
+
+
 def config_text(ports: list[int], interval: float) -> str:
     targets = ", ".join(f"'127.0.0.1:{p}'" for p in ports)
     return (
@@ -236,11 +255,7 @@ def config_text(ports: list[int], interval: float) -> str:
 
 def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) -> list[Phase]:
     n = series // SERIES_PER_TARGET
-    ports: list[int] = []
-    while len(ports) < n + 2:  # distinct: the kernel may hand out a freed port again
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
+    ports = distinct_ports(n + 2)
     prom_port, our_port = ports.pop(), ports.pop()
     interval = args.interval
     (tmp / "prometheus.yml").write_text(config_text(ports, interval))
@@ -252,11 +267,7 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
         targets = stack.enter_context(process(
             [sys.executable, __file__, "--serve-targets", ",".join(map(str, ports)), str(reqlog)],
             tmp / "targets.out"))
-        deadline = time.monotonic() + 120
-        while not Path(str(reqlog) + ".ready").exists():
-            if time.monotonic() > deadline or targets.poll() is not None:
-                raise RuntimeError(f"the targets did not start:\n{(tmp / 'targets.out').read_text()}")
-            time.sleep(0.1)
+        wait_for_targets(targets, reqlog, tmp / "targets.out")
         procs = {
             "prometheus": stack.enter_context(process(
                 [prometheus, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'prom'}",
@@ -303,25 +314,26 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
     return phases
 
 
-def _ratio(phase_values: dict[str, float]) -> str:
-    if "ours" in phase_values and phase_values.get("prometheus"):
-        return f"{phase_values['ours'] / phase_values['prometheus']:.2f}"
+def ratio(values: dict[str, float]) -> str:
+    """ours / Prometheus, to two places, or a dash when either is missing."""
+    if "ours" in values and values.get("prometheus"):
+        return f"{values['ours'] / values['prometheus']:.2f}"
     return "—"
 
 
 def print_phase(p: Phase, flush: bool = False) -> None:
     label = f"{p.series // 1000}k {'query load' if p.load else 'quiet'}"
     cpu = p.cpu_us_per_sample
-    cpu_s = (f"CPU/sample {cpu['ours']:.2f} / {cpu['prometheus']:.2f} µs = {_ratio(cpu)}"
+    cpu_s = (f"CPU/sample {cpu['ours']:.2f} / {cpu['prometheus']:.2f} µs = {ratio(cpu)}"
              if len(cpu) == 2 else "CPU/sample —")
     sched = p.on_schedule
     rss = p.rss_per_series
     line = (f"{label:16} {cpu_s:36} on schedule {sched['ours']:.3f} / {sched['prometheus']:.3f}   "
-            f"RSS/series {rss['ours']:.0f} / {rss['prometheus']:.0f} B = {_ratio(rss)}")
+            f"RSS/series {rss['ours']:.0f} / {rss['prometheus']:.0f} B = {ratio(rss)}")
     if p.load:
         q = p.query_median_ms
         line += (f"   query median {q.get('ours', float('nan')):.0f} / {q.get('prometheus', float('nan')):.0f} ms"
-                 f" = {_ratio(q)} (n={p.queries.get('ours', 0)}/{p.queries.get('prometheus', 0)})")
+                 f" = {ratio(q)} (n={p.queries.get('ours', 0)}/{p.queries.get('prometheus', 0)})")
     print(line, flush=flush)
 
 
@@ -334,9 +346,9 @@ def print_table(phases: list[Phase], interval: float) -> None:
         cpu, sched, rss, q = p.cpu_us_per_sample, p.on_schedule, p.rss_per_series, p.query_median_ms
         cpu_s = f"{cpu['ours']:.2f} / {cpu['prometheus']:.2f}" if len(cpu) == 2 else "—"
         q_s = f"{q['ours']:.0f} / {q['prometheus']:.0f} ms" if len(q) == 2 else "—"
-        print(f"| {p.series // 1000}k x {interval:g}s | {'query load' if p.load else 'quiet'} | {cpu_s} | {_ratio(cpu)} "
+        print(f"| {p.series // 1000}k x {interval:g}s | {'query load' if p.load else 'quiet'} | {cpu_s} | {ratio(cpu)} "
               f"| {sched['ours']:.3f} / {sched['prometheus']:.3f} | {rss['ours'] / 1000:.1f} / {rss['prometheus'] / 1000:.1f} kB "
-              f"| {_ratio(rss)} | {q_s} | {_ratio(q)} |")
+              f"| {ratio(rss)} | {q_s} | {ratio(q)} |")
 
 
 def main() -> int:

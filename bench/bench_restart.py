@@ -44,8 +44,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import bench_capacity
-from bench.bench_capacity import QUERY, SERIES_PER_TARGET, config_text, cpu_seconds
-from tests.helpers import free_port
+from bench.bench_capacity import (
+    QUERY,
+    SERIES_PER_TARGET,
+    config_text,
+    cpu_seconds,
+    distinct_ports,
+    ratio,
+    wait_for_targets,
+)
 
 SERVERS = ("ours", "prometheus")
 
@@ -166,12 +173,6 @@ def measure(server: Server, r: Round, ready_timeout: float) -> None:
           flush=True)
 
 
-def _ratio(values: dict[str, float]) -> str:
-    if values.get("prometheus"):
-        return f"{values['ours'] / values['prometheus']:.2f}"
-    return "—"
-
-
 def print_table(rounds: list[Round], series: int, minutes: float, interval: float) -> None:
     rows = [
         ("SIGTERM to exit, wall s", "shutdown_s"),
@@ -190,7 +191,7 @@ def print_table(rounds: list[Round], series: int, minutes: float, interval: floa
     print("|---|---|---|---|")
     for label, attr in rows:
         med = {s: statistics.median(getattr(r, attr)[s] for r in rounds) for s in SERVERS}
-        print(f"| {label} | {med['ours']:.3f} | {med['prometheus']:.3f} | {_ratio(med)} |")
+        print(f"| {label} | {med['ours']:.3f} | {med['prometheus']:.3f} | {ratio(med)} |")
 
 
 def main() -> int:
@@ -211,11 +212,7 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {args.series} series, "
           f"interval {args.interval:g}s, {args.minutes:g} min", flush=True)
     n = max(1, args.series // SERIES_PER_TARGET)
-    ports: list[int] = []
-    while len(ports) < n + 2:  # distinct: the kernel may hand out a freed port again
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
+    ports = distinct_ports(n + 2)
     prom_port, our_port = ports.pop(), ports.pop()
     rounds: list[Round] = []
     targets: subprocess.Popen[bytes] | None = None
@@ -230,11 +227,7 @@ def main() -> int:
                 targets = subprocess.Popen(
                     [sys.executable, bench_capacity.__file__, "--serve-targets", ",".join(map(str, ports)),
                      str(reqlog)], stdout=out, stderr=subprocess.STDOUT)
-            deadline = time.monotonic() + 120
-            while not Path(str(reqlog) + ".ready").exists():
-                if time.monotonic() > deadline or targets.poll() is not None:
-                    raise RuntimeError(f"the targets did not start:\n{(tmp / 'targets.out').read_text()}")
-                time.sleep(0.1)
+            wait_for_targets(targets, reqlog, tmp / "targets.out")
             servers = [
                 Server("ours", [sys.executable, "-m", "metricslib", "collector",
                                 "--config", str(tmp / "prometheus.yml"), "--data-dir", str(tmp / "ours"),
