@@ -68,6 +68,29 @@ TARGET = textwrap.dedent(
 )
 
 
+def collector_and_target(tmp_path: Path, series: int) -> tuple[list[str], str, list[str]]:
+    """The collector's command and base URL, and the target's command, for a run in
+    ``tmp_path``: one target serving ``series`` series (logging what it served to
+    ``served.log``), scraped every 200 ms, the data in ``data/``."""
+    target_port, port = free_port(), free_port()
+    (tmp_path / "target.py").write_text(TARGET)
+    config = tmp_path / "collector.yml"
+    config.write_text(textwrap.dedent(
+        f"""
+        global:
+          scrape_interval: 200ms
+          scrape_timeout: 200ms
+        scrape_configs:
+          - job_name: crash
+            static_configs: [{{targets: ["127.0.0.1:{target_port}"]}}]
+        """
+    ))
+    cmd = [PYTHON, "-m", "metricslib", "collector", "--config", str(config), "--data-dir", str(tmp_path / "data"),
+           "--listen", f"127.0.0.1:{port}", "--flush-interval", "1s"]
+    target = [PYTHON, str(tmp_path / "target.py"), str(target_port), str(tmp_path / "served.log"), str(series)]
+    return cmd, f"http://127.0.0.1:{port}", target
+
+
 def _matrix(base: str, expr: str) -> dict[str, list[tuple[int, float]]]:
     """``expr`` (a range selector) at now, as {series text: [(t_ms, value)]}."""
     status, _, body = http_get(f"{base}/api/v1/query?{urllib.parse.urlencode({'query': expr})}", timeout=20)
@@ -96,28 +119,12 @@ def test_sigkill_during_ingestion_loses_no_committed_scrape(tmp_path: Path) -> N
     seed = int(os.environ.get("CRASH_SEED", "0")) or random.SystemRandom().getrandbits(32)
     rng = random.Random(seed)
     seed_note = f"(kill moments from CRASH_SEED={seed})"
-    target_port, port = free_port(), free_port()
     served_log = tmp_path / "served.log"
-    (tmp_path / "target.py").write_text(TARGET)
-    config = tmp_path / "collector.yml"
-    config.write_text(textwrap.dedent(
-        f"""
-        global:
-          scrape_interval: 200ms
-          scrape_timeout: 200ms
-        scrape_configs:
-          - job_name: crash
-            static_configs: [{{targets: ["127.0.0.1:{target_port}"]}}]
-        """
-    ))
-    data = tmp_path / "data"
-    base = f"http://127.0.0.1:{port}"
-    cmd = [PYTHON, "-m", "metricslib", "collector", "--config", str(config), "--data-dir", str(data),
-           "--listen", f"127.0.0.1:{port}", "--flush-interval", "1s"]
+    cmd, base, target = collector_and_target(tmp_path, SERIES)
     seen_up: set[int] = set()
     seen_seq: set[tuple[int, float]] = set()
     start = time.monotonic()
-    with running([PYTHON, str(tmp_path / "target.py"), str(target_port), str(served_log), str(SERIES)]):
+    with running(target):
         kills = 0
         while kills < KILLS:
             assert time.monotonic() - start < BUDGET_S, f"only {kills} kills in {BUDGET_S}s {seed_note}"

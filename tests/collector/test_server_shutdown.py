@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import textwrap
 import threading
 import time
 import urllib.error
@@ -24,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.collector.test_server_crash import TARGET
-from tests.helpers import PYTHON, free_port, http_get, running, wait_for_http
+from tests.collector.test_server_crash import collector_and_target
+from tests.helpers import http_get, running, wait_for_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -55,23 +54,8 @@ def _sigterm(proc: subprocess.Popen[bytes]) -> int:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[list[str], str, Path, list[str]]:
-    target_port, port = free_port(), free_port()
-    (tmp_path / "target.py").write_text(TARGET)
-    config = tmp_path / "collector.yml"
-    config.write_text(textwrap.dedent(
-        f"""
-        global:
-          scrape_interval: 200ms
-          scrape_timeout: 200ms
-        scrape_configs:
-          - job_name: crash
-            static_configs: [{{targets: ["127.0.0.1:{target_port}"]}}]
-        """
-    ))
-    cmd = [PYTHON, "-m", "metricslib", "collector", "--config", str(config), "--data-dir", str(tmp_path / "data"),
-           "--listen", f"127.0.0.1:{port}", "--flush-interval", "1s"]
-    target = [PYTHON, str(tmp_path / "target.py"), str(target_port), str(tmp_path / "served.log"), str(SERIES)]
-    return cmd, f"http://127.0.0.1:{port}", tmp_path, target
+    cmd, base, target = collector_and_target(tmp_path, SERIES)
+    return cmd, base, tmp_path, target
 
 
 def _start(cmd: list[str], base: str, log: Path) -> subprocess.Popen[bytes]:
