@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, STALE_NAN_BITS, Labels, Matcher, SeriesBatch
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.promql.aggregations import aggregate
 from metricslib.collector.promql.binary import (
     scalar_binary,
@@ -36,7 +37,6 @@ from metricslib.collector.promql.functions import (
     RANGE_FUNCTIONS,
     CallContext,
     call_function,
-    go_quote,
     info_enrich,
     valid_label_name,
 )

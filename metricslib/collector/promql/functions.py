@@ -40,7 +40,6 @@ from metricslib.collector.promql.histogram import (
 )
 from metricslib.collector.promql.info import INFO_IDENTIFYING_LABELS, info_enrich
 from metricslib.collector.promql.label_functions import (
-    go_quote,
     label_join,
     label_replace,
     valid_label_name,
@@ -59,7 +58,6 @@ __all__ = [
     "bucket_fraction",
     "bucket_quantile",
     "call_function",
-    "go_quote",
     "histogram_fraction",
     "histogram_quantile",
     "info_enrich",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels
-from metricslib.collector.promql.label_functions import go_quote
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.promql.values import Annotations, Block, FloatArray, IntArray
 
 __all__ = [

@@ -11,27 +11,10 @@ from metricslib.collector.promql.values import Block
 from metricslib.errors import QueryExecutionError
 
 __all__ = [
-    "go_quote",
     "label_join",
     "label_replace",
     "valid_label_name",
 ]
-
-
-def go_quote(text: str) -> str:
-    """Go's %q: invalid UTF-8 bytes (kept by the lexer as surrogate escapes) print as \\xNN."""
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
 
 
 def valid_label_name(name: str) -> bool:

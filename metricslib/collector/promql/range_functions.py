@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from metricslib.collector.model import METRIC_NAME, Labels, labels_get
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.promql.function_context import (
     KEEPS_NAME,
     RANGE_FUNCTIONS,
@@ -18,7 +19,6 @@ from metricslib.collector.promql.function_context import (
     absent_labels,
     warn_bad_quantiles,
 )
-from metricslib.collector.promql.label_functions import go_quote
 from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.range_vectorised import vectorised_range_function
 from metricslib.collector.promql.values import Block, FloatArray, RangeArg

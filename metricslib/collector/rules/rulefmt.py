@@ -41,6 +41,7 @@ import yaml
 
 from metricslib.collector.config.durations import parse_duration
 from metricslib.collector.config.yaml_reader import compose_merged
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.promql.parser.parse import parse_expr
 from metricslib.collector.rules.templates import TemplateCheck
 from metricslib.errors import ConfigError
@@ -415,7 +416,7 @@ class _Reader:
                 rule_name = rule.value("alert") or rule.value("record")
                 for where, reason in self._rule_problems(rule):
                     self.problems.append(
-                        f"{where}group {_go_quote(group.name)}, rule {index}, {_go_quote(rule_name)}: {reason}"
+                        f"{where}group {go_quote(group.name)}, rule {index}, {go_quote(rule_name)}: {reason}"
                     )
 
     def _rule_problems(self, rule: _RawRule) -> list[tuple[str, str]]:
@@ -454,7 +455,7 @@ class _Reader:
                     try:
                         self.template_check("__alert_" + alert, mapping[name])
                     except Exception as exc:  # the template engine's error, reported as is
-                        out.append(("", f"{kind} {_go_quote(name)}: {exc}"))
+                        out.append(("", f"{kind} {go_quote(name)}: {exc}"))
         return out
 
     @staticmethod
@@ -464,11 +465,6 @@ class _Reader:
 
     def _label_name_ok(self, name: str) -> bool:
         return bool(name) if self.utf8 else _LABEL_NAME.fullmatch(name) is not None
-
-
-def _go_quote(text: str) -> str:
-    """Go's %q for the printable text rule and group names are."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _duplicates(groups: list[_RawGroup]) -> list[tuple[str, tuple[tuple[str, str], ...]]]:

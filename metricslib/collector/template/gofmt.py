@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.template.values import NO_VALUE, GoStringer, go_fields, go_type
 
-__all__ = ["format_float", "go_quote", "print_value", "sprint", "sprintf", "sprintln", "to_text"]
+__all__ = ["format_float", "print_value", "sprint", "sprintf", "sprintln", "to_text"]
 
 
 @dataclass
@@ -93,33 +94,6 @@ def format_float(
     if verb in "gG" and p == 0:
         text = ("%" + ("#" if sharp else "") + f".1{verb}") % abs(value)
     return sign + text
-
-
-def go_quote(text: str) -> str:
-    """Go's ``strconv.Quote``: double quotes, Go escapes, printable Unicode kept."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch in "\a\b\f\v":
-            out.append({"\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}[ch])
-        elif ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _pad(text: str, spec: _Spec, numeric: bool = True) -> str:

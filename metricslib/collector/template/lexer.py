@@ -12,6 +12,8 @@ import bisect
 import enum
 from dataclasses import dataclass
 
+from metricslib.collector.model.quoting import go_quote
+
 __all__ = ["KEYWORDS", "Kind", "Token", "lex"]
 
 
@@ -67,16 +69,8 @@ class Token:
         if self.kind in (Kind.KEYWORD, Kind.DOT, Kind.NIL):  # Go's "keyword" items
             return f"<{self.value}>"
         if len(self.value) > 10:
-            return f"{_go_quote(self.value[:10])}..."
-        return _go_quote(self.value)
-
-
-def _go_quote(text: str) -> str:
-    return (
-        '"'
-        + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-        + '"'
-    )
+            return f"{go_quote(self.value[:10])}..."
+        return go_quote(self.value)
 
 
 def _is_alnum(ch: str) -> bool:

@@ -1,4 +1,4 @@
-"""label_replace/label_join: Go template expansion, errors, Go regex syntax, quoting."""
+"""label_replace/label_join: Go template expansion, errors, Go regex syntax, """
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 
 from metricslib.collector.model import Labels
 from metricslib.collector.promql.functions import (
-    go_quote,
     label_join,
     label_replace,
 )
@@ -66,6 +65,3 @@ def test_label_join() -> None:
     b = _vec([L(a="1", b="2")])
     assert label_join(b, "c", "-", ["a", "b", "missing"]).labels == [L(a="1", b="2", c="1-2-")]
 
-
-def test_go_quote_shows_invalid_bytes() -> None:
-    assert go_quote("a\udcc5z") == '"a\\xc5z"'

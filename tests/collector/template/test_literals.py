@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metricslib.collector.template.gofmt import go_quote
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.template.literals import parse_number, unquote
 
 

@@ -34,7 +34,7 @@ What :func:`parser.parse_expr` guarantees about the trees it returns:
   selector's offset and ``@`` live on its inner ``VectorSelector``.
 - String literals follow Go's unquoting; bytes that are not valid UTF-8
   (``"\\xff"``) are kept as lone surrogates (``surrogateescape``), so label
-  names built from them can be rejected, and :func:`lexer.go_quote` prints
+  names built from them can be rejected, and :func:`model.quoting.go_quote` prints
   them the way Prometheus does.
 - Every tree has passed Prometheus's type checks (:mod:`checker`): argument
   counts and types, operand types, modifiers.

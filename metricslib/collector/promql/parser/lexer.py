@@ -7,7 +7,7 @@ as metric and label names (``sum{job="x"}``, ``by (offset)``).
 String literals follow Go's quoting rules (Prometheus unquotes with them).
 Escapes such as ``\\xc5`` may produce bytes that are not valid UTF-8; those
 are kept as lone surrogates (Python's ``surrogateescape``) so that the engine
-can reject them as invalid label names and :func:`go_quote` can print them the
+can reject them as invalid label names and ``model.quoting.go_quote`` can print them the
 way Prometheus does (``"a\\xc5z"``).
 """
 
@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.promql.parser.functions import AGGREGATORS
 from metricslib.errors import PromQLParseError
 
@@ -25,7 +26,6 @@ __all__ = [
     "Token",
     "TokenKind",
     "format_error",
-    "go_quote",
     "lex",
     "parse_duration_ms",
     "unquote",
@@ -191,29 +191,6 @@ def unquote(literal: str, query: str | None = None, pos: int = 0) -> str:
 def _go_rune(ch: str) -> str:
     """Go's ``%#U``: ``U+0063 'c'``."""
     return f"U+{ord(ch):04X} '{ch}'"
-
-
-def go_quote(value: str) -> str:
-    """Quote like Go's ``%q``: invalid UTF-8 bytes print as ``\\xNN``."""
-    parts = ['"']
-    for ch in value:
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:  # a byte kept by surrogateescape
-            parts.append(f"\\x{code - 0xDC00:02x}")
-        elif ch == '"' or ch == "\\":
-            parts.append("\\" + ch)
-        elif ch == "\n":
-            parts.append("\\n")
-        elif ch == "\t":
-            parts.append("\\t")
-        elif ch == "\r":
-            parts.append("\\r")
-        elif code < 0x20 or code == 0x7F:
-            parts.append(f"\\x{code:02x}")
-        else:
-            parts.append(ch)
-    parts.append('"')
-    return "".join(parts)
 
 
 def _scan_string(query: str, start: int) -> int:

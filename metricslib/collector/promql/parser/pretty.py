@@ -18,6 +18,7 @@ import math
 from decimal import Decimal
 
 from metricslib.collector.model import METRIC_NAME, Matcher
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.promql.parser.ast import (
     AggregateExpr,
     AtModifier,
@@ -34,7 +35,6 @@ from metricslib.collector.promql.parser.ast import (
     VectorSelector,
 )
 from metricslib.collector.promql.parser.functions import AGGREGATORS_WITH_PARAM
-from metricslib.collector.promql.parser.lexer import go_quote
 
 __all__ = ["MAX_LINE", "go_duration", "go_float", "pretty", "text_242"]
 

@@ -12,6 +12,7 @@ import math
 import re
 
 from metricslib.collector.model import METRIC_NAME, Matcher
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.promql.parser.ast import (
     BINARY_PRECEDENCE,
     AggregateExpr,
@@ -31,7 +32,6 @@ from metricslib.collector.promql.parser.ast import (
     left_spine,
 )
 from metricslib.collector.promql.parser.functions import AGGREGATORS
-from metricslib.collector.promql.parser.lexer import go_quote
 
 __all__ = ["format_duration", "format_duration_expr", "format_expr", "format_number"]
 

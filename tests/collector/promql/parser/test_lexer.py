@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from metricslib.collector.model.quoting import go_quote
 from metricslib.collector.promql.parser.lexer import (
     format_error,
-    go_quote,
     lex,
     parse_duration_ms,
     unquote,
