@@ -1,0 +1,234 @@
+"""Grafana features on a board, in headless Chromium against a running collector with real scraped targets.
+
+The collector of ``test_pages`` (three SDK targets: two in job ``gallery``, one
+in ``billing``) serves ``data/grafana_features.json``: rows expanded, collapsed
+and repeated, panels repeated across and down, chained variables, variables
+that ask again when the time range changes, a UTC time zone and an annotation
+from a Prometheus query.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.collector.web.ui.browsing import wait_for
+from tests.collector.web.ui.test_pages import api, panel_series
+from tests.collector.web.ui.test_pages import collector as collector  # noqa: F401  (the same fixture, one per module)
+
+pytestmark = pytest.mark.integration
+
+BOARD = "/d/features"
+
+
+def instances(base: str, job: str | None = None) -> list[str]:
+    selector = f'up{{job="{job}"}}' if job else "up"
+    return sorted(r["metric"]["instance"] for r in api(base, "/api/v1/query", query=selector)["result"])
+
+
+def titles(browser: Any) -> list[str]:
+    return list(browser.execute_script("return [...document.querySelectorAll('.grid [data-panel]')].map(e => e.getAttribute('data-panel'))"))
+
+
+def grid_pos(browser: Any, title: str) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of a panel on the 24-column grid, read back from its CSS grid placement."""
+    style = browser.execute_script(
+        "const s = document.querySelector(`[data-panel=${JSON.stringify(arguments[0])}]`).style;"
+        "return [s.gridColumnStart, s.gridRowStart, s.gridColumnEnd, s.gridRowEnd]", title)
+    span = lambda text: int(text.split()[-1])  # noqa: E731  ("span 12")
+    return int(style[0]) - 1, int(style[1]) - 1, span(style[2]), span(style[3])
+
+
+def stat_value(browser: Any, title: str) -> str:
+    script = f"return document.querySelector('[data-panel={json.dumps(title)}] .stat-value')?.innerText"
+    return str(wait_for(browser, script))
+
+
+def wait_drawn(browser: Any, title: str) -> None:
+    panel_series(browser, title)
+
+
+def test_rows_collapse_and_expand_and_the_grid_follows(browser: Any, collector: str) -> None:  # noqa: F811
+    browser.get(f"{collector}{BOARD}")
+    wait_drawn(browser, "Below the repeats")
+    assert "Hidden stat" not in titles(browser)
+    row = grid_pos(browser, "Collapsed details")
+    repeats = grid_pos(browser, "Repeats")
+    assert repeats[1] == row[1] + 1  # a collapsed row takes one grid row
+    assert browser.execute_script("return document.querySelector('[data-panel=\"Collapsed details\"]').getAttribute('data-collapsed')") == "true"
+    assert browser.find_element("css selector", "[data-panel='Collapsed details'] .row-title").text == "▸ Collapsed details (2 panels)"
+
+    browser.find_element("css selector", "[data-panel='Collapsed details'] .row-title").click()
+    assert panel_series(browser, "Hidden stat") == 1
+    assert stat_value(browser, "Hidden stat") == "3"
+    assert panel_series(browser, "Hidden chart") == 3
+    # The row's panels keep their places relative to each other, right under the row;
+    # everything below moves down by their height.
+    assert grid_pos(browser, "Hidden stat") == (0, row[1] + 1, 8, 4)
+    assert grid_pos(browser, "Hidden chart") == (8, row[1] + 1, 16, 6)
+    assert grid_pos(browser, "Repeats")[1] == row[1] + 1 + 6
+
+    browser.find_element("css selector", "[data-panel='Collapsed details'] .row-title").click()
+    wait_for(browser, "return !document.querySelector('[data-panel=\"Hidden stat\"]') && document.querySelector('[data-panel=\"Repeats\"]')")
+    assert grid_pos(browser, "Repeats")[1] == row[1] + 1
+
+    # An expanded row (its panels follow it in the list) folds too, and the rows below move up.
+    overview_row = grid_pos(browser, "Overview")
+    assert grid_pos(browser, "Up by job") == (0, overview_row[1] + 1, 24, 6)
+    before = grid_pos(browser, "Collapsed details")[1]
+    browser.find_element("css selector", "[data-panel='Overview'] .row-title").click()
+    wait_for(browser, "return !document.querySelector('[data-panel=\"Up by job\"]') && document.querySelector('[data-panel=\"Collapsed details\"]')")
+    assert grid_pos(browser, "Collapsed details")[1] == before - 6
+
+
+def test_panels_repeat_across_and_down_one_copy_per_value(browser: Any, collector: str) -> None:  # noqa: F811
+    every = instances(collector)
+    assert len(every) == 3
+    browser.get(f"{collector}{BOARD}")  # instance is All: one copy per instance
+    for inst in every:
+        assert panel_series(browser, f"CPU {inst}") == 1
+        assert stat_value(browser, f"Up {inst}") == "1"
+    # Across, two per row (maxPerRow 2): 12 columns each, the third wraps.
+    across = [grid_pos(browser, f"CPU {inst}") for inst in every]
+    top = across[0][1]
+    assert across == [(0, top, 12, 5), (12, top, 12, 5), (0, top + 5, 12, 5)]
+    # Down: one under the other, as wide as the panel; what was below them moves down.
+    down = [grid_pos(browser, f"Up {inst}") for inst in every]
+    first = down[0][1]
+    assert first == top + 10
+    assert down == [(0, first, 6, 3), (0, first + 3, 6, 3), (0, first + 6, 6, 3)]
+    assert grid_pos(browser, "Range 900 / 900")[:2] == (6, first)
+    assert grid_pos(browser, "Below the repeats")[1] == first + 9
+    # Each copy queries with its own value: its one series carries that instance.
+    legend = browser.execute_script(f"return document.querySelector('[data-panel={json.dumps('CPU ' + every[1])}] .legend-item').innerText")
+    assert legend == every[1]
+
+
+def test_a_repeated_row_copies_its_panels_per_value(browser: Any, collector: str) -> None:  # noqa: F811
+    browser.get(f"{collector}{BOARD}")
+    wait_drawn(browser, "Below the repeats")
+    assert stat_value(browser, "Targets of billing") == "1"
+    assert stat_value(browser, "Targets of gallery") == "2"
+    names = titles(browser)
+    assert names.index("Job billing") < names.index("Targets of billing") < names.index("Job gallery") < names.index("Targets of gallery")
+    assert grid_pos(browser, "Job gallery")[1] == grid_pos(browser, "Targets of billing")[1] + 4
+
+    browser.get(f"{collector}{BOARD}?var-job=gallery")
+    assert stat_value(browser, "Targets of gallery") == "2"
+    assert "Job billing" not in titles(browser)
+
+
+def test_a_chained_variable_asks_again_when_the_one_it_uses_changes(browser: Any, collector: str) -> None:  # noqa: F811
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(f"{collector}{BOARD}")
+    wait_drawn(browser, "Below the repeats")
+    options = "return [...document.querySelectorAll('select[data-variable=instance] option')].map(o => o.value).filter(v => v !== '$__all')"
+    assert browser.execute_script(options) == instances(collector)
+    select = Select(browser.find_element("css selector", "select[data-variable=job]"))
+    select.deselect_all()
+    select.select_by_value("billing")
+    (billing,) = instances(collector, "billing")
+    assert wait_for(browser, f"const o = ({options.removeprefix('return ')}); return o.length === 1 && o") == [billing]
+    # The panels repeated over instance follow: one copy, for billing's instance.
+    assert panel_series(browser, f"CPU {billing}") == 1
+    wait_for(browser, "return document.querySelectorAll('[data-panel^=\"CPU \"]').length === 1")
+    assert "var-job=billing" in browser.current_url
+
+
+def test_variables_with_refresh_2_ask_again_when_the_time_range_changes(browser: Any, collector: str) -> None:  # noqa: F811
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(f"{collector}{BOARD}")
+    wait_drawn(browser, "Range 900 / 900")
+    Select(browser.find_element("css selector", "select.time-range")).select_by_value("1h")
+    # refresh 2 (on time range change) asks with the new $__range; refresh 1 (on load) keeps its options.
+    wait_drawn(browser, "Range 900 / 3600")
+    assert "from=now-1h" in browser.current_url
+    browser.refresh()  # a load asks every query variable
+    wait_drawn(browser, "Range 3600 / 3600")
+
+
+@pytest.fixture
+def in_kolkata(browser: Any) -> Iterator[None]:
+    """The browser's own time zone is five and a half hours off UTC, so UTC cannot pass for it."""
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Kolkata"})
+    try:
+        yield
+    finally:
+        browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
+
+
+def twelve_hour(t: float, offset_minutes: int) -> str:
+    d = datetime.datetime.fromtimestamp(t, datetime.timezone.utc) + datetime.timedelta(minutes=offset_minutes)
+    return f"{(d.hour + 11) % 12 + 1}:{d.minute:02d}{'am' if d.hour < 12 else 'pm'}"
+
+
+def span_end(browser: Any) -> tuple[str, datetime.datetime]:
+    text = str(wait_for(browser, "return document.querySelector('.time-span')?.innerText"))
+    m = re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d to (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (.+)", text)
+    assert m, text
+    return m[2], datetime.datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+
+
+def check_ticks(browser: Any, title: str, offset_minutes: int) -> None:
+    ticks = json.loads(wait_for(browser, f"return document.querySelector('[data-panel={json.dumps(title)}]').getAttribute('data-x-ticks')"))
+    assert len(ticks["splits"]) >= 2
+    for split, label in zip(ticks["splits"], ticks["values"], strict=True):
+        assert str(label).split("\n")[0] == twelve_hour(split, offset_minutes), (split, label)
+
+
+def test_the_board_time_zone_rules_ticks_tooltip_and_picker(browser: Any, collector: str, in_kolkata: None) -> None:  # noqa: F811
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    browser.get(f"{collector}{BOARD}")
+    wait_drawn(browser, "Up by job")
+    zone, end = span_end(browser)
+    assert zone == "UTC"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert abs((now - end).total_seconds()) < 600  # UTC, not Kolkata's +5:30
+    check_ticks(browser, "Up by job", 0)
+    over = browser.find_element("css selector", "[data-panel='Up by job'] .u-over")
+    ActionChains(browser).move_to_element_with_offset(over, int(over.size["width"] * 0.97), 5).perform()
+    t = float(wait_for(browser, "const t = document.querySelector('[data-panel=\"Up by job\"] .tooltip'); return t && !t.hidden && t.getAttribute('data-time')"))
+    shown = browser.execute_script("return document.querySelector('[data-panel=\"Up by job\"] .tooltip-time').innerText")
+    assert shown == datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    # A board without a zone ("" is the browser's) shows the browser's time.
+    browser.get(f"{collector}/d/browser-time")
+    wait_drawn(browser, "Up")
+    zone, end = span_end(browser)
+    assert zone == "GMT+5:30"
+    assert abs((now + datetime.timedelta(hours=5, minutes=30) - end).total_seconds()) < 600
+    check_ticks(browser, "Up", 330)
+
+
+def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collector: str) -> None:  # noqa: F811
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    browser.get(f"{collector}{BOARD}")
+    wait_drawn(browser, "Up by job")
+    markers = wait_for(browser, "const m = [...document.querySelectorAll('[data-panel=\"Up by job\"] .annotation')];"
+                                " return m.length && m.map(e => [e.getAttribute('data-source'), Number(e.getAttribute('data-time'))])")
+    # billing has been up since its first scrape: one run of non-zero points, so one annotation, from the first point.
+    assert [m[0] for m in markers] == ["Billing up"]
+    start = markers[0][1]
+    expr = 'up{job="billing"}'
+    before = api(collector, "/api/v1/query_range", query=expr, start=str(start - 15), end=str(start), step="15")["result"]
+    assert [p[0] for p in before[0]["values"]] == [start]
+    # The built-in entry says nothing; one we cannot draw is named; a disabled one is not drawn.
+    notices = browser.execute_script("return [...document.querySelectorAll('.notices .notice')].map(e => e.innerText)")
+    assert notices == ['Annotation "Deploys (loki)" is not supported here']
+    marker = browser.find_element("css selector", "[data-panel='Up by job'] .annotation")
+    ActionChains(browser).move_to_element_with_offset(marker, 2, 20).perform()
+    tip = wait_for(browser, "const t = document.querySelector('[data-panel=\"Up by job\"] .annotation-tip');"
+                            " return t && getComputedStyle(t).display !== 'none' && t.innerText")
+    (billing,) = instances(collector, "billing")
+    lines = tip.split("\n")
+    assert lines[:2] == ["billing is up", f"on {billing}"]
+    assert lines[-1].split() == ["billing", billing] or lines[-2:] == ["billing", billing]
