@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,9 @@ import pytest
 
 from tests.collector.web.ui.browsing import wait_for
 from tests.collector.web.ui.test_pages import api, panel_series
-from tests.collector.web.ui.test_pages import collector as collector  # noqa: F401  (the same fixture, one per module)
+
+# The same fixture as test_pages: one collector for this module.
+from tests.collector.web.ui.test_pages import collector as collector
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +56,7 @@ def wait_drawn(browser: Any, title: str) -> None:
     panel_series(browser, title)
 
 
-def test_rows_collapse_and_expand_and_the_grid_follows(browser: Any, collector: str) -> None:  # noqa: F811
+def test_rows_collapse_and_expand_and_the_grid_follows(browser: Any, collector: str) -> None:
     browser.get(f"{collector}{BOARD}")
     wait_drawn(browser, "Below the repeats")
     assert "Hidden stat" not in titles(browser)
@@ -86,7 +89,7 @@ def test_rows_collapse_and_expand_and_the_grid_follows(browser: Any, collector: 
     assert grid_pos(browser, "Collapsed details")[1] == before - 6
 
 
-def test_panels_repeat_across_and_down_one_copy_per_value(browser: Any, collector: str) -> None:  # noqa: F811
+def test_panels_repeat_across_and_down_one_copy_per_value(browser: Any, collector: str) -> None:
     every = instances(collector)
     assert len(every) == 3
     browser.get(f"{collector}{BOARD}")  # instance is All: one copy per instance
@@ -109,7 +112,7 @@ def test_panels_repeat_across_and_down_one_copy_per_value(browser: Any, collecto
     assert legend == every[1]
 
 
-def test_a_repeated_row_copies_its_panels_per_value(browser: Any, collector: str) -> None:  # noqa: F811
+def test_a_repeated_row_copies_its_panels_per_value(browser: Any, collector: str) -> None:
     browser.get(f"{collector}{BOARD}")
     wait_drawn(browser, "Below the repeats")
     assert stat_value(browser, "Targets of billing") == "1"
@@ -123,7 +126,7 @@ def test_a_repeated_row_copies_its_panels_per_value(browser: Any, collector: str
     assert "Job billing" not in titles(browser)
 
 
-def test_a_chained_variable_asks_again_when_the_one_it_uses_changes(browser: Any, collector: str) -> None:  # noqa: F811
+def test_a_chained_variable_asks_again_when_the_one_it_uses_changes(browser: Any, collector: str) -> None:
     from selenium.webdriver.support.ui import Select
 
     browser.get(f"{collector}{BOARD}")
@@ -141,7 +144,7 @@ def test_a_chained_variable_asks_again_when_the_one_it_uses_changes(browser: Any
     assert "var-job=billing" in browser.current_url
 
 
-def test_variables_with_refresh_2_ask_again_when_the_time_range_changes(browser: Any, collector: str) -> None:  # noqa: F811
+def test_variables_with_refresh_2_ask_again_when_the_time_range_changes(browser: Any, collector: str) -> None:
     from selenium.webdriver.support.ui import Select
 
     browser.get(f"{collector}{BOARD}")
@@ -183,7 +186,7 @@ def check_ticks(browser: Any, title: str, offset_minutes: int) -> None:
         assert str(label).split("\n")[0] == twelve_hour(split, offset_minutes), (split, label)
 
 
-def test_the_board_time_zone_rules_ticks_tooltip_and_picker(browser: Any, collector: str, in_kolkata: None) -> None:  # noqa: F811
+def test_the_board_time_zone_rules_ticks_tooltip_and_picker(browser: Any, collector: str, in_kolkata: None) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
     browser.get(f"{collector}{BOARD}")
@@ -193,8 +196,11 @@ def test_the_board_time_zone_rules_ticks_tooltip_and_picker(browser: Any, collec
     now = datetime.datetime.now(datetime.timezone.utc)
     assert abs((now - end).total_seconds()) < 600  # UTC, not Kolkata's +5:30
     check_ticks(browser, "Up by job", 0)
+    # Hover at the end of a shorter range, where the targets have samples (offsets are from the centre).
+    browser.get(f"{collector}{BOARD}?from=now-5m&to=now")
+    wait_drawn(browser, "Up by job")
     over = browser.find_element("css selector", "[data-panel='Up by job'] .u-over")
-    ActionChains(browser).move_to_element_with_offset(over, int(over.size["width"] * 0.97), 5).perform()
+    ActionChains(browser).move_to_element_with_offset(over, over.size["width"] // 2 - 2, 5).perform()
     t = float(wait_for(browser, "const t = document.querySelector('[data-panel=\"Up by job\"] .tooltip'); return t && !t.hidden && t.getAttribute('data-time')"))
     shown = browser.execute_script("return document.querySelector('[data-panel=\"Up by job\"] .tooltip-time').innerText")
     assert shown == datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -208,9 +214,17 @@ def test_the_board_time_zone_rules_ticks_tooltip_and_picker(browser: Any, collec
     check_ticks(browser, "Up", 330)
 
 
-def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collector: str) -> None:  # noqa: F811
+def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collector: str) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
+    expr = 'up{job="billing"}'
+    # The annotation's points lie on multiples of its 15s step: wait until one has billing's samples.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = time.time()
+        if api(collector, "/api/v1/query_range", query=expr, start=str(now // 15 * 15 - 900), end=str(now), step="15")["result"]:
+            break
+        time.sleep(0.5)
     browser.get(f"{collector}{BOARD}")
     wait_drawn(browser, "Up by job")
     markers = wait_for(browser, "const m = [...document.querySelectorAll('[data-panel=\"Up by job\"] .annotation')];"
@@ -218,7 +232,6 @@ def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collect
     # billing has been up since its first scrape: one run of non-zero points, so one annotation, from the first point.
     assert [m[0] for m in markers] == ["Billing up"]
     start = markers[0][1]
-    expr = 'up{job="billing"}'
     before = api(collector, "/api/v1/query_range", query=expr, start=str(start - 15), end=str(start), step="15")["result"]
     assert [p[0] for p in before[0]["values"]] == [start]
     # The built-in entry says nothing; one we cannot draw is named; a disabled one is not drawn.
@@ -226,9 +239,12 @@ def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collect
     assert notices == ['Annotation "Deploys (loki)" is not supported here']
     marker = browser.find_element("css selector", "[data-panel='Up by job'] .annotation")
     ActionChains(browser).move_to_element_with_offset(marker, 2, 20).perform()
-    tip = wait_for(browser, "const t = document.querySelector('[data-panel=\"Up by job\"] .annotation-tip');"
-                            " return t && getComputedStyle(t).display !== 'none' && t.innerText")
+    tip = "document.querySelector('[data-panel=\"Up by job\"] .annotation-tip')"
+    wait_for(browser, f"const t = {tip}; return t && getComputedStyle(t).display !== 'none'")
     (billing,) = instances(collector, "billing")
-    lines = tip.split("\n")
-    assert lines[:2] == ["billing is up", f"on {billing}"]
-    assert lines[-1].split() == ["billing", billing] or lines[-2:] == ["billing", billing]
+    parts = browser.execute_script(f"const t = {tip}; return ['title', 'text', 'when'].map(c => t.querySelector('.annotation-' + c).innerText)"
+                                   " .concat([[...t.querySelectorAll('.label')].map(e => e.innerText)])")
+    title, text, when, tags = parts
+    assert (title, text, tags) == ("billing is up", f"on {billing}", ["billing", billing])
+    # The board is in UTC: the tooltip's times are too.
+    assert when.startswith(datetime.datetime.fromtimestamp(start, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
