@@ -122,7 +122,9 @@ export function markerPlugin(markers: Marker[], describe: (t: number) => string)
             m.text ? h("div", { class: "annotation-text" }, m.text) : null,
             h("div", { class: "annotation-when" }, m.end > m.time ? `${describe(m.time)} to ${describe(m.end)}` : describe(m.time)),
             m.tags.length ? h("div", { class: "annotation-tags" }, ...m.tags.map((t) => h("span", { class: "label" }, t))) : null);
-          const el = h("div", { class: "annotation", "data-time": m.time, "data-end": m.end, "data-source": m.source }, tip);
+          // The band lets the chart's own hover through; the flag at its foot carries the tooltip.
+          const flag = h("div", { class: "annotation-flag", style: `background:${m.color}` }, tip);
+          const el = h("div", { class: "annotation", "data-time": m.time, "data-end": m.end, "data-source": m.source }, flag);
           el.style.left = `${left}px`;
           el.style.width = `${Math.max(right - left, 0)}px`;
           el.style.borderColor = m.color;

@@ -128,7 +128,7 @@ async function optionsOf(model: VariableModel, done: Variable[], time: TimeConte
     case "textbox":
       return [q];
     default:
-      return (model.options ?? []).map((o) => o.value);
+      return savedOptions(model);
   }
 }
 
@@ -139,6 +139,11 @@ function choose(model: VariableModel, options: string[], wanted: string[] | unde
   if (!selected.length) selected = model.includeAll ? [ALL] : options.length ? [options[0]] : [];
   if (!model.multi && selected.length > 1) selected = selected.slice(0, 1);
   return selected;
+}
+
+/** The options saved with the board (Grafana keeps them for refresh 0), without the "All" entry. */
+function savedOptions(model: VariableModel): string[] {
+  return (model.options ?? []).map((o) => o.value).filter((v) => v !== ALL);
 }
 
 const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -161,12 +166,12 @@ export async function updateVariables(models: VariableModel[], previous: Variabl
     const old = previous.find((v) => v.model === model);
     let ask: boolean;
     if (!old || reason.kind === "load") {
-      ask = model.type !== "query" || model.refresh !== 0 || !(model.options ?? []).length;
+      ask = model.type !== "query" || model.refresh !== 0 || !savedOptions(model).length;
     } else {
       const uses = [...references(queryText(model))].some((n) => changed.has(n));
       ask = model.type === "query" && (uses || (reason.kind === "time" && model.refresh === 2));
     }
-    let options = old?.options ?? (model.options ?? []).map((o) => o.value);
+    let options = old?.options ?? savedOptions(model);
     if (ask) {
       options = await optionsOf(model, done, time);
       if (model.type === "query") requeried.add(model.name);

@@ -52,7 +52,7 @@ def test_grafana_rows_repeats_annotations_and_time_zone_load_as_exported() -> No
     assert [(p["type"], p.get("repeat")) for p in panels if p["type"] == "row"] == [
         ("row", None), ("row", "job"), ("row", None), ("row", None)]
     assert [p["title"] for p in panels[4]["panels"]] == ["Hidden stat", "Hidden chart"]
-    assert [v["refresh"] for v in board.model["templating"]["list"]] == [1, 1, 1, 2]
+    assert [v["refresh"] for v in board.model["templating"]["list"]] == [1, 1, 0, 1, 2]
 
 
 def test_yaml_repeats_variable_refresh_and_time_zone(tmp_path: Path) -> None:

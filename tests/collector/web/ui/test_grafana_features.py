@@ -153,8 +153,10 @@ def test_variables_with_refresh_2_ask_again_when_the_time_range_changes(browser:
     # refresh 2 (on time range change) asks with the new $__range; refresh 1 (on load) keeps its options.
     wait_drawn(browser, "Range 900 / 3600")
     assert "from=now-1h" in browser.current_url
-    browser.refresh()  # a load asks every query variable
+    browser.refresh()  # a load asks every query variable but those with refresh 0 (never)
     wait_drawn(browser, "Range 3600 / 3600")
+    saved = browser.execute_script("return [...document.querySelectorAll('select[data-variable=saved] option')].map(o => o.value)")
+    assert saved == ["kept", "also kept"]  # the options saved with the board, not the jobs
 
 
 @pytest.fixture
@@ -237,8 +239,8 @@ def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collect
     # The built-in entry says nothing; one we cannot draw is named; a disabled one is not drawn.
     notices = browser.execute_script("return [...document.querySelectorAll('.notices .notice')].map(e => e.innerText)")
     assert notices == ['Annotation "Deploys (loki)" is not supported here']
-    marker = browser.find_element("css selector", "[data-panel='Up by job'] .annotation")
-    ActionChains(browser).move_to_element_with_offset(marker, 2, 20).perform()
+    flag = browser.find_element("css selector", "[data-panel='Up by job'] .annotation-flag")
+    ActionChains(browser).move_to_element(flag).perform()
     tip = "document.querySelector('[data-panel=\"Up by job\"] .annotation-tip')"
     wait_for(browser, f"const t = {tip}; return t && getComputedStyle(t).display !== 'none'")
     (billing,) = instances(collector, "billing")
