@@ -13,6 +13,7 @@ import { interpolate, type TimeContext, type Variable } from "./variables";
 export interface AnnotationModel {
   name?: string;
   enable?: boolean;
+  hide?: boolean;
   builtIn?: number;
   datasource?: string | { type?: string; uid?: string } | null;
   expr?: string;
@@ -46,14 +47,14 @@ function sourceType(a: AnnotationModel): string {
   return (typeof ds === "string" ? ds : ds?.type ?? ds?.uid) ?? "";
 }
 
-/** Splits the board's annotation list: the ones we query, and the names of those we cannot draw. */
+/** Splits the board's annotation list: the Prometheus queries (enabled or not), and the names of those we cannot draw. */
 export function sortAnnotations(list: AnnotationModel[]): { queries: AnnotationModel[]; unsupported: string[] } {
   const queries: AnnotationModel[] = [];
   const unsupported: string[] = [];
   for (const a of list) {
     if (a.builtIn) continue; // Grafana's own annotations and alerts: none exist here
     if (exprOf(a) && !/^(loki|elasticsearch|influxdb|grafana|-- Grafana --)/i.test(sourceType(a))) {
-      if (a.enable !== false) queries.push(a);
+      queries.push(a);
     } else {
       unsupported.push(`${a.name ?? "(unnamed)"}${sourceType(a) ? ` (${sourceType(a)})` : ""}`);
     }

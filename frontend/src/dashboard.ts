@@ -99,7 +99,8 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
   const rangeSel = h("select", { class: "time-range", "aria-label": "Time range" });
   const fromKey = from.replace(/^now-/, "");
   for (const r of RANGES.includes(fromKey) ? RANGES : [fromKey, ...RANGES]) {
-    rangeSel.append(h("option", { value: r, selected: r === fromKey }, `Last ${r}`));
+    // An absolute range (epoch milliseconds, as Grafana's links carry) shows as itself beside the picker.
+    rangeSel.append(h("option", { value: r, selected: r === fromKey }, /^\d+$/.test(r) ? "Custom range" : `Last ${r}`));
   }
   const refreshSel = h("select", { class: "refresh", "aria-label": "Auto-refresh" });
   for (const r of REFRESH) refreshSel.append(h("option", { value: r, selected: r === refresh }, r === "off" ? "Refresh off" : `Every ${r}`));
@@ -111,6 +112,16 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
   root.append(h("div", { class: "dash-head" }, h("h1", {}, board.title), varBar, rangeSel, span, refreshSel), notices, grid);
   const annotations = sortAnnotations(board.annotations?.list ?? []);
   if (zone === null) notices.append(h("div", { class: "placeholder notice" }, `Time zone "${board.timezone ?? ""}" is not known to this browser; times are shown in the browser's own`));
+  // A switch per annotation, as Grafana shows them (not those marked hide); it starts as `enable` says.
+  const enabled = new Map(annotations.queries.map((a) => [a, a.enable !== false]));
+  const toggles = h("div", { class: "annotation-toggles" });
+  for (const a of annotations.queries) {
+    if (a.hide) continue;
+    const box = h("input", { type: "checkbox", "data-annotation": a.name ?? "", checked: a.enable !== false });
+    box.addEventListener("change", () => { enabled.set(a, box.checked); void draw(now()); });
+    toggles.append(h("label", { class: "variable" }, box, ` ${a.name ?? ""}`));
+  }
+  varBar.after(toggles);
   for (const name of annotations.unsupported) notices.append(h("div", { class: "placeholder notice" }, `Annotation "${name}" is not supported here`));
 
   let vars: Variable[] = [];
@@ -135,7 +146,7 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
     span.textContent = `${formatInZone(time.start, tz)} to ${formatInZone(time.end, tz)} ${zoneName(time.end, tz)}`;
     span.setAttribute("data-time-zone", tz ?? "browser");
     const mine = ++drawn;
-    const markers = await fetchMarkers(annotations.queries, vars, time);
+    const markers = await fetchMarkers(annotations.queries.filter((a) => enabled.get(a)), vars, time);
     if (mine !== drawn) return; // a later drawing has started
     const drawing: Drawing = { time, zone: tz, markers, collapsed, redraw: () => void draw(time) };
     const placed = layoutBoard(board.panels ?? [], vars, collapsed);

@@ -238,7 +238,8 @@ export function interpolate(text: string, vars: Variable[], time: TimeContext, f
     const v = byName.get(name);
     if (!v) return null;
     if (fmt === "raw") return values(v).join(",");
-    if (fmt === "regex") return `(${values(v).map(regexEscape).join("|")})`;
+    // ${var:regex} is Grafana's plain regex escape, once (not the Prometheus formatting).
+    if (fmt === "regex") return `(${values(v).map((x) => x.replace(/[\\^$*+?.()|{}[\]]/g, "\\$&")).join("|")})`;
     if (fmt === "pipe") return values(v).join("|");
     return formatVariable(v, forQuery);
   };

@@ -207,6 +207,12 @@ def test_the_board_time_zone_rules_ticks_tooltip_and_picker(browser: Any, collec
     shown = browser.execute_script("return document.querySelector('[data-panel=\"Up by job\"] .tooltip-time').innerText")
     assert shown == datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
+    # An absolute range, as Grafana's links carry it (epoch milliseconds), reads in UTC beside the picker.
+    browser.get(f"{collector}{BOARD}?from=1796119200000&to=1796122800000")
+    wait_for(browser, "return document.querySelector('.time-span')?.innerText.startsWith('2026-12-01')")
+    assert browser.find_element("css selector", ".time-span").text == "2026-12-01 10:00:00 to 2026-12-01 11:00:00 UTC"
+    assert browser.find_element("css selector", "select.time-range option:checked").text == "Custom range"
+
     # A board without a zone ("" is the browser's) shows the browser's time.
     browser.get(f"{collector}/d/browser-time")
     wait_drawn(browser, "Up")
@@ -214,6 +220,9 @@ def test_the_board_time_zone_rules_ticks_tooltip_and_picker(browser: Any, collec
     assert zone == "GMT+5:30"
     assert abs((now + datetime.timedelta(hours=5, minutes=30) - end).total_seconds()) < 600
     check_ticks(browser, "Up", 330)
+    browser.get(f"{collector}/d/browser-time?from=1796119200000&to=1796122800000")
+    wait_for(browser, "return document.querySelector('.time-span')?.innerText.startsWith('2026-12-01')")
+    assert browser.find_element("css selector", ".time-span").text == "2026-12-01 15:30:00 to 2026-12-01 16:30:00 GMT+5:30"
 
 
 def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collector: str) -> None:
@@ -250,3 +259,11 @@ def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collect
     assert (title, text, tags) == ("billing is up", f"on {billing}", ["billing", billing])
     # The board is in UTC: the tooltip's times are too.
     assert when.startswith(datetime.datetime.fromtimestamp(start, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+
+    # Each annotation has a switch, as in Grafana: a disabled one is drawn once switched on, and one switched off goes.
+    sources = ("return [...document.querySelectorAll('[data-panel=\"Up by job\"] .annotation')]"
+               ".map(e => e.getAttribute('data-source')).sort().join(',')")
+    browser.find_element("css selector", "input[data-annotation='Disabled']").click()
+    assert wait_for(browser, f"const s = (() => {{ {sources} }})(); return s.includes('Disabled') && s") == "Billing up,Disabled,Disabled,Disabled"
+    browser.find_element("css selector", "input[data-annotation='Billing up']").click()
+    assert wait_for(browser, f"const s = (() => {{ {sources} }})(); return !s.includes('Billing') && s") == "Disabled,Disabled,Disabled"
