@@ -118,7 +118,8 @@ export function markerPlugin(markers: Marker[], describe: (t: number) => string)
           if (m.end < min || m.time > max) continue;
           const left = u.valToPos(Math.max(m.time, min), "x");
           const right = u.valToPos(Math.min(m.end, max), "x");
-          const tip = h("div", { class: "annotation-tip" },
+          // In the right half the tooltip opens leftwards, so the panel's edge does not cut it.
+          const tip = h("div", { class: left > u.over.clientWidth / 2 ? "annotation-tip leftwards" : "annotation-tip" },
             h("div", { class: "annotation-title" }, m.title),
             m.text ? h("div", { class: "annotation-text" }, m.text) : null,
             h("div", { class: "annotation-when" }, m.end > m.time ? `${describe(m.time)} to ${describe(m.end)}` : describe(m.time)),

@@ -268,7 +268,8 @@ async function drawPanel(grid: HTMLElement, placed: Placed<Panel>, d: Drawing): 
     for (const r of rows) {
       const color = thresholdColor(p, r.value) ?? "#2b7a2b";
       const item = h("div", { class: "stat" }, h("div", { class: "stat-value", style: `color:${color}` }, formatUnit(r.value, unitOf(p))));
-      if (r.label) item.append(h("div", { class: "stat-label" }, r.label));
+      // A series without labels (sum(...)) needs no caption; Grafana shows none either.
+      if (r.label && r.label !== "{}") item.append(h("div", { class: "stat-label" }, r.label));
       if (p.type === "gauge" || p.type === "bargauge") {
         const frac = Math.min(Math.max((r.value - min) / (max - min || 1), 0), 1);
         item.append(h("div", { class: "bar" }, h("div", { class: "bar-fill", style: `width:${(frac * 100).toFixed(1)}%;background:${color}` })));
