@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.collector.web.ui.browsing import wait_for
-from tests.collector.web.ui.test_pages import api, panel_series
+from tests.collector.web.ui.test_pages import EVIL, api, panel_series
 
 # The same fixture as test_pages: one collector for this module.
 from tests.collector.web.ui.test_pages import collector as collector
@@ -225,17 +225,21 @@ def test_the_board_time_zone_rules_ticks_tooltip_and_picker(browser: Any, collec
     assert browser.find_element("css selector", ".time-span").text == "2026-12-01 15:30:00 to 2026-12-01 16:30:00 GMT+5:30"
 
 
+def wait_for_step_points(base: str, expr: str, step: int = 15) -> None:
+    """Waits until a point of ``expr`` on the multiples of ``step`` (where annotation queries look) has samples."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = time.time()
+        if api(base, "/api/v1/query_range", query=expr, start=str(now // step * step - 900), end=str(now), step=str(step))["result"]:
+            return
+        time.sleep(0.5)
+
+
 def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collector: str) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
 
     expr = 'up{job="billing"}'
-    # The annotation's points lie on multiples of its 15s step: wait until one has billing's samples.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        now = time.time()
-        if api(collector, "/api/v1/query_range", query=expr, start=str(now // 15 * 15 - 900), end=str(now), step="15")["result"]:
-            break
-        time.sleep(0.5)
+    wait_for_step_points(collector, expr)
     browser.get(f"{collector}{BOARD}")
     wait_drawn(browser, "Up by job")
     markers = wait_for(browser, "const m = [...document.querySelectorAll('[data-panel=\"Up by job\"] .annotation')];"
@@ -267,3 +271,21 @@ def test_prometheus_annotations_are_markers_with_a_tooltip(browser: Any, collect
     assert wait_for(browser, f"const s = (() => {{ {sources} }})(); return s.includes('Disabled') && s") == "Billing up,Disabled,Disabled,Disabled"
     browser.find_element("css selector", "input[data-annotation='Billing up']").click()
     assert wait_for(browser, f"const s = (() => {{ {sources} }})(); return !s.includes('Billing') && s") == "Disabled,Disabled,Disabled"
+
+
+def test_label_values_with_markup_stay_text_in_repeats_and_annotations(browser: Any, collector: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    wait_for_step_points(collector, "gallery_note")
+    browser.get(f"{collector}/d/markup")
+    # The note's value (markup) is the repeat's value: in the row's and the panel's titles, as text.
+    series = ("return [...document.querySelectorAll('[data-panel]')]"
+              ".find(e => e.getAttribute('data-panel') === arguments[0])?.getAttribute('data-series')")
+    assert wait_for(browser, series.replace("arguments[0]", json.dumps(f"Note {EVIL}"))) == "1"
+    assert browser.find_element("css selector", ".row-title").text == f"▾ Row {EVIL}"
+    flag = wait_for(browser, "return document.querySelector('.annotation-flag')")
+    ActionChains(browser).move_to_element(flag).perform()
+    tip = wait_for(browser, "const t = document.querySelector('.annotation-tip'); return t && getComputedStyle(t).display !== 'none' && t.innerText")
+    assert tip.startswith(f"{EVIL}\ntext {EVIL}\n")
+    assert not browser.find_elements("css selector", "input[data-annotation]")  # hide: true has no switch
+    assert browser.execute_script("return document.querySelectorAll('main img').length === 0 && window.__pwned === undefined")
