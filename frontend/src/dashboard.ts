@@ -154,19 +154,28 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
     await Promise.all(placed.map((p) => drawPanel(grid, p, drawing)));
   };
   let generation = 0;
-  const reload = async (reason: Reason, selected?: string[]): Promise<void> => {
+  // Variables the viewer changed whose dependents have not been brought up to
+  // date yet: a reload that a later one overtakes passes them on to it.
+  const dirty = new Set<string>();
+  const reload = async (kind: Reason["kind"], change?: { name: string; selected: string[] }): Promise<void> => {
     const mine = ++generation;
     const time = now();
-    if (reason.kind === "changed" && selected) vars = vars.map((v) => (v.model.name === reason.name ? { ...v, selected } : v));
-    const wanted = reason.kind === "load" ? urlVars : new Map<string, string[]>();
+    if (change) {
+      vars = vars.map((v) => (v.model.name === change.name ? { ...v, selected: change.selected } : v));
+      dirty.add(change.name);
+    }
+    const reason: Reason = kind === "load" ? { kind } : { kind, changed: [...dirty] };
+    // Until a reload has finished, the URL's selections are the ones to keep.
+    const wanted = vars.length ? new Map<string, string[]>() : urlVars;
     const { vars: next, requeried } = await updateVariables(board.templating?.list ?? [], vars, wanted, time, reason);
-    if (mine !== generation) return; // a later change started meanwhile and will draw
+    if (mine !== generation) return; // a later reload started meanwhile and will draw
+    dirty.clear();
     vars = next;
     // Only the controls whose options may have changed are rebuilt, so a
     // selection in progress keeps its element (and focus).
     for (const v of vars) {
       if (v.model.hide === 2 || (controls.has(v.model.name) && !requeried.has(v.model.name))) continue;
-      const el = variableControl(v, (name, selected) => reload({ kind: "changed", name }, selected));
+      const el = variableControl(v, (name, selected) => reload("changed", { name, selected }));
       const old = controls.get(v.model.name);
       if (old) old.replaceWith(el);
       else varBar.append(el);
@@ -179,12 +188,12 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
     if (timer !== undefined) window.clearInterval(timer);
     const every = refresh === "off" ? null : parseDuration(refresh);
     // Each refresh moves a relative range on, so it counts as a time change (variables with refresh 2 ask again).
-    if (every) timer = window.setInterval(() => void reload({ kind: "time" }), every * 1000);
+    if (every) timer = window.setInterval(() => void reload("time"), every * 1000);
   };
-  rangeSel.addEventListener("change", () => { from = `now-${rangeSel.value}`; void reload({ kind: "time" }); });
+  rangeSel.addEventListener("change", () => { from = `now-${rangeSel.value}`; void reload("time"); });
   refreshSel.addEventListener("change", () => { refresh = refreshSel.value; schedule(); saveURL(); });
   schedule();
-  await reload({ kind: "load" });
+  await reload("load");
 }
 
 function variableControl(v: Variable, changed: (name: string, selected: string[]) => Promise<void>): HTMLElement {

@@ -97,8 +97,8 @@ function splitCustom(q: string): string[] {
     .map((s) => (s.includes(" : ") ? s.split(" : ")[1].trim() : s));
 }
 
-/** Why variables are being brought up to date. */
-export type Reason = { kind: "load" } | { kind: "time" } | { kind: "changed"; name: string };
+/** Why variables are being brought up to date, and which the viewer changed since they last were. */
+export type Reason = { kind: "load" } | { kind: "time" | "changed"; changed: string[] };
 
 const REF = /\$\{([a-zA-Z0-9_]+)(?::[a-z]+)?\}|\[\[([a-zA-Z0-9_]+)\]\]|\$([a-zA-Z0-9_]+)/g;
 
@@ -159,7 +159,7 @@ const same = (a: string[], b: string[]): boolean => a.length === b.length && a.e
  */
 export async function updateVariables(models: VariableModel[], previous: Variable[], wanted: Map<string, string[]>,
   time: TimeContext, reason: Reason): Promise<{ vars: Variable[]; requeried: Set<string> }> {
-  const changed = new Set<string>(reason.kind === "changed" ? [reason.name] : []);
+  const changed = new Set<string>(reason.kind === "load" ? [] : reason.changed);
   const requeried = new Set<string>();
   const done: Variable[] = [];
   for (const model of models) {
