@@ -6,6 +6,7 @@ import uPlot from "uplot";
 import { seriesColor } from "./colors";
 import { h, clear } from "./dom";
 import { formatUnit } from "./format";
+import { formatInZone } from "./timezone";
 import type { Sample } from "./api";
 
 export interface ChartSeries {
@@ -23,6 +24,10 @@ export interface ChartOptions {
   stacked?: boolean;
   height?: number;
   onZoom?: (start: number, end: number) => void;
+  /** An IANA zone ("UTC") for the time ticks and the tooltip; the browser's own when unset. */
+  timeZone?: string;
+  /** uPlot plugins drawn with the chart (a dashboard's annotations). */
+  plugins?: uPlot.Plugin[];
 }
 
 const TOOLTIP_ROWS = 20;
@@ -96,6 +101,8 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
       series,
       bands,
       legend: { show: false },
+      plugins: opts.plugins,
+      ...(opts.timeZone ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1e3), opts.timeZone as string) } : {}),
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       scales: {
         x: { time: true },
@@ -130,7 +137,7 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
             opts.onZoom?.(a, b);
           },
         ],
-        setCursor: [(u) => showTooltip(u, data, tooltip, fmt)],
+        setCursor: [(u) => showTooltip(u, data, tooltip, fmt, opts.timeZone)],
       },
     },
     [data.times, ...ys] as uPlot.AlignedData,
@@ -167,7 +174,7 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
   return plot;
 }
 
-function showTooltip(u: uPlot, data: ChartData, tooltip: HTMLElement, fmt: (v: number) => string): void {
+function showTooltip(u: uPlot, data: ChartData, tooltip: HTMLElement, fmt: (v: number) => string, zone?: string): void {
   const idx = u.cursor.idx;
   if (idx === null || idx === undefined || u.cursor.left === undefined || u.cursor.left < 0) {
     tooltip.hidden = true;
@@ -185,7 +192,8 @@ function showTooltip(u: uPlot, data: ChartData, tooltip: HTMLElement, fmt: (v: n
   rows.sort((a, b) => b[2] - a[2]);
   clear(tooltip);
   tooltip.setAttribute("data-time", String(data.times[idx]));
-  tooltip.append(h("div", { class: "tooltip-time" }, new Date(data.times[idx] * 1000).toLocaleString()));
+  tooltip.append(h("div", { class: "tooltip-time" },
+    zone ? `${formatInZone(data.times[idx], zone)} ${zone}` : new Date(data.times[idx] * 1000).toLocaleString()));
   for (const [i, label, v] of rows.slice(0, TOOLTIP_ROWS)) {
     tooltip.append(h("div", { class: "tooltip-row", "data-index": i, "data-value": v },
       h("span", { class: "swatch", style: `background:${seriesColor(i)}` }),

@@ -2,12 +2,16 @@
 // grid, with a time picker, auto-refresh and variables, all kept in the URL
 // in Grafana's form (?from=now-6h&to=now&refresh=10s&var-job=api).
 
+import type uPlot from "uplot";
+import { fetchMarkers, markerPlugin, sortAnnotations, type AnnotationModel, type Marker } from "./annotations";
 import { getJSON, queryInstant, queryRange, type Sample } from "./api";
 import { alignMatrix, drawChart } from "./chart";
 import { clear, errorBox, h } from "./dom";
 import { formatUnit, legend, parseDuration } from "./format";
+import { layoutBoard, type LayoutPanel, type Placed } from "./layout";
 import { url } from "./paths";
-import { ALL, interpolate, pickInterval, resolveVariables, type TimeContext, type Variable, type VariableModel } from "./variables";
+import { formatInZone, zoneName, zoneOf } from "./timezone";
+import { ALL, interpolate, pickInterval, updateVariables, type Reason, type TimeContext, type Variable, type VariableModel } from "./variables";
 
 interface Target {
   expr?: string;
@@ -17,17 +21,14 @@ interface Target {
   hide?: boolean;
 }
 
-interface Panel {
+interface Panel extends LayoutPanel {
   id?: number;
-  type: string;
   title?: string;
-  gridPos?: { x: number; y: number; w: number; h: number };
   targets?: Target[];
   interval?: string;
   fieldConfig?: { defaults?: { unit?: string; min?: number; max?: number; thresholds?: { steps?: { color: string; value: number | null }[] }; custom?: { stacking?: { mode?: string } } } };
   yaxes?: { format?: string }[];
   stack?: boolean;
-  collapsed?: boolean;
   panels?: Panel[];
   content?: string;
 }
@@ -37,8 +38,19 @@ interface Dashboard {
   title: string;
   time?: { from?: string; to?: string };
   refresh?: string | false;
+  timezone?: string;
   panels?: Panel[];
   templating?: { list?: VariableModel[] };
+  annotations?: { list?: AnnotationModel[] };
+}
+
+/** What every panel of one drawing shares. */
+interface Drawing {
+  time: TimeContext;
+  zone: string | undefined;
+  markers: Marker[];
+  redraw: () => void;
+  collapsed: Map<string, boolean>;
 }
 
 const RANGES = ["5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h", "2d", "7d", "30d"];
@@ -83,19 +95,39 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
   const urlVars = new Map<string, string[]>();
   for (const [k, v] of params) if (k.startsWith("var-")) urlVars.set(k.slice(4), [...(urlVars.get(k.slice(4)) ?? []), v]);
 
+  const zone = zoneOf(board.timezone);
   const rangeSel = h("select", { class: "time-range", "aria-label": "Time range" });
   const fromKey = from.replace(/^now-/, "");
   for (const r of RANGES.includes(fromKey) ? RANGES : [fromKey, ...RANGES]) {
-    rangeSel.append(h("option", { value: r, selected: r === fromKey }, `Last ${r}`));
+    // An absolute range (epoch milliseconds, as Grafana's links carry) shows as itself beside the picker.
+    rangeSel.append(h("option", { value: r, selected: r === fromKey }, /^\d+$/.test(r) ? "Custom range" : `Last ${r}`));
   }
   const refreshSel = h("select", { class: "refresh", "aria-label": "Auto-refresh" });
   for (const r of REFRESH) refreshSel.append(h("option", { value: r, selected: r === refresh }, r === "off" ? "Refresh off" : `Every ${r}`));
+  // The range as it resolved, in the board's time zone, as Grafana's picker shows it.
+  const span = h("span", { class: "time-span muted" });
   const varBar = h("div", { class: "variables" });
+  const notices = h("div", { class: "notices" });
   const grid = h("div", { class: "grid" });
-  root.append(h("div", { class: "dash-head" }, h("h1", {}, board.title), varBar, rangeSel, refreshSel), grid);
+  root.append(h("div", { class: "dash-head" }, h("h1", {}, board.title), varBar, rangeSel, span, refreshSel), notices, grid);
+  const annotations = sortAnnotations(board.annotations?.list ?? []);
+  if (zone === null) notices.append(h("div", { class: "placeholder notice" }, `Time zone "${board.timezone ?? ""}" is not known to this browser; times are shown in the browser's own`));
+  // A switch per annotation, as Grafana shows them (not those marked hide); it starts as `enable` says.
+  const enabled = new Map(annotations.queries.map((a) => [a, a.enable !== false]));
+  const toggles = h("div", { class: "annotation-toggles" });
+  for (const a of annotations.queries) {
+    if (a.hide) continue;
+    const box = h("input", { type: "checkbox", "data-annotation": a.name ?? "", checked: a.enable !== false });
+    box.addEventListener("change", () => { enabled.set(a, box.checked); void draw(now()); });
+    toggles.append(h("label", { class: "variable" }, box, ` ${a.name ?? ""}`));
+  }
+  varBar.after(toggles);
+  for (const name of annotations.unsupported) notices.append(h("div", { class: "placeholder notice" }, `Annotation "${name}" is not supported here`));
 
   let vars: Variable[] = [];
   let timer: number | undefined;
+  const collapsed = new Map<string, boolean>();
+  const controls = new Map<string, HTMLElement>();
   const now = (): TimeContext => {
     const t = Date.now() / 1000;
     const end = relative(to, t) ?? t;
@@ -108,67 +140,87 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
     for (const v of vars) for (const s of v.selected) q.append(`var-${v.model.name}`, s === ALL ? "$__all" : s);
     history.replaceState(null, "", `${location.pathname}?${q.toString()}`);
   };
-  const draw = async (): Promise<void> => {
-    const time = now();
-    const panels = layout(board.panels ?? []);
+  let drawn = 0;
+  const draw = async (time: TimeContext): Promise<void> => {
+    const tz = zone ?? undefined;
+    span.textContent = `${formatInZone(time.start, tz)} to ${formatInZone(time.end, tz)} ${zoneName(time.end, tz)}`;
+    span.setAttribute("data-time-zone", tz ?? "browser");
+    const mine = ++drawn;
+    const markers = await fetchMarkers(annotations.queries.filter((a) => enabled.get(a)), vars, time);
+    if (mine !== drawn) return; // a later drawing has started
+    const drawing: Drawing = { time, zone: tz, markers, collapsed, redraw: () => void draw(time) };
+    const placed = layoutBoard(board.panels ?? [], vars, collapsed);
     clear(grid);
-    await Promise.all(panels.map((p) => drawPanel(grid, p, vars, time, () => void draw())));
+    await Promise.all(placed.map((p) => drawPanel(grid, p, drawing)));
   };
-  const reload = async (variablesToo: boolean): Promise<void> => {
-    if (variablesToo) {
-      const selected = new Map(vars.map((v) => [v.model.name, v.selected.map((s) => (s === ALL ? "$__all" : s))]));
-      vars = await resolveVariables(board.templating?.list ?? [], vars.length ? selected : urlVars, now());
-      // Controls are rebuilt only when the options may have changed, so a
-      // selection in progress keeps its element (and focus).
-      clear(varBar);
-      for (const v of vars) if (v.model.hide !== 2) varBar.append(variableControl(v, () => reload(false)));
+  let generation = 0;
+  // Variables the viewer changed whose dependents have not been brought up to
+  // date yet: a reload that a later one overtakes passes them on to it.
+  const dirty = new Set<string>();
+  const reload = async (kind: Reason["kind"], change?: { name: string; selected: string[] }): Promise<void> => {
+    const mine = ++generation;
+    const time = now();
+    if (change) {
+      vars = vars.map((v) => (v.model.name === change.name ? { ...v, selected: change.selected } : v));
+      dirty.add(change.name);
+    }
+    const reason: Reason = kind === "load" ? { kind } : { kind, changed: [...dirty] };
+    // Until a reload has finished, the URL's selections are the ones to keep.
+    const wanted = vars.length ? new Map<string, string[]>() : urlVars;
+    const { vars: next, requeried } = await updateVariables(board.templating?.list ?? [], vars, wanted, time, reason);
+    if (mine !== generation) return; // a later reload started meanwhile and will draw
+    dirty.clear();
+    vars = next;
+    // Only the controls whose options may have changed are rebuilt, so a
+    // selection in progress keeps its element (and focus).
+    for (const v of vars) {
+      if (v.model.hide === 2 || (controls.has(v.model.name) && !requeried.has(v.model.name))) continue;
+      const el = variableControl(v, (name, selected) => reload("changed", { name, selected }));
+      const old = controls.get(v.model.name);
+      if (old) old.replaceWith(el);
+      else varBar.append(el);
+      controls.set(v.model.name, el);
     }
     saveURL();
-    await draw();
+    await draw(time);
   };
   const schedule = (): void => {
     if (timer !== undefined) window.clearInterval(timer);
     const every = refresh === "off" ? null : parseDuration(refresh);
-    if (every) timer = window.setInterval(() => void reload(true), every * 1000);
+    // Each refresh moves a relative range on, so it counts as a time change (variables with refresh 2 ask again).
+    if (every) timer = window.setInterval(() => void reload("time"), every * 1000);
   };
-  rangeSel.addEventListener("change", () => { from = `now-${rangeSel.value}`; void reload(true); });
+  rangeSel.addEventListener("change", () => { from = `now-${rangeSel.value}`; void reload("time"); });
   refreshSel.addEventListener("change", () => { refresh = refreshSel.value; schedule(); saveURL(); });
   schedule();
-  await reload(true);
+  await reload("load");
 }
 
-function variableControl(v: Variable, changed: () => Promise<void>): HTMLElement {
+function variableControl(v: Variable, changed: (name: string, selected: string[]) => Promise<void>): HTMLElement {
   const sel = h("select", { "data-variable": v.model.name, multiple: Boolean(v.model.multi) });
   if (v.model.includeAll) sel.append(h("option", { value: ALL, selected: v.selected.includes(ALL) }, "All"));
   for (const o of v.options) sel.append(h("option", { value: o, selected: v.selected.includes(o) }, o));
   sel.addEventListener("change", () => {
-    v.selected = [...sel.selectedOptions].map((o) => o.value);
-    if (v.selected.includes(ALL)) v.selected = [ALL];
-    void changed();
+    const selected = [...sel.selectedOptions].map((o) => o.value);
+    void changed(v.model.name, selected.includes(ALL) ? [ALL] : selected);
   });
   return h("label", { class: "variable" }, `${v.model.label ?? v.model.name} `, sel);
 }
 
-/** Panels in drawing order; collapsed rows keep their panels folded away. */
-function layout(panels: Panel[]): Panel[] {
-  const out: Panel[] = [];
-  for (const p of panels) {
-    out.push(p);
-    if (p.type === "row" && !p.collapsed) out.push(...(p.panels ?? []));
-  }
-  return out;
-}
-
-async function drawPanel(grid: HTMLElement, p: Panel, vars: Variable[], time: TimeContext, redraw: () => void): Promise<void> {
-  const pos = p.gridPos ?? { x: 0, y: 0, w: 12, h: 8 };
+async function drawPanel(grid: HTMLElement, placed: Placed<Panel>, d: Drawing): Promise<void> {
+  const { panel: p, vars, pos } = placed;
+  const time = d.time;
   const title = interpolate(p.title ?? "", vars, time, false);
   const el = h("section", { class: `panel dash-panel type-${p.type}`, "data-panel": title });
-  el.style.gridColumn = `${pos.x + 1} / span ${Math.min(pos.w, 24)}`;
-  el.style.gridRow = `${pos.y + 1} / span ${p.type === "row" ? 1 : pos.h}`;
+  el.style.gridColumn = `${pos.x + 1} / span ${pos.w}`;
+  el.style.gridRow = `${pos.y + 1} / span ${pos.h}`;
   grid.append(el);
   if (p.type === "row") {
-    const head = h("button", { type: "button", class: "row-title" }, `${p.collapsed ? "▸" : "▾"} ${title}`);
-    head.addEventListener("click", () => { p.collapsed = !p.collapsed; redraw(); });
+    const count = placed.collapsed ? ` (${placed.hidden} panel${placed.hidden === 1 ? "" : "s"})` : "";
+    const head = h("button", { type: "button", class: "row-title", "aria-expanded": String(!placed.collapsed) },
+      `${placed.collapsed ? "▸" : "▾"} ${title}${count}`);
+    head.addEventListener("click", () => { d.collapsed.set(placed.key, !placed.collapsed); d.redraw(); });
+    el.setAttribute("data-collapsed", String(placed.collapsed));
     el.append(head);
     return;
   }
@@ -198,7 +250,10 @@ async function drawPanel(grid: HTMLElement, p: Panel, vars: Variable[], time: Ti
       const data = alignMatrix(series.map((x) => x.s), start, time.end, step, () => "");
       data.series.forEach((cs, i) => { cs.label = legend(series[i].fmt, series[i].s.metric); });
       const stacked = Boolean(p.stack) || (p.fieldConfig?.defaults?.custom?.stacking?.mode ?? "none") !== "none";
-      drawChart(body, data, { unit: unitOf(p), stacked, height: Math.max(pos.h * ROW_PX - 100, 80) });
+      drawChart(body, data, {
+        unit: unitOf(p), stacked, height: Math.max(pos.h * ROW_PX - 100, 80), timeZone: d.zone,
+        plugins: [tickRecorder(el), markerPlugin(d.markers, (t) => formatInZone(t, d.zone))],
+      });
       el.setAttribute("data-series", String(data.series.length));
       return;
     }
@@ -222,7 +277,8 @@ async function drawPanel(grid: HTMLElement, p: Panel, vars: Variable[], time: Ti
     for (const r of rows) {
       const color = thresholdColor(p, r.value) ?? "#2b7a2b";
       const item = h("div", { class: "stat" }, h("div", { class: "stat-value", style: `color:${color}` }, formatUnit(r.value, unitOf(p))));
-      if (r.label) item.append(h("div", { class: "stat-label" }, r.label));
+      // A series without labels (sum(...)) needs no caption; Grafana shows none either.
+      if (r.label && r.label !== "{}") item.append(h("div", { class: "stat-label" }, r.label));
       if (p.type === "gauge" || p.type === "bargauge") {
         const frac = Math.min(Math.max((r.value - min) / (max - min || 1), 0), 1);
         item.append(h("div", { class: "bar" }, h("div", { class: "bar-fill", style: `width:${(frac * 100).toFixed(1)}%;background:${color}` })));
@@ -235,6 +291,18 @@ async function drawPanel(grid: HTMLElement, p: Panel, vars: Variable[], time: Ti
     body.append(errorBox((err as Error).message));
     el.setAttribute("data-series", "0");
   }
+}
+
+/** Keeps the x axis's tick labels on the panel (data-x-ticks), so scripts can read what the canvas shows. */
+function tickRecorder(el: HTMLElement): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u: uPlot) => {
+        const axis = u.axes[0] as { _values?: (string | number)[] | null; _splits?: number[] | null };
+        el.setAttribute("data-x-ticks", JSON.stringify({ splits: axis._splits ?? [], values: axis._values ?? [] }));
+      },
+    },
+  };
 }
 
 export async function renderDashboardList(root: HTMLElement): Promise<void> {

@@ -17,6 +17,8 @@ export interface VariableModel {
   current?: { value?: string | string[]; text?: string | string[] };
   options?: { value: string; text?: string }[];
   hide?: number;
+  /** Grafana's refresh: 0 never (the saved options), 1 on load, 2 also when the time range changes. */
+  refresh?: number;
 }
 
 export interface Variable {
@@ -95,47 +97,112 @@ function splitCustom(q: string): string[] {
     .map((s) => (s.includes(" : ") ? s.split(" : ")[1].trim() : s));
 }
 
-/** Loads the options of every variable in order; later queries see earlier selections. */
-export async function resolveVariables(models: VariableModel[], urlValues: Map<string, string[]>, time: TimeContext): Promise<Variable[]> {
-  const done: Variable[] = [];
-  for (const model of models) {
-    let options: string[];
-    const q = queryText(model);
-    switch (model.type) {
-      case "query":
-        try {
-          options = applyRegex(await queryOptions(interpolate(q, done, time, false), time), model.regex);
-        } catch {
-          options = [];
-        }
-        options = [...new Set(options)].sort();
-        break;
-      case "custom":
-        options = splitCustom(q);
-        break;
-      case "interval":
-        options = splitCustom(q);
-        break;
-      case "constant":
-      case "textbox":
-        options = [q];
-        break;
-      default:
-        options = (model.options ?? []).map((o) => o.value);
-    }
-    const fromUrl = urlValues.get(model.name);
-    const cur = model.current?.value;
-    let selected = fromUrl ?? (cur === undefined ? [] : Array.isArray(cur) ? cur : [cur]);
-    selected = selected.map((v) => (v === "$__all" || v === "All" ? ALL : v)).filter((v) => v === ALL || options.includes(v) || model.type === "textbox");
-    if (!selected.length) selected = model.includeAll ? [ALL] : options.length ? [options[0]] : [];
-    if (!model.multi && selected.length > 1) selected = selected.slice(0, 1);
-    done.push({ model, options, selected });
-  }
-  return done;
+/** Why variables are being brought up to date, and which the viewer changed since they last were. */
+export type Reason = { kind: "load" } | { kind: "time" | "changed"; changed: string[] };
+
+const REF = /\$\{([a-zA-Z0-9_]+)(?::[a-z]+)?\}|\[\[([a-zA-Z0-9_]+)\]\]|\$([a-zA-Z0-9_]+)/g;
+
+/** The names of the variables `text` refers to ($a, ${a}, ${a:fmt}, [[a]]). */
+export function references(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(REF)) out.add(m[1] ?? m[2] ?? m[3]);
+  return out;
 }
 
+async function optionsOf(model: VariableModel, done: Variable[], time: TimeContext): Promise<string[]> {
+  const q = queryText(model);
+  switch (model.type) {
+    case "query": {
+      let options: string[];
+      try {
+        options = applyRegex(await queryOptions(interpolate(q, done, time), time), model.regex);
+      } catch {
+        options = [];
+      }
+      return [...new Set(options)].sort();
+    }
+    case "custom":
+    case "interval":
+      return splitCustom(q);
+    case "constant":
+    case "textbox":
+      return [q];
+    default:
+      return savedOptions(model);
+  }
+}
+
+function choose(model: VariableModel, options: string[], wanted: string[] | undefined): string[] {
+  const cur = model.current?.value;
+  let selected = wanted ?? (cur === undefined ? [] : Array.isArray(cur) ? cur : [cur]);
+  selected = selected.map((v) => (v === "$__all" || v === "All" ? ALL : v)).filter((v) => v === ALL || options.includes(v) || model.type === "textbox");
+  if (!selected.length) selected = model.includeAll ? [ALL] : options.length ? [options[0]] : [];
+  if (!model.multi && selected.length > 1) selected = selected.slice(0, 1);
+  return selected;
+}
+
+/** The options saved with the board (Grafana keeps them for refresh 0), without the "All" entry. */
+function savedOptions(model: VariableModel): string[] {
+  return (model.options ?? []).map((o) => o.value).filter((v) => v !== ALL);
+}
+
+const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * Brings the variables up to date, in order, as Grafana does: on load every
+ * query variable asks (refresh 0 with saved options keeps them); when the time
+ * range changes, those with refresh 2; and a variable whose query uses one
+ * whose value changed asks again (chained variables), transitively.
+ * `previous` holds the current state (selections already updated);
+ * `wanted` gives selections for a load (from the URL). Returns the variables
+ * and the names of those whose options were asked for again.
+ */
+export async function updateVariables(models: VariableModel[], previous: Variable[], wanted: Map<string, string[]>,
+  time: TimeContext, reason: Reason): Promise<{ vars: Variable[]; requeried: Set<string> }> {
+  const changed = new Set<string>(reason.kind === "load" ? [] : reason.changed);
+  const requeried = new Set<string>();
+  const done: Variable[] = [];
+  for (const model of models) {
+    const old = previous.find((v) => v.model === model);
+    let ask: boolean;
+    if (!old || reason.kind === "load") {
+      ask = model.type !== "query" || model.refresh !== 0 || !savedOptions(model).length;
+    } else {
+      const uses = [...references(queryText(model))].some((n) => changed.has(n));
+      ask = model.type === "query" && (uses || (reason.kind === "time" && model.refresh === 2));
+    }
+    let options = old?.options ?? savedOptions(model);
+    if (ask) {
+      options = await optionsOf(model, done, time);
+      if (model.type === "query") requeried.add(model.name);
+    }
+    const selected = old && reason.kind !== "load" ? choose(model, options, old.selected) : choose(model, options, wanted.get(model.name) ?? old?.selected);
+    if (old && !same(old.selected, selected)) changed.add(model.name);
+    done.push({ model, options, selected });
+  }
+  return { vars: done, requeried };
+}
+
+/** Loads the options of every variable in order; later queries see earlier selections. */
+export async function resolveVariables(models: VariableModel[], urlValues: Map<string, string[]>, time: TimeContext): Promise<Variable[]> {
+  return (await updateVariables(models, [], urlValues, time, { kind: "load" })).vars;
+}
+
+/** The values a repeat makes copies for: the selected ones, every option for All; null for no such variable. */
+export function repeatValues(vars: Variable[], name: string): string[] | null {
+  const v = vars.find((x) => x.model.name === name);
+  return v ? values(v) : null;
+}
+
+/** `vars` with `name` bound to the one value `value`, as a repeated copy sees them. */
+export function bindVariable(vars: Variable[], name: string, value: string): Variable[] {
+  return vars.map((v) => (v.model.name === name ? { ...v, selected: [value] } : v));
+}
+
+// Escaped twice, as Grafana does: once for the regex, once for the PromQL
+// string the value lands in ("127.0.0.1" becomes 127\\.0\\.0\\.1 in the text).
 function regexEscape(v: string): string {
-  return v.replace(/[\\^$*+?.()|{}[\]]/g, "\\$&").replace(/'/g, "\\\\'");
+  return v.replace(/\\/g, "\\\\\\\\").replace(/[$^*{}[\]'+?.()|]/g, "\\\\$&");
 }
 
 function values(v: Variable): string[] {
@@ -171,7 +238,8 @@ export function interpolate(text: string, vars: Variable[], time: TimeContext, f
     const v = byName.get(name);
     if (!v) return null;
     if (fmt === "raw") return values(v).join(",");
-    if (fmt === "regex") return `(${values(v).map(regexEscape).join("|")})`;
+    // ${var:regex} is Grafana's plain regex escape, once (not the Prometheus formatting).
+    if (fmt === "regex") return `(${values(v).map((x) => x.replace(/[\\^$*+?.()|{}[\]]/g, "\\$&")).join("|")})`;
     if (fmt === "pipe") return values(v).join("|");
     return formatVariable(v, forQuery);
   };

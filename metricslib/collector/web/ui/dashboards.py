@@ -65,8 +65,25 @@ def _check_panels(panels: Any, file: str, key: str) -> None:
         for j, target in enumerate(targets):
             _require(isinstance(target, dict), file, f"{where}.targets[{j}]", "a target must be a mapping")
             _require(isinstance(target.get("expr", ""), str), file, f"{where}.targets[{j}].expr", "must be a string")
+        _require(isinstance(panel.get("repeat") or "", str), file, f"{where}.repeat", "must be the name of a variable")
+        _require(panel.get("repeatDirection", "h") in ("h", "v"), file, f"{where}.repeatDirection",
+                 "must be 'h' (across) or 'v' (down)")
+        per_row = panel.get("maxPerRow")
+        _require(per_row is None or (isinstance(per_row, int) and per_row >= 1), file, f"{where}.maxPerRow",
+                 "must be a positive integer")
         if panel.get("type") == "row":
             _check_panels(panel.get("panels", []), file, f"{where}.panels")
+
+
+def _check_annotations(model: Mapping[str, Any], file: str) -> None:
+    annotations = model.get("annotations", {})
+    listed: Any = annotations.get("list", []) if isinstance(annotations, dict) else None
+    _require(isinstance(listed, list), file, "annotations.list", "must be a list of annotations")
+    for i, item in enumerate(listed):
+        where = f"annotations.list[{i}]"
+        _require(isinstance(item, dict), file, where, "an annotation must be a mapping")
+        for key in ("expr", "step", "titleFormat", "textFormat", "tagKeys"):
+            _require(isinstance(item.get(key, ""), str), file, f"{where}.{key}", "must be a string")
 
 
 def _check_grafana(model: Any, file: str) -> dict[str, Any]:
@@ -74,6 +91,8 @@ def _check_grafana(model: Any, file: str) -> dict[str, Any]:
     if isinstance(model.get("dashboard"), dict):  # the HTTP API's envelope
         model = model["dashboard"]
     _check_panels(model.get("panels", []), file, "panels")
+    _check_annotations(model, file)
+    _require(isinstance(model.get("timezone") or "", str), file, "timezone", "must be 'utc', 'browser' or a time zone name")
     templating = model.get("templating", {})
     variables: Any = templating.get("list", []) if isinstance(templating, dict) else None
     _require(isinstance(variables, list), file, "templating.list", "must be a list of variables")
@@ -98,8 +117,10 @@ def _yaml_target(raw: Any, file: str, key: str) -> dict[str, Any]:
 
 
 _PANEL_KEYS = {"title", "type", "expr", "legend", "targets", "unit", "width", "height", "stacked",
-               "thresholds", "min", "max", "interval", "instant", "text"}
-_VAR_KEYS = {"name", "label", "type", "query", "values", "value", "multi", "include_all", "all_value", "regex"}
+               "thresholds", "min", "max", "interval", "instant", "text", "repeat", "repeat_direction", "max_per_row"}
+_VAR_KEYS = {"name", "label", "type", "query", "values", "value", "multi", "include_all", "all_value", "regex", "refresh"}
+# Grafana's variable refresh codes: 1 asks on load, 2 also when the time range changes.
+_REFRESH = {"load": 1, "time": 2}
 
 
 def _yaml_panel(raw: Any, file: str, key: str, pos: list[int]) -> dict[str, Any]:
@@ -145,6 +166,15 @@ def _yaml_panel(raw: Any, file: str, key: str, pos: list[int]) -> dict[str, Any]
         "targets": targets,
         "fieldConfig": {"defaults": defaults, "overrides": []},
     }
+    if "repeat" in raw:
+        _require(isinstance(raw["repeat"], str), file, f"{key}.repeat", "must be the name of a variable")
+        direction = raw.get("repeat_direction", "h")
+        _require(direction in ("h", "v"), file, f"{key}.repeat_direction", "must be 'h' (across) or 'v' (down)")
+        panel["repeat"], panel["repeatDirection"] = raw["repeat"], direction
+        if "max_per_row" in raw:
+            per_row = raw["max_per_row"]
+            _require(isinstance(per_row, int) and per_row >= 1, file, f"{key}.max_per_row", "must be a positive integer")
+            panel["maxPerRow"] = per_row
     if kind == "text":
         panel["options"] = {"mode": "markdown", "content": str(raw.get("text", ""))}
         panel["content"] = str(raw.get("text", ""))
@@ -168,6 +198,11 @@ def _yaml_variable(raw: Any, file: str, key: str) -> dict[str, Any]:
     for ours, theirs in (("label", "label"), ("regex", "regex"), ("all_value", "allValue")):
         if ours in raw:
             var[theirs] = raw[ours]
+    if "refresh" in raw:
+        _require(raw["refresh"] in _REFRESH, file, f"{key}.refresh", "must be 'load' or 'time' (also when the time range changes)")
+        var["refresh"] = _REFRESH[raw["refresh"]]
+    elif kind == "query":
+        var["refresh"] = 1
     if "value" in raw:
         var["current"] = {"value": raw["value"], "text": raw["value"]}
     return var
@@ -187,6 +222,7 @@ def _from_yaml(doc: Any, file: str) -> dict[str, Any]:
         "tags": doc.get("tags", []),
         "time": {"from": f"now-{time}", "to": "now"},
         "refresh": doc.get("refresh", ""),
+        "timezone": str(doc.get("timezone", "")),
         "schemaVersion": 39,
         "templating": {"list": [_yaml_variable(v, file, f"variables[{i}]") for i, v in enumerate(variables)]},
         "panels": panels,

@@ -40,8 +40,31 @@ def test_yaml_panels_flow_left_to_right_on_the_24_column_grid() -> None:
     assert board.model["panels"][3]["fieldConfig"]["defaults"]["custom"]["stacking"]["mode"] == "normal"
     (var,) = board.model["templating"]["list"]
     assert var == {"name": "job", "type": "query", "query": "label_values(up, job)", "multi": True,
-                   "includeAll": True, "label": "Job"}
+                   "includeAll": True, "label": "Job", "refresh": 1}
     assert board.model["time"] == {"from": "now-15m", "to": "now"}
+
+
+def test_grafana_rows_repeats_annotations_and_time_zone_load_as_exported() -> None:
+    board = load_dashboard(DATA / "grafana_features.json")
+    assert board.model["timezone"] == "utc"
+    assert [a["name"] for a in board.model["annotations"]["list"]] == ["Annotations & Alerts", "Billing up", "Disabled", "Deploys"]
+    panels = board.model["panels"]
+    assert [(p["type"], p.get("repeat")) for p in panels if p["type"] == "row"] == [
+        ("row", None), ("row", "job"), ("row", None), ("row", None)]
+    assert [p["title"] for p in panels[4]["panels"]] == ["Hidden stat", "Hidden chart"]
+    assert [v["refresh"] for v in board.model["templating"]["list"]] == [1, 1, 0, 1, 2]
+
+
+def test_yaml_repeats_variable_refresh_and_time_zone(tmp_path: Path) -> None:
+    (tmp_path / "r.yml").write_text(
+        "timezone: utc\nvariables:\n  - name: instance\n    query: label_values(up, instance)\n    refresh: time\n"
+        "    multi: true\npanels:\n  - title: CPU $instance\n    expr: up{instance=~\"$instance\"}\n"
+        "    repeat: instance\n    repeat_direction: h\n    max_per_row: 3\n")
+    board = load_dashboard(tmp_path / "r.yml")
+    assert board.model["timezone"] == "utc"
+    assert board.model["templating"]["list"][0]["refresh"] == 2
+    panel = board.model["panels"][0]
+    assert (panel["repeat"], panel["repeatDirection"], panel["maxPerRow"]) == ("instance", "h", 3)
 
 
 def test_uid_defaults_to_the_file_name(tmp_path: Path) -> None:
@@ -61,6 +84,17 @@ def test_uid_defaults_to_the_file_name(tmp_path: Path) -> None:
         ("g.yml", "panels: [\n", "g.yml: invalid YAML"),
         ("h.yml", "uid: 'a b'\npanels: []\n", "h.yml: uid: must be 1 to 40"),
         ("i.yml", "variables:\n  - label: x\npanels: []\n", "i.yml: variables[0].name: every variable needs a name"),
+        ("j.json", '{"panels": [{"type": "stat", "repeat": "x", "repeatDirection": "up"}]}',
+         "j.json: panels[0].repeatDirection: must be 'h' (across) or 'v' (down)"),
+        ("k.json", '{"panels": [{"type": "row", "panels": [{"type": "stat", "maxPerRow": 0}]}]}',
+         "k.json: panels[0].panels[0].maxPerRow: must be a positive integer"),
+        ("l.json", '{"panels": [], "annotations": {"list": [{"name": "a", "expr": ["up"]}]}}',
+         "l.json: annotations.list[0].expr: must be a string"),
+        ("m.json", '{"panels": [], "timezone": 3}', "m.json: timezone: must be"),
+        ("n.yml", "panels:\n  - expr: up\n    repeat: job\n    repeat_direction: down\n",
+         "n.yml: panels[0].repeat_direction: must be 'h' (across) or 'v' (down)"),
+        ("o.yml", "variables:\n  - name: x\n    query: label_values(up, job)\n    refresh: always\npanels: []\n",
+         "o.yml: variables[0].refresh: must be 'load' or 'time'"),
     ],
 )
 def test_bad_files_are_named_with_the_key(tmp_path: Path, name: str, text: str, message: str) -> None:

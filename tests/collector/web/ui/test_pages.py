@@ -49,7 +49,8 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (tmp / "app.py").write_text(APP)
     boards = tmp / "boards"
     boards.mkdir()
-    shutil.copy(Path(__file__).parent / "data" / "grafana_fleet.json", boards)
+    for board in sorted((Path(__file__).parent / "data").glob("*.json")):
+        shutil.copy(board, boards)
     ports = {"gallery": [free_port(), free_port()], "billing": [free_port()]}
     with ExitStack() as stack:
         for job_ports in ports.values():
