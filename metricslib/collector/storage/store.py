@@ -314,11 +314,17 @@ def _gc_paused() -> Iterator[None]:
 
 def _load(head: Head, db: Database) -> None:
     """Rebuild the head from the database: series, chunk metadata, then the WAL rows."""
-    for sid, labels in db.load_series():
-        s = MemSeries(sid, labels)
+    sids, labels, keys = db.load_series_bulk()
+    series = list(map(MemSeries, sids, labels))
+    for s, key in zip(series, keys, strict=True):
         s.persisted = True
-        head.register(s)
-        head.next_id = max(head.next_id, sid + 1)
+        s.sorts_as = key  # the stored text is the sort key (None: built below)
+    # Head.register for all of them at once: the postings from one sort
+    head.by_labels.update(zip(labels, series, strict=True))
+    head.by_id.update(zip(sids, series, strict=True))
+    head.index.add_many(sids, labels)
+    if sids:
+        head.next_id = max(head.next_id, max(sids) + 1)
     for cid, sid, mint, maxt, n in db.load_chunk_meta():
         owner = head.by_id.get(sid)
         if owner is None:
