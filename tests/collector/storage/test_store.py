@@ -209,6 +209,7 @@ def test_checkpoint_rows_load_with_the_row_by_row_rule(tmp_path: Path) -> None:
     store.flush(cut_all=True)  # chunks: a up to 1000, b up to 46000
     store.close()
     rows = [
+        (99, [b], [1], [40_000], [-1.0]),  # all in b's chunks already: b's head starts at row 100
         (100, [a, b], [2, 2], [10_000, 20_000, 5_000, 60_000], [2.0, 3.0, -1.0, 6.0]),
         (101, [a, b], [2, 1], [15_000, 30_000, 70_000], [-1.0, 4.0, 7.0]),
         (102, [b], [3], [80_000, 75_000, 78_000], [8.0, -1.0, -1.0]),
