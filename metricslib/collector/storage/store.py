@@ -166,6 +166,17 @@ class Store:
         """The id ("ref") of the series with these labels, creating it if new."""
         return self.head.series_ref(labels)
 
+    def series_with(self, pairs: Labels) -> list[tuple[Labels, int]]:
+        """Every series holding all these label pairs, with its ref: a scrape
+        loop seeds its series cache with its target's series after a restart
+        (``scrape/seed.py``)."""
+        matchers = [Matcher(name, "=", value) for name, value in pairs if value]
+        if not matchers:
+            return []
+        head = self.head
+        with head.lock:
+            return [(head.by_id[sid].labels, sid) for sid in head.index.select(matchers)]
+
     def stats(self) -> StoreStats:
         head = self.head
         with head.lock:
