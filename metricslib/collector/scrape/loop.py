@@ -230,14 +230,19 @@ class ScrapeLoop:
         if problem:
             raise ScrapeFailed(problem)
 
-    def _seed_cache(self) -> None:
+    def _seed_cache(self, lines: int) -> None:
         """Once, before the first parse: the target's series the store already
-        has (after a restart), so they take the known-series path (``seed.py``)."""
+        has (after a restart), so they take the known-series path (``seed.py``).
+        Not when the store holds far more of them than the body has lines (a
+        target whose series churn): the cache would drop most of them again."""
         self._seeded = True
         found = getattr(self._storage, "series_with", None)
         if found is None or self._cache or not seedable(self.config):
             return
-        for key, labels, ref in seed_keys(found(self._target_labels), self._target_labels):
+        stored = found(self._target_labels)
+        if len(stored) > 2 * lines + 1000:
+            return
+        for key, labels, ref in seed_keys(stored, self._target_labels):
             entry = self._cache[key] = _Series(labels)
             entry.ref = ref
 
@@ -424,7 +429,7 @@ class ScrapeLoop:
                 total, added = len(values), len(column.refs)
             else:
                 if not self._seeded:
-                    self._seed_cache()
+                    self._seed_cache(body.count(b"\n"))
                 try:
                     parsed = self._parser(body, content_type, self._cache)
                 except ValueError as exc:  # ParseError and friends

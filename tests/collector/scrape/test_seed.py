@@ -127,3 +127,29 @@ def test_series_of_other_targets_or_renamed_labels_are_not_seeded() -> None:
     exported = make_labels({"__name__": "m", "exported_job": "x", **dict(TARGET)})
     quoted = make_labels({"__name__": "m.dot", **dict(TARGET)})
     assert list(seed_keys([(other, 1), (exported, 2), (quoted, 3)], TARGET)) == []
+
+
+def test_no_seed_when_the_store_holds_far_more_series_of_the_target_than_the_body_has(tmp_path: Path) -> None:
+    t = [1_700_000_000.0]
+    store = open_storage(tmp_path, background=False)
+    try:
+        app = store.appender()
+        for i in range(1100):  # an old generation of series: 2 x 6 lines + 1000 < 1100
+            app.append(make_labels({"__name__": "old", "i": str(i), **dict(TARGET)}), 1_699_999_000_000, 1.0)
+        app.append(make_labels({"__name__": "y", **dict(TARGET)}), 1_699_999_000_000, 1.0)
+        app.commit()
+        loop, spy = _loop(store, _config(), t)
+        assert loop.scrape_once()
+        assert spy.known[0] == set()
+        few = open_storage(tmp_path / "few", background=False)
+        try:
+            app = few.appender()
+            app.append(make_labels({"__name__": "y", **dict(TARGET)}), 1_699_999_000_000, 1.0)
+            app.commit()
+            loop, spy = _loop(few, _config(), t)
+            assert loop.scrape_once()
+            assert spy.known[0] == {"y"}
+        finally:
+            few.close()
+    finally:
+        store.close()
