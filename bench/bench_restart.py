@@ -66,6 +66,7 @@ class Round:
     first_query_s: dict[str, float] = field(default_factory=dict)
     first_query_cpu_s: dict[str, float] = field(default_factory=dict)
     second_query_s: dict[str, float] = field(default_factory=dict)
+    second_query_cpu_s: dict[str, float] = field(default_factory=dict)
     same_answer: dict[str, bool] = field(default_factory=dict)
 
 
@@ -165,11 +166,12 @@ def measure(server: Server, r: Round, ready_timeout: float) -> None:
     wall, cpu, after = server.query()
     r.first_query_s[server.name], r.first_query_cpu_s[server.name] = wall, cpu
     r.same_answer[server.name] = after == before
-    r.second_query_s[server.name] = server.query()[0]
+    r.second_query_s[server.name], r.second_query_cpu_s[server.name], _ = server.query()
     print(f"  {server.name:10} shutdown {r.shutdown_s[server.name]:7.2f} s (CPU {r.shutdown_cpu_s[server.name]:.2f})"
           f"  ready {r.ready_s[server.name]:6.2f} s (CPU {r.ready_cpu_s[server.name]:.2f})"
           f"  first query {r.first_query_s[server.name]:6.2f} s (CPU {r.first_query_cpu_s[server.name]:.2f})"
-          f"  second {r.second_query_s[server.name]:6.2f} s  same series: {r.same_answer[server.name]}",
+          f"  second {r.second_query_s[server.name]:6.2f} s (CPU {r.second_query_cpu_s[server.name]:.2f})"
+          f"  same series: {r.same_answer[server.name]}",
           flush=True)
 
 
@@ -182,6 +184,7 @@ def print_table(rounds: list[Round], series: int, minutes: float, interval: floa
         ("first query after restart, wall s", "first_query_s"),
         ("first query after restart, server CPU s", "first_query_cpu_s"),
         ("second query, wall s", "second_query_s"),
+        ("second query, server CPU s", "second_query_cpu_s"),
     ]
     print()
     print(f"{series // 1000}k series x {interval:g}s, {minutes:g} min of data before the first shutdown, "

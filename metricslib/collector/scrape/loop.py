@@ -47,6 +47,7 @@ from metricslib.collector.model import STALE_NAN, Labels
 from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.labels import label_limit_error, sample_labels
 from metricslib.collector.scrape.parser import ExpositionParser, Parsed, ParserFn
+from metricslib.collector.scrape.seed import seed_keys, seedable
 from metricslib.collector.scrape.shape import BodyShape
 from metricslib.collector.scrape.stats import ScrapeStats
 from metricslib.collector.scrape.targets import Target
@@ -174,6 +175,7 @@ class ScrapeLoop:
         self.stale_on_exit = False
         #: The slot time (ms) the current or last scheduled scrape was due at.
         self.due_ms: int | None = None
+        self._seeded = False
 
     # --- one scrape ---------------------------------------------------------------------
 
@@ -227,6 +229,22 @@ class ScrapeLoop:
         problem = label_limit_error(labels, self.config)
         if problem:
             raise ScrapeFailed(problem)
+
+    def _seed_cache(self, lines: int) -> None:
+        """Once, before the first parse: the target's series the store already
+        has (after a restart), so they take the known-series path (``seed.py``).
+        Not when the store holds far more of them than the body has lines (a
+        target whose series churn): the cache would drop most of them again."""
+        self._seeded = True
+        found = getattr(self._storage, "series_with", None)
+        if found is None or self._cache or not seedable(self.config):
+            return
+        stored = found(self._target_labels)
+        if len(stored) > 2 * lines + 1000:
+            return
+        for key, labels, ref in seed_keys(stored, self._target_labels):
+            entry = self._cache[key] = _Series(labels)
+            entry.ref = ref
 
     def _append_samples(
         self, app: Appender, parsed: Parsed, t_ms: int
@@ -410,6 +428,8 @@ class ScrapeLoop:
                                   values if column.keep is None else column.keep(values))
                 total, added = len(values), len(column.refs)
             else:
+                if not self._seeded:
+                    self._seed_cache(body.count(b"\n"))
                 try:
                     parsed = self._parser(body, content_type, self._cache)
                 except ValueError as exc:  # ParseError and friends

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from itertools import chain, count
+
+import numpy as np
 
 from metricslib.collector.model import Labels, Matcher
 
@@ -51,6 +54,30 @@ class PostingsIndex:
         self._log.append((sid, True))
         for name, value in labels:
             self._postings.setdefault(name, {}).setdefault(value, set()).add(sid)
+
+    def add_many(self, sids: Sequence[int], labels: Sequence[Labels]) -> None:
+        """Add many series at once (opening a store): the posting sets are built
+        per distinct (name, value) pair from one sort of every series' pairs,
+        not one label at a time. The change log is cleared, so a selection
+        cached before this is recomputed rather than caught up."""
+        if not sids:
+            return
+        self._all.update(sids)
+        self.version += len(sids)
+        self._log.clear()
+        ids: dict[tuple[str, str], int] = {}
+        pair_ids = np.fromiter(map(ids.setdefault, chain.from_iterable(labels), count()), dtype=np.int64)
+        owners = np.repeat(np.asarray(sids, dtype=np.int64), np.fromiter(map(len, labels), dtype=np.int64))
+        order = np.argsort(pair_ids, kind="stable")
+        pair_ids = pair_ids[order]
+        members = owners[order].tolist()
+        starts = np.flatnonzero(np.concatenate(([True], pair_ids[1:] != pair_ids[:-1])))
+        pairs = {v: k for k, v in ids.items()}
+        postings = self._postings
+        for pid, a, b in zip(pair_ids[starts].tolist(), starts.tolist(), [*starts[1:].tolist(), len(members)],
+                             strict=True):
+            name, value = pairs[pid]
+            postings.setdefault(name, {}).setdefault(value, set()).update(members[a:b])
 
     def remove(self, sid: int, labels: Labels) -> None:
         self._all.discard(sid)

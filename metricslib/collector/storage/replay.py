@@ -14,6 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from metricslib.collector.model import Labels
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries
@@ -24,7 +27,10 @@ from metricslib.collector.storage.wal import (
     read_segments,
 )
 
-__all__ = ["ReplayStatus", "replay_wal"]
+__all__ = ["ReplayStatus", "group_bounds", "newer_than_before", "replay_wal"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +56,24 @@ class ReplayStatus:
 
 def replay_wal(head: Head, wal_dir: Path, status: ReplayStatus) -> list[tuple[int, Labels]]:
     """Apply every logged commit to ``head``; returns the series it created
-    (not in SQLite yet, so the log must keep naming them)."""
+    (not in SQLite yet, so the log must keep naming them).
+
+    Sample records are gathered and applied in batches of about
+    ``_BATCH_SAMPLES``: each batch is regrouped by series with one stable sort
+    and appended a series at a time, so the Python work is per series, not
+    per sample (six scrapes of 200k series are 1.2M samples). The result is
+    the one record-by-record replay gives: within a series the log order is
+    kept, a sample not newer than everything before it is dropped, and a
+    sample whose series record comes later in the log (or never) is counted
+    as unknown."""
     start = time.monotonic()
     segments = list_segments(wal_dir)
     if not segments:
         return []
     status.min, status.max, status.current = segments[0], segments[-1], segments[0]
     created: list[tuple[int, Labels]] = []
-    alias: dict[int, MemSeries] = {}
-    by_id = head.by_id
-    dirty = head.dirty
+    batch = _Batch()
+
     def damaged(message: str) -> None:
         status.corruptions += 1
 
@@ -67,40 +81,30 @@ def replay_wal(head: Head, wal_dir: Path, status: ReplayStatus) -> list[tuple[in
         if seg != status.current:
             log.info("WAL segment loaded: segment=%d maxSegment=%d", status.current, status.max)
             status.current = seg
+        batch.position += 1
         if isinstance(record, SeriesRecord):
-            known = by_id.get(record.ref)
-            if known is not None:
+            if record.ref in head.by_id:
                 continue
             same = head.by_labels.get(record.labels)
             if same is not None:  # cannot happen unless ids were reused; keep the samples anyway
-                alias[record.ref] = same
+                batch.alias.setdefault(record.ref, (same.sid, batch.position))
                 continue
             new = MemSeries(record.ref, record.labels)
             head.register(new)
             head.next_id = max(head.next_id, record.ref + 1)
+            batch.born[record.ref] = batch.position
             created.append((record.ref, record.labels))
             status.series += 1
             continue
-        refs = record.refs.tolist()
-        vs = record.vs.tolist()
-        ts = [record.t] * len(refs) if isinstance(record, ColumnRecord) else record.ts.tolist()
-        max_t = head.max_t
-        for ref, t, v in zip(refs, ts, vs, strict=True):
-            s: MemSeries | None = by_id.get(ref) or alias.get(ref)
-            if s is None:
-                status.unknown_series_samples += 1
-                continue
-            if t <= s.last_t:
-                continue
-            s.ts.append(t)
-            s.vs.append(v)
-            s.last_t = t
-            s.last_v = v
-            dirty.add(s)
-            status.samples += 1
-            if t > max_t:
-                max_t = t
-        head.max_t = max_t
+        n = int(record.refs.size)
+        batch.refs.append(record.refs)
+        batch.ts.append(np.full(n, record.t, dtype=np.int64) if isinstance(record, ColumnRecord) else record.ts)
+        batch.vs.append(record.vs)
+        batch.positions.append(np.full(n, batch.position, dtype=np.int64))
+        batch.size += n
+        if batch.size >= _BATCH_SAMPLES:
+            _apply(head, batch, status)
+    _apply(head, batch, status)
     status.current = status.max
     status.seconds = time.monotonic() - start
     log.info("WAL segment loaded: segment=%d maxSegment=%d", status.current, status.max)
@@ -108,5 +112,105 @@ def replay_wal(head: Head, wal_dir: Path, status: ReplayStatus) -> list[tuple[in
         log.warning("WAL replay: %d samples name a series the log and the database do not know; dropped",
                     status.unknown_series_samples)
     log.info("WAL replay completed: %d samples of %d series (%d new) from segments %d-%d in %.3fs",
-             status.samples, len(dirty), status.series, status.min, status.max, status.seconds)
+             status.samples, len(head.dirty), status.series, status.min, status.max, status.seconds)
     return created
+
+
+#: samples gathered before a batch is applied (bounds the replay's extra memory, ~40 bytes a sample)
+_BATCH_SAMPLES = 4_000_000
+
+
+class _Batch:
+    """Sample records read since the last apply, and what the series records said."""
+
+    def __init__(self) -> None:
+        #: records read so far: a sample is known only after its series record
+        self.position = 0
+        #: series created by the replay: ref -> position of its series record
+        self.born: dict[int, int] = {}
+        #: refs logged with labels another series already has: ref -> (that series, position)
+        self.alias: dict[int, tuple[int, int]] = {}
+        self.refs: list[I64] = []
+        self.ts: list[I64] = []
+        self.vs: list[F64] = []
+        self.positions: list[I64] = []
+        self.size = 0
+
+
+def _apply(head: Head, batch: _Batch, status: ReplayStatus) -> None:
+    if not batch.size:
+        return
+    refs = np.concatenate(batch.refs)
+    ts = np.concatenate(batch.ts)
+    vs = np.concatenate(batch.vs)
+    pos = np.concatenate(batch.positions)
+    batch.refs, batch.ts, batch.vs, batch.positions, batch.size = [], [], [], [], 0
+    known = np.ones(refs.size, dtype=bool)
+    for ref, (sid, at) in batch.alias.items():
+        hit = refs == ref
+        known[hit & (pos < at)] = False
+        refs[hit] = sid
+    order = np.argsort(refs, kind="stable")  # log order within each series
+    refs, ts, vs, pos, known = refs[order], ts[order], vs[order], pos[order], known[order]
+    starts, ends = group_bounds(refs)
+    by_id = head.by_id
+    owners = [by_id.get(ref) for ref in refs[starts].tolist()]
+    born = np.array([batch.born.get(ref, 0) if s is not None else 2**62
+                     for ref, s in zip(refs[starts].tolist(), owners, strict=True)], dtype=np.int64)
+    known &= pos >= np.repeat(born, ends - starts)
+    status.unknown_series_samples += int(refs.size - np.count_nonzero(known))
+    if not known.all():
+        ts, vs = ts[known], vs[known]
+        kept = np.add.reduceat(known.astype(np.int64), starts)
+        owners = [s for s, k in zip(owners, kept.tolist(), strict=True) if k]
+        kept = kept[kept > 0]
+        ends = np.cumsum(kept)
+        starts = ends - kept
+    present = [s for s in owners if s is not None]
+    keep = newer_than_before(ts, starts, ends, [s.last_t for s in present])
+    if not keep.all():
+        ts, vs = ts[keep], vs[keep]
+        kept = np.add.reduceat(keep.astype(np.int64), starts)
+        present = [s for s, k in zip(present, kept.tolist(), strict=True) if k]
+        kept = kept[kept > 0]
+        ends = np.cumsum(kept)
+        starts = ends - kept
+    if not present:
+        return
+    t_bytes = np.ascontiguousarray(ts).data.cast("B")
+    v_bytes = np.ascontiguousarray(vs).data.cast("B")
+    last_ts = ts[ends - 1].tolist()
+    for s, a, b, last_t, last_v in zip(present, starts.tolist(), ends.tolist(), last_ts, vs[ends - 1].tolist(),
+                                       strict=True):
+        s.ts.frombytes(t_bytes[8 * a : 8 * b])
+        s.vs.frombytes(v_bytes[8 * a : 8 * b])
+        s.last_t = last_t
+        s.last_v = last_v
+    head.dirty.update(present)
+    status.samples += int(ts.size)
+    head.max_t = max(head.max_t, max(last_ts))
+
+
+def group_bounds(keys: I64) -> tuple[I64, I64]:
+    """Start and end offsets of the runs of equal values in sorted ``keys`` (not empty)."""
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return starts, np.append(starts[1:], keys.size)
+
+
+def newer_than_before(ts: I64, starts: I64, ends: I64, newest: list[int]) -> npt.NDArray[np.bool_]:
+    """Which samples a commit would take: each group's samples in log order, a
+    sample kept when newer than its series' ``newest`` and every sample before
+    it in the group (a dropped sample is never newer, so it changes nothing)."""
+    keep: npt.NDArray[np.bool_] = ts > np.repeat(np.array(newest, dtype=np.int64), ends - starts)
+    # Times increase within a series' log order, except after a clock step,
+    # a race between two appenders or in a hand-made file: those groups one by one.
+    backwards = np.flatnonzero(ts[1:] <= ts[:-1]) + 1
+    if backwards.size:
+        inner = backwards[np.isin(backwards, starts, invert=True)]
+        for g in np.unique(np.searchsorted(starts, inner, side="right") - 1).tolist():
+            last = newest[g]
+            for j in range(int(starts[g]), int(ends[g])):
+                t = int(ts[j])
+                keep[j] = t > last
+                last = max(last, t)
+    return keep

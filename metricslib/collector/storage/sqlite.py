@@ -2,10 +2,16 @@
 
 Tables::
 
-    series(id, labels)               labels as a JSON list of [name, value] pairs
+    series(id, labels)               labels as text: names and values joined by NUL (see below)
     chunks(id, series_id, mint, maxt, n)   small, scanned whole at open
     chunk_data(id, data)             encoded chunk blobs (see chunks.py)
     wal(seq, data)                   samples not yet cut into chunks, one row per flush
+
+A series' labels are stored as ``name NUL value NUL name NUL value``, a NUL
+or SOH inside a name or value escaped as SOH SOH or SOH STX. Unescaped, that
+is the series' sort key (``MemSeries.sort_key``), and all rows decode
+together: one join, one split and one zip for the whole table, where JSON
+took a parse per series (format 1, which open migrates in one transaction).
 
 Each flush is one transaction, so a crash leaves either the whole flush or
 none of it; SQLite's own journal makes that true even under ``kill -9``.
@@ -17,12 +23,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -32,11 +40,24 @@ import numpy.typing as npt
 from metricslib.collector.model import Labels
 from metricslib.errors import StorageCorruptionError, StorageError
 
-__all__ = ["DB_FILE", "ChunkMeta", "Database", "WalBatch", "decode_wal", "encode_wal"]
+__all__ = [
+    "DB_FILE",
+    "ChunkMeta",
+    "Database",
+    "WalBatch",
+    "decode_label_texts",
+    "decode_wal",
+    "encode_wal",
+    "labels_from_text",
+    "labels_to_text",
+]
+
+log = logging.getLogger(__name__)
 
 DB_FILE = "metrics.sqlite"
 _LOCK_FILE = "LOCK"
-_FORMAT = "1"
+#: 1: labels as JSON; 2: labels as NUL-joined text (format 1 is migrated at open)
+_FORMAT = "2"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, labels TEXT NOT NULL);
@@ -56,12 +77,47 @@ WalBatch = tuple[
 _WAL_HEAD = struct.Struct("<II")
 
 
-def labels_to_json(labels: Labels) -> str:
-    return json.dumps(labels, ensure_ascii=False, separators=(",", ":"))
-
-
 def labels_from_json(text: str) -> Labels:
+    """Format 1's labels (read only to migrate)."""
     return tuple((str(k), str(v)) for k, v in json.loads(text))
+
+
+def _escape(field: str) -> str:
+    if "\x00" in field or "\x01" in field:
+        return field.replace("\x01", "\x01\x02").replace("\x00", "\x01\x01")
+    return field
+
+
+def _unescape(field: str) -> str:
+    # Left to right, so an escape never starts inside the one before it.
+    return field.replace("\x01\x01", "\x00").replace("\x01\x02", "\x01")
+
+
+def labels_to_text(labels: Labels) -> str:
+    return "\x00".join(_escape(f) for pair in labels for f in pair)
+
+
+def labels_from_text(text: str) -> Labels:
+    return decode_label_texts([text])[0]
+
+
+def decode_label_texts(texts: Sequence[str]) -> list[Labels]:
+    """Many stored label texts at once: the C loops of join, split and zip do
+    the per-label work. Equal (name, value) pairs share one tuple."""
+    if not texts:
+        return []
+    fields = "\x00".join(texts).split("\x00")
+    if any("\x01" in t for t in texts):
+        fields = [_unescape(f) if "\x01" in f else f for f in fields]
+    sizes = [t.count("\x00") + 1 for t in texts]
+    if any(n % 2 for n in sizes):
+        bad = next(i for i, n in enumerate(sizes) if n % 2)
+        raise ValueError(f"label text {texts[bad]!r} has an odd number of fields")
+    it = iter(fields)
+    pairs = list(zip(it, it, strict=True))
+    shared: dict[tuple[str, str], tuple[str, str]] = {}
+    pairs_it = iter(map(shared.setdefault, pairs, pairs))
+    return [tuple(islice(pairs_it, n // 2)) for n in sizes]
 
 
 def encode_wal(batch: WalBatch) -> bytes:
@@ -95,6 +151,10 @@ def decode_wal(blob: bytes) -> WalBatch:
     if int(counts.sum()) != total:
         raise StorageCorruptionError("WAL record sample counts do not add up")
     return sids, counts, ts, vs
+
+
+def _readable(text: object) -> bool:
+    return isinstance(text, str) and text.count("\x00") % 2 == 1
 
 
 class Database:
@@ -159,19 +219,47 @@ class Database:
         row = w.execute("SELECT value FROM meta WHERE key='format'").fetchone()
         if row is None:
             w.execute("INSERT INTO meta(key, value) VALUES ('format', ?)", (_FORMAT,))
+        elif row[0] == "1":
+            self._migrate_from_1()
         elif row[0] != _FORMAT:
             raise StorageCorruptionError(
                 f"{self.path} has storage format {row[0]}, this version reads {_FORMAT}"
             )
 
+    def _migrate_from_1(self) -> None:
+        """Format 1 kept labels as JSON: rewrite every row, in one transaction
+        (a crash leaves format 1, migrated again at the next open)."""
+        with self.transaction() as w:
+            rows = []
+            for sid, text in w.execute("SELECT id, labels FROM series"):
+                try:
+                    rows.append((labels_to_text(labels_from_json(text)), int(sid)))
+                except (ValueError, TypeError) as exc:
+                    raise StorageCorruptionError(f"{self.path}: series {sid} has unreadable labels: {exc}") from exc
+            w.executemany("UPDATE series SET labels=? WHERE id=?", rows)
+            w.execute("UPDATE meta SET value=? WHERE key='format'", (_FORMAT,))
+        log.info("%s: storage format 1 migrated to %s (%d series)", self.path, _FORMAT, len(rows))
+
     # --- reading everything back at open ----------------------------------------------
 
     def load_series(self) -> Iterator[tuple[int, Labels]]:
-        for sid, text in self._w.execute("SELECT id, labels FROM series"):
-            try:
-                yield int(sid), labels_from_json(text)
-            except (ValueError, TypeError) as exc:
-                raise StorageCorruptionError(f"series {sid} has unreadable labels: {exc}") from exc
+        sids, labels, _ = self.load_series_bulk()
+        yield from zip(sids, labels, strict=True)
+
+    def load_series_bulk(self) -> tuple[list[int], list[Labels], list[str | None]]:
+        """Every series: ids, label sets and, where no escape was needed, the
+        stored text, which is the series' sort key."""
+        rows = self._w.execute("SELECT id, labels FROM series").fetchall()
+        if not rows:
+            return [], [], []
+        sids, texts = (list(col) for col in zip(*rows, strict=True))
+        try:
+            labels = decode_label_texts(texts)
+        except (ValueError, TypeError, AttributeError) as exc:
+            bad = next((sid for sid, text in zip(sids, texts, strict=True) if not _readable(text)), "?")
+            raise StorageCorruptionError(f"series {bad} has unreadable labels: {exc}") from exc
+        keys: list[str | None] = [None if "\x01" in t else t for t in texts]
+        return sids, labels, keys
 
     def load_chunk_meta(self) -> list[ChunkMeta]:
         cur = self._w.execute("SELECT id, series_id, mint, maxt, n FROM chunks ORDER BY series_id, mint")
@@ -213,7 +301,7 @@ class Database:
     def insert_series(conn: sqlite3.Connection, rows: Sequence[tuple[int, Labels]]) -> None:
         conn.executemany(
             "INSERT OR IGNORE INTO series(id, labels) VALUES (?, ?)",
-            [(sid, labels_to_json(labels)) for sid, labels in rows],
+            [(sid, labels_to_text(labels)) for sid, labels in rows],
         )
 
     @staticmethod

@@ -37,7 +37,12 @@ from metricslib.collector.storage.flush import FlushAborted, flush
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import NO_TIME, MemSeries
 from metricslib.collector.storage.querier import StoreQuerier
-from metricslib.collector.storage.replay import ReplayStatus, replay_wal
+from metricslib.collector.storage.replay import (
+    ReplayStatus,
+    group_bounds,
+    newer_than_before,
+    replay_wal,
+)
 from metricslib.collector.storage.sqlite import Database
 from metricslib.collector.storage.wal import WAL_DIR, WriteAheadLog
 from metricslib.errors import StorageCorruptionError
@@ -160,6 +165,17 @@ class Store:
     def series_ref(self, labels: Labels) -> int:
         """The id ("ref") of the series with these labels, creating it if new."""
         return self.head.series_ref(labels)
+
+    def series_with(self, pairs: Labels) -> list[tuple[Labels, int]]:
+        """Every series holding all these label pairs, with its ref: a scrape
+        loop seeds its series cache with its target's series after a restart
+        (``scrape/seed.py``)."""
+        matchers = [Matcher(name, "=", value) for name, value in pairs if value]
+        if not matchers:
+            return []
+        head = self.head
+        with head.lock:
+            return [(head.by_id[sid].labels, sid) for sid in head.index.select(matchers)]
 
     def stats(self) -> StoreStats:
         head = self.head
@@ -314,11 +330,17 @@ def _gc_paused() -> Iterator[None]:
 
 def _load(head: Head, db: Database) -> None:
     """Rebuild the head from the database: series, chunk metadata, then the WAL rows."""
-    for sid, labels in db.load_series():
-        s = MemSeries(sid, labels)
+    sids, labels, keys = db.load_series_bulk()
+    series = list(map(MemSeries, sids, labels))
+    for s, key in zip(series, keys, strict=True):
         s.persisted = True
-        head.register(s)
-        head.next_id = max(head.next_id, sid + 1)
+        s.sorts_as = key  # the stored text is the sort key (None: built below)
+    # Head.register for all of them at once: the postings from one sort
+    head.by_labels.update(zip(labels, series, strict=True))
+    head.by_id.update(zip(sids, series, strict=True))
+    head.index.add_many(sids, labels)
+    if sids:
+        head.next_id = max(head.next_id, max(sids) + 1)
     for cid, sid, mint, maxt, n in db.load_chunk_meta():
         owner = head.by_id.get(sid)
         if owner is None:
@@ -336,55 +358,59 @@ def _load_wal_rows(head: Head, db: Database) -> None:
 
     Rows can still hold samples that were already cut into chunks (rows are
     deleted lazily), so a sample not newer than its series' newest is
-    skipped. All rows are regrouped by series in one stable sort, so the
-    Python work is per series, not per series and row (a head of ten
-    minutes is a hundred rows)."""
+    skipped. The rows' runs (one per series and row) are regrouped by series
+    with one stable sort of the runs, not of the samples, and the samples
+    gathered run by run, so the Python work is per series, not per series
+    and row (a head of ten minutes is a hundred rows)."""
     parts = list(db.load_wal())
     head.wal_seq = max(head.wal_seq, db.max_wal_seq())
     if not parts:
         return
-    sid_all = np.concatenate([np.repeat(sids, counts) for _, (sids, counts, _, _) in parts])
-    seq_all = np.concatenate([np.full(b[2].size, seq, dtype=np.int64) for seq, b in parts])
-    order = np.argsort(sid_all, kind="stable")  # rows come in seq order: each series keeps log order
-    sid_s = sid_all[order]
-    t_s = np.concatenate([b[2] for _, b in parts])[order]
-    v_s = np.concatenate([b[3] for _, b in parts])[order]
-    seq_s = seq_all[order]
-    n = int(sid_s.size)
+    run_sid = np.concatenate([b[0] for _, b in parts])
+    run_len = np.concatenate([b[1] for _, b in parts])
+    run_seq = np.concatenate([np.full(b[0].size, seq, dtype=np.int64) for seq, b in parts])
+    run_at = np.cumsum(run_len) - run_len  # where each run starts in the concatenated samples
+    order = np.argsort(run_sid, kind="stable")  # rows come in seq order: each series keeps log order
+    run_sid, run_len, run_seq, run_at = run_sid[order], run_len[order], run_seq[order], run_at[order]
+    n = int(run_len.sum())
     if n == 0:
         return
-    same = sid_s[1:] == sid_s[:-1]
-    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    # Sample k of the regrouped arrays is sample (k - its run's new start + its run's old start).
+    new_at = np.cumsum(run_len) - run_len
+    gather = np.repeat(run_at - new_at, run_len) + np.arange(n, dtype=np.int64)
+    t_s = np.concatenate([b[2] for _, b in parts])[gather]
+    v_s = np.concatenate([b[3] for _, b in parts])[gather]
+    nonempty = run_len > 0
+    g_starts, _ = group_bounds(run_sid[nonempty])
+    sids = run_sid[nonempty][g_starts]
+    first_seqs = run_seq[nonempty][g_starts].tolist()
+    starts = new_at[nonempty][g_starts]
     ends = np.append(starts[1:], n)
     owners: list[MemSeries] = []
-    for sid, a in zip(sid_s[starts].tolist(), starts.tolist(), strict=True):
-        found = head.by_id.get(sid)
+    by_id = head.by_id
+    for sid, seq in zip(sids.tolist(), first_seqs, strict=True):
+        found = by_id.get(sid)
         if found is None:
-            raise StorageCorruptionError(f"WAL record {int(seq_s[a])} names unknown series {sid}")
+            raise StorageCorruptionError(f"WAL record {seq} names unknown series {sid}")
         owners.append(found)
     # A sample is kept when newer than everything before it: the series'
-    # newest chunk sample and the samples earlier in the log. Times increase
-    # within a series' log order, except in a damaged or hand-made file.
-    keep = t_s > np.repeat(np.array([s.last_t for s in owners], dtype=np.int64), ends - starts)
-    backwards = np.flatnonzero(same & (t_s[1:] <= t_s[:-1])) + 1
-    for g in np.unique(np.searchsorted(starts, backwards, side="right") - 1).tolist():
-        newest = owners[g].last_t
-        for j in range(int(starts[g]), int(ends[g])):
-            t = int(t_s[j])
-            keep[j] = t > newest
-            newest = max(newest, t)
+    # newest chunk sample and the samples earlier in the log.
+    keep = newer_than_before(t_s, starts, ends, [s.last_t for s in owners])
     if not keep.all():
-        t_s, v_s, seq_s = t_s[keep], v_s[keep], seq_s[keep]
+        seq_s = np.repeat(run_seq, run_len)[keep]  # head_seq: the row of the first sample kept
+        t_s, v_s = t_s[keep], v_s[keep]
         kept = np.add.reduceat(keep.astype(np.int64), starts)
         owners = [s for s, k in zip(owners, kept.tolist(), strict=True) if k]
         kept = kept[kept > 0]
         ends = np.cumsum(kept)
         starts = ends - kept
+        first_seqs = seq_s[starts].tolist()
+    if not owners:
+        return
     t_bytes = np.ascontiguousarray(t_s).data.cast("B")
     v_bytes = np.ascontiguousarray(v_s).data.cast("B")
     last_ts = t_s[ends - 1].tolist()
     last_vs = v_s[ends - 1].tolist()
-    first_seqs = seq_s[starts].tolist()
     for s, a, b, last_t, last_v, first_seq in zip(
         owners, starts.tolist(), ends.tolist(), last_ts, last_vs, first_seqs, strict=True
     ):
@@ -395,8 +421,7 @@ def _load_wal_rows(head: Head, db: Database) -> None:
             s.head_seq = first_seq
         s.last_t = last_t
         s.last_v = last_v
-    if last_ts:
-        head.max_t = max(head.max_t, max(last_ts))
+    head.max_t = max(head.max_t, max(last_ts))
 
 
 def _sort_keys(head: Head) -> None:

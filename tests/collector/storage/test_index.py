@@ -71,3 +71,21 @@ def test_index_agrees_with_brute_force(sets: list[dict[str, str]], ms: list[Matc
         idx.add(i, lab)
     expected = {i for i, lab in enumerate(labels) if all(m.matches(labels_get(lab, m.name)) for m in ms)}
     assert idx.select(ms) == expected
+
+
+@settings(max_examples=50)
+@given(st.lists(st.dictionaries(st.sampled_from(["__name__", "a", "b"]), st.sampled_from(["x", "y", "z"]),
+                                min_size=1), max_size=12))
+def test_add_many_builds_what_adding_one_at_a_time_builds(sets: list[dict[str, str]]) -> None:
+    labels = [make_labels(d) for d in sets]
+    one, many = PostingsIndex(), PostingsIndex()
+    for i, x in enumerate(labels):
+        one.add(i, x)
+    many.add_many(list(range(len(labels))), labels)
+    assert many.label_names() == one.label_names()
+    for name in one.label_names():
+        assert many.values_of(name) == one.values_of(name)
+    assert len(many) == len(one) and many.version == one.version
+    assert many.changes_since(0) is None or not labels  # a cached selection starts over
+    for m in (Matcher("a", "=", "x"), Matcher("b", "!=", "y"), Matcher("__name__", "=~", "x|z")):
+        assert many.select([m]) == one.select([m])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -208,6 +209,7 @@ def test_checkpoint_rows_load_with_the_row_by_row_rule(tmp_path: Path) -> None:
     store.flush(cut_all=True)  # chunks: a up to 1000, b up to 46000
     store.close()
     rows = [
+        (99, [b], [1], [40_000], [-1.0]),  # all in b's chunks already: b's head starts at row 100
         (100, [a, b], [2, 2], [10_000, 20_000, 5_000, 60_000], [2.0, 3.0, -1.0, 6.0]),
         (101, [a, b], [2, 1], [15_000, 30_000, 70_000], [-1.0, 4.0, 7.0]),
         (102, [b], [3], [80_000, 75_000, 78_000], [8.0, -1.0, -1.0]),
@@ -233,3 +235,36 @@ def test_checkpoint_rows_load_with_the_row_by_row_rule(tmp_path: Path) -> None:
         assert head.max_t == 80_000
     finally:
         again.close()
+
+
+def test_a_data_directory_of_format_1_opens_with_everything_in_it(tmp_path: Path) -> None:
+    store = open_storage(tmp_path, retention_ms=FOREVER, background=False)
+    _fill(store, 3, 1000, 300)  # chunks, checkpoint rows and the log's tail
+    app = store.appender()
+    app.append(_labels(0), 1000 + 300 * 5000, 7.0)
+    app.commit()
+    before = _all(store)
+    store.close()
+    # Rewrite the labels as the JSON of format 1, as the previous version left them.
+    conn = sqlite3.connect(tmp_path / DB_FILE, isolation_level=None)
+    rows = conn.execute("SELECT id, labels FROM series").fetchall()
+    conn.executemany("UPDATE series SET labels=? WHERE id=?",
+                     [(json.dumps([t.split("\x00")[k:k + 2] for k in range(0, t.count("\x00") + 1, 2)]), sid)
+                      for sid, t in rows])
+    conn.execute("UPDATE meta SET value='1' WHERE key='format'")
+    conn.close()
+    again = open_storage(tmp_path, retention_ms=FOREVER, background=False)
+    try:
+        assert _all(again) == before
+        app = again.appender()
+        app.append(_labels(5), 10**7, 1.0)
+        app.commit()
+        again.flush()
+    finally:
+        again.close()
+    last = open_storage(tmp_path, retention_ms=FOREVER, background=False)
+    try:
+        assert _all(last) == {**before, "5": ([10**7], [1.0])}
+        assert last.querier().label_values("i") == ["0", "1", "2", "5"]
+    finally:
+        last.close()

@@ -274,6 +274,11 @@ class ForwardingStorage:
     def querier(self) -> Querier:
         return self.inner.querier()
 
+    def series_with(self, pairs: Labels) -> list[tuple[Labels, int]]:
+        """The store's (see ``Store.series_with``); [] when it has none such."""
+        found = getattr(self.inner, "series_with", None)
+        return found(pairs) if found is not None else []
+
     def start(self) -> None:
         for queue in self.queues:
             queue.start()
