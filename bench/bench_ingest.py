@@ -5,12 +5,12 @@ bulk path and all) writing through :class:`ForwardingStorage` around a real
 store, as ``server.py`` builds it, for T targets of 2,000 counter series each
 (``bench_capacity``'s bodies, values growing every scrape). A fake transport
 hands the bodies over, so the figure leaves HTTP out; the store's flush runs
-every ``--flush-every`` rounds (a round is one scrape of every target), 12 being
-the collector's 60 s flush of 5 s scrapes (6: its former 30 s). CPU is this process's (``time.process_time``),
+every ``--flush-every`` rounds (a round is one scrape of every target), 6 being
+a 30 s flush of 5 s scrapes. CPU is this process's (``time.process_time``),
 so the figure holds on a loaded machine better than wall time would.
 
 Run: PYTHONPATH=. .venv/bin/python bench/bench_ingest.py [--targets 5] [--rounds 48]
-     [--flush-every 12] [--profile]
+     [--flush-every 6] [--profile]
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=48)
-    ap.add_argument("--flush-every", type=int, default=12, help="rounds between flushes (12: 60 s of 5 s scrapes)")
+    ap.add_argument("--flush-every", type=int, default=6, help="rounds between flushes (6: 30 s of 5 s scrapes)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()

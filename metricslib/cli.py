@@ -62,7 +62,7 @@ def add_collector_arguments(col: argparse.ArgumentParser) -> None:
                      help="enable shutdown and reload via HTTP request (/-/quit, /-/reload)")
     col.add_argument("--web.enable-admin-api", dest="enable_admin_api", action="store_true",
                      help="enable API endpoints for admin control actions (/api/v1/admin/tsdb/*)")
-    col.add_argument("--flush-interval", default="60s",
+    col.add_argument("--flush-interval", default="30s",
                      help="how often new samples are checkpointed into SQLite (the write-ahead log holds "
                           "every commit meanwhile)")
     col.add_argument("--query.timeout", "--query-timeout", dest="query_timeout", default="2m",

@@ -66,7 +66,7 @@ class ServerOptions:
     host: str = "127.0.0.1"
     port: int = 9090
     retention_ms: int = 15 * 86_400_000
-    flush_interval_s: float = 60.0  # the CLI's default: per-series flush work, spread over more samples
+    flush_interval_s: float = 30.0  # the CLI's default: per-series flush work, spread over more samples
     query_timeout_s: float = 120.0
     query_max_samples: int = 50_000_000
     query_max_concurrency: int = DEFAULT_MAX_CONCURRENCY
