@@ -149,3 +149,22 @@ def _wait_for_running_query(base: str) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError("the slow query never showed in prometheus_engine_queries")
+
+
+def test_stop_wakes_the_http_loop_instead_of_waiting_for_its_poll() -> None:
+    """The serve loop polls rarely (each wake-up costs the scrapes CPU); stopping
+    it must not wait for the poll: a loop polling once an hour still ends."""
+    from metricslib.collector.server import _shutdown_now
+    from metricslib.collector.web.server import CollectorHTTPServer
+
+    http = CollectorHTTPServer(("127.0.0.1", 0), None)
+    loop = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 3600}, daemon=True)
+    loop.start()
+    try:
+        stopper = threading.Thread(target=_shutdown_now, args=(http,), daemon=True)
+        stopper.start()
+        stopper.join(60)
+        loop.join(60)
+        assert not stopper.is_alive() and not loop.is_alive()
+    finally:
+        http.server_close()

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 #: ``--alertmanager.notification-queue-capacity``'s default.
 DEFAULT_QUEUE_CAPACITY = 10_000
-_DISCOVERY_TICK_S = 0.25
+_DISCOVERY_TICK_S = 1.0  # each tick takes the interpreter; Prometheus batches updates over 5 s
 
 
 class NotifierManager:

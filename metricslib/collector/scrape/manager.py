@@ -55,7 +55,7 @@ __all__ = ["Collector"]
 
 log = logging.getLogger(__name__)
 
-_DISCOVERY_TICK_S = 0.25
+_DISCOVERY_TICK_S = 1.0  # each tick takes the interpreter; Prometheus batches updates over 5 s
 
 
 def _scrape_settings(sc: ScrapeConfig) -> ScrapeConfig:
