@@ -136,7 +136,7 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
   // asked for at the boot script's "now".
   if (state.expr) {
     void run(bootNow(), true).finally(() => {
-      save();
+      afterPaint(save);
       mountEditor();
     });
   }
