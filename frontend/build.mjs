@@ -45,7 +45,8 @@ const lazyIntl = {
   },
 };
 
-// NOMIN=1 node build.mjs: readable names in a CPU profile (never shipped).
+// NOMIN=1 node build.mjs: readable names in a CPU profile, for a look only
+// (`make ui` does not rebuild over it: run `node build.mjs` afterwards).
 const common = { bundle: true, minify: process.env.NOMIN !== "1", target: "es2022", outdir: out, entryNames: "[name]-[hash]",
   legalComments: "none", metafile: true, logLevel: "warning", plugins: [lazyIntl] };
 // ES modules, split: the query page's code (app-*.js) with the chunks it
