@@ -7,6 +7,7 @@ import { seriesColor } from "./colors";
 import { h, clear } from "./dom";
 import { formatUnit } from "./format";
 import { formatInZone } from "./timezone";
+import { tickLabels, type ZonedDate } from "./timeticks";
 import type { Sample } from "./api";
 
 export interface ChartSeries {
@@ -97,6 +98,9 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
   const bands: uPlot.Band[] = [];
   if (opts.stacked) for (let i = 2; i <= data.series.length; i++) bands.push({ series: [i, i - 1] });
 
+  const zoned: ZonedDate = opts.timeZone
+    ? (t) => uPlot.tzDate(new Date(t * 1e3), opts.timeZone as string)
+    : (t) => new Date(t * 1e3);
   const plot = new uPlot(
     {
       width,
@@ -120,7 +124,11 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
         },
       },
       axes: [
-        { stroke: "#555", grid: { stroke: "#eee" } },
+        {
+          stroke: "#555",
+          grid: { stroke: "#eee" },
+          values: (_u, splits, _axis, _space, incr) => tickLabels(splits, incr, zoned),
+        },
         {
           stroke: "#555",
           grid: { stroke: "#eee" },
