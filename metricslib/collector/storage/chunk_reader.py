@@ -30,7 +30,10 @@ class ChunkReader:
             blobs = self.db.fetch_chunks(missing)
             found = [cid for cid in missing if cid in blobs]
             decoded = dict(zip(found, decode_chunks([blobs[cid] for cid in found]), strict=True))
-            self.cache.put_many(decoded)
+            # A read bigger than the whole cache would only push out every entry (the
+            # small, repeated selects'), and be pushed out itself by the next such read.
+            if sum(t.shape[0] for t, _ in decoded.values()) <= self.cache.max_samples:
+                self.cache.put_many(decoded)
             out.update(decoded)
         return out
 
