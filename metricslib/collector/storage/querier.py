@@ -133,34 +133,37 @@ class StoreQuerier:
         c_start = np.zeros(head_n.shape[0] + 1, dtype=np.int64)
         np.cumsum(chunk_n, out=c_start[1:])
         # Only the chunks at the edges of the range reach past it, and their samples out
-        # of range are at the start or the end of their series' run: count them per series.
-        src: I64 | None = None
+        # of range are at the start or the end of their series' run: count them per
+        # series, and send them to a spare slot past the end of the output.
+        outside: Mask | None = None
+        lead = np.zeros(head_n.shape[0], dtype=np.int64)
         if int(c_mint.min()) < mint or int(c_maxt.max()) > maxt:
-            lead = _run_counts(ct < mint, c_start)
-            trail = _run_counts(ct > maxt, c_start)
-            if lead.any() or trail.any():
-                chunk_n = chunk_n - lead - trail
-                kept_start = np.zeros(head_n.shape[0], dtype=np.int64)
-                np.cumsum(chunk_n[:-1], out=kept_start[1:])
-                src = np.arange(int(chunk_n.sum()), dtype=np.int64)
-                src += np.repeat(c_start[:-1] + lead - kept_start, chunk_n)
-                c_start[1:] = np.cumsum(chunk_n)
+            below = ct < mint
+            outside = below | (ct > maxt)
+            if outside.any():
+                lead = _run_counts(below, c_start, chunk_n)
+                chunk_n = chunk_n - _run_counts(outside, c_start, chunk_n)
+            else:
+                outside = None
         # Interleave: series k's chunk samples, then its head samples, for every k. Each
         # sample's place is its index in its own run shifted by its series' start (index
         # scatters: a boolean-mask assignment of the same arrays is ~10x slower).
         offs = np.zeros(head_n.shape[0] + 1, dtype=np.int64)
         np.cumsum(chunk_n + head_n, out=offs[1:])
-        to_c = np.arange(int(c_start[-1]), dtype=np.int64)
-        to_c += np.repeat(offs[:-1] - c_start[:-1], chunk_n)
+        total = int(offs[-1])
+        to_c = np.arange(ct.shape[0], dtype=np.int64)
+        to_c += np.repeat(offs[:-1] - c_start[:-1] - lead, c_start[1:] - c_start[:-1])
+        if outside is not None:
+            to_c[outside] = total
         to_h = np.arange(ht.shape[0], dtype=np.int64)
         to_h += np.repeat(offs[:-1] + chunk_n - h_offs[:-1], head_n)
-        t_all = np.empty(int(offs[-1]), dtype=np.int64)
-        v_all = np.empty(int(offs[-1]), dtype=np.float64)
-        t_all[to_c] = ct if src is None else ct[src]
-        v_all[to_c] = cv if src is None else cv[src]
+        t_all = np.empty(total + 1, dtype=np.int64)
+        v_all = np.empty(total + 1, dtype=np.float64)
+        t_all[to_c] = ct
+        v_all[to_c] = cv
         t_all[to_h] = ht
         v_all[to_h] = hv
-        return t_all, v_all, offs
+        return t_all[:total], v_all[:total], offs
 
     @staticmethod
     def _chunk_parts(
@@ -283,11 +286,13 @@ def _chunk_meta(series: list[MemSeries], reach: I64) -> tuple[I64, I64, I64, I64
     return ids, c_mint, c_maxt, offs
 
 
-def _run_counts(flags: Mask, starts: I64) -> I64:
-    """How many of ``flags`` are set in each run ``starts[k]:starts[k + 1]``."""
-    cum = np.zeros(flags.shape[0] + 1, dtype=np.int64)
-    np.cumsum(flags, out=cum[1:])
-    counts: I64 = cum[starts[1:]] - cum[starts[:-1]]
+def _run_counts(flags: Mask, starts: I64, sizes: I64) -> I64:
+    """How many of ``flags`` are set in each run ``starts[k]:starts[k + 1]`` (of ``sizes[k]``)."""
+    counts = np.zeros(sizes.shape[0], dtype=np.int64)
+    nonempty = np.flatnonzero(sizes)
+    if nonempty.size:
+        # Empty runs between them have no length, so the runs left are back to back.
+        counts[nonempty] = np.add.reduceat(flags, starts[nonempty], dtype=np.int64)
     return counts
 
 
