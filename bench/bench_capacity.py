@@ -173,19 +173,28 @@ class Phase:
 class QueryLoad:
     """One client per server sending QUERY in a loop until stopped."""
 
-    def __init__(self, urls: dict[str, str]) -> None:
+    def __init__(self, urls: dict[str, str], range_s: float = 0.0, step_s: float = 60.0) -> None:
         self.stop = threading.Event()
         self.times: dict[str, list[float]] = {s: [] for s in urls}
         self.errors: dict[str, int] = {s: 0 for s in urls}
+        self.range_s, self.step_s = range_s, step_s
         path = "/api/v1/query?" + urllib.parse.urlencode({"query": QUERY})
         self.threads = [threading.Thread(target=self._run, args=(s, u, path), daemon=True) for s, u in urls.items()]
+
+    def _path(self, path: str) -> str:
+        """The instant query, or with ``--query-range`` a range query ending now."""
+        if not self.range_s:
+            return path
+        end = time.time()
+        return "/api/v1/query_range?" + urllib.parse.urlencode(
+            {"query": QUERY, "start": f"{end - self.range_s:.3f}", "end": f"{end:.3f}", "step": f"{self.step_s:g}"})
 
     def _run(self, server: str, url: str, path: str) -> None:
         conn = KeepAlive(url)
         try:
             while not self.stop.is_set():
                 try:
-                    self.times[server].append(conn.timed_get(path))
+                    self.times[server].append(conn.timed_get(self._path(path)))
                 except Exception:
                     self.errors[server] += 1
                     conn.close()
@@ -286,7 +295,7 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
                 t0 = time.time()
                 cpu0 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
                 if load:
-                    with QueryLoad(urls) as q:
+                    with QueryLoad(urls, args.query_range, args.query_step) as q:
                         time.sleep(args.phase)
                         cpu1 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
                         t1 = time.time()
@@ -363,6 +372,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before the first phase")
     parser.add_argument("--rounds", type=int, default=1, help="quiet + query-load phase pairs per size")
     parser.add_argument("--max-minutes", type=float, default=60.0, help="stop the whole run after this")
+    parser.add_argument("--query-range", type=float, default=0.0,
+                        help="send QUERY as a range query over this many seconds up to now (0: instant)")
+    parser.add_argument("--query-step", type=float, default=60.0, help="the range query's step, seconds")
     args = parser.parse_args()
     prometheus = shutil.which("prometheus")
     if not prometheus:

@@ -49,6 +49,8 @@ from metricslib.web_guard import WebConfigFile
 __all__ = ["CollectorServer", "ServerOptions", "parse_selector", "run_collector_cli"]
 
 API_COMPAT_VERSION = "2.42.0"
+#: The interpreter's GIL switch interval in the collector process (Python's default: 5 ms).
+SWITCH_INTERVAL_S = 0.0005
 
 
 def parse_selector(text: str) -> Sequence[Matcher]:
@@ -429,6 +431,11 @@ def run_collector_cli(args: argparse.Namespace) -> int:
         return _fail(exc, 2)
     _configure_logging(args.log_level, args.log_format)
     tune_malloc()  # the process is ours: keep query temporaries' memory between queries
+    # A thread that wants the GIL waits up to the switch interval for a busy one (a
+    # query) to hand it over, at every hand-off: a scrape gives it up for each socket
+    # read and WAL write, so at the default 5 ms a long query delays every scrape by
+    # tens of ms (see docs/benchmarks.md, "Queries beside scrapes (issue 12)").
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         config = load_config(options.config_file)
     except ConfigError as exc:

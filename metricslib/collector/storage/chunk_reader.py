@@ -30,7 +30,7 @@ class ChunkReader:
             blobs = self.db.fetch_chunks(missing)
             found = [cid for cid in missing if cid in blobs]
             decoded = dict(zip(found, decode_chunks([blobs[cid] for cid in found]), strict=True))
-            self.cache.put_many(decoded)
+            self.cache.put_many(_tail_that_fits(decoded, self.cache.max_samples))
             out.update(decoded)
         return out
 
@@ -41,3 +41,23 @@ class ChunkReader:
         ts, vs = self.arrays([s.c_ids[-1]])[s.c_ids[-1]]
         s.last_v = float(vs[-1]) if ts.size and int(ts[-1]) == s.last_t else None
         return s.last_v
+
+
+def _tail_that_fits(decoded: dict[int, tuple[I64, F64]], room: int) -> dict[int, tuple[I64, F64]]:
+    """The last chunks of a read that fit in the cache together.
+
+    The LRU would keep exactly these after inserting the whole read; leaving the
+    rest out skips inserting and then evicting them (a range query over more
+    samples than the cache holds keeps the same tail cached, and the next run
+    of it finds that tail before decoding the rest)."""
+    total = 0
+    keep = 0
+    for t, _ in reversed(decoded.values()):
+        total += t.shape[0]
+        if total > room:
+            break
+        keep += 1
+    if keep == len(decoded):
+        return decoded
+    items = list(decoded.items())
+    return dict(items[len(items) - keep :])
