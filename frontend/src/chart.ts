@@ -127,6 +127,8 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
         {
           stroke: "#555",
           grid: { stroke: "#eee" },
+          // Room for "23:54:30" and a gap, so narrow panels get fewer ticks rather than overlapping ones.
+          space: 80,
           values: (_u, splits, _axis, _space, incr) => tickLabels(splits, incr, zoned),
         },
         {
