@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from metricslib.collector.model import Labels
 from metricslib.collector.storage.chunk_reader import ChunkReader
-from metricslib.collector.storage.chunks import encode_chunk
+from metricslib.collector.storage.chunks import decode_chunks, encode_chunk
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries, merge_samples
 from metricslib.collector.storage.sqlite import Database
@@ -81,11 +81,13 @@ def rewrite_chunks(
     Returns False, having written nothing, when ``stop`` was set before the
     transaction began."""
     writes: list[tuple[MemSeries, list[int], list[tuple[bytes, int, int, int]]]] = []
+    arrays: dict[int, tuple[I64, F64]] = {}
     for i, (s, ids, extra) in enumerate(jobs):
         if stop is not None and i % 64 == 0 and stop.is_set():
             return False
-        arrays = chunks.arrays(ids)
-        if len(arrays) != len(ids):
+        if i % _DECODE_BATCH == 0:
+            arrays = _read_uncached(chunks, [cid for _, ids_, _ in jobs[i : i + _DECODE_BATCH] for cid in ids_])
+        if any(cid not in arrays for cid in ids):
             raise StorageCorruptionError(f"chunks of series {s.labels} vanished during rewrite")
         ts, vs = merge_samples([arrays[c] for c in ids] + list(extra))
         blobs: list[tuple[bytes, int, int, int]] = []
@@ -107,6 +109,7 @@ def rewrite_chunks(
                 for blob, mint, maxt, n in blobs
             ]
             added.append((s, ids, metas))
+    chunks.cache.discard_many([cid for _, ids, _ in added for cid in ids])
     with head.lock:
         for s, ids, metas in added:
             s.persisted = True
@@ -117,6 +120,22 @@ def rewrite_chunks(
                     s.last_t, s.last_v = maxt, None
                 head.max_t = max(head.max_t, maxt)
     return True
+
+#: series whose chunks are decoded together (same-shape chunks decode as one 2-D array)
+_DECODE_BATCH = 256
+
+
+def _read_uncached(chunks: ChunkReader, ids: list[int]) -> dict[int, tuple[I64, F64]]:
+    """Decoded chunks for a rewrite, taken from the cache when there but never put
+    in it: the rewrite deletes them."""
+    out = chunks.cache.peek_many(ids)
+    missing = [cid for cid in ids if cid not in out]
+    if missing:
+        blobs = chunks.db.fetch_chunks(missing)
+        found = [cid for cid in missing if cid in blobs]
+        out.update(zip(found, decode_chunks([blobs[cid] for cid in found]), strict=True))
+    return out
+
 
 def import_series(head: Head, db: Database, chunks: ChunkReader, items: Iterable[tuple[Labels, I64, F64]]) -> int:
     """Backfill whole series (timestamps increasing) in one transaction.

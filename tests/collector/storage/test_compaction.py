@@ -83,3 +83,16 @@ def test_a_pass_merges_at_most_max_jobs_windows(store: Store) -> None:
         s = store.head.by_id[store.series_ref(_labels(i))]
         assert len([m for m in s.c_mint if m < 2 * HOUR]) == 1
         assert _all(store)[str(i)][0] == list(range(0, 1500 * 5000, 5000))
+
+
+def test_a_merge_neither_caches_its_inputs_nor_keeps_the_dead_chunks_cached(store: Store) -> None:
+    store.head_chunk_samples = 10
+    _fill(store, 3, 0, 1500)
+    s = store.head.by_id[store.series_ref(_labels(0))]
+    first = [cid for cid, m in zip(s.c_ids, s.c_mint, strict=True) if m < 2 * HOUR]
+    assert len(first) > 1
+    store.chunks.arrays(first[:2])  # a query read two of them: they are cached
+    assert len(store.cache) == 2
+    store.compact(final=False)
+    assert len(store.cache) == 0  # the merged-away chunks are gone, and nothing else was put in
+    assert _all(store)["0"][0] == list(range(0, 1500 * 5000, 5000))

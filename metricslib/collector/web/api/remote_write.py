@@ -83,7 +83,11 @@ class RemoteWriteReceiver:
 
 
 def _canonical(pairs: list[tuple[str, str]]) -> Labels:
-    """Sorted, without empty values; names interned (every series repeats them)."""
+    """Sorted, without empty values. Names and values are interned: each request
+    decodes fresh strings, and without it every series would keep its own copy
+    of ``__name__``'s, ``job``'s and ``instance``'s values (about 200 bytes per
+    series of duplicates at four labels). Interned strings are freed with the
+    last series using them."""
     names: set[str] = set()
     out = []
     for name, value in pairs:
@@ -91,6 +95,6 @@ def _canonical(pairs: list[tuple[str, str]]) -> Labels:
             raise ValueError(f"label name {name!r} appears twice")
         names.add(name)
         if value:
-            out.append((sys.intern(name), value))
+            out.append((sys.intern(name), sys.intern(value)))
     out.sort()
     return tuple(out)

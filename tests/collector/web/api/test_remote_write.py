@@ -63,6 +63,14 @@ def test_labels_are_canonicalised_as_sent_in_any_order(store: Store) -> None:
     assert series.labels == A
 
 
+def test_series_share_their_label_strings(store: Store) -> None:
+    receiver = RemoteWriteReceiver(store.appender, enabled=True)
+    assert post(receiver, body([(A, [(1_000, 1.0)])]))[0] == 204
+    assert post(receiver, body([(make_labels({"__name__": "rw_total", "job": "c"}), [(1_000, 1.0)])]))[0] == 204
+    first, second = (s.labels for s in store.querier().select([Matcher("__name__", "=", "rw_total")], 0, 10**13))
+    assert first[0][1] is second[0][1] and first[0][0] is second[0][0]  # one "rw_total", one "__name__"
+
+
 def test_an_out_of_order_sample_rejects_the_whole_request(store: Store) -> None:
     receiver = RemoteWriteReceiver(store.appender, enabled=True)
     assert post(receiver, body([(A, [(5_000, 1.0)])]))[0] == 204
