@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 
 import cramjam
+import numpy as np
 
 __all__ = ["MAX_DECODED_BYTES", "RemoteWriteDecodeError", "decode_write_request", "snappy_decompress"]
 
@@ -126,10 +127,36 @@ def _sample(buf: bytes, pos: int, end: int) -> tuple[int, float]:
     return t, value
 
 
+def _sample_run(buf: bytes, pos: int, end: int) -> tuple[list[tuple[int, float]], int] | None:
+    """Every sample from ``pos`` to ``end`` at once, when they share one layout:
+    ``12 L 09 <8 bytes> 10 <varint of L-10 bytes>`` (what senders write for a
+    series' samples of one time span); None when they do not."""
+    size = buf[pos + 1] + 2 if pos + 1 < end else 0
+    if size < 13 or size > 0x81 or (end - pos) % size:
+        return None
+    rows = np.frombuffer(buf, np.uint8, end - pos, pos).reshape(-1, size)
+    varint = rows[:, 12:]
+    if not (
+        (rows[:, 0] == 0x12).all() and (rows[:, 1] == size - 2).all() and (rows[:, 2] == 0x09).all()
+        and (rows[:, 11] == 0x10).all() and (varint[:, :-1] >= 0x80).all() and (varint[:, -1] < 0x80).all()
+    ):
+        return None
+    if varint.shape[1] > 9:
+        return None  # negative timestamps: the general path handles them
+    ts = np.zeros(rows.shape[0], dtype=np.int64)
+    for j in range(varint.shape[1]):
+        ts |= (varint[:, j] & 0x7F).astype(np.int64) << (7 * j)
+    vs = np.ascontiguousarray(rows[:, 3:11]).view("<f8").ravel()
+    return list(zip(ts.tolist(), vs.tolist(), strict=True)), end
+
+
 def _series(buf: bytes, pos: int, end: int) -> Series:
     labels: list[tuple[str, str]] = []
     samples: list[tuple[int, float]] = []
     while pos < end:
+        if not samples and buf[pos] == 0x12 and (run := _sample_run(buf, pos, end)) is not None:
+            samples, pos = run
+            continue
         key, pos = _uvarint(buf, pos, end)
         if key == 0x0A:
             stop, pos = _length(buf, pos, end)

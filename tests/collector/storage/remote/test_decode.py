@@ -96,3 +96,30 @@ def test_staleness_marker_bits_survive() -> None:
     stale = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
     [(_, [(_, v)])] = decode_write_request(encode_write_request([((("a", "b"),), [(1, stale)])]))
     assert math.isnan(v) and struct.pack("<d", v) == struct.pack("<d", stale)
+
+
+@given(
+    st.integers(0, 9).flatmap(lambda width: st.lists(
+        st.tuples(st.integers(max(0, 1 << (7 * width - 7)) if width else 0, (1 << (7 * max(width, 1))) - 1),
+                  st.floats(allow_nan=True)), min_size=1, max_size=6)),
+)
+def test_a_run_of_same_layout_samples_decodes_as_one_by_one(samples: list[tuple[int, float]]) -> None:
+    """Samples whose timestamps take as many varint bytes go through the bulk path;
+    the answer must be the general path's, bit for bit."""
+    data = encode_write_request([((("a", "b"),), samples)])
+    [(labels, got)] = decode_write_request(data)
+    assert labels == [("a", "b")] and _bits(got) == _bits(samples)
+
+
+def test_the_bulk_path_is_taken_for_a_uniform_run_and_matches() -> None:
+    from metricslib.collector.storage.remote import decode
+
+    samples = [(1_700_000_000_000 + k * 15_000, float(k) * 1.5) for k in range(50)]
+    series = encode_write_request([((("a", "b"),), samples)])
+    start = series.index(b"\x12\x10\x09")
+    run = decode._sample_run(series, start, len(series))
+    assert run is not None and run[0] == samples
+    # a run with one odd sample (a one-byte timestamp) is not taken in bulk, but still decodes
+    mixed = encode_write_request([((("a", "b"),), [*samples, (5, 1.0)])])
+    assert decode._sample_run(mixed, start, len(mixed)) is None
+    assert decode_write_request(mixed)[0][1] == [*samples, (5, 1.0)]
