@@ -48,12 +48,19 @@ def run_compaction(
     pass would take the interpreter for minutes at 200k series."""
     with head.lock:
         current = head.max_t // head.chunk_range_ms
-        due = [(sid, w) for sid, w in head.compaction_due if final or w < current]
+        windows = sorted(w for w in head.compaction_due if final or w < current)
+        budget = sum(len(head.compaction_due[w]) for w in windows)
         if max_jobs is not None:  # a share of the backlog too, so it drains at any series count
-            due = due[: max(max_jobs, len(due) // 512)]
+            budget = min(budget, max(max_jobs, budget // 512))
+        due: list[tuple[int, int]] = []
+        for w in windows:
+            sids = head.compaction_due[w]
+            while sids and len(due) < budget:
+                due.append((sids.pop(), w))
+            if not sids:
+                del head.compaction_due[w]
         jobs: list[tuple[MemSeries, list[int]]] = []
         for sid, w in due:
-            head.compaction_due.discard((sid, w))
             s = head.by_id.get(sid)
             if s is None:
                 continue
@@ -65,7 +72,8 @@ def run_compaction(
         return
     if not rewrite_chunks(head, db, chunks, [(s, ids, []) for s, ids in jobs], stop=stop):
         with head.lock:
-            head.compaction_due.update(due)
+            for sid, w in due:
+                head.compaction_due.setdefault(w, set()).add(sid)
 
 def rewrite_chunks(
     head: Head,
