@@ -198,6 +198,19 @@ def query(port: int, expr: str, t_s: float) -> None:
         conn.close()
 
 
+def own_metric(port: int, name: str) -> float:
+    """One unlabelled sample of a server's own /metrics (0 when absent)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/metrics", headers={"Accept-Encoding": "identity"})
+        for line in conn.getresponse().read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    finally:
+        conn.close()
+    return 0.0
+
+
 def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) -> Result:
     res = Result(series, args.hours)
     feed = Feed(series, args.batch)
@@ -224,8 +237,11 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
 
         def rss_point(name: str) -> None:
             res.rss[name] = {s: rss_bytes(pids[s]) / series for s in SERVERS}
+            head = own_metric(our_port, "metricslib_storage_head_samples") / series
+            chunks = own_metric(our_port, "prometheus_tsdb_head_chunks") / series
             print(f"  {name}: " + ", ".join(f"{s} {v / 1000:.2f} kB/series" for s, v in res.rss[name].items())
-                  + f" ({ratio(res.rss[name])})", flush=True)
+                  + f" ({ratio(res.rss[name])}); ours holds {head:.0f} raw samples and {chunks:.1f} chunks "
+                  "per series", flush=True)
 
         posters = {s: Poster(p) for s, p in ports.items()}
         cpu0 = {s: cpu_seconds(p) for s, p in pids.items()}
