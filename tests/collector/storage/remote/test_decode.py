@@ -7,7 +7,7 @@ import struct
 
 import cramjam
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metricslib.collector.storage.remote.decode import (
@@ -32,6 +32,7 @@ def _bits(samples: list[tuple[int, float]]) -> list[tuple[int, bytes]]:
     return [(t, struct.pack("<d", v)) for t, v in samples]
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(_labels, _samples), max_size=5))
 def test_decodes_what_our_encoder_writes(series: list[tuple[tuple[tuple[str, str], ...], list[tuple[int, float]]]]) -> None:
     got = decode_write_request(snappy_decompress(snappy_compress(encode_write_request(series))))
@@ -98,6 +99,7 @@ def test_staleness_marker_bits_survive() -> None:
     assert math.isnan(v) and struct.pack("<d", v) == struct.pack("<d", stale)
 
 
+@settings(deadline=None)
 @given(
     st.integers(0, 9).flatmap(lambda width: st.lists(
         st.tuples(st.integers(max(0, 1 << (7 * width - 7)) if width else 0, (1 << (7 * max(width, 1))) - 1),
