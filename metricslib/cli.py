@@ -62,6 +62,8 @@ def add_collector_arguments(col: argparse.ArgumentParser) -> None:
                      help="enable shutdown and reload via HTTP request (/-/quit, /-/reload)")
     col.add_argument("--web.enable-admin-api", dest="enable_admin_api", action="store_true",
                      help="enable API endpoints for admin control actions (/api/v1/admin/tsdb/*)")
+    col.add_argument("--web.enable-remote-write-receiver", dest="enable_remote_write_receiver", action="store_true",
+                     help="accept remote-write requests on /api/v1/write (docs/collector.md)")
     col.add_argument("--flush-interval", default="30s",
                      help="how often new samples are checkpointed into SQLite (the write-ahead log holds "
                           "every commit meanwhile)")

@@ -37,6 +37,7 @@ from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.storage import open_storage
 from metricslib.collector.storage.remote.write import ForwardingStorage, RemoteWriteQueue
 from metricslib.collector.web.api.admin import AdminAPI
+from metricslib.collector.web.api.remote_write import RemoteWriteReceiver
 from metricslib.collector.web.api.runtimeinfo import RuntimeInfo
 from metricslib.collector.web.api.v1 import PrometheusAPI, Response
 from metricslib.collector.web.federate import make_federate_handler
@@ -81,6 +82,7 @@ class ServerOptions:
     route_prefix: str = ""
     enable_lifecycle: bool = False
     enable_admin_api: bool = False
+    enable_remote_write_receiver: bool = False  # POST /api/v1/write
     web_config_file: str | None = None  # --web.config.file: TLS, basic auth, headers
     rules_outage_tolerance_ms: int = 3_600_000
     rules_grace_period_ms: int = 600_000
@@ -201,6 +203,7 @@ class CollectorServer:
             quit=self.quit_requested.set,
             admin=AdminAPI(self.storage, parse_selector, enabled=options.enable_admin_api, clock=clock).handle,
             route_prefix=options.route_prefix,
+            remote_write=RemoteWriteReceiver(self.ingest.appender, enabled=options.enable_remote_write_receiver).handle,
         )
 
     def reload(self) -> None:
@@ -365,6 +368,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         route_prefix=prefix,
         enable_lifecycle=args.enable_lifecycle,
         enable_admin_api=args.enable_admin_api,
+        enable_remote_write_receiver=args.enable_remote_write_receiver,
         web_config_file=args.web_config_file,
         flags=_flags(args, features, prefix),
         rules_outage_tolerance_ms=parse_duration(args.outage_tolerance),
@@ -385,6 +389,7 @@ def _flags(args: argparse.Namespace, features: set[str], prefix: str) -> dict[st
         "web.route-prefix": prefix or "/",
         "web.enable-lifecycle": str(args.enable_lifecycle).lower(),
         "web.enable-admin-api": str(args.enable_admin_api).lower(),
+        "web.enable-remote-write-receiver": str(args.enable_remote_write_receiver).lower(),
         "web.config.file": args.web_config_file or "",
         "query.timeout": args.query_timeout,
         "query.max-samples": str(args.query_max_samples),

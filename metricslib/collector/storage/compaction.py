@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from metricslib.collector.model import Labels
 from metricslib.collector.storage.chunk_reader import ChunkReader
-from metricslib.collector.storage.chunks import encode_chunk
+from metricslib.collector.storage.chunks import decode_chunks, encode_chunk
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries, merge_samples
 from metricslib.collector.storage.sqlite import Database
@@ -48,12 +48,19 @@ def run_compaction(
     pass would take the interpreter for minutes at 200k series."""
     with head.lock:
         current = head.max_t // head.chunk_range_ms
-        due = [(sid, w) for sid, w in head.compaction_due if final or w < current]
+        windows = sorted(w for w in head.compaction_due if final or w < current)
+        budget = sum(len(head.compaction_due[w]) for w in windows)
         if max_jobs is not None:  # a share of the backlog too, so it drains at any series count
-            due = due[: max(max_jobs, len(due) // 512)]
+            budget = min(budget, max(max_jobs, budget // 512))
+        due: list[tuple[int, int]] = []
+        for w in windows:
+            sids = head.compaction_due[w]
+            while sids and len(due) < budget:
+                due.append((sids.pop(), w))
+            if not sids:
+                del head.compaction_due[w]
         jobs: list[tuple[MemSeries, list[int]]] = []
         for sid, w in due:
-            head.compaction_due.discard((sid, w))
             s = head.by_id.get(sid)
             if s is None:
                 continue
@@ -65,7 +72,8 @@ def run_compaction(
         return
     if not rewrite_chunks(head, db, chunks, [(s, ids, []) for s, ids in jobs], stop=stop):
         with head.lock:
-            head.compaction_due.update(due)
+            for sid, w in due:
+                head.compaction_due.setdefault(w, set()).add(sid)
 
 def rewrite_chunks(
     head: Head,
@@ -81,11 +89,13 @@ def rewrite_chunks(
     Returns False, having written nothing, when ``stop`` was set before the
     transaction began."""
     writes: list[tuple[MemSeries, list[int], list[tuple[bytes, int, int, int]]]] = []
+    arrays: dict[int, tuple[I64, F64]] = {}
     for i, (s, ids, extra) in enumerate(jobs):
         if stop is not None and i % 64 == 0 and stop.is_set():
             return False
-        arrays = chunks.arrays(ids)
-        if len(arrays) != len(ids):
+        if i % _DECODE_BATCH == 0:
+            arrays = _read_uncached(chunks, [cid for _, ids_, _ in jobs[i : i + _DECODE_BATCH] for cid in ids_])
+        if any(cid not in arrays for cid in ids):
             raise StorageCorruptionError(f"chunks of series {s.labels} vanished during rewrite")
         ts, vs = merge_samples([arrays[c] for c in ids] + list(extra))
         blobs: list[tuple[bytes, int, int, int]] = []
@@ -107,6 +117,7 @@ def rewrite_chunks(
                 for blob, mint, maxt, n in blobs
             ]
             added.append((s, ids, metas))
+    chunks.cache.discard_many([cid for _, ids, _ in added for cid in ids])
     with head.lock:
         for s, ids, metas in added:
             s.persisted = True
@@ -117,6 +128,22 @@ def rewrite_chunks(
                     s.last_t, s.last_v = maxt, None
                 head.max_t = max(head.max_t, maxt)
     return True
+
+#: series whose chunks are decoded together (same-shape chunks decode as one 2-D array)
+_DECODE_BATCH = 256
+
+
+def _read_uncached(chunks: ChunkReader, ids: list[int]) -> dict[int, tuple[I64, F64]]:
+    """Decoded chunks for a rewrite, taken from the cache when there but never put
+    in it: the rewrite deletes them."""
+    out = chunks.cache.peek_many(ids)
+    missing = [cid for cid in ids if cid not in out]
+    if missing:
+        blobs = chunks.db.fetch_chunks(missing)
+        found = [cid for cid in missing if cid in blobs]
+        out.update(zip(found, decode_chunks([blobs[cid] for cid in found]), strict=True))
+    return out
+
 
 def import_series(head: Head, db: Database, chunks: ChunkReader, items: Iterable[tuple[Labels, I64, F64]]) -> int:
     """Backfill whole series (timestamps increasing) in one transaction.

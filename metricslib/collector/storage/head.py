@@ -52,8 +52,9 @@ class Head:
         self.selections = SelectionCache()
         #: series with samples appended since the last flush
         self.dirty: set[MemSeries] = set()
-        #: (series id, window) pairs where a series has more than one chunk
-        self.compaction_due: set[tuple[int, int]] = set()
+        #: window -> ids of the series with more than one chunk in it (a set per
+        #: window, not (id, window) tuples: ~40 bytes per series instead of ~160)
+        self.compaction_due: dict[int, set[int]] = {}
         self.next_id = 1
         #: sequence number of the newest ``wal`` row written
         self.wal_seq = 0
@@ -207,5 +208,5 @@ class Head:
         for mint in s.c_mint:
             w = mint // self.chunk_range_ms
             if w in seen:
-                self.compaction_due.add((s.sid, w))
+                self.compaction_due.setdefault(w, set()).add(s.sid)
             seen.add(w)

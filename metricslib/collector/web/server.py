@@ -58,6 +58,8 @@ class Routes:
     lifecycle: bool = False
     quit: Callable[[], None] | None = None
     admin: Callable[[Request], Response] | None = None
+    #: POST /api/v1/write (api/remote_write.py; answers 404 unless enabled)
+    remote_write: Callable[[Request], Response] | None = None
     #: --web.route-prefix without its trailing slash ("" for the root)
     route_prefix: str = ""
 
@@ -69,7 +71,9 @@ class Routes:
             if not path.startswith(self.route_prefix + "/"):
                 return Response(404, b"404 page not found\n", "text/plain; charset=utf-8")
             path = path[len(self.route_prefix) :]
-            request = Request(request.method, path, request.params)
+            request = Request(request.method, path, request.params, request.body)
+        if path == "/api/v1/write" and self.remote_write is not None:
+            return self.remote_write(request)
         if path.startswith("/api/v1/admin/") and self.admin is not None:
             return self.admin(request)
         if path.startswith("/api/v1/"):
@@ -226,7 +230,8 @@ def _request(raw: RawRequest, body: bytes) -> Request:
     if body and content_type == "application/x-www-form-urlencoded":
         for key, values in urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
             params.setdefault(key, []).extend(values)
-    return Request("GET" if raw.method == "HEAD" else raw.method, url.path, params)
+        body = b""
+    return Request("GET" if raw.method == "HEAD" else raw.method, url.path, params, body)
 
 
 def listen_backlog() -> int:

@@ -29,3 +29,17 @@ def test_cached_arrays_are_read_only() -> None:
     ts, _ = cache.get_many([1])[0][1]
     with pytest.raises(ValueError):
         ts[0] = 5
+
+
+def test_peek_neither_counts_nor_refreshes_and_discard_frees_room() -> None:
+    cache = ChunkCache(max_samples=20)
+    cache.put(1, _arrays(10))
+    cache.put(2, _arrays(10))
+    assert sorted(cache.peek_many([1, 3])) == [1]
+    assert (cache.hits, cache.misses) == (0, 0)
+    cache.put(3, _arrays(10))  # 1 was only peeked at: still the oldest, so it goes
+    assert cache.get_many([1, 2, 3])[1] == [1]
+    cache.discard_many([2, 99])
+    assert len(cache) == 1
+    cache.put(4, _arrays(10))  # room freed by the discard: nothing else is evicted
+    assert cache.get_many([3, 4])[1] == []

@@ -53,7 +53,7 @@ def test_a_stopped_compaction_writes_nothing_and_keeps_the_windows_queued(store:
 
     store.head_chunk_samples = 10
     _fill(store, 3, 0, 1500)  # the first 2 h window is complete, in chunks of 10
-    due = set(store.head.compaction_due)
+    due = {w: set(sids) for w, sids in store.head.compaction_due.items()}
     chunks = store.stats().chunks
     assert due
     stop = threading.Event()
@@ -72,14 +72,27 @@ def test_a_pass_merges_at_most_max_jobs_windows(store: Store) -> None:
 
     store.head_chunk_samples = 10
     _fill(store, 6, 0, 1500)
-    store.head.compaction_due = {p for p in store.head.compaction_due if p[1] == 0}  # the finished window
-    assert len(store.head.compaction_due) == 6
+    store.head.compaction_due = {0: store.head.compaction_due[0]}  # the finished window
+    assert len(store.head.compaction_due[0]) == 6
     merged = []
     for _ in range(3):
         compaction.run_compaction(store.head, store.db, store.chunks, final=False, max_jobs=2)
-        merged.append(6 - len(store.head.compaction_due))
+        merged.append(6 - len(store.head.compaction_due.get(0, ())))
     assert merged == [2, 4, 6]
     for i in range(6):
         s = store.head.by_id[store.series_ref(_labels(i))]
         assert len([m for m in s.c_mint if m < 2 * HOUR]) == 1
         assert _all(store)[str(i)][0] == list(range(0, 1500 * 5000, 5000))
+
+
+def test_a_merge_neither_caches_its_inputs_nor_keeps_the_dead_chunks_cached(store: Store) -> None:
+    store.head_chunk_samples = 10
+    _fill(store, 3, 0, 1500)
+    s = store.head.by_id[store.series_ref(_labels(0))]
+    first = [cid for cid, m in zip(s.c_ids, s.c_mint, strict=True) if m < 2 * HOUR]
+    assert len(first) > 1
+    store.chunks.arrays(first[:2])  # a query read two of them: they are cached
+    assert len(store.cache) == 2
+    store.compact(final=False)
+    assert len(store.cache) == 0  # the merged-away chunks are gone, and nothing else was put in
+    assert _all(store)["0"][0] == list(range(0, 1500 * 5000, 5000))

@@ -351,3 +351,12 @@ def test_big_bodies_are_written_after_the_head_intact() -> None:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def test_remote_write_is_routed_with_its_body_under_a_route_prefix() -> None:
+    seen: list[Request] = []
+    routes = _routes(remote_write=lambda req: seen.append(req) or Response(204, b"", ""), route_prefix="/prom")
+    assert routes.dispatch(Request("POST", "/prom/api/v1/write", {}, b"\x01\x02"), "").status == 204
+    assert [(r.path, r.body) for r in seen] == [("/api/v1/write", b"\x01\x02")]
+    # without a receiver the API answers as for any unknown endpoint
+    assert _routes().dispatch(Request("POST", "/api/v1/write", {}, b"x"), "").status == 404

@@ -58,6 +58,8 @@ class Request:
     method: str
     path: str
     params: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: the raw body when it is not a form (e.g. a remote-write request)
+    body: bytes = b""
 
     def get(self, name: str, default: str | None = None) -> str | None:
         values = self.params.get(name)
