@@ -218,3 +218,35 @@ def test_window_extremes_one_pass_equals_the_sparse_table(values: list[float], w
         assert np.array_equal(rv._direct_extremes(reduce, vals, lo, hi, hi - lo), expected, equal_nan=True)
         if (hi - lo).max() > 0:
             assert np.array_equal(rv._window_extremes(name, vals, lo, hi), expected, equal_nan=True)
+
+
+@given(
+    st.lists(st.lists(st.integers(1, 40_000), min_size=1, max_size=30), min_size=1, max_size=5),
+    st.integers(-200_000, 600_000),
+    st.integers(1, 60_000),
+    st.integers(2, 12),
+    st.integers(1, 11),
+)
+@settings(max_examples=120, deadline=None)
+def test_grid_window_bounds_match_binary_search(
+    gaps: list[list[int]], first_end: int, step: int, n: int, lag: int
+) -> None:
+    """Evenly spaced steps and a range of whole steps take the counting path; its
+    bounds must be the ones a binary search per window finds, for samples before,
+    inside and after the query, on and between grid times."""
+    from metricslib.collector.promql.range_vectorised import _bounds, _grid_bounds
+
+    series_list = [
+        RangeSeries(L(__name__="x", i=str(i)), np.cumsum(g).astype(np.int64) - 100_000, np.zeros(len(g)))
+        for i, g in enumerate(gaps)
+    ]
+    ends = first_end + np.arange(n, dtype=np.int64) * step
+    rng = RangeArg(series_list, ends, lag * step)
+    grid = _grid_bounds(rng.batch, rng)
+    assert (grid is not None) == (lag < n)
+    lo, hi = _bounds(rng.batch, rng)
+    offsets = rng.batch.offsets
+    for row, s in enumerate(series_list):
+        want_lo, want_hi = rng.bounds(s)
+        assert lo[row].tolist() == (want_lo + offsets[row]).tolist()
+        assert hi[row].tolist() == (want_hi + offsets[row]).tolist()
