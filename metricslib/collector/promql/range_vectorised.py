@@ -20,6 +20,11 @@ __all__ = [
     "vectorised_range_function",
 ]
 
+#: Windows per block of rate's arithmetic: its dozen float temporaries then fit
+#: in a core's L2 cache (about 1 MB each at 128k windows; measured fastest at
+#: 64k-256k on a 1 MB-L2 machine, 1.7x faster than whole 1M-window chunks).
+RATE_BLOCK_CELLS = 131_072
+
 
 def vectorised_range_function(
     name: str, rng: RangeArg, param: FloatArray | None = None, times: IntArray | None = None,
@@ -41,7 +46,15 @@ def vectorised_range_function(
     lo2, hi2 = _bounds(batch, rng)
     with np.errstate(all="ignore"):
         if name in ("rate", "increase", "delta"):
-            values, mask = _flat_rate(vals, ts, starts, lo2, hi2, rng, name)
+            drops = _counter_drops(vals, starts) if name != "delta" else None
+            values = np.empty(lo2.shape)
+            mask = np.empty(lo2.shape, dtype=bool)
+            # Row blocks whose temporaries stay in the CPU cache: one pass over main
+            # memory per step of the arithmetic made it memory-bound.
+            rows = max(1, RATE_BLOCK_CELLS // max(1, lo2.shape[1]))
+            for a in range(0, lo2.shape[0], rows):
+                b = a + rows
+                values[a:b], mask[a:b] = _flat_rate(vals, ts, drops, lo2[a:b], hi2[a:b], rng, name)
             return _block(name, rng, values, mask)
         count = hi2 - lo2
         last_i = np.maximum(hi2 - 1, 0)
@@ -157,10 +170,23 @@ def _grid_bounds(batch: SeriesBatch, rng: RangeArg) -> tuple[np.ndarray, np.ndar
     return at_or_before[:, :n], at_or_before[:, lag:]
 
 
+def _counter_drops(vals: FloatArray, starts: np.ndarray) -> tuple[IntArray, FloatArray] | None:
+    """Where a counter restarted within its series (the positions after each drop) and
+    the running sum of the values before the drops; None when none did."""
+    if len(vals) < 2:
+        return None
+    dropped = vals[1:] < vals[:-1]
+    dropped &= ~starts[1:]
+    before = np.flatnonzero(dropped)
+    if not before.size:
+        return None
+    return before + 1, np.concatenate(([0.0], np.cumsum(vals[before])))
+
+
 def _flat_rate(
     vals: FloatArray,
     ts: IntArray,
-    starts: np.ndarray,
+    drops: tuple[IntArray, FloatArray] | None,
     lo: np.ndarray,
     hi: np.ndarray,
     rng: RangeArg,
@@ -178,16 +204,11 @@ def _flat_rate(
     first_v, last_v = vals.take(first_i), vals.take(last_i)
     result = np.subtract(last_v, first_v, out=last_v)
     is_counter = name != "delta"
-    if is_counter and len(vals) > 1:
+    if drops is not None:
         # A drop means the counter restarted: add back the value before the drop.
         # Drops are rare, so sum them over their own positions, not over every sample.
-        dropped = vals[1:] < vals[:-1]
-        dropped &= ~starts[1:]
-        before = np.flatnonzero(dropped)
-        if before.size:
-            at = before + 1
-            sums = np.concatenate(([0.0], np.cumsum(vals[before])))
-            result = result + (sums[np.searchsorted(at, last_i, "right")] - sums[np.searchsorted(at, first_i, "right")])
+        at, sums = drops
+        result = result + (sums[np.searchsorted(at, last_i, "right")] - sums[np.searchsorted(at, first_i, "right")])
     first_t, last_t = ts.take(first_i), ts.take(last_i)
     ends = rng.ends[None, :]
     # Millisecond differences are exact in int64 (and in float64 below 2**53).

@@ -254,3 +254,29 @@ def test_grid_window_bounds_match_binary_search(
         want_lo, want_hi = rng.bounds(s)
         assert lo[row].tolist() == (want_lo + offsets[row]).tolist()
         assert hi[row].tolist() == (want_hi + offsets[row]).tolist()
+
+
+@pytest.mark.parametrize("name", ["rate", "increase", "delta"])
+@pytest.mark.parametrize("block_cells", [1, 3, 7, 50])
+def test_rate_in_row_blocks_equals_one_block(name: str, block_cells: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rate works on blocks of rows; counter resets in any series must still be
+    found and added back in every block, bit for bit as in one block."""
+    from metricslib.collector.promql import range_vectorised
+
+    rs = np.random.default_rng(7)
+    series_list = []
+    for i in range(9):
+        ts = np.cumsum(rs.integers(5_000, 20_000, 40)).astype(np.int64)
+        vs = np.cumsum(rs.random(40) * 10)
+        if i % 3 == 0:
+            vs[25:] -= vs[24] - 1.0  # a counter reset
+        series_list.append(RangeSeries(L(__name__="x", i=str(i)), ts, vs))
+    ends = np.arange(60_000, 500_000, 15_000, dtype=np.int64)
+    whole = range_vectorised.vectorised_range_function(name, RangeArg(series_list, ends.copy(), 60_000))
+    monkeypatch.setattr(range_vectorised, "RATE_BLOCK_CELLS", block_cells)
+    blocked = range_vectorised.vectorised_range_function(name, RangeArg(series_list, ends.copy(), 60_000))
+    assert whole.labels == blocked.labels
+    assert (whole.present == blocked.present).all()
+    assert whole.values.tobytes() == blocked.values.tobytes()
+    if name != "delta":
+        assert whole.present.sum() > 100 and (whole.values[whole.present] >= 0).all()
