@@ -31,6 +31,10 @@ __all__ = ["AGGREGATIONS", "aggregate", "compensated_sum", "group_key", "kahan_s
 
 AGGREGATIONS = AGGREGATORS  # the parser's table: one list of names
 
+#: Values per block of ``sum``/``avg``'s compensated sums (members x groups x
+#: times): each temporary then stays in a core's L2 cache (about 0.5 MB).
+SUM_BLOCK_CELLS = 65_536
+
 
 def kahan_sum_inc(inc: FloatArray, total: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
     """One Kahan-Neumaier step, element-wise (Prometheus's ``kahanSumInc``).
@@ -188,14 +192,67 @@ def aggregate(
     position = np.arange(groups.rows.shape[0]) - np.repeat(groups.starts, groups.sizes)
     idx[position, group_of] = groups.rows
     member[position, group_of] = True
-    vals = block.values[idx].reshape(depth, n_groups * n_times)
-    mask = (block.present[idx] & member[:, :, None]).reshape(depth, n_groups * n_times)
-    count = mask.sum(axis=0)
-    wide_param = np.tile(param, n_groups) if isinstance(param, np.ndarray) else param
-    with np.errstate(all="ignore"):
-        values = _reduce(op, vals, mask, count, wide_param).reshape(n_groups, n_times)
+    summed = _sum_in_blocks(block, idx, member) if op in ("sum", "avg") else None
+    if summed is not None:
+        total, count = summed
+        with np.errstate(all="ignore"):
+            flat = total if op == "sum" else total / count
+    else:  # other operators, and sums that overflow (Prometheus's step-by-step rules)
+        vals = block.values[idx].reshape(depth, n_groups * n_times)
+        mask = (block.present[idx] & member[:, :, None]).reshape(depth, n_groups * n_times)
+        count = mask.sum(axis=0)
+        wide_param = np.tile(param, n_groups) if isinstance(param, np.ndarray) else param
+        with np.errstate(all="ignore"):
+            flat = _reduce(op, vals, mask, count, wide_param)
+    values = flat.reshape(n_groups, n_times)
     present = (count > 0).reshape(n_groups, n_times)
     return Block(labels, values, present, drop).compact()
+
+
+def _sum_in_blocks(block: Block, idx: np.ndarray, member: np.ndarray) -> tuple[FloatArray, np.ndarray] | None:
+    """:func:`compensated_sum` of the members (``idx``: k-th member x group) at every
+    time, and their count, a few members at a time.
+
+    The same additions in the same order, bit for bit: each block's running sums
+    start from the previous block's last one, and its rounding errors are added
+    to the errors summed so far, row after row. Blocks small enough to stay in
+    the CPU cache save the passes over main memory that whole (members x groups
+    x times) arrays cost. None when a running sum is not finite (see
+    :func:`running_sums`)."""
+    depth, n_groups = idx.shape
+    width = n_groups * block.n_times
+    rows_per_block = max(1, SUM_BLOCK_CELLS // max(1, width))
+    count = np.zeros(width, dtype=np.int64)
+    last: FloatArray | None = None  # the running sum after the previous block
+    errors: FloatArray | None = None  # the rounding errors summed so far
+    with np.errstate(all="ignore"):
+        for a in range(0, depth, rows_per_block):
+            b = min(depth, a + rows_per_block)
+            mask = block.present[idx[a:b]]
+            mask &= member[a:b, :, None]
+            mask = mask.reshape(b - a, width)
+            count += mask.sum(axis=0)
+            rows = np.where(mask, block.values[idx[a:b]].reshape(b - a, width), 0.0)
+            if last is None:
+                prefix = np.cumsum(rows, axis=0)
+                before = np.zeros_like(prefix)
+                before[1:] = prefix[:-1]
+            else:
+                running = np.cumsum(np.concatenate((last[None, :], rows)), axis=0)
+                prefix, before = running[1:], running[:-1]
+            if not np.isfinite(prefix).all():
+                return None
+            added = prefix - before
+            block_errors = (before - (prefix - added)) + (rows - added)
+            errors = (
+                block_errors.sum(axis=0) if errors is None
+                else np.concatenate((errors[None, :], block_errors)).sum(axis=0)
+            )
+            last = prefix[-1]
+    assert last is not None and errors is not None
+    # "+ 0.0" turns -0.0 into +0.0, as a Kahan sum starting at +0.0 would.
+    total: FloatArray = last + errors + 0.0
+    return total, count
 
 
 def _reduce(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from metricslib.collector.model import SeriesBatch
 from metricslib.collector.promql.aggregations import kahan_sum_inc, mean_of, running_sums
 from metricslib.collector.promql.function_context import KEEPS_NAME
 from metricslib.collector.promql.values import Block, FloatArray, IntArray, RangeArg
@@ -18,6 +19,11 @@ from metricslib.collector.promql.values import Block, FloatArray, IntArray, Rang
 __all__ = [
     "vectorised_range_function",
 ]
+
+#: Windows per block of rate's arithmetic: its dozen float temporaries then fit
+#: in a core's L2 cache (about 1 MB each at 128k windows; measured fastest at
+#: 64k-256k on a 1 MB-L2 machine, 1.7x faster than whole 1M-window chunks).
+RATE_BLOCK_CELLS = 131_072
 
 
 def vectorised_range_function(
@@ -37,19 +43,18 @@ def vectorised_range_function(
     first = batch.offsets[:-1]
     starts = np.zeros(len(vals), dtype=bool)
     starts[first] = True
-    # One searchsorted for every window of every series. (Evaluation times are sorted.)
-    shifted = batch.sorted_keys(min(int(ts.min()), int(rng.ends[0]) - rng.range_ms), max(int(ts.max()), int(rng.ends[-1])))
-    if shifted is not None:
-        keyed, row_shift = shifted
-        hi2 = keyed.searchsorted(rng.ends[None, :] + row_shift, side="right")
-        lo2 = _window_starts(keyed, row_shift, rng, hi2)
-    else:  # time spans too wide to shift into int64: one search per series
-        bounds = [rng.bounds(s) for s in rng.series]
-        lo2 = np.array([b[0] for b in bounds]) + first[:, None]
-        hi2 = np.array([b[1] for b in bounds]) + first[:, None]
+    lo2, hi2 = _bounds(batch, rng)
     with np.errstate(all="ignore"):
         if name in ("rate", "increase", "delta"):
-            values, mask = _flat_rate(vals, ts, starts, lo2, hi2, rng, name)
+            drops = _counter_drops(vals, starts) if name != "delta" else None
+            values = np.empty(lo2.shape)
+            mask = np.empty(lo2.shape, dtype=bool)
+            # Row blocks whose temporaries stay in the CPU cache: one pass over main
+            # memory per step of the arithmetic made it memory-bound.
+            rows = max(1, RATE_BLOCK_CELLS // max(1, lo2.shape[1]))
+            for a in range(0, lo2.shape[0], rows):
+                b = a + rows
+                values[a:b], mask[a:b] = _flat_rate(vals, ts, drops, lo2[a:b], hi2[a:b], rng, name)
             return _block(name, rng, values, mask)
         count = hi2 - lo2
         last_i = np.maximum(hi2 - 1, 0)
@@ -107,71 +112,131 @@ def _block(name: str, rng: RangeArg, values: FloatArray, mask: np.ndarray) -> Bl
     return Block([labels[i] for i in keep], values[keep], mask[keep], drop)
 
 
-def _window_starts(keyed: IntArray, row_shift: IntArray, rng: RangeArg, hi: np.ndarray) -> np.ndarray:
-    """Where each window starts: the window of step j starts where the window of
-    step j - range/step ends, when steps are evenly spaced and the range is a
-    whole number of steps (the usual dashboard query); only the first columns
-    need a search then."""
+def _bounds(batch: SeriesBatch, rng: RangeArg) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indexes ``[lo, hi)`` of every window of every series (series x times)."""
+    grid = _grid_bounds(batch, rng)
+    if grid is not None:
+        return grid
+    ts = batch.timestamps
+    # One searchsorted for every window of every series. (Evaluation times are sorted.)
+    shifted = batch.sorted_keys(min(int(ts.min()), int(rng.ends[0]) - rng.range_ms), max(int(ts.max()), int(rng.ends[-1])))
+    if shifted is not None:
+        keyed, row_shift = shifted
+        hi = keyed.searchsorted(rng.ends[None, :] + row_shift, side="right")
+        lo = keyed.searchsorted((rng.ends - rng.range_ms)[None, :] + row_shift, side="right")
+        return lo, hi
+    # Time spans too wide to shift into int64: one search per series.
+    first = batch.offsets[:-1, None]
+    bounds = [rng.bounds(s) for s in rng.series]
+    return np.array([b[0] for b in bounds]) + first, np.array([b[1] for b in bounds]) + first
+
+
+def _grid_bounds(batch: SeriesBatch, rng: RangeArg) -> tuple[np.ndarray, np.ndarray] | None:
+    """Window bounds without a search, when steps are evenly spaced and the range is a
+    whole number of steps shorter than the query (the usual dashboard query).
+
+    Window starts and ends then all lie on one grid of times ``g_0 < g_1 < ...``
+    (``g_0`` the first window's start). A sample at ``t`` is at or before every
+    grid time from ``ceil((t - g_0) / step)`` on, so counting samples per (series,
+    grid index) and summing the counts along each row gives the number of samples
+    at or before every grid time: one pass over the samples and one over the
+    windows, where a binary search per window jumps across the whole flat array.
+    None otherwise (the caller searches)."""
     ends = rng.ends
     n = len(ends)
-    if n > 1:
-        step = int(ends[1] - ends[0])
-        if step > 0 and rng.range_ms % step == 0 and bool((ends[1:] - ends[:-1] == step).all()):
-            lag = rng.range_ms // step
-            if lag < n:
-                lo = np.empty_like(hi)
-                lo[:, lag:] = hi[:, : n - lag]
-                lo[:, :lag] = np.searchsorted(keyed, (ends[:lag] - rng.range_ms)[None, :] + row_shift, side="right")
-                return lo
-    return np.searchsorted(keyed, (ends - rng.range_ms)[None, :] + row_shift, side="right")
+    if n < 2 or len(batch.timestamps) == 0:
+        return None
+    step = int(ends[1] - ends[0])
+    if step <= 0 or rng.range_ms % step or not bool((ends[1:] - ends[:-1] == step).all()):
+        return None
+    lag = rng.range_ms // step
+    if lag >= n:  # windows longer than the query: the grid would be mostly empty columns
+        return None
+    origin = int(ends[0]) - rng.range_ms
+    ts = batch.timestamps
+    # Keep every difference (and the grid index times the row count) far inside int64.
+    if max(abs(int(ts.min()) - origin), abs(int(ts.max()) - origin)) >= 2**61:
+        return None
+    width = n + lag + 1  # grid indexes 0 .. n + lag - 1, and one for "after the last"
+    k = ts - origin
+    k += step - 1
+    k //= step  # ceil((t - origin) / step), also for samples before the origin
+    np.clip(k, 0, width - 1, out=k)
+    k += np.arange(0, len(batch.labels) * width, width, dtype=np.int64).repeat(batch.sizes)
+    counts = np.bincount(k, minlength=len(batch.labels) * width).reshape(len(batch.labels), width)
+    at_or_before = np.cumsum(counts[:, : width - 1], axis=1)
+    at_or_before += batch.offsets[:-1, None]
+    # Windows are open on the left: a window starts after the samples at or before its start.
+    return at_or_before[:, :n], at_or_before[:, lag:]
+
+
+def _counter_drops(vals: FloatArray, starts: np.ndarray) -> tuple[IntArray, FloatArray] | None:
+    """Where a counter restarted within its series (the positions after each drop) and
+    the running sum of the values before the drops; None when none did."""
+    if len(vals) < 2:
+        return None
+    dropped = vals[1:] < vals[:-1]
+    dropped &= ~starts[1:]
+    before = np.flatnonzero(dropped)
+    if not before.size:
+        return None
+    return before + 1, np.concatenate(([0.0], np.cumsum(vals[before])))
 
 
 def _flat_rate(
     vals: FloatArray,
     ts: IntArray,
-    starts: np.ndarray,
+    drops: tuple[IntArray, FloatArray] | None,
     lo: np.ndarray,
     hi: np.ndarray,
     rng: RangeArg,
     name: str,
 ) -> tuple[FloatArray, np.ndarray]:
-    """Prometheus's extrapolatedRate for every window of every series (same arithmetic, in order)."""
+    """Prometheus's extrapolatedRate for every window of every series (same arithmetic, in order).
+
+    Each step works in place where it can: the arrays are series x steps, so every
+    temporary is a pass over memory, and those passes are the cost."""
     n_in = hi - lo
     ok = n_in >= 2
     first_i = np.where(ok, lo, 0)
     last_i = hi - 1
-    last_i[~ok] = 0
-    first_v, last_v = vals[first_i], vals[last_i]
-    result = last_v - first_v
+    np.copyto(last_i, 0, where=~ok)
+    first_v, last_v = vals.take(first_i), vals.take(last_i)
+    result = np.subtract(last_v, first_v, out=last_v)
     is_counter = name != "delta"
-    if is_counter and len(vals) > 1:
+    if drops is not None:
         # A drop means the counter restarted: add back the value before the drop.
         # Drops are rare, so sum them over their own positions, not over every sample.
-        dropped = vals[1:] < vals[:-1]
-        dropped &= ~starts[1:]
-        before = np.flatnonzero(dropped)
-        if before.size:
-            at = before + 1
-            sums = np.concatenate(([0.0], np.cumsum(vals[before])))
-            result = result + (sums[np.searchsorted(at, last_i, "right")] - sums[np.searchsorted(at, first_i, "right")])
-    first_t, last_t = ts[first_i], ts[last_i]
+        at, sums = drops
+        result = result + (sums[np.searchsorted(at, last_i, "right")] - sums[np.searchsorted(at, first_i, "right")])
+    first_t, last_t = ts.take(first_i), ts.take(last_i)
     ends = rng.ends[None, :]
     # Millisecond differences are exact in int64 (and in float64 below 2**53).
-    to_start = (first_t - (ends - rng.range_ms)) / 1000.0
     to_end = (ends - last_t) / 1000.0
-    sampled = (last_t - first_t) / 1000.0
-    avg_gap = sampled / np.maximum(n_in - 1, 1)
+    sampled = np.subtract(last_t, first_t, out=last_t) / 1000.0
+    to_start = np.subtract(first_t, ends - rng.range_ms, out=first_t) / 1000.0
+    gaps = np.subtract(n_in, 1, out=n_in)
+    avg_gap = sampled / np.maximum(gaps, 1, out=gaps)
     threshold = avg_gap * 1.1
-    half_gap = avg_gap / 2
-    to_start = np.where(to_start >= threshold, half_gap, to_start)
+    half_gap = np.divide(avg_gap, 2, out=avg_gap)
+    np.copyto(to_start, half_gap, where=to_start >= threshold)
     if is_counter:
-        to_zero = np.where((result > 0) & (first_v >= 0), sampled * (first_v / result), to_start)
-        to_start = np.where(to_zero < to_start, to_zero, to_start)
-    to_end = np.where(to_end >= threshold, half_gap, to_end)
-    factor = (sampled + to_start + to_end) / sampled
+        # No further back than where the counter would have been zero.
+        shorter = result > 0
+        shorter &= first_v >= 0
+        to_zero = first_v / result
+        to_zero *= sampled
+        shorter &= to_zero < to_start
+        np.copyto(to_start, to_zero, where=shorter)
+    np.copyto(to_end, half_gap, where=to_end >= threshold)
+    # (sampled + to_start + to_end) / sampled, added in that order.
+    factor = np.add(to_start, sampled, out=to_start)
+    factor += to_end
+    factor /= sampled
     if name == "rate":
         factor /= rng.range_ms / 1000.0
-    return result * factor, ok
+    result *= factor
+    return result, ok
 
 
 def _window_sums(vals: FloatArray, lo: np.ndarray, hi: np.ndarray) -> FloatArray | None:

@@ -154,3 +154,32 @@ def test_compensated_column_sums_are_as_accurate_as_kahan(rows: list[list[float]
         exact = math.fsum(r[col] for r in rows)
         assert abs(value - exact) <= 4e-16 * abs(exact) + 1e-28 * prefix_size
         assert math.copysign(1.0, value) == 1.0 or value != 0  # never -0, as a Kahan sum from +0
+
+
+@pytest.mark.parametrize("op", ["sum", "avg"])
+@pytest.mark.parametrize("block_cells", [1, 5, 64, 10_000_000])
+def test_sum_in_blocks_is_the_whole_compensated_sum_bit_for_bit(
+    op: str, block_cells: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sum/avg add a few members at a time; with values of wildly different sizes
+    (where the rounding errors matter) and gaps, every bit must be the one-pass
+    compensated sum's, over the members present at each time."""
+    from metricslib.collector.promql import aggregations
+
+    rs = np.random.default_rng(11)
+    n_series, n_times = 600, 40
+    values = rs.standard_normal((n_series, n_times)) * 10.0 ** rs.integers(-3, 33, (n_series, n_times))
+    present = rs.random((n_series, n_times)) > 0.2
+    labels = [(("__name__", "x"), ("i", str(i)), ("job", f"j{i % 4}")) for i in range(n_series)]
+    block = Block(labels, values, present, [True] * n_series)
+    monkeypatch.setattr(aggregations, "SUM_BLOCK_CELLS", block_cells)
+    out = aggregations.aggregate(op, block, ("job",), False)
+    assert len(out.labels) == 4
+    for g, key in enumerate(out.labels):
+        rows = [i for i in range(n_series) if labels[i][2] == key[0]]
+        for t in range(n_times):
+            live = [r for r in rows if present[r, t]]
+            exact = compensated_sum(values[live, t][:, None])
+            assert exact is not None
+            want = exact[0] if op == "sum" else exact[0] / len(live)
+            assert out.values[g, t].tobytes() == np.float64(want).tobytes()

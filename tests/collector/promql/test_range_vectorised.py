@@ -218,3 +218,65 @@ def test_window_extremes_one_pass_equals_the_sparse_table(values: list[float], w
         assert np.array_equal(rv._direct_extremes(reduce, vals, lo, hi, hi - lo), expected, equal_nan=True)
         if (hi - lo).max() > 0:
             assert np.array_equal(rv._window_extremes(name, vals, lo, hi), expected, equal_nan=True)
+
+
+@given(
+    st.lists(st.lists(st.integers(1, 40_000), min_size=1, max_size=30), min_size=1, max_size=5),
+    st.integers(-200_000, 600_000),
+    st.integers(1, 60_000),
+    st.integers(2, 12),
+    st.integers(1, 11),
+    st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_grid_window_bounds_match_binary_search(
+    gaps: list[list[int]], first_end: int, step: int, n: int, lag: int, aligned: bool
+) -> None:
+    """Evenly spaced steps and a range of whole steps take the counting path; its
+    bounds must be the ones a binary search per window finds, for samples before,
+    inside and after the query, on and between grid times."""
+    from metricslib.collector.promql.range_vectorised import _bounds, _grid_bounds
+
+    def times(g: list[int]) -> np.ndarray:
+        t = np.cumsum(np.array(g, dtype=np.int64) % 40 + 1)
+        # Aligned: samples on grid times or 1 ms either side, where rounding mistakes show.
+        jitter = np.array(g, dtype=np.int64) % 3 - 1 if step >= 3 else 0
+        return first_end + (t - 200) * step + jitter if aligned else np.cumsum(np.array(g, dtype=np.int64)) - 100_000
+
+    series_list = [RangeSeries(L(__name__="x", i=str(i)), times(g), np.zeros(len(g))) for i, g in enumerate(gaps)]
+    ends = first_end + np.arange(n, dtype=np.int64) * step
+    rng = RangeArg(series_list, ends, lag * step)
+    grid = _grid_bounds(rng.batch, rng)
+    assert (grid is not None) == (lag < n)
+    lo, hi = _bounds(rng.batch, rng)
+    offsets = rng.batch.offsets
+    for row, s in enumerate(series_list):
+        want_lo, want_hi = rng.bounds(s)
+        assert lo[row].tolist() == (want_lo + offsets[row]).tolist()
+        assert hi[row].tolist() == (want_hi + offsets[row]).tolist()
+
+
+@pytest.mark.parametrize("name", ["rate", "increase", "delta"])
+@pytest.mark.parametrize("block_cells", [1, 3, 7, 50])
+def test_rate_in_row_blocks_equals_one_block(name: str, block_cells: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rate works on blocks of rows; counter resets in any series must still be
+    found and added back in every block, bit for bit as in one block."""
+    from metricslib.collector.promql import range_vectorised
+
+    rs = np.random.default_rng(7)
+    series_list = []
+    for i in range(9):
+        ts = np.cumsum(rs.integers(5_000, 20_000, 40)).astype(np.int64)
+        vs = np.cumsum(rs.random(40) * 10)
+        if i % 3 == 0:
+            vs[25:] -= vs[24] - 1.0  # a counter reset
+        series_list.append(RangeSeries(L(__name__="x", i=str(i)), ts, vs))
+    ends = np.arange(60_000, 500_000, 15_000, dtype=np.int64)
+    whole = range_vectorised.vectorised_range_function(name, RangeArg(series_list, ends.copy(), 60_000))
+    monkeypatch.setattr(range_vectorised, "RATE_BLOCK_CELLS", block_cells)
+    blocked = range_vectorised.vectorised_range_function(name, RangeArg(series_list, ends.copy(), 60_000))
+    assert whole.labels == blocked.labels
+    assert (whole.present == blocked.present).all()
+    assert whole.values.tobytes() == blocked.values.tobytes()
+    if name != "delta":
+        assert whole.present.sum() > 100 and (whole.values[whole.present] >= 0).all()
