@@ -58,20 +58,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_capacity import cpu_seconds, distinct_ports, process, ratio, rss_bytes
-from metricslib.collector.storage.remote.proto import snappy_compress
+from metricslib.collector.storage.remote.proto import snappy_compress, varint
 
 SERVERS = ("ours", "prometheus")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 _SAMPLE = np.dtype([("key", "S3"), ("v", "<f8"), ("tkey", "u1"), ("t", "S6")])
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
 
 
 class Feed:
@@ -85,8 +76,8 @@ class Feed:
             pairs = (("__name__", "bench_requests_total"), ("instance", f"host-{i // 1000:04d}:9100"),
                      ("job", "memory"), ("series", str(i)))
             enc = b"".join(
-                b"\x0a" + _varint(len(p)) + p
-                for p in (b"\x0a" + _varint(len(n.encode())) + n.encode() + b"\x12" + _varint(len(v.encode())) + v.encode()
+                b"\x0a" + varint(len(p)) + p
+                for p in (b"\x0a" + varint(len(n.encode())) + n.encode() + b"\x12" + varint(len(v.encode())) + v.encode()
                           for n, v in pairs)
             )
             self.labels.append(enc)
@@ -96,7 +87,7 @@ class Feed:
     def bodies(self, times: list[int], first_k: int) -> Iterator[bytes]:
         """Snappy bodies holding ``times`` (the k-th sample of the slice at index first_k + k)."""
         k = len(times)
-        tbytes = [_varint(t) for t in times]
+        tbytes = [varint(t) for t in times]
         if any(len(b) != 6 for b in tbytes):
             raise ValueError("timestamps must take six varint bytes (years 1971..2109)")
         for lo in range(0, self.series, self.batch):
@@ -109,7 +100,7 @@ class Feed:
             parts = []
             for i in range(lo, hi):
                 payload = self.labels[i] + rec[i - lo].tobytes()
-                parts.append(b"\x0a" + _varint(len(payload)) + payload)
+                parts.append(b"\x0a" + varint(len(payload)) + payload)
             yield snappy_compress(b"".join(parts))
 
 

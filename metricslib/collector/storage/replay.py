@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +28,9 @@ from metricslib.collector.storage.wal import (
     read_segments,
 )
 
-__all__ = ["ReplayStatus", "group_bounds", "newer_than_before", "replay_wal"]
+__all__ = ["ReplayStatus", "drop_from_groups", "group_bounds", "newer_than_before", "replay_wal"]
+
+T = TypeVar("T")
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -161,20 +164,12 @@ def _apply(head: Head, batch: _Batch, status: ReplayStatus) -> None:
     status.unknown_series_samples += int(refs.size - np.count_nonzero(known))
     if not known.all():
         ts, vs = ts[known], vs[known]
-        kept = np.add.reduceat(known.astype(np.int64), starts)
-        owners = [s for s, k in zip(owners, kept.tolist(), strict=True) if k]
-        kept = kept[kept > 0]
-        ends = np.cumsum(kept)
-        starts = ends - kept
+        owners, starts, ends = drop_from_groups(known, starts, owners)
     present = [s for s in owners if s is not None]
     keep = newer_than_before(ts, starts, ends, [s.last_t for s in present])
     if not keep.all():
         ts, vs = ts[keep], vs[keep]
-        kept = np.add.reduceat(keep.astype(np.int64), starts)
-        present = [s for s, k in zip(present, kept.tolist(), strict=True) if k]
-        kept = kept[kept > 0]
-        ends = np.cumsum(kept)
-        starts = ends - kept
+        present, starts, ends = drop_from_groups(keep, starts, present)
     if not present:
         return
     t_bytes = np.ascontiguousarray(ts).data.cast("B")
@@ -195,6 +190,16 @@ def group_bounds(keys: I64) -> tuple[I64, I64]:
     """Start and end offsets of the runs of equal values in sorted ``keys`` (not empty)."""
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     return starts, np.append(starts[1:], keys.size)
+
+
+def drop_from_groups(keep: npt.NDArray[np.bool_], starts: I64, owners: list[T]) -> tuple[list[T], I64, I64]:
+    """The groups (``owners[i]`` owns ``starts[i]`` onwards) once the samples
+    ``keep`` refuses are gone: the owners left with samples, and their new bounds."""
+    kept = np.add.reduceat(keep.astype(np.int64), starts)
+    left = [owner for owner, k in zip(owners, kept.tolist(), strict=True) if k]
+    kept = kept[kept > 0]
+    ends = np.cumsum(kept)
+    return left, ends - kept, ends
 
 
 def newer_than_before(ts: I64, starts: I64, ends: I64, newest: list[int]) -> npt.NDArray[np.bool_]:

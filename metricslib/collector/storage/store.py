@@ -39,6 +39,7 @@ from metricslib.collector.storage.memseries import NO_TIME, MemSeries
 from metricslib.collector.storage.querier import StoreQuerier
 from metricslib.collector.storage.replay import (
     ReplayStatus,
+    drop_from_groups,
     group_bounds,
     newer_than_before,
     replay_wal,
@@ -399,11 +400,7 @@ def _load_wal_rows(head: Head, db: Database) -> None:
     if not keep.all():
         seq_s = np.repeat(run_seq, run_len)[keep]  # head_seq: the row of the first sample kept
         t_s, v_s = t_s[keep], v_s[keep]
-        kept = np.add.reduceat(keep.astype(np.int64), starts)
-        owners = [s for s, k in zip(owners, kept.tolist(), strict=True) if k]
-        kept = kept[kept > 0]
-        ends = np.cumsum(kept)
-        starts = ends - kept
+        owners, starts, ends = drop_from_groups(keep, starts, owners)
         first_seqs = seq_s[starts].tolist()
     if not owners:
         return

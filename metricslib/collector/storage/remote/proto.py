@@ -19,7 +19,7 @@ from types import ModuleType
 
 from metricslib.collector.model import Labels
 
-__all__ = ["encode_write_request", "snappy_compress"]
+__all__ = ["encode_write_request", "snappy_compress", "varint"]
 
 _cramjam: ModuleType | None
 try:  # optional: real compression
@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - exercised where cramjam is absent
     _cramjam = None
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
     if value < 0:
         value += 1 << 64  # int64 fields encode negatives as ten-byte two's complement
     out = bytearray()
@@ -40,7 +40,7 @@ def _varint(value: int) -> bytes:
 
 
 def _field_bytes(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
 
 
 _LABEL_CACHE_LIMIT = 100_000
@@ -66,7 +66,7 @@ _SAMPLE_TS_KEY = bytes([2 << 3 | 0])
 
 
 def _encode_sample(t_ms: int, value: float) -> bytes:
-    return _field_bytes(2, _SAMPLE_VALUE_KEY + struct.pack("<d", value) + _SAMPLE_TS_KEY + _varint(t_ms))
+    return _field_bytes(2, _SAMPLE_VALUE_KEY + struct.pack("<d", value) + _SAMPLE_TS_KEY + varint(t_ms))
 
 
 def encode_write_request(series: Iterable[tuple[Labels, Sequence[tuple[int, float]]]]) -> bytes:
@@ -79,7 +79,7 @@ def encode_write_request(series: Iterable[tuple[Labels, Sequence[tuple[int, floa
 
 
 def _snappy_literals(data: bytes) -> bytes:
-    out = bytearray(_varint(len(data)))
+    out = bytearray(varint(len(data)))
     block = 65536
     for start in range(0, len(data), block):
         chunk = data[start : start + block]
