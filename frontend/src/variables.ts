@@ -100,12 +100,13 @@ function splitCustom(q: string): string[] {
 /** Why variables are being brought up to date, and which the viewer changed since they last were. */
 export type Reason = { kind: "load" } | { kind: "time" | "changed"; changed: string[] };
 
-const REF = /\$\{([a-zA-Z0-9_]+)(?::[a-z]+)?\}|\[\[([a-zA-Z0-9_]+)\]\]|\$([a-zA-Z0-9_]+)/g;
+// A reference to a variable: ${name} or ${name:format} (groups 1, 2), [[name]] (3), $name (4).
+const REF = /\$\{([a-zA-Z0-9_]+)(?::([a-z]+))?\}|\[\[([a-zA-Z0-9_]+)\]\]|\$([a-zA-Z0-9_]+)/g;
 
 /** The names of the variables `text` refers to ($a, ${a}, ${a:fmt}, [[a]]). */
 export function references(text: string): Set<string> {
   const out = new Set<string>();
-  for (const m of text.matchAll(REF)) out.add(m[1] ?? m[2] ?? m[3]);
+  for (const m of text.matchAll(REF)) out.add(m[1] ?? m[3] ?? m[4]);
   return out;
 }
 
@@ -183,11 +184,6 @@ export async function updateVariables(models: VariableModel[], previous: Variabl
   return { vars: done, requeried };
 }
 
-/** Loads the options of every variable in order; later queries see earlier selections. */
-export async function resolveVariables(models: VariableModel[], urlValues: Map<string, string[]>, time: TimeContext): Promise<Variable[]> {
-  return (await updateVariables(models, [], urlValues, time, { kind: "load" })).vars;
-}
-
 /** The values a repeat makes copies for: the selected ones, every option for All; null for no such variable. */
 export function repeatValues(vars: Variable[], name: string): string[] | null {
   const v = vars.find((x) => x.model.name === name);
@@ -243,7 +239,7 @@ export function interpolate(text: string, vars: Variable[], time: TimeContext, f
     if (fmt === "pipe") return values(v).join("|");
     return formatVariable(v, forQuery);
   };
-  return text.replace(/\$\{([a-zA-Z0-9_]+)(?::([a-z]+))?\}|\[\[([a-zA-Z0-9_]+)\]\]|\$([a-zA-Z0-9_]+)/g,
+  return text.replace(REF,
     (whole, a?: string, fmt?: string, b?: string, c?: string) => lookup((a ?? b ?? c) as string, fmt) ?? whole);
 }
 
