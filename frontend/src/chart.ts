@@ -109,7 +109,7 @@ export function drawChart(root: HTMLElement, data: ChartData, opts: ChartOptions
       bands,
       legend: { show: false },
       plugins: opts.plugins,
-      ...(opts.timeZone ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1e3), opts.timeZone as string) } : {}),
+      ...(opts.timeZone ? { tzDate: zoned } : {}),
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       scales: {
         x: { time: true },
