@@ -227,6 +227,15 @@ def span_end(browser: Any) -> tuple[str, datetime.datetime]:
     )
 
 
+def absolute_span(browser: Any, board: str) -> str:
+    """The picker's span for 2026-12-01 10:00 to 11:00 UTC, given as Grafana's links do (epoch ms)."""
+    browser.get(f"{board}?from=1796119200000&to=1796122800000")
+    wait_for(
+        browser, "return document.querySelector('.time-span')?.innerText.startsWith('2026-12-01')"
+    )
+    return str(browser.find_element("css selector", ".time-span").text)
+
+
 def check_ticks(browser: Any, title: str, offset_minutes: int) -> None:
     ticks = json.loads(
         wait_for(
@@ -272,12 +281,8 @@ def test_the_board_time_zone_rules_ticks_tooltip_and_picker(
     )
 
     # An absolute range, as Grafana's links carry it (epoch milliseconds), reads in UTC beside the picker.
-    browser.get(f"{collector}{BOARD}?from=1796119200000&to=1796122800000")
-    wait_for(
-        browser, "return document.querySelector('.time-span')?.innerText.startsWith('2026-12-01')"
-    )
     assert (
-        browser.find_element("css selector", ".time-span").text
+        absolute_span(browser, f"{collector}{BOARD}")
         == "2026-12-01 10:00:00 to 2026-12-01 11:00:00 UTC"
     )
     assert (
@@ -292,12 +297,8 @@ def test_the_board_time_zone_rules_ticks_tooltip_and_picker(
     assert zone == "GMT+5:30"
     assert abs((now + datetime.timedelta(hours=5, minutes=30) - end).total_seconds()) < 600
     check_ticks(browser, "Up", 330)
-    browser.get(f"{collector}/d/browser-time?from=1796119200000&to=1796122800000")
-    wait_for(
-        browser, "return document.querySelector('.time-span')?.innerText.startsWith('2026-12-01')"
-    )
     assert (
-        browser.find_element("css selector", ".time-span").text
+        absolute_span(browser, f"{collector}/d/browser-time")
         == "2026-12-01 15:30:00 to 2026-12-01 16:30:00 GMT+5:30"
     )
 
