@@ -48,7 +48,8 @@ interface Dashboard {
 interface Drawing {
   time: TimeContext;
   zone: string | undefined;
-  markers: Marker[];
+  /** Asked for beside the panels' own queries, not before them. */
+  markers: Promise<Marker[]>;
   redraw: () => void;
   collapsed: Map<string, boolean>;
 }
@@ -140,14 +141,11 @@ export async function renderDashboard(root: HTMLElement, uid: string): Promise<v
     for (const v of vars) for (const s of v.selected) q.append(`var-${v.model.name}`, s === ALL ? "$__all" : s);
     history.replaceState(null, "", `${location.pathname}?${q.toString()}`);
   };
-  let drawn = 0;
   const draw = async (time: TimeContext): Promise<void> => {
     const tz = zone ?? undefined;
     span.textContent = `${formatInZone(time.start, tz)} to ${formatInZone(time.end, tz)} ${zoneName(time.end, tz)}`;
     span.setAttribute("data-time-zone", tz ?? "browser");
-    const mine = ++drawn;
-    const markers = await fetchMarkers(annotations.queries.filter((a) => enabled.get(a)), vars, time);
-    if (mine !== drawn) return; // a later drawing has started
+    const markers = fetchMarkers(annotations.queries.filter((a) => enabled.get(a)), vars, time);
     const drawing: Drawing = { time, zone: tz, markers, collapsed, redraw: () => void draw(time) };
     const placed = layoutBoard(board.panels ?? [], vars, collapsed);
     clear(grid);
@@ -246,13 +244,14 @@ async function drawPanel(grid: HTMLElement, placed: Placed<Panel>, d: Drawing): 
       const t2: TimeContext = { ...time, interval: step };
       const start = Math.floor(time.start / step) * step;
       const results = await Promise.all(targets.map((t) => queryRange(interpolate(t.expr ?? "", vars, t2), start, time.end, step)));
+      const markers = await d.markers;
       const series = results.flatMap((r, i) => (r.result as Sample[]).map((s) => ({ s, fmt: targets[i].legendFormat })));
       const data = alignMatrix(series.map((x) => x.s), start, time.end, step, () => "");
       data.series.forEach((cs, i) => { cs.label = legend(series[i].fmt, series[i].s.metric); });
       const stacked = Boolean(p.stack) || (p.fieldConfig?.defaults?.custom?.stacking?.mode ?? "none") !== "none";
       drawChart(body, data, {
         unit: unitOf(p), stacked, height: Math.max(pos.h * ROW_PX - 100, 80), timeZone: d.zone,
-        plugins: [tickRecorder(el), markerPlugin(d.markers, (t) => formatInZone(t, d.zone))],
+        plugins: [tickRecorder(el), markerPlugin(markers, (t) => formatInZone(t, d.zone))],
       });
       el.setAttribute("data-series", String(data.series.length));
       return;
