@@ -104,7 +104,8 @@ export function formatDuration(seconds: number): string {
   return out;
 }
 
-const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
+/** `n` with leading zeros to `w` digits: 7 -> "07". */
+export const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
 
 /** `2024-01-02 15:04:05` in UTC, the form Prometheus's `end_input` uses. */
 export function formatTime(seconds: number): string {

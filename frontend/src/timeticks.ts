@@ -6,10 +6,10 @@
  * the locale data, which would land on the path to the first draw.
  */
 
+import { pad } from "./format";
+
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const DAY = 86400;
-
-const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /** A Date whose local fields read the wall clock of `timeZone` (the browser's when absent). */
 export type ZonedDate = (epochSeconds: number) => Date;
@@ -26,7 +26,7 @@ export function tickLabels(splits: number[], incrementSeconds: number, zoned: Zo
     if (incrementSeconds >= DAY) return day;
     const midnight = d.getHours() === 0 && d.getMinutes() === 0 && d.getSeconds() === 0;
     if (midnight || newDay) return day;
-    const clock = `${two(d.getHours())}:${two(d.getMinutes())}`;
-    return incrementSeconds < 60 ? `${clock}:${two(d.getSeconds())}` : clock;
+    const clock = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    return incrementSeconds < 60 ? `${clock}:${pad(d.getSeconds())}` : clock;
   });
 }
