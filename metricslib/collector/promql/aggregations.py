@@ -10,7 +10,6 @@ NaN ignored by ``min``/``max`` unless every value is NaN, Welford for
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
@@ -139,16 +138,12 @@ def quantile(q: float, values: list[float] | FloatArray) -> float:
     return float(ordered[lower]) * (1 - weight) + float(ordered[upper]) * weight
 
 
-def _key_function(grouping: tuple[str, ...], without: bool) -> Callable[[Labels], Labels]:
-    return key_function(grouping, without)
-
-
 def group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
-    return _key_function(grouping, without)(labels)
+    return key_function(grouping, without)(labels)
 
 
 def _groups(block: Block, grouping: tuple[str, ...], without: bool) -> dict[Labels, list[int]]:
-    key = _key_function(grouping, without)
+    key = key_function(grouping, without)
     groups: dict[Labels, list[int]] = {}
     for i, lbl in enumerate(block.labels):
         groups.setdefault(key(lbl), []).append(i)
@@ -374,7 +369,7 @@ def _ratio_keep(labels: Labels, ratio: float) -> bool:
 def _count_values(block: Block, grouping: tuple[str, ...], without: bool, label: str) -> Block:
     n_times = block.n_times
     counts: dict[Labels, np.ndarray] = {}
-    key_of = _key_function(grouping, without)
+    key_of = key_function(grouping, without)
     for i, lbl in enumerate(block.labels):
         key = key_of(lbl)
         base = {k: v for k, v in key if k != label}
