@@ -228,21 +228,15 @@ def _sum_in_blocks(block: Block, idx: np.ndarray, member: np.ndarray) -> tuple[F
             mask = mask.reshape(b - a, width)
             count += mask.sum(axis=0)
             rows = np.where(mask, block.values[idx[a:b]].reshape(b - a, width), 0.0)
-            if last is None:
-                prefix = np.cumsum(rows, axis=0)
-                before = np.zeros_like(prefix)
-                before[1:] = prefix[:-1]
-            else:
-                running = np.cumsum(np.concatenate((last[None, :], rows)), axis=0)
-                prefix, before = running[1:], running[:-1]
-            if not np.isfinite(prefix).all():
+            sums = running_sums(rows if last is None else np.concatenate((last[None, :], rows)))
+            if sums is None:
                 return None
-            added = prefix - before
-            block_errors = (before - (prefix - added)) + (rows - added)
-            errors = (
-                block_errors.sum(axis=0) if errors is None
-                else np.concatenate((errors[None, :], block_errors)).sum(axis=0)
-            )
+            prefix, block_errors = sums
+            if errors is not None:
+                # Row 0 re-adds the previous block's last sum to zero: no error; it
+                # carries the errors summed so far instead, which then come first.
+                block_errors[0] = errors
+            errors = block_errors.sum(axis=0)
             last = prefix[-1]
     assert last is not None and errors is not None
     # "+ 0.0" turns -0.0 into +0.0, as a Kahan sum starting at +0.0 would.
