@@ -10,7 +10,6 @@ NaN ignored by ``min``/``max`` unless every value is NaN, Welford for
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
@@ -139,16 +138,12 @@ def quantile(q: float, values: list[float] | FloatArray) -> float:
     return float(ordered[lower]) * (1 - weight) + float(ordered[upper]) * weight
 
 
-def _key_function(grouping: tuple[str, ...], without: bool) -> Callable[[Labels], Labels]:
-    return key_function(grouping, without)
-
-
 def group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Labels:
-    return _key_function(grouping, without)(labels)
+    return key_function(grouping, without)(labels)
 
 
 def _groups(block: Block, grouping: tuple[str, ...], without: bool) -> dict[Labels, list[int]]:
-    key = _key_function(grouping, without)
+    key = key_function(grouping, without)
     groups: dict[Labels, list[int]] = {}
     for i, lbl in enumerate(block.labels):
         groups.setdefault(key(lbl), []).append(i)
@@ -233,21 +228,15 @@ def _sum_in_blocks(block: Block, idx: np.ndarray, member: np.ndarray) -> tuple[F
             mask = mask.reshape(b - a, width)
             count += mask.sum(axis=0)
             rows = np.where(mask, block.values[idx[a:b]].reshape(b - a, width), 0.0)
-            if last is None:
-                prefix = np.cumsum(rows, axis=0)
-                before = np.zeros_like(prefix)
-                before[1:] = prefix[:-1]
-            else:
-                running = np.cumsum(np.concatenate((last[None, :], rows)), axis=0)
-                prefix, before = running[1:], running[:-1]
-            if not np.isfinite(prefix).all():
+            sums = running_sums(rows if last is None else np.concatenate((last[None, :], rows)))
+            if sums is None:
                 return None
-            added = prefix - before
-            block_errors = (before - (prefix - added)) + (rows - added)
-            errors = (
-                block_errors.sum(axis=0) if errors is None
-                else np.concatenate((errors[None, :], block_errors)).sum(axis=0)
-            )
+            prefix, block_errors = sums
+            if errors is not None:
+                # Row 0 re-adds the previous block's last sum to zero: no error; it
+                # carries the errors summed so far instead, which then come first.
+                block_errors[0] = errors
+            errors = block_errors.sum(axis=0)
             last = prefix[-1]
     assert last is not None and errors is not None
     # "+ 0.0" turns -0.0 into +0.0, as a Kahan sum starting at +0.0 would.
@@ -374,7 +363,7 @@ def _ratio_keep(labels: Labels, ratio: float) -> bool:
 def _count_values(block: Block, grouping: tuple[str, ...], without: bool, label: str) -> Block:
     n_times = block.n_times
     counts: dict[Labels, np.ndarray] = {}
-    key_of = _key_function(grouping, without)
+    key_of = key_function(grouping, without)
     for i, lbl in enumerate(block.labels):
         key = key_of(lbl)
         base = {k: v for k, v in key if k != label}

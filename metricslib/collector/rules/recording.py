@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from metricslib.collector.model import Labels
+from metricslib.collector.model import Labels, make_labels
 from metricslib.collector.model.labels import METRIC_NAME
 from metricslib.collector.rules.rule import (
     QueryFunc,
@@ -67,4 +67,4 @@ class RecordingRule:
         merged = {k: v for k, v in labels if k != METRIC_NAME}
         merged.update(self.labels)
         merged[METRIC_NAME] = self.name
-        return tuple(sorted((k, v) for k, v in merged.items() if v != ""))
+        return make_labels(merged)

@@ -55,12 +55,12 @@ class RemoteWriteReceiver:
         except RemoteWriteDecodeError as exc:
             return _plain(400, f"remote write body: {exc}")
         app = self._appender()
+        append_ref = getattr(app, "append_ref", None)
         try:
             for raw_labels, samples in series:
                 if not samples:
                     continue
                 labels = _canonical(raw_labels)
-                append_ref = getattr(app, "append_ref", None)
                 t0, v0 = samples[0]
                 ref = app.append(labels, t0, v0)
                 if append_ref is not None and isinstance(ref, int):
