@@ -21,28 +21,19 @@ sample line starts with, so the first scrape takes the known-series path:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 
 from metricslib.collector.config.config import ScrapeConfig
 from metricslib.collector.model import Labels
+from metricslib.model import LABEL_NAME_RE, METRIC_NAME_RE, escape_label_value
 
 __all__ = ["seed_keys", "seedable"]
-
-_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
-_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
 
 def seedable(config: ScrapeConfig) -> bool:
     """Whether stored series say exactly what the target exposed (see the module docstring)."""
     return not (config.honor_labels or config.metric_relabel_configs or config.label_limit
                 or config.label_name_length_limit or config.label_value_length_limit)
-
-
-def _escape(value: str) -> str:
-    if "\\" in value or '"' in value or "\n" in value:
-        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return value
 
 
 def seed_keys(series: Iterable[tuple[Labels, int]], target_labels: Labels) -> Iterator[tuple[str, Labels, int]]:
@@ -57,10 +48,10 @@ def seed_keys(series: Iterable[tuple[Labels, int]], target_labels: Labels) -> It
             k, v = pair
             if k == "__name__":
                 name = v
-            elif k.startswith("exported_") or not _LABEL.match(k):
+            elif k.startswith("exported_") or not LABEL_NAME_RE.fullmatch(k):
                 break
             else:
-                parts.append(f'{k}="{_escape(v)}"')
+                parts.append(f'{k}="{escape_label_value(v)}"')
         else:
-            if name and _METRIC.match(name) and len(parts) + len(own) + 1 == len(labels):
+            if name and METRIC_NAME_RE.fullmatch(name) and len(parts) + len(own) + 1 == len(labels):
                 yield (f"{name}{{{','.join(parts)}}}" if parts else name), labels, ref

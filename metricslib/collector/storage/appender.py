@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from metricslib.collector.model import Labels
 from metricslib.collector.storage.chunk_reader import ChunkReader
-from metricslib.collector.storage.head import Head
+from metricslib.collector.storage.head import Column, Head
 from metricslib.collector.storage.memseries import same_value
 from metricslib.errors import OutOfOrderSampleError, StorageError
 
@@ -40,7 +40,7 @@ class StoreAppender:
         # Newest queued sample per series, so a batch is checked against itself too.
         self._pending: dict[int, tuple[int, float]] = {}
         # The first column of the batch, kept apart for the head's bulk append.
-        self._column: tuple[list[int], int, list[float]] | None = None
+        self._column: Column | None = None
         #: Refs of the samples the last commit refused (out of order, or series gone).
         self.refused: list[int] = []
 

@@ -27,12 +27,25 @@ class ChunkReader:
         """The samples of each chunk still stored; ids that were rewritten are absent."""
         out, missing = self.cache.get_many(ids)
         if missing:
-            blobs = self.db.fetch_chunks(missing)
-            found = [cid for cid in missing if cid in blobs]
-            decoded = dict(zip(found, decode_chunks([blobs[cid] for cid in found]), strict=True))
+            decoded = self._decode(missing)
             self.cache.put_many(_tail_that_fits(decoded, self.cache.max_samples))
             out.update(decoded)
         return out
+
+    def arrays_uncached(self, ids: Sequence[int]) -> dict[int, tuple[I64, F64]]:
+        """As :meth:`arrays` for a rewrite: taken from the cache when there (no hit
+        counted, nothing refreshed) but never put in it, since the rewrite deletes them."""
+        out = self.cache.peek_many(ids)
+        missing = [cid for cid in ids if cid not in out]
+        if missing:
+            out.update(self._decode(missing))
+        return out
+
+    def _decode(self, ids: Sequence[int]) -> dict[int, tuple[I64, F64]]:
+        """The stored ones among ``ids``, read from the database and decoded."""
+        blobs = self.db.fetch_chunks(ids)
+        found = [cid for cid in ids if cid in blobs]
+        return dict(zip(found, decode_chunks([blobs[cid] for cid in found]), strict=True))
 
     def last_value(self, s: MemSeries) -> float | None:
         """Value at ``last_t`` when it only lives in the newest chunk on disk."""

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from metricslib.collector.model import Labels
 from metricslib.collector.storage.chunk_reader import ChunkReader
-from metricslib.collector.storage.chunks import decode_chunks, encode_chunk
+from metricslib.collector.storage.chunks import encode_chunk
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries, merge_samples
 from metricslib.collector.storage.sqlite import Database
@@ -94,7 +94,7 @@ def rewrite_chunks(
         if stop is not None and i % 64 == 0 and stop.is_set():
             return False
         if i % _DECODE_BATCH == 0:
-            arrays = _read_uncached(chunks, [cid for _, ids_, _ in jobs[i : i + _DECODE_BATCH] for cid in ids_])
+            arrays = chunks.arrays_uncached([cid for _, ids_, _ in jobs[i : i + _DECODE_BATCH] for cid in ids_])
         if any(cid not in arrays for cid in ids):
             raise StorageCorruptionError(f"chunks of series {s.labels} vanished during rewrite")
         ts, vs = merge_samples([arrays[c] for c in ids] + list(extra))
@@ -131,18 +131,6 @@ def rewrite_chunks(
 
 #: series whose chunks are decoded together (same-shape chunks decode as one 2-D array)
 _DECODE_BATCH = 256
-
-
-def _read_uncached(chunks: ChunkReader, ids: list[int]) -> dict[int, tuple[I64, F64]]:
-    """Decoded chunks for a rewrite, taken from the cache when there but never put
-    in it: the rewrite deletes them."""
-    out = chunks.cache.peek_many(ids)
-    missing = [cid for cid in ids if cid not in out]
-    if missing:
-        blobs = chunks.db.fetch_chunks(missing)
-        found = [cid for cid in missing if cid in blobs]
-        out.update(zip(found, decode_chunks([blobs[cid] for cid in found]), strict=True))
-    return out
 
 
 def import_series(head: Head, db: Database, chunks: ChunkReader, items: Iterable[tuple[Labels, I64, F64]]) -> int:

@@ -33,8 +33,7 @@ class Journal(Protocol):
 
     def log_samples(self, refs: list[int], ts: list[int], vs: list[float]) -> None: ...
 
-    def log_commit(self, column: tuple[list[int], int, list[float]],
-                   refs: list[int], ts: list[int], vs: list[float]) -> None:
+    def log_commit(self, column: Column, refs: list[int], ts: list[int], vs: list[float]) -> None:
         """One commit made of a column (one time for all its samples) and other samples."""
         ...
 

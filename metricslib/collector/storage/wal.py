@@ -245,29 +245,27 @@ class WriteAheadLog:
     def log_samples(self, refs: list[int], ts: list[int], vs: list[float]) -> None:
         """One commit, written before its samples become visible; raises StorageError
         (with nothing of the batch left in the log) when the write fails."""
-        if ts and ts[0] == ts[-1] and ts.count(ts[0]) == len(ts):
-            rec = encode_column(refs, ts[0], vs, self._packed_refs(refs))
-        else:
-            rec = encode_samples(refs, ts, vs)
-        if self._pending:
-            rec = b"".join((*self._pending, rec))
-        self._write(rec)
-        self._pending = []
-        if self._size >= self._segment_max:
-            self._cut()
+        self._log([self._record(refs, ts, vs)])
 
     def log_commit(self, column: tuple[list[int], int, list[float]],
                    refs: list[int], ts: list[int], vs: list[float]) -> None:
         """A commit holding a column and other samples: their records go out in
         one ``write()``, so a kill leaves both or neither (see ``log_samples``)."""
         crefs, t, cvs = column
-        parts = [*self._pending, encode_column(crefs, t, cvs, self._packed_refs(crefs))]
+        records = [encode_column(crefs, t, cvs, self._packed_refs(crefs))]
         if refs:
-            if ts[0] == ts[-1] and ts.count(ts[0]) == len(ts):
-                parts.append(encode_column(refs, ts[0], vs))
-            else:
-                parts.append(encode_samples(refs, ts, vs))
-        self._write(b"".join(parts))
+            records.append(self._record(refs, ts, vs))
+        self._log(records)
+
+    def _record(self, refs: list[int], ts: list[int], vs: list[float]) -> bytes:
+        """A "C" record when every sample has the same time, else an "A" record."""
+        if ts and ts[0] == ts[-1] and ts.count(ts[0]) == len(ts):
+            return encode_column(refs, ts[0], vs, self._packed_refs(refs))
+        return encode_samples(refs, ts, vs)
+
+    def _log(self, records: list[bytes]) -> None:
+        """One commit's records, after the series records waiting for it, in one ``write()``."""
+        self._write(b"".join((*self._pending, *records)))
         self._pending = []
         if self._size >= self._segment_max:
             self._cut()
