@@ -15,7 +15,7 @@ import numpy as np
 
 from metricslib.collector.model import Labels
 from metricslib.collector.model.value_text import format_float
-from metricslib.collector.promql.grouping import group_rows, key_function
+from metricslib.collector.promql.grouping import IntArray, group_rows, key_function
 from metricslib.collector.promql.parser.functions import AGGREGATORS
 from metricslib.collector.promql.topk import go_heap_k, go_sorted_best_first, k_best_columns
 from metricslib.collector.promql.values import (
@@ -142,12 +142,11 @@ def group_key(labels: Labels, grouping: tuple[str, ...], without: bool) -> Label
     return key_function(grouping, without)(labels)
 
 
-def _groups(block: Block, grouping: tuple[str, ...], without: bool) -> dict[Labels, list[int]]:
-    key = key_function(grouping, without)
-    groups: dict[Labels, list[int]] = {}
-    for i, lbl in enumerate(block.labels):
-        groups.setdefault(key(lbl), []).append(i)
-    return groups
+def _members(block: Block, grouping: tuple[str, ...], without: bool) -> list[IntArray]:
+    """Each group's rows, in input order (the shared, remembered grouping of :func:`group_rows`)."""
+    groups = group_rows(block.labels, grouping, without)
+    rows = groups.rows
+    return [rows[s : s + n] for s, n in zip(groups.starts.tolist(), groups.sizes.tolist(), strict=True)]
 
 
 def aggregate(
@@ -299,10 +298,9 @@ def _reduce(
 
 
 def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, param: FloatArray) -> Block:
-    """topk/bottomk keep whole input series (labels untouched) where selected."""
+    """topk/bottomk/limitk/limit_ratio keep whole input series (labels untouched) where selected."""
     n_times = block.n_times
     present = np.zeros_like(block.present)
-    groups = _groups(block, grouping, without)
     # The first bad parameter (in time order) is the one reported.
     bad = np.isnan(param) if op == "limit_ratio" else np.isnan(param) | (np.abs(param) >= 2**63)
     if bad.any():
@@ -312,23 +310,21 @@ def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, p
         if math.isnan(p):
             raise QueryExecutionError("Parameter value is NaN")
         raise QueryExecutionError(f"Scalar value {format_float(p)} overflows int64")
-    for col in range(n_times if op in ("limitk", "limit_ratio") else 0):
-        p = float(param[col])
-        for rows in groups.values():
-            live = [r for r in rows if block.present[r, col]]
-            if not live:
-                continue
-            if op == "limitk":
-                k = int(p)
-                chosen = live[: max(k, 0)]
-            else:
-                ratio = max(-1.0, min(1.0, p))
-                chosen = [r for r in live if _ratio_keep(block.labels[r], ratio)]
-            for r in chosen:
-                present[r, col] = True
+    groups = _members(block, grouping, without) if op != "limit_ratio" else []
+    if op == "limit_ratio":
+        # Each series is kept or not by its own labels' hash: no grouping needed.
+        ratio = np.clip(param, -1.0, 1.0)[None, :]
+        point = np.array([_ratio_point(lbl) for lbl in block.labels], dtype=np.float64)[:, None]
+        present = block.present & np.where(ratio >= 0, point < ratio, point >= 1 + ratio)
+    elif op == "limitk":
+        # The first k series present at each time, group by group (int(k) truncates, as Go's does).
+        keep_first = np.maximum(np.trunc(param), 0.0)[None, :]
+        for rows in groups:
+            live = block.present[rows]
+            present[rows] = live & (np.cumsum(live, axis=0) <= keep_first)
     if op in ("topk", "bottomk"):
         ks = np.where(np.isnan(param), 0, param).astype(np.int64)
-        for rows in groups.values():
+        for rows in groups:
             present[rows] = k_best_columns(op, block.values[rows], block.present[rows], ks)
         if n_times == 1:
             return _instant_k_order(op, block, groups, int(ks[0]))
@@ -336,12 +332,12 @@ def _select_k(op: str, block: Block, grouping: tuple[str, ...], without: bool, p
     return out.compact()
 
 
-def _instant_k_order(op: str, block: Block, groups: dict[Labels, list[int]], k: int) -> Block:
+def _instant_k_order(op: str, block: Block, groups: list[IntArray], k: int) -> Block:
     """Prometheus lists an instant topk/bottomk group by group (in order of each
     group's first sample), each group's heap sorted best first."""
     first_seen = sorted(
         (live[0], live)
-        for live in ([r for r in rows if block.present[r, 0]] for rows in groups.values())
+        for live in (rows[block.present[rows, 0]].tolist() for rows in groups)
         if live
     )
     order: list[int] = []
@@ -352,12 +348,12 @@ def _instant_k_order(op: str, block: Block, groups: dict[Labels, list[int]], k: 
     return block.take(order)
 
 
-def _ratio_keep(labels: Labels, ratio: float) -> bool:
+def _ratio_point(labels: Labels) -> float:
+    """Where a series falls in [0, 1) for ``limit_ratio``: its labels' hash."""
     import hashlib
 
     text = "\xff".join(f"{k}\xff{v}" for k, v in labels).encode()
-    h = int.from_bytes(hashlib.sha256(text).digest()[:8], "big") / 2**64
-    return h < ratio if ratio >= 0 else h >= 1 + ratio
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") / 2**64
 
 
 def _count_values(block: Block, grouping: tuple[str, ...], without: bool, label: str) -> Block:

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from metricslib.collector.model import METRIC_NAME, Labels
 
-__all__ = ["Groups", "group_rows", "key_function"]
+__all__ = ["Groups", "IntArray", "group_rows", "key_function"]
 
 IntArray = npt.NDArray[np.intp]
 

@@ -183,3 +183,44 @@ def test_sum_in_blocks_is_the_whole_compensated_sum_bit_for_bit(
             assert exact is not None
             want = exact[0] if op == "sum" else exact[0] / len(live)
             assert out.values[g, t].tobytes() == np.float64(want).tobytes()
+
+
+_ROWS = st.lists(
+    st.tuples(st.sampled_from("abc"), st.lists(st.booleans(), min_size=3, max_size=3)),
+    min_size=1,
+    max_size=10,
+)
+
+
+def _rows_block(rows: list[tuple[str, list[bool]]]) -> Block:
+    return block([(L(job=job, inst=str(i)), [float(i) if p else None for p in seen]) for i, (job, seen) in enumerate(rows)])
+
+
+@given(_ROWS, st.lists(st.sampled_from([-1.0, 0.0, 0.5, 1.0, 1.9, 2.0, 3.0, 2.0**62]), min_size=3, max_size=3))
+def test_limitk_keeps_the_first_k_present_series_of_each_group_at_every_time(
+    rows: list[tuple[str, list[bool]]], ks: list[float]
+) -> None:
+    b = _rows_block(rows)
+    out = aggregate("limitk", b, ("job",), False, np.array(ks))
+    for col, k in enumerate(ks):
+        expected: set[Labels] = set()
+        for job in "abc":
+            live = [lbl for lbl, (j, seen) in zip(b.labels, rows, strict=True) if j == job and seen[col]]
+            expected |= set(live[: max(int(k), 0)])
+        assert set(as_dict(out, col)) == expected
+
+
+@given(_ROWS, st.lists(st.floats(min_value=-2, max_value=2), min_size=3, max_size=3))
+def test_limit_ratio_picks_each_time_by_ratio_and_complements(rows: list[tuple[str, list[bool]]], ratios: list[float]) -> None:
+    b = _rows_block(rows)
+    kept = aggregate("limit_ratio", b, ("job",), False, np.array(ratios))
+    rest = aggregate("limit_ratio", b, ("job",), False, np.array([r - 1 if r > 0 else r + 1 for r in ratios]))
+    for col, ratio in enumerate(ratios):
+        live = set(as_dict(b, col))
+        chosen, others = set(as_dict(kept, col)), set(as_dict(rest, col))
+        assert chosen <= live
+        if ratio >= 1 or ratio <= -1:
+            assert chosen == live
+        elif 0 < ratio < 1:
+            # limit_ratio(r) and limit_ratio(r - 1) split the series between them.
+            assert chosen | others == live and not chosen & others
