@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from metricslib.collector.model import Labels
+from metricslib.collector.model import Labels, make_labels
 from metricslib.collector.model.labels import METRIC_NAME
 from metricslib.collector.rules.recording import RuleEvalError
 from metricslib.collector.rules.rule import (
@@ -128,7 +128,8 @@ class AlertingRule:
             annotations = tuple(sorted(
                 (name, self._expand(text, plain, value, t_ms, query)) for name, text in self.annotations.items()
             ))
-            key: Labels = tuple(sorted((k, v) for k, v in labels.items() if v != ""))
+            # Labels templated to "" are dropped, as in recording rules and Prometheus.
+            key = make_labels(labels)
             if key in fresh:
                 raise RuleEvalError("vector contains metrics with the same labelset after applying alert labels")
             fresh[key] = ActiveAlert(key, annotations, value, active_at_ms=t_ms)
@@ -176,7 +177,7 @@ class AlertingRule:
         pairs[METRIC_NAME] = name
         if state is not None:
             pairs[ALERT_STATE] = state
-        return tuple(sorted(pairs.items()))
+        return make_labels(pairs)
 
     def restore(self, active_at_ms: Mapping[Labels, tuple[int, float]], t_ms: int,
                 outage_tolerance_ms: int, grace_period_ms: int) -> None:

@@ -169,3 +169,19 @@ def test_short_for_is_not_restored() -> None:
     key = lbl(alertname="Down", job="api")
     rule.restore({key: (29 * MIN, 0.0)}, 30 * MIN, 3600_000, grace_period_ms=10 * MIN)
     assert rule.active[key].active_at_ms == 30 * MIN and rule.restored
+
+
+def test_labels_templated_to_empty_are_dropped_and_can_collide() -> None:
+    # team: '{{ $labels.job }}' is "" for a series without job: the label is dropped,
+    # from the alert and its ALERTS series alike, as a recording rule drops it.
+    rule = make("- alert: Down\n  expr: up == 0\n  labels: {team: '{{ $labels.job }}', instance: ''}")
+    out = rule.eval(0, ScriptedQuery({0: [(lbl(__name__="up", instance="a"), 0.0)]}))
+    key = lbl(alertname="Down")
+    assert list(rule.active) == [key]
+    assert [labels for labels, _, _ in out] == [
+        lbl(__name__="ALERTS", alertname="Down", alertstate="firing"),
+        lbl(__name__="ALERTS_FOR_STATE", alertname="Down"),
+    ]
+    two = ScriptedQuery({0: [(lbl(__name__="up", instance="a"), 0.0), (lbl(__name__="up", instance="b"), 0.0)]})
+    with pytest.raises(RuleEvalError, match="same labelset after applying alert labels"):
+        make("- alert: Down\n  expr: up == 0\n  labels: {instance: ''}").eval(0, two)
