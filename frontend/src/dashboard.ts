@@ -292,14 +292,27 @@ async function drawPanel(grid: HTMLElement, placed: Placed<Panel>, d: Drawing): 
   }
 }
 
-/** Keeps the x axis's tick labels on the panel (data-x-ticks), so scripts can read what the canvas shows. */
+/**
+ * Keeps the x axis's tick labels on the panel (data-x-ticks), so scripts can read what the canvas shows.
+ * uPlot draws the labels its axis `values` function returned for the splits it was given, the last
+ * time it laid the axes out; the plugin's `opts` hook (uPlot's public way for a plugin to change the
+ * options) wraps that function to keep both, and the draw hook writes them. The drawn chart is the same.
+ */
 function tickRecorder(el: HTMLElement): uPlot.Plugin {
+  let ticks: { splits: number[]; values: uPlot.Axis.StaticValues } = { splits: [], values: [] };
   return {
+    opts: (_u, opts) => {
+      const x = opts.axes?.[0];
+      const values = x?.values;
+      if (!x || typeof values !== "function") return; // nothing to record (chart.ts always gives one)
+      x.values = (u, splits, axisIdx, space, incr) => {
+        const labels = values(u, splits, axisIdx, space, incr);
+        ticks = { splits, values: labels };
+        return labels;
+      };
+    },
     hooks: {
-      draw: (u: uPlot) => {
-        const axis = u.axes[0] as { _values?: (string | number)[] | null; _splits?: number[] | null };
-        el.setAttribute("data-x-ticks", JSON.stringify({ splits: axis._splits ?? [], values: axis._values ?? [] }));
-      },
+      draw: () => el.setAttribute("data-x-ticks", JSON.stringify(ticks)),
     },
   };
 }
