@@ -15,6 +15,8 @@ type, as protobuf requires. Every malformed input raises
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from typing import Any
 
 import cramjam
 import numpy as np
@@ -77,7 +79,11 @@ def _skip(buf: bytes, pos: int, end: int, wire: int) -> int:
 
 
 def _length(buf: bytes, pos: int, end: int) -> tuple[int, int]:
-    n, pos = _uvarint(buf, pos, end)
+    if pos < end and buf[pos] < 0x80:  # a one-byte length (most labels, every sample): no call
+        n = buf[pos]
+        pos += 1
+    else:
+        n, pos = _uvarint(buf, pos, end)
     if pos + n > end:
         raise RemoteWriteDecodeError(f"length {n} at byte {pos} runs past the end of its message ({end})")
     return pos + n, pos
@@ -90,18 +96,44 @@ def _text(buf: bytes, start: int, stop: int) -> str:
         raise RemoteWriteDecodeError(f"label at byte {start} is not valid UTF-8") from None
 
 
-def _label(buf: bytes, pos: int, end: int) -> tuple[str, str]:
-    name = value = ""
+def _string(buf: bytes, pos: int, end: int) -> tuple[str, int]:
+    stop, pos = _length(buf, pos, end)
+    return _text(buf, pos, stop), stop
+
+
+def _double(buf: bytes, pos: int, end: int) -> tuple[float, int]:
+    if pos + 8 > end:
+        raise RemoteWriteDecodeError(f"truncated sample value at byte {pos}")
+    value: float = _DOUBLE.unpack_from(buf, pos)[0]
+    return value, pos + 8
+
+
+#: A small message's known fields: key (field number << 3 | wire type) -> (slot, reader).
+_Fields = dict[int, tuple[int, Callable[[bytes, int, int], tuple[Any, int]]]]
+_LABEL: _Fields = {0x0A: (0, _string), 0x12: (1, _string)}  # name, value
+_SAMPLE: _Fields = {0x09: (0, _double), 0x10: (1, _uvarint)}  # value, timestamp
+
+
+def _fields(buf: bytes, pos: int, end: int, known: _Fields, slots: list[Any]) -> list[Any]:
+    """Read a message's fields into ``slots`` (which hold the defaults): a repeated
+    field's last value wins and unknown fields are skipped, as protobuf requires."""
     while pos < end:
-        key, pos = _uvarint(buf, pos, end)
-        if key == 0x0A:
-            stop, pos = _length(buf, pos, end)
-            name, pos = _text(buf, pos, stop), stop
-        elif key == 0x12:
-            stop, pos = _length(buf, pos, end)
-            value, pos = _text(buf, pos, stop), stop
+        key = buf[pos]
+        if key < 0x80:  # fields 1-15 have one-byte keys: no call
+            pos += 1
         else:
+            key, pos = _uvarint(buf, pos, end)
+        field = known.get(key)
+        if field is None:
             pos = _skip(buf, pos, end, key & 7)
+        else:
+            slot, read = field
+            slots[slot], pos = read(buf, pos, end)
+    return slots
+
+
+def _label(buf: bytes, pos: int, end: int) -> tuple[str, str]:
+    name, value = _fields(buf, pos, end, _LABEL, ["", ""])
     return name, value
 
 
@@ -111,17 +143,8 @@ def _sample(buf: bytes, pos: int, end: int) -> tuple[int, float]:
         # The layout every sender writes: value, then timestamp, nothing else.
         value = _DOUBLE.unpack_from(buf, pos + 1)[0]
         t, pos = _uvarint(buf, pos + 10, end)
-    while pos < end:
-        key, pos = _uvarint(buf, pos, end)
-        if key == 0x09:
-            if pos + 8 > end:
-                raise RemoteWriteDecodeError(f"truncated sample value at byte {pos}")
-            value = _DOUBLE.unpack_from(buf, pos)[0]
-            pos += 8
-        elif key == 0x10:
-            t, pos = _uvarint(buf, pos, end)
-        else:
-            pos = _skip(buf, pos, end, key & 7)
+    if pos < end:
+        value, t = _fields(buf, pos, end, _SAMPLE, [value, t])
     if t >= 1 << 63:
         t -= 1 << 64  # int64: negative timestamps are ten-byte two's complement
     return t, value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import struct
 
 import cramjam
@@ -20,6 +21,7 @@ from metricslib.collector.storage.remote.proto import (
     _snappy_literals,
     encode_write_request,
     snappy_compress,
+    varint,
 )
 
 _names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
@@ -125,3 +127,53 @@ def test_the_bulk_path_is_taken_for_a_uniform_run_and_matches() -> None:
     mixed = encode_write_request([((("a", "b"),), [*samples, (5, 1.0)])])
     assert decode._sample_run(mixed, start, len(mixed)) is None
     assert decode_write_request(mixed)[0][1] == [*samples, (5, 1.0)]
+
+
+def _field(number: int, wire: int, payload: bytes) -> bytes:
+    if wire == 2:
+        payload = varint(len(payload)) + payload
+    return varint(number << 3 | wire) + payload
+
+
+# Fields a newer sender may add: (number, wire type, payload as written after the key).
+_unknown = st.one_of(
+    st.builds(lambda n, v: _field(n, 0, varint(v)), st.integers(3, 20), st.integers(0, (1 << 64) - 1)),
+    st.builds(lambda n, b: _field(n, 1, b), st.integers(3, 20), st.binary(min_size=8, max_size=8)),
+    st.builds(lambda n, b: _field(n, 2, b), st.integers(3, 20), st.binary(max_size=200)),
+    st.builds(lambda n, b: _field(n, 5, b), st.integers(3, 20), st.binary(min_size=4, max_size=4)),
+)
+_text_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=150)
+
+
+@settings(deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from([1, 2]), _text_values), max_size=4),
+    st.lists(st.one_of(st.tuples(st.just(1), st.floats(allow_nan=True)),
+                       st.tuples(st.just(2), st.integers(-(1 << 63), (1 << 63) - 1))), max_size=4),
+    st.lists(_unknown, max_size=3),
+    st.randoms(use_true_random=False),
+)
+def test_label_and_sample_fields_in_any_order_repeated_or_unknown(
+    label_fields: list[tuple[int, str]], sample_fields: list[tuple[int, float | int]],
+    unknown: list[bytes], rnd: random.Random,
+) -> None:
+    """A field's last value wins, a missing one keeps its default, unknown fields are skipped."""
+    label_parts = [_field(n, 2, text.encode()) for n, text in label_fields] + unknown
+    sample_parts = [
+        _field(1, 1, struct.pack("<d", v)) if n == 1 else _field(2, 0, varint(int(v))) for n, v in sample_fields
+    ] + unknown
+    # Unknown fields go anywhere; the known ones keep their order, so the last one is known.
+    for parts, known in ((label_parts, len(label_fields)), (sample_parts, len(sample_fields))):
+        extra = parts[known:]
+        del parts[known:]
+        for part in extra:
+            parts.insert(rnd.randint(0, len(parts)), part)
+    label, sample = b"".join(label_parts), b"".join(sample_parts)
+    series = _field(1, 2, label) + _field(2, 2, sample)
+    [(labels, samples)] = decode_write_request(_field(1, 2, series))
+    name = next((v for n, v in reversed(label_fields) if n == 1), "")
+    value = next((v for n, v in reversed(label_fields) if n == 2), "")
+    t = next((int(v) for n, v in reversed(sample_fields) if n == 2), 0)
+    v = next((float(v) for n, v in reversed(sample_fields) if n == 1), 0.0)
+    assert labels == [(name, value)]
+    assert _bits(samples) == _bits([(t, v)])
