@@ -21,10 +21,13 @@ from typing import Any
 import cramjam
 import numpy as np
 
-__all__ = ["MAX_DECODED_BYTES", "RemoteWriteDecodeError", "decode_write_request", "snappy_decompress"]
+__all__ = ["BULK_MIN_SAMPLES", "MAX_DECODED_BYTES", "RemoteWriteDecodeError", "decode_write_request", "snappy_decompress"]
 
 #: a body that expands beyond this is refused before it is decompressed
 MAX_DECODED_BYTES = 64 << 20
+
+#: a series' samples are read with numpy from this many on (about where that starts to pay)
+BULK_MIN_SAMPLES = 16
 
 Series = tuple[list[tuple[str, str]], list[tuple[int, float]]]
 
@@ -153,9 +156,11 @@ def _sample(buf: bytes, pos: int, end: int) -> tuple[int, float]:
 def _sample_run(buf: bytes, pos: int, end: int) -> tuple[list[tuple[int, float]], int] | None:
     """Every sample from ``pos`` to ``end`` at once, when they share one layout:
     ``12 L 09 <8 bytes> 10 <varint of L-10 bytes>`` (what senders write for a
-    series' samples of one time span); None when they do not."""
+    series' samples of one time span); None when they do not, or when there are
+    fewer than :data:`BULK_MIN_SAMPLES` (numpy's fixed cost per run would exceed
+    the one-by-one reading: Prometheus sends most series with one sample)."""
     size = buf[pos + 1] + 2 if pos + 1 < end else 0
-    if size < 13 or size > 0x81 or (end - pos) % size:
+    if size < 13 or size > 0x81 or (end - pos) % size or end - pos < BULK_MIN_SAMPLES * size:
         return None
     rows = np.frombuffer(buf, np.uint8, end - pos, pos).reshape(-1, size)
     varint = rows[:, 12:]

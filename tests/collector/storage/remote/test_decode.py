@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metricslib.collector.storage.remote.decode import (
+    BULK_MIN_SAMPLES,
     MAX_DECODED_BYTES,
     RemoteWriteDecodeError,
     decode_write_request,
@@ -105,7 +106,7 @@ def test_staleness_marker_bits_survive() -> None:
 @given(
     st.integers(0, 9).flatmap(lambda width: st.lists(
         st.tuples(st.integers(max(0, 1 << (7 * width - 7)) if width else 0, (1 << (7 * max(width, 1))) - 1),
-                  st.floats(allow_nan=True)), min_size=1, max_size=6)),
+                  st.floats(allow_nan=True)), min_size=BULK_MIN_SAMPLES - 1, max_size=BULK_MIN_SAMPLES + 4)),
 )
 def test_a_run_of_same_layout_samples_decodes_as_one_by_one(samples: list[tuple[int, float]]) -> None:
     """Samples whose timestamps take as many varint bytes go through the bulk path;
@@ -127,6 +128,10 @@ def test_the_bulk_path_is_taken_for_a_uniform_run_and_matches() -> None:
     mixed = encode_write_request([((("a", "b"),), [*samples, (5, 1.0)])])
     assert decode._sample_run(mixed, start, len(mixed)) is None
     assert decode_write_request(mixed)[0][1] == [*samples, (5, 1.0)]
+    # too few samples for numpy's fixed cost to pay: one by one
+    short = encode_write_request([((("a", "b"),), samples[: BULK_MIN_SAMPLES - 1])])
+    assert decode._sample_run(short, start, len(short)) is None
+    assert decode_write_request(short)[0][1] == samples[: BULK_MIN_SAMPLES - 1]
 
 
 def _field(number: int, wire: int, payload: bytes) -> bytes:
