@@ -18,9 +18,10 @@ from metricslib.collector.model import Matcher, Series, SeriesBatch
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries, merge_samples
+from metricslib.collector.storage.plan import SelectPlan
 from metricslib.errors import StorageError
 
-__all__ = ["StoreQuerier"]
+__all__ = ["StoreQuerier", "join_plan"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -37,6 +38,7 @@ _C_END = attrgetter("c_end")
 _C_IDS = attrgetter("c_ids")
 _C_MINT = attrgetter("c_mint")
 _C_MAXT = attrgetter("c_maxt")
+_SID = attrgetter("sid")
 
 
 class StoreQuerier:
@@ -50,12 +52,14 @@ class StoreQuerier:
     def select_batch(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> SeriesBatch:
         """What :meth:`select` returns, as one flat batch (what the PromQL engine reads)."""
         for _ in range(_ATTEMPTS):
-            result = self._try_select(matchers, mint_ms, maxt_ms)
+            result = join_plan(self.select_plan(matchers, mint_ms, maxt_ms), self._chunks)
             if result is not None:
                 return result
         raise StorageError("select kept racing with chunk rewrites; try again")
 
-    def _try_select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch | None:
+    def select_plan(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SelectPlan:
+        """The half of a select done under the head's lock (see ``plan.py``); its other
+        half, :func:`join_plan`, may run anywhere that can read the chunks."""
         head = self._head
         head.check_open()
         # Under the lock only C-level copies: the selected series (cached, already sorted),
@@ -67,8 +71,9 @@ class StoreQuerier:
             sel = head.selections.get(head.index, head.by_id, matchers)
             series = sel.series
             if not series:
-                return SeriesBatch.empty()
+                return SelectPlan.empty(mint, maxt)
             labels = list(sel.labels)
+            sids = np.fromiter(map(_SID, series), dtype=np.int64, count=len(series))
             tss = list(map(_TS, series))
             lens = np.fromiter(map(len, tss), dtype=np.int64, count=len(tss))
             t_all: I64 = np.frombuffer(bytearray().join(tss), dtype=np.int64)
@@ -79,17 +84,12 @@ class StoreQuerier:
         h_offs = np.zeros(len(series) + 1, dtype=np.int64)
         np.cumsum(lens, out=h_offs[1:])
         ht, hv, h_offs = _trim(t_all, v_all, h_offs, mint, maxt)
-        if meta is not None:
-            joined = self._with_chunks(reach, meta, ht, hv, h_offs, mint, maxt)
-            if joined is None:
-                return None
-            ht, hv, h_offs = joined
-        # The arrays are fresh (joined, masked or interleaved here): callers never hold
-        # a view of a cached chunk. Series with nothing in the range are dropped.
-        return SeriesBatch(labels, ht, hv, h_offs).without_empty()
+        return SelectPlan(mint, maxt, labels, sids, ht, hv, h_offs, reach, meta)
 
+    @staticmethod
     def _with_chunks(
-        self, reach: I64, meta: tuple[I64, I64, I64, I64], ht: I64, hv: F64, h_offs: I64, mint: int, maxt: int
+        chunks: ChunkReader, reach: I64, meta: tuple[I64, I64, I64, I64], ht: I64, hv: F64, h_offs: I64,
+        mint: int, maxt: int,
     ) -> tuple[I64, F64, I64] | None:
         """Head samples with the samples of the chunks in [mint, maxt] placed before each
         series' head samples; None when a chunk was rewritten meanwhile.
@@ -105,7 +105,7 @@ class StoreQuerier:
         owner = np.repeat(reach, c_offs[1:] - c_offs[:-1])[hit]  # series of each wanted chunk
         ids, c_mint, c_maxt = ids[hit], c_mint[hit], c_maxt[hit]
         wanted = ids.tolist()
-        arrays = self._chunks.arrays(wanted)
+        arrays = chunks.arrays(wanted)
         if len(arrays) < len(set(wanted)):
             return None
         # The first chunk of each series' run starts it and the last one ends it.
@@ -124,7 +124,7 @@ class StoreQuerier:
                 (k, ids[a : b + 1].tolist(), int(c_mint[a]), int(c_maxt[b]))
                 for k, a, b in zip(runs.tolist(), firsts.tolist(), lasts.tolist(), strict=True)
             ]
-            return self._chunk_parts(chunked, arrays, ht, hv, h_offs, mint, maxt)
+            return StoreQuerier._chunk_parts(chunked, arrays, ht, hv, h_offs, mint, maxt)
         pairs = list(map(arrays.__getitem__, wanted))
         ct = np.concatenate([p[0] for p in pairs])
         cv = np.concatenate([p[1] for p in pairs])
@@ -270,6 +270,21 @@ class StoreQuerier:
                 if k == name:
                     values.add(v)
         return sorted(values)
+
+
+def join_plan(plan: SelectPlan, chunks: ChunkReader) -> SeriesBatch | None:
+    """The series of ``plan`` with their chunk samples read through ``chunks`` and placed
+    before their head samples; None when a chunk was rewritten since the plan was made
+    (make a new plan)."""
+    ht, hv, h_offs = plan.ht, plan.hv, plan.h_offs
+    if plan.chunks is not None:
+        joined = StoreQuerier._with_chunks(chunks, plan.reach, plan.chunks, ht, hv, h_offs, plan.mint, plan.maxt)
+        if joined is None:
+            return None
+        ht, hv, h_offs = joined
+    # The arrays are fresh (joined, masked or interleaved here): callers never hold
+    # a view of a cached chunk. Series with nothing in the range are dropped.
+    return SeriesBatch(plan.labels, ht, hv, h_offs).without_empty()
 
 
 def _chunk_meta(series: list[MemSeries], reach: I64) -> tuple[I64, I64, I64, I64]:
