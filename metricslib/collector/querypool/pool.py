@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
 
@@ -36,7 +35,7 @@ import numpy.typing as npt
 import metricslib
 from metricslib.collector.model import Matcher
 from metricslib.collector.promql.gate import QueryGate
-from metricslib.collector.querypool.wire import recv, send
+from metricslib.collector.querypool.wire import Channel
 from metricslib.collector.querypool.worker import PlanMessage, WorkerSettings
 from metricslib.collector.storage.plan import SelectPlan
 from metricslib.collector.web.api.params import parse_duration_ms
@@ -75,7 +74,7 @@ class QueryProcessFailure(Exception):
 class _Worker:
     """One query process and the collector's state about it."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], conn: Connection) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], conn: Channel) -> None:
         self.proc = proc
         self.conn = conn
         #: known[sid]: the process has the labels of series ``sid``
@@ -166,9 +165,9 @@ class QueryPool:
                 [sys.executable, "-m", "metricslib.collector.querypool", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
             )
-            conn = Connection(ours.detach())
+            conn = Channel(socket.socket(fileno=ours.detach()))
         worker = _Worker(proc, conn)
-        send(conn, self.settings)  # read once it has started; the socket holds it meanwhile
+        conn.send(self.settings)  # read once it has started; the socket holds it meanwhile
         return worker
 
     def _add(self, worker: _Worker) -> None:
@@ -254,18 +253,18 @@ class QueryPool:
         conn = worker.conn
         pid = worker.proc.pid
         try:
-            send(conn, ("query", request))
+            conn.send(("query", request))
             while True:
-                if not conn.poll(max(0.0, give_up - time.monotonic())):
+                if not conn.wait(give_up - time.monotonic()):
                     break
-                message = recv(conn)
+                message = conn.recv()
                 assert isinstance(message, tuple)
                 if message[0] == "done":
                     answer = message[1]
                     assert isinstance(answer, Response | str)
                     self._give_back(worker)
                     return answer
-                send(conn, self._serve(worker, message))
+                conn.send(self._serve(worker, message))
         except (EOFError, OSError) as exc:
             with self._cond:
                 closing = self._closing

@@ -2,45 +2,74 @@
 
 A message is a pickle (protocol 5) whose contiguous buffers (the numpy arrays
 of a select plan) travel as separate frames after it: they are written to the
-socket straight from their own memory and read straight into fresh writable
-buffers, with no per-element work and no copy inside the pickle. The first
-frame says how many buffers follow and how big each is.
+socket straight from their own memory (``sendall``, which lets other threads
+run between its system calls) and read straight into fresh writable buffers
+(``recv_into``), with no per-element work and no copy inside the pickle. The
+first frame says how long the pickle is and how big each buffer is.
+
+(``multiprocessing.connection`` reads a big message through several
+intermediate copies; a select plan over 200k series is hundreds of MB.)
 """
 
 from __future__ import annotations
 
 import pickle
+import select
+import socket
 import struct
-from multiprocessing.connection import Connection
 
-__all__ = ["recv", "send"]
+__all__ = ["Channel"]
 
-_COUNT = struct.Struct("<I")
+_HEAD = struct.Struct("<QI")  # pickle length, buffer count
 _SIZE = struct.Struct("<Q")
+#: socket buffers asked for (the kernel caps them): fewer wake-ups per big plan
+_SOCKET_BUFFER = 4 << 20
 
 
-def send(conn: Connection, message: object) -> None:
-    buffers: list[pickle.PickleBuffer] = []
-    head = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
-    views = [buf.raw() for buf in buffers]
-    sizes = b"".join(_SIZE.pack(v.nbytes) for v in views)
-    conn.send_bytes(b"".join((_COUNT.pack(len(views)), sizes, head)))
-    for view in views:
-        conn.send_bytes(view)
+class Channel:
+    """One end of a Unix socket pair carrying whole messages."""
 
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, opt, _SOCKET_BUFFER)
+            except OSError:
+                pass  # the default buffers work, with more wake-ups
 
-def recv(conn: Connection) -> object:
-    """The next message; EOFError when the other side closed (or died)."""
-    frame = memoryview(conn.recv_bytes())
-    (count,) = _COUNT.unpack_from(frame)
-    pos = _COUNT.size
-    buffers = []
-    for _ in range(count):
-        (size,) = _SIZE.unpack_from(frame, pos)
-        pos += _SIZE.size
-        # Writable: a select's arrays are the caller's to change (the store's contract).
+    def send(self, message: object) -> None:
+        buffers: list[pickle.PickleBuffer] = []
+        head = pickle.dumps(message, protocol=5, buffer_callback=buffers.append)
+        views = [buf.raw() for buf in buffers]
+        sizes = b"".join(_SIZE.pack(v.nbytes) for v in views)
+        self.sock.sendall(b"".join((_HEAD.pack(len(head), len(views)), sizes, head)))
+        for view in views:
+            self.sock.sendall(view)
+
+    def recv(self) -> object:
+        """The next message; EOFError when the other side closed (or died)."""
+        length, count = _HEAD.unpack(self._read(_HEAD.size))
+        sizes = [_SIZE.unpack_from(self._read(_SIZE.size))[0] for _ in range(count)]
+        head = self._read(length)
+        # Writable buffers: a select's arrays are the caller's to change (the store's contract).
+        buffers = [self._read(size) for size in sizes]
+        return pickle.loads(head, buffers=buffers)
+
+    def wait(self, timeout: float) -> bool:
+        """Whether a message (or the end) arrived within ``timeout`` seconds."""
+        ready, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
+        return bool(ready)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _read(self, size: int) -> bytearray:
         buf = bytearray(size)
-        if conn.recv_bytes_into(buf) != size:
-            raise EOFError("query process message cut short")
-        buffers.append(buf)
-    return pickle.loads(frame[pos:], buffers=buffers)
+        view = memoryview(buf)
+        pos = 0
+        while pos < size:
+            got = self.sock.recv_into(view[pos:])
+            if not got:
+                raise EOFError("the other end of the query channel closed")
+            pos += got
+        return buf

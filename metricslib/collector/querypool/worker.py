@@ -15,16 +15,16 @@ It exits when the collector closes its end (or dies): nothing outlives it.
 from __future__ import annotations
 
 import signal
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
 import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import Labels, Matcher, Series, SeriesBatch
 from metricslib.collector.promql.engine import Engine
-from metricslib.collector.querypool.wire import recv, send
+from metricslib.collector.querypool.wire import Channel
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.plan import SelectPlan
 from metricslib.collector.storage.querier import join_plan
@@ -63,14 +63,14 @@ class PlanMessage:
 class RemoteQuerier:
     """A Querier whose selects are planned by the collector and joined here."""
 
-    def __init__(self, conn: Connection, chunks: ChunkReader) -> None:
+    def __init__(self, conn: Channel, chunks: ChunkReader) -> None:
         self._conn = conn
         self._chunks = chunks
         self._labels: dict[int, Labels] = {}
 
     def _ask(self, *message: object) -> object:
-        send(self._conn, message)
-        reply = recv(self._conn)
+        self._conn.send(message)
+        reply = self._conn.recv()
         assert isinstance(reply, tuple)
         if reply[0] == "error":
             raise StorageError(str(reply[1]))
@@ -111,9 +111,9 @@ def _no_selectors(text: str) -> Sequence[Matcher]:
     raise ValueError("match[] is answered by the collector, not a query process")
 
 
-def serve(conn: Connection) -> None:
+def serve(conn: Channel) -> None:
     """Answer requests on ``conn`` until the collector closes it."""
-    settings = recv(conn)
+    settings = conn.recv()
     assert isinstance(settings, WorkerSettings)
     querier = RemoteQuerier(conn, open_chunk_reader(settings.data_dir, settings.cache_samples))
 
@@ -130,7 +130,7 @@ def serve(conn: Connection) -> None:
     api = PrometheusAPI(engine_factory=engine, querier_factory=lambda: querier, parse_selector=_no_selectors)
     while True:
         try:
-            message = recv(conn)
+            message = conn.recv()
         except EOFError:
             return
         assert isinstance(message, tuple) and message[0] == "query"
@@ -140,14 +140,14 @@ def serve(conn: Connection) -> None:
             response: Response | str = api.handle(request)
         except Exception as exc:  # as the HTTP server: a bug answers 500, the process lives on
             response = str(exc)
-        send(conn, ("done", response))
+        conn.send(("done", response))
 
 
 def main(argv: Sequence[str]) -> int:
     # The collector handles Ctrl-C and stops its query processes itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fd = int(argv[0])
-    conn = Connection(fd)
+    conn = Channel(socket.socket(fileno=fd))
     try:
         serve(conn)
     except (EOFError, ConnectionError):
