@@ -14,6 +14,7 @@ It exits when the collector closes its end (or dies): nothing outlives it.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 from collections.abc import Sequence
@@ -48,6 +49,8 @@ class WorkerSettings:
     max_samples: int = 50_000_000
     enable_experimental: bool = False
     lookback_delta_ms: int = 300_000
+    #: added to the process's nice value: when the cores are busy, the scrapes go first
+    nice: int = 10
 
 
 @dataclass
@@ -115,6 +118,10 @@ def serve(conn: Channel) -> None:
     """Answer requests on ``conn`` until the collector closes it."""
     settings = conn.recv()
     assert isinstance(settings, WorkerSettings)
+    if settings.nice:
+        # A query may wait; a scrape that waits is a missed sample. The collector
+        # process keeps its priority, so on a busy machine it gets the CPU first.
+        os.nice(settings.nice)
     querier = RemoteQuerier(conn, open_chunk_reader(settings.data_dir, settings.cache_samples))
 
     def engine(timeout_ms: int | None) -> Engine:
