@@ -334,11 +334,12 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
                 t0 = time.time()
                 cpu0 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
                 if load:
-                    with QueryLoad(urls, args.query_range, args.query_step) as q:
+                    loaded = {s: u for s, u in urls.items() if s in args.query_servers.split(",")}
+                    with QueryLoad(loaded, args.query_range, args.query_step) as q:
                         time.sleep(args.phase)
                         cpu1 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
                         t1 = time.time()
-                    for s in SERVERS:
+                    for s in loaded:
                         phase.queries[s] = len(q.times[s])
                         if q.times[s]:
                             phase.query_median_ms[s] = statistics.median(q.times[s]) * 1000
@@ -414,6 +415,9 @@ def main() -> int:
     parser.add_argument("--query-range", type=float, default=0.0,
                         help="send QUERY as a range query over this many seconds up to now (0: instant)")
     parser.add_argument("--query-step", type=float, default=60.0, help="the range query's step, seconds")
+    parser.add_argument("--query-servers", default="ours,prometheus",
+                        help="which servers get the query load (both by default; one alone shows its schedule "
+                             "without the other's query work on the same cores)")
     parser.add_argument("--query-processes", type=int, default=None,
                         help="our collector's --query.processes (default: the collector's default)")
     args = parser.parse_args()
