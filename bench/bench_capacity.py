@@ -14,12 +14,16 @@ client thread each, keep-alive). Per phase and server:
 
 - CPU per ingested sample: utime+stime from ``/proc/PID/stat`` over the
   phase, divided by the samples the targets served to that scraper in it
-  (quiet phases only: under query load the CPU is mostly the queries');
+  (quiet phases only: under query load the CPU is mostly the queries').
+  Each server counts as its whole process tree: the CPU of every live
+  descendant (our collector's query processes) plus the children it has
+  reaped (cutime+cstime), so work moved out of the collector process is
+  still counted;
 - scrapes on schedule: from the request log, each interval slot of each
   target counts once; it is on schedule when the gap from the previous
   request is within 10 % of the interval (a missed slot counts as late);
-- RSS per active series: ``VmRSS`` at the end of the phase over the active
-  series (targets x (2,000 + 5 report series));
+- RSS per active series: ``VmRSS`` of the process tree at the end of the
+  phase over the active series (targets x (2,000 + 5 report series));
 - the query's median latency (load phases).
 
     .venv/bin/python bench/bench_capacity.py [--series 10000,50000] [--big]
@@ -120,16 +124,50 @@ def serve_targets(ports: list[int], log_path: str) -> None:
 # --- measuring ---------------------------------------------------------------------------
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (field 3 is index 0)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children[int(_stat(int(entry.name))[1])].append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, ()))
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """utime+stime of ``pid``'s process tree, with the children each has reaped (cutime+cstime)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = _stat(p)
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])
+    return total / CLK_TCK
 
 
 def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+    """VmRSS summed over ``pid``'s process tree."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            text = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) * 1024 for line in text.splitlines() if line.startswith("VmRSS:"))
+    return total
 
 
 def read_log(path: Path) -> dict[str, dict[int, list[float]]]:
@@ -284,7 +322,8 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
                 tmp / "prometheus.out", f"{urls['prometheus']}/-/ready")),
             "ours": stack.enter_context(process(
                 [sys.executable, "-m", "metricslib", "collector", "--config", str(tmp / "prometheus.yml"),
-                 "--data-dir", str(tmp / "ours"), "--listen", f"127.0.0.1:{our_port}"],
+                 "--data-dir", str(tmp / "ours"), "--listen", f"127.0.0.1:{our_port}",
+                 *(["--query.processes", str(args.query_processes)] if args.query_processes is not None else [])],
                 tmp / "ours.out", f"{urls['ours']}/-/ready")),
         }
         time.sleep(args.warmup)
@@ -295,11 +334,12 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
                 t0 = time.time()
                 cpu0 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
                 if load:
-                    with QueryLoad(urls, args.query_range, args.query_step) as q:
+                    loaded = {s: u for s, u in urls.items() if s in args.query_servers.split(",")}
+                    with QueryLoad(loaded, args.query_range, args.query_step) as q:
                         time.sleep(args.phase)
                         cpu1 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
                         t1 = time.time()
-                    for s in SERVERS:
+                    for s in loaded:
                         phase.queries[s] = len(q.times[s])
                         if q.times[s]:
                             phase.query_median_ms[s] = statistics.median(q.times[s]) * 1000
@@ -375,6 +415,11 @@ def main() -> int:
     parser.add_argument("--query-range", type=float, default=0.0,
                         help="send QUERY as a range query over this many seconds up to now (0: instant)")
     parser.add_argument("--query-step", type=float, default=60.0, help="the range query's step, seconds")
+    parser.add_argument("--query-servers", default="ours,prometheus",
+                        help="which servers get the query load (both by default; one alone shows its schedule "
+                             "without the other's query work on the same cores)")
+    parser.add_argument("--query-processes", type=int, default=None,
+                        help="our collector's --query.processes (default: the collector's default)")
     args = parser.parse_args()
     prometheus = shutil.which("prometheus")
     if not prometheus:

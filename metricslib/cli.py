@@ -77,6 +77,10 @@ def add_collector_arguments(col: argparse.ArgumentParser) -> None:
     col.add_argument("--query.max-concurrency", "--query-max-concurrency", dest="query_max_concurrency",
                      type=int, default=20,
                      help="maximum number of queries executed concurrently; more wait in line within their timeout")
+    col.add_argument("--query.processes", dest="query_processes", type=int, default=1,
+                     help="processes that evaluate /api/v1/query and /api/v1/query_range, so a heavy query "
+                          "cannot starve the scrapes (metricslib's own flag); 0 evaluates them in the "
+                          "collector process")
     col.add_argument("--rules.alert.for-outage-tolerance", dest="outage_tolerance", default="1h",
                      help="longest outage after which 'for' state is still restored")
     col.add_argument("--rules.alert.for-grace-period", dest="grace_period", default="10m",

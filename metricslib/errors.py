@@ -23,7 +23,8 @@ written against ``prometheus_client``); everything else derives from
           ├── PromQLParseError (ValueError) ..... syntax or type error (has .position)
           ├── QueryExecutionError ............... runtime error, e.g. many-to-many matching
           ├── QueryTimeoutError ................. the query ran past its time limit
-          └── TooManySamplesError ............... the query loaded more samples than allowed
+          ├── TooManySamplesError ............... the query loaded more samples than allowed
+          └── QueryProcessError ................. the query process died or was stopped
 
 Messages say what happened and why, naming the offending value, label, line or
 key, so a user can fix the input without reading our source.
@@ -48,6 +49,7 @@ __all__ = [
     "PushRejectedError",
     "QueryError",
     "QueryExecutionError",
+    "QueryProcessError",
     "QueryTimeoutError",
     "StorageCorruptionError",
     "StorageError",
@@ -170,3 +172,9 @@ class QueryTimeoutError(QueryError):
 
 class TooManySamplesError(QueryError):
     """The query loaded more samples than the configured maximum."""
+
+
+class QueryProcessError(QueryError):
+    """The process answering the query died (it is replaced) or the collector is stopping."""
+
+    error_type = "internal"

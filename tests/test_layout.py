@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "web/api": 6,
     "web/ui": 6,
     "web": 7,
+    "querypool": 7,
     "top": 8,
 }
 

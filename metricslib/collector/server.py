@@ -30,6 +30,8 @@ from metricslib.collector.notifier.manager import NotifierManager
 from metricslib.collector.promql.engine import Engine
 from metricslib.collector.promql.gate import DEFAULT_MAX_CONCURRENCY, QueryGate
 from metricslib.collector.promql.parser.parse import parse_matchers
+from metricslib.collector.querypool.pool import QueryPool
+from metricslib.collector.querypool.worker import WorkerSettings
 from metricslib.collector.rules.manager import ManagerOptions, RuleManager
 from metricslib.collector.rules.metrics import RuleMetrics
 from metricslib.collector.rules.query import engine_query
@@ -39,7 +41,7 @@ from metricslib.collector.storage.remote.write import ForwardingStorage, RemoteW
 from metricslib.collector.web.api.admin import AdminAPI
 from metricslib.collector.web.api.remote_write import RemoteWriteReceiver
 from metricslib.collector.web.api.runtimeinfo import RuntimeInfo
-from metricslib.collector.web.api.v1 import PrometheusAPI, Response
+from metricslib.collector.web.api.v1 import PrometheusAPI, Request, Response
 from metricslib.collector.web.federate import make_federate_handler
 from metricslib.collector.web.selfmetrics import SelfMetrics
 from metricslib.collector.web.server import CollectorHTTPServer, Routes
@@ -73,6 +75,8 @@ class ServerOptions:
     query_timeout_s: float = 120.0
     query_max_samples: int = 50_000_000
     query_max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    #: query processes for /api/v1/query(_range) (querypool/); 0: evaluate them in this process
+    query_processes: int = 1
     experimental_functions: bool = False
     flags: dict[str, str] = field(default_factory=dict)
     dashboard_dirs: tuple[str, ...] = ()
@@ -152,6 +156,15 @@ class CollectorServer:
             raise
         self._clock = clock
         self.query_gate = QueryGate(options.query_max_concurrency)
+        self.query_pool: QueryPool | None = None
+        if options.query_processes > 0:
+            settings = WorkerSettings(
+                data_dir=str(self.storage.db.dir), cache_samples=self.storage.cache.max_samples,
+                timeout_s=options.query_timeout_s, max_samples=options.query_max_samples,
+                enable_experimental=options.experimental_functions, lookback_delta_ms=options.lookback_delta_ms,
+            )
+            self.query_pool = QueryPool(options.query_processes, settings, self.storage.querier,
+                                        gate=self.query_gate, clock=clock)
         self._http: CollectorHTTPServer | None = http
         self._thread: threading.Thread | None = None
         #: Set by /-/quit (with --web.enable-lifecycle): whoever runs the server stops it.
@@ -189,6 +202,7 @@ class CollectorServer:
             ),
             active_targets=self.collector.active_targets,
             rule_groups=self.rules.groups,
+            query_handler=self._pooled_query if self.query_pool is not None else None,
         )
         self.routes = Routes(
             api=api,
@@ -245,6 +259,11 @@ class CollectorServer:
             lookback_delta_ms=self.options.lookback_delta_ms,
         )
 
+    def _pooled_query(self, request: Request) -> Response:
+        assert self.query_pool is not None
+        with self.self_metrics.query_timer():
+            return self.query_pool.handle(request)
+
     def _own_metrics(self, accept: str) -> Response:
         body, content_type = self.self_metrics.render(accept)
         return Response(200, body, content_type)
@@ -256,6 +275,8 @@ class CollectorServer:
         return f"{self._http.scheme}://{host!s}:{port}"
 
     def start(self) -> None:
+        if self.query_pool is not None:
+            self.query_pool.start()
         self.ingest.start()
         self.collector.start()
         self.notifier.start()
@@ -277,6 +298,8 @@ class CollectorServer:
         if self._http is not None:
             _shutdown_now(self._http)
             self._http.server_close()
+        if self.query_pool is not None:
+            self.query_pool.close()  # after HTTP: no query comes in any more
         self.rules.stop()
         self.collector.stop()
         self.notifier.stop()  # after the rule side stopped sending; drains for a few seconds
@@ -339,6 +362,8 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
     host = host or "0.0.0.0"
     if args.external_url and not urllib.parse.urlsplit(args.external_url).scheme:
         raise ValueError(f"--web.external-url must be an absolute URL, got {args.external_url!r}")
+    if args.query_processes < 0:
+        raise ValueError(f"--query.processes must be 0 or more, got {args.query_processes}")
     if args.query_max_concurrency < 1:
         raise ValueError(f"--query.max-concurrency must be at least 1, got {args.query_max_concurrency}")
     features = {f.strip() for value in args.enable_feature for f in value.split(",") if f.strip()}
@@ -362,6 +387,7 @@ def _options_from_args(args: argparse.Namespace) -> ServerOptions:
         query_max_samples=args.query_max_samples,
         lookback_delta_ms=_duration_ms("query.lookback-delta", args.lookback_delta),
         query_max_concurrency=args.query_max_concurrency,
+        query_processes=args.query_processes,
         experimental_functions="promql-experimental-functions" in features,
         dashboard_dirs=tuple(args.dashboards),
         external_url=args.external_url,

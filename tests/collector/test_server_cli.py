@@ -134,6 +134,7 @@ def test_bad_config_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
     ("--web.listen-address=nonsense", ["--web.listen-address", "nonsense"]),
     ("--web.read-timeout=5m", ["--web.read-timeout"]),
     ("--web.enable", ["--web.enable"]),
+    ("--query.processes=-1", ["--query.processes", "-1"]),
 ])
 def test_bad_flags_are_one_line_and_create_nothing(tmp_path: Path, flag: str, needles: list[str]) -> None:
     (tmp_path / "prometheus.yml").write_text("scrape_configs: []\n")
@@ -295,6 +296,7 @@ def test_prometheus_flag_values_reach_the_server_options() -> None:
     defaults = options()
     assert (defaults.host, defaults.port, defaults.config_file) == ("127.0.0.1", 9090, "prometheus.yml")
     assert defaults.retention_bytes == 0 and defaults.route_prefix == ""
+    assert defaults.query_processes == 1 and options("--query.processes=0").query_processes == 0
 
 
 @settings(max_examples=200, deadline=None)

@@ -92,3 +92,21 @@ def test_unknown_features_are_reported_not_fatal(capsys: pytest.CaptureFixture[s
     options = _options_from_args(args)
     assert options.experimental_functions
     assert "ignoring unknown --enable-feature exemplar-storage" in capsys.readouterr().err
+
+
+def test_queries_run_in_a_query_process_by_default_and_in_process_with_zero(tmp_path: Path) -> None:
+    answers = []
+    for processes in (1, 0):
+        server = make_server(tmp_path / str(processes), query_processes=processes)
+        try:
+            answers.append(ask(server, query="sum(rate(load[5m])) by (i)", start="300", end="600", step="15"))
+            if processes:
+                assert server.query_pool is not None and len(server.query_pool.pids()) == 1
+                procs = [w.proc for w in server.query_pool._all]
+            else:
+                assert server.query_pool is None
+        finally:
+            server.stop()
+        if processes:
+            assert all(p.returncode is not None for p in procs)  # stopped with the server
+    assert answers[0] == answers[1] and answers[0][0] == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -10,16 +11,22 @@ import numpy.typing as npt
 from metricslib.collector.storage.cache import ChunkCache
 from metricslib.collector.storage.chunks import decode_chunks
 from metricslib.collector.storage.memseries import MemSeries
-from metricslib.collector.storage.sqlite import Database
 
-__all__ = ["ChunkReader"]
+__all__ = ["ChunkBlobs", "ChunkReader"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
 
+class ChunkBlobs(Protocol):
+    """Where encoded chunks are read from: the store's ``Database``, or a read-only
+    connection in a query process (``readonly.py``)."""
+
+    def fetch_chunks(self, ids: Sequence[int]) -> dict[int, bytes]: ...
+
+
 class ChunkReader:
-    def __init__(self, db: Database, cache: ChunkCache) -> None:
+    def __init__(self, db: ChunkBlobs, cache: ChunkCache) -> None:
         self.db = db
         self.cache = cache
 

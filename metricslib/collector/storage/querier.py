@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,9 +19,10 @@ from metricslib.collector.model import Matcher, Series, SeriesBatch
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries, merge_samples
+from metricslib.collector.storage.plan import SelectPlan
 from metricslib.errors import StorageError
 
-__all__ = ["StoreQuerier"]
+__all__ = ["StoreQuerier", "join_plan"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -37,6 +39,9 @@ _C_END = attrgetter("c_end")
 _C_IDS = attrgetter("c_ids")
 _C_MINT = attrgetter("c_mint")
 _C_MAXT = attrgetter("c_maxt")
+_SID = attrgetter("sid")
+#: head buffers joined per C call under the lock (see _joined)
+_JOIN_PIECE = 8192
 
 
 class StoreQuerier:
@@ -50,12 +55,14 @@ class StoreQuerier:
     def select_batch(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> SeriesBatch:
         """What :meth:`select` returns, as one flat batch (what the PromQL engine reads)."""
         for _ in range(_ATTEMPTS):
-            result = self._try_select(matchers, mint_ms, maxt_ms)
+            result = join_plan(self.select_plan(matchers, mint_ms, maxt_ms), self._chunks)
             if result is not None:
                 return result
         raise StorageError("select kept racing with chunk rewrites; try again")
 
-    def _try_select(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SeriesBatch | None:
+    def select_plan(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SelectPlan:
+        """The half of a select done under the head's lock (see ``plan.py``); its other
+        half, :func:`join_plan`, may run anywhere that can read the chunks."""
         head = self._head
         head.check_open()
         # Under the lock only C-level copies: the selected series (cached, already sorted),
@@ -67,29 +74,25 @@ class StoreQuerier:
             sel = head.selections.get(head.index, head.by_id, matchers)
             series = sel.series
             if not series:
-                return SeriesBatch.empty()
+                return SelectPlan.empty(mint, maxt)
             labels = list(sel.labels)
+            sids = np.fromiter(map(_SID, series), dtype=np.int64, count=len(series))
             tss = list(map(_TS, series))
             lens = np.fromiter(map(len, tss), dtype=np.int64, count=len(tss))
-            t_all: I64 = np.frombuffer(bytearray().join(tss), dtype=np.int64)
-            v_all: F64 = np.frombuffer(bytearray().join(map(_VS, series)), dtype=np.float64)
+            t_all: I64 = np.frombuffer(_joined(tss), dtype=np.int64)
+            v_all: F64 = np.frombuffer(_joined(list(map(_VS, series))), dtype=np.float64)
             c_end = np.fromiter(map(_C_END, series), dtype=np.int64, count=len(series))
             reach = np.flatnonzero(c_end >= mint)
             meta = _chunk_meta(series, reach) if reach.size else None
         h_offs = np.zeros(len(series) + 1, dtype=np.int64)
         np.cumsum(lens, out=h_offs[1:])
         ht, hv, h_offs = _trim(t_all, v_all, h_offs, mint, maxt)
-        if meta is not None:
-            joined = self._with_chunks(reach, meta, ht, hv, h_offs, mint, maxt)
-            if joined is None:
-                return None
-            ht, hv, h_offs = joined
-        # The arrays are fresh (joined, masked or interleaved here): callers never hold
-        # a view of a cached chunk. Series with nothing in the range are dropped.
-        return SeriesBatch(labels, ht, hv, h_offs).without_empty()
+        return SelectPlan(mint, maxt, labels, sids, ht, hv, h_offs, reach, meta)
 
+    @staticmethod
     def _with_chunks(
-        self, reach: I64, meta: tuple[I64, I64, I64, I64], ht: I64, hv: F64, h_offs: I64, mint: int, maxt: int
+        chunks: ChunkReader, reach: I64, meta: tuple[I64, I64, I64, I64], ht: I64, hv: F64, h_offs: I64,
+        mint: int, maxt: int,
     ) -> tuple[I64, F64, I64] | None:
         """Head samples with the samples of the chunks in [mint, maxt] placed before each
         series' head samples; None when a chunk was rewritten meanwhile.
@@ -105,7 +108,7 @@ class StoreQuerier:
         owner = np.repeat(reach, c_offs[1:] - c_offs[:-1])[hit]  # series of each wanted chunk
         ids, c_mint, c_maxt = ids[hit], c_mint[hit], c_maxt[hit]
         wanted = ids.tolist()
-        arrays = self._chunks.arrays(wanted)
+        arrays = chunks.arrays(wanted)
         if len(arrays) < len(set(wanted)):
             return None
         # The first chunk of each series' run starts it and the last one ends it.
@@ -124,7 +127,7 @@ class StoreQuerier:
                 (k, ids[a : b + 1].tolist(), int(c_mint[a]), int(c_maxt[b]))
                 for k, a, b in zip(runs.tolist(), firsts.tolist(), lasts.tolist(), strict=True)
             ]
-            return self._chunk_parts(chunked, arrays, ht, hv, h_offs, mint, maxt)
+            return StoreQuerier._chunk_parts(chunked, arrays, ht, hv, h_offs, mint, maxt)
         pairs = list(map(arrays.__getitem__, wanted))
         ct = np.concatenate([p[0] for p in pairs])
         cv = np.concatenate([p[1] for p in pairs])
@@ -272,6 +275,21 @@ class StoreQuerier:
         return sorted(values)
 
 
+def join_plan(plan: SelectPlan, chunks: ChunkReader) -> SeriesBatch | None:
+    """The series of ``plan`` with their chunk samples read through ``chunks`` and placed
+    before their head samples; None when a chunk was rewritten since the plan was made
+    (make a new plan)."""
+    ht, hv, h_offs = plan.ht, plan.hv, plan.h_offs
+    if plan.chunks is not None:
+        joined = StoreQuerier._with_chunks(chunks, plan.reach, plan.chunks, ht, hv, h_offs, plan.mint, plan.maxt)
+        if joined is None:
+            return None
+        ht, hv, h_offs = joined
+    # The arrays are fresh (joined, masked or interleaved here): callers never hold
+    # a view of a cached chunk. Series with nothing in the range are dropped.
+    return SeriesBatch(plan.labels, ht, hv, h_offs).without_empty()
+
+
 def _chunk_meta(series: list[MemSeries], reach: I64) -> tuple[I64, I64, I64, I64]:
     """Chunk ids, mints and maxts of ``series[k]`` for k in ``reach``, joined (call under
     the head's lock), and where each series' chunks start in them."""
@@ -284,6 +302,19 @@ def _chunk_meta(series: list[MemSeries], reach: I64) -> tuple[I64, I64, I64, I64
     c_mint: I64 = np.frombuffer(bytearray().join(map(_C_MINT, picked)), dtype=np.int64)
     c_maxt: I64 = np.frombuffer(bytearray().join(map(_C_MAXT, picked)), dtype=np.int64)
     return ids, c_mint, c_maxt, offs
+
+
+def _joined(parts: list[Any]) -> bytearray:
+    """``bytearray().join(parts)``, a few thousand buffers per C call: one join of every
+    selected series' head at 200k series holds the interpreter for over 100 ms (a late
+    scrape at a 1 s interval); between pieces the scrape threads run (the head lock is
+    still held, so what they get done meanwhile is fetching, not committing)."""
+    if len(parts) <= _JOIN_PIECE:
+        return bytearray().join(parts)
+    out = bytearray()
+    for i in range(0, len(parts), _JOIN_PIECE):
+        out += bytearray().join(parts[i : i + _JOIN_PIECE])
+    return out
 
 
 def _run_counts(flags: Mask, starts: I64, sizes: I64) -> I64:

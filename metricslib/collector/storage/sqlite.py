@@ -48,6 +48,7 @@ __all__ = [
     "decode_label_texts",
     "decode_wal",
     "encode_wal",
+    "fetch_chunk_blobs",
     "labels_from_text",
     "labels_to_text",
 ]
@@ -151,6 +152,17 @@ def decode_wal(blob: bytes) -> WalBatch:
     if int(counts.sum()) != total:
         raise StorageCorruptionError("WAL record sample counts do not add up")
     return sids, counts, ts, vs
+
+
+def fetch_chunk_blobs(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, bytes]:
+    """The encoded chunks among ``ids`` that are stored, by id."""
+    out: dict[int, bytes] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for cid, data in conn.execute(f"SELECT id, data FROM chunk_data WHERE id IN ({marks})", part):
+            out[int(cid)] = bytes(data)
+    return out
 
 
 def _readable(text: object) -> bool:
@@ -274,15 +286,7 @@ class Database:
         return int(row[0])
 
     def fetch_chunks(self, ids: Sequence[int]) -> dict[int, bytes]:
-        out: dict[int, bytes] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            marks = ",".join("?" * len(part))
-            for cid, data in self._r.execute(
-                f"SELECT id, data FROM chunk_data WHERE id IN ({marks})", part
-            ):
-                out[int(cid)] = bytes(data)
-        return out
+        return fetch_chunk_blobs(self._r, ids)
 
     # --- writing ---------------------------------------------------------------------
 

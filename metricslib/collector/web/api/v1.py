@@ -172,7 +172,10 @@ class PrometheusAPI:
         runtime_info: Callable[[], Mapping[str, object]] | None = None,
         active_targets: Callable[[], Iterable[TargetWithMetadata]] | None = None,
         rule_groups: Callable[[], Sequence[Group]] | None = None,
+        query_handler: Callable[[Request], Response] | None = None,
     ) -> None:
+        """``query_handler`` answers ``/api/v1/query`` and ``/api/v1/query_range`` instead
+        of ``engine_factory`` (the collector's query processes, ``querypool/``)."""
         self._rule_groups = rule_groups or (lambda: ())
         self._tsdb_status = tsdb_status
         self._runtime_info = runtime_info
@@ -207,6 +210,8 @@ class PrometheusAPI:
             "/api/v1/format_query": lambda r: Response(200, _envelope(format_query(r.get("query")))),
             "/api/v1/parse_query": lambda r: Response(200, _envelope(parse_query(r.get("query")))),
         }
+        if query_handler is not None:
+            self._routes["/api/v1/query"] = self._routes["/api/v1/query_range"] = query_handler
 
     # --- dispatch -----------------------------------------------------------------------
 
