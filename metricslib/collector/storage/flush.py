@@ -25,7 +25,8 @@ import numpy.typing as npt
 
 from metricslib.collector.model import Labels
 from metricslib.collector.storage.chunks import encode_chunk
-from metricslib.collector.storage.head import Head
+from metricslib.collector.storage.columns import ColumnBlock
+from metricslib.collector.storage.head import Head, transpose
 from metricslib.collector.storage.memseries import MemSeries
 from metricslib.collector.storage.sqlite import Database, encode_wal
 from metricslib.collector.storage.wal import WriteAheadLog
@@ -132,6 +133,38 @@ def _unflush(head: Head, sids: list[int], counts: list[int], seq: int) -> None:
             series.head_seq = 0
         head.dirty.add(series)
 
+def _flush_block(head: Head, block: ColumnBlock, seq: int, sids: list[int], counts: list[int],
+                 t_new: array[int], v_new: array[float], new_series: list[tuple[int, Labels]]) -> None:
+    """A column block's rows into the checkpoint batch and into its series' buffers
+    (under the lock), when they are its series' only new samples: the batch's part is
+    built in bulk (every series has the rows' times and its column of values), and
+    the one pass over the series both materializes the rows and marks them flushed."""
+    series = block.series
+    n_rows, width = len(block.times), len(series)
+    sids.extend(block.sids)
+    counts.extend([n_rows] * width)
+    t_bytes = block.times.tobytes()
+    t_new.frombytes(t_bytes * width)
+    columns = transpose(block.values, n_rows, width)
+    v_new.frombytes(columns)
+    view = memoryview(columns)
+    newest = block.newest
+    last_row = block.values[-width:].tolist()
+    size = 8 * n_rows
+    for s, at, v in zip(series, range(0, size * width, size), last_row, strict=True):
+        s_ts = s.ts
+        s_ts.frombytes(t_bytes)
+        s.vs.frombytes(view[at : at + size])
+        s.last_t = newest
+        s.last_v = v
+        s.flushed = len(s_ts)
+        if not s.head_seq:
+            s.head_seq = seq
+        if not s.persisted:
+            new_series.append((s.sid, s.labels))
+    head.forget_rows(block)
+
+
 def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_cuts: int | None) -> tuple[
     list[int], list[int], array[int], array[float], list[tuple[int, Labels]],
     list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int, int | None,
@@ -145,6 +178,11 @@ def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_c
     v_new = array("d")
     new_series: list[tuple[int, Labels]] = []
     seq = head.wal_seq + 1
+    for block in list(head.blocks):
+        if head.dirty.isdisjoint(block.series):
+            _flush_block(head, block, seq, sids, counts, t_new, v_new, new_series)
+        else:  # some series has other new samples too: they go out one series at a time
+            head.materialize(block)
     add_t, add_v, add_count = t_new.append, v_new.append, counts.append
     for i, s in enumerate(head.dirty):
         if stop is not None and i % 4096 == 4095 and stop.is_set():
