@@ -39,7 +39,8 @@ class ColumnBlock:
     knows every series is older than its time without visiting any.
     """
 
-    __slots__ = ("intact", "newest", "series", "sids", "times", "values")
+    __slots__ = ("epoch", "flushed", "head_seq", "intact", "newest", "persisted", "series", "sids", "times",
+                 "values")
 
     def __init__(self, series: list[MemSeries]) -> None:
         self.series = series
@@ -49,6 +50,13 @@ class ColumnBlock:
         self.values = array("d")
         self.newest = NO_TIME
         self.intact = False
+        #: rows already in a checkpoint (``wal``) row, and the first such row's seq
+        self.flushed = 0
+        self.head_seq = 0
+        #: every series is in the database (checked by flushes until it is)
+        self.persisted = False
+        #: bumped whenever the rows move into the series (a failed flush tells by it)
+        self.epoch = 0
 
     def newest_value(self, col: int) -> float:
         """Value of column ``col`` in the newest row (call only while there are rows)."""

@@ -35,6 +35,9 @@ __all__ = ["FlushAborted", "flush"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+#: a block a flush took rows from: the block, its epoch then, where its refs start in
+#: the batch, and how many (so a failed flush can give the rows back)
+Mark = tuple[ColumnBlock, int, int, int]
 
 
 class FlushAborted(Exception):
@@ -65,7 +68,7 @@ def flush(
     bounded whatever the series count."""
     head.check_open()
     with head.lock:
-        sids, counts, t_new, v_new, new_series, cuts, seq, pin = _plan_flush(
+        sids, counts, t_new, v_new, new_series, cuts, seq, pin, marks = _plan_flush(
             head, head_chunk_samples, cut_all, stop, max_cuts
         )
         # Every sample logged so far is in this flush: the log starts a new
@@ -104,7 +107,7 @@ def flush(
         # Nothing reached the disk: mark the samples unflushed again so
         # the next flush retries them (they are still in the head).
         with head.lock:
-            _unflush(head, sids, counts, seq)
+            _unflush(head, sids, counts, seq, marks)
         raise
     with head.lock:
         if wal is not None and segment is not None:
@@ -123,8 +126,20 @@ def flush(
             if series is not None:
                 series.persisted = True
 
-def _unflush(head: Head, sids: list[int], counts: list[int], seq: int) -> None:
-    for sid, count in zip(sids, counts, strict=True):
+def _unflush(head: Head, sids: list[int], counts: list[int], seq: int, marks: list[Mark]) -> None:
+    """Undo a flush's marking of samples as flushed: its blocks' rows, or, for a
+    block whose rows went into its series meanwhile, those series' counts."""
+    skip: set[int] = set()
+    for block, epoch, at, width in marks:
+        block.persisted = False
+        if block.epoch == epoch:
+            block.flushed -= counts[at]
+            if block.head_seq == seq:
+                block.head_seq = 0
+            skip.update(range(at, at + width))
+    for i, (sid, count) in enumerate(zip(sids, counts, strict=True)):
+        if i in skip:
+            continue
         series = head.by_id.get(sid)
         if series is None:
             continue
@@ -135,39 +150,28 @@ def _unflush(head: Head, sids: list[int], counts: list[int], seq: int) -> None:
 
 def _flush_block(head: Head, block: ColumnBlock, seq: int, sids: list[int], counts: list[int],
                  t_new: array[int], v_new: array[float], new_series: list[tuple[int, Labels]]) -> None:
-    """A column block's rows into the checkpoint batch and into its series' buffers
-    (under the lock), when they are its series' only new samples: the batch's part is
-    built in bulk (every series has the rows' times and its column of values), and
-    the one pass over the series both materializes the rows and marks them flushed."""
+    """A column block's unflushed rows into the checkpoint batch (under the lock),
+    when they are its series' only new samples, without visiting its series: every
+    series has the rows' times and its column of values. The rows stay in the
+    block (8 bytes a sample, one time per row) until the block is cut."""
     series = block.series
-    n_rows, width = len(block.times), len(series)
+    n_rows, width, done = len(block.times), len(series), block.flushed
+    new = n_rows - done
     sids.extend(block.sids)
-    counts.extend([n_rows] * width)
-    t_bytes = block.times.tobytes()
-    t_new.frombytes(t_bytes * width)
-    columns = transpose(block.values, n_rows, width)
-    v_new.frombytes(columns)
-    view = memoryview(columns)
-    newest = block.newest
-    last_row = block.values[-width:].tolist()
-    size = 8 * n_rows
-    for s, at, v in zip(series, range(0, size * width, size), last_row, strict=True):
-        s_ts = s.ts
-        s_ts.frombytes(t_bytes)
-        s.vs.frombytes(view[at : at + size])
-        s.last_t = newest
-        s.last_v = v
-        s.flushed = len(s_ts)
-        if not s.head_seq:
-            s.head_seq = seq
-        if not s.persisted:
-            new_series.append((s.sid, s.labels))
-    head.forget_rows(block)
+    counts.extend([new] * width)
+    t_new.frombytes(block.times[done:].tobytes() * width)
+    v_new.frombytes(transpose(block.values[done * width:], new, width))
+    block.flushed = n_rows
+    if not block.head_seq:
+        block.head_seq = seq
+    if not block.persisted:
+        new_series.extend((s.sid, s.labels) for s in series if not s.persisted)
+        block.persisted = True  # only for this check: a failed flush resets it
 
 
 def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_cuts: int | None) -> tuple[
     list[int], list[int], array[int], array[float], list[tuple[int, Labels]],
-    list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int, int | None,
+    list[tuple[MemSeries, int, list[tuple[I64, F64]]]], int, int | None, list[Mark],
 ]:
     """Under the lock: take the unflushed samples, choose what to cut, and
     find the oldest WAL row a head still needs (None: no row is needed).
@@ -178,15 +182,19 @@ def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_c
     v_new = array("d")
     new_series: list[tuple[int, Labels]] = []
     seq = head.wal_seq + 1
+    marks: list[Mark] = []
     for block in list(head.blocks):
+        if block.flushed == len(block.times):
+            continue
         if head.dirty.isdisjoint(block.series):
+            marks.append((block, block.epoch, len(sids), len(block.series)))
             _flush_block(head, block, seq, sids, counts, t_new, v_new, new_series)
         else:  # some series has other new samples too: they go out one series at a time
             head.materialize(block)
     add_t, add_v, add_count = t_new.append, v_new.append, counts.append
     for i, s in enumerate(head.dirty):
         if stop is not None and i % 4096 == 4095 and stop.is_set():
-            _unflush(head, sids, counts, seq)
+            _unflush(head, sids, counts, seq, marks)
             raise FlushAborted("store closing")
         s_ts = s.ts
         k0, k1 = s.flushed, len(s_ts)
@@ -215,9 +223,10 @@ def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_c
     cuts: list[tuple[MemSeries, int, list[tuple[I64, F64]]]] = []
     pin: int | None = None
     due: list[tuple[MemSeries, int]] = []
+    pin = _cut_blocks(head, limit, cut_all, window_start, max_cuts)
     for i, s in enumerate(head.by_id.values()):
         if stop is not None and i % 4096 == 4095 and stop.is_set():
-            _unflush(head, sids, counts, seq)
+            _unflush(head, sids, counts, seq, marks)
             raise FlushAborted("store closing")
         f = s.flushed
         if not f:
@@ -249,4 +258,24 @@ def _plan_flush(head: Head, limit: int, cut_all: bool, stop: Event | None, max_c
             bounds = (np.flatnonzero(np.diff(ts // rng)) + 1).tolist()
             pieces = list(zip(np.split(ts, bounds), np.split(vs, bounds), strict=True))
             cuts.append((s, k, pieces))
-    return sids, counts, t_new, v_new, new_series, cuts, seq, pin
+    return sids, counts, t_new, v_new, new_series, cuts, seq, pin, marks
+
+
+def _cut_blocks(head: Head, limit: int, cut_all: bool, window_start: int, max_cuts: int | None) -> int | None:
+    """Materialize the blocks due for a cut (``limit`` flushed rows, or rows
+    before the current window), so the per-series pass cuts their series; a
+    burst is spread like the cuts themselves. Returns the oldest WAL row the
+    blocks left with flushed rows still need (None: none)."""
+    ripe = [b for b in head.blocks if b.flushed and (cut_all or b.flushed >= limit or b.times[0] < window_start)]
+    width = sum(len(b.series) for b in ripe)
+    allowed = width if max_cuts is None else max(max_cuts, width // 32)
+    for block in ripe:
+        if allowed <= 0:
+            break
+        allowed -= len(block.series)
+        head.materialize(block)
+    pin: int | None = None
+    for block in head.blocks:
+        if block.flushed and (pin is None or block.head_seq < pin):
+            pin = block.head_seq
+    return pin

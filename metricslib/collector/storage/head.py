@@ -105,6 +105,7 @@ class Head:
             if s.is_empty():
                 self.unregister(s)
             else:
+                self.release(s)  # its block may count it as persisted
                 s.persisted = False
                 if self.journal is not None:
                     self.journal.log_series(s.sid, s.labels)
@@ -232,6 +233,7 @@ class Head:
             s.block = block
             s.col = i
         block.intact = True
+        block.persisted = False  # the next flush checks
         return True
 
     def release(self, s: MemSeries) -> None:
@@ -259,7 +261,9 @@ class Head:
     def materialize(self, block: ColumnBlock) -> None:
         """Move the block's rows into its series' own buffers (under the lock), in
         bulk: the rows transposed once, then one append of times and one of values
-        per series. The series become dirty (their samples are new to the flush)."""
+        per series. Rows a flush already wrote count as flushed in every series
+        (whose own samples were all flushed then, or the flush would have
+        materialized the block instead); the others make the series dirty."""
         n_rows = len(block.times)
         if not n_rows:
             return
@@ -269,18 +273,27 @@ class Head:
         columns = memoryview(transpose(block.values, n_rows, len(series)))
         newest = block.newest
         last_row = block.values[-len(series):].tolist()
+        flushed, head_seq = block.flushed, block.head_seq
         for s, at, v in zip(series, range(0, width * len(series), width), last_row, strict=True):
             s.ts.frombytes(t_bytes)
             s.vs.frombytes(columns[at : at + width])
             s.last_t = newest
             s.last_v = v
-        self.dirty.update(series)
+            if flushed:
+                s.flushed += flushed
+                if not s.head_seq:
+                    s.head_seq = head_seq
+        if flushed < n_rows:
+            self.dirty.update(series)
         self.forget_rows(block)
 
     def forget_rows(self, block: ColumnBlock) -> None:
         """The block's rows are in its series now (new arrays: a select may hold the old)."""
         block.times = array("q")
         block.values = array("d")
+        block.flushed = 0
+        block.head_seq = 0
+        block.epoch += 1
         self.blocks.discard(block)
 
     def settle(self) -> None:
