@@ -58,10 +58,6 @@ class ColumnBlock:
         #: bumped whenever the rows move into the series (a failed flush tells by it)
         self.epoch = 0
 
-    def newest_value(self, col: int) -> float:
-        """Value of column ``col`` in the newest row (call only while there are rows)."""
-        return self.values[len(self.values) - len(self.series) + col]
-
 
 class ColumnRefs(list[int]):
     """Series refs in a fixed order; never mutate it once handed to an appender."""

@@ -306,8 +306,11 @@ class Head:
         """The series' newest sample time and value (None: only on disk), its block's
         rows included. Read without the lock by appenders; commit checks again under it."""
         block = s.block
-        if block is not None and block.newest > s.last_t and block.times:
-            return block.newest, block.newest_value(s.col)
+        if block is not None:
+            values = block.values  # once: a flush may swap in new arrays meanwhile
+            at = len(values) - len(block.series) + s.col
+            if block.newest > s.last_t and 0 <= at < len(values):
+                return block.newest, values[at]
         return s.last_t, s.last_v
 
     def queue_compaction(self, s: MemSeries) -> None:
