@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import Labels
-from metricslib.collector.storage.chunks import encode_chunk
+from metricslib.collector.storage.chunks import encode_chunk, encode_chunks
 from metricslib.collector.storage.columns import ColumnBlock
 from metricslib.collector.storage.head import Head, transpose
 from metricslib.collector.storage.memseries import MemSeries
@@ -77,11 +77,7 @@ def flush(
     if not sids and not cuts:
         return
     try:
-        encoded = []
-        for i, (s, k, pieces) in enumerate(cuts):
-            if stop is not None and i % 256 == 0 and stop.is_set():
-                raise FlushAborted("store closing")
-            encoded.append((s, k, [(encode_chunk(t, v), int(t[0]), int(t[-1]), int(t.size)) for t, v in pieces]))
+        encoded = _encode_cuts(cuts, stop)
         if stop is not None and stop.is_set():
             raise FlushAborted("store closing")
         # WAL rows older than every remaining head's oldest flushed sample
@@ -125,6 +121,49 @@ def flush(
             series = head.by_id.get(sid)
             if series is not None:
                 series.persisted = True
+
+def _encode_cuts(
+    cuts: list[tuple[MemSeries, int, list[tuple[I64, F64]]]], stop: Event | None
+) -> list[tuple[MemSeries, int, list[tuple[bytes, int, int, int]]]]:
+    """Every cut's pieces encoded. Pieces with the same timestamps (a column
+    block's series, cut together) are encoded together (``encode_chunks``:
+    the time stream once, the values as rows); the result is the same bytes."""
+    blobs: list[list[bytes]] = [[b""] * len(pieces) for _, _, pieces in cuts]
+    groups: dict[tuple[int, int, int], list[tuple[int, int]]] = {}
+    for c, (_, _, pieces) in enumerate(cuts):
+        for p, (t, _) in enumerate(pieces):
+            groups.setdefault((int(t.size), int(t[0]), int(t[-1])), []).append((c, p))
+    done = 0
+    for members in groups.values():
+        if stop is not None and stop.is_set():
+            raise FlushAborted("store closing")
+        first_t = cuts[members[0][0]][2][members[0][1]][0]
+        if len(members) > 1 and first_t.size > 2:
+            same = (np.stack([cuts[c][2][p][0] for c, p in members]) == first_t).all(axis=1).tolist()
+        else:
+            same = [False] * len(members)
+        together = [m for m, ok in zip(members, same, strict=True) if ok]
+        for at in range(0, len(together), _ENCODE_ROWS):
+            batch = together[at : at + _ENCODE_ROWS]
+            rows = encode_chunks(first_t, np.stack([cuts[c][2][p][1] for c, p in batch]))
+            for (c, p), blob in zip(batch, rows, strict=True):
+                blobs[c][p] = blob
+        for (c, p), ok in zip(members, same, strict=True):
+            if not ok:
+                t, v = cuts[c][2][p]
+                blobs[c][p] = encode_chunk(t, v)
+                done += 1
+                if stop is not None and done % 256 == 0 and stop.is_set():
+                    raise FlushAborted("store closing")
+    return [
+        (s, k, [(blob, int(t[0]), int(t[-1]), int(t.size)) for blob, (t, _) in zip(blobs[c], pieces, strict=True)])
+        for c, (s, k, pieces) in enumerate(cuts)
+    ]
+
+
+#: chunks encoded as the rows of one array at most (bounds the temporary arrays)
+_ENCODE_ROWS = 4096
+
 
 def _unflush(head: Head, sids: list[int], counts: list[int], seq: int, marks: list[Mark]) -> None:
     """Undo a flush's marking of samples as flushed: its blocks' rows, or, for a
