@@ -58,32 +58,59 @@ class PendingRows:
     def join(self, t_all: I64, v_all: F64, lens: I64) -> tuple[I64, F64, I64]:
         """The head samples (``lens[k]`` for series k, back to back) with every
         series' pending rows after its own samples; returns them and the
-        per-series offsets."""
+        per-series offsets.
+
+        Each block's rows are transposed once, so every series' column is a
+        contiguous run; the output is then two runs per series (its own
+        samples, its column) gathered from one pool by one index array."""
         order_of: dict[ColumnBlock | None, int] = {b: i for i, b in enumerate(self._rows)}
         find: Callable[[ColumnBlock | None, int], int] = order_of.get
-        which = np.fromiter(map(find, self._blocks, repeat(-1)), dtype=np.int64,
-                            count=len(self._blocks))
-        times = [np.frombuffer(t, dtype=np.int64) for t, _, _ in self._rows.values()]
-        n_rows = np.array([t.shape[0] for t in times], dtype=np.int64)
-        extra = np.where(which >= 0, n_rows[which], 0)
-        offs = np.zeros(lens.shape[0] + 1, dtype=np.int64)
-        np.cumsum(lens + extra, out=offs[1:])
-        total = int(offs[-1])
-        t_out = np.empty(total, dtype=np.int64)
-        v_out = np.empty(total, dtype=np.float64)
-        h_starts = np.zeros(lens.shape[0], dtype=np.int64)
-        np.cumsum(lens[:-1], out=h_starts[1:])
-        to_h = np.arange(t_all.shape[0], dtype=np.int64) + np.repeat(offs[:-1] - h_starts, lens)
-        t_out[to_h] = t_all
-        v_out[to_h] = v_all
-        cols = np.array(self._cols, dtype=np.int64)
-        members = np.argsort(which, kind="stable")
-        bounds = np.searchsorted(which[members], np.arange(len(times) + 1)).tolist()
-        for i, (t, (_, v_bytes, width)) in enumerate(zip(times, self._rows.values(), strict=True)):
-            picked = members[bounds[i]:bounds[i + 1]]
-            rows = np.frombuffer(v_bytes, dtype=np.float64).reshape(t.shape[0], width)
-            # Series k's rows go right after its own head samples.
-            to = (offs[picked] + lens[picked])[:, None] + np.arange(t.shape[0], dtype=np.int64)
-            t_out[to] = t
-            v_out[to] = rows[:, cols[picked]].T
-        return t_out, v_out, offs
+        n = len(self._blocks)
+        which = np.fromiter(map(find, self._blocks, repeat(-1)), dtype=np.int64, count=n)
+        if not t_all.shape[0]:
+            same = self._same_rows(which)
+            if same is not None:
+                return same
+        pool_t: list[I64] = [t_all]
+        pool_v: list[F64] = [v_all]
+        for t_bytes, v_bytes, width in self._rows.values():
+            times = np.frombuffer(t_bytes, dtype=np.int64)
+            rows = np.frombuffer(v_bytes, dtype=np.float64).reshape(times.shape[0], width)
+            pool_t.append(np.tile(times, width))
+            pool_v.append(rows.T.ravel())  # series after series
+        n_rows = np.array([p.shape[0] for p in pool_t[1:]], dtype=np.int64) // np.array(
+            [w for _, _, w in self._rows.values()], dtype=np.int64)
+        at = np.cumsum([t_all.shape[0]] + [p.shape[0] for p in pool_t[1:-1]], dtype=np.int64)
+        has = which >= 0
+        b = np.where(has, which, 0)
+        extra = np.where(has, n_rows[b], 0)
+        pend_at = np.where(has, at[b] + np.array(self._cols, dtype=np.int64) * n_rows[b], 0)
+        own_at = np.zeros(n, dtype=np.int64)
+        np.cumsum(lens[:-1], out=own_at[1:])
+        counts = np.stack([lens, extra], axis=1).ravel()
+        starts = np.stack([own_at, pend_at], axis=1).ravel()
+        out_at = np.zeros(2 * n + 1, dtype=np.int64)
+        np.cumsum(counts, out=out_at[1:])
+        idx = np.repeat(starts - out_at[:-1], counts) + np.arange(int(out_at[-1]), dtype=np.int64)
+        return np.concatenate(pool_t)[idx], np.concatenate(pool_v)[idx], out_at[::2].copy()
+
+    def _same_rows(self, which: I64) -> tuple[I64, F64, I64] | None:
+        """The usual case after a cut: no series has samples of its own, each is in a
+        block, and every block has as many rows. Each block is transposed into one
+        (series x rows) table, and the output is a gather of whole table rows."""
+        sizes = {len(t) for t, _, _ in self._rows.values()}
+        if len(sizes) != 1 or bool((which < 0).any()):
+            return None
+        width_of = [w for _, _, w in self._rows.values()]
+        k = sizes.pop() // 8
+        table = np.empty((sum(width_of), k), dtype=np.float64)
+        times = np.empty((len(width_of), k), dtype=np.int64)
+        at = 0
+        for i, (t_bytes, v_bytes, width) in enumerate(self._rows.values()):
+            table[at : at + width] = np.frombuffer(v_bytes, dtype=np.float64).reshape(k, width).T
+            times[i] = np.frombuffer(t_bytes, dtype=np.int64)
+            at += width
+        starts = np.cumsum([0, *width_of[:-1]], dtype=np.int64)
+        row = starts[which] + np.array(self._cols, dtype=np.int64)
+        n = which.shape[0]
+        return times[which].ravel(), table[row].ravel(), np.arange(n + 1, dtype=np.int64) * k
