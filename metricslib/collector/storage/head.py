@@ -6,6 +6,11 @@ take it for short critical sections only. The head does no I/O of its own:
 flushing, compaction and retention are handed the head and the database they
 work on, and new series and commits go to its ``journal`` (the write-ahead
 log, ``wal.py``) under the lock, before queries can see them.
+
+The head is laid out by target: a column commit appends one row to its
+``ColumnRefs``' column block (``columns.py``) instead of a sample to each
+series; :meth:`Head.materialize` moves a block's rows into its series in
+bulk, when they are cut or another path needs one of them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """In-memory state of one series: its recent samples and where its chunks are.
 
 The head keeps the samples not yet cut into a chunk in ``array.array``
-buffers (16 bytes a sample, cheap to append one at a time); older samples
-live in encoded chunks on disk, described here by parallel lists of chunk
-ids and time bounds so a range lookup is a bisect, not a scan.
+buffers (16 bytes a sample, cheap to append one at a time), except those of
+a scrape target's column commits, which wait in its column block
+(``columns.ColumnBlock``, ``block``/``col`` here) until the series is cut or
+touched by another writer; older samples live in encoded chunks on disk,
+described here by parallel lists of chunk ids and time bounds so a range
+lookup is a bisect, not a scan.
 """
 
 from __future__ import annotations
