@@ -13,6 +13,11 @@ longest passes and the total for both modes, one after the other in one
 process.
 
     .venv/bin/python bench/bench_flush_spread.py [--series 50000] [--before 250] [--after 50]
+        [--target-series 2000] [--flush-every 6]
+
+``--target-series`` commits the series as scrape loops do, one kept
+``ColumnRefs`` per target (the head's column blocks), and ``--flush-every``
+runs a pass every that many steps (6: the collector's 30 s flush of 5 s scrapes).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from metricslib.collector.storage import compaction, open_storage
+from metricslib.collector.storage.columns import ColumnRefs
 from metricslib.collector.storage.flush import flush
 from metricslib.collector.storage.store import CUTS_PER_PASS, MERGES_PER_PASS
 
@@ -34,16 +40,24 @@ WINDOW_MS = 7_200_000
 STEP_MS = 5000
 
 
-def run(series: int, before: int, steps: int, spread: bool, data_dir: Path) -> list[float]:
+def run(series: int, before: int, steps: int, spread: bool, data_dir: Path, target_series: int = 0,
+        flush_every: int = 1) -> list[float]:
     store = open_storage(data_dir, background=False, retention_ms=10**15)
     try:
         refs = [store.series_ref((("__name__", "x"), ("series", str(i)))) for i in range(series)]
+        # As scrape loops commit: one kept ColumnRefs per target (the head's column blocks).
+        columns: list[list[int]] = (
+            [ColumnRefs(refs[i : i + target_series]) for i in range(0, series, target_series)]
+            if target_series else [refs])
         t0 = 100 * WINDOW_MS - before * STEP_MS  # the window flips at step ``before``
         passes: list[float] = []
         for k in range(steps):
-            app = store.appender()
-            app.append_column(refs, t0 + k * STEP_MS, [float(k + i % 7) for i in range(series)])
-            app.commit()
+            for column in columns:
+                app = store.appender()
+                app.append_column(column, t0 + k * STEP_MS, [float(k + i % 7) for i in range(len(column))])
+                app.commit()
+            if k % flush_every:
+                continue
             started = time.process_time()
             flush(store.head, store.db, head_chunk_samples=store.head_chunk_samples, wal=store.wal,
                   max_cuts=CUTS_PER_PASS if spread else None)
@@ -60,13 +74,17 @@ def main() -> int:
     parser.add_argument("--series", type=int, default=50_000)
     parser.add_argument("--before", type=int, default=250, help="steps before the window boundary")
     parser.add_argument("--after", type=int, default=50, help="steps after it")
+    parser.add_argument("--target-series", type=int, default=0,
+                        help="commit a ColumnRefs per target of this many series, as scrape loops do (0: one list)")
+    parser.add_argument("--flush-every", type=int, default=1, help="steps between passes")
     args = parser.parse_args()
     print("| mode | longest pass, CPU s | 2nd | 5th | median | passes over 0.5 s | total CPU s |")
     print("|---|---|---|---|---|---|---|")
     for spread in (False, True):
         tmp = Path(tempfile.mkdtemp(prefix="bench_flush_spread."))
         try:
-            passes = run(args.series, args.before, args.before + args.after, spread, tmp)
+            passes = run(args.series, args.before, args.before + args.after, spread, tmp,
+                         args.target_series, args.flush_every)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         s = sorted(passes, reverse=True)

@@ -10,7 +10,7 @@ a 30 s flush of 5 s scrapes. CPU is this process's (``time.process_time``),
 so the figure holds on a loaded machine better than wall time would.
 
 Run: PYTHONPATH=. .venv/bin/python bench/bench_ingest.py [--targets 5] [--rounds 48]
-     [--flush-every 6] [--profile]
+     [--flush-every 6] [--profile] [--start UNIX_S]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class _Bodies:
         return 200, {"content-type": "text/plain; version=0.0.4"}, self._bodies[self._n % len(self._bodies)]
 
 
-def run(targets: int, rounds: int, flush_every: int, profile: bool) -> float:
+def run(targets: int, rounds: int, flush_every: int, profile: bool, start: float | None = None) -> float:
     bodies = _bodies()
     addresses = [f"127.0.0.1:{9000 + i}" for i in range(targets)]
     config = ("scrape_configs:\n  - job_name: ingest\n    scrape_interval: 5s\n"
@@ -59,7 +59,7 @@ def run(targets: int, rounds: int, flush_every: int, profile: bool) -> float:
     with tempfile.TemporaryDirectory() as d:
         store = open_storage(Path(d), flush_interval_s=3600.0)  # flushed below, on the bench's schedule
         storage = ForwardingStorage(store, [])  # as server.py wraps it
-        now = [time.time()]
+        now = [time.time() if start is None else start]
         loops = [ScrapeLoop(t, sc, storage, _Bodies(bodies), clock=lambda: now[0])  # type: ignore[arg-type]
                  for t in build_targets(sc, [group])[0]]
         for _ in range(2):  # the first scrapes create the series; the second learns the bodies' shape
@@ -94,8 +94,12 @@ def main() -> None:
     ap.add_argument("--flush-every", type=int, default=6, help="rounds between flushes (6: 30 s of 5 s scrapes)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--start", type=float, default=None,
+                    help="simulated clock at the start, unix seconds (default: now); fix it to compare runs, "
+                         "since a run that crosses a 2 h window boundary also merges every series' window")
     args = ap.parse_args()
-    results = [run(args.targets, args.rounds, args.flush_every, args.profile) for _ in range(args.repeat)]
+    results = [run(args.targets, args.rounds, args.flush_every, args.profile, args.start)
+               for _ in range(args.repeat)]
     print(f"{args.targets * SERIES_PER_TARGET} series, flush every {args.flush_every} round(s): "
           f"{min(results):.3f} us/sample (best of {args.repeat}; all: {', '.join(f'{r:.3f}' for r in results)})")
 

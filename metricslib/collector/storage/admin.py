@@ -70,6 +70,7 @@ def delete_series(
                 added.append((s, ids, metas))
     gone: list[MemSeries] = []
     with head.lock:
+        head.settle()  # rows committed since the caller's flush: in the series' buffers
         for s, ids, metas in added:
             s.drop_chunks(set(ids))
             for cid, mn, mx, n in metas:

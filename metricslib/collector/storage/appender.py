@@ -61,10 +61,10 @@ class StoreAppender:
             s = self._head.by_id.get(ref)
             if s is None:
                 raise StorageError(f"unknown series ref {ref} (deleted by retention?); append by labels")
-            last_t = s.last_t
+            last_t, newest_v = self._head.newest(s)
             last_v = None
             if t_ms == last_t:
-                last_v = s.last_v if s.last_v is not None else self._chunks.last_value(s)
+                last_v = newest_v if newest_v is not None else self._chunks.last_value(s)
         if t_ms <= last_t:
             if t_ms == last_t and last_v is not None and same_value(last_v, value):
                 return  # an exact duplicate, e.g. a re-sent scrape: not an error

@@ -63,7 +63,7 @@ def tsdb_status(head: Head, limit: int = 10) -> dict[str, Any]:
             first = s.first_t()
             if first is not None and first < min_t:
                 min_t = first
-            chunks += len(s.c_ids) + (1 if s.ts else 0)
+            chunks += len(s.c_ids) + (1 if s.ts or s.pending() else 0)
         series, max_t = len(head.by_id), head.max_t
     empty = min_t == EMPTY_MIN_TIME
     head_stats = {

@@ -124,7 +124,8 @@ def rewrite_chunks(
             s.drop_chunks(set(ids))
             for cid, mint, maxt, n in metas:
                 s.add_chunk(cid, mint, maxt, n)
-                if maxt >= s.last_t:
+                if maxt >= head.newest(s)[0]:
+                    head.release(s)  # its newest sample changes behind its column block
                     s.last_t, s.last_v = maxt, None
                 head.max_t = max(head.max_t, maxt)
     return True

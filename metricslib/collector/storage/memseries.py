@@ -1,9 +1,12 @@
 """In-memory state of one series: its recent samples and where its chunks are.
 
 The head keeps the samples not yet cut into a chunk in ``array.array``
-buffers (16 bytes a sample, cheap to append one at a time); older samples
-live in encoded chunks on disk, described here by parallel lists of chunk
-ids and time bounds so a range lookup is a bisect, not a scan.
+buffers (16 bytes a sample, cheap to append one at a time), except those of
+a scrape target's column commits, which wait in its column block
+(``columns.ColumnBlock``, ``block``/``col`` here) until the series is cut or
+touched by another writer; older samples live in encoded chunks on disk,
+described here by parallel lists of chunk ids and time bounds so a range
+lookup is a bisect, not a scan.
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from metricslib.collector.model import Labels
+
+if TYPE_CHECKING:
+    from metricslib.collector.storage.columns import ColumnBlock
 
 __all__ = ["NO_TIME", "MemSeries", "merge_samples", "same_value"]
 
@@ -33,11 +40,13 @@ def same_value(a: float, b: float) -> bool:
 
 class MemSeries:
     __slots__ = (
+        "block",
         "c_end",
         "c_ids",
         "c_maxt",
         "c_mint",
         "c_n",
+        "col",
         "flushed",
         "head_seq",
         "labels",
@@ -74,6 +83,10 @@ class MemSeries:
         #: the newest chunk's maxt (NO_TIME: no chunk), so a select tells which series
         #: reach into its range without touching their chunk arrays
         self.c_end = NO_TIME
+        #: the column block this series belongs to (``columns.ColumnBlock``) and its
+        #: column there; the block's rows, if any, are this series' newest head samples
+        self.block: ColumnBlock | None = None
+        self.col = 0
 
     def sort_key(self) -> str:
         """A string that sorts as ``labels`` does (tuple order), compared far faster.
@@ -158,13 +171,21 @@ class MemSeries:
             return self.c_mint[0]
         if self.ts:
             return self.ts[0]
+        block = self.block
+        if block is not None and block.times:
+            return block.times[0]
         return None
 
     def sample_count(self) -> int:
-        return sum(self.c_n) + len(self.ts)
+        return sum(self.c_n) + len(self.ts) + self.pending()
+
+    def pending(self) -> int:
+        """How many of its samples wait in its column block's rows."""
+        block = self.block
+        return len(block.times) if block is not None else 0
 
     def is_empty(self) -> bool:
-        return not self.c_ids and not self.ts
+        return not self.c_ids and not self.ts and not self.pending()
 
 
 _EMPTY_T: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)

@@ -19,6 +19,7 @@ from metricslib.collector.model import Matcher, Series, SeriesBatch
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.head import Head
 from metricslib.collector.storage.memseries import MemSeries, merge_samples
+from metricslib.collector.storage.pending import PendingRows
 from metricslib.collector.storage.plan import SelectPlan
 from metricslib.errors import StorageError
 
@@ -81,11 +82,15 @@ class StoreQuerier:
             lens = np.fromiter(map(len, tss), dtype=np.int64, count=len(tss))
             t_all: I64 = np.frombuffer(_joined(tss), dtype=np.int64)
             v_all: F64 = np.frombuffer(_joined(list(map(_VS, series))), dtype=np.float64)
+            pending = PendingRows.take(series, head.blocks)
             c_end = np.fromiter(map(_C_END, series), dtype=np.int64, count=len(series))
             reach = np.flatnonzero(c_end >= mint)
             meta = _chunk_meta(series, reach) if reach.size else None
-        h_offs = np.zeros(len(series) + 1, dtype=np.int64)
-        np.cumsum(lens, out=h_offs[1:])
+        if pending is not None:  # the newest samples of series in column blocks, after their own
+            t_all, v_all, h_offs = pending.join(t_all, v_all, lens)
+        else:
+            h_offs = np.zeros(len(series) + 1, dtype=np.int64)
+            np.cumsum(lens, out=h_offs[1:])
         ht, hv, h_offs = _trim(t_all, v_all, h_offs, mint, maxt)
         return SelectPlan(mint, maxt, labels, sids, ht, hv, h_offs, reach, meta)
 
@@ -236,6 +241,7 @@ class StoreQuerier:
         hi = _MAX if maxt is None else maxt
         found = []
         with head.lock:
+            head.settle()  # the series' own buffers hold all their head samples
             for sid in head.index.select(matchers):
                 s = head.by_id[sid]
                 first = s.first_t()

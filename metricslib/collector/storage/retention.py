@@ -45,7 +45,7 @@ def drop_chunks(head: Head, db: Database, doomed: list[tuple[MemSeries, list[int
     if not doomed and not unknown:
         return 0
     with head.lock:
-        gone = [s for s, ids in doomed if len(ids) == len(s.c_ids) and not s.ts]
+        gone = [s for s, ids in doomed if len(ids) == len(s.c_ids) and not s.ts and not s.pending()]
     with db.transaction() as conn:
         Database.delete_chunks(conn, [c for _, ids in doomed for c in ids] + list(unknown))
         Database.delete_series(conn, [s.sid for s in gone])

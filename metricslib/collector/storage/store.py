@@ -182,6 +182,7 @@ class Store:
         head = self.head
         with head.lock:
             in_head = sum(len(s.ts) for s in head.by_id.values())
+            in_head += sum(len(b.times) * len(b.series) for b in head.blocks)
             on_disk = sum(sum(s.c_n) for s in head.by_id.values())
             chunks = sum(len(s.c_ids) for s in head.by_id.values())
             series = len(head.by_id)

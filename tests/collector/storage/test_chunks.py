@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metricslib.collector.model import STALE_NAN, STALE_NAN_BITS
-from metricslib.collector.storage.chunks import decode_chunk, decode_chunks, encode_chunk
+from metricslib.collector.storage.chunks import (
+    decode_chunk,
+    decode_chunks,
+    encode_chunk,
+    encode_chunks,
+)
 from metricslib.errors import StorageCorruptionError
 
 
@@ -159,3 +164,31 @@ def test_bulk_decoding_reports_damaged_blobs() -> None:
     with pytest.raises(StorageCorruptionError):
         decode_chunks([good, good[:-3]])
     assert decode_chunks([]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.integers(-(2**40), 2**45),
+    gaps=st.lists(st.integers(1, 2**31), min_size=0, max_size=150),
+    rows=st.integers(1, 6),
+    values=st.data(),
+)
+def test_bulk_encoding_is_encode_chunk_of_each_row(start: int, gaps: list[int], rows: int,
+                                                   values: st.DataObject) -> None:
+    ts = np.array([start, *(start + np.cumsum(gaps, dtype=np.int64)).tolist()], dtype=np.int64)
+    # Counters, decimals and anything at all, so rows take the bulk path and the one-by-one path.
+    row_values = st.one_of(
+        st.lists(st.integers(0, 10**9).map(float), min_size=ts.size, max_size=ts.size),
+        st.lists(st.integers(-10**6, 10**6).map(lambda i: i / 1000), min_size=ts.size, max_size=ts.size),
+        st.lists(any_float, min_size=ts.size, max_size=ts.size),
+    )
+    vs = np.array([values.draw(row_values) for _ in range(rows)], dtype=np.float64).reshape(rows, ts.size)
+    assert encode_chunks(ts, vs) == [encode_chunk(ts, row) for row in vs]
+
+
+def test_bulk_encoding_of_counters_with_different_byte_widths() -> None:
+    ts = np.arange(120, dtype=np.int64) * 5000 + 10**12
+    vs = np.stack([np.cumsum(np.full(120, 10.0**k)) for k in range(0, 12)])  # widths 1..6 bytes
+    vs[3] = -vs[3]
+    vs[5] /= 100
+    assert encode_chunks(ts, vs) == [encode_chunk(ts, row) for row in vs]

@@ -66,7 +66,15 @@ def test_close_during_a_background_cut_abandons_it_and_loses_nothing(
         store._stop.wait(10)  # hold the cut until close() asks the thread to stop
         return real(t, v)  # type: ignore[arg-type]
 
+    real_bulk = fl.encode_chunks
+
+    def slow_bulk(t: object, v: object) -> list[bytes]:  # cuts with the same times are encoded together
+        entered.set()
+        store._stop.wait(10)
+        return real_bulk(t, v)  # type: ignore[arg-type]
+
     monkeypatch.setattr(fl, "encode_chunk", slow)
+    monkeypatch.setattr(fl, "encode_chunks", slow_bulk)
     app = store.appender()  # one commit: the first flush sees all of it and cuts every series
     for i in range(300):
         for k in range(6):
@@ -76,6 +84,7 @@ def test_close_during_a_background_cut_abandons_it_and_loses_nothing(
     before = _all(store)
     store.close()
     monkeypatch.setattr(fl, "encode_chunk", real)
+    monkeypatch.setattr(fl, "encode_chunks", real_bulk)
     conn = sqlite3.connect(tmp_path / DB_FILE)
     try:
         # Abandoned before its transaction: neither the chunks nor the checkpoint row.
