@@ -47,6 +47,7 @@ from metricslib.collector.promql.peak import (
     MIN_POINTS,
     closed_window_counts,
     range_call_peak,
+    step_invariant,
     step_peak,
 )
 from metricslib.collector.promql.values import (
@@ -342,6 +343,26 @@ class _Evaluator:
 
     def eval(self, expr: ast.Expr, times: IntArray) -> Value:
         self.check_deadline()
+        n = len(times)
+        if n > 1 and not isinstance(expr, ast.NumberLiteral | ast.StringLiteral) and step_invariant(expr):
+            return self._once(expr, times)
+        return self._eval(expr, times)
+
+    def _once(self, expr: ast.Expr, times: IntArray) -> Value:
+        """A step-invariant expression: evaluated at the first time and repeated, as
+        Prometheus does; the repeated points are counted as they are made."""
+        n = len(times)
+        base = self.samples
+        value = self._eval(expr, times[:1])
+        if isinstance(value, str):
+            return value
+        self.count_samples((self.samples - base) * (n - 1))
+        if isinstance(value, np.ndarray):
+            return np.repeat(value, n)
+        return Block(list(value.labels), np.repeat(value.values, n, axis=1), np.repeat(value.present, n, axis=1),
+                     list(value.drop_name))  # fmt: skip
+
+    def _eval(self, expr: ast.Expr, times: IntArray) -> Value:
         if isinstance(expr, ast.NumberLiteral):
             self.count_samples(len(times))
             return np.full(len(times), float(expr.value))

@@ -20,15 +20,52 @@ from __future__ import annotations
 import numpy as np
 
 from metricslib.collector.model import SeriesBatch
+from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.values import IntArray
 
-__all__ = ["MIN_POINTS", "closed_window_counts", "range_call_peak", "step_peak"]
+__all__ = ["MIN_POINTS", "closed_window_counts", "range_call_peak", "step_invariant", "step_peak"]
+
+#: Functions whose value depends on the evaluation time (2.42's list, and ``info``,
+#: which looks its info series up at each time).
+TIME_DEPENDENT = frozenset({
+    "days_in_month", "day_of_month", "day_of_week", "day_of_year", "hour", "minute", "month", "year",
+    "predict_linear", "time", "timestamp", "info",
+})  # fmt: skip
 
 #: Samples a window needs before a range function gives a point (2.42's functions).
 MIN_POINTS = {
     name: 2
     for name in ("rate", "increase", "delta", "irate", "idelta", "deriv", "predict_linear", "holt_winters")
 }
+
+
+def step_invariant(expr: ast.Expr) -> bool:
+    """Whether ``expr`` has the same value at every step (its selectors all pinned
+    with ``@``, no time-dependent function), as 2.42 decides it: Prometheus then
+    evaluates it at one step and repeats the result. An aggregation's parameter is
+    not looked at; a subquery is decided by its own ``@``. Walked without recursion
+    (a chain of thousands of ``or`` terms stays a loop)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.NumberLiteral | ast.StringLiteral):
+            continue
+        if isinstance(node, ast.VectorSelector | ast.SubqueryExpr):
+            if node.at is None:
+                return False
+        elif isinstance(node, ast.MatrixSelector):
+            stack.append(node.vector)
+        elif isinstance(node, ast.ParenExpr | ast.UnaryExpr | ast.AggregateExpr):
+            stack.append(node.expr)
+        elif isinstance(node, ast.BinaryExpr):
+            stack += (node.lhs, node.rhs)
+        elif isinstance(node, ast.Call):
+            if node.func in TIME_DEPENDENT:
+                return False
+            stack += node.args
+        else:
+            return False
+    return True
 
 
 def step_peak(inputs: IntArray, results: IntArray) -> int:

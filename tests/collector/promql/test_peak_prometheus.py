@@ -42,6 +42,11 @@ CASES: list[tuple[str, dict[str, str]]] = [
         "max_over_time(x_total[10m:1m])",
         "quantile_over_time(0.5, x_total[5m])",
         "count_over_time(rate(x_total[2m])[10m:30s])",
+        # Step-invariant parts are evaluated once and repeated.
+        f"sum(rate(x_total[5m] @ {END_S - 600}))",
+        f"x_total / on() group_left scalar(sum(x_total @ {END_S}))",
+        "vector(1) or x_total",
+        f"max_over_time(x_total @ {END_S - 300}[10m:1m])",
     )
     for p in (
         {"time": str(END_S)},
