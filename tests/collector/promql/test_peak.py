@@ -103,3 +103,26 @@ def test_a_subquerys_points_are_released_after_its_reader() -> None:
     assert engine.instant_query("sum(max_over_time(x_total[1m:30s])) * 1", 3_600_000).samples_loaded == 19
     with pytest.raises(TooManySamplesError):
         Engine(_counters(4, 2), max_samples=18).instant_query("sum(max_over_time(x_total[1m:30s]))", 3_600_000)
+
+
+@pytest.mark.parametrize(
+    ("expr", "invariant"),
+    [("x @ 5", True), ("sum(rate(x[5m] @ end()))", True), ("vector(1)", True), ("1 + 2", True),
+     ("x", False), ("x @ 5 + x", False), ("timestamp(x @ 5)", False), ("time()", False),
+     ("max_over_time(x[5m:1m])", False), ("max_over_time(x[5m:1m] @ 5)", True),
+     ("topk(scalar(x), x @ 5)", True), (" or ".join(["x @ 5"] * 3000), True)],
+)  # fmt: skip
+def test_step_invariant_follows_prometheus(expr: str, invariant: bool) -> None:
+    from metricslib.collector.promql.parser.parse import parse_expr
+
+    assert peak.step_invariant(parse_expr(expr)) is invariant
+
+
+def test_a_pinned_expression_is_evaluated_once_and_repeated() -> None:
+    # 4 series at one step, then repeated over 61 steps: 4 x 61 held; the sum over
+    # one step holds 4 + 4 + 1 before its 1 result is repeated.
+    engine = Engine(_counters(4, 2))
+    result = engine.range_query("x_total @ 3600", 3_000_000, 3_600_000, 10_000)
+    assert result.samples_loaded == 4 * 61
+    assert {v for s in result.series for v in np.asarray(s.values).tolist()} == {3_600_000.0}
+    assert engine.range_query("sum(x_total @ 3600)", 3_000_000, 3_600_000, 10_000).samples_loaded == 61
