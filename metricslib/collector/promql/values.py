@@ -268,8 +268,8 @@ class QueryResult:
     scalar_value: float | str = 0.0
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
-    #: samples the query loaded (the counter its ``max_samples`` budget is checked
-    #: against); ``stats=all`` reports it
+    #: the most samples the query held at once, as Prometheus 2.42 counts them (what
+    #: its ``max_samples`` limit is checked against); ``stats=all`` reports it
     samples_loaded: int = 0
 
     def to_api(self) -> dict[str, Any]:
