@@ -134,16 +134,17 @@ def _grid_counts(batch: SeriesBatch, ends: IntArray, range_ms: int) -> IntArray 
         return None
     rows = len(batch.labels)
     width = n + lag + 1  # grid indexes 0 .. n + lag - 1, and one for "after the last"
-    shift = np.arange(0, rows * width, width, dtype=np.int64).repeat(batch.sizes)
-    rel = ts - origin
-    # A sample at t is at or before g_j from j = ceil(rel / step) on, and strictly
-    # before g_j from j = floor(rel / step) + 1 on.
-    at_or_before = -((-rel) // step)
-    before = rel // step + 1
-    out = []
-    for first in (at_or_before, before):
-        np.clip(first, 0, width - 1, out=first)
-        first += shift
-        counts = np.bincount(first, minlength=rows * width).reshape(rows, width)
-        out.append(np.cumsum(counts[:, : width - 1], axis=1))
-    return out[0][:, lag:] - out[1][:, :n]
+    # A sample at t is at or before g_j from j = ceil((t - g_0) / step) on; one exactly
+    # on g_j is not before it. One count per (series, that j, on the grid or not):
+    # key 2j + on, from t = g_0 + q * step + r as 2q + 2 - (r == 0).
+    q, r = np.divmod(ts - origin, step)
+    q *= 2
+    q += 2
+    q -= r == 0
+    np.clip(q, 0, 2 * width - 1, out=q)
+    q += np.arange(0, rows * 2 * width, 2 * width, dtype=np.int64).repeat(batch.sizes)
+    counts = np.bincount(q, minlength=rows * 2 * width).reshape(rows, width, 2)[:, : width - 1]
+    at_or_before = np.cumsum(counts.sum(axis=2), axis=1)
+    # Window k is [g_k, g_{k+lag}]: at or before its end, less strictly before its start.
+    out: IntArray = at_or_before[:, lag:] - at_or_before[:, :n] + counts[:, :n, 1]
+    return out
