@@ -45,6 +45,7 @@ from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.parser.duration_expr import resolve_durations
 from metricslib.collector.promql.peak import (
     MIN_POINTS,
+    closed_from_open,
     closed_window_counts,
     range_call_peak,
     step_invariant,
@@ -568,10 +569,10 @@ class _Evaluator:
 
     def _range_call(self, name: str, args: list[Any], range_index: int, ctx: CallContext, held_range: int) -> Value:
         """A range function, a slice of series at a time when its windows would make a
-        big series x steps block. Before each slice runs, the samples Prometheus 2.42
-        would hold while reading it (its windows, one series at a time, on top of the
-        outputs so far) are checked against the limit; afterwards the outputs stay
-        held and the range argument (``held_range``, a subquery's points) is released."""
+        big series x steps block. After each slice, the samples Prometheus 2.42 would
+        hold while reading it (its windows, one series at a time, on top of the outputs
+        so far) are checked against the limit; afterwards the outputs stay held and the
+        range argument (``held_range``, a subquery's points) is released."""
         rng: RangeArg = args[range_index]
         need = MIN_POINTS.get(name, 1)
         held = self.samples
@@ -580,24 +581,33 @@ class _Evaluator:
         rows = len(rng.batch)
         done = 0
         if name == "absent_over_time" or rows <= chunk:
-            if rows:
-                extra, done = range_call_peak(closed_window_counts(rng.batch, rng.ends, rng.range_ms), need, 0)
-                self.check_held(held + extra)
             out = call_function(name, args, ctx)
+            if rows:
+                extra, done = range_call_peak(self._window_counts(rng), need, 0)
+                self.check_held(held + extra)
         else:
             blocks = []
             for lo in range(0, rows, chunk):
                 self.check_deadline()
                 part_args = list(args)
                 part_args[range_index] = part = rng.rows(lo, lo + chunk)
-                extra, done = range_call_peak(closed_window_counts(part.batch, part.ends, part.range_ms), need, done)
-                self.check_held(held + extra)
                 result = call_function(name, part_args, ctx)
                 assert isinstance(result, Block)
+                extra, done = range_call_peak(self._window_counts(part), need, done)
+                self.check_held(held + extra)
                 blocks.append(result)
             out = Block.concat(blocks, n)
         self.samples = held - held_range + done
         return out
+
+    @staticmethod
+    def _window_counts(rng: RangeArg) -> IntArray:
+        """Closed window sizes (series x times), from the bounds the function found
+        when it kept them (the vectorised functions do)."""
+        if rng.open_bounds is not None:
+            lo, hi = rng.open_bounds
+            return closed_from_open(rng.batch, rng.ends, rng.range_ms, lo, hi)
+        return closed_window_counts(rng.batch, rng.ends, rng.range_ms)
 
     def _info(self, expr: ast.Call, times: IntArray) -> Block:
         """info(v, {__name__="target_info", data=~"..."}): add info series' data labels."""

@@ -23,7 +23,7 @@ from metricslib.collector.model import SeriesBatch
 from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.values import IntArray
 
-__all__ = ["MIN_POINTS", "closed_window_counts", "range_call_peak", "step_invariant", "step_peak"]
+__all__ = ["MIN_POINTS", "closed_from_open", "closed_window_counts", "range_call_peak", "step_invariant", "step_peak"]
 
 #: Functions whose value depends on the evaluation time (2.42's list, and ``info``,
 #: which looks its info series up at each time).
@@ -90,6 +90,19 @@ def range_call_peak(counts: IntArray, need: int, done: int) -> tuple[int, int]:
     while_reading = through - outputs + counts.max(axis=1)
     at_end = through + counts[:, -1]
     return int(max(while_reading.max(), at_end.max())), int(through[-1])
+
+
+def closed_from_open(batch: SeriesBatch, ends: IntArray, range_ms: int, lo: IntArray, hi: IntArray) -> IntArray:
+    """:func:`closed_window_counts` from the flat bounds ``[lo, hi)`` of the windows
+    open on the left: one more where the sample before a window is at its start."""
+    counts = hi - lo
+    if not len(batch.timestamps):
+        return counts
+    before = lo - 1
+    edge = lo > batch.offsets[:-1, None]
+    edge &= batch.timestamps[np.maximum(before, 0, out=before)] == (ends - range_ms)[None, :]
+    counts += edge
+    return counts
 
 
 def closed_window_counts(batch: SeriesBatch, ends: IntArray, range_ms: int) -> IntArray:

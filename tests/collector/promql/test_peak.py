@@ -46,7 +46,7 @@ def test_windows_are_closed_on_both_ends() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    rows=st.lists(st.lists(st.integers(-50, 250), max_size=12).map(sorted), min_size=1, max_size=5),
+    rows=st.lists(st.sets(st.integers(-50, 250), max_size=12).map(sorted), min_size=1, max_size=5),
     first=st.integers(-20, 100),
     step=st.integers(1, 30),
     n=st.integers(2, 12),
@@ -58,6 +58,11 @@ def test_grid_counting_agrees_with_searching(rows: list[list[int]], first: int, 
     got = peak.closed_window_counts(batch, ends, lag * step)
     want = [[sum(e - lag * step <= t <= e for t in r) for e in ends.tolist()] for r in rows]
     assert got.tolist() == want
+    # From the bounds of the left-open windows a range function finds.
+    first = batch.offsets[:-1, None]
+    lo = first + np.array([np.searchsorted(r, ends - lag * step, side="right") for r in rows]).reshape(len(rows), n)
+    hi = first + np.array([np.searchsorted(r, ends, side="right") for r in rows]).reshape(len(rows), n)
+    assert peak.closed_from_open(batch, ends, lag * step, lo, hi).tolist() == want
 
 
 def _counters(series: int, jobs: int) -> MemoryQuerier:
