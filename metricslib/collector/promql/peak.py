@@ -98,9 +98,9 @@ def closed_from_open(batch: SeriesBatch, ends: IntArray, range_ms: int, lo: IntA
     counts = hi - lo
     if not len(batch.timestamps):
         return counts
-    before = lo - 1
-    edge = lo > batch.offsets[:-1, None]
-    edge &= batch.timestamps[np.maximum(before, 0, out=before)] == (ends - range_ms)[None, :]
+    # lo - 1 is -1 (the last sample) only where lo is the series' first: masked below.
+    edge = batch.timestamps[lo - 1] == (ends - range_ms)[None, :]
+    edge &= lo > batch.offsets[:-1, None]
     counts += edge
     return counts
 
