@@ -611,6 +611,7 @@ class _Evaluator:
 
     def _info(self, expr: ast.Call, times: IntArray) -> Block:
         """info(v, {__name__="target_info", data=~"..."}): add info series' data labels."""
+        held = self.samples
         base = self.eval(expr.args[0], times)
         if not isinstance(base, Block):
             raise QueryExecutionError("info() expects an instant vector")
@@ -638,7 +639,9 @@ class _Evaluator:
         selector = ast.VectorSelector(None, tuple(lookup))
         infos = self.select_vector(selector, times)
         info_times = self.select_vector(selector, times, sample_times=True)
-        return info_enrich(base, infos, info_times.values, name_matchers, data_matchers)
+        out = info_enrich(base, infos, info_times.values, name_matchers, data_matchers)
+        self.stepwise(held, [base, infos, info_times], out, len(times))
+        return out
 
     def _aggregate(self, expr: ast.AggregateExpr, times: IntArray) -> Block:
         base = self.samples
