@@ -42,6 +42,10 @@ CASES: list[tuple[str, dict[str, str]]] = [
         "max_over_time(x_total[10m:1m])",
         "quantile_over_time(0.5, x_total[5m])",
         "count_over_time(rate(x_total[2m])[10m:30s])",
+        "topk(3, x_total)",
+        'label_replace(timestamp(x_total), "a", "$1", "i", "(.*)")',
+        "absent(nope) or scalar(sum(x_total)) * x_total",
+        'count_values("v", changes(x_total[3m]))',
         # Step-invariant parts are evaluated once and repeated.
         f"sum(rate(x_total[5m] @ {END_S - 600}))",
         f"x_total / on() group_left scalar(sum(x_total @ {END_S}))",
@@ -144,7 +148,7 @@ def test_same_answers_and_refusals_around_each_threshold(
 ) -> None:
     # Limits just below and at the peaks of a spread of cases: every case is
     # checked under each, answered by one server exactly when by the other.
-    chosen = sorted({peaks[k] + d for k in (2, 6, 10, 25, 37, len(CASES) - 1) for d in (-1, 0)})
+    chosen = sorted({peaks[k] + d for k in (2, 6, 10, 25, 37, 50, len(CASES) - 1) for d in (-1, 0)})
     refused = answered = 0
     for limit in chosen:
         ctx, base = prometheus(limit)
