@@ -605,7 +605,7 @@ class _Evaluator:
         """Closed window sizes (series x times), from the bounds the function found
         when it kept them (the vectorised functions do)."""
         if rng.open_bounds is not None:
-            lo, hi = rng.open_bounds
+            (lo, hi), rng.open_bounds = rng.open_bounds, None  # two series x steps arrays: let them go
             return closed_from_open(rng.batch, rng.ends, rng.range_ms, lo, hi)
         return closed_window_counts(rng.batch, rng.ends, rng.range_ms)
 
