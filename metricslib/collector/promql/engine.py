@@ -4,7 +4,10 @@ Every node is evaluated once for *all* evaluation times of the query (one
 column per step), not step by step: a selector loads each series once for the
 whole range and finds the sample of every step with one ``searchsorted``; range
 functions compute all their windows per series with numpy. An instant query is
-simply a range query with a single time.
+simply a range query with a single time. A step-invariant part of a range query
+(every selector pinned with ``@``) is evaluated at the first time and repeated.
+``max_samples`` limits the samples held at one moment, as Prometheus 2.42 counts
+them (``peak.py``).
 
 Semantics follow Prometheus 3: 5-minute lookback (configurable) with staleness
 markers, left-open range windows, ``offset`` and ``@`` (incl. ``start()``/
