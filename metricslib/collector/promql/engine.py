@@ -4,7 +4,10 @@ Every node is evaluated once for *all* evaluation times of the query (one
 column per step), not step by step: a selector loads each series once for the
 whole range and finds the sample of every step with one ``searchsorted``; range
 functions compute all their windows per series with numpy. An instant query is
-simply a range query with a single time.
+simply a range query with a single time. A step-invariant part of a range query
+(every selector pinned with ``@``) is evaluated at the first time and repeated.
+``max_samples`` limits the samples held at one moment, as Prometheus 2.42 counts
+them (``peak.py``).
 
 Semantics follow Prometheus 3: 5-minute lookback (configurable) with staleness
 markers, left-open range windows, ``offset`` and ``@`` (incl. ``start()``/
@@ -43,6 +46,14 @@ from metricslib.collector.promql.functions import (
 from metricslib.collector.promql.gate import QueryGate
 from metricslib.collector.promql.parser import ast
 from metricslib.collector.promql.parser.duration_expr import resolve_durations
+from metricslib.collector.promql.peak import (
+    MIN_POINTS,
+    closed_from_open,
+    closed_window_counts,
+    range_call_peak,
+    step_invariant,
+    step_peak,
+)
 from metricslib.collector.promql.values import (
     Annotations,
     Block,
@@ -146,7 +157,7 @@ class Engine:
         with self._slot(ev):
             result = self._instant(ev, query, t_ms)
         result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
-        result.samples_loaded = ev.samples
+        result.samples_loaded = ev.peak
         return result
 
     def range_query(self, query: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
@@ -154,7 +165,7 @@ class Engine:
         with self._slot(ev):
             result = self._range(ev, query, start_ms, end_ms, step_ms)
         result.warnings, result.infos = ev.notes.warnings, ev.notes.infos
-        result.samples_loaded = ev.samples
+        result.samples_loaded = ev.peak
         return result
 
     def _slot(self, ev: _Evaluator) -> AbstractContextManager[None]:
@@ -166,7 +177,10 @@ class Engine:
         times = np.array([t_ms], dtype=np.int64)
         inner = _unwrap(expr)
         if isinstance(inner, ast.MatrixSelector | ast.SubqueryExpr):
-            return ev.matrix_result(ev.eval_range(inner, times))
+            rng = ev.eval_range(inner, times)
+            if isinstance(inner, ast.MatrixSelector):  # a subquery counted its points already
+                ev.count_samples(int(closed_window_counts(rng.batch, rng.ends, rng.range_ms).sum()))
+            return ev.matrix_result(rng)
         value = ev.eval(expr, times)
         if isinstance(value, str):
             return QueryResult("string", scalar_time_ms=t_ms, scalar_value=value)
@@ -238,7 +252,9 @@ class _Evaluator:
         self.start = start_ms
         self.end = end_ms
         self.deadline = time.monotonic() + engine.timeout_s
+        # Samples held now and at most, as Prometheus 2.42 counts them (see peak.py).
         self.samples = 0
+        self.peak = 0
         self.notes = Annotations()
         self._selected: dict[tuple[tuple[Matcher, ...], int, int], SeriesBatch] = {}
 
@@ -249,11 +265,34 @@ class _Evaluator:
             raise QueryTimeoutError("query timed out in expression evaluation")
 
     def count_samples(self, n: int) -> None:
+        """Hold ``n`` more samples (until a reader sets :attr:`samples` back)."""
         self.samples += n
-        if self.samples > self.max_samples:
+        self.check_held(self.samples)
+
+    def check_held(self, held: int) -> None:
+        """``held`` samples at one moment: the peak so far, and the limit."""
+        self.peak = max(self.peak, held)
+        if held > self.max_samples:
             raise TooManySamplesError(
                 "query processing would load too many samples into memory in query execution"
             )
+
+    def stepwise(self, base: int, inputs: Sequence[Value], result: Value, n: int) -> None:
+        """Account for a node Prometheus evaluates step by step over its evaluated
+        ``inputs``: held beyond them, each step's input points and the results so far;
+        afterwards only its results stay held (from ``base``, before the inputs)."""
+        per_step = np.zeros(n, dtype=np.int64)
+        for value in inputs:
+            if isinstance(value, Block):
+                per_step += value.present.sum(axis=0)
+            elif isinstance(value, np.ndarray):
+                per_step += 1  # a scalar has a point at every step
+        if isinstance(result, Block):
+            results = result.present.sum(axis=0).astype(np.int64)
+        else:
+            results = np.full(n, int(isinstance(result, np.ndarray)), dtype=np.int64)
+        self.check_held(self.samples + step_peak(per_step, results))
+        self.samples = base + int(results.sum())
 
     def finish(self, block: Block) -> Block:
         """Apply delayed name removal; equal label sets at one time are an error."""
@@ -308,7 +347,28 @@ class _Evaluator:
 
     def eval(self, expr: ast.Expr, times: IntArray) -> Value:
         self.check_deadline()
+        n = len(times)
+        if n > 1 and not isinstance(expr, ast.NumberLiteral | ast.StringLiteral) and step_invariant(expr):
+            return self._once(expr, times)
+        return self._eval(expr, times)
+
+    def _once(self, expr: ast.Expr, times: IntArray) -> Value:
+        """A step-invariant expression: evaluated at the first time and repeated, as
+        Prometheus does; the repeated points are counted as they are made."""
+        n = len(times)
+        base = self.samples
+        value = self._eval(expr, times[:1])
+        if isinstance(value, str):
+            return value
+        self.count_samples((self.samples - base) * (n - 1))
+        if isinstance(value, np.ndarray):
+            return np.repeat(value, n)
+        return Block(list(value.labels), np.repeat(value.values, n, axis=1), np.repeat(value.present, n, axis=1),
+                     list(value.drop_name))  # fmt: skip
+
+    def _eval(self, expr: ast.Expr, times: IntArray) -> Value:
         if isinstance(expr, ast.NumberLiteral):
+            self.count_samples(len(times))
             return np.full(len(times), float(expr.value))
         if isinstance(expr, ast.StringLiteral):
             return expr.value
@@ -410,14 +470,16 @@ class _Evaluator:
         if isinstance(expr, ast.MatrixSelector):
             sel = expr.vector
             ends = self.effective_times(sel.at, sel.offset_ms, times)
-            mint = int(ends.min()) - expr.range_ms + 1
+            # From the first window's start on: windows are open on the left, but
+            # Prometheus 2.42 counts a sample at the start against the limit.
+            mint = int(ends.min()) - expr.range_ms
             maxt = int(ends.max())
             batch = self.select(sel.matchers, mint, maxt)
             # Range functions never see staleness markers.
             stale = _is_stale(batch.values)
             if stale.any():
                 batch = batch.filter(~stale)
-            self.count_samples(len(batch.timestamps))
+            # Not counted here: the reader counts the windows it holds.
             return RangeArg.of_batch(batch, ends, expr.range_ms)
         if isinstance(expr, ast.SubqueryExpr):
             return self._subquery(expr, times)
@@ -483,53 +545,76 @@ class _Evaluator:
         name = expr.func
         if name == "info":
             return self._info(expr, times)
-        args: list[Any] = []
         ctx = CallContext(times, expr.args, notes=self.notes, check=self.check_deadline)
         range_index = RANGE_FUNCTIONS.get(name)
-        before = self.samples
+        base = self.samples
+        # As in Prometheus, a range argument (a subquery's points) is evaluated first.
+        rng = self.eval_range(expr.args[range_index], times) if range_index is not None else None
+        held_range = self.samples - base
+        args: list[Any] = []
         for i, arg in enumerate(expr.args):
             if i == range_index:
-                args.append(self.eval_range(arg, times))
+                args.append(rng)
             elif name == "timestamp" and isinstance(_unwrap(arg), ast.VectorSelector):
                 inner = _unwrap(arg)
                 assert isinstance(inner, ast.VectorSelector)
                 args.append(self.select_vector(inner, times, sample_times=True))
+                # Prometheus selects timestamp()'s argument one step at a time.
+                self.samples = base
                 ctx.sample_times = True
             else:
                 args.append(self.eval(arg, times))
         if range_index is None:
-            return call_function(name, args, ctx)
-        return self._range_call(name, args, range_index, ctx, before)
+            out = call_function(name, args, ctx)
+            self.stepwise(base, args, out, len(times))
+            return out
+        return self._range_call(name, args, range_index, ctx, held_range)
 
-    def _range_call(self, name: str, args: list[Any], range_index: int, ctx: CallContext, before: int) -> Value:
+    def _range_call(self, name: str, args: list[Any], range_index: int, ctx: CallContext, held_range: int) -> Value:
         """A range function, a slice of series at a time when its windows would make a
-        big series x steps block; its output points are counted as they are made
-        (and the loaded samples released afterwards, as Prometheus accounts them)."""
+        big series x steps block. After each slice, the samples Prometheus 2.42 would
+        hold while reading it (its windows, one series at a time, on top of the outputs
+        so far) are checked against the limit; afterwards the outputs stay held and the
+        range argument (``held_range``, a subquery's points) is released."""
         rng: RangeArg = args[range_index]
+        need = MIN_POINTS.get(name, 1)
+        held = self.samples
         n = len(ctx.times)
         chunk = max(1, CELLS_PER_CHUNK // max(1, n))
         rows = len(rng.batch)
+        done = 0
         if name == "absent_over_time" or rows <= chunk:
             out = call_function(name, args, ctx)
-            blocks = [out] if isinstance(out, Block) else []
-            self.count_samples(sum(int(b.present.sum()) for b in blocks))
+            if rows:
+                extra, done = range_call_peak(self._window_counts(rng), need, 0)
+                self.check_held(held + extra)
         else:
             blocks = []
             for lo in range(0, rows, chunk):
                 self.check_deadline()
                 part_args = list(args)
-                part_args[range_index] = rng.rows(lo, lo + chunk)
-                part = call_function(name, part_args, ctx)
-                assert isinstance(part, Block)
-                self.count_samples(int(part.present.sum()))
-                blocks.append(part)
+                part_args[range_index] = part = rng.rows(lo, lo + chunk)
+                result = call_function(name, part_args, ctx)
+                assert isinstance(result, Block)
+                extra, done = range_call_peak(self._window_counts(part), need, done)
+                self.check_held(held + extra)
+                blocks.append(result)
             out = Block.concat(blocks, n)
-        self.samples = before
-        self.count_samples(sum(int(b.present.sum()) for b in blocks))
+        self.samples = held - held_range + done
         return out
+
+    @staticmethod
+    def _window_counts(rng: RangeArg) -> IntArray:
+        """Closed window sizes (series x times), from the bounds the function found
+        when it kept them (the vectorised functions do)."""
+        if rng.open_bounds is not None:
+            (lo, hi), rng.open_bounds = rng.open_bounds, None  # two series x steps arrays: let them go
+            return closed_from_open(rng.batch, rng.ends, rng.range_ms, lo, hi)
+        return closed_window_counts(rng.batch, rng.ends, rng.range_ms)
 
     def _info(self, expr: ast.Call, times: IntArray) -> Block:
         """info(v, {__name__="target_info", data=~"..."}): add info series' data labels."""
+        held = self.samples
         base = self.eval(expr.args[0], times)
         if not isinstance(base, Block):
             raise QueryExecutionError("info() expects an instant vector")
@@ -557,9 +642,12 @@ class _Evaluator:
         selector = ast.VectorSelector(None, tuple(lookup))
         infos = self.select_vector(selector, times)
         info_times = self.select_vector(selector, times, sample_times=True)
-        return info_enrich(base, infos, info_times.values, name_matchers, data_matchers)
+        out = info_enrich(base, infos, info_times.values, name_matchers, data_matchers)
+        self.stepwise(held, [base, infos, info_times], out, len(times))
+        return out
 
     def _aggregate(self, expr: ast.AggregateExpr, times: IntArray) -> Block:
+        base = self.samples
         param: FloatArray | str | None = None
         if expr.param is not None:
             p = self.eval(expr.param, times)
@@ -574,14 +662,20 @@ class _Evaluator:
         value = self.eval(expr.expr, times)
         if not isinstance(value, Block):
             raise QueryExecutionError(f"expected instant vector in aggregation {expr.op}")
-        return aggregate(expr.op, value, expr.grouping, expr.without, param, self.notes)
+        out = aggregate(expr.op, value, expr.grouping, expr.without, param, self.notes)
+        self.stepwise(base, [param, value] if param is not None else [value], out, len(times))
+        return out
 
     def _binary(self, top: ast.BinaryExpr, times: IntArray) -> Value:
         # A left-deep chain (a or b or ...) is folded in a loop, not recursively.
         spine = ast.left_spine(top)
+        base = self.samples
         acc = self.eval(spine[-1].lhs, times)
         for expr in reversed(spine):
-            acc = self._binary_node(expr, acc, self.eval(expr.rhs, times))
+            rhs = self.eval(expr.rhs, times)
+            out = self._binary_node(expr, acc, rhs)
+            self.stepwise(base, [acc, rhs], out, len(times))
+            acc = out
         return acc
 
     def _binary_node(self, expr: ast.BinaryExpr, lhs: Value, rhs: Value) -> Value:

@@ -43,7 +43,7 @@ def vectorised_range_function(
     first = batch.offsets[:-1]
     starts = np.zeros(len(vals), dtype=bool)
     starts[first] = True
-    lo2, hi2 = _bounds(batch, rng)
+    lo2, hi2 = rng.open_bounds = _bounds(batch, rng)
     with np.errstate(all="ignore"):
         if name in ("rate", "increase", "delta"):
             drops = _counter_drops(vals, starts) if name != "delta" else None

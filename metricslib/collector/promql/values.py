@@ -159,7 +159,7 @@ class RangeArg:
     other on first use, so vectorised functions never pay for per-series objects.
     """
 
-    __slots__ = ("_batch", "_drop_name", "_series", "ends", "range_ms")
+    __slots__ = ("_batch", "_drop_name", "_series", "ends", "open_bounds", "range_ms")
 
     def __init__(self, series: list[RangeSeries], ends: IntArray, range_ms: int) -> None:
         self._series: list[RangeSeries] | None = series
@@ -167,6 +167,9 @@ class RangeArg:
         self._drop_name: list[bool] | None = None
         self.ends = ends  # window end per evaluation time (offset and @ applied), ascending
         self.range_ms = range_ms
+        #: flat indexes ``[lo, hi)`` of every window in :attr:`batch` (series x times),
+        #: kept by the function that found them, for the engine's sample count
+        self.open_bounds: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
 
     @classmethod
     def of_batch(
@@ -268,8 +271,8 @@ class QueryResult:
     scalar_value: float | str = 0.0
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
-    #: samples the query loaded (the counter its ``max_samples`` budget is checked
-    #: against); ``stats=all`` reports it
+    #: the most samples the query held at once, as Prometheus 2.42 counts them (what
+    #: its ``max_samples`` limit is checked against); ``stats=all`` reports it
     samples_loaded: int = 0
 
     def to_api(self) -> dict[str, Any]:

@@ -3,10 +3,11 @@
 ``timings`` has Prometheus's six keys, in seconds. The engine is timed as a
 whole: evaluation, inner evaluation and execution are that one figure; there
 is no queue in front of the engine and no separate preparation or sort
-phase to time, so those are 0. ``samples`` reports the samples the query
-loaded (the counter its ``--query.max-samples`` budget is checked against).
-The engine keeps every selected sample until the query ends, so that count
-is also its peak.
+phase to time, so those are 0. ``samples`` reports the most samples the
+query held at once, counted as Prometheus 2.42 counts them (the figure its
+``--query.max-samples`` limit is checked against) as ``peakSamples``, and the
+same figure as ``totalQueryableSamples`` (Prometheus sums the samples read at
+every step there; the engine does not count those).
 """
 
 from __future__ import annotations
