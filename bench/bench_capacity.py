@@ -274,12 +274,13 @@ class QueryLoad:
 
 
 @contextmanager
-def process(cmd: list[str], log: Path, ready_url: str | None = None, stop_timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as out:
+def process(cmd: list[str], log: Path, ready_url: str | None = None, stop_timeout: float = 60,
+            ready_timeout: float = 120) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     try:
         if ready_url is not None:
-            wait_for_http(ready_url, timeout=120, proc=None)
+            wait_for_http(ready_url, timeout=ready_timeout, proc=None)
         yield proc
     finally:
         if proc.poll() is None:
