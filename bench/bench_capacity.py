@@ -26,7 +26,9 @@ client thread each, keep-alive). Per phase and server:
   of its request times modulo the interval) per server, and how far our
   phase is from Prometheus's for the same target (median and the share of
   targets within 1 % of the interval; independent phases would give a
-  median of a quarter interval and ~2 % within).
+  median of a quarter interval and ~2 % within); and both servers' phases
+  against the phases Prometheus 2.42's own rule gives (``prom_offsets``),
+  which tells "Prometheus scrapes where its rule says" from "ours follows it".
 
     .venv/bin/python bench/bench_capacity.py [--series 10000,50000] [--big]
         [--interval 5] [--phase 60] [--rounds 1] [--series-per-target 2000]
@@ -58,6 +60,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -74,6 +77,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.keepalive import KeepAlive
+from bench.prom_offsets import jitter_seed, static_target_offset_s
 from tests.helpers import free_port, wait_for_http
 
 SERIES_PER_TARGET = 2000  # the default of --series-per-target
@@ -202,6 +206,24 @@ def target_phases(times: dict[int, list[float]], t0: float, t1: float, interval:
     return out
 
 
+def prometheus_rule(ports: list[int], observed: dict[int, float], interval: float) -> tuple[str, dict[int, float]]:
+    """Port -> the phase Prometheus's own rule gives each target (``prom_offsets``),
+    for the host name (the rule's jitter seed) among those Go may have resolved
+    whose phases come closest to ``observed``; and that name."""
+    name = socket.gethostname()
+    best: tuple[float, str, dict[int, float]] | None = None
+    for host in dict.fromkeys((name, socket.getfqdn(), name + ".", socket.getfqdn() + ".")):
+        seed = jitter_seed(host)
+        rule = {p: static_target_offset_s(f"127.0.0.1:{p}", "capacity", interval, min(interval, 10), seed)
+                for p in ports}
+        gaps = phase_gaps(rule, observed, interval)
+        score = statistics.median(gaps) if gaps else interval
+        if best is None or score < best[0]:
+            best = (score, host, rule)
+    assert best is not None
+    return best[1], best[2]
+
+
 def phase_gaps(a: dict[int, float], b: dict[int, float], interval: float) -> list[float]:
     """For each target in both: the distance on the circle between its two phases,
     0 to half the interval."""
@@ -223,6 +245,8 @@ class Phase:
     queries: dict[str, int] = field(default_factory=dict)
     threads: dict[str, int] = field(default_factory=dict)
     offset_gaps: list[float] = field(default_factory=list)  # seconds, per target, ours vs Prometheus
+    rule_gaps: dict[str, list[float]] = field(default_factory=dict)  # server -> gaps to Prometheus's rule
+    rule_host: str = ""
     interval: float = 0.0
 
 
@@ -421,8 +445,10 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
                     phase.on_schedule[s] = good / slots if slots else 0.0
                     phase.rss_per_series[s] = rss_bytes(p.pid) / active
                     phase.threads[s] = thread_count(p.pid)
-                phase.offset_gaps = phase_gaps(target_phases(log["ours"], t0, t1, interval),
-                                               target_phases(log["prometheus"], t0, t1, interval), interval)
+                observed = {s: target_phases(log[s], t0, t1, interval) for s in SERVERS}
+                phase.offset_gaps = phase_gaps(observed["ours"], observed["prometheus"], interval)
+                phase.rule_host, rule = prometheus_rule(ports, observed["prometheus"], interval)
+                phase.rule_gaps = {s: phase_gaps(rule, observed[s], interval) for s in SERVERS}
                 phases.append(phase)
                 print_phase(phase, flush=True)
     return phases
@@ -452,12 +478,15 @@ def print_phase(p: Phase, flush: bool = False) -> None:
     print(line, flush=flush)
     if p.offset_gaps:
         print(f"{'':16} {offsets_text(p.offset_gaps, p.interval)}", flush=flush)
+        for s, gaps in p.rule_gaps.items():
+            print(f"{'':16} {offsets_text(gaps, p.interval, f'{s} vs Prometheus 2.42 rule (host {p.rule_host!r})')}",
+                  flush=flush)
 
 
-def offsets_text(gaps: list[float], interval: float) -> str:
-    """Our targets' phases against Prometheus's, in words."""
+def offsets_text(gaps: list[float], interval: float, what: str = "ours vs Prometheus") -> str:
+    """Two sets of targets' phases against each other, in words."""
     within = sum(g <= 0.01 * interval for g in gaps) / len(gaps)
-    return (f"offsets, ours vs Prometheus over {len(gaps)} targets: median gap {statistics.median(gaps) * 1000:.0f} ms "
+    return (f"offsets, {what} over {len(gaps)} targets: median gap {statistics.median(gaps) * 1000:.0f} ms "
             f"({statistics.median(gaps) / interval:.3f} of the interval; independent phases: 0.25), "
             f"largest {max(gaps) * 1000:.0f} ms, {within:.0%} within 1 % of the interval")
 
@@ -478,6 +507,8 @@ def print_table(phases: list[Phase], interval: float) -> None:
     for p in phases:
         if p.offset_gaps:
             print(f"\n{p.series // 1000}k {'query load' if p.load else 'quiet'}: {offsets_text(p.offset_gaps, interval)}")
+            for s, gaps in p.rule_gaps.items():
+                print(f"  {offsets_text(gaps, interval, f'{s} vs Prometheus 2.42 rule (host {p.rule_host!r})')}")
 
 
 def main() -> int:
