@@ -106,16 +106,16 @@ def points(answer: dict[str, object]) -> int:
 
 def feed_both(feed: Feed, posters: dict[str, Poster], start_ms: int, interval_ms: int, n_samples: int,
               slice_: int, pids: dict[str, int]) -> int:
-    """Send samples 0..n_samples-1, then keep sending until the clock is caught
-    up (within one interval); returns the number of samples per series sent."""
+    """Send samples 0..n_samples-1, then keep sending until the last sample sent
+    is within two intervals of the clock; returns the samples per series sent."""
     t0 = time.monotonic()
     k0 = 0
     batches = 0
     while True:
         now_ms = int(time.time() * 1000)
-        upto = max(n_samples, (now_ms - start_ms) // interval_ms + 1)  # samples due by now
-        if k0 >= upto:  # the last sample sent is within one interval of now
+        if k0 >= n_samples and now_ms - (start_ms + (k0 - 1) * interval_ms) <= 2 * interval_ms:
             return k0
+        upto = max(n_samples, (now_ms - start_ms) // interval_ms + 1)  # samples due by now
         times = [start_ms + k * interval_ms for k in range(k0, min(k0 + slice_, upto))]
         for body in feed.bodies(times, k0):
             post_both(posters, body)
