@@ -29,7 +29,11 @@ phase; scrapes on schedule during it (as ``bench_capacity`` counts them);
 RSS per series. Load average at the start and the end.
 
     PYTHONPATH=. .venv/bin/python bench/bench_curve.py --series 200000 --hours 1.25 --interval 15 \\
-        --rounds 5 --phase 120 --warmup 90 --max-minutes 50
+        --rounds 5 --phase 120 --warmup 90 --max-minutes 50 --ours-arg=--query.max-samples=100000000
+
+(At 200k series our collector refuses that range query under its default
+``--query.max-samples`` of 50M, which Prometheus answers under the same
+default; ``--ours-arg`` raises it so the latency can be compared.)
 
 More rounds run until the query phase has lasted ``--phase`` seconds, so the
 scrapes on schedule count over several intervals; they are also counted over
@@ -82,6 +86,7 @@ class Timings:
     range_s: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SERVERS})
     range_points: dict[str, list[int]] = field(default_factory=lambda: {s: [] for s in SERVERS})
     instant_s: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SERVERS})
+    errors: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in SERVERS})
 
 
 def timed_query(conn: http.client.HTTPConnection, path: str) -> tuple[float, dict[str, object]]:
@@ -141,7 +146,7 @@ def run(args: argparse.Namespace, prometheus: str, tmp: Path) -> Timings:
     reqlog = tmp / "requests.log"
     reqlog.write_text("")
     common_ours = [sys.executable, "-m", "metricslib", "collector", "--data-dir", str(tmp / "ours"),
-                   "--listen", f"127.0.0.1:{our_port}"]
+                   "--listen", f"127.0.0.1:{our_port}", *args.ours_arg]
     common_prom = [prometheus, f"--storage.tsdb.path={tmp / 'prom'}", f"--web.listen-address=127.0.0.1:{prom_port}"]
     res = Timings()
     with ExitStack() as outer:
@@ -214,7 +219,12 @@ def run(args: argparse.Namespace, prometheus: str, tmp: Path) -> Timings:
                     path = "/api/v1/query_range?" + urllib.parse.urlencode(
                         {"query": QUERY, "start": f"{end - args.range:.3f}", "end": f"{end:.3f}",
                          "step": f"{args.step:g}"})
-                    elapsed, answer = timed_query(conns[s], path)
+                    try:
+                        elapsed, answer = timed_query(conns[s], path)
+                    except RuntimeError as exc:  # kept, and the run goes on
+                        res.errors[s].append(str(exc).rsplit(": ", 1)[-1])
+                        print(f"  round {r + 1}: {s:10} range failed: {exc}", flush=True)
+                        continue
                     res.range_s[s].append(elapsed)
                     res.range_points[s].append(points(answer))
                     print(f"  round {r + 1}: {s:10} range {elapsed:6.2f} s, {points(answer)} points", flush=True)
@@ -252,17 +262,21 @@ def runs(values: list[float], scale: float, fmt: str) -> str:
 
 
 def report(res: Timings, args: argparse.Namespace) -> None:
-    if not res.range_s["ours"]:
+    for s, errs in res.errors.items():
+        if errs:
+            print(f"{s}: {len(errs)} range queries failed: {sorted(set(errs))}")
+    if not res.range_s["ours"] and not res.range_s["prometheus"]:
         return
     med = {s: statistics.median(v) for s, v in res.range_s.items() if v}
     inst = {s: statistics.median(v) * 1000 for s, v in res.instant_s.items() if v}
     print(f"\n| query, {args.series // 1000}k series, {args.hours:g} h fed, scraped at {args.interval:g}s | "
           "median, ours / Prometheus | ratio | each run, ours | each run, Prometheus | points, ours / Prometheus |")
     print("|---|---|---|---|---|---|")
-    print(f"| `{QUERY}` over {args.range / 3600:g} h, step {args.step:g}s | {med['ours']:.2f} / "
+    print(f"| `{QUERY}` over {args.range / 3600:g} h, step {args.step:g}s | {med.get('ours', float('nan')):.2f} / "
           f"{med.get('prometheus', float('nan')):.2f} s | {ratio(med)} | "
           f"{runs(res.range_s['ours'], 1, '.2f')} | {runs(res.range_s['prometheus'], 1, '.2f')} | "
-          f"{statistics.median(res.range_points['ours']):.0f} / {statistics.median(res.range_points['prometheus']):.0f} |")
+          f"{statistics.median(res.range_points['ours'] or [0]):.0f} / "
+          f"{statistics.median(res.range_points['prometheus'] or [0]):.0f} |")
     if len(inst) == 2:
         print(f"| `{QUERY}` instant | {inst['ours']:.0f} / {inst['prometheus']:.0f} ms | {ratio(inst)} | "
               f"{runs(res.instant_s['ours'], 1000, '.0f')} | {runs(res.instant_s['prometheus'], 1000, '.0f')} | — |")
@@ -284,6 +298,8 @@ def main() -> int:
     parser.add_argument("--step", type=float, default=15.0, help="the range query's step, seconds")
     parser.add_argument("--max-minutes", type=float, default=50.0, help="stop the whole run after this")
     parser.add_argument("--max-rss-gib", type=float, default=10.0, help="stop once our RSS passes this")
+    parser.add_argument("--ours-arg", action="append", default=[],
+                        help="an extra argument for our collector (repeatable), e.g. --ours-arg=--query.max-samples=100000000")
     parser.add_argument("--rss-every", type=float, default=60.0, help="print both RSS figures this often, seconds")
     args = parser.parse_args()
     prometheus = shutil.which("prometheus")
