@@ -15,7 +15,7 @@ by PID and started again as users run them (our collector's default flush
 interval), now scraping ``bench_capacity``'s targets at ``--interval``, so
 the series carry on live: the only hole is the restart's. After
 ``--warmup`` seconds, ``--rounds`` rounds, each asking both servers in turn
-(ours first in even rounds, Prometheus first in odd ones; one at a time, so
+(ours first in rounds 1, 3, 5, ..., Prometheus first in the others; one at a time, so
 neither query competes with the other):
 
 - the range query ``sum(rate(x[5m])) by (job)`` over the last ``--range``
