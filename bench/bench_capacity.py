@@ -22,15 +22,43 @@ client thread each, keep-alive). Per phase and server:
 - scrapes on schedule: from the request log, each interval slot of each
   target counts once; it is on schedule when the gap from the previous
   request is within 10 % of the interval (a missed slot counts as late);
+<<<<<<< HEAD
 - RSS per active series: ``VmRSS`` of the process tree at the end of the
   phase over the active series (targets x (2,000 + 5 report series));
 - the query's median latency (load phases).
+=======
+- RSS per active series: ``VmRSS`` at the end of the phase over the active
+  series (targets x (2,000 + 5 report series));
+- the query's median latency (load phases);
+- threads: ``Threads`` of ``/proc/PID/status`` at the end of the phase;
+- scrape offsets: each target's phase within the interval (the circular mean
+  of its request times modulo the interval) per server, and how far our
+  phase is from Prometheus's for the same target (median and the share of
+  targets within 1 % of the interval; independent phases would give a
+  median of a quarter interval and ~2 % within); and both servers' phases
+  against the phases Prometheus 2.42's own rule gives (``prom_offsets``),
+  which tells "Prometheus scrapes where its rule says" from "ours follows it".
+>>>>>>> curve
 
     .venv/bin/python bench/bench_capacity.py [--series 10000,50000] [--big]
-        [--interval 5] [--phase 60] [--rounds 1]
+        [--interval 5] [--phase 60] [--rounds 1] [--series-per-target 2000]
+        [--quiet-only] [--max-rss-gib 10]
 
-``--big`` adds 200k series. Every process is stopped by its PID; the whole
-run is bounded by ``--max-minutes``.
+``--big`` adds 200k series. ``--series-per-target`` changes the targets'
+size (the target count is series / series per target). ``--quiet-only``
+runs no query phases. ``--max-rss-gib`` stops the run cleanly (table of
+the phases so far, every process stopped) once our collector's RSS passes
+it; both RSS figures are printed every ``--rss-every`` seconds. Every
+process is stopped by its PID; the whole run is bounded by ``--max-minutes``.
+
+The measurements of issue 12's curve (see docs/benchmarks.md, "CPU per
+sample up to 1M series, a full hour under the range query, 1,000 targets"):
+
+    # 1M series: 500 targets x 2,000 at a 30 s interval, quiet phases only
+    bench/bench_capacity.py --series 1000000 --interval 30 --warmup 150 --phase 150 --rounds 2 \
+        --quiet-only --max-rss-gib 10 --max-minutes 30
+    # 1,000 targets x 100 series at 5 s: threads, on schedule, offsets
+    bench/bench_capacity.py --series 100000 --series-per-target 100 --interval 5 --rounds 1 --phase 60
 """
 
 from __future__ import annotations
@@ -38,9 +66,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import math
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -57,9 +87,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.keepalive import KeepAlive
+from bench.prom_offsets import jitter_seed, static_target_offset_s
 from tests.helpers import free_port, wait_for_http
 
-SERIES_PER_TARGET = 2000
+SERIES_PER_TARGET = 2000  # the default of --series-per-target
 REPORT_SERIES = 5  # up, scrape_duration_seconds, scrape_samples_*, scrape_series_added
 QUERY = "sum(rate(x[5m])) by (job)"
 BODIES = 64  # counters grow for BODIES scrapes, then reset once
@@ -70,17 +101,17 @@ SERVERS = ("ours", "prometheus")
 # --- the targets (a child process) ------------------------------------------------------
 
 
-def _bodies() -> list[bytes]:
+def _bodies(per_target: int = SERIES_PER_TARGET) -> list[bytes]:
     head = "# HELP x A synthetic counter.\n# TYPE x counter\n"
     return [
-        (head + "".join(f'x{{series="{i}"}} {k * (i % 7 + 1)}\n' for i in range(SERIES_PER_TARGET))).encode()
+        (head + "".join(f'x{{series="{i}"}} {k * (i % 7 + 1)}\n' for i in range(per_target))).encode()
         for k in range(BODIES)
     ]
 
 
-def serve_targets(ports: list[int], log_path: str) -> None:
+def serve_targets(ports: list[int], log_path: str, per_target: int = SERIES_PER_TARGET) -> None:
     """Answer every port with the next body of that port; log each request."""
-    bodies = _bodies()
+    bodies = _bodies(per_target)
     log: list[str] = []
     count: dict[tuple[int, str], int] = defaultdict(int)
 
@@ -158,6 +189,7 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK_TCK
 
 
+<<<<<<< HEAD
 def rss_bytes(pid: int) -> int:
     """VmRSS summed over ``pid``'s process tree."""
     total = 0
@@ -168,6 +200,21 @@ def rss_bytes(pid: int) -> int:
             continue
         total += sum(int(line.split()[1]) * 1024 for line in text.splitlines() if line.startswith("VmRSS:"))
     return total
+=======
+def _status_field(pid: int, name: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {name} for {pid}")
+
+
+def rss_bytes(pid: int) -> int:
+    return _status_field(pid, "VmRSS") * 1024
+
+
+def thread_count(pid: int) -> int:
+    return _status_field(pid, "Threads")
+>>>>>>> curve
 
 
 def read_log(path: Path) -> dict[str, dict[int, list[float]]]:
@@ -193,8 +240,50 @@ def schedule(times: dict[int, list[float]], t0: float, t1: float, interval: floa
     return good, slots
 
 
-def served(times: dict[int, list[float]], t0: float, t1: float) -> int:
-    return sum(t0 <= t < t1 for stamps in times.values() for t in stamps) * SERIES_PER_TARGET
+def served(times: dict[int, list[float]], t0: float, t1: float, per_target: int = SERIES_PER_TARGET) -> int:
+    return sum(t0 <= t < t1 for stamps in times.values() for t in stamps) * per_target
+
+
+def target_phases(times: dict[int, list[float]], t0: float, t1: float, interval: float) -> dict[int, float]:
+    """Port -> where in the interval that target's requests in [t0, t1) fall: the
+    circular mean of ``t mod interval``, in seconds from 0 to the interval (a mean
+    on the circle, so requests at 4.99 s and 0.01 s of a 5 s interval average to 0)."""
+    out: dict[int, float] = {}
+    for port, stamps in times.items():
+        angles = [2 * math.pi * (t % interval) / interval for t in stamps if t0 <= t < t1]
+        if not angles:
+            continue
+        mean = math.atan2(sum(map(math.sin, angles)), sum(map(math.cos, angles)))
+        out[port] = (mean / (2 * math.pi) * interval) % interval
+    return out
+
+
+def prometheus_rule(ports: list[int], observed: dict[int, float], interval: float) -> tuple[str, dict[int, float]]:
+    """Port -> the phase Prometheus's own rule gives each target (``prom_offsets``),
+    for the host name (the rule's jitter seed) among those Go may have resolved
+    whose phases come closest to ``observed``; and that name."""
+    name = socket.gethostname()
+    best: tuple[float, str, dict[int, float]] | None = None
+    for host in dict.fromkeys((name, socket.getfqdn(), name + ".", socket.getfqdn() + ".")):
+        seed = jitter_seed(host)
+        rule = {p: static_target_offset_s(f"127.0.0.1:{p}", "capacity", interval, min(interval, 10), seed)
+                for p in ports}
+        gaps = phase_gaps(rule, observed, interval)
+        score = statistics.median(gaps) if gaps else interval
+        if best is None or score < best[0]:
+            best = (score, host, rule)
+    assert best is not None
+    return best[1], best[2]
+
+
+def phase_gaps(a: dict[int, float], b: dict[int, float], interval: float) -> list[float]:
+    """For each target in both: the distance on the circle between its two phases,
+    0 to half the interval."""
+    gaps = []
+    for port in sorted(a.keys() & b.keys()):
+        d = abs(a[port] - b[port]) % interval
+        gaps.append(min(d, interval - d))
+    return gaps
 
 
 @dataclass
@@ -206,6 +295,11 @@ class Phase:
     rss_per_series: dict[str, float] = field(default_factory=dict)
     query_median_ms: dict[str, float] = field(default_factory=dict)
     queries: dict[str, int] = field(default_factory=dict)
+    threads: dict[str, int] = field(default_factory=dict)
+    offset_gaps: list[float] = field(default_factory=list)  # seconds, per target, ours vs Prometheus
+    rule_gaps: dict[str, list[float]] = field(default_factory=dict)  # server -> gaps to Prometheus's rule
+    rule_host: str = ""
+    interval: float = 0.0
 
 
 class QueryLoad:
@@ -256,12 +350,13 @@ class QueryLoad:
 
 
 @contextmanager
-def process(cmd: list[str], log: Path, ready_url: str | None = None, stop_timeout: float = 60) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "wb") as out:
+def process(cmd: list[str], log: Path, ready_url: str | None = None, stop_timeout: float = 60,
+            ready_timeout: float = 120) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     try:
         if ready_url is not None:
-            wait_for_http(ready_url, timeout=120, proc=None)
+            wait_for_http(ready_url, timeout=ready_timeout, proc=None)
         yield proc
     finally:
         if proc.poll() is None:
@@ -300,8 +395,52 @@ def config_text(ports: list[int], interval: float) -> str:
     )
 
 
+class RSSLimitReached(Exception):
+    """Our collector's RSS passed ``--max-rss-gib``; the run stops cleanly."""
+
+
+class RSSWatch:
+    """Polls both servers' RSS every 2 s, prints it every ``every`` seconds, and
+    stops the run (SIGUSR1: the handler raises in the main thread, whose
+    ExitStack stops every process) once ours passes ``limit`` bytes."""
+
+    def __init__(self, pids: dict[str, int], limit: float, every: float) -> None:
+        self.pids, self.limit, self.every = pids, limit, every
+        self.peak = dict.fromkeys(pids, 0)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        started = last_print = time.monotonic()
+        while not self.stop.wait(2.0):
+            try:
+                rss = {s: rss_bytes(p) for s, p in self.pids.items()}
+            except (OSError, RuntimeError):
+                return  # a process ended: the main thread reports it
+            for s, v in rss.items():
+                self.peak[s] = max(self.peak[s], v)
+            now = time.monotonic()
+            if now - last_print >= self.every:
+                last_print = now
+                print(f"  [{now - started:4.0f} s] RSS " + ", ".join(f"{s} {v / 2**30:.2f} GiB" for s, v in rss.items())
+                      + f"; load average {os.getloadavg()[0]:.1f}", flush=True)
+            if rss["ours"] > self.limit:
+                print(f"  our RSS {rss['ours'] / 2**30:.2f} GiB passed --max-rss-gib; stopping", flush=True)
+                os.kill(os.getpid(), signal.SIGUSR1)
+                return
+
+    def __enter__(self) -> RSSWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
 def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) -> list[Phase]:
-    n = series // SERIES_PER_TARGET
+    per_target = args.series_per_target
+    n = series // per_target
     ports = distinct_ports(n + 2)
     prom_port, our_port = ports.pop(), ports.pop()
     interval = args.interval
@@ -312,7 +451,7 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
     phases: list[Phase] = []
     with ExitStack() as stack:
         targets = stack.enter_context(process(
-            [sys.executable, __file__, "--serve-targets", ",".join(map(str, ports)), str(reqlog)],
+            [sys.executable, __file__, "--serve-targets", ",".join(map(str, ports)), str(reqlog), str(per_target)],
             tmp / "targets.out"))
         wait_for_targets(targets, reqlog, tmp / "targets.out")
         procs = {
@@ -326,11 +465,12 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
                  *(["--query.processes", str(args.query_processes)] if args.query_processes is not None else [])],
                 tmp / "ours.out", f"{urls['ours']}/-/ready")),
         }
+        stack.enter_context(RSSWatch({s: p.pid for s, p in procs.items()}, args.max_rss_gib * 2**30, args.rss_every))
         time.sleep(args.warmup)
-        active = n * (SERIES_PER_TARGET + REPORT_SERIES)
+        active = n * (per_target + REPORT_SERIES)
         for _ in range(args.rounds):
-            for load in (False, True):
-                phase = Phase(series, load)
+            for load in (False,) if args.quiet_only else (False, True):
+                phase = Phase(series, load, interval=interval)
                 t0 = time.time()
                 cpu0 = {s: cpu_seconds(p.pid) for s, p in procs.items()}
                 if load:
@@ -352,12 +492,17 @@ def run_size(series: int, args: argparse.Namespace, prometheus: str, tmp: Path) 
                 for s, p in procs.items():
                     if p.poll() is not None:
                         raise RuntimeError(f"{s} exited with {p.returncode}; see {tmp}/{s}.out")
-                    samples = served(log[s], t0, t1)
+                    samples = served(log[s], t0, t1, per_target)
                     if samples and not load:
                         phase.cpu_us_per_sample[s] = (cpu1[s] - cpu0[s]) / samples * 1e6
                     good, slots = schedule(log[s], t0, t1, interval)
                     phase.on_schedule[s] = good / slots if slots else 0.0
                     phase.rss_per_series[s] = rss_bytes(p.pid) / active
+                    phase.threads[s] = thread_count(p.pid)
+                observed = {s: target_phases(log[s], t0, t1, interval) for s in SERVERS}
+                phase.offset_gaps = phase_gaps(observed["ours"], observed["prometheus"], interval)
+                phase.rule_host, rule = prometheus_rule(ports, observed["prometheus"], interval)
+                phase.rule_gaps = {s: phase_gaps(rule, observed[s], interval) for s in SERVERS}
                 phases.append(phase)
                 print_phase(phase, flush=True)
     return phases
@@ -383,26 +528,46 @@ def print_phase(p: Phase, flush: bool = False) -> None:
         q = p.query_median_ms
         line += (f"   query median {q.get('ours', float('nan')):.0f} / {q.get('prometheus', float('nan')):.0f} ms"
                  f" = {ratio(q)} (n={p.queries.get('ours', 0)}/{p.queries.get('prometheus', 0)})")
+    line += f"   threads {p.threads.get('ours', 0)} / {p.threads.get('prometheus', 0)}"
     print(line, flush=flush)
+    if p.offset_gaps:
+        print(f"{'':16} {offsets_text(p.offset_gaps, p.interval)}", flush=flush)
+        for s, gaps in p.rule_gaps.items():
+            print(f"{'':16} {offsets_text(gaps, p.interval, f'{s} vs Prometheus 2.42 rule (host {p.rule_host!r})')}",
+                  flush=flush)
+
+
+def offsets_text(gaps: list[float], interval: float, what: str = "ours vs Prometheus") -> str:
+    """Two sets of targets' phases against each other, in words."""
+    within = sum(g <= 0.01 * interval for g in gaps) / len(gaps)
+    return (f"offsets, {what} over {len(gaps)} targets: median gap {statistics.median(gaps) * 1000:.0f} ms "
+            f"({statistics.median(gaps) / interval:.3f} of the interval; independent phases: 0.25), "
+            f"largest {max(gaps) * 1000:.0f} ms, {within:.0%} within 1 % of the interval")
 
 
 def print_table(phases: list[Phase], interval: float) -> None:
     print()
     print("| series x interval | phase | CPU per sample, ours / Prometheus (µs) | ratio "
-          "| on schedule, ours / Prometheus | RSS per series, ours / Prometheus | ratio | query median, ours / Prometheus | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| on schedule, ours / Prometheus | RSS per series, ours / Prometheus | ratio | query median, ours / Prometheus "
+          "| ratio | threads, ours / Prometheus |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for p in phases:
         cpu, sched, rss, q = p.cpu_us_per_sample, p.on_schedule, p.rss_per_series, p.query_median_ms
         cpu_s = f"{cpu['ours']:.2f} / {cpu['prometheus']:.2f}" if len(cpu) == 2 else "—"
         q_s = f"{q['ours']:.0f} / {q['prometheus']:.0f} ms" if len(q) == 2 else "—"
         print(f"| {p.series // 1000}k x {interval:g}s | {'query load' if p.load else 'quiet'} | {cpu_s} | {ratio(cpu)} "
               f"| {sched['ours']:.3f} / {sched['prometheus']:.3f} | {rss['ours'] / 1000:.1f} / {rss['prometheus'] / 1000:.1f} kB "
-              f"| {ratio(rss)} | {q_s} | {ratio(q)} |")
+              f"| {ratio(rss)} | {q_s} | {ratio(q)} | {p.threads.get('ours', 0)} / {p.threads.get('prometheus', 0)} |")
+    for p in phases:
+        if p.offset_gaps:
+            print(f"\n{p.series // 1000}k {'query load' if p.load else 'quiet'}: {offsets_text(p.offset_gaps, interval)}")
+            for s, gaps in p.rule_gaps.items():
+                print(f"  {offsets_text(gaps, interval, f'{s} vs Prometheus 2.42 rule (host {p.rule_host!r})')}")
 
 
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-targets":
-        serve_targets([int(p) for p in sys.argv[2].split(",")], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-targets":
+        serve_targets([int(p) for p in sys.argv[2].split(",")], sys.argv[3], int(sys.argv[4]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--series", default="10000,50000", help="comma-separated series counts")
@@ -415,11 +580,19 @@ def main() -> int:
     parser.add_argument("--query-range", type=float, default=0.0,
                         help="send QUERY as a range query over this many seconds up to now (0: instant)")
     parser.add_argument("--query-step", type=float, default=60.0, help="the range query's step, seconds")
+<<<<<<< HEAD
     parser.add_argument("--query-servers", default="ours,prometheus",
                         help="which servers get the query load (both by default; one alone shows its schedule "
                              "without the other's query work on the same cores)")
     parser.add_argument("--query-processes", type=int, default=None,
                         help="our collector's --query.processes (default: the collector's default)")
+=======
+    parser.add_argument("--series-per-target", type=int, default=SERIES_PER_TARGET, help="series per target")
+    parser.add_argument("--quiet-only", action="store_true", help="no query-load phases")
+    parser.add_argument("--max-rss-gib", type=float, default=10.0,
+                        help="stop the run cleanly once our collector's RSS passes this")
+    parser.add_argument("--rss-every", type=float, default=30.0, help="print both RSS figures this often, seconds")
+>>>>>>> curve
     args = parser.parse_args()
     prometheus = shutil.which("prometheus")
     if not prometheus:
@@ -431,17 +604,29 @@ def main() -> int:
     # Bounded in time: SIGALRM raises in the main thread, and the ExitStacks stop every process.
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("--max-minutes reached")))
     signal.alarm(int(args.max_minutes * 60))
-    load1 = os.getloadavg()[0]
-    print(f"load average {load1:.1f} on {os.cpu_count()} CPUs; interval {args.interval:g}s, "
-          f"phases of {args.phase:g}s, {args.rounds} round(s)", flush=True)
-    phases: list[Phase] = []
+
+    def rss_limit(*_: object) -> None:
+        raise RSSLimitReached(f"our collector's RSS passed {args.max_rss_gib:g} GiB")
+
+    signal.signal(signal.SIGUSR1, rss_limit)
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; interval {args.interval:g}s, "
+          f"phases of {args.phase:g}s, {args.rounds} round(s), {args.series_per_target} series per target", flush=True)
+    results: list[Phase] = []
+    stopped: Exception | None = None
     try:
         for series in sizes:
             with tempfile.TemporaryDirectory(prefix="bench_capacity.") as tmpdir:
-                phases += run_size(series, args, prometheus, Path(tmpdir))
+                results += run_size(series, args, prometheus, Path(tmpdir))
+    except (RSSLimitReached, TimeoutError) as exc:
+        stopped = exc
     finally:
-        print_table(phases, args.interval)
-    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+        print_table(results, args.interval)
+    print(f"\n{time.strftime('%H:%M:%S', time.gmtime())} UTC, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
+    if stopped is not None:
+        print(f"stopped early: {stopped}")
+        return 2
     return 0
 
 

@@ -48,7 +48,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,13 +68,16 @@ _SAMPLE = np.dtype([("key", "S3"), ("v", "<f8"), ("tkey", "u1"), ("t", "S6")])
 class Feed:
     """Request bodies for N counter series: the labels encoded once, the samples in bulk."""
 
-    def __init__(self, series: int, batch: int) -> None:
+    def __init__(self, series: int, batch: int,
+                 label_pairs: Callable[[int], Sequence[tuple[str, str]]] | None = None) -> None:
+        """``label_pairs(i)``: series i's labels, sorted by name (default: bench_requests_total's)."""
         self.series = series
         self.batch = batch
         self.labels: list[bytes] = []
         for i in range(series):
-            pairs = (("__name__", "bench_requests_total"), ("instance", f"host-{i // 1000:04d}:9100"),
-                     ("job", "memory"), ("series", str(i)))
+            pairs = label_pairs(i) if label_pairs else (
+                ("__name__", "bench_requests_total"), ("instance", f"host-{i // 1000:04d}:9100"),
+                ("job", "memory"), ("series", str(i)))
             enc = b"".join(
                 b"\x0a" + varint(len(p)) + p
                 for p in (b"\x0a" + varint(len(n.encode())) + n.encode() + b"\x12" + varint(len(v.encode())) + v.encode()
