@@ -22,13 +22,8 @@ client thread each, keep-alive). Per phase and server:
 - scrapes on schedule: from the request log, each interval slot of each
   target counts once; it is on schedule when the gap from the previous
   request is within 10 % of the interval (a missed slot counts as late);
-<<<<<<< HEAD
 - RSS per active series: ``VmRSS`` of the process tree at the end of the
   phase over the active series (targets x (2,000 + 5 report series));
-- the query's median latency (load phases).
-=======
-- RSS per active series: ``VmRSS`` at the end of the phase over the active
-  series (targets x (2,000 + 5 report series));
 - the query's median latency (load phases);
 - threads: ``Threads`` of ``/proc/PID/status`` at the end of the phase;
 - scrape offsets: each target's phase within the interval (the circular mean
@@ -38,7 +33,6 @@ client thread each, keep-alive). Per phase and server:
   median of a quarter interval and ~2 % within); and both servers' phases
   against the phases Prometheus 2.42's own rule gives (``prom_offsets``),
   which tells "Prometheus scrapes where its rule says" from "ours follows it".
->>>>>>> curve
 
     .venv/bin/python bench/bench_capacity.py [--series 10000,50000] [--big]
         [--interval 5] [--phase 60] [--rounds 1] [--series-per-target 2000]
@@ -189,7 +183,6 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK_TCK
 
 
-<<<<<<< HEAD
 def rss_bytes(pid: int) -> int:
     """VmRSS summed over ``pid``'s process tree."""
     total = 0
@@ -200,7 +193,8 @@ def rss_bytes(pid: int) -> int:
             continue
         total += sum(int(line.split()[1]) * 1024 for line in text.splitlines() if line.startswith("VmRSS:"))
     return total
-=======
+
+
 def _status_field(pid: int, name: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(name + ":"):
@@ -208,13 +202,8 @@ def _status_field(pid: int, name: str) -> int:
     raise RuntimeError(f"no {name} for {pid}")
 
 
-def rss_bytes(pid: int) -> int:
-    return _status_field(pid, "VmRSS") * 1024
-
-
 def thread_count(pid: int) -> int:
     return _status_field(pid, "Threads")
->>>>>>> curve
 
 
 def read_log(path: Path) -> dict[str, dict[int, list[float]]]:
@@ -580,19 +569,16 @@ def main() -> int:
     parser.add_argument("--query-range", type=float, default=0.0,
                         help="send QUERY as a range query over this many seconds up to now (0: instant)")
     parser.add_argument("--query-step", type=float, default=60.0, help="the range query's step, seconds")
-<<<<<<< HEAD
     parser.add_argument("--query-servers", default="ours,prometheus",
                         help="which servers get the query load (both by default; one alone shows its schedule "
                              "without the other's query work on the same cores)")
     parser.add_argument("--query-processes", type=int, default=None,
                         help="our collector's --query.processes (default: the collector's default)")
-=======
     parser.add_argument("--series-per-target", type=int, default=SERIES_PER_TARGET, help="series per target")
     parser.add_argument("--quiet-only", action="store_true", help="no query-load phases")
     parser.add_argument("--max-rss-gib", type=float, default=10.0,
                         help="stop the run cleanly once our collector's RSS passes this")
     parser.add_argument("--rss-every", type=float, default=30.0, help="print both RSS figures this often, seconds")
->>>>>>> curve
     args = parser.parse_args()
     prometheus = shutil.which("prometheus")
     if not prometheus:
