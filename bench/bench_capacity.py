@@ -31,7 +31,7 @@ client thread each, keep-alive). Per phase and server:
   phase is from Prometheus's for the same target (median and the share of
   targets within 1 % of the interval; independent phases would give a
   median of a quarter interval and ~2 % within); and both servers' phases
-  against the phases Prometheus 2.42's own rule gives (``prom_offsets``),
+  against the phases Prometheus 2.42's own rule gives (``scrape/offsets.py``),
   which tells "Prometheus scrapes where its rule says" from "ours follows it".
 
     .venv/bin/python bench/bench_capacity.py [--series 10000,50000] [--big]
@@ -81,7 +81,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.keepalive import KeepAlive
-from bench.prom_offsets import jitter_seed, static_target_offset_s
+from metricslib.collector.config.durations import format_duration
+from metricslib.collector.scrape.offsets import hostname, jitter_seed, offset_ns
 from tests.helpers import free_port, wait_for_http
 
 SERIES_PER_TARGET = 2000  # the default of --series-per-target
@@ -248,12 +249,12 @@ def target_phases(times: dict[int, list[float]], t0: float, t1: float, interval:
 
 
 def prometheus_rule(ports: list[int], observed: dict[int, float], interval: float) -> tuple[str, dict[int, float]]:
-    """Port -> the phase Prometheus's own rule gives each target (``prom_offsets``),
+    """Port -> the phase Prometheus's own rule gives each target (``scrape/offsets.py``),
     for the host name (the rule's jitter seed) among those Go may have resolved
     whose phases come closest to ``observed``; and that name."""
     name = socket.gethostname()
     best: tuple[float, str, dict[int, float]] | None = None
-    for host in dict.fromkeys((name, socket.getfqdn(), name + ".", socket.getfqdn() + ".")):
+    for host in dict.fromkeys((hostname(), name, socket.getfqdn(), name + ".", socket.getfqdn() + ".")):
         seed = jitter_seed(host)
         rule = {p: static_target_offset_s(f"127.0.0.1:{p}", "capacity", interval, min(interval, 10), seed)
                 for p in ports}
@@ -263,6 +264,16 @@ def prometheus_rule(ports: list[int], observed: dict[int, float], interval: floa
             best = (score, host, rule)
     assert best is not None
     return best[1], best[2]
+
+
+def static_target_offset_s(address: str, job: str, interval_s: float, timeout_s: float, seed: int) -> float:
+    """Prometheus's offset (``scrape/offsets.py``) for a static ``http`` target at
+    ``/metrics`` with no relabelling, in seconds."""
+    labels = [("__address__", address), ("__metrics_path__", "/metrics"), ("__scheme__", "http"),
+              ("__scrape_interval__", format_duration(round(interval_s * 1000))),
+              ("__scrape_timeout__", format_duration(round(timeout_s * 1000))),
+              ("instance", address), ("job", job)]
+    return offset_ns(labels, f"http://{address}/metrics", round(interval_s * 1e9), seed) / 1e9
 
 
 def phase_gaps(a: dict[int, float], b: dict[int, float], interval: float) -> list[float]:

@@ -46,6 +46,7 @@ from metricslib.collector.config.http_connect import auth_headers
 from metricslib.collector.model import STALE_NAN, Labels
 from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.labels import label_limit_error, sample_labels
+from metricslib.collector.scrape.offsets import next_slot
 from metricslib.collector.scrape.parser import ExpositionParser, Parsed, ParserFn
 from metricslib.collector.scrape.seed import seed_keys, seedable
 from metricslib.collector.scrape.shape import BodyShape
@@ -57,7 +58,7 @@ from metricslib.collector.storage.columns import ColumnRefs
 from metricslib.collector.textparse.formats import ACCEPT_HEADER
 from metricslib.errors import OutOfOrderSampleError, StorageError
 
-__all__ = ["ACCEPT_HEADER", "ExpositionParser", "Parsed", "ParserFn", "ScrapeFailed", "ScrapeLoop", "next_slot"]
+__all__ = ["ACCEPT_HEADER", "ExpositionParser", "Parsed", "ParserFn", "ScrapeFailed", "ScrapeLoop"]
 
 log = logging.getLogger(__name__)
 
@@ -508,31 +509,21 @@ class ScrapeLoop:
 
     def run(self, stop: threading.Event, seed: int = 0) -> None:
         """Scrape at this target's offset in every interval until ``stop`` is set."""
-        interval = max(int(self.target.interval), 1)
-        offset = self.target.offset_ms(seed)
+        interval = max(int(self.target.interval), 1) * 1_000_000
+        offset = self.target.offset_ns(seed)
         last_slot = None
         while True:
-            now_ms = self._clock() * 1000
-            last_slot, due_ms = next_slot(now_ms, offset, interval, last_slot)
-            if stop.wait((due_ms - now_ms) / 1000):
+            now_ns = round(self._clock() * 1e9)
+            last_slot, due_ns = next_slot(now_ns, offset, interval, last_slot)
+            if stop.wait((due_ns - now_ns) / 1e9):
                 if self.stale_on_exit:
                     self.mark_stale()
                 return
-            self.due_ms = due_ms
+            self.due_ms = due_ns // 1_000_000
             try:
                 self.scrape_once()
             except Exception:  # never let one bad scrape end this target's loop
                 log.exception("scrape loop of %s", self.target.url)
-
-
-def next_slot(now_ms: float, offset_ms: int, interval_ms: int, last_slot: int | None) -> tuple[int, int]:
-    """The next scrape of a target: (slot, its time in ms). Slot ``n`` is at
-    ``offset_ms + n * interval_ms``; the next is the first after ``now_ms`` and
-    never one already used (``last_slot``), should the clock step back."""
-    slot = int((now_ms - offset_ms) // interval_ms) + 1
-    if last_slot is not None and slot <= last_slot:
-        slot = last_slot + 1
-    return slot, offset_ms + slot * interval_ms
 
 
 def _describe(exc: BaseException, address: str) -> str:

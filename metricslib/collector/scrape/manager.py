@@ -44,9 +44,10 @@ from metricslib.collector.discovery.manager import JobDiscovery
 from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.scrape.counters import ScrapeCounters
 from metricslib.collector.scrape.loop import ParserFn, ScrapeLoop
+from metricslib.collector.scrape.offsets import hostname, jitter_seed
 from metricslib.collector.scrape.scheduler import DEFAULT_MAX_WORKERS, Scheduled, Scheduler
 from metricslib.collector.scrape.stats import ScrapeStats
-from metricslib.collector.scrape.targets import DroppedTarget, Target, build_targets, fnv64a
+from metricslib.collector.scrape.targets import DroppedTarget, Target, build_targets
 from metricslib.collector.scrape.transport import HTTPTransport, Transport
 from metricslib.collector.storage.base import Storage
 from metricslib.errors import ConfigError
@@ -275,8 +276,9 @@ class Collector:
 
     @staticmethod
     def _seed_for(config: Config) -> int:
-        text = ",".join(f"{k}={v}" for k, v in config.global_config.external_labels)
-        return fnv64a(text.encode())
+        # As Prometheus 2.42 on every config load: the host name (looked up again,
+        # as GetFQDN is) and the external labels.
+        return jitter_seed(hostname(), config.global_config.external_labels)
 
     def _new_loop(self, target: Target, config: ScrapeConfig) -> ScrapeLoop:
         loop = ScrapeLoop(target, config, self._storage, self._transport, parser=self._parser,

@@ -7,9 +7,12 @@ thread count is bounded by ``max_workers`` + 1 whatever the number of
 targets (Prometheus runs one goroutine per target; threads cost far more).
 
 The slots are those of :meth:`ScrapeLoop.run`: a target is scraped at its
-``offset_ms(seed)`` within every interval (Prometheus's hash-based offset, so
-phases survive restarts); a scrape that overruns its interval skips to the
-next slot after it ends rather than bunching up.
+``offset_ns(seed)`` past every multiple of its interval since the epoch,
+Prometheus 2.42's own offset (:mod:`~metricslib.collector.scrape.offsets`), so
+a target keeps the phase Prometheus gives it and keeps it across restarts.
+Slots are integers in nanoseconds, rounded to ms only for the sample
+timestamp. A scrape that overruns its interval skips to the next slot after
+it ends rather than bunching up.
 
 Workers are started on demand: a collector with three targets runs a thread
 or two, one with a thousand runs ``max_workers``. A target that hangs holds
@@ -28,7 +31,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from metricslib.collector.scrape.loop import ScrapeLoop, next_slot
+from metricslib.collector.scrape.loop import ScrapeLoop
+from metricslib.collector.scrape.offsets import next_slot
 
 __all__ = ["DEFAULT_MAX_WORKERS", "Scheduled", "Scheduler"]
 
@@ -43,8 +47,8 @@ class Scheduled:
     def __init__(self, scheduler: Scheduler, loop: ScrapeLoop, seed: int) -> None:
         self.loop = loop
         self._scheduler = scheduler
-        self.offset_ms = loop.target.offset_ms(seed)
-        self.interval_ms = max(int(loop.target.interval), 1)
+        self.offset_ns = loop.target.offset_ns(seed)
+        self.interval_ns = max(int(loop.target.interval), 1) * 1_000_000
         self.last_slot: int | None = None
         self.started = False
         self.stopped = False
@@ -77,7 +81,7 @@ class Scheduler:
         self._lock = threading.Lock()
         self._due = threading.Condition(self._lock)  # the timer waits here
         self._work = threading.Condition(self._lock)  # idle workers wait here
-        # (monotonic deadline, tie-break, slot time in ms, target)
+        # (monotonic deadline, tie-break, slot time in ns, target)
         self._heap: list[tuple[float, int, int, Scheduled]] = []
         self._seq = itertools.count()  # ties on the due time: first come, first served
         self._queue: deque[Scheduled] = deque()
@@ -147,9 +151,10 @@ class Scheduler:
         # (or a fake one) shifts the slots, never stalls the schedule. Read after
         # the clock, so the deadline is never before the slot.
         deadline = time.monotonic()
-        slot, due_ms = next_slot(now * 1000, entry.offset_ms, entry.interval_ms, entry.last_slot)
+        now_ns = round(now * 1e9)
+        slot, due_ns = next_slot(now_ns, entry.offset_ns, entry.interval_ns, entry.last_slot)
         entry.last_slot = slot
-        heapq.heappush(self._heap, (deadline + due_ms / 1000 - now, next(self._seq), due_ms, entry))
+        heapq.heappush(self._heap, (deadline + (due_ns - now_ns) / 1e9, next(self._seq), due_ns, entry))
         if self._heap[0][3] is entry:
             self._due.notify()
 
@@ -159,7 +164,7 @@ class Scheduler:
                 if not self._heap:
                     self._due.wait()
                     continue
-                deadline, _, due_ms, entry = self._heap[0]
+                deadline, _, due_ns, entry = self._heap[0]
                 if entry.stopped:
                     heapq.heappop(self._heap)
                     continue
@@ -168,7 +173,7 @@ class Scheduler:
                     self._due.wait(delay)
                     continue
                 heapq.heappop(self._heap)
-                entry.loop.due_ms = due_ms
+                entry.loop.due_ms = due_ns // 1_000_000
                 self._dispatch(entry)
 
     def _dispatch(self, entry: Scheduled) -> None:

@@ -24,21 +24,11 @@ from metricslib.collector.config.durations import Duration, parse_duration
 from metricslib.collector.discovery.targetgroup import TargetGroup
 from metricslib.collector.model import Labels
 from metricslib.collector.model.relabel import LABEL_NAME_RE, relabel
+from metricslib.collector.scrape.offsets import offset_ns
 
 __all__ = ["DroppedTarget", "Target", "build_targets", "populate_labels", "rfc3339"]
 
 log = logging.getLogger(__name__)
-
-_FNV_OFFSET = 0xCBF29CE484222325
-_FNV_PRIME = 0x100000001B3
-
-
-def fnv64a(data: bytes) -> int:
-    h = _FNV_OFFSET
-    for byte in data:
-        h = ((h ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
-    return h
-
 
 def rfc3339(ts: float) -> str:
     """Go's RFC3339Nano in UTC; the zero time for "never"."""
@@ -89,11 +79,12 @@ class Target:
         """Two discoveries of the same target keep one loop (and its state)."""
         return (self.public_labels, self.url)
 
-    def offset_ms(self, seed: int = 0) -> int:
-        """Where in each interval this target is scraped: a hash of its labels and
-        URL, so phases survive restarts and targets spread over the interval."""
-        text = ",".join(f"{k}={v}" for k, v in self.public_labels) + "|" + self.url
-        return ((fnv64a(text.encode()) ^ seed) % max(int(self.interval), 1))
+    def offset_ns(self, seed: int = 0) -> int:
+        """Where in each interval this target is scraped, in ns past every multiple
+        of the interval: Prometheus 2.42's rule over all its labels and its URL
+        (:mod:`~metricslib.collector.scrape.offsets`), so the phases are
+        Prometheus's, survive restarts and spread targets over the interval."""
+        return offset_ns(self.labels.items(), self.url, max(int(self.interval), 1) * 1_000_000, seed)
 
     def api_dict(self) -> dict[str, object]:
         with self.lock:

@@ -412,7 +412,7 @@ def test_run_scrapes_at_the_targets_offset_in_every_interval(env: tuple[FakeStor
     clock.now = 1_700_000_000.123
     transport.set_body(URL, "m 1\n")
     loop = make_loop(job(), storage, transport, clock)
-    offset = loop.target.offset_ms()
+    offset = loop.target.offset_ns() // 1_000_000
     stop = SteppingEvent(clock, rounds=4)
     loop.run(stop, seed=0)  # type: ignore[arg-type]
     times = [t for t, _ in storage.series("up")]

@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from metricslib.collector.scrape.loop import ScrapeLoop, next_slot
+from metricslib.collector.scrape.loop import ScrapeLoop
 from metricslib.collector.scrape.manager import Collector
 from metricslib.collector.scrape.scheduler import Scheduler
 from tests.collector.apps.fakes import FakeStorage
@@ -30,29 +28,14 @@ def wait_for(predicate: object, timeout: float = 30.0) -> None:
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-@given(
-    now_ms=st.floats(min_value=0, max_value=2e12, allow_nan=False),
-    interval_ms=st.integers(min_value=1, max_value=3_600_000),
-    data=st.data(),
-)
-def test_next_slot_is_the_first_slot_after_now_at_the_offset(now_ms: float, interval_ms: int, data: st.DataObject) -> None:
-    offset = data.draw(st.integers(min_value=0, max_value=interval_ms - 1))
-    slot, due = next_slot(now_ms, offset, interval_ms, None)
-    assert due == offset + slot * interval_ms
-    assert now_ms < due <= now_ms + interval_ms
-    # Never a slot already used, even when the clock stepped back.
-    again, due_again = next_slot(now_ms - 5 * interval_ms, offset, interval_ms, slot)
-    assert again == slot + 1 and due_again == due + interval_ms
-
-
 class FakeTarget:
     def __init__(self, name: str, offset: int, interval_ms: int) -> None:
         self.url = name
         self.interval = interval_ms
         self.offset = offset
 
-    def offset_ms(self, seed: int = 0) -> int:
-        return self.offset
+    def offset_ns(self, seed: int = 0) -> int:
+        return self.offset * 1_000_000
 
 
 class FakeLoop:
@@ -244,7 +227,7 @@ def test_a_thousand_targets_run_on_a_few_threads_each_at_its_offset(
     assert most_threads[0] - before <= 40  # discovery + timer + 32 workers, not 1,000
     offsets = set()
     for shard, loop in loops.items():
-        offset = loop.target.offset_ms(c._seed)
+        offset = loop.target.offset_ns(c._seed) // 1_000_000
         offsets.add(offset)
         dues = [due for due, _ in scrapes[shard]]
         assert all(due % 3000 == offset for due in dues), shard

@@ -91,12 +91,12 @@ def test_public_labels_exclude_double_underscore() -> None:
 
 def test_offset_is_stable_and_within_interval() -> None:
     targets, _ = build_targets(job(), [group(*(f"h{i}:80" for i in range(50)))])
-    offsets = [t.offset_ms() for t in targets]
-    assert all(0 <= o < 15_000 for o in offsets)
+    offsets = [t.offset_ns() for t in targets]
+    assert all(0 <= o < 15_000_000_000 for o in offsets)
     again, _ = build_targets(job(), [group(*(f"h{i}:80" for i in range(50)))])
-    assert [t.offset_ms() for t in again] == offsets  # same labels, same phase after a restart
+    assert [t.offset_ns() for t in again] == offsets  # same labels, same phase after a restart
     assert len(set(offsets)) > 40  # spread over the interval
-    assert targets[0].offset_ms(seed=12345) != offsets[0]
+    assert targets[0].offset_ns(seed=12345) != offsets[0]
 
 
 def test_rfc3339() -> None:
