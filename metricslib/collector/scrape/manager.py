@@ -198,8 +198,9 @@ class Collector:
                 raise
             for warning in new.warnings:
                 log.warning("%s", warning)
+            seed = self._seed_for(new)  # a host name lookup: outside the lock scrapes share
             with self._lock:
-                self._seed = self._seed_for(new)
+                self._seed = seed
                 if self._started:
                     self._apply(new)
                 self._config = new
