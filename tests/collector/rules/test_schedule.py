@@ -9,16 +9,7 @@ from metricslib.collector.rules.schedule import (
     eval_timestamp_ns,
     group_hash,
     next_evaluation,
-    xxh64,
 )
-
-
-def test_xxh64_known_values() -> None:
-    assert xxh64(b"") == 0xEF46DB3751D8E999
-    assert xxh64(b"a") == 0xD24EC4F1A98C6E5B
-    assert xxh64(b"abc") == 0x44BC2CF5AD770999
-    # 32 bytes and more take the four-lane path.
-    assert xxh64(b"Nobody inspects the spammish repetition") == 0xFBCEA83C8A378BF1
 
 
 def test_group_hash_depends_on_file_and_name() -> None:
