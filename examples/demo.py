@@ -18,6 +18,7 @@ each process by its PID. Samples are kept in ``demo-data/`` between runs.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import random
 import shutil
@@ -63,7 +64,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"demo: {proc.args} exited with {proc.returncode}")
+            raise SystemExit(f"demo: {proc.args!r} exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
@@ -119,8 +120,8 @@ def traffic(targets: dict[str, list[str]], stop: threading.Event) -> None:
         try:
             with urllib.request.urlopen(f"http://{address}{path}", timeout=5) as resp:
                 resp.read()
-        except (urllib.error.URLError, OSError):
-            pass
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
+            pass  # an app stopping mid-answer (at shutdown) cuts its chunked body short
 
 
 def main() -> int:
