@@ -28,15 +28,12 @@ from metricslib.collector.promql.engine import Engine
 from metricslib.collector.querypool.wire import Channel
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.plan import SelectPlan
-from metricslib.collector.storage.querier import join_plan
+from metricslib.collector.storage.querier import select_joined
 from metricslib.collector.storage.readonly import open_chunk_reader
 from metricslib.collector.web.api.v1 import PrometheusAPI, Request, Response
 from metricslib.errors import StorageError
 
 __all__ = ["PlanMessage", "RemoteQuerier", "WorkerSettings", "main", "serve"]
-
-#: as StoreQuerier: plans made again when a chunk was rewritten in between
-_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -83,17 +80,17 @@ class RemoteQuerier:
         return reply[1]
 
     def select_batch(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> SeriesBatch:
-        for _ in range(_ATTEMPTS):
-            msg = self._ask("select", list(matchers), mint_ms, maxt_ms)
-            assert isinstance(msg, PlanMessage)
-            plan = msg.plan
-            known = self._labels
-            known.update(zip(plan.sids[msg.new].tolist(), msg.new_labels, strict=True))
-            plan.labels = list(map(known.__getitem__, plan.sids.tolist()))
-            batch = join_plan(plan, self._chunks)
-            if batch is not None:
-                return batch
-        raise StorageError("select kept racing with chunk rewrites; try again")
+        return select_joined(lambda: self._plan(matchers, mint_ms, maxt_ms), self._chunks)
+
+    def _plan(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> SelectPlan:
+        """The collector's plan, with the labels of the series ids it named."""
+        msg = self._ask("select", list(matchers), mint_ms, maxt_ms)
+        assert isinstance(msg, PlanMessage)
+        plan = msg.plan
+        known = self._labels
+        known.update(zip(plan.sids[msg.new].tolist(), msg.new_labels, strict=True))
+        plan.labels = list(map(known.__getitem__, plan.sids.tolist()))
+        return plan
 
     def select(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> list[Series]:
         return self.select_batch(matchers, mint_ms, maxt_ms).series()

@@ -8,7 +8,7 @@ compaction, import), the select simply runs again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -23,7 +23,7 @@ from metricslib.collector.storage.pending import PendingRows
 from metricslib.collector.storage.plan import SelectPlan
 from metricslib.errors import StorageError
 
-__all__ = ["StoreQuerier", "join_plan"]
+__all__ = ["StoreQuerier", "join_plan", "select_joined"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -55,11 +55,7 @@ class StoreQuerier:
 
     def select_batch(self, matchers: Sequence[Matcher], mint_ms: int, maxt_ms: int) -> SeriesBatch:
         """What :meth:`select` returns, as one flat batch (what the PromQL engine reads)."""
-        for _ in range(_ATTEMPTS):
-            result = join_plan(self.select_plan(matchers, mint_ms, maxt_ms), self._chunks)
-            if result is not None:
-                return result
-        raise StorageError("select kept racing with chunk rewrites; try again")
+        return select_joined(lambda: self.select_plan(matchers, mint_ms, maxt_ms), self._chunks)
 
     def select_plan(self, matchers: Sequence[Matcher], mint: int, maxt: int) -> SelectPlan:
         """The half of a select done under the head's lock (see ``plan.py``); its other
@@ -279,6 +275,16 @@ class StoreQuerier:
                 if k == name:
                     values.add(v)
         return sorted(values)
+
+
+def select_joined(make_plan: Callable[[], SelectPlan], chunks: ChunkReader) -> SeriesBatch:
+    """A plan joined with its chunks, planned again while a chunk it names was
+    rewritten in between (wherever the plan is made: here or in the collector)."""
+    for _ in range(_ATTEMPTS):
+        result = join_plan(make_plan(), chunks)
+        if result is not None:
+            return result
+    raise StorageError("select kept racing with chunk rewrites; try again")
 
 
 def join_plan(plan: SelectPlan, chunks: ChunkReader) -> SeriesBatch | None:
