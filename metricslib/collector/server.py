@@ -156,14 +156,14 @@ class CollectorServer:
             raise
         self._clock = clock
         self.query_gate = QueryGate(options.query_max_concurrency)
+        self._query_settings = WorkerSettings(
+            data_dir=str(self.storage.db.dir), cache_samples=self.storage.cache.max_samples,
+            timeout_s=options.query_timeout_s, max_samples=options.query_max_samples,
+            enable_experimental=options.experimental_functions, lookback_delta_ms=options.lookback_delta_ms,
+        )
         self.query_pool: QueryPool | None = None
         if options.query_processes > 0:
-            settings = WorkerSettings(
-                data_dir=str(self.storage.db.dir), cache_samples=self.storage.cache.max_samples,
-                timeout_s=options.query_timeout_s, max_samples=options.query_max_samples,
-                enable_experimental=options.experimental_functions, lookback_delta_ms=options.lookback_delta_ms,
-            )
-            self.query_pool = QueryPool(options.query_processes, settings, self.storage.querier,
+            self.query_pool = QueryPool(options.query_processes, self._query_settings, self.storage.querier,
                                         gate=self.query_gate, clock=clock)
         self._http: CollectorHTTPServer | None = http
         self._thread: threading.Thread | None = None
@@ -247,17 +247,7 @@ class CollectorServer:
         self.rules.apply(groups)
 
     def _engine(self, timeout_ms: int | None) -> Engine:
-        timeout_s = self.options.query_timeout_s
-        if timeout_ms is not None:
-            timeout_s = min(timeout_s, timeout_ms / 1000)
-        return Engine(
-            self.storage.querier(),
-            timeout_s=timeout_s,
-            max_samples=self.options.query_max_samples,
-            gate=self.query_gate,
-            enable_experimental=self.options.experimental_functions,
-            lookback_delta_ms=self.options.lookback_delta_ms,
-        )
+        return self._query_settings.engine(self.storage.querier(), timeout_ms, gate=self.query_gate)
 
     def _pooled_query(self, request: Request) -> Response:
         assert self.query_pool is not None

@@ -25,7 +25,9 @@ import numpy.typing as npt
 
 from metricslib.collector.model import Labels, Matcher, Series, SeriesBatch
 from metricslib.collector.promql.engine import Engine
+from metricslib.collector.promql.gate import QueryGate
 from metricslib.collector.querypool.wire import Channel
+from metricslib.collector.storage.base import Querier
 from metricslib.collector.storage.chunk_reader import ChunkReader
 from metricslib.collector.storage.plan import SelectPlan
 from metricslib.collector.storage.querier import select_joined
@@ -51,6 +53,19 @@ class WorkerSettings:
     #: beyond the noise (0.79-0.89 against 0.86-0.89) while the query took 1.04-1.47x
     #: Prometheus's time instead of 0.80-0.85x, so the default leaves the priority alone.
     nice: int = 0
+
+    def engine(self, querier: Querier, timeout_ms: int | None, gate: QueryGate | None = None) -> Engine:
+        """An engine with these options; a request's own ``timeout`` can only shorten
+        the configured one. (The collector builds its in-process engines here too.)"""
+        timeout_s = self.timeout_s if timeout_ms is None else min(self.timeout_s, timeout_ms / 1000)
+        return Engine(
+            querier,
+            timeout_s=timeout_s,
+            max_samples=self.max_samples,
+            gate=gate,
+            enable_experimental=self.enable_experimental,
+            lookback_delta_ms=self.lookback_delta_ms,
+        )
 
 
 @dataclass
@@ -125,14 +140,7 @@ def serve(conn: Channel) -> None:
     querier = RemoteQuerier(conn, open_chunk_reader(settings.data_dir, settings.cache_samples))
 
     def engine(timeout_ms: int | None) -> Engine:
-        timeout_s = settings.timeout_s if timeout_ms is None else min(settings.timeout_s, timeout_ms / 1000)
-        return Engine(
-            querier,
-            timeout_s=timeout_s,
-            max_samples=settings.max_samples,
-            enable_experimental=settings.enable_experimental,
-            lookback_delta_ms=settings.lookback_delta_ms,
-        )
+        return settings.engine(querier, timeout_ms)
 
     api = PrometheusAPI(engine_factory=engine, querier_factory=lambda: querier, parse_selector=_no_selectors)
     while True:
